@@ -1,0 +1,128 @@
+/* Messages between the planes. Each message is one fixed-size object from a shared mempool
+ * in hugepage memory; rte_rings carry pointers to them (DPDK multi-process style), so both
+ * planes read them in place. dp2cp: rumor-dp -> rumor-cp; cp2dp: the other way.
+ * Names of the shared objects are fixed; per-node separation comes from EAL --file-prefix. */
+#ifndef RUMOR_MSG_H
+#define RUMOR_MSG_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#include "rumor_eventid.h"
+#include "rumor_vc.h"
+
+#define RUMOR_SHM_DP2CP_RING "rumor_dp2cp"
+#define RUMOR_SHM_CP2DP_RING "rumor_cp2dp"
+#define RUMOR_SHM_MSG_POOL "rumor_msg_pool"
+#define RUMOR_SHM_STATS_MZ "rumor_dp_stats"
+#define RUMOR_SHM_STORE_POOL "rumor_store_pool"
+
+#define RUMOR_MSG_SIZE 4096u          /* object size in RUMOR_SHM_MSG_POOL */
+#define RUMOR_MSG_RING_SIZE 4096u     /* entries in each ring (power of two) */
+#define RUMOR_MSG_POOL_SIZE (3u * RUMOR_MSG_RING_SIZE)
+
+enum rumor_msg_type {
+	/* dp -> cp */
+	RUMOR_MSG_NEW_FRAME = 1,     /* a frame held for the first time (received or originated) */
+	RUMOR_MSG_ORIGINATE_ACK = 2, /* outcome of one ORIGINATE */
+	RUMOR_MSG_PULL_FAILED = 3,   /* gave up pulling a range */
+	/* cp -> dp */
+	RUMOR_MSG_ORIGINATE = 64,    /* client bytes to stamp and gossip */
+	RUMOR_MSG_VIEW = 65,         /* new partial view (fan-out targets) */
+	RUMOR_MSG_RELEASE = 66,      /* ordered and applied: free the stored frame */
+	RUMOR_MSG_PULL = 67,         /* fetch a missing range from peers */
+	RUMOR_MSG_RESYNC = 68,       /* cp (re)attached: send NEW_FRAME for every held frame */
+};
+
+/* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
+ * store in shared memory at @frame until the cp releases @slot. */
+struct rumor_msg_new_frame {
+	uint16_t origin;
+	uint16_t from;               /* the neighbour it came from, 0 when originated here */
+	uint16_t count;              /* events in the frame */
+	uint16_t flags;              /* RUMOR_NEW_FRAME_* */
+	uint32_t slot;               /* event store slot, for RELEASE */
+	uint32_t frame_len;
+	uint64_t first_seq;
+	const uint8_t *frame;        /* valid in both processes (same hugepage mapping) */
+	struct rumor_vc holder_clock;/* this node's clock right after merging the frame */
+};
+#define RUMOR_NEW_FRAME_PULLED 0x1
+#define RUMOR_NEW_FRAME_RESYNC 0x2
+
+/* Client events to originate: @count events packed as (u16 len little-endian, bytes). */
+#define RUMOR_MSG_ORIGINATE_DATA (RUMOR_MSG_SIZE - 32u)
+struct rumor_msg_originate {
+	uint64_t req_id;
+	uint16_t count;
+	uint16_t data_len;
+	uint8_t data[RUMOR_MSG_ORIGINATE_DATA];
+};
+
+struct rumor_msg_originate_ack {
+	uint64_t req_id;
+	int32_t status;              /* 0, -ENOSPC store full, -EMSGSIZE event too large,
+					-EINVAL malformed request */
+	uint16_t count;
+	uint16_t origin;
+	uint64_t first_seq;          /* the events got first_seq .. first_seq+count-1 */
+};
+
+struct rumor_msg_view {
+	uint16_t n;
+	uint16_t node[RUMOR_VC_MAX_ENTRIES];
+};
+
+struct rumor_msg_release {
+	uint32_t slot;
+	uint16_t origin;
+	uint64_t first_seq;          /* sanity check against the slot's frame */
+	uint64_t ordered_through;    /* origin's events through this seq are ordered: the
+					dedupe watermark may move up to it */
+};
+
+struct rumor_msg_pull {
+	uint16_t origin;
+	uint16_t hint;               /* a node known to hold it, 0 for any peer */
+	uint16_t count;
+	uint64_t first_seq;
+};
+
+struct rumor_msg {
+	uint16_t type;
+	uint16_t reserved;
+	uint32_t reserved2;
+	union {
+		struct rumor_msg_new_frame new_frame;
+		struct rumor_msg_originate originate;
+		struct rumor_msg_originate_ack originate_ack;
+		struct rumor_msg_view view;
+		struct rumor_msg_release release;
+		struct rumor_msg_pull pull;
+		struct rumor_msg_pull pull_failed;
+	} u;
+};
+
+static_assert(sizeof(struct rumor_msg) <= RUMOR_MSG_SIZE, "message object too small");
+
+/* Dataplane statistics, in memzone RUMOR_SHM_STATS_MZ; written by rumor-dp only. */
+#define RUMOR_DP_DROP_REASONS 32
+struct rumor_dp_stats {
+	volatile uint64_t heartbeat_tsc;     /* rte_rdtsc() at the last main-loop pass */
+	uint64_t tsc_hz;
+	int32_t pid;
+	uint16_t node_id;
+	uint16_t port_id;
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_full;
+	uint64_t rx_frames_new, rx_frames_dup, rx_frames_late;
+	uint64_t rx_events_new;
+	uint64_t drops[RUMOR_DP_DROP_REASONS];   /* indexed by rumor_wire_err_index() */
+	uint64_t originated_events, originated_frames, originate_refused;
+	uint64_t fanout_frames;
+	uint64_t store_used, store_cap, store_full;
+	uint64_t ring_full_dp2cp;
+	uint64_t pull_sent, pull_served, pull_failed;
+	uint64_t arp_rx, arp_tx;
+};
+
+#endif
