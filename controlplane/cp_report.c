@@ -1,0 +1,88 @@
+/* Report record codec: u16 origin, u16 reporter, u16 count, u64 first_seq, u16 n_ts, u16 n_hc,
+ * count ids, timestamp entries, holder clock entries (big-endian, as the gossip wire). */
+#include <errno.h>
+#include <string.h>
+
+#include "cp_report.h"
+
+#define REPORT_FIXED 18u
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+size_t cp_report_size(const struct cp_report *r)
+{
+	return REPORT_FIXED + 16u * r->count + rumor_vc_wire_size(&r->timestamp) +
+	       rumor_vc_wire_size(&r->holder_clock);
+}
+
+int cp_report_encode(const struct cp_report *r, uint8_t *buf, size_t cap)
+{
+	size_t need = cp_report_size(r), off = REPORT_FIXED;
+	int n;
+
+	if (r->count == 0 || r->count > RUMOR_WIRE_MAX_EVENTS)
+		return -EINVAL;
+	if (need > cap)
+		return -ENOBUFS;
+	put16(buf, r->origin);
+	put16(buf + 2, r->reporter);
+	put16(buf + 4, r->count);
+	put64(buf + 6, r->first_seq);
+	put16(buf + 14, r->timestamp.n);
+	put16(buf + 16, r->holder_clock.n);
+	for (uint16_t i = 0; i < r->count; i++, off += 16)
+		rumor_event_id_store(&r->id[i], buf + off);
+	n = rumor_vc_encode(&r->timestamp, buf + off, cap - off);
+	if (n < 0)
+		return n;
+	off += (size_t)n;
+	n = rumor_vc_encode(&r->holder_clock, buf + off, cap - off);
+	if (n < 0)
+		return n;
+	return (int)(off + (size_t)n);
+}
+
+int cp_report_decode(const uint8_t *buf, size_t len, struct cp_report *r)
+{
+	size_t off = REPORT_FIXED;
+	uint16_t n_ts, n_hc;
+	int n;
+
+	if (len < REPORT_FIXED)
+		return -EMSGSIZE;
+	r->origin = get16(buf);
+	r->reporter = get16(buf + 2);
+	r->count = get16(buf + 4);
+	r->first_seq = get64(buf + 6);
+	n_ts = get16(buf + 14);
+	n_hc = get16(buf + 16);
+	if (r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX || r->reporter == 0 ||
+	    r->reporter > RUMOR_NODE_ID_MAX || r->count == 0 || r->count > RUMOR_WIRE_MAX_EVENTS ||
+	    r->first_seq == 0 || r->first_seq > UINT64_MAX - r->count)
+		return -EINVAL;
+	if (len - off < 16u * r->count)
+		return -EMSGSIZE;
+	for (uint16_t i = 0; i < r->count; i++, off += 16)
+		rumor_event_id_load(buf + off, &r->id[i]);
+	n = rumor_vc_decode(&r->timestamp, n_ts, buf + off, len - off);
+	if (n < 0)
+		return n;
+	off += (size_t)n;
+	n = rumor_vc_decode(&r->holder_clock, n_hc, buf + off, len - off);
+	if (n < 0)
+		return n;
+	return (int)(off + (size_t)n);
+}

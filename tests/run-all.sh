@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md documents it: prepares the host (packages, hugepages),
+# builds rumor plainly and with ASan+UBSan, runs every meson test suite in both, then the
+# bounded libFuzzer runs with clang. Exit status is non-zero if anything failed.
+# Usage (root): bash tests/run-all.sh [--quick]   (--quick: plain build only, no fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+stage "host setup"
+bash deploy/setup-host.sh
+
+jobs=$(nproc)
+out=${RUMOR_TEST_OUT:-$top/build-test}
+failed=()
+
+run_build() { # name, extra meson args...
+	local dir=$out/$1; shift
+	stage "configure $(basename "$dir") $*"
+	if [[ ! -f $dir/build.ninja ]]; then
+		meson setup "$dir" "$top" "$@" >/dev/null
+	fi
+	stage "build $(basename "$dir")"
+	ninja -C "$dir" -j "$jobs"
+}
+
+run_tests() { # dir, label, meson test args...
+	local dir=$out/$1 label=$2; shift 2
+	stage "test $label"
+	if ! meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@"; then
+		failed+=("$label")
+	fi
+}
+
+run_build plain --buildtype=debugoptimized
+run_tests plain "plain: all suites" --no-suite fuzz
+
+if ((!quick)); then
+	# ASan+UBSan run the same unit suites; the multi-process suites run DPDK primaries and
+	# secondaries, where ASan's shadow memory collides with DPDK's fixed hugepage mapping.
+	run_build asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_tests asan "asan+ubsan: unit suites" --no-suite fuzz --no-suite cluster --no-suite multiprocess
+
+	CC=clang CXX=clang++ run_build fuzz --buildtype=debugoptimized -Dfuzz=true -Ddataplane=disabled -Dbench=false
+	run_tests fuzz "fuzz: bounded libFuzzer runs" --suite fuzz
+fi
+
+stage "summary"
+if ((${#failed[@]})); then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all test stages passed"
