@@ -1,0 +1,44 @@
+/* Operator and client API: a Unix stream socket speaking JSON lines (one request object per
+ * line in, one or more reply objects per line out), served on the controlplane's io_uring
+ * loop. This module only moves lines; what a request means is the owner's (cp_node). */
+#ifndef CP_API_H
+#define CP_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct cp_loop;
+struct cp_api;
+struct cp_api_client;
+
+struct cp_api_ops {
+	void *arg;
+	/* One parsed request. Answer with cp_api_reply(), now or later (send --wait, watch). */
+	void (*request)(void *arg, struct cp_api_client *c, json_t *req);
+	/* The client is gone: forget every reference to it (pending waits, watches). */
+	void (*closed)(void *arg, struct cp_api_client *c);
+};
+
+/* Listen on @path (a stale socket file is replaced). Returns 0, -ENAMETOOLONG, or the -errno
+ * of socket/bind/listen. */
+int cp_api_open(struct cp_loop *loop, const char *path, const struct cp_api_ops *ops,
+		struct cp_api **out);
+
+/* Stop listening, drop every client, unlink the socket file. */
+void cp_api_close(struct cp_api *api);
+
+/* Queue @reply (reference stolen) as one line to @c. Returns 0, or -ENOBUFS when the
+ * client's queue is over its bound (a watcher that does not read: it is disconnected). */
+int cp_api_reply(struct cp_api_client *c, json_t *reply);
+
+/* Reply {"ok":false,"error":msg}. */
+int cp_api_error(struct cp_api_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Owner's per-client word (e.g. watch flags); 0 when new. */
+unsigned *cp_api_client_flags(struct cp_api_client *c);
+
+/* Connected clients, for status. */
+unsigned cp_api_clients(const struct cp_api *api);
+
+#endif

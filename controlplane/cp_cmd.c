@@ -1,0 +1,472 @@
+/* API commands of rumor-cp: what each JSON request means (status, members, view, clock, send,
+ * watch, events, kv, snapshot, transfer, add, remove). The socket side is cp_api.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_api.h"
+#include "cp_fsm.h"
+#include "cp_kv.h"
+#include "cp_loop.h"
+#include "cp_net.h"
+#include "cp_node.h"
+#include "cp_order.h"
+#include "cp_raftio.h"
+
+static json_t *ok(void)
+{
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static void cmd_status(struct cp_node *n, struct cp_api_client *c)
+{
+	const struct rumor_dp_stats *ds = dp_client_stats(&n->dp);
+	struct cp_fsm_stats fs;
+	raft_id lid;
+	const char *laddr;
+	uint64_t drops = 0;
+	char digest[17];
+
+	raft_leader(&n->raft, &lid, &laddr);
+	cp_fsm_get_stats(n->fsm, &fs);
+	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
+		drops += ds->drops[i];
+	snprintf(digest, sizeof(digest), "%016" PRIx64, cp_fsm_digest(n->fsm));
+	json_t *r = ok();
+	json_object_set_new(r, "node", json_integer(n->self));
+	json_object_set_new(r, "role", json_string(cp_node_role(n)));
+	json_object_set_new(r, "term", json_integer((json_int_t)n->raft.current_term));
+	json_object_set_new(r, "leader", json_integer((json_int_t)lid));
+	json_object_set_new(r, "commit_index", json_integer((json_int_t)n->raft.commit_index));
+	json_object_set_new(r, "last_applied", json_integer((json_int_t)raft_last_applied(&n->raft)));
+	json_object_set_new(r, "applied_gseq", json_integer((json_int_t)cp_fsm_last_gseq(n->fsm)));
+	json_object_set_new(r, "order_digest", json_string(digest));
+	json_object_set_new(r, "waiting_payload", json_integer((json_int_t)cp_fsm_queue_len(n->fsm)));
+	json_object_set_new(r, "held_events", json_integer(n->held.count));
+	json_object_set_new(r, "uptime_s",
+			    json_integer((json_int_t)((cp_loop_now_ms() - n->started_ms) / 1000)));
+	json_object_set_new(r, "dataplane",
+			    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+				      n->dp_alive ? "alive" : "DEAD", "rx_pkts", (json_int_t)ds->rx_pkts,
+				      "tx_pkts", (json_int_t)ds->tx_pkts, "frames_new",
+				      (json_int_t)ds->rx_frames_new, "frames_dup",
+				      (json_int_t)ds->rx_frames_dup, "drops", (json_int_t)drops,
+				      "store_used", (json_int_t)ds->store_used, "store_cap",
+				      (json_int_t)ds->store_cap));
+	json_object_set_new(r, "node_stats",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
+				      (json_int_t)n->st.frames, "events_new",
+				      (json_int_t)n->st.events_new, "reports_sent",
+				      (json_int_t)n->st.reports_sent, "rereports",
+				      (json_int_t)n->st.rereports, "pulls", (json_int_t)n->st.pulls,
+				      "releases", (json_int_t)n->st.releases, "originated",
+				      (json_int_t)n->st.originated, "batches_proposed",
+				      (json_int_t)n->st.batches_proposed));
+	json_object_set_new(r, "fsm",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "batches", (json_int_t)fs.batches,
+				      "applied", (json_int_t)fs.applied, "skips", (json_int_t)fs.skips,
+				      "kv_cmds", (json_int_t)fs.kv_cmds, "dups", (json_int_t)fs.dups));
+	if (n->leading) {
+		struct cp_order_stats os;
+		cp_order_get_stats(n->order, &os);
+		json_object_set_new(r, "order",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "reports",
+					      (json_int_t)os.reports, "batches", (json_int_t)os.batches,
+					      "events_cut", (json_int_t)os.events_cut, "skips",
+					      (json_int_t)os.skips, "refused",
+					      (json_int_t)(os.refused_nobufs + os.refused_invalid),
+					      "pending", (int)os.pending, "ready", (int)os.ready));
+	}
+	cp_api_reply(c, r);
+}
+
+static void cmd_members(struct cp_node *n, struct cp_api_client *c)
+{
+	static const char *roles[] = { "standby", "voter", "spare" };
+	const struct raft_configuration *conf = &n->raft.configuration;
+	struct cp_net *net = cp_raftio_net(&n->io);
+	raft_id lid;
+	const char *laddr;
+	json_t *arr = json_array();
+
+	raft_leader(&n->raft, &lid, &laddr);
+	for (unsigned i = 0; i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+		const char *state = s->id == n->self ? "self" :
+				    net && cp_net_connected(net, s->id) ? "connected" : "unreachable";
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:b, s:s, s:s}", "id",
+						     (json_int_t)s->id, "role",
+						     s->id == lid ? "leader" :
+						     s->role >= 0 && s->role <= 2 ? roles[s->role] : "?",
+						     "voter", s->role == RAFT_VOTER, "control", s->address,
+						     "state", state));
+	}
+	json_t *r = ok();
+	json_object_set_new(r, "members", arr);
+	cp_api_reply(c, r);
+}
+
+static void cmd_view(struct cp_node *n, struct cp_api_client *c)
+{
+	static const char *names[] = { "static", "leader", "hyparview", "cyclon" };
+	json_t *peers = json_array();
+
+	/* the static view: every other configured node */
+	for (unsigned i = 0; i < n->cfg.n_nodes; i++)
+		if (n->cfg.nodes[i].id != n->self)
+			json_array_append_new(peers, json_integer(n->cfg.nodes[i].id));
+	json_t *r = ok();
+	json_object_set_new(r, "strategy", json_string(names[n->cfg.gossip.view & 3]));
+	json_object_set_new(r, "fanout", json_integer(n->cfg.gossip.fanout));
+	json_object_set_new(r, "rounds", json_integer(n->cfg.gossip.rounds));
+	json_object_set_new(r, "peers", peers);
+	cp_api_reply(c, r);
+}
+
+static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
+{
+	json_t *r = ok();
+
+	json_object_set_new(r, "local", cp_node_clock_json(&n->last_clock));
+	if (n->leading) {
+		struct rumor_vc *g = malloc(sizeof(*g));
+		if (g && cp_order_global_clock(n->order, g) == 0)
+			json_object_set_new(r, "global", cp_node_clock_json(g));
+		free(g);
+	}
+	cp_api_reply(c, r);
+}
+
+/* {"data": "..."} or {"batch": ["...", ...]}, optional "wait": true */
+static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
+{
+	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
+	size_t off = 0, i;
+	uint16_t count = 0;
+	json_t *data = json_object_get(req, "data"), *batch = json_object_get(req, "batch"), *v;
+	bool wait = json_is_true(json_object_get(req, "wait"));
+	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
+			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
+
+	if (!batch) {
+		batch = json_array();
+		json_array_append(batch, data);
+	} else {
+		json_incref(batch);
+	}
+	json_array_foreach(batch, i, v) {
+		size_t len = json_string_length(v);
+		if (!json_is_string(v)) {
+			cp_api_error(c, "send: data must be a string");
+			goto out;
+		}
+		if (len > max_event) {
+			cp_api_error(c, "send: event of %zu bytes is over the %zu bytes one frame "
+					"carries at MTU %u", len, max_event, n->cfg.gossip.mtu);
+			goto out;
+		}
+		if (off + 2 + len > sizeof(buf)) {
+			cp_api_error(c, "send: batch over %zu bytes: split it", sizeof(buf));
+			goto out;
+		}
+		buf[off] = (uint8_t)len;
+		buf[off + 1] = (uint8_t)(len >> 8);
+		memcpy(buf + off + 2, json_string_value(v), len);
+		off += 2 + len;
+		count++;
+	}
+	if (!count) {
+		cp_api_error(c, "send: nothing to send (give \"data\" or \"batch\")");
+		goto out;
+	}
+	int rc = cp_node_originate(n, c, wait, buf, (uint16_t)off, count);
+	if (rc < 0)
+		cp_api_error(c, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
+					    rc == -ENOBUFS ? "dataplane queue full, retry" :
+							     strerror(-rc));
+out:
+	json_decref(batch);
+}
+
+static json_t *event_json(struct cp_node *n, const struct cp_fsm_entry *e)
+{
+	char hex[33];
+	const struct cp_recent *r = &n->recent[e->gseq % CP_RECENT];
+
+	rumor_event_id_hex(&e->id, hex);
+	json_t *o = json_pack("{s:I, s:i, s:I, s:s}", "gseq", (json_int_t)e->gseq, "origin",
+			      e->origin, "seq", (json_int_t)e->seq, "id", hex);
+	if (e->kind == CP_BATCH_SKIP)
+		json_object_set_new(o, "skip", json_true());
+	else
+		json_object_set_new(o, "data", cp_node_payload_json(e->payload, e->len));
+	if (r->gseq == e->gseq && r->clock[0])
+		json_object_set_new(o, "clock_text", json_string(r->clock));
+	return o;
+}
+
+static void cmd_events(struct cp_node *n, struct cp_api_client *c, json_t *req)
+{
+	json_int_t from = json_integer_value(json_object_get(req, "from"));
+	json_int_t count = json_integer_value(json_object_get(req, "count"));
+	uint64_t last = cp_fsm_last_gseq(n->fsm);
+	json_t *arr = json_array();
+	struct cp_fsm_entry e;
+
+	if (count <= 0 || count > 10000)
+		count = 20;
+	if (from <= 0) /* default: the newest `count` */
+		from = last > (uint64_t)count ? (json_int_t)(last - (uint64_t)count + 1) : 1;
+	for (uint64_t g = (uint64_t)from; g <= last && g < (uint64_t)(from + count); g++)
+		if (cp_fsm_log_get(n->fsm, g, &e) == 0)
+			json_array_append_new(arr, event_json(n, &e));
+	json_t *r = ok();
+	json_object_set_new(r, "applied_gseq", json_integer((json_int_t)last));
+	json_object_set_new(r, "events", arr);
+	cp_api_reply(c, r);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Every pair, read from the store's documented snapshot form (sorted by key), at most @max. */
+static void kv_list(const struct cp_kv *kv, json_t *map, size_t max)
+{
+	size_t size = cp_kv_snapshot_size(kv), off = 4;
+	uint8_t *buf = malloc(size ? size : 1);
+	char key[CP_KV_KEY_MAX + 1];
+
+	if (!buf || cp_kv_snapshot_write(kv, buf, size) < 0) {
+		free(buf);
+		return;
+	}
+	for (uint32_t i = 0, n = le32(buf); i < n && i < max; i++) {
+		uint32_t klen = le32(buf + off), vlen = le32(buf + off + 4 + klen);
+		memcpy(key, buf + off + 4, klen);
+		key[klen] = 0;
+		json_object_set_new(map, key, json_stringn((const char *)buf + off + 8 + klen, vlen));
+		off += 8u + klen + vlen;
+	}
+	free(buf);
+}
+
+static void cmd_kv(struct cp_node *n, struct cp_api_client *c, json_t *req)
+{
+	const struct cp_kv *kv = cp_fsm_kv(n->fsm);
+	const char *key = json_string_value(json_object_get(req, "key"));
+	char digest[17];
+	json_t *r = ok(), *map = json_object();
+
+	if (key) {
+		const char *val;
+		size_t vlen;
+		if (cp_kv_get(kv, key, strlen(key), &val, &vlen) == 0)
+			json_object_set_new(map, key, json_stringn(val, vlen));
+	} else {
+		kv_list(kv, map, 1000);
+	}
+	snprintf(digest, sizeof(digest), "%016" PRIx64, cp_kv_digest(kv));
+	json_object_set_new(r, "count", json_integer((json_int_t)cp_kv_count(kv)));
+	json_object_set_new(r, "digest", json_string(digest));
+	json_object_set_new(r, "kv", map);
+	cp_api_reply(c, r);
+}
+
+static void cmd_snapshot(struct cp_node *n, struct cp_api_client *c)
+{
+	char d1[17], d2[17];
+
+	snprintf(d1, sizeof(d1), "%016" PRIx64, cp_fsm_digest(n->fsm));
+	snprintf(d2, sizeof(d2), "%016" PRIx64, cp_kv_digest(cp_fsm_kv(n->fsm)));
+	cp_api_reply(c, json_pack("{s:b, s:I, s:s, s:s, s:I, s:I, s:i}", "ok", 1, "applied_gseq",
+				  (json_int_t)cp_fsm_last_gseq(n->fsm), "order_digest", d1,
+				  "kv_digest", d2, "raft_last_applied",
+				  (json_int_t)raft_last_applied(&n->raft), "raft_last_index",
+				  (json_int_t)raft_last_index(&n->raft), "snapshot_threshold",
+				  (int)n->cfg.raft.snapshot_threshold));
+}
+
+/* Membership and leadership changes answer from libraft's callback. */
+struct change {
+	union {
+		struct raft_change change;
+		struct raft_transfer transfer;
+	} u;
+	struct cp_node *n;
+	struct cp_api_client *c;
+	raft_id id;
+	int role;
+};
+
+static struct change *pending_change;
+
+static void change_done(struct change *ch, int status, const char *what)
+{
+	if (ch->c) {
+		if (status)
+			cp_api_error(ch->c, "%s %llu: %s", what, (unsigned long long)ch->id,
+				     raft_strerror(status));
+		else
+			cp_api_reply(ch->c, json_pack("{s:b, s:s, s:I}", "ok", 1, "done", what, "id",
+						      (json_int_t)ch->id));
+	}
+	if (pending_change == ch)
+		pending_change = NULL;
+	free(ch);
+}
+
+static void on_transfer(struct raft_transfer *req)
+{
+	struct change *ch = req->data;
+	change_done(ch, 0, "transfer");
+}
+
+static void on_assigned(struct raft_change *req, int status)
+{
+	change_done(req->data, status, "add");
+}
+
+static void on_added(struct raft_change *req, int status)
+{
+	struct change *ch = req->data;
+	int rc;
+
+	if (status) {
+		change_done(ch, status, "add");
+		return;
+	}
+	/* a new node joins as a standby that replicates; promote it when asked */
+	if (ch->role == RAFT_STANDBY) {
+		change_done(ch, 0, "add");
+		return;
+	}
+	memset(&ch->u.change, 0, sizeof(ch->u.change));
+	ch->u.change.data = ch;
+	rc = raft_assign(&ch->n->raft, &ch->u.change, ch->id, ch->role, on_assigned);
+	if (rc)
+		change_done(ch, rc, "add");
+}
+
+static void on_removed(struct raft_change *req, int status)
+{
+	change_done(req->data, status, "remove");
+}
+
+static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *cmd, json_t *req)
+{
+	raft_id id = (raft_id)json_integer_value(json_object_get(req, "id"));
+	struct change *ch;
+	int rc;
+
+	if (raft_state(&n->raft) != RAFT_LEADER) {
+		raft_id lid;
+		const char *laddr;
+		raft_leader(&n->raft, &lid, &laddr);
+		cp_api_error(c, "%s: not the leader (node %llu is; send it there)", cmd,
+			     (unsigned long long)lid);
+		return;
+	}
+	if (pending_change) {
+		cp_api_error(c, "%s: another membership change is in progress", cmd);
+		return;
+	}
+	ch = calloc(1, sizeof(*ch));
+	ch->n = n;
+	ch->c = c;
+	ch->id = id;
+	ch->role = json_is_false(json_object_get(req, "voter")) ? RAFT_STANDBY : RAFT_VOTER;
+	if (!strcmp(cmd, "transfer")) {
+		ch->u.transfer.data = ch;
+		rc = raft_transfer(&n->raft, &ch->u.transfer, id, on_transfer);
+	} else if (!strcmp(cmd, "remove")) {
+		ch->u.change.data = ch;
+		rc = raft_remove(&n->raft, &ch->u.change, id, on_removed);
+	} else {
+		/* the node must be in the config file (the cluster script rewrites it) */
+		struct rumor_config *fresh = malloc(sizeof(*fresh));
+		char err[512], addr[96];
+		const struct rumor_node_conf *nc;
+		if (rumor_config_load(n->cfg.path, fresh, err, sizeof(err)) < 0 ||
+		    !(nc = rumor_config_node(fresh, (uint16_t)id))) {
+			cp_api_error(c, "add: node %llu is not in %s", (unsigned long long)id,
+				     n->cfg.path);
+			free(fresh);
+			free(ch);
+			return;
+		}
+		snprintf(addr, sizeof(addr), "%s:%u", nc->ctl_host, nc->ctl_port);
+		free(fresh);
+		cp_raftio_add_peer(&n->io, id, addr);
+		ch->u.change.data = ch;
+		rc = raft_add(&n->raft, &ch->u.change, id, addr, on_added);
+	}
+	if (rc) {
+		cp_api_error(c, "%s %llu: %s", cmd, (unsigned long long)id, raft_strerror(rc));
+		free(ch);
+		return;
+	}
+	pending_change = ch;
+}
+
+void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
+{
+	struct cp_node *n = arg;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!cmd)
+		cp_api_error(c, "request without \"cmd\"");
+	else if (!strcmp(cmd, "status"))
+		cmd_status(n, c);
+	else if (!strcmp(cmd, "members"))
+		cmd_members(n, c);
+	else if (!strcmp(cmd, "view"))
+		cmd_view(n, c);
+	else if (!strcmp(cmd, "clock"))
+		cmd_clock(n, c);
+	else if (!strcmp(cmd, "send"))
+		cmd_send(n, c, req);
+	else if (!strcmp(cmd, "events"))
+		cmd_events(n, c, req);
+	else if (!strcmp(cmd, "kv"))
+		cmd_kv(n, c, req);
+	else if (!strcmp(cmd, "snapshot"))
+		cmd_snapshot(n, c);
+	else if (!strcmp(cmd, "transfer") || !strcmp(cmd, "add") || !strcmp(cmd, "remove"))
+		cmd_change(n, c, cmd, req);
+	else if (!strcmp(cmd, "watch")) {
+		struct cp_watcher *w = calloc(1, sizeof(*w));
+		w->client = c;
+		w->gossip = json_is_true(json_object_get(req, "gossip"));
+		w->next = n->watchers;
+		n->watchers = w;
+		cp_api_reply(c, json_pack("{s:b, s:s}", "ok", 1, "watching",
+					  w->gossip ? "ordered+gossip" : "ordered"));
+	} else
+		cp_api_error(c, "unknown command \"%s\"", cmd);
+}
+
+void cp_cmd_client_closed(void *arg, struct cp_api_client *c)
+{
+	struct cp_node *n = arg;
+
+	for (struct cp_watcher **pp = &n->watchers; *pp;) {
+		if ((*pp)->client == c) {
+			struct cp_watcher *w = *pp;
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	for (struct cp_orig *o = n->origs; o; o = o->next)
+		if (o->client == c)
+			o->client = NULL;
+	for (struct cp_waiter *w = n->waiters; w; w = w->next)
+		if (w->client == c)
+			w->client = NULL;
+	if (pending_change && pending_change->c == c)
+		pending_change->c = NULL;
+}

@@ -1,0 +1,943 @@
+/* rumor-cp node glue: dataplane records -> reports -> leader's order -> Raft -> state machine
+ * -> ordered log, watchers, payload release. One io_uring loop, no threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cp_api.h"
+#include "cp_fsm.h"
+#include "cp_loop.h"
+#include "cp_net.h"
+#include "cp_node.h"
+#include "cp_order.h"
+#include "cp_raftio.h"
+
+#define REPORT_FLUSH_BYTES (48u << 10)   /* one APP message */
+#define REPORT_MAX_BYTES (4u << 20)      /* stop draining the dataplane beyond this */
+#define APPLIES_INFLIGHT_MAX 8
+#define PULL_RETRY_MS 300
+#define REREPORT_AGE_MS 1500
+#define LOG_FLUSH_BYTES (256u << 10)
+
+#define LOG(n, fmt, ...) \
+	fprintf(stderr, "rumor-cp[%u] " fmt "\n", (unsigned)(n)->self, ##__VA_ARGS__)
+
+static uint64_t now_us(void)
+{
+	return cp_loop_now_us();
+}
+
+/* ---------------------------------------------------------------- JSON helpers */
+
+json_t *cp_node_clock_json(const struct rumor_vc *vc)
+{
+	json_t *o = json_object();
+	char k[8];
+
+	for (uint16_t i = 0; i < vc->n; i++) {
+		snprintf(k, sizeof(k), "%u", vc->node[i]);
+		json_object_set_new(o, k, json_integer((json_int_t)vc->ctr[i]));
+	}
+	return o;
+}
+
+json_t *cp_node_payload_json(const void *p, size_t len)
+{
+	json_t *s = json_stringn(p, len);
+	if (s)
+		return s;
+	/* not UTF-8: show it as hex so the line stays valid JSON */
+	char *hex = malloc(len * 2 + 5);
+	static const char digits[] = "0123456789abcdef";
+	memcpy(hex, "hex:", 4);
+	for (size_t i = 0; i < len; i++) {
+		hex[4 + 2 * i] = digits[((const uint8_t *)p)[i] >> 4];
+		hex[5 + 2 * i] = digits[((const uint8_t *)p)[i] & 15];
+	}
+	s = json_stringn(hex, 4 + len * 2);
+	free(hex);
+	return s;
+}
+
+const char *cp_node_role(const struct cp_node *n)
+{
+	static const char *names[] = { "unavailable", "follower", "candidate", "leader" };
+	int st = raft_state((struct raft *)&n->raft);
+	return st >= 0 && st <= RAFT_LEADER ? names[st] : "?";
+}
+
+/* ---------------------------------------------------------------- dataplane messages */
+
+static int dp_send(struct cp_node *n, struct rumor_msg *m)
+{
+	int rc = dp_client_send(&n->dp, m);
+	if (rc < 0)
+		dp_client_msg_free(&n->dp, m);
+	return rc;
+}
+
+static void release_slot(struct cp_node *n, uint32_t slot, uint16_t origin, uint64_t first_seq)
+{
+	struct rumor_msg *m;
+
+	n->slot_frame[slot].frame = NULL;
+	if (n->aframe_slot == slot)
+		n->aframe_slot = UINT32_MAX;
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_RELEASE, &m) < 0) {
+		n->st.release_ring_full++;
+		return;
+	}
+	m->u.release.slot = slot;
+	m->u.release.origin = origin;
+	m->u.release.first_seq = first_seq;
+	m->u.release.ordered_through = n->applied_through[origin];
+	if (dp_send(n, m) < 0)
+		n->st.release_ring_full++;
+	else
+		n->st.releases++;
+}
+
+static void send_pull(struct cp_node *n, uint16_t origin, uint64_t seq)
+{
+	struct rumor_msg *m;
+
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_PULL, &m) < 0)
+		return;
+	m->u.pull.origin = origin;
+	m->u.pull.first_seq = seq;
+	m->u.pull.count = 1;
+	m->u.pull.hint = 0;
+	if (dp_send(n, m) == 0)
+		n->st.pulls++;
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void order_ingest(struct cp_node *n, const struct cp_report *r)
+{
+	uint64_t t = now_us();
+
+	cp_order_merge_clock(n->order, &r->holder_clock);
+	/* the frame's timestamp carries its last seq; event i's own timestamp has seq i */
+	*n->ts = r->timestamp;
+	for (uint16_t i = 0; i < r->count; i++) {
+		uint64_t seq = r->first_seq + i;
+		rumor_vc_set(n->ts, r->origin, seq);
+		struct cp_order_report or = {
+			.id = r->id[i], .seq = seq, .ts = n->ts, .origin = r->origin,
+			.reporter = r->reporter,
+		};
+		if (cp_order_report(n->order, &or, t) < 0)
+			n->st.reports_refused++;
+	}
+	n->st.reports_local++;
+}
+
+static void flush_reports(struct cp_node *n)
+{
+	struct iovec iov = { n->rep_buf, n->rep_len };
+	int rc;
+
+	if (!n->rep_len)
+		return;
+	if (!n->leader || n->leader == n->self) {
+		/* nobody to tell: the periodic re-report covers what is still held */
+		n->rep_len = 0;
+		return;
+	}
+	rc = cp_net_send(cp_raftio_net(&n->io), n->leader, CP_NET_APP, CP_APP_REPORTS, &iov, 1,
+			 NULL);
+	if (rc == -EAGAIN) {
+		n->st.report_backpressure++;
+		return;
+	}
+	if (rc == 0) {
+		n->st.reports_sent++;
+		n->st.report_bytes += n->rep_len;
+	}
+	n->rep_len = 0;
+}
+
+static void report(struct cp_node *n, const struct cp_report *r)
+{
+	size_t need = cp_report_size(r);
+
+	if (n->leading) {
+		order_ingest(n, r);
+		return;
+	}
+	if (n->rep_len + need > n->rep_cap) {
+		flush_reports(n);
+		if (n->rep_len + need > n->rep_cap) {
+			size_t cap = n->rep_cap * 2;
+			uint8_t *b = realloc(n->rep_buf, cap);
+			if (!b)
+				return;
+			n->rep_buf = b;
+			n->rep_cap = cap;
+		}
+	}
+	int w = cp_report_encode(r, n->rep_buf + n->rep_len, n->rep_cap - n->rep_len);
+	if (w > 0)
+		n->rep_len += (size_t)w;
+	if (n->rep_len >= REPORT_FLUSH_BYTES)
+		flush_reports(n);
+}
+
+/* Report events [skip..count) of a decoded frame we hold. */
+static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, uint16_t skip,
+			 const struct rumor_vc *holder_clock)
+{
+	struct cp_report *r = n->rep;
+
+	r->origin = f->hdr.origin;
+	r->reporter = n->self;
+	r->count = (uint16_t)(f->hdr.event_count - skip);
+	r->first_seq = f->hdr.first_seq + skip;
+	for (uint16_t i = 0; i < r->count; i++)
+		r->id[i] = f->ev[skip + i].id;
+	r->timestamp = f->clock;
+	r->holder_clock = *holder_clock;
+	report(n, r);
+}
+
+static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, size_t len)
+{
+	struct cp_node *n = arg;
+	size_t off = 0;
+
+	if (type != CP_APP_REPORTS)
+		return;
+	if (!n->leading)
+		return; /* stale: the sender will re-report to whoever leads */
+	while (off < len) {
+		int used = cp_report_decode(p + off, len - off, n->rep);
+		if (used < 0) {
+			LOG(n, "bad report from node %" PRIu64 ": %s", from, strerror(-used));
+			return;
+		}
+		order_ingest(n, n->rep);
+		off += (size_t)used;
+	}
+}
+
+/* Re-report every held, unapplied event: after a leader change, and periodically so that a
+ * report lost with a connection is never lost for good (the order treats repeats as no-ops). */
+static void rereport_all(struct cp_node *n)
+{
+	for (uint32_t s = 0; s < n->held.n_slots; s++) {
+		const struct cp_held_slot *hs = &n->held.slots[s];
+		const struct cp_slot_frame *sf = &n->slot_frame[s];
+		if (!hs->pending || !sf->frame)
+			continue;
+		if (rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0, n->frame) < 0)
+			continue;
+		uint64_t done = n->applied_through[hs->origin];
+		if (done >= hs->last_seq)
+			continue;
+		uint16_t skip = done >= hs->first_seq ? (uint16_t)(done - hs->first_seq + 1) : 0;
+		report_frame(n, n->frame, skip, &n->frame->clock);
+		n->st.rereports++;
+	}
+	flush_reports(n);
+}
+
+/* ---------------------------------------------------------------- dataplane records */
+
+static void notify_gossip(struct cp_node *n, const struct rumor_wire_frame *f)
+{
+	for (struct cp_watcher *w = n->watchers; w; w = w->next) {
+		if (!w->gossip)
+			continue;
+		for (uint16_t i = 0; i < f->hdr.event_count; i++) {
+			char hex[33];
+			rumor_event_id_hex(&f->ev[i].id, hex);
+			json_t *e = json_pack("{s:i, s:I, s:s, s:o, s:o}", "origin", f->hdr.origin,
+					      "seq", (json_int_t)(f->hdr.first_seq + i), "id", hex,
+					      "clock", cp_node_clock_json(&f->clock), "data",
+					      cp_node_payload_json(f->ev[i].payload, f->ev[i].len));
+			cp_api_reply(w->client, json_pack("{s:s, s:o}", "stream", "gossip", "event", e));
+		}
+	}
+}
+
+static void on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf)
+{
+	struct rumor_wire_frame *f = n->frame;
+	struct cp_held_event ev[RUMOR_WIRE_MAX_EVENTS];
+	uint16_t skip = 0;
+	int rc;
+
+	n->st.frames++;
+	n->last_clock = nf->holder_clock;
+	rc = rumor_wire_decode_rumor(nf->frame, nf->frame_len, n->cfg.cluster_id, 0, f);
+	if (rc < 0 || nf->slot >= n->held.n_slots) {
+		n->st.frames_bad++;
+		LOG(n, "dataplane record slot %u undecodable: %s", nf->slot, rumor_wire_strerror(rc));
+		return;
+	}
+	uint64_t done = n->applied_through[f->hdr.origin];
+	if (done >= f->hdr.first_seq)
+		skip = done >= f->hdr.first_seq + f->hdr.event_count - 1 ?
+			       f->hdr.event_count : (uint16_t)(done - f->hdr.first_seq + 1);
+	if (skip == f->hdr.event_count) {
+		n->st.events_known += skip;
+		release_slot(n, nf->slot, f->hdr.origin, f->hdr.first_seq);
+		return;
+	}
+	for (uint16_t i = skip; i < f->hdr.event_count; i++)
+		ev[i] = (struct cp_held_event){ .len = f->ev[i].len, .payload = f->ev[i].payload,
+						.id = f->ev[i].id };
+	rc = cp_held_add_frame(&n->held, nf->slot, f->hdr.origin, f->hdr.first_seq + skip,
+			       (uint16_t)(f->hdr.event_count - skip), ev + skip);
+	if (rc <= 0) {
+		if (rc < 0)
+			n->st.held_full++;
+		else
+			n->st.events_known += f->hdr.event_count;
+		/* nothing of it is kept: if the order needs it, the apply pulls it */
+		release_slot(n, nf->slot, f->hdr.origin, f->hdr.first_seq);
+		return;
+	}
+	n->slot_frame[nf->slot] = (struct cp_slot_frame){ nf->frame, nf->frame_len };
+	n->st.events_new += (uint64_t)rc;
+	if (!(nf->flags & RUMOR_NEW_FRAME_PULLED))
+		report_frame(n, f, skip, &nf->holder_clock);
+	else
+		report_frame(n, f, skip, &f->clock);
+	notify_gossip(n, f);
+}
+
+static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a)
+{
+	struct cp_orig **pp = &n->origs, *o;
+
+	while (*pp && (*pp)->req_id != a->req_id)
+		pp = &(*pp)->next;
+	if (!(o = *pp))
+		return;
+	*pp = o->next;
+	if (a->status < 0) {
+		n->st.originate_refused++;
+		if (o->client)
+			cp_api_error(o->client, "dataplane refused the events: %s%s",
+				     strerror(-a->status),
+				     a->status == -ENOSPC ? " (event store full, retry later)" : "");
+		free(o);
+		return;
+	}
+	n->st.originated += a->count;
+	json_t *ids = json_array();
+	size_t off = 0;
+	for (uint16_t i = 0; i < o->count && off + 2 <= o->data_len; i++) {
+		uint16_t len = (uint16_t)(o->data[off] | o->data[off + 1] << 8);
+		struct rumor_event_id id;
+		char hex[33];
+		rumor_event_id_compute(n->self, a->first_seq + i, o->data + off + 2, len, &id);
+		rumor_event_id_hex(&id, hex);
+		json_array_append_new(ids, json_string(hex));
+		off += 2u + len;
+		if (o->wait && o->client && i + 1 == o->count) {
+			struct cp_waiter *w = calloc(1, sizeof(*w));
+			w->seq = a->first_seq + i;
+			w->client = o->client;
+			w->id = id;
+			*n->waiters_tail = w;
+			n->waiters_tail = &w->next;
+		}
+	}
+	if (o->client && !o->wait)
+		cp_api_reply(o->client, json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
+						  "first_seq", (json_int_t)a->first_seq, "ids", ids));
+	else
+		json_decref(ids);
+	free(o);
+}
+
+int cp_node_originate(struct cp_node *n, struct cp_api_client *client, bool wait,
+		      const uint8_t *data, uint16_t data_len, uint16_t count)
+{
+	struct rumor_msg *m;
+	struct cp_orig *o;
+
+	if (!n->dp_alive)
+		return -ENOTCONN;
+	if (data_len > RUMOR_MSG_ORIGINATE_DATA)
+		return -EMSGSIZE;
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_ORIGINATE, &m) < 0)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o) + data_len);
+	if (!o) {
+		dp_client_msg_free(&n->dp, m);
+		return -ENOMEM;
+	}
+	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .wait = wait,
+			       .count = count, .data_len = data_len };
+	memcpy(o->data, data, data_len);
+	m->u.originate.req_id = o->req_id;
+	m->u.originate.count = count;
+	m->u.originate.data_len = data_len;
+	memcpy(m->u.originate.data, data, data_len);
+	if (dp_send(n, m) < 0) {
+		free(o);
+		return -ENOBUFS;
+	}
+	o->next = n->origs;
+	n->origs = o;
+	return 0;
+}
+
+static unsigned poll_dataplane(void *arg)
+{
+	struct cp_node *n = arg;
+	struct rumor_msg *msgs[64];
+	unsigned got, i;
+
+	if (n->rep_len >= REPORT_MAX_BYTES) {
+		/* the leader is not keeping up: push back on the dataplane instead of buffering */
+		flush_reports(n);
+		return 0;
+	}
+	got = dp_client_recv_burst(&n->dp, msgs, 64);
+	for (i = 0; i < got; i++) {
+		switch (msgs[i]->type) {
+		case RUMOR_MSG_NEW_FRAME:
+			on_new_frame(n, &msgs[i]->u.new_frame);
+			break;
+		case RUMOR_MSG_ORIGINATE_ACK:
+			on_originate_ack(n, &msgs[i]->u.originate_ack);
+			break;
+		case RUMOR_MSG_PULL_FAILED:
+			n->st.pulls_failed++;
+			break;
+		default:
+			LOG(n, "unexpected dataplane message type %u", msgs[i]->type);
+		}
+	}
+	if (got) {
+		dp_client_msg_free_bulk(&n->dp, msgs, got);
+		cp_fsm_drain(n->fsm);
+	}
+	flush_reports(n);
+	return got;
+}
+
+/* ---------------------------------------------------------------- state machine hooks */
+
+static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_event_id *id,
+		  const void **payload, size_t *len)
+{
+	struct cp_node *n = data;
+	const struct cp_held_event *e = cp_held_get(&n->held, origin, seq);
+
+	if (!e || !rumor_event_id_equal(&e->id, id))
+		return -EAGAIN;
+	*payload = e->payload;
+	*len = e->len;
+	return 0;
+}
+
+static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
+{
+	struct cp_node *n = data;
+	(void)id;
+
+	n->want_origin = origin;
+	n->want_seq = seq;
+	n->want_since_ms = cp_loop_now_ms();
+	send_pull(n, origin, seq);
+}
+
+static void log_flush(struct cp_node *n);
+
+static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock)
+{
+	char hex[33];
+	json_t *o;
+	char *line;
+
+	if (n->log_fd < 0 || e->gseq <= n->log_last_gseq)
+		return;
+	rumor_event_id_hex(&e->id, hex);
+	if (e->kind == CP_BATCH_SKIP)
+		o = json_pack("{s:I, s:i, s:I, s:b}", "gseq", (json_int_t)e->gseq, "origin", e->origin,
+			      "seq", (json_int_t)e->seq, "skip", 1);
+	else
+		o = json_pack("{s:I, s:i, s:I, s:s, s:s, s:o}", "gseq", (json_int_t)e->gseq,
+			      "origin", e->origin, "seq", (json_int_t)e->seq, "id", hex, "clock",
+			      clock, "data", cp_node_payload_json(e->payload, e->len));
+	line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	size_t len = strlen(line);
+	char **buf = &n->log_buf[n->log_cur];
+	size_t *bl = &n->log_len[n->log_cur];
+	char *nb = realloc(*buf, *bl + len + 1);
+	if (nb) {
+		*buf = nb;
+		memcpy(nb + *bl, line, len);
+		nb[*bl + len] = '\n';
+		*bl += len + 1;
+		n->log_last_gseq = e->gseq;
+	}
+	free(line);
+	if (*bl >= LOG_FLUSH_BYTES)
+		log_flush(n);
+}
+
+static void on_log_written(struct cp_loop_req *req, int res)
+{
+	struct cp_node *n = req->data;
+	int w = 1 - n->log_cur;
+
+	if (res < 0 || (size_t)res != n->log_len[w]) {
+		n->st.log_write_errors++;
+		LOG(n, "ordered.log write failed: %s", res < 0 ? strerror(-res) : "short write");
+	}
+	n->log_len[w] = 0;
+	n->log_writing = false;
+	free(req);
+}
+
+static void log_flush(struct cp_node *n)
+{
+	if (n->log_writing || !n->log_len[n->log_cur] || n->log_fd < 0)
+		return;
+	struct cp_loop_req *req = calloc(1, sizeof(*req));
+	int w = n->log_cur;
+	req->data = n;
+	n->log_cur = 1 - w;
+	n->log_writing = true;
+	/* O_APPEND: the offset is ignored */
+	if (cp_loop_write(n->loop, req, n->log_fd, n->log_buf[w], (unsigned)n->log_len[w], 0,
+			  on_log_written) < 0) {
+		n->log_cur = w;
+		n->log_writing = false;
+		free(req);
+	}
+}
+
+static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock)
+{
+	char hex[33];
+
+	rumor_event_id_hex(&e->id, hex);
+	for (struct cp_watcher *w = n->watchers; w; w = w->next) {
+		json_t *ev = json_pack("{s:I, s:i, s:I, s:s}", "gseq", (json_int_t)e->gseq,
+				       "origin", e->origin, "seq", (json_int_t)e->seq, "id", hex);
+		if (e->kind == CP_BATCH_SKIP)
+			json_object_set_new(ev, "skip", json_true());
+		else
+			json_object_set_new(ev, "data", cp_node_payload_json(e->payload, e->len));
+		if (clock[0])
+			json_object_set_new(ev, "clock_text", json_string(clock));
+		cp_api_reply(w->client, json_pack("{s:s, s:o}", "stream", "ordered", "event", ev));
+	}
+	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq) {
+		struct cp_waiter *w = n->waiters;
+		n->waiters = w->next;
+		if (!n->waiters)
+			n->waiters_tail = &n->waiters;
+		if (w->client) {
+			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT)
+				cp_api_reply(w->client,
+					     json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex,
+						       "origin", n->self, "seq", (json_int_t)e->seq,
+						       "gseq", (json_int_t)e->gseq));
+			else
+				cp_api_error(w->client, "event %u:%" PRIu64 " was skipped",
+					     n->self, w->seq);
+		}
+		free(w);
+	}
+}
+
+static void pp_applied(void *data, const struct cp_fsm_entry *e)
+{
+	struct cp_node *n = data;
+	struct cp_recent *r = &n->recent[e->gseq % CP_RECENT];
+	const struct cp_held_event *h;
+	uint32_t slot;
+
+	if (e->seq > n->applied_through[e->origin])
+		n->applied_through[e->origin] = e->seq;
+	if (n->want_origin == e->origin && n->want_seq <= e->seq)
+		n->want_origin = 0;
+	*r = (struct cp_recent){ .gseq = e->gseq, .origin = e->origin, .seq = e->seq, .id = e->id };
+	/* the timestamp lives in the frame we hold: show it beside the ordered event */
+	h = cp_held_get(&n->held, e->origin, e->seq);
+	if (h && n->slot_frame[h->slot].frame) {
+		/* consecutive events mostly share a frame: decode it once */
+		if (n->aframe_slot != h->slot &&
+		    rumor_wire_decode_rumor(n->slot_frame[h->slot].frame, n->slot_frame[h->slot].len,
+					    n->cfg.cluster_id, 0, n->aframe) == 0)
+			n->aframe_slot = h->slot;
+		if (n->aframe_slot == h->slot) {
+			struct rumor_vc *ts = n->ts;
+			*ts = n->aframe->clock;
+			rumor_vc_set(ts, e->origin, e->seq);
+			rumor_vc_format(ts, r->clock, sizeof(r->clock));
+		}
+	}
+	log_append(n, e, r->clock);
+	notify_applied(n, e, r->clock);
+	if (h) {
+		uint16_t origin = e->origin;
+		uint64_t first = n->held.slots[h->slot].first_seq;
+		if (cp_held_done(&n->held, e->origin, e->seq, &slot) == 1)
+			release_slot(n, slot, origin, first);
+	}
+}
+
+static void pp_committed(void *data, const struct cp_batch *b)
+{
+	struct cp_node *n = data;
+	cp_order_committed(n->order, b);
+}
+
+/* ---------------------------------------------------------------- leadership and batches */
+
+static void on_apply_done(struct raft_apply *req, int status, void *result)
+{
+	struct cp_node *n = req->data;
+	(void)result;
+
+	n->applies_inflight--;
+	if (status != 0) {
+		/* leadership lost: the events stay reported; the next leader orders them. Never
+		 * resubmit from here (libraft crashes on raft_apply inside this callback). */
+		n->st.apply_failed++;
+	}
+	free(req);
+}
+
+static void propose(struct cp_node *n)
+{
+	while (n->leading && n->applies_inflight < APPLIES_INFLIGHT_MAX) {
+		int rc = cp_order_cut(n->order, now_us(), 0, &n->batch);
+		if (rc <= 0)
+			return;
+		size_t size = cp_batch_encoded_size(&n->batch);
+		struct raft_buffer buf = { .base = raft_malloc(size), .len = size };
+		struct raft_apply *req = calloc(1, sizeof(*req));
+		if (!buf.base || !req || cp_batch_encode(&n->batch, buf.base, size) < 0) {
+			raft_free(buf.base);
+			free(req);
+			return;
+		}
+		req->data = n;
+		rc = raft_apply(&n->raft, req, &buf, 1, on_apply_done);
+		if (rc != 0) {
+			LOG(n, "raft_apply: %s", raft_strerror(rc));
+			raft_free(buf.base);
+			free(req);
+			return;
+		}
+		n->applies_inflight++;
+		n->st.batches_proposed++;
+		n->st.batch_events += n->batch.n;
+	}
+}
+
+static void set_voters(struct cp_node *n)
+{
+	uint16_t ids[CP_ORDER_MAX_REPORTERS];
+	unsigned k = 0;
+	const struct raft_configuration *c = &n->raft.configuration;
+
+	for (unsigned i = 0; i < c->n && k < CP_ORDER_MAX_REPORTERS; i++)
+		if (c->servers[i].role == RAFT_VOTER)
+			ids[k++] = (uint16_t)c->servers[i].id;
+	if (k)
+		cp_order_set_voters(n->order, ids, k);
+}
+
+static void become_leader(struct cp_node *n)
+{
+	const uint64_t *wm = cp_fsm_watermarks(n->fsm);
+
+	cp_order_reset(n->order);
+	set_voters(n);
+	for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++)
+		if (wm[o])
+			cp_order_set_ordered(n->order, (uint16_t)o, wm[o]);
+	n->leading = true;
+	n->rep_len = 0;
+	LOG(n, "leader for term %llu", (unsigned long long)n->raft.current_term);
+	rereport_all(n);
+}
+
+static void check_leadership(struct cp_node *n)
+{
+	raft_id id;
+	const char *addr;
+	bool leading = raft_state(&n->raft) == RAFT_LEADER;
+
+	if (leading && !n->leading)
+		become_leader(n);
+	else if (!leading && n->leading) {
+		n->leading = false;
+		cp_order_reset(n->order);
+		LOG(n, "no longer leader");
+	}
+	raft_leader(&n->raft, &id, &addr);
+	if (id != n->leader) {
+		n->leader = id;
+		if (id && id != n->self) {
+			LOG(n, "leader is node %llu", (unsigned long long)id);
+			rereport_all(n);
+		}
+	}
+	if (n->leading)
+		set_voters(n); /* membership may have changed */
+}
+
+static void on_tick(struct cp_loop_timer *t)
+{
+	struct cp_node *n = t->data;
+
+	if (n->stop) {
+		cp_loop_stop(n->loop);
+		return;
+	}
+	check_leadership(n);
+	propose(n);
+	flush_reports(n);
+	log_flush(n);
+}
+
+static void on_slow(struct cp_loop_timer *t)
+{
+	struct cp_node *n = t->data;
+	uint64_t now = cp_loop_now_ms();
+	bool alive = dp_client_alive(&n->dp, 3000);
+
+	if (alive != n->dp_alive) {
+		LOG(n, "dataplane %s", alive ? "alive" : "DEAD (no heartbeat for 3 s)");
+		n->dp_alive = alive;
+	}
+	if (n->want_origin && now - n->want_since_ms >= PULL_RETRY_MS) {
+		if (cp_held_get(&n->held, n->want_origin, n->want_seq)) {
+			cp_fsm_drain(n->fsm);
+		} else {
+			send_pull(n, n->want_origin, n->want_seq);
+			n->want_since_ms = now;
+		}
+	}
+	static uint64_t last_rereport;
+	if (now - last_rereport >= REREPORT_AGE_MS && n->leader) {
+		last_rereport = now;
+		rereport_all(n);
+	}
+}
+
+/* ---------------------------------------------------------------- start / stop */
+
+static int open_log(struct cp_node *n)
+{
+	char path[sizeof(n->dir) + 16];
+	char tail[65536];
+
+	snprintf(path, sizeof(path), "%s/ordered.log", n->dir);
+	n->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (n->log_fd < 0)
+		return -errno;
+	/* continue after the last gseq already written (apply replays after a restart) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(tail) - 1 ? size - (off_t)sizeof(tail) + 1 : 0;
+	ssize_t got = pread(fd, tail, sizeof(tail) - 1, from);
+	close(fd);
+	if (got > 0) {
+		tail[got] = 0;
+		char *last = NULL, *p = tail;
+		while ((p = strstr(p, "{\"gseq\":")))
+			last = p++;
+		if (last)
+			n->log_last_gseq = strtoull(last + 8, NULL, 10);
+	}
+	return 0;
+}
+
+static int bootstrap_if_new(struct cp_node *n)
+{
+	struct raft_configuration conf;
+	int rc = 0;
+
+	raft_configuration_init(&conf);
+	for (unsigned i = 0; i < n->cfg.n_nodes && !rc; i++) {
+		const struct rumor_node_conf *nc = &n->cfg.nodes[i];
+		char addr[96];
+		snprintf(addr, sizeof(addr), "%s:%u", nc->ctl_host, nc->ctl_port);
+		rc = raft_configuration_add(&conf, nc->id, addr,
+					    nc->voter ? RAFT_VOTER : RAFT_STANDBY);
+	}
+	if (!rc) {
+		rc = raft_bootstrap(&n->raft, &conf);
+		if (rc == RAFT_CANTBOOTSTRAP)
+			rc = 0; /* state on disk already: a restart */
+		else if (rc == 0)
+			LOG(n, "bootstrapped a new cluster of %u nodes", n->cfg.n_nodes);
+	}
+	raft_configuration_close(&conf);
+	return rc;
+}
+
+int cp_node_start(struct cp_node *n, struct cp_loop *loop)
+{
+	struct cp_payload_provider pp = { .data = n, .get = pp_get, .want = pp_want,
+					  .applied = pp_applied, .committed = pp_committed };
+	struct cp_fsm_config fcfg;
+	struct cp_order_config ocfg;
+	struct cp_raftio_cfg rcfg = { 0 };
+	char addr[96];
+	int rc;
+
+	n->loop = loop;
+	n->started_ms = cp_loop_now_ms();
+	n->me = rumor_config_node(&n->cfg, n->self);
+	if (!n->me) {
+		fprintf(stderr, "rumor-cp: node %u is not in %s\n", n->self, n->cfg.path);
+		return -EINVAL;
+	}
+	snprintf(n->dir, sizeof(n->dir), "%s/node-%u", n->cfg.storage.dir, n->self);
+	if (rumor_config_expand(n->cfg.storage.api_socket, n->self, n->api_path,
+				sizeof(n->api_path)) < 0)
+		return -ENAMETOOLONG;
+	mkdir(n->cfg.storage.dir, 0755);
+	if (mkdir(n->dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		fprintf(stderr, "rumor-cp: cannot create %s: %s\n", n->dir, strerror(errno));
+		return rc;
+	}
+
+	rc = dp_client_attach(&n->dp);
+	if (rc < 0) {
+		fprintf(stderr, "rumor-cp: cannot attach to rumor-dp's shared memory: %s "
+				"(is rumor-dp running with the same --file-prefix?)\n", strerror(-rc));
+		return rc;
+	}
+	n->dp_alive = dp_client_alive(&n->dp, 3000);
+
+	n->rep_cap = 64u << 10;
+	n->rep_buf = malloc(n->rep_cap);
+	n->rep = malloc(sizeof(*n->rep));
+	n->frame = malloc(sizeof(*n->frame));
+	n->aframe = malloc(sizeof(*n->aframe));
+	n->aframe_slot = UINT32_MAX;
+	n->ts = malloc(sizeof(*n->ts));
+	n->applied_through = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->recent = calloc(CP_RECENT, sizeof(*n->recent));
+	n->slot_frame = calloc(n->cfg.dataplane.store_slots, sizeof(*n->slot_frame));
+	n->tick = calloc(1, sizeof(*n->tick));
+	n->slow = calloc(1, sizeof(*n->slow));
+	n->waiters_tail = &n->waiters;
+	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->applied_through || !n->recent ||
+	    !n->slot_frame || !n->tick || !n->slow)
+		return -ENOMEM;
+	rumor_vc_init(&n->last_clock);
+	rc = cp_held_init(&n->held, n->cfg.dataplane.store_slots * 24u + 4096u,
+			  n->cfg.dataplane.store_slots);
+	if (rc < 0)
+		return rc;
+	if ((rc = cp_batch_init(&n->batch, 1024)) < 0)
+		return rc;
+
+	cp_fsm_config_default(&fcfg);
+	if ((rc = cp_fsm_create(&fcfg, &pp, &n->fsm)) < 0)
+		return rc;
+	cp_order_config_default(&ocfg);
+	ocfg.batch_max_events = n->cfg.raft.batch_max_events;
+	ocfg.batch_max_us = n->cfg.raft.batch_max_us;
+	ocfg.gap_timeout_us = (uint64_t)n->cfg.raft.gap_timeout_ms * 1000u;
+	ocfg.max_pending = n->cfg.dataplane.store_slots * 32u;
+	if ((rc = cp_order_create(&ocfg, &n->order)) < 0)
+		return rc;
+	if ((rc = open_log(n)) < 0) {
+		fprintf(stderr, "rumor-cp: cannot open the ordered log in %s: %s\n", n->dir,
+			strerror(-rc));
+		return rc;
+	}
+
+	snprintf(addr, sizeof(addr), "%s:%u", n->me->ctl_host, n->me->ctl_port);
+	rcfg.dir = n->dir;
+	rcfg.cluster_id = n->cfg.cluster_id;
+	rcfg.seed = (uint64_t)n->self * 0x9e3779b97f4a7c15ull ^ cp_loop_now_us();
+	rcfg.app = (struct cp_net_cbs){ .arg = n, .app = on_app };
+	if ((rc = cp_raftio_init(&n->io, loop, &rcfg)) < 0)
+		return rc;
+	rc = raft_init(&n->raft, &n->io, cp_fsm_raft(n->fsm), n->self, addr);
+	if (rc != 0) {
+		fprintf(stderr, "rumor-cp: raft_init: %s\n", raft_errmsg(&n->raft));
+		return -EIO;
+	}
+	raft_set_election_timeout(&n->raft, n->cfg.raft.election_timeout_ms);
+	raft_set_heartbeat_timeout(&n->raft, n->cfg.raft.heartbeat_ms);
+	raft_set_snapshot_threshold(&n->raft, n->cfg.raft.snapshot_threshold);
+	raft_set_snapshot_trailing(&n->raft, n->cfg.raft.snapshot_trailing);
+	raft_set_pre_vote(&n->raft, true);
+	if ((rc = bootstrap_if_new(n)) != 0) {
+		fprintf(stderr, "rumor-cp: raft_bootstrap: %s\n", raft_strerror(rc));
+		return -EIO;
+	}
+	if ((rc = raft_start(&n->raft)) != 0) {
+		fprintf(stderr, "rumor-cp: raft_start: %s\n", raft_errmsg(&n->raft));
+		return -EIO;
+	}
+	for (unsigned i = 0; i < n->cfg.n_nodes; i++) {
+		const struct rumor_node_conf *nc = &n->cfg.nodes[i];
+		if (nc->id == n->self)
+			continue;
+		snprintf(addr, sizeof(addr), "%s:%u", nc->ctl_host, nc->ctl_port);
+		cp_raftio_add_peer(&n->io, nc->id, addr);
+	}
+
+	struct cp_api_ops ops = { .arg = n, .request = cp_cmd_request,
+				  .closed = cp_cmd_client_closed };
+	if ((rc = cp_api_open(loop, n->api_path, &ops, &n->api)) < 0) {
+		fprintf(stderr, "rumor-cp: api socket %s: %s\n", n->api_path, strerror(-rc));
+		return rc;
+	}
+	n->tick->data = n;
+	n->slow->data = n;
+	cp_loop_timer_start(loop, n->tick, 1, 1, on_tick);
+	cp_loop_timer_start(loop, n->slow, 100, 100, on_slow);
+	cp_loop_set_idle_poll(loop, poll_dataplane, n, 20, 1000);
+
+	/* frames held before we (re)attached: have the dataplane tell us about them again */
+	struct rumor_msg *m;
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_RESYNC, &m) == 0)
+		dp_send(n, m);
+	LOG(n, "started: api %s, control %s:%u, data dir %s", n->api_path, n->me->ctl_host,
+	    n->me->ctl_port, n->dir);
+	return 0;
+}
+
+static void on_raft_closed(struct raft *r)
+{
+	struct cp_node *n = r->data;
+	n->stop = 2;
+}
+
+void cp_node_stop(struct cp_node *n)
+{
+	cp_loop_set_idle_poll(n->loop, NULL, NULL, 0, 0);
+	cp_loop_timer_stop(n->tick);
+	cp_loop_timer_stop(n->slow);
+	cp_api_close(n->api);
+	n->api = NULL;
+	log_flush(n);
+	n->raft.data = n;
+	raft_close(&n->raft, on_raft_closed);
+	/* let the close and the last log write finish, bounded */
+	for (int i = 0; i < 2000 && (n->stop != 2 || n->log_writing); i++)
+		cp_loop_run_once(n->loop, 1000);
+	if (n->log_fd >= 0) {
+		fdatasync(n->log_fd);
+		close(n->log_fd);
+	}
+}

@@ -1,0 +1,160 @@
+/* cp_node: one rumor-cp node. Joins the planes and the order: drains the dataplane's
+ * new-frame records, reports holdings to the Raft leader, runs the ordering service while
+ * leader, applies committed batches through the state machine, releases payloads, answers
+ * the API. Everything runs on one io_uring loop (cp_loop). */
+#ifndef CP_NODE_H
+#define CP_NODE_H
+
+#include <jansson.h>
+#include <raft.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cp_batch.h"
+#include "cp_held.h"
+#include "cp_report.h"
+#include "dp_client.h"
+#include "rumor_config.h"
+#include "rumor_wire.h"
+
+struct cp_loop;
+struct cp_api;
+struct cp_api_client;
+struct cp_fsm;
+struct cp_order;
+
+/* APP message types on the control transport. */
+enum cp_app_type {
+	CP_APP_REPORTS = 1,   /* holder -> leader: concatenated cp_report records */
+};
+
+/* Client originations waiting for the dataplane's ack. */
+struct cp_orig {
+	struct cp_orig *next;
+	uint64_t req_id;
+	struct cp_api_client *client;     /* NULL once the client left */
+	bool wait;
+	uint16_t count;
+	uint16_t data_len;
+	uint8_t data[];                   /* the packed events, to compute their ids */
+};
+
+/* send --wait: a client waiting for its event (origin = us, seq) to be applied. */
+struct cp_waiter {
+	struct cp_waiter *next;
+	uint64_t seq;
+	struct cp_api_client *client;
+	struct rumor_event_id id;
+};
+
+struct cp_watcher {
+	struct cp_watcher *next;
+	struct cp_api_client *client;
+	bool gossip;
+};
+
+/* A recently applied event with its timestamp, for `events` and `watch`. */
+struct cp_recent {
+	uint64_t gseq;
+	uint16_t origin;
+	uint64_t seq;
+	struct rumor_event_id id;
+	char clock[256];
+};
+#define CP_RECENT 1024
+
+struct cp_slot_frame {
+	const uint8_t *frame;             /* rumor part in the dataplane store */
+	uint32_t len;
+};
+
+struct cp_node_stats {
+	uint64_t frames, events_new, events_known, frames_bad, held_full;
+	uint64_t reports_sent, report_bytes, reports_local, reports_refused, report_backpressure;
+	uint64_t rereports;
+	uint64_t batches_proposed, batch_events, apply_failed;
+	uint64_t pulls, pulls_failed, releases, release_ring_full;
+	uint64_t originated, originate_refused;
+	uint64_t log_write_errors;
+};
+
+struct cp_node {
+	struct rumor_config cfg;
+	const struct rumor_node_conf *me;
+	uint16_t self;
+	char dir[RUMOR_CONFIG_PATH_MAX + 16];
+	char api_path[RUMOR_CONFIG_PATH_MAX];
+
+	struct cp_loop *loop;
+	struct dp_client dp;
+	bool dp_alive;
+	struct cp_held held;
+	struct cp_slot_frame *slot_frame;
+	struct cp_fsm *fsm;
+	struct cp_order *order;
+	struct raft raft;
+	struct raft_io io;
+	struct cp_api *api;
+	struct cp_loop_timer *tick, *slow;
+
+	raft_id leader;
+	bool leading;
+	unsigned applies_inflight;
+	struct cp_batch batch;
+
+	uint8_t *rep_buf;
+	size_t rep_len, rep_cap;
+	struct cp_report *rep;            /* scratch */
+	struct rumor_wire_frame *frame;   /* scratch for dataplane records */
+	struct rumor_wire_frame *aframe;  /* the frame of the event being applied ... */
+	uint32_t aframe_slot;             /* ... and its slot (UINT32_MAX: none) */
+	struct rumor_vc *ts;              /* scratch */
+	struct rumor_vc last_clock;       /* our clock as of the last frame the dataplane stored */
+
+	uint64_t next_req;
+	struct cp_orig *origs;
+	struct cp_waiter *waiters, **waiters_tail;
+	struct cp_watcher *watchers;
+
+	uint64_t *applied_through;        /* [RUMOR_NODE_ID_MAX + 1] */
+	uint16_t want_origin;             /* the fsm waits for this payload (0: none) */
+	uint64_t want_seq;
+	uint64_t want_since_ms;
+
+	struct cp_recent *recent;         /* ring of CP_RECENT */
+
+	int log_fd;                       /* ordered.log: one JSON line per applied event */
+	uint64_t log_last_gseq;           /* highest gseq already in the file */
+	char *log_buf[2];
+	size_t log_len[2];
+	int log_cur;
+	bool log_writing;
+
+	struct cp_node_stats st;
+	uint64_t started_ms;
+	volatile int stop;
+};
+
+/* Set up everything from the config (already loaded) and start Raft. The DPDK secondary EAL
+ * must be initialised. Returns 0 or a negative errno with a message on stderr. */
+int cp_node_start(struct cp_node *n, struct cp_loop *loop);
+
+/* Stop Raft and the API, release what was allocated. */
+void cp_node_stop(struct cp_node *n);
+
+/* API request dispatcher (cp_cmd.c). */
+void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req);
+void cp_cmd_client_closed(void *arg, struct cp_api_client *c);
+
+/* Originate client events (cp_node.c): @count events packed as (u16 LE len, bytes).
+ * Returns 0 (the ack goes to @client), -ENOBUFS (dataplane ring or pool full), -EMSGSIZE,
+ * -ENOTCONN (no dataplane). */
+int cp_node_originate(struct cp_node *n, struct cp_api_client *client, bool wait,
+		      const uint8_t *data, uint16_t data_len, uint16_t count);
+
+/* Helpers shared with cp_cmd.c. */
+const char *cp_node_role(const struct cp_node *n);
+json_t *cp_node_clock_json(const struct rumor_vc *vc);
+json_t *cp_node_payload_json(const void *p, size_t len);
+
+#endif

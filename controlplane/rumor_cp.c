@@ -1,0 +1,93 @@
+/* rumor-cp: the controlplane process. DPDK secondary (attaches to rumor-dp's rings), one
+ * io_uring loop running Raft, the ordering service, the state machine and the API socket.
+ * Usage: rumor-cp [EAL args, --proc-type=secondary --file-prefix P] -- --config F --node ID */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "cp_loop.h"
+#include "cp_node.h"
+
+static struct cp_node *the_node;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (the_node)
+		the_node->stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: rumor-cp [EAL options] -- --config FILE --node ID\n"
+			"  EAL options must include --proc-type=secondary and rumor-dp's "
+			"--file-prefix\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct cp_node *n = calloc(1, sizeof(*n));
+	const char *config = NULL;
+	char err[512];
+	struct cp_loop *loop;
+	int rc, opt;
+	long id = 0;
+
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "rumor-cp: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'n': id = strtol(optarg, NULL, 10); break;
+		default: usage(); return 2;
+		}
+	}
+	if (!config || id <= 0 || id > RUMOR_NODE_ID_MAX) {
+		usage();
+		return 2;
+	}
+	if (rumor_config_load(config, &n->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rumor-cp: %s\n", err);
+		return 2;
+	}
+	n->self = (uint16_t)id;
+	rc = cp_loop_create(1024, &loop);
+	if (rc < 0) {
+		fprintf(stderr, "rumor-cp: io_uring: %s\n", strerror(-rc));
+		return 1;
+	}
+	the_node = n;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	rc = cp_node_start(n, loop);
+	if (rc < 0) {
+		fprintf(stderr, "rumor-cp: start failed: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("rumor-cp: ready (node %u)\n", n->self);
+	fflush(stdout);
+	rc = cp_loop_run(loop);
+	cp_node_stop(n);
+	fprintf(stderr, "rumor-cp[%u]: stopped\n", n->self);
+	rte_eal_cleanup();
+	return rc < 0 ? 1 : 0;
+}
