@@ -126,20 +126,21 @@ static void handle_lines(struct cp_api_client *c)
 	memmove(c->rbuf, start, c->rlen);
 }
 
+/* Completion callbacks keep the completed request's reference on the client until they
+ * return, so a close from inside (a reply overflowing, a bad line) never frees it under us. */
 static void on_recv(struct cp_loop_req *req, int res)
 {
 	struct cp_api_client *c = req->data;
 
-	c->inflight--;
-	if (c->closing || res <= 0) {
+	if (!c->closing && res > 0) {
+		c->rlen += (size_t)res;
+		handle_lines(c);
+		if (!c->closing)
+			arm_recv(c);
+	} else {
 		client_close(c);
-		client_free_if_idle(c);
-		return;
 	}
-	c->rlen += (size_t)res;
-	handle_lines(c);
-	if (!c->closing)
-		arm_recv(c);
+	c->inflight--;
 	client_free_if_idle(c);
 }
 
@@ -167,24 +168,23 @@ static void on_send(struct cp_loop_req *req, int res)
 {
 	struct cp_api_client *c = req->data;
 
-	c->inflight--;
-	if (c->closing || res <= 0) {
-		client_close(c);
-		client_free_if_idle(c);
-		return;
-	}
-	c->sent += (size_t)res;
-	if (c->sent < c->sending_len) {
-		c->inflight++;
-		if (cp_loop_send(c->api->loop, &c->sreq, c->fd, c->sending + c->sent,
-				 (unsigned)(c->sending_len - c->sent), on_send) != 0) {
-			c->inflight--;
-			client_close(c);
+	if (!c->closing && res > 0) {
+		c->sent += (size_t)res;
+		if (c->sent < c->sending_len) {
+			if (cp_loop_send(c->api->loop, &c->sreq, c->fd, c->sending + c->sent,
+					 (unsigned)(c->sending_len - c->sent), on_send) == 0)
+				c->inflight++;
+			else
+				client_close(c);
+		} else {
+			c->sending_len = 0;
+			flush(c);
 		}
-		return;
+	} else {
+		client_close(c);
 	}
-	c->sending_len = 0;
-	flush(c);
+	c->inflight--;
+	client_free_if_idle(c);
 }
 
 int cp_api_reply(struct cp_api_client *c, json_t *reply)

@@ -87,8 +87,8 @@ start_node() { # id
 	local id=$1 n lcore; n=$(ns "$id")
 	lcore=$(( (id - 1) % $(nproc) ))
 	mkdir -p "$run/log" "$run/data"
-	ip netns exec "$n" "$build/dataplane/rumor-dp" -l "$lcore" --file-prefix "$n" \
-		-m 96 --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
+	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" -l "$lcore" --file-prefix "$n" \
+		--no-pci -m 96 --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" >"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings
@@ -97,7 +97,7 @@ start_node() { # id
 		kill -0 "$(cat "$run/dp-$id.pid")" 2>/dev/null || die "rumor-dp of node $id exited: $(tail -3 "$run/log/dp-$id.log")"
 		sleep 0.1
 	done
-	ip netns exec "$n" "$build/controlplane/rumor-cp" -l "$lcore" --proc-type=secondary \
+	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" -l "$lcore" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" >"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"

@@ -165,6 +165,8 @@ static void print_event(json_t *e)
 	if (clock) {
 		print_clock(clock);
 		printf("  ");
+	} else if (json_object_get(e, "clock_text")) {
+		printf("%-16s  ", str(e, "clock_text"));
 	}
 	printf("%s\n", str(e, "data"));
 }
