@@ -84,4 +84,12 @@ int rumor_vc_dense_export(const struct rumor_vc_dense *d, struct rumor_vc *out);
 /* Increment d[node]; new value in *out. Returns 0, -EINVAL or -EOVERFLOW. */
 int rumor_vc_dense_tick(struct rumor_vc_dense *d, uint16_t node, uint64_t *out);
 
+/* Dense-dense merge: d = max(d, src) over all RUMOR_NODE_ID_MAX + 1 counters, and
+ * d->nonzero recomputed. Returns 1 when any counter of d grew, else 0. rumor_vc_dense_max
+ * uses AVX-512 or AVX2 when the CPU has it (checked at run time), else the scalar loop;
+ * the _scalar and _simd variants are exported for benchmarks and tests. */
+int rumor_vc_dense_max(struct rumor_vc_dense *d, const struct rumor_vc_dense *src);
+int rumor_vc_dense_max_scalar(struct rumor_vc_dense *d, const struct rumor_vc_dense *src);
+int rumor_vc_dense_max_simd(struct rumor_vc_dense *d, const struct rumor_vc_dense *src);
+
 #endif

@@ -101,6 +101,12 @@ start_node() { # id
 		--file-prefix "$n" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" >"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"
+	for _ in $(seq 100); do
+		[[ -S $run/node-$id.sock ]] && grep -q "rumor-cp: ready" "$run/log/cp-$id.log" 2>/dev/null && return 0
+		kill -0 "$(cat "$run/cp-$id.pid")" 2>/dev/null || die "rumor-cp of node $id exited: $(tail -3 "$run/log/cp-$id.log")"
+		sleep 0.1
+	done
+	die "rumor-cp of node $id not ready after 10 s: $(tail -3 "$run/log/cp-$id.log")"
 }
 
 kill_node() { # id [signal]
@@ -129,6 +135,7 @@ cmd_stop() {
 	for f in "$run"/*.pid; do [[ -f $f ]] && { kill -TERM "$(cat "$f")" 2>/dev/null || true; }; done
 	sleep 0.5
 	for id in $(nodes); do kill_node "$id" KILL; done
+	rm -f "$run"/node-*.sock
 	for id in $(nodes); do ip netns del "$(ns "$id")" 2>/dev/null || true; done
 	ip netns del "$hub" 2>/dev/null || true
 	# DPDK leaves per-prefix runtime dirs and hugepage files behind after kill -9

@@ -11,6 +11,12 @@ export RUMOR_RUN=${RUMOR_RUN:-/run/rumor-cluster}
 export RUMOR_BUILD=${RUMOR_BUILD:-$top/build}
 ctl=$RUMOR_BUILD/tools/rumorctl
 
+# field NODE COMMAND KEY: one value from rumorctl's JSON answer ("" when the node is down)
+field() {
+	"$ctl" -n "$1" --json "$2" 2>/dev/null |
+		sed -n "s/.*\"$3\":\"\{0,1\}\([0-9a-z]*\).*/\1/p" || true
+}
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "host setup (packages, hugepages)"
@@ -29,8 +35,7 @@ step "wait for a Raft leader"
 leader=0
 for _ in $(seq 100); do
 	for id in $(seq "$nodes"); do
-		role=$("$ctl" -n "$id" --json status 2>/dev/null | sed -n 's/.*"role":"\([a-z]*\)".*/\1/p')
-		[[ $role == leader ]] && leader=$id
+		[[ $(field "$id" status role) == leader ]] && leader=$id
 	done
 	((leader)) && break
 	sleep 0.2
@@ -61,7 +66,7 @@ step "wait until every node applied all $expected events"
 for _ in $(seq 150); do
 	done_all=1
 	for id in $(seq "$nodes"); do
-		g=$("$ctl" -n "$id" --json status | sed -n 's/.*"applied_gseq":\([0-9]*\).*/\1/p')
+		g=$(field "$id" status applied_gseq)
 		((${g:-0} >= expected)) || done_all=0
 	done
 	((done_all)) && break
@@ -71,16 +76,11 @@ done
 step "each node: role, applied events, order digest, partial view"
 printf '%-5s %-9s %-8s %-18s %-10s %s\n' NODE ROLE APPLIED ORDER-DIGEST KV-DIGEST VIEW
 for id in $(seq "$nodes"); do
-	s=$("$ctl" -n "$id" --json status)
-	k=$("$ctl" -n "$id" --json kv)
-	v=$("$ctl" -n "$id" view)
-	printf '%-5s %-9s %-8s %-18s %-10s %s\n' "$id" \
-		"$(sed -n 's/.*"role":"\([a-z]*\)".*/\1/p' <<<"$s")" \
-		"$(sed -n 's/.*"applied_gseq":\([0-9]*\).*/\1/p' <<<"$s")" \
-		"$(sed -n 's/.*"order_digest":"\([0-9a-f]*\)".*/\1/p' <<<"$s")" \
-		"$(sed -n 's/.*"digest":"\([0-9a-f]*\)".*/\1/p' <<<"$k" | cut -c1-8)" "$v"
+	printf '%-5s %-9s %-8s %-18s %-10s %s\n' "$id" "$(field "$id" status role)" \
+		"$(field "$id" status applied_gseq)" "$(field "$id" status order_digest)" \
+		"$(field "$id" kv digest | cut -c1-8)" "$("$ctl" -n "$id" view 2>/dev/null || echo down)"
 done
-digests=$(for id in $(seq "$nodes"); do "$ctl" -n "$id" --json status | sed -n 's/.*"order_digest":"\([0-9a-f]*\)".*/\1/p'; done | sort -u | wc -l)
+digests=$(for id in $(seq "$nodes"); do field "$id" status order_digest; done | sort -u | wc -l)
 if ((digests == 1)); then
 	echo "=> all $nodes nodes applied the same order (one digest)"
 else

@@ -1,0 +1,248 @@
+/* rumor-pktrate: drives the rumor-dp packet path in-process on a net_null port (TX counts
+ * every transmitted packet) with pre-built gossip frames, as testpmd io-forward is driven by
+ * net_null RX. Prints one JSON line per run. The frame copy into an RX mbuf (what a NIC's
+ * DMA does) is inside the timed loop; the simulated controlplane releases every frame.
+ * Usage: rumor-pktrate [EAL: --vdev net_null0 ...] -- --fanout F --event-bytes B
+ *        [--seconds S] [--originate] */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include "dp_node.h"
+#include "rumor_wire.h"
+
+#define NODES 12
+#define SELF 1
+#define CLUSTER 9
+#define NFRAMES 8192
+
+static struct rumor_config cfg;
+static struct dp_node node;
+
+static void load_config(unsigned fanout)
+{
+	char text[8192], err[256];
+	int off = snprintf(text, sizeof(text),
+			   "[cluster]\nid = %u\n[gossip]\nfanout = %u\nrounds = 1\n"
+			   "flush_us = 50\n[dataplane]\nstore_slots = 8192\n"
+			   "store_peer_cap = 8192\n",
+			   CLUSTER, fanout);
+
+	for (unsigned i = 1; i <= NODES; i++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off,
+				"[node.%u]\nmac = 02:00:00:00:03:%02x\nip = 10.79.0.%u\n"
+				"control = 127.0.0.1:%u\n",
+				i, i, i, 7400 + i);
+	if (rumor_config_parse(text, "bench", &cfg, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "config: %s\n", err);
+}
+
+/* Frame i: origin 2..NODES, seqs dense per origin; one event of @evlen bytes. */
+static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen)
+{
+	uint16_t origin = (uint16_t)(2 + i % (NODES - 1));
+	uint64_t seq = 1 + i / (NODES - 1);
+	uint8_t body[2048], payload[2048];
+	struct rumor_wire_body b;
+	struct rumor_wire_l2l4 a;
+	struct rumor_wire_hdr h;
+	struct rumor_event_id id;
+	struct rumor_vc ts;
+	int len;
+
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, origin, seq);
+	memset(payload, (int)i, evlen);
+	rumor_event_id_compute(origin, seq, payload, evlen, &id);
+	rumor_wire_body_start(&b, body, sizeof(body), &ts);
+	if (rumor_wire_body_add(&b, &id, payload, evlen) != 0)
+		rte_exit(EXIT_FAILURE, "event too large\n");
+	memcpy(a.src_mac, rumor_config_node(&cfg, origin)->mac, 6);
+	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
+	a.src_ip = rumor_config_node(&cfg, origin)->ip;
+	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
+	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
+	memset(&h, 0, sizeof(h));
+	h.type = RUMOR_WIRE_GOSSIP;
+	h.rounds_left = 1;
+	h.cluster_id = CLUSTER;
+	h.origin = origin;
+	h.sender = origin;
+	h.first_seq = seq;
+	h.event_count = 1;
+	h.clock_count = ts.n;
+	len = rumor_wire_encode(buf, cap, &a, &h, body, b.len);
+	if (len <= 0)
+		rte_exit(EXIT_FAILURE, "encode failed\n");
+	return (unsigned)len;
+}
+
+/* What rumor-cp would do: take every record, release every frame at once. */
+static void fake_cp(void)
+{
+	void *msgs[64];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(node.dp2cp, msgs, 64, NULL)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct rumor_msg *m = msgs[i];
+
+			if (m->type == RUMOR_MSG_NEW_FRAME) {
+				/* fields one by one: the record holds a 2.5 KiB clock */
+				uint32_t slot = m->u.new_frame.slot;
+				uint16_t origin = m->u.new_frame.origin;
+				uint64_t first_seq = m->u.new_frame.first_seq;
+
+				m->type = RUMOR_MSG_RELEASE;
+				m->u.release.slot = slot;
+				m->u.release.origin = origin;
+				m->u.release.first_seq = first_seq;
+				m->u.release.ordered_through = 0;
+				dp_node_cp_msg(&node, m, 0);
+			} else {
+				rte_mempool_put(node.msg_pool, m);
+			}
+		}
+	}
+}
+
+/* Forget every frame (all released): lets the same frames be "new" again. */
+static void forget(void)
+{
+	memset(node.dedupe.b, 0, ((size_t)node.dedupe.mask + 1) * sizeof(*node.dedupe.b));
+	rumor_vc_dense_init(&node.clock);
+	rumor_vc_init(&node.clock_sparse);
+	node.clock_dirty = false;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"fanout", required_argument, NULL, 'f'},
+		{"event-bytes", required_argument, NULL, 'b'},
+		{"seconds", required_argument, NULL, 's'},
+		{"originate", no_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+	};
+	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0;
+	double seconds = 3;
+	struct dp_node_params p;
+	uint8_t *frames;
+	uint64_t hz, t0, t1, rx = 0, tx0, ev0;
+	int ret, opt;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "EAL init failed\n");
+	argc -= ret;
+	argv += ret;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': fanout = (unsigned)atoi(optarg); break;
+		case 'b': evlen = (unsigned)atoi(optarg); break;
+		case 's': seconds = atof(optarg); break;
+		case 'o': originate = 1; break;
+		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
+		}
+	}
+	load_config(fanout);
+	memset(&p, 0, sizeof(p));
+	p.cfg = &cfg;
+	p.node_id = SELF;
+	p.port_id = 0;
+	p.msg_pool_size = 8192;
+	p.rx_mbufs = 8191;
+	p.seed = 1;
+	ret = dp_node_init(&node, &p);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "node init: %s\n", strerror(-ret));
+	hz = rte_get_tsc_hz();
+	frames = rte_malloc(NULL, (size_t)NFRAMES * 2048, 64);
+	if (frames == NULL)
+		rte_exit(EXIT_FAILURE, "no memory for frames\n");
+	for (unsigned i = 0; i < NFRAMES && !originate; i++)
+		flen = build_frame(frames + (size_t)i * 2048, 2048, i, evlen);
+
+	tx0 = node.stats->tx_pkts;
+	ev0 = node.stats->originated_events;
+	t0 = rte_rdtsc();
+	t1 = t0 + (uint64_t)(seconds * (double)hz);
+	if (!originate) {
+		unsigned i = 0;
+
+		while (rte_rdtsc() < t1) {
+			struct rte_mbuf *m[32];
+
+			if (rte_pktmbuf_alloc_bulk(node.rx_pool, m, 32) != 0)
+				rte_exit(EXIT_FAILURE, "rx pool empty\n");
+			for (unsigned k = 0; k < 32; k++, i++) {
+				memcpy(rte_pktmbuf_append(m[k], (uint16_t)flen),
+				       frames + (size_t)i * 2048, flen);
+				dp_node_rx(&node, m[k], 0);
+			}
+			rx += 32;
+			dp_node_tx_flush(&node);
+			fake_cp();
+			if (i == NFRAMES) {
+				i = 0;
+				forget();
+			}
+		}
+	} else {
+		/* events/s: ORIGINATE messages of 64 B events, packed into full frames */
+		uint8_t ev[2048];
+
+		memset(ev, 'e', sizeof(ev));
+		while (rte_rdtsc() < t1) {
+			void *obj;
+			struct rumor_msg *m;
+
+			if (rte_mempool_get(node.msg_pool, &obj) != 0)
+				rte_exit(EXIT_FAILURE, "msg pool empty\n");
+			m = obj;
+			m->type = RUMOR_MSG_ORIGINATE;
+			m->u.originate.req_id = 1;
+			m->u.originate.count = 0;
+			m->u.originate.data_len = 0;
+			for (unsigned k = 0; k < 60; k++) {
+				uint8_t *d = m->u.originate.data + m->u.originate.data_len;
+
+				d[0] = (uint8_t)evlen;
+				d[1] = (uint8_t)(evlen >> 8);
+				memcpy(d + 2, ev, evlen);
+				m->u.originate.data_len = (uint16_t)(m->u.originate.data_len + 2 + evlen);
+				m->u.originate.count++;
+			}
+			dp_node_cp_msg(&node, m, rte_rdtsc());
+			dp_node_tx_flush(&node);
+			fake_cp();
+		}
+	}
+	t1 = rte_rdtsc();
+	{
+		double secs = (double)(t1 - t0) / (double)hz;
+		uint64_t tx = node.stats->tx_pkts - tx0;
+		uint64_t evs = node.stats->originated_events - ev0;
+
+		printf("{\"tool\":\"rumor-dp\",\"mode\":\"%s\",\"fanout\":%u,\"event_bytes\":%u,"
+		       "\"frame_bytes\":%u,\"seconds\":%.3f,\"rx_frames\":%" PRIu64
+		       ",\"tx_pkts\":%" PRIu64 ",\"tx_pps\":%.0f,\"rx_fps\":%.0f,"
+		       "\"events_per_s\":%.0f,\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
+		       ",\"hugepages\":%s}\n",
+		       originate ? "originate" : "relay", fanout, evlen, flen, secs, rx, tx,
+		       (double)tx / secs, (double)rx / secs, (double)evs / secs,
+		       node.stats->tx_full, node.stats->drops[DP_DROP_STORE],
+		       rte_eal_has_hugepages() ? "true" : "false");
+	}
+	rte_free(frames);
+	dp_node_fini(&node);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* cp_batch: encoder/decoder for the order batch Raft entry (layout in cp_batch.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_batch.h"
+#include "rumor_vc.h"
+
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static inline void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static inline void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
+static inline uint16_t get16(const uint8_t *p) { return p[0] | (uint16_t)p[1] << 8; }
+static inline uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
+static inline uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+int cp_batch_init(struct cp_batch *b, uint32_t cap)
+{
+	b->n = 0;
+	b->cap = cap;
+	b->recs = NULL;
+	if (cap) {
+		b->recs = malloc((size_t)cap * sizeof(*b->recs));
+		if (!b->recs)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void cp_batch_free(struct cp_batch *b)
+{
+	free(b->recs);
+	b->recs = NULL;
+	b->n = b->cap = 0;
+}
+
+static int reserve(struct cp_batch *b, uint32_t want)
+{
+	if (want <= b->cap)
+		return 0;
+	if (want > CP_BATCH_MAX_RECORDS)
+		return -E2BIG;
+	uint32_t cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap *= 2;
+	struct cp_batch_rec *r = realloc(b->recs, (size_t)cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	b->recs = r;
+	b->cap = cap;
+	return 0;
+}
+
+static int add(struct cp_batch *b, uint8_t kind, uint16_t origin, uint64_t seq,
+	       const struct rumor_event_id *id)
+{
+	if (origin == 0 || origin > RUMOR_NODE_ID_MAX || seq == 0)
+		return -EINVAL;
+	int rc = reserve(b, b->n + 1);
+	if (rc)
+		return rc;
+	struct cp_batch_rec *r = &b->recs[b->n++];
+	r->kind = kind;
+	r->origin = origin;
+	r->seq = seq;
+	if (id)
+		r->id = *id;
+	else
+		r->id.hi = r->id.lo = 0;
+	return 0;
+}
+
+int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
+		       const struct rumor_event_id *id)
+{
+	return add(b, CP_BATCH_EVENT, origin, seq, id);
+}
+
+int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq)
+{
+	return add(b, CP_BATCH_SKIP, origin, seq, NULL);
+}
+
+size_t cp_batch_encoded_size(const struct cp_batch *b)
+{
+	return CP_BATCH_HDR_SIZE + (size_t)b->n * CP_BATCH_REC_SIZE;
+}
+
+long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap)
+{
+	size_t need = cp_batch_encoded_size(b);
+	if (cap < need)
+		return -ENOBUFS;
+	uint8_t *p = buf;
+	memset(p, 0, CP_BATCH_HDR_SIZE);
+	put32(p, CP_BATCH_MAGIC);
+	p[4] = CP_BATCH_VERSION;
+	put32(p + 8, b->n);
+	p += CP_BATCH_HDR_SIZE;
+	for (uint32_t i = 0; i < b->n; i++, p += CP_BATCH_REC_SIZE) {
+		const struct cp_batch_rec *r = &b->recs[i];
+		p[0] = r->kind;
+		p[1] = 0;
+		put16(p + 2, r->origin);
+		put64(p + 4, r->seq);
+		put64(p + 12, r->id.hi);
+		put64(p + 20, r->id.lo);
+	}
+	return (long)need;
+}
+
+int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
+{
+	const uint8_t *p = buf;
+	b->n = 0;
+	if (len < CP_BATCH_HDR_SIZE)
+		return -EMSGSIZE;
+	if (get32(p) != CP_BATCH_MAGIC || p[4] != CP_BATCH_VERSION || p[5] != 0 ||
+	    get16(p + 6) != 0 || get32(p + 12) != 0)
+		return -EPROTO;
+	uint32_t count = get32(p + 8);
+	if (count > CP_BATCH_MAX_RECORDS)
+		return -E2BIG;
+	if (len != CP_BATCH_HDR_SIZE + (size_t)count * CP_BATCH_REC_SIZE)
+		return -EMSGSIZE;
+	int rc = reserve(b, count);
+	if (rc)
+		return rc;
+	p += CP_BATCH_HDR_SIZE;
+	for (uint32_t i = 0; i < count; i++, p += CP_BATCH_REC_SIZE) {
+		struct cp_batch_rec *r = &b->recs[i];
+		r->kind = p[0];
+		r->origin = get16(p + 2);
+		r->seq = get64(p + 4);
+		r->id.hi = get64(p + 12);
+		r->id.lo = get64(p + 20);
+		int bad = p[1] != 0 || r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX ||
+			  r->seq == 0 ||
+			  (r->kind != CP_BATCH_EVENT && r->kind != CP_BATCH_SKIP) ||
+			  (r->kind == CP_BATCH_SKIP && (r->id.hi | r->id.lo));
+		if (bad) {
+			b->n = 0;
+			return -EINVAL;
+		}
+	}
+	b->n = count;
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* cp_batch: the Raft entry that carries one committed order batch (events and explicit
+ * "skip origin:seq" records, in apply order), with a strict byte codec. */
+#ifndef CP_BATCH_H
+#define CP_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rumor_eventid.h"
+
+/* Wire layout (all little-endian):
+ *   header 16 B: magic u32 "RBAT" (0x54414252), version u8 (=1), flags u8 (=0),
+ *                reserved u16 (=0), count u32, reserved u32 (=0)
+ *   count records of 28 B: kind u8, reserved u8 (=0), origin u16, seq u64, id 16 B
+ *                          (hi u64, lo u64; all zero for a skip record)
+ * No CRC: Raft's storage checks integrity. Global sequence numbers are not carried: the
+ * state machine assigns them at apply time by counting, identically on every node. */
+#define CP_BATCH_MAGIC 0x54414252u
+#define CP_BATCH_VERSION 1u
+#define CP_BATCH_HDR_SIZE 16u
+#define CP_BATCH_REC_SIZE 28u
+/* Most records one batch may carry (bounds a decoder's allocation). */
+#define CP_BATCH_MAX_RECORDS (1u << 20)
+
+enum cp_batch_kind {
+	CP_BATCH_EVENT = 1, /* apply event (origin, seq, id) */
+	CP_BATCH_SKIP = 2,  /* origin's seq will never be ordered: advance past it */
+};
+
+struct cp_batch_rec {
+	struct rumor_event_id id; /* zero for skips */
+	uint64_t seq;             /* >= 1 */
+	uint16_t origin;          /* 1..RUMOR_NODE_ID_MAX */
+	uint8_t kind;             /* enum cp_batch_kind */
+};
+
+struct cp_batch {
+	struct cp_batch_rec *recs;
+	uint32_t n;
+	uint32_t cap;
+};
+
+/* Empty batch with room for @cap records (0 allowed: grows on demand).
+ * Returns 0 or -ENOMEM. */
+int cp_batch_init(struct cp_batch *b, uint32_t cap);
+void cp_batch_free(struct cp_batch *b);
+static inline void cp_batch_clear(struct cp_batch *b) { b->n = 0; }
+
+/* Append one record. Returns 0, -EINVAL (origin 0 / over RUMOR_NODE_ID_MAX, seq 0),
+ * -E2BIG (CP_BATCH_MAX_RECORDS reached) or -ENOMEM. */
+int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
+		       const struct rumor_event_id *id);
+int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq);
+
+/* Bytes cp_batch_encode() writes for @b. */
+size_t cp_batch_encoded_size(const struct cp_batch *b);
+
+/* Encode into @buf. Returns bytes written (> 0) or -ENOBUFS when @cap is too small. */
+long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap);
+
+/* Decode @len bytes, replacing @b's contents (grows @b as needed). Strict: any deviation
+ * leaves @b empty and returns
+ *   -EMSGSIZE  shorter than the header, or length != header + count * record
+ *   -EPROTO    bad magic / unknown version / nonzero flags or reserved fields
+ *   -E2BIG     count over CP_BATCH_MAX_RECORDS
+ *   -EINVAL    a record with unknown kind, origin out of range, seq 0, a skip with nonzero
+ *              id or nonzero reserved byte
+ *   -ENOMEM.
+ * Returns 0 on success. */
+int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b);
+
+#endif

@@ -1,0 +1,745 @@
+/* cp_order: readiness tracking with per-origin dense windows and wait lists, and the
+ * deterministic k-way merge (Kahn's algorithm over per-origin heads) that cuts batches. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_order.h"
+
+#define NORIG (RUMOR_NODE_ID_MAX + 1u)
+#define SKIP_RESERVE 1024u
+#define NONE32 UINT32_MAX
+
+enum { EV_FREE = 0, EV_PENDING, EV_READY, EV_CUT, EV_SKIP, EV_SKIP_CUT };
+
+struct ev {
+	struct rumor_event_id id;
+	uint64_t seq;
+	uint64_t sum;
+	uint64_t holders;
+	uint64_t first_seen;
+	uint32_t next_free;
+	uint16_t origin;
+	uint16_t ts_n;
+	uint16_t check_pos;
+	uint8_t state;
+};
+
+struct orig {
+	uint64_t ordered;   /* committed through */
+	uint64_t cut;       /* put in batches through (>= ordered) */
+	uint64_t max_seq;   /* highest seq held */
+	uint64_t wait_ctr;
+	uint64_t gap_since; /* time a gap at the head was first seen, valid when gap_on */
+	uint32_t *ring;     /* event index + 1 by seq & (ring_cap - 1); 0 = empty */
+	uint32_t ring_cap;
+	uint32_t held;
+	uint16_t wait_node; /* head blocked on (wait_node, wait_ctr); 0 = not waiting */
+	uint16_t wait_next; /* next origin waiting on the same node */
+	uint16_t waiters;   /* first origin waiting on this one */
+	uint8_t gap_on;
+	uint8_t queued;
+};
+
+struct cp_order {
+	struct cp_order_config cfg;
+	struct cp_order_stats st;
+	uint64_t now;
+	uint64_t first_ready; /* valid when st.ready > 0 */
+	uint64_t voter_mask;
+	unsigned majority;    /* 0: no voters, nothing is ever ready */
+	unsigned nslots;
+	uint8_t slot_of[NORIG]; /* reporter slot + 1, 0 = none */
+	uint32_t ring_max;
+	uint32_t pool_size;
+	uint32_t free_head;
+	uint32_t npending_real; /* non-skip events held */
+	unsigned skips_new;     /* skip records created since the last cut */
+	uint16_t max_origin;
+	struct ev *pool;
+	uint16_t *ts_node;
+	uint64_t *ts_ctr;
+	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
+	uint64_t cutv[NORIG];   /* mirror of og[].cut, dense for the availability check */
+	uint64_t hkey[NORIG];   /* sum key of the origin's head while it sits in the heap */
+	struct orig og[NORIG];
+	uint16_t work[NORIG];
+	unsigned nwork;
+	uint16_t heap[NORIG];
+	uint16_t defer[NORIG];
+	struct rumor_vc_dense gclock;
+};
+
+void cp_order_config_default(struct cp_order_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_pending = 65536;
+	cfg->max_clock_entries = 64;
+	cfg->batch_max_events = 4096;
+	cfg->batch_max_us = 2000;
+	cfg->gap_timeout_us = 500000;
+}
+
+int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
+{
+	if (!cfg->max_pending || !cfg->batch_max_events || !cfg->max_clock_entries ||
+	    cfg->max_clock_entries > RUMOR_VC_MAX_ENTRIES || cfg->max_pending > (1u << 28))
+		return -EINVAL;
+	struct cp_order *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->cfg = *cfg;
+	o->pool_size = cfg->max_pending + SKIP_RESERVE;
+	o->pool = calloc(o->pool_size, sizeof(*o->pool));
+	o->ts_node = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint16_t));
+	o->ts_ctr = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint64_t));
+	if (!o->pool || !o->ts_node || !o->ts_ctr) {
+		cp_order_destroy(o);
+		return -ENOMEM;
+	}
+	uint32_t rm = 16;
+	while (rm < cfg->max_pending)
+		rm *= 2;
+	o->ring_max = rm;
+	for (uint32_t i = 0; i < o->pool_size; i++)
+		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
+	o->free_head = 0;
+	rumor_vc_dense_init(&o->gclock);
+	*out = o;
+	return 0;
+}
+
+void cp_order_destroy(struct cp_order *o)
+{
+	if (!o)
+		return;
+	for (unsigned i = 0; i < NORIG; i++)
+		free(o->og[i].ring);
+	free(o->pool);
+	free(o->ts_node);
+	free(o->ts_ctr);
+	free(o);
+}
+
+static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
+{
+	if (!g->ring || seq <= g->ordered || seq - g->ordered > g->ring_cap)
+		return NONE32;
+	uint32_t v = g->ring[seq & (g->ring_cap - 1)];
+	return v ? v - 1 : NONE32;
+}
+
+static void ev_free(struct cp_order *o, uint32_t idx)
+{
+	struct ev *e = &o->pool[idx];
+	struct orig *g = &o->og[e->origin];
+	if (e->state == EV_READY)
+		o->st.ready--;
+	if (e->state != EV_SKIP && e->state != EV_SKIP_CUT)
+		o->npending_real--;
+	g->ring[e->seq & (g->ring_cap - 1)] = 0;
+	g->held--;
+	o->st.pending--;
+	e->state = EV_FREE;
+	e->next_free = o->free_head;
+	o->free_head = idx;
+}
+
+/* Slot allocation: skips may use the reserve, events only up to max_pending. */
+static uint32_t ev_alloc(struct cp_order *o, int skip)
+{
+	if (!skip && o->npending_real >= o->cfg.max_pending)
+		return NONE32;
+	uint32_t idx = o->free_head;
+	if (idx == NONE32)
+		return NONE32;
+	o->free_head = o->pool[idx].next_free;
+	if (!skip)
+		o->npending_real++;
+	o->st.pending++;
+	return idx;
+}
+
+static int ring_place(struct cp_order *o, struct orig *g, uint64_t seq, uint32_t idx)
+{
+	uint64_t span = seq - g->ordered;
+	if (span > o->ring_max)
+		return -ENOBUFS;
+	if (!g->ring || span > g->ring_cap) {
+		uint32_t cap = g->ring_cap ? g->ring_cap : 64;
+		while (cap < span)
+			cap *= 2;
+		uint32_t *r = calloc(cap, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		if (g->ring) {
+			for (uint64_t s = g->ordered + 1; s <= g->max_seq; s++) {
+				uint32_t v = g->ring[s & (g->ring_cap - 1)];
+				if (v && o->pool[v - 1].seq == s)
+					r[s & (cap - 1)] = v;
+			}
+			free(g->ring);
+		}
+		g->ring = r;
+		g->ring_cap = cap;
+	}
+	g->ring[seq & (g->ring_cap - 1)] = idx + 1;
+	if (seq > g->max_seq)
+		g->max_seq = seq;
+	g->held++;
+	return 0;
+}
+
+static inline int held_by_majority(const struct cp_order *o, const struct ev *e)
+{
+	return o->majority && (unsigned)__builtin_popcountll(e->holders & o->voter_mask) >=
+				      o->majority;
+}
+
+static void push_work(struct cp_order *o, uint16_t p)
+{
+	if (!o->og[p].queued) {
+		o->og[p].queued = 1;
+		o->work[o->nwork++] = p;
+	}
+}
+
+static void unwait(struct cp_order *o, uint16_t p)
+{
+	struct orig *g = &o->og[p];
+	uint16_t n = g->wait_node;
+	if (!n)
+		return;
+	uint16_t *link = &o->og[n].waiters;
+	while (*link && *link != p)
+		link = &o->og[*link].wait_next;
+	if (*link == p)
+		*link = g->wait_next;
+	g->wait_node = 0;
+	g->wait_next = 0;
+}
+
+/* n's ready-through grew: move satisfied waiters to the work stack. */
+static void wake(struct cp_order *o, uint16_t n)
+{
+	uint16_t *link = &o->og[n].waiters;
+	while (*link) {
+		uint16_t p = *link;
+		struct orig *g = &o->og[p];
+		if (g->wait_ctr <= o->rt[n]) {
+			*link = g->wait_next;
+			g->wait_node = 0;
+			g->wait_next = 0;
+			push_work(o, p);
+		} else {
+			link = &g->wait_next;
+		}
+	}
+}
+
+/* Make as many of p's next events ready as their holders and dependencies allow. */
+static void advance(struct cp_order *o, uint16_t p)
+{
+	struct orig *g = &o->og[p];
+	if (g->wait_node)
+		return;
+	uint64_t before = o->rt[p];
+	for (;;) {
+		uint64_t s = o->rt[p] + 1;
+		uint32_t idx = ring_get(g, s);
+		if (idx == NONE32)
+			break;
+		struct ev *e = &o->pool[idx];
+		if (e->state == EV_SKIP) {
+			o->rt[p] = s;
+			continue;
+		}
+		if (e->state != EV_PENDING || !held_by_majority(o, e))
+			break;
+		size_t base = (size_t)idx * o->cfg.max_clock_entries;
+		const uint16_t *nodes = o->ts_node + base;
+		const uint64_t *ctrs = o->ts_ctr + base;
+		unsigned i = e->check_pos;
+		while (i < e->ts_n && o->rt[nodes[i]] >= ctrs[i])
+			i++;
+		e->check_pos = i;
+		if (i < e->ts_n) {
+			uint16_t n = nodes[i];
+			g->wait_node = n;
+			g->wait_ctr = ctrs[i];
+			g->wait_next = o->og[n].waiters;
+			o->og[n].waiters = p;
+			break;
+		}
+		e->state = EV_READY;
+		if (o->st.ready++ == 0)
+			o->first_ready = o->now;
+		o->rt[p] = s;
+	}
+	if (o->rt[p] != before) {
+		g->gap_on = 0;
+		wake(o, p);
+	}
+}
+
+static void run_work(struct cp_order *o)
+{
+	while (o->nwork) {
+		uint16_t p = o->work[--o->nwork];
+		o->og[p].queued = 0;
+		advance(o, p);
+	}
+}
+
+static void note_origin(struct cp_order *o, uint16_t origin)
+{
+	if (origin > o->max_origin)
+		o->max_origin = origin;
+}
+
+/* Everything of @origin through @seq is ordered for good. */
+static void raise_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
+{
+	struct orig *g = &o->og[origin];
+	if (seq <= g->ordered)
+		return;
+	note_origin(o, origin);
+	if (g->held) {
+		uint64_t end = seq < g->max_seq ? seq : g->max_seq;
+		for (uint64_t s = g->ordered + 1; s <= end && g->held; s++) {
+			uint32_t idx = ring_get(g, s);
+			if (idx != NONE32)
+				ev_free(o, idx);
+		}
+	}
+	g->ordered = seq;
+	if (g->cut < seq)
+		g->cut = o->cutv[origin] = seq;
+	if (g->max_seq < seq)
+		g->max_seq = seq;
+	if (o->rt[origin] < seq) {
+		o->rt[origin] = seq;
+		g->gap_on = 0;
+		if (g->wait_node)
+			unwait(o, origin);
+		push_work(o, origin);
+		wake(o, origin);
+	}
+}
+
+void cp_order_reset(struct cp_order *o)
+{
+	for (unsigned i = 0; i < NORIG; i++) {
+		struct orig *g = &o->og[i];
+		if (g->ring)
+			memset(g->ring, 0, g->ring_cap * sizeof(*g->ring));
+		uint32_t *ring = g->ring;
+		uint32_t cap = g->ring_cap;
+		memset(g, 0, sizeof(*g));
+		g->ring = ring;
+		g->ring_cap = cap;
+		o->rt[i] = 0;
+		o->cutv[i] = 0;
+	}
+	for (uint32_t i = 0; i < o->pool_size; i++) {
+		o->pool[i].state = EV_FREE;
+		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
+	}
+	o->free_head = 0;
+	o->st.pending = o->st.ready = 0;
+	o->npending_real = 0;
+	o->nwork = 0;
+	o->skips_new = 0;
+	o->max_origin = 0;
+}
+
+static int get_slot(struct cp_order *o, uint16_t node)
+{
+	if (o->slot_of[node])
+		return o->slot_of[node] - 1;
+	if (o->nslots >= CP_ORDER_MAX_REPORTERS)
+		return -1;
+	o->slot_of[node] = (uint8_t)(++o->nslots);
+	return o->nslots - 1;
+}
+
+int cp_order_set_voters(struct cp_order *o, const uint16_t *ids, unsigned n)
+{
+	if (n == 0 || n > CP_ORDER_MAX_REPORTERS)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] == 0 || ids[i] > RUMOR_NODE_ID_MAX)
+			return -EINVAL;
+	unsigned missing = 0;
+	for (unsigned i = 0; i < n; i++)
+		missing += !o->slot_of[ids[i]];
+	if (o->nslots + missing > CP_ORDER_MAX_REPORTERS)
+		return -ENOSPC;
+	uint64_t mask = 0;
+	unsigned distinct = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t bit = 1ull << get_slot(o, ids[i]);
+		distinct += !(mask & bit);
+		mask |= bit;
+	}
+	o->voter_mask = mask;
+	o->majority = distinct / 2 + 1;
+	for (unsigned p = 1; p <= o->max_origin; p++)
+		push_work(o, p);
+	run_work(o);
+	return 0;
+}
+
+int cp_order_set_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
+{
+	if (origin == 0 || origin > RUMOR_NODE_ID_MAX)
+		return -EINVAL;
+	raise_ordered(o, origin, seq);
+	run_work(o);
+	return 0;
+}
+
+int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock)
+{
+	rumor_vc_dense_merge(&o->gclock, clock);
+	return 0;
+}
+
+int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us)
+{
+	uint16_t origin = r->origin;
+	if (origin == 0 || origin > RUMOR_NODE_ID_MAX || r->reporter == 0 ||
+	    r->reporter > RUMOR_NODE_ID_MAX || r->seq == 0 || !r->ts) {
+		o->st.refused_invalid++;
+		return -EINVAL;
+	}
+	o->now = now_us;
+	if (r->reporter_clock)
+		rumor_vc_dense_merge(&o->gclock, r->reporter_clock);
+	struct orig *g = &o->og[origin];
+	if (r->seq <= g->cut) {
+		o->st.stale++;
+		return 0;
+	}
+	int slot = get_slot(o, r->reporter);
+	uint64_t bit = 0;
+	if (slot < 0)
+		o->st.uncounted++;
+	else
+		bit = 1ull << slot;
+	uint32_t idx = ring_get(g, r->seq);
+	struct ev *e;
+	if (idx != NONE32) {
+		e = &o->pool[idx];
+		if (!rumor_event_id_equal(&e->id, &r->id)) {
+			o->st.conflicts++;
+			return -EEXIST;
+		}
+		o->st.reports++;
+		if (e->holders & bit)
+			return 0;
+		e->holders |= bit;
+	} else {
+		const struct rumor_vc *ts = r->ts;
+		if (ts->n > o->cfg.max_clock_entries) {
+			o->st.refused_invalid++;
+			return -E2BIG;
+		}
+		if (r->seq - g->ordered > o->ring_max) {
+			o->st.refused_nobufs++;
+			return -ENOBUFS;
+		}
+		idx = ev_alloc(o, 0);
+		if (idx == NONE32) {
+			o->st.refused_nobufs++;
+			return -ENOBUFS;
+		}
+		uint64_t old_max = g->max_seq;
+		int rc = ring_place(o, g, r->seq, idx);
+		if (rc) {
+			o->pool[idx].next_free = o->free_head;
+			o->free_head = idx;
+			o->npending_real--;
+			o->st.pending--;
+			if (rc == -ENOBUFS)
+				o->st.refused_nobufs++;
+			return rc;
+		}
+		e = &o->pool[idx];
+		e->id = r->id;
+		e->seq = r->seq;
+		e->origin = origin;
+		e->holders = bit;
+		e->first_seen = now_us;
+		e->check_pos = 0;
+		e->state = EV_PENDING;
+		size_t base = (size_t)idx * o->cfg.max_clock_entries;
+		uint16_t *nodes = o->ts_node + base;
+		uint64_t *ctrs = o->ts_ctr + base;
+		uint64_t sum = 0, own = 0;
+		unsigned k = 0;
+		/* one pass: copy the dependencies, sum the key, find ts[origin] */
+		for (unsigned i = 0; i < ts->n; i++) {
+			uint16_t n = ts->node[i];
+			uint64_t c = ts->ctr[i];
+			sum += c;
+			nodes[k] = n;
+			ctrs[k] = c;
+			if (n == origin)
+				own = c;
+			else
+				k++;
+		}
+		if (own != r->seq) {
+			ev_free(o, idx);
+			g->max_seq = old_max; /* a refused report must not start gap timers */
+			o->st.refused_invalid++;
+			return -EINVAL;
+		}
+		e->ts_n = (uint16_t)k;
+		e->sum = sum;
+		note_origin(o, origin);
+		o->st.events_created++;
+		o->st.reports++;
+	}
+	if (r->seq == o->rt[origin] + 1 && held_by_majority(o, e)) {
+		advance(o, origin);
+		run_work(o);
+	}
+	return 0;
+}
+
+/* A gap at origin n: its next seq is absent or held by a minority while later seqs or other
+ * origins' events wait for it. Time it; past the timeout, replace it by a skip. */
+static void check_gaps(struct cp_order *o)
+{
+	for (unsigned n = 1; n <= o->max_origin; n++) {
+		struct orig *g = &o->og[n];
+		uint64_t s = o->rt[n] + 1;
+		if (!g->waiters && g->max_seq < s + 1) {
+			g->gap_on = 0;
+			continue;
+		}
+		uint32_t idx = ring_get(g, s);
+		if (idx != NONE32 && (o->pool[idx].state != EV_PENDING ||
+				      held_by_majority(o, &o->pool[idx]))) {
+			g->gap_on = 0; /* blocked on dependencies, not a gap */
+			continue;
+		}
+		if (!g->gap_on) {
+			g->gap_on = 1;
+			g->gap_since = o->now;
+			continue;
+		}
+		if (o->now - g->gap_since < o->cfg.gap_timeout_us)
+			continue;
+		if (idx != NONE32)
+			ev_free(o, idx);
+		uint32_t k = ev_alloc(o, 1);
+		if (k == NONE32)
+			continue; /* reserve exhausted: retried at the next cut */
+		if (ring_place(o, g, s, k)) {
+			o->pool[k].next_free = o->free_head;
+			o->free_head = k;
+			o->st.pending--;
+			continue;
+		}
+		struct ev *e = &o->pool[k];
+		memset(e, 0, sizeof(*e));
+		e->origin = (uint16_t)n;
+		e->seq = s;
+		e->state = EV_SKIP;
+		e->first_seen = o->now;
+		o->skips_new++;
+		g->gap_on = 0;
+		push_work(o, (uint16_t)n);
+		run_work(o);
+	}
+}
+
+static inline int key_less(const struct cp_order *o, uint16_t a, uint16_t b)
+{
+	uint64_t ka = o->hkey[a], kb = o->hkey[b];
+	int less = ka != kb ? ka < kb : a < b;
+	return o->cfg.debug_flip_sort ? !less : less;
+}
+
+static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
+{
+	o->hkey[p] = o->pool[ring_get(&o->og[p], o->og[p].cut + 1)].sum;
+	unsigned i = (*n)++;
+	while (i) {
+		unsigned up = (i - 1) / 2;
+		if (!key_less(o, p, o->heap[up]))
+			break;
+		o->heap[i] = o->heap[up];
+		i = up;
+	}
+	o->heap[i] = p;
+}
+
+static uint16_t heap_pop(struct cp_order *o, unsigned *n)
+{
+	uint16_t top = o->heap[0];
+	uint16_t last = o->heap[--(*n)];
+	unsigned i = 0;
+	for (;;) {
+		unsigned c = 2 * i + 1;
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && key_less(o, o->heap[c + 1], o->heap[c]))
+			c++;
+		if (!key_less(o, o->heap[c], last))
+			break;
+		o->heap[i] = o->heap[c];
+		i = c;
+	}
+	if (*n)
+		o->heap[i] = last;
+	return top;
+}
+
+/* Emit the skips at p's head (they have no dependencies beyond p's previous seq). */
+static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
+{
+	struct orig *g = &o->og[p];
+	while (g->cut < o->rt[p]) {
+		uint32_t idx = ring_get(g, g->cut + 1);
+		struct ev *e = &o->pool[idx];
+		if (e->state != EV_SKIP)
+			break;
+		int rc = cp_batch_add_skip(out, p, e->seq);
+		if (rc)
+			return rc;
+		e->state = EV_SKIP_CUT;
+		o->cutv[p] = ++g->cut;
+		o->st.skips++;
+	}
+	return 0;
+}
+
+static int available(const struct cp_order *o, uint32_t idx)
+{
+	const struct ev *e = &o->pool[idx];
+	size_t base = (size_t)idx * o->cfg.max_clock_entries;
+	for (unsigned i = 0; i < e->ts_n; i++)
+		if (o->cutv[o->ts_node[base + i]] < o->ts_ctr[base + i])
+			return 0;
+	return 1;
+}
+
+int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out)
+{
+	o->now = now_us;
+	cp_batch_clear(out);
+	check_gaps(o);
+	int due = o->skips_new || o->st.ready >= o->cfg.batch_max_events ||
+		  (o->st.ready && (force || now_us - o->first_ready >= o->cfg.batch_max_us));
+	if (!due)
+		return 0;
+	o->skips_new = 0;
+	unsigned nh = 0;
+	int rc;
+	for (unsigned p = 1; p <= o->max_origin; p++) {
+		if (o->og[p].cut >= o->rt[p])
+			continue;
+		if ((rc = emit_skips(o, (uint16_t)p, out)))
+			return rc;
+		if (o->og[p].cut < o->rt[p])
+			heap_push(o, &nh, (uint16_t)p);
+	}
+	unsigned nd = 0;
+	while (nh && out->n < o->cfg.batch_max_events) {
+		uint16_t p = heap_pop(o, &nh);
+		struct orig *g = &o->og[p];
+		uint32_t idx = ring_get(g, g->cut + 1);
+		if (!o->cfg.debug_flip_sort && !available(o, idx)) {
+			/* only reachable with clocks that do not dominate their predecessors */
+			o->defer[nd++] = p;
+			continue;
+		}
+		struct ev *e = &o->pool[idx];
+		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
+			return rc;
+		e->state = EV_CUT;
+		o->cutv[p] = ++g->cut;
+		o->st.ready--;
+		o->st.events_cut++;
+		if ((rc = emit_skips(o, p, out)))
+			return rc;
+		if (g->cut < o->rt[p])
+			heap_push(o, &nh, p);
+		while (nd)
+			heap_push(o, &nh, o->defer[--nd]);
+	}
+	/* A leftover ready remainder keeps its first_ready time, so it never waits twice. */
+	if (out->n)
+		o->st.batches++;
+	return (int)out->n;
+}
+
+uint64_t cp_order_next_deadline(const struct cp_order *o, uint64_t now_us)
+{
+	uint64_t best = UINT64_MAX;
+	if (o->skips_new)
+		return 0;
+	if (o->st.ready) {
+		uint64_t due = o->first_ready + o->cfg.batch_max_us;
+		best = due > now_us ? due - now_us : 0;
+	}
+	for (unsigned n = 1; n <= o->max_origin; n++) {
+		const struct orig *g = &o->og[n];
+		if (!g->gap_on)
+			continue;
+		uint64_t due = g->gap_since + o->cfg.gap_timeout_us;
+		uint64_t left = due > now_us ? due - now_us : 0;
+		if (left < best)
+			best = left;
+	}
+	return best;
+}
+
+void cp_order_committed(struct cp_order *o, const struct cp_batch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct cp_batch_rec *r = &b->recs[i];
+		if (r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX)
+			continue;
+		if (r->seq > o->og[r->origin].ordered && r->kind == CP_BATCH_EVENT)
+			o->st.committed++;
+		raise_ordered(o, r->origin, r->seq);
+	}
+	run_work(o);
+}
+
+unsigned cp_order_stuck(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			cp_order_stuck_cb cb, void *arg)
+{
+	unsigned count = 0;
+	for (uint32_t i = 0; i < o->pool_size; i++) {
+		const struct ev *e = &o->pool[i];
+		if (e->state != EV_PENDING || now_us - e->first_seen < min_age_us)
+			continue;
+		count++;
+		if (cb)
+			cb(arg, &e->id, e->origin, e->seq,
+			   (unsigned)__builtin_popcountll(e->holders & o->voter_mask),
+			   now_us - e->first_seen);
+	}
+	return count;
+}
+
+void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st)
+{
+	*st = o->st;
+}
+
+int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out)
+{
+	return rumor_vc_dense_export(&o->gclock, out);
+}
+
+uint64_t cp_order_ordered_through(const struct cp_order *o, uint16_t origin)
+{
+	return origin <= RUMOR_NODE_ID_MAX ? o->og[origin].ordered : 0;
+}

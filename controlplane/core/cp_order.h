@@ -1,0 +1,120 @@
+/* cp_order: the leader's ordering service. Turns new-event reports into batches that are
+ * linear extensions of happened-before, with a deterministic tie-break (see README.md). */
+#ifndef CP_ORDER_H
+#define CP_ORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_batch.h"
+#include "rumor_eventid.h"
+#include "rumor_vc.h"
+
+/* Most distinct reporters whose holdings are counted (voters must fit in here). */
+#define CP_ORDER_MAX_REPORTERS 64u
+
+struct cp_order_config {
+	uint32_t max_pending;       /* events held at once (pending + ready + cut) */
+	uint16_t max_clock_entries; /* timestamp entries stored per event (<= 256) */
+	uint32_t batch_max_events;  /* cut as soon as this many events are ready */
+	uint64_t batch_max_us;      /* ... or this long after the first ready event */
+	uint64_t gap_timeout_us;    /* missing origin seq blocking others -> skip record */
+	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
+				       and trusts it (no availability check) */
+};
+
+/* Defaults: 65536 pending, 64 entries, 4096 events / 2 ms, 500 ms gap timeout. */
+void cp_order_config_default(struct cp_order_config *cfg);
+
+/* One new-event report (C++ callers write `struct cp_order_report`: the function has the
+ * same name). @ts is the event's timestamp (origin's clock at creation; it must
+ * hold ts[origin] == seq). @reporter_clock is optional (NULL: not merged); a dataplane
+ * batch of reports should carry it once, see cp_order_merge_clock(). */
+struct cp_order_report {
+	struct rumor_event_id id;
+	uint64_t seq;
+	const struct rumor_vc *ts;
+	const struct rumor_vc *reporter_clock;
+	uint16_t origin;
+	uint16_t reporter;
+};
+
+struct cp_order_stats {
+	uint64_t reports;          /* accepted reports (including repeats) */
+	uint64_t events_created;   /* distinct events entered into the table */
+	uint64_t stale;            /* reports for an already ordered (origin, seq): ignored */
+	uint64_t refused_nobufs;   /* refused: max_pending or per-origin window full */
+	uint64_t refused_invalid;  /* refused: bad origin/seq/clock */
+	uint64_t conflicts;        /* same (origin, seq) reported with a different id */
+	uint64_t uncounted;        /* reports from reporters beyond CP_ORDER_MAX_REPORTERS */
+	uint64_t batches;          /* batches cut */
+	uint64_t events_cut;       /* events put into batches */
+	uint64_t skips;            /* skip records emitted */
+	uint64_t committed;        /* events released by cp_order_committed() */
+	uint32_t pending;          /* events in the table now */
+	uint32_t ready;            /* ready, not cut yet */
+};
+
+struct cp_order;
+
+/* Create an ordering service. Returns 0 or -EINVAL (zero bounds, max_clock_entries over
+ * RUMOR_VC_MAX_ENTRIES), -ENOMEM. *@out is set on success. */
+int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out);
+void cp_order_destroy(struct cp_order *o);
+
+/* Forget every event and watermark (leadership lost or just gained). Keeps the config,
+ * the voters and stats. Follow with cp_order_set_ordered() from the fsm's watermarks. */
+void cp_order_reset(struct cp_order *o);
+
+/* Set the voters whose holdings count toward the majority (n <= CP_ORDER_MAX_REPORTERS).
+ * Majority is n/2 + 1. Holdings reported earlier by a node that becomes a voter count at
+ * once. Returns 0, -EINVAL (n == 0, id 0 or out of range), -ENOSPC (too many distinct
+ * reporters ever seen to give each voter a slot). */
+int cp_order_set_voters(struct cp_order *o, const uint16_t *ids, unsigned n);
+
+/* Declare (origin, 1..seq) already ordered (from cp_fsm watermarks on becoming leader).
+ * Raising is idempotent; lowering is ignored. Returns 0 or -EINVAL. */
+int cp_order_set_ordered(struct cp_order *o, uint16_t origin, uint64_t seq);
+
+/* Record one report at time @now_us. Returns
+ *   0         accepted (or ignored as stale / repeat: see stats)
+ *   -EINVAL   origin/reporter 0 or out of range, seq 0, ts NULL or ts[origin] != seq
+ *   -E2BIG    ts has more entries than max_clock_entries
+ *   -ENOBUFS  max_pending reached (counted in refused_nobufs)
+ *   -EEXIST   (origin, seq) known with a different id (counted in conflicts)
+ *   -ENOMEM. */
+int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us);
+
+/* Merge a reporter's current clock into the global vector clock. Returns 0. */
+int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock);
+
+/* Cut a batch when due: batch_max_events ready, or batch_max_us since the first ready event,
+ * or a gap timed out (skip record), or @force and anything is ready. Appends records to @out
+ * (cleared first). Returns the number of records (0: nothing due) or -ENOMEM.
+ * Cut events stay held until cp_order_committed(); they count as ordered for readiness. */
+int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out);
+
+/* Microseconds until the next cut is due (0: due now), UINT64_MAX when nothing is waiting
+ * for time. Lets an event loop set its timer. */
+uint64_t cp_order_next_deadline(const struct cp_order *o, uint64_t now_us);
+
+/* A batch was committed (from any leader): raise the ordered watermarks and free its events.
+ * Call it for every committed batch in log order (cp_fsm's on_commit hook does). */
+void cp_order_committed(struct cp_order *o, const struct cp_batch *b);
+
+/* Events held longer than @min_age_us without becoming ready: cb(arg, id, origin, seq,
+ * holders, age_us) for each. Returns how many. */
+typedef void (*cp_order_stuck_cb)(void *arg, const struct rumor_event_id *id, uint16_t origin,
+				  uint64_t seq, unsigned holders, uint64_t age_us);
+unsigned cp_order_stuck(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			cp_order_stuck_cb cb, void *arg);
+
+void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st);
+
+/* Copy of the merged global vector clock. Returns 0 or -ENOSPC (over RUMOR_VC_MAX_ENTRIES). */
+int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out);
+
+/* Per-origin watermark: highest seq ordered (committed) through. */
+uint64_t cp_order_ordered_through(const struct cp_order *o, uint16_t origin);
+
+#endif

@@ -1,0 +1,145 @@
+/* Unit tests for the cp_batch codec: round trip and strict rejection of bad inputs. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cp_batch.h"
+#include "model.h"
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	uint64_t rng = 7;
+	struct cp_batch b, d;
+	cp_batch_init(&b, 0);
+	cp_batch_init(&d, 0);
+	for (unsigned n = 0; n < 300; n += 37) {
+		cp_batch_clear(&b);
+		for (unsigned i = 0; i < n; i++) {
+			struct rumor_event_id id = {m_rand(&rng), m_rand(&rng)};
+			uint16_t o = (uint16_t)(1 + m_below(&rng, RUMOR_NODE_ID_MAX));
+			uint64_t s = 1 + m_rand(&rng) % 1000000;
+			if (i % 5 == 4)
+				assert_int_equal(cp_batch_add_skip(&b, o, s), 0);
+			else
+				assert_int_equal(cp_batch_add_event(&b, o, s, &id), 0);
+		}
+		uint8_t buf[CP_BATCH_HDR_SIZE + 300 * CP_BATCH_REC_SIZE];
+		long len = cp_batch_encode(&b, buf, sizeof(buf));
+		assert_int_equal(len, (long)cp_batch_encoded_size(&b));
+		assert_int_equal(cp_batch_decode(buf, (size_t)len, &d), 0);
+		assert_int_equal(d.n, n);
+		for (unsigned i = 0; i < n; i++) {
+			assert_int_equal(d.recs[i].kind, b.recs[i].kind);
+			assert_int_equal(d.recs[i].origin, b.recs[i].origin);
+			assert_int_equal(d.recs[i].seq, b.recs[i].seq);
+			assert_true(rumor_event_id_equal(&d.recs[i].id, &b.recs[i].id));
+		}
+	}
+	cp_batch_free(&b);
+	cp_batch_free(&d);
+}
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	struct cp_batch b, d;
+	cp_batch_init(&b, 0);
+	cp_batch_init(&d, 0);
+	struct rumor_event_id id = {1, 2};
+	assert_int_equal(cp_batch_add_event(&b, 0, 1, &id), -EINVAL);
+	assert_int_equal(cp_batch_add_event(&b, RUMOR_NODE_ID_MAX + 1, 1, &id), -EINVAL);
+	assert_int_equal(cp_batch_add_skip(&b, 1, 0), -EINVAL);
+	cp_batch_add_event(&b, 3, 9, &id);
+	cp_batch_add_skip(&b, 4, 2);
+	uint8_t buf[128], bad[128];
+	long len = cp_batch_encode(&b, buf, sizeof(buf));
+	assert_int_equal(len, 16 + 2 * 28);
+	assert_int_equal(cp_batch_encode(&b, buf, (size_t)len - 1), -ENOBUFS);
+	assert_int_equal(cp_batch_decode(buf, 15, &d), -EMSGSIZE);
+	assert_int_equal(cp_batch_decode(buf, (size_t)len - 1, &d), -EMSGSIZE);
+	uint8_t big[200];
+	memcpy(big, buf, (size_t)len);
+	big[len] = 0;
+	assert_int_equal(cp_batch_decode(big, (size_t)len + 1, &d), -EMSGSIZE);
+	/* flip each header/record byte that must be validated */
+	struct { unsigned off; uint8_t val; int err; } cases[] = {
+		{0, 0x00, -EPROTO}, {4, 2, -EPROTO}, {5, 1, -EPROTO}, {6, 1, -EPROTO},
+		{12, 1, -EPROTO}, {8, 3, -EMSGSIZE}, {11, 0x80, -E2BIG},
+		{16, 0, -EINVAL}, {16, 3, -EINVAL}, {17, 1, -EINVAL},
+		{18, 0, -EINVAL}, /* origin 3 -> 0 (low byte) */
+		{20, 0, -EINVAL}, /* seq 9 -> 0 */
+		{44 + 3, 0x04, -EINVAL}, /* second origin 4 -> 0x404 > max */
+		{44 + 12, 1, -EINVAL},   /* skip with nonzero id */
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, buf, (size_t)len);
+		bad[cases[i].off] = cases[i].val;
+		d.n = 5;
+		assert_int_equal(cp_batch_decode(bad, (size_t)len, &d), cases[i].err);
+		assert_int_equal(d.n, 0);
+	}
+	assert_int_equal(cp_batch_decode(buf, (size_t)len, &d), 0);
+	/* empty batch is valid */
+	cp_batch_clear(&b);
+	len = cp_batch_encode(&b, buf, sizeof(buf));
+	assert_int_equal(cp_batch_decode(buf, (size_t)len, &d), 0);
+	assert_int_equal(d.n, 0);
+	cp_batch_free(&b);
+	cp_batch_free(&d);
+}
+
+/* Random mutations of a valid batch: decode either succeeds with in-range records or fails
+ * leaving the batch empty. */
+static void test_mutations(void **state)
+{
+	(void)state;
+	struct cp_batch b, d;
+	cp_batch_init(&b, 0);
+	cp_batch_init(&d, 0);
+	uint64_t rng = 3;
+	for (unsigned i = 0; i < 20; i++) {
+		struct rumor_event_id id = {m_rand(&rng), m_rand(&rng)};
+		if (i % 4 == 3)
+			cp_batch_add_skip(&b, (uint16_t)(1 + i), i + 1);
+		else
+			cp_batch_add_event(&b, (uint16_t)(1 + i), i + 1, &id);
+	}
+	uint8_t buf[16 + 20 * 28], bad[sizeof(buf)];
+	long len = cp_batch_encode(&b, buf, sizeof(buf));
+	unsigned ok = 0;
+	for (unsigned k = 0; k < 20000; k++) {
+		memcpy(bad, buf, (size_t)len);
+		unsigned flips = 1 + m_below(&rng, 3);
+		for (unsigned j = 0; j < flips; j++)
+			bad[m_below(&rng, (unsigned)len)] ^= (uint8_t)m_rand(&rng);
+		size_t l = k % 5 == 0 ? m_below(&rng, (unsigned)len + 1) : (size_t)len;
+		int rc = cp_batch_decode(bad, l, &d);
+		if (rc) {
+			assert_int_equal(d.n, 0);
+			continue;
+		}
+		ok++;
+		for (unsigned i = 0; i < d.n; i++) {
+			assert_true(d.recs[i].origin >= 1 && d.recs[i].origin <= RUMOR_NODE_ID_MAX);
+			assert_true(d.recs[i].seq >= 1);
+		}
+	}
+	assert_true(ok > 0 && ok < 20000);
+	cp_batch_free(&b);
+	cp_batch_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,396 @@
+/* Unit tests for cp_order: readiness, hand-built DAGs, tie-break determinism, gaps, bounds. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cp_member.h"
+#include "cp_order.h"
+#include "model.h"
+
+static const uint16_t voters3[] = {1, 2, 3};
+
+static struct cp_order *mk(uint32_t max_pending, unsigned flip)
+{
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.max_pending = max_pending;
+	cfg.gap_timeout_us = 1000;
+	cfg.batch_max_us = 100;
+	cfg.debug_flip_sort = flip;
+	struct cp_order *o;
+	assert_int_equal(cp_order_create(&cfg, &o), 0);
+	assert_int_equal(cp_order_set_voters(o, voters3, 3), 0);
+	return o;
+}
+
+/* Report (origin, seq) with timestamp given as pairs, from @reporter. */
+static int rep(struct cp_order *o, uint16_t reporter, uint16_t origin, uint64_t seq,
+	       uint64_t now, unsigned npairs, ...)
+{
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	va_list ap;
+	va_start(ap, npairs);
+	for (unsigned i = 0; i < npairs; i++) {
+		unsigned n = va_arg(ap, unsigned);
+		uint64_t c = va_arg(ap, uint64_t);
+		rumor_vc_set(&ts, (uint16_t)n, c);
+	}
+	va_end(ap);
+	struct cp_order_report r = {.seq = seq, .ts = &ts, .origin = origin, .reporter = reporter};
+	r.id.hi = origin;
+	r.id.lo = seq;
+	return cp_order_report(o, &r, now);
+}
+
+#define P(n, c) (unsigned)(n), (uint64_t)(c)
+
+static void expect(const struct cp_batch *b, unsigned n, const uint16_t *orig,
+		   const uint64_t *seq)
+{
+	assert_int_equal(b->n, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(b->recs[i].origin, orig[i]);
+		assert_int_equal(b->recs[i].seq, seq[i]);
+	}
+}
+
+static void test_chain_out_of_order(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint64_t s = 5; s >= 1; s--) {
+		assert_int_equal(rep(o, 1, 1, s, 0, 1, P(1, s)), 0);
+		assert_int_equal(cp_order_cut(o, 0, 1, &b), 0); /* one holder: not ready */
+		assert_int_equal(rep(o, 2, 1, s, 0, 1, P(1, s)), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 5);
+	expect(&b, 5, (uint16_t[]){1, 1, 1, 1, 1}, (uint64_t[]){1, 2, 3, 4, 5});
+	assert_int_equal(b.recs[0].kind, CP_BATCH_EVENT);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* A=(1,1){1:1}  C=(3,1){3:1}  B=(2,1){1:1,2:1}  D=(1,2){1:2,2:1}  E=(3,2){1:1,3:2} */
+static void dag(struct cp_order *o, uint16_t reporter, int reverse)
+{
+	if (reverse) {
+		assert_int_equal(rep(o, reporter, 3, 2, 0, 2, P(1, 1), P(3, 2)), 0);
+		assert_int_equal(rep(o, reporter, 1, 2, 0, 2, P(1, 2), P(2, 1)), 0);
+		assert_int_equal(rep(o, reporter, 2, 1, 0, 2, P(1, 1), P(2, 1)), 0);
+		assert_int_equal(rep(o, reporter, 3, 1, 0, 1, P(3, 1)), 0);
+		assert_int_equal(rep(o, reporter, 1, 1, 0, 1, P(1, 1)), 0);
+	} else {
+		assert_int_equal(rep(o, reporter, 1, 1, 0, 1, P(1, 1)), 0);
+		assert_int_equal(rep(o, reporter, 3, 1, 0, 1, P(3, 1)), 0);
+		assert_int_equal(rep(o, reporter, 2, 1, 0, 2, P(1, 1), P(2, 1)), 0);
+		assert_int_equal(rep(o, reporter, 1, 2, 0, 2, P(1, 2), P(2, 1)), 0);
+		assert_int_equal(rep(o, reporter, 3, 2, 0, 2, P(1, 1), P(3, 2)), 0);
+	}
+}
+
+static void test_dag_order_and_tiebreak(void **state)
+{
+	(void)state;
+	for (int rev = 0; rev < 2; rev++) {
+		struct cp_order *o = mk(1024, 0);
+		struct cp_batch b;
+		cp_batch_init(&b, 0);
+		dag(o, 3, rev);
+		dag(o, 1, !rev);
+		assert_int_equal(cp_order_cut(o, 0, 1, &b), 5);
+		/* sums: A1 C1 B2 E3 D3 -> (1,A) (1,C) (2,B) (3,D origin1) (3,E origin3) */
+		expect(&b, 5, (uint16_t[]){1, 3, 2, 1, 3}, (uint64_t[]){1, 1, 1, 2, 2});
+		cp_batch_free(&b);
+		cp_order_destroy(o);
+	}
+}
+
+static void test_waits_for_cause(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	/* B depends on A=(1,1) which only one voter holds */
+	rep(o, 1, 2, 1, 0, 2, P(1, 1), P(2, 1));
+	rep(o, 2, 2, 1, 0, 2, P(1, 1), P(2, 1));
+	rep(o, 1, 1, 1, 0, 1, P(1, 1));
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.pending, 2);
+	assert_int_equal(cp_order_stuck(o, 10, 5, NULL, NULL), 2);
+	rep(o, 3, 1, 1, 0, 1, P(1, 1));
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){1, 2}, (uint64_t[]){1, 1});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+static void test_thresholds(void **state)
+{
+	(void)state;
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.batch_max_events = 3;
+	cfg.batch_max_us = 100;
+	struct cp_order *o;
+	assert_int_equal(cp_order_create(&cfg, &o), 0);
+	assert_int_equal(cp_order_set_voters(o, (uint16_t[]){7}, 1), 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	rep(o, 7, 1, 1, 1000, 1, P(1, 1));
+	assert_int_equal(cp_order_cut(o, 1050, 0, &b), 0);
+	assert_int_equal(cp_order_next_deadline(o, 1050), 50);
+	assert_int_equal(cp_order_cut(o, 1100, 0, &b), 1);
+	for (uint64_t s = 2; s <= 5; s++)
+		rep(o, 7, 1, s, 2000, 1, P(1, s));
+	assert_int_equal(cp_order_cut(o, 2000, 0, &b), 3); /* size bound */
+	/* the remainder keeps its first-ready time */
+	assert_int_equal(cp_order_next_deadline(o, 2040), 60);
+	assert_int_equal(cp_order_cut(o, 2099, 0, &b), 0);
+	assert_int_equal(cp_order_cut(o, 2100, 0, &b), 1);
+	assert_int_equal(cp_order_next_deadline(o, 2100), UINT64_MAX);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+static void test_gap_skip(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		rep(o, r, 1, 2, 0, 1, P(1, 2));
+		rep(o, r, 1, 3, 0, 1, P(1, 3));
+		rep(o, r, 2, 1, 0, 2, P(1, 3), P(2, 1));
+	}
+	rep(o, 3, 1, 1, 0, 1, P(1, 1)); /* a minority copy of the missing seq */
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 999, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 4);
+	assert_int_equal(b.recs[0].kind, CP_BATCH_SKIP);
+	expect(&b, 4, (uint16_t[]){1, 1, 1, 2}, (uint64_t[]){1, 2, 3, 1});
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.skips, 1);
+	/* the late copy is stale now */
+	cp_order_committed(o, &b);
+	assert_int_equal(rep(o, 2, 1, 1, 2000, 1, P(1, 1)), 0);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.stale, 1);
+	assert_int_equal(st.pending, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+static void test_nobufs_and_commit(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(4, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint64_t s = 1; s <= 4; s++) {
+		assert_int_equal(rep(o, 1, 1, s, 0, 1, P(1, s)), 0);
+		assert_int_equal(rep(o, 2, 1, s, 0, 1, P(1, s)), 0);
+	}
+	assert_int_equal(rep(o, 1, 1, 5, 0, 1, P(1, 5)), -ENOBUFS);
+	assert_int_equal(rep(o, 1, 2, 1, 0, 1, P(2, 1)), -ENOBUFS);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.refused_nobufs, 2);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 4);
+	assert_int_equal(rep(o, 1, 1, 5, 0, 1, P(1, 5)), -ENOBUFS); /* cut, not committed */
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_ordered_through(o, 1), 4);
+	assert_int_equal(rep(o, 1, 1, 5, 0, 1, P(1, 5)), 0);
+	/* re-report of an ordered event is ignored */
+	assert_int_equal(rep(o, 3, 1, 2, 0, 1, P(1, 2)), 0);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.pending, 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+static void test_invalid_and_conflict(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(16, 0);
+	assert_int_equal(rep(o, 1, 1, 2, 0, 1, P(1, 1)), -EINVAL); /* ts[origin] != seq */
+	assert_int_equal(rep(o, 0, 1, 1, 0, 1, P(1, 1)), -EINVAL);
+	assert_int_equal(rep(o, 1, 1, 0, 0, 0), -EINVAL);
+	assert_int_equal(rep(o, 1, 1, 1, 0, 1, P(1, 1)), 0);
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, 1, 1);
+	struct cp_order_report r = {.seq = 1, .ts = &ts, .origin = 1, .reporter = 2};
+	r.id.hi = 99;
+	assert_int_equal(cp_order_report(o, &r, 0), -EEXIST);
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.max_clock_entries = 2;
+	struct cp_order *o2;
+	assert_int_equal(cp_order_create(&cfg, &o2), 0);
+	cp_order_set_voters(o2, voters3, 3);
+	assert_int_equal(rep(o2, 1, 1, 1, 0, 3, P(1, 1), P(2, 1), P(3, 1)), -E2BIG);
+	cfg.max_pending = 0;
+	assert_int_equal(cp_order_create(&cfg, &o2 + 0 * 0), -EINVAL);
+	cp_order_destroy(o2);
+	cp_order_destroy(o);
+}
+
+static void test_reset_rebuild(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(64, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	rep(o, 1, 1, 1, 0, 1, P(1, 1));
+	rep(o, 2, 1, 1, 0, 1, P(1, 1));
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	cp_order_reset(o);
+	cp_order_set_ordered(o, 1, 1); /* the fsm had committed it */
+	rep(o, 1, 1, 1, 0, 1, P(1, 1));
+	rep(o, 2, 1, 1, 0, 1, P(1, 1));
+	rep(o, 1, 1, 2, 0, 1, P(1, 2));
+	rep(o, 3, 1, 2, 0, 1, P(1, 2));
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){1}, (uint64_t[]){2});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Random DAGs from the gossip model, reported in two different orders by different voters:
+ * same batches, and each batch is a linear extension. */
+static void run_random(uint64_t seed, unsigned flip, int *violations)
+{
+	struct model m;
+	m_init(&m, 6, seed);
+	for (unsigned i = 0; i < 300; i++) {
+		if (m_below(&m.rng, 3) == 0)
+			m_create(&m, (uint16_t)(1 + m_below(&m.rng, 6)));
+		else
+			m_gossip(&m);
+	}
+	struct cp_batch b[2];
+	for (int k = 0; k < 2; k++) {
+		struct cp_order *o = mk(4096, flip);
+		uint64_t rs = seed * 31 + (uint64_t)k;
+		unsigned *perm = malloc(m.nev * sizeof(*perm));
+		for (unsigned i = 0; i < m.nev; i++)
+			perm[i] = i;
+		for (unsigned i = m.nev; i > 1; i--) {
+			unsigned j = (unsigned)(m_rand(&rs) % i), t = perm[i - 1];
+			perm[i - 1] = perm[j];
+			perm[j] = t;
+		}
+		for (unsigned r = 1; r <= 3; r++)
+			for (unsigned i = 0; i < m.nev; i++) {
+				struct m_event *e = &m.ev[perm[(i + r * 7) % m.nev]];
+				e->reported = 1;
+				struct rumor_vc ts;
+				m_ts(e, &ts);
+				struct cp_order_report rp = {.id = e->id, .seq = e->seq, .ts = &ts,
+							     .origin = e->origin, .reporter = (uint16_t)r};
+				assert_int_equal(cp_order_report(o, &rp, 0), 0);
+			}
+		cp_batch_init(&b[k], 0);
+		assert_int_equal(cp_order_cut(o, 0, 1, &b[k]), (int)m.nev);
+		free(perm);
+		cp_order_destroy(o);
+	}
+	assert_int_equal(b[0].n, b[1].n);
+	for (unsigned i = 0; i < b[0].n; i++) {
+		assert_int_equal(b[0].recs[i].origin, b[1].recs[i].origin);
+		assert_int_equal(b[0].recs[i].seq, b[1].recs[i].seq);
+		assert_int_equal(b[0].recs[i].kind, b[1].recs[i].kind);
+		assert_true(rumor_event_id_equal(&b[0].recs[i].id, &b[1].recs[i].id));
+	}
+	struct m_check c;
+	m_check_init(&c);
+	for (unsigned i = 0; i < b[0].n; i++)
+		if (m_check_event(&c, &m, b[0].recs[i].origin, b[0].recs[i].seq,
+				  &b[0].recs[i].id)) {
+			(*violations)++;
+			break;
+		}
+	cp_batch_free(&b[0]);
+	cp_batch_free(&b[1]);
+	m_free(&m);
+}
+
+static void test_random_dags_deterministic(void **state)
+{
+	(void)state;
+	int v = 0;
+	for (uint64_t seed = 1; seed <= 50; seed++)
+		run_random(seed, 0, &v);
+	assert_int_equal(v, 0);
+}
+
+static void test_planted_bug_caught(void **state)
+{
+	(void)state;
+	int v = 0;
+	for (uint64_t seed = 1; seed <= 50; seed++)
+		run_random(seed, 1, &v);
+	assert_true(v > 0);
+}
+
+/* Voters come from the raft configuration; standbys and spares hold but do not count. */
+static void test_member_voters(void **state)
+{
+	(void)state;
+	struct raft_configuration conf;
+	raft_configuration_init(&conf);
+	assert_int_equal(raft_configuration_add(&conf, 1, "1", RAFT_VOTER), 0);
+	assert_int_equal(raft_configuration_add(&conf, 2, "2", RAFT_STANDBY), 0);
+	assert_int_equal(raft_configuration_add(&conf, 3, "3", RAFT_VOTER), 0);
+	assert_int_equal(raft_configuration_add(&conf, 4, "4", RAFT_SPARE), 0);
+	uint16_t ids[4];
+	assert_int_equal(cp_member_voters(&conf, ids, 4), 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	assert_int_equal(cp_member_voters(&conf, ids, 1), -ENOSPC);
+	assert_int_equal(cp_member_count(&conf, RAFT_STANDBY), 1);
+	struct cp_order *o = mk(64, 0);
+	assert_int_equal(cp_order_set_voters(o, ids, 2), 0); /* majority 2 of {1,3} */
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	rep(o, 1, 5, 1, 0, 1, P(5, 1));
+	rep(o, 2, 5, 1, 0, 1, P(5, 1)); /* standby: does not count */
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	/* promoting 2 to voter makes {1,2,3}: 2 holders are a majority now */
+	uint16_t three[] = {1, 2, 3};
+	assert_int_equal(cp_order_set_voters(o, three, 3), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+	raft_configuration_close(&conf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chain_out_of_order),
+		cmocka_unit_test(test_dag_order_and_tiebreak),
+		cmocka_unit_test(test_waits_for_cause),
+		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_gap_skip),
+		cmocka_unit_test(test_nobufs_and_commit),
+		cmocka_unit_test(test_invalid_and_conflict),
+		cmocka_unit_test(test_reset_rebuild),
+		cmocka_unit_test(test_random_dags_deterministic),
+		cmocka_unit_test(test_planted_bug_caught),
+		cmocka_unit_test(test_member_voters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,767 @@
+/* cp_net: outbound connections carry our messages, inbound ones the peers' (one
+ * direction each, as libraft's uv transport does): no duplicate-connection races. */
+#include "cp_net.h"
+#include "cp_crc32c.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define T_HELLO 1
+#define T_ACK 2
+#define HELLO_MAGIC 0x524d5552u /* "RUMR" */
+#define HELLO_LEN 32
+#define MAX_IOV 64
+
+struct frame {
+    struct frame *next;
+    size_t len, sent;
+    struct cp_net_send_req *req;
+    uint8_t data[];
+};
+
+enum { P_IDLE, P_CONNECTING, P_HANDSHAKE, P_UP, P_CLOSING, P_WAIT };
+
+struct peer {
+    struct cp_net *net;
+    struct peer *next;
+    uint64_t id;
+    char addr[128], new_addr[128];
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int state, fd, ops;
+    bool was_up, writing;
+    unsigned backoff;
+    struct frame *qhead, *qtail;
+    size_t qbytes;
+    unsigned qmsgs;
+    struct iovec iov[MAX_IOV];
+    struct cp_loop_req creq, wreq, rreq;
+    uint8_t hello[CP_NET_HDR + HELLO_LEN];
+    uint8_t rbuf[CP_NET_HDR + HELLO_LEN];
+    size_t rhave;
+    int fail_err;
+    struct cp_loop_timer timer;
+};
+
+struct conn {
+    struct cp_net *net;
+    struct conn *next, *prev;
+    int fd, ops;
+    bool up, dead;
+    uint64_t from;
+    uint8_t *buf;
+    size_t have, cap;
+    struct cp_loop_req rreq, sreq;
+    uint8_t ack[CP_NET_HDR + HELLO_LEN];
+};
+
+struct cp_net {
+    struct cp_loop *loop;
+    struct cp_net_cfg cfg;
+    struct cp_net_cbs cbs;
+    int lfd;
+    unsigned port;
+    bool accepting, closing;
+    struct cp_loop_req areq;
+    struct peer *peers;
+    struct conn *conns;
+    void (*close_cb)(void *);
+    void *close_arg;
+    struct cp_loop_req close_req;
+};
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+/* crc covers type/flags/app_type and the payload, which must already be in place. */
+static void frame_header(uint8_t *h, uint32_t len, uint8_t type, uint16_t app_type)
+{
+    put32(h, len);
+    h[8] = type;
+    h[9] = 0;
+    put16(h + 10, app_type);
+    uint32_t crc = cp_crc32c(0, h + 8, 4);
+    put32(h + 4, cp_crc32c(crc, h + CP_NET_HDR, len));
+}
+
+static void hello_encode(uint8_t *b, uint8_t type, uint64_t cluster, uint64_t from,
+                         uint64_t to)
+{
+    uint8_t *p = b + CP_NET_HDR;
+    put32(p, HELLO_MAGIC);
+    put32(p + 4, 1);
+    put64(p + 8, cluster);
+    put64(p + 16, from);
+    put64(p + 24, to);
+    frame_header(b, HELLO_LEN, type, 0);
+}
+
+int cp_net_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[128];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != 0 || end == colon + 1 || port < 0 || port > 65535)
+        return -EINVAL;
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    memset(ss, 0, sizeof(*ss));
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0)
+            return -EINVAL;
+        sin->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
+    *len = sizeof(*sin);
+    return 0;
+}
+
+static void maybe_finish(struct cp_net *net);
+
+/* ---- inbound ---- */
+
+static void conn_recv_cb(struct cp_loop_req *req, int res);
+
+static void conn_kill(struct conn *c)
+{
+    if (!c->dead) {
+        c->dead = true;
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    if (c->ops > 0)
+        return;
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->net->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    struct cp_net *net = c->net;
+    free(c->buf);
+    free(c);
+    maybe_finish(net);
+}
+
+static void conn_arm(struct conn *c)
+{
+    if (c->have == c->cap) {
+        size_t need = c->cap * 2;
+        if (c->have >= CP_NET_HDR) {
+            size_t want = CP_NET_HDR + (size_t)get32(c->buf);
+            if (want > need)
+                need = want;
+        }
+        uint8_t *p = realloc(c->buf, need);
+        if (p == NULL) {
+            conn_kill(c);
+            return;
+        }
+        c->buf = p;
+        c->cap = need;
+    }
+    c->rreq.data = c;
+    if (cp_loop_recv(c->net->loop, &c->rreq, c->fd, c->buf + c->have,
+                     (unsigned)(c->cap - c->have), conn_recv_cb) == 0)
+        c->ops++;
+    else
+        conn_kill(c);
+}
+
+static void conn_ack_cb(struct cp_loop_req *req, int res)
+{
+    struct conn *c = req->data;
+    c->ops--;
+    if (res != (int)sizeof(c->ack) || c->dead)
+        conn_kill(c);
+}
+
+/* Returns false when the connection must die. */
+static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint32_t len)
+{
+    struct cp_net *net = c->net;
+    uint8_t type = h[8];
+    if (!c->up) {
+        if (type != T_HELLO || len != HELLO_LEN || get32(p) != HELLO_MAGIC ||
+            get32(p + 4) != 1) {
+            fprintf(stderr, "cp_net: rejected inbound connection: bad hello\n");
+            return false;
+        }
+        if (get64(p + 8) != net->cfg.cluster_id) {
+            fprintf(stderr, "cp_net: rejected node %llu: cluster id %llu != ours %llu\n",
+                    (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 8),
+                    (unsigned long long)net->cfg.cluster_id);
+            return false;
+        }
+        if (get64(p + 24) != net->cfg.self_id || get64(p + 16) == 0 ||
+            get64(p + 16) == net->cfg.self_id) {
+            fprintf(stderr, "cp_net: rejected node %llu: it expected node %llu, we are %llu\n",
+                    (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 24),
+                    (unsigned long long)net->cfg.self_id);
+            return false;
+        }
+        c->up = true;
+        c->from = get64(p + 16);
+        hello_encode(c->ack, T_ACK, net->cfg.cluster_id, net->cfg.self_id, c->from);
+        c->sreq.data = c;
+        if (cp_loop_send(net->loop, &c->sreq, c->fd, c->ack, sizeof(c->ack), conn_ack_cb) != 0)
+            return false;
+        c->ops++;
+        return true;
+    }
+    if (type == CP_NET_RAFT) {
+        if (net->cbs.raft)
+            net->cbs.raft(net->cbs.arg, c->from, p, len);
+    } else if (type == CP_NET_APP) {
+        if (net->cbs.app)
+            net->cbs.app(net->cbs.arg, c->from, get16(h + 10), p, len);
+    } else {
+        fprintf(stderr, "cp_net: node %llu sent unknown frame type %u\n",
+                (unsigned long long)c->from, type);
+        return false;
+    }
+    return true;
+}
+
+static void conn_recv_cb(struct cp_loop_req *req, int res)
+{
+    struct conn *c = req->data;
+    c->ops--;
+    if (res <= 0 || c->dead || c->net->closing) {
+        conn_kill(c);
+        return;
+    }
+    c->have += (size_t)res;
+    size_t off = 0;
+    while (c->have - off >= CP_NET_HDR) {
+        const uint8_t *h = c->buf + off;
+        uint32_t len = get32(h);
+        if (len > c->net->cfg.max_frame || h[9] != 0) {
+            fprintf(stderr, "cp_net: frame too large or bad flags from node %llu\n",
+                    (unsigned long long)c->from);
+            conn_kill(c);
+            return;
+        }
+        if (c->have - off < CP_NET_HDR + (size_t)len)
+            break;
+        uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
+        if (crc != get32(h + 4)) {
+            fprintf(stderr, "cp_net: frame checksum mismatch from node %llu\n",
+                    (unsigned long long)c->from);
+            conn_kill(c);
+            return;
+        }
+        if (!conn_frame(c, h, h + CP_NET_HDR, len)) {
+            conn_kill(c);
+            return;
+        }
+        off += CP_NET_HDR + len;
+        if (c->dead)
+            break;
+    }
+    if (c->dead) {
+        conn_kill(c);
+        return;
+    }
+    if (off > 0) {
+        memmove(c->buf, c->buf + off, c->have - off);
+        c->have -= off;
+    }
+    conn_arm(c);
+}
+
+static void accept_cb(struct cp_loop_req *req, int res);
+
+static void arm_accept(struct cp_net *net)
+{
+    net->areq.data = net;
+    net->accepting = cp_loop_accept(net->loop, &net->areq, net->lfd, accept_cb) == 0;
+}
+
+static void accept_cb(struct cp_loop_req *req, int res)
+{
+    struct cp_net *net = req->data;
+    net->accepting = false;
+    if (net->closing) {
+        if (res >= 0)
+            close(res);
+        maybe_finish(net);
+        return;
+    }
+    if (res >= 0) {
+        int one = 1;
+        setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct conn *c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->buf = malloc(65536)) == NULL) {
+            free(c);
+            close(res);
+        } else {
+            c->net = net;
+            c->fd = res;
+            c->cap = 65536;
+            c->next = net->conns;
+            if (net->conns)
+                net->conns->prev = c;
+            net->conns = c;
+            conn_arm(c);
+        }
+    }
+    arm_accept(net);
+}
+
+/* ---- outbound ---- */
+
+static void peer_connect(struct peer *p);
+static void peer_flush(struct peer *p);
+
+static void fail_queue(struct peer *p, int status)
+{
+    struct frame *f = p->qhead;
+    p->qhead = p->qtail = NULL;
+    p->qbytes = 0;
+    p->qmsgs = 0;
+    while (f) {
+        struct frame *next = f->next;
+        if (f->req)
+            f->req->cb(f->req, status);
+        free(f);
+        f = next;
+    }
+}
+
+static void backoff_cb(struct cp_loop_timer *t)
+{
+    struct peer *p = t->data;
+    if (p->state == P_WAIT && !p->net->closing)
+        peer_connect(p);
+}
+
+/* Tear the connection down; once every operation on it returned, close the fd and
+ * schedule a reconnect. */
+static void peer_fail(struct peer *p, int err)
+{
+    struct cp_net *net = p->net;
+    if (p->state != P_CLOSING) {
+        if (p->fd >= 0)
+            shutdown(p->fd, SHUT_RDWR);
+        p->fail_err = err;
+        p->state = P_CLOSING;
+    }
+    if (p->ops > 0)
+        return;
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    p->writing = false;
+    fail_queue(p, net->closing ? -ECANCELED : -ENOTCONN);
+    bool was_up = p->was_up;
+    p->was_up = false;
+    if (net->closing) {
+        p->state = P_IDLE;
+        maybe_finish(net);
+        return;
+    }
+    p->state = P_WAIT;
+    p->backoff = p->backoff ? p->backoff * 2 : net->cfg.backoff_min_ms;
+    if (p->backoff > net->cfg.backoff_max_ms)
+        p->backoff = net->cfg.backoff_max_ms;
+    p->timer.data = p;
+    cp_loop_timer_start(net->loop, &p->timer, p->backoff, 0, backoff_cb);
+    if (was_up && net->cbs.peer_down)
+        net->cbs.peer_down(net->cbs.arg, p->id, p->fail_err);
+}
+
+static void peer_recv_cb(struct cp_loop_req *req, int res)
+{
+    struct peer *p = req->data;
+    p->ops--;
+    if (p->state == P_CLOSING) {
+        peer_fail(p, 0);
+        return;
+    }
+    if (res <= 0) {
+        peer_fail(p, res < 0 ? res : -ECONNRESET);
+        return;
+    }
+    if (p->state != P_HANDSHAKE) {
+        peer_fail(p, -EPROTO); /* the acceptor never sends after its ack */
+        return;
+    }
+    p->rhave += (size_t)res;
+    if (p->rhave < sizeof(p->rbuf)) {
+        if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->rbuf + p->rhave,
+                         (unsigned)(sizeof(p->rbuf) - p->rhave), peer_recv_cb) == 0)
+            p->ops++;
+        else
+            peer_fail(p, -EBUSY);
+        return;
+    }
+    const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
+    uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), b, HELLO_LEN);
+    if (get32(h) != HELLO_LEN || crc != get32(h + 4) || h[8] != T_ACK ||
+        get32(b) != HELLO_MAGIC || get64(b + 8) != p->net->cfg.cluster_id ||
+        get64(b + 16) != p->id || get64(b + 24) != p->net->cfg.self_id) {
+        fprintf(stderr, "cp_net: node %llu answered with a bad handshake\n",
+                (unsigned long long)p->id);
+        peer_fail(p, -EPROTO);
+        return;
+    }
+    p->state = P_UP;
+    p->was_up = true;
+    p->backoff = 0;
+    /* Keep a read posted: its completion is how a dead peer is noticed. */
+    p->rhave = 0;
+    if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->rbuf, sizeof(p->rbuf),
+                     peer_recv_cb) == 0)
+        p->ops++;
+    if (p->net->cbs.peer_up)
+        p->net->cbs.peer_up(p->net->cbs.arg, p->id);
+    peer_flush(p);
+}
+
+static void hello_sent_cb(struct cp_loop_req *req, int res)
+{
+    struct peer *p = req->data;
+    p->ops--;
+    if (p->state == P_CLOSING || res != (int)sizeof(p->hello))
+        peer_fail(p, res < 0 ? res : -EPIPE);
+}
+
+static void connect_cb(struct cp_loop_req *req, int res)
+{
+    struct peer *p = req->data;
+    p->ops--;
+    if (p->state == P_CLOSING || res < 0) {
+        peer_fail(p, res);
+        return;
+    }
+    int one = 1;
+    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    p->state = P_HANDSHAKE;
+    hello_encode(p->hello, T_HELLO, p->net->cfg.cluster_id, p->net->cfg.self_id, p->id);
+    p->creq.data = p;
+    p->rreq.data = p;
+    p->rhave = 0;
+    if (cp_loop_send(p->net->loop, &p->creq, p->fd, p->hello, sizeof(p->hello),
+                     hello_sent_cb) == 0)
+        p->ops++;
+    if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->rbuf, sizeof(p->rbuf),
+                     peer_recv_cb) == 0)
+        p->ops++;
+    if (p->ops < 2)
+        peer_fail(p, -EBUSY);
+}
+
+static void peer_connect(struct peer *p)
+{
+    if (p->new_addr[0]) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        if (cp_net_parse_addr(p->new_addr, &ss, &len) == 0) {
+            p->ss = ss;
+            p->sslen = len;
+            snprintf(p->addr, sizeof(p->addr), "%s", p->new_addr);
+        }
+        p->new_addr[0] = 0;
+    }
+    p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (p->fd < 0) {
+        p->state = P_CLOSING;
+        peer_fail(p, -errno);
+        return;
+    }
+    p->state = P_CONNECTING;
+    p->creq.data = p;
+    if (cp_loop_connect(p->net->loop, &p->creq, p->fd, (struct sockaddr *)&p->ss, p->sslen,
+                        connect_cb) == 0)
+        p->ops++;
+    else
+        peer_fail(p, -EBUSY);
+}
+
+static void peer_send_cb(struct cp_loop_req *req, int res)
+{
+    struct peer *p = req->data;
+    p->ops--;
+    p->writing = false;
+    if (p->state == P_CLOSING || res < 0) {
+        peer_fail(p, res < 0 ? res : 0);
+        return;
+    }
+    size_t left = (size_t)res;
+    while (left > 0 && p->qhead) {
+        struct frame *f = p->qhead;
+        size_t rem = f->len - f->sent;
+        if (left < rem) {
+            f->sent += left;
+            break;
+        }
+        left -= rem;
+        p->qhead = f->next;
+        if (p->qhead == NULL)
+            p->qtail = NULL;
+        p->qbytes -= f->len;
+        p->qmsgs--;
+        if (f->req)
+            f->req->cb(f->req, 0);
+        free(f);
+    }
+    peer_flush(p);
+}
+
+static void peer_flush(struct peer *p)
+{
+    if (p->writing || p->state != P_UP || p->qhead == NULL)
+        return;
+    unsigned n = 0;
+    for (struct frame *f = p->qhead; f && n < MAX_IOV; f = f->next, n++) {
+        p->iov[n].iov_base = f->data + f->sent;
+        p->iov[n].iov_len = f->len - f->sent;
+    }
+    p->wreq.data = p;
+    if (cp_loop_sendv(p->net->loop, &p->wreq, p->fd, p->iov, n, peer_send_cb) == 0) {
+        p->ops++;
+        p->writing = true;
+    } else {
+        peer_fail(p, -EBUSY);
+    }
+}
+
+static struct peer *find_peer(const struct cp_net *net, uint64_t id)
+{
+    for (struct peer *p = net->peers; p; p = p->next)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+int cp_net_add_peer(struct cp_net *net, uint64_t id, const char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (id == 0 || id == net->cfg.self_id || strlen(addr) >= 128 ||
+        cp_net_parse_addr(addr, &ss, &len) != 0)
+        return -EINVAL;
+    if (net->closing)
+        return -ESHUTDOWN;
+    struct peer *p = find_peer(net, id);
+    if (p) {
+        if (strcmp(p->addr, addr) != 0)
+            snprintf(p->new_addr, sizeof(p->new_addr), "%s", addr);
+        return 0;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return -ENOMEM;
+    p->net = net;
+    p->id = id;
+    p->fd = -1;
+    p->ss = ss;
+    p->sslen = len;
+    snprintf(p->addr, sizeof(p->addr), "%s", addr);
+    p->next = net->peers;
+    net->peers = p;
+    peer_connect(p);
+    return 0;
+}
+
+int cp_net_send(struct cp_net *net, uint64_t id, uint8_t type, uint16_t app_type,
+                const struct iovec *iov, unsigned n, struct cp_net_send_req *req)
+{
+    if (net->closing)
+        return -ESHUTDOWN;
+    if (type != CP_NET_RAFT && type != CP_NET_APP)
+        return -EINVAL;
+    struct peer *p = find_peer(net, id);
+    if (p == NULL)
+        return -ENOENT;
+    if (p->state == P_WAIT || p->state == P_CLOSING || p->state == P_IDLE)
+        return -ENOTCONN;
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    if (len > net->cfg.max_frame)
+        return -EMSGSIZE;
+    if (p->qhead != NULL && (p->qmsgs + 1 > net->cfg.max_queue_msgs ||
+                             p->qbytes + len + CP_NET_HDR > net->cfg.max_queue_bytes))
+        return -EAGAIN;
+    struct frame *f = malloc(sizeof(*f) + CP_NET_HDR + len);
+    if (f == NULL)
+        return -ENOMEM;
+    uint8_t *o = f->data + CP_NET_HDR;
+    for (unsigned i = 0; i < n; i++) {
+        if (iov[i].iov_len)
+            memcpy(o, iov[i].iov_base, iov[i].iov_len);
+        o += iov[i].iov_len;
+    }
+    frame_header(f->data, (uint32_t)len, type, app_type);
+    f->len = CP_NET_HDR + len;
+    f->sent = 0;
+    f->req = req;
+    f->next = NULL;
+    if (p->qtail)
+        p->qtail->next = f;
+    else
+        p->qhead = f;
+    p->qtail = f;
+    p->qbytes += f->len;
+    p->qmsgs++;
+    peer_flush(p);
+    return 0;
+}
+
+bool cp_net_connected(const struct cp_net *net, uint64_t id)
+{
+    struct peer *p = find_peer(net, id);
+    return p && p->state == P_UP;
+}
+
+unsigned cp_net_queued(const struct cp_net *net, uint64_t id)
+{
+    struct peer *p = find_peer(net, id);
+    return p ? p->qmsgs : 0;
+}
+
+unsigned cp_net_port(const struct cp_net *net)
+{
+    return net->port;
+}
+
+int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
+                  const struct cp_net_cbs *cbs, struct cp_net **out, char *errmsg)
+{
+    if (cfg->self_id == 0) {
+        if (errmsg)
+            snprintf(errmsg, 256, "node id 0 is invalid");
+        return -EINVAL;
+    }
+    struct cp_net *net = calloc(1, sizeof(*net));
+    if (net == NULL)
+        return -ENOMEM;
+    net->loop = loop;
+    net->cfg = *cfg;
+    if (cbs)
+        net->cbs = *cbs;
+    if (!net->cfg.max_queue_bytes)
+        net->cfg.max_queue_bytes = 64u << 20;
+    if (!net->cfg.max_queue_msgs)
+        net->cfg.max_queue_msgs = 4096;
+    if (!net->cfg.max_frame)
+        net->cfg.max_frame = 256u << 20;
+    if (!net->cfg.backoff_min_ms)
+        net->cfg.backoff_min_ms = 50;
+    if (!net->cfg.backoff_max_ms)
+        net->cfg.backoff_max_ms = 2000;
+    net->cfg.listen_addr = NULL;
+    net->lfd = -1;
+    if (cfg->listen_addr) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int rv = cp_net_parse_addr(cfg->listen_addr, &ss, &len);
+        if (rv) {
+            if (errmsg)
+                snprintf(errmsg, 256, "bad listen address '%s'", cfg->listen_addr);
+            free(net);
+            return rv;
+        }
+        net->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(net->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (net->lfd < 0 || bind(net->lfd, (struct sockaddr *)&ss, len) != 0 ||
+            listen(net->lfd, 128) != 0) {
+            rv = -errno;
+            if (errmsg)
+                snprintf(errmsg, 256, "listen on %s: %s", cfg->listen_addr, strerror(-rv));
+            if (net->lfd >= 0)
+                close(net->lfd);
+            free(net);
+            return rv;
+        }
+        struct sockaddr_in sin;
+        socklen_t sl = sizeof(sin);
+        getsockname(net->lfd, (struct sockaddr *)&sin, &sl);
+        net->port = ntohs(sin.sin_port);
+        arm_accept(net);
+    }
+    *out = net;
+    return 0;
+}
+
+static void finish_cb(struct cp_loop_req *req, int res)
+{
+    (void)res;
+    struct cp_net *net = req->data;
+    for (struct peer *p = net->peers; p; p = p->next)
+        if (!cp_loop_timer_idle(&p->timer)) {
+            cp_loop_defer(net->loop, &net->close_req, 0, finish_cb); /* wait a turn */
+            return;
+        }
+    while (net->peers) {
+        struct peer *p = net->peers;
+        net->peers = p->next;
+        free(p);
+    }
+    if (net->lfd >= 0)
+        close(net->lfd);
+    void (*cb)(void *) = net->close_cb;
+    void *arg = net->close_arg;
+    free(net);
+    if (cb)
+        cb(arg);
+}
+
+static void maybe_finish(struct cp_net *net)
+{
+    if (!net->closing || net->accepting || net->conns)
+        return;
+    for (struct peer *p = net->peers; p; p = p->next)
+        if (p->ops > 0 || p->state == P_CLOSING)
+            return;
+    if (net->close_req.data == net)
+        return; /* already scheduled */
+    net->close_req.data = net;
+    cp_loop_defer(net->loop, &net->close_req, 0, finish_cb);
+}
+
+void cp_net_close(struct cp_net *net, void (*cb)(void *arg), void *arg)
+{
+    net->closing = true;
+    net->close_cb = cb;
+    net->close_arg = arg;
+    if (net->accepting) {
+        shutdown(net->lfd, SHUT_RDWR);
+        cp_loop_cancel(net->loop, &net->areq);
+    }
+    for (struct peer *p = net->peers; p; p = p->next) {
+        cp_loop_timer_stop(&p->timer);
+        if (p->state == P_WAIT || p->state == P_IDLE) {
+            p->state = P_IDLE;
+            fail_queue(p, -ECANCELED);
+        } else {
+            peer_fail(p, -ECANCELED);
+        }
+    }
+    for (struct conn *c = net->conns, *next; c; c = next) {
+        next = c->next;
+        conn_kill(c);
+    }
+    maybe_finish(net);
+}

@@ -1,0 +1,85 @@
+/* cp_net: TCP transport between rumor-cp peers over cp_loop: handshake with cluster and
+ * node ids, CRC32C-checked length-prefixed frames, coalesced writes, bounded queues. */
+#ifndef CP_NET_H
+#define CP_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "cp_loop.h"
+
+struct cp_net;
+
+/* Frame types carried after the handshake. */
+enum { CP_NET_RAFT = 3, CP_NET_APP = 4 };
+
+/* Frame layout (little endian): u32 payload length, u32 CRC32C over the 4 bytes that
+ * follow it and the payload, u8 type, u8 flags (0), u16 app type, payload. */
+#define CP_NET_HDR 12
+
+struct cp_net_cfg {
+    uint64_t cluster_id;
+    uint64_t self_id;              /* > 0 */
+    const char *listen_addr;       /* "host:port" (port 0: any), NULL: no listener */
+    size_t max_queue_bytes;        /* per peer (0: 64 MiB); one oversize frame may pass
+                                      when the queue is empty */
+    unsigned max_queue_msgs;       /* per peer (0: 4096) */
+    uint32_t max_frame;            /* largest accepted payload (0: 256 MiB) */
+    unsigned backoff_min_ms;       /* reconnect backoff (0: 50) */
+    unsigned backoff_max_ms;       /* (0: 2000) */
+};
+
+/* Callbacks; payload pointers are valid only during the call. Any may be NULL. */
+struct cp_net_cbs {
+    void *arg;
+    void (*raft)(void *arg, uint64_t from, const uint8_t *p, size_t len);
+    void (*app)(void *arg, uint64_t from, uint16_t app_type, const uint8_t *p, size_t len);
+    /* Outbound connection to id finished its handshake. */
+    void (*peer_up)(void *arg, uint64_t id);
+    /* An established outbound connection to id was lost (err: -errno or -ECONNRESET). */
+    void (*peer_down)(void *arg, uint64_t id, int err);
+};
+
+/* Completion of one queued message: status 0 once written to the socket, -ENOTCONN if the
+ * connection died first, -ECANCELED on close. */
+struct cp_net_send_req;
+typedef void (*cp_net_send_cb)(struct cp_net_send_req *req, int status);
+struct cp_net_send_req {
+    void *data;
+    cp_net_send_cb cb;
+};
+
+/* Create and start listening. Errors: -EINVAL (bad cfg or address), -ENOMEM, -errno of
+ * socket/bind/listen (e.g. -EADDRINUSE). errmsg (256 bytes, may be NULL) says why. */
+int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
+                  const struct cp_net_cbs *cbs, struct cp_net **out, char *errmsg);
+/* Bound listening port (useful with port 0), or 0. */
+unsigned cp_net_port(const struct cp_net *net);
+
+/* Declare peer id at "host:port" and start connecting to it. Re-adding with another
+ * address replaces it on the next reconnect. Errors: -EINVAL (id 0, self, bad address),
+ * -ENOMEM. */
+int cp_net_add_peer(struct cp_net *net, uint64_t id, const char *addr);
+
+/* Queue one message (payload = concatenation of iov, copied) for peer id.
+ * Errors: -ENOENT unknown peer, -ENOTCONN peer is backing off after a failure,
+ * -EAGAIN queue full (backpressure: retry later), -EMSGSIZE over max_frame,
+ * -EINVAL bad type, -ENOMEM, -ESHUTDOWN closing. On error req's callback never runs. */
+int cp_net_send(struct cp_net *net, uint64_t id, uint8_t type, uint16_t app_type,
+                const struct iovec *iov, unsigned n, struct cp_net_send_req *req);
+
+/* True when the outbound connection to id is established. */
+bool cp_net_connected(const struct cp_net *net, uint64_t id);
+/* Messages currently queued for id (0 if unknown). */
+unsigned cp_net_queued(const struct cp_net *net, uint64_t id);
+
+/* Close everything; queued messages complete with -ECANCELED; cb(arg) runs from the loop
+ * once no operation is in flight, after which net is freed. */
+void cp_net_close(struct cp_net *net, void (*cb)(void *arg), void *arg);
+
+/* Parse "host:port" (IPv4 literal or name). 0 or -EINVAL. */
+int cp_net_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

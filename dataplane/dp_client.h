@@ -1,0 +1,50 @@
+/* Secondary-process client of rumor-dp: attach to its rings, message pool and stats by the
+ * fixed names of rumor_msg.h (same EAL --file-prefix, --proc-type=secondary), exchange
+ * messages, and tell whether the dataplane is alive. Used by rumor-cp and rumor-dp-probe. */
+#ifndef DP_CLIENT_H
+#define DP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rumor_msg.h"
+
+struct rte_ring;
+struct rte_mempool;
+
+struct dp_client {
+	struct rte_ring *dp2cp;
+	struct rte_ring *cp2dp;
+	struct rte_mempool *pool;
+	const struct rumor_dp_stats *stats;
+};
+
+/* Look up the shared objects (call after rte_eal_init). Returns 0, or -ENOENT when rumor-dp
+ * has not created them (not running, or another --file-prefix). */
+int dp_client_attach(struct dp_client *c);
+
+/* Take a zeroed message of @type from the shared pool. Returns 0 or -ENOBUFS. */
+int dp_client_msg_alloc(struct dp_client *c, uint16_t type, struct rumor_msg **out);
+
+/* Give a message back to the pool (after reading a dp2cp message, or an unsent one). */
+void dp_client_msg_free(struct dp_client *c, struct rumor_msg *msg);
+void dp_client_msg_free_bulk(struct dp_client *c, struct rumor_msg **msgs, unsigned n);
+
+/* Queue @msg to the dataplane; on success the dataplane owns it. Returns 0 or -ENOBUFS
+ * (ring full: the caller still owns @msg). */
+int dp_client_send(struct dp_client *c, struct rumor_msg *msg);
+
+/* Up to @max dp2cp messages into @msgs; returns how many. The caller frees them. */
+unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsigned max);
+
+/* Add one event (u16 length little-endian + bytes) to an ORIGINATE message.
+ * Returns 0 or -ENOSPC when it does not fit. */
+int dp_client_originate_add(struct rumor_msg *msg, const void *payload, uint16_t len);
+
+/* Dataplane statistics (live, written by rumor-dp). */
+const struct rumor_dp_stats *dp_client_stats(const struct dp_client *c);
+
+/* true when rumor-dp's heartbeat is younger than @max_age_ms and its pid exists. */
+bool dp_client_alive(const struct dp_client *c, unsigned max_age_ms);
+
+#endif

@@ -1,0 +1,986 @@
+/* rumor-dp node: init of shared objects and port, and the single-lcore packet + cp2dp loop
+ * (RX -> decode -> dedupe -> clock merge -> store -> report -> zero-copy fan-out). */
+#include "dp_node.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_malloc.h>
+#include <rte_memzone.h>
+
+#include "rumor_eventid.h"
+
+#define SLOT_NONE DP_DEDUPE_NO_SLOT
+#define HDR_POOL "dp_hdr_pool"
+#define RX_POOL "dp_rx_pool"
+
+static const char *const local_drop_names[] = {
+	[DP_DROP_NOT_MINE] = "not_mine", [DP_DROP_SEGS] = "multi_seg",
+	[DP_DROP_NOMBUF] = "no_mbuf", [DP_DROP_STORE] = "store_full",
+	[DP_DROP_PEER] = "unknown_peer", [DP_DROP_ORIGIN] = "own_origin",
+};
+
+static const int codec_errs[RUMOR_WIRE_ERR_COUNT] = {
+	RUMOR_WIRE_ETRUNC, RUMOR_WIRE_ENOTIP, RUMOR_WIRE_EIPHDR, RUMOR_WIRE_EIPCSUM,
+	RUMOR_WIRE_ENOTUDP, RUMOR_WIRE_EPORT, RUMOR_WIRE_EUDPLEN, RUMOR_WIRE_EMAGIC,
+	RUMOR_WIRE_EVERSION, RUMOR_WIRE_ETYPE, RUMOR_WIRE_ECLUSTER, RUMOR_WIRE_ENODE,
+	RUMOR_WIRE_ESEQ, RUMOR_WIRE_ECLOCKCNT, RUMOR_WIRE_ECLOCK, RUMOR_WIRE_ECLOCKORIG,
+	RUMOR_WIRE_EEVCNT, RUMOR_WIRE_EEVLEN, RUMOR_WIRE_EID, RUMOR_WIRE_ENOBUFS,
+	RUMOR_WIRE_EINVAL,
+};
+
+const char *dp_drop_name(unsigned idx)
+{
+	if (idx >= RUMOR_DP_DROP_REASONS)
+		return NULL;
+	for (unsigned i = 0; i < RUMOR_WIRE_ERR_COUNT; i++)
+		if (rumor_wire_err_index(codec_errs[i]) == (int)idx)
+			return rumor_wire_strerror(codec_errs[i]);
+	if (idx < RTE_DIM(local_drop_names))
+		return local_drop_names[idx];
+	return NULL;
+}
+
+static inline void drop(struct dp_node *n, struct rte_mbuf *m, int idx)
+{
+	if (idx >= 0 && idx < RUMOR_DP_DROP_REASONS)
+		n->stats->drops[idx]++;
+	rte_pktmbuf_free(m);
+}
+
+static inline uint64_t rnd(struct dp_node *n)
+{
+	/* xorshift64*: cheap, seeded per node, good enough for peer picking */
+	uint64_t x = n->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	n->rng = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+const struct rumor_vc *dp_node_clock(struct dp_node *n)
+{
+	if (n->clock_dirty) {
+		if (rumor_vc_dense_export(&n->clock, &n->clock_sparse) == 0)
+			n->clock_dirty = false;
+	}
+	return &n->clock_sparse;
+}
+
+/* ---------------------------------------------------------------- reports to the cp */
+
+static int send_new_frame(struct dp_node *n, uint32_t idx)
+{
+	struct dp_slot *sl = dp_store_slot(&n->store, idx);
+	struct rumor_msg *msg;
+	void *obj;
+
+	if (rte_mempool_get(n->msg_pool, &obj) != 0)
+		return -ENOBUFS;
+	msg = obj;
+	msg->type = RUMOR_MSG_NEW_FRAME;
+	msg->reserved = 0;
+	msg->reserved2 = 0;
+	msg->u.new_frame.origin = sl->origin;
+	msg->u.new_frame.from = sl->from;
+	msg->u.new_frame.count = sl->count;
+	msg->u.new_frame.flags = sl->rflags;
+	msg->u.new_frame.slot = idx;
+	msg->u.new_frame.frame_len = sl->len;
+	msg->u.new_frame.first_seq = sl->first_seq;
+	msg->u.new_frame.frame = dp_store_data(&n->store, idx);
+	{
+		/* copy only the entries in use: a whole struct rumor_vc is 2.5 KiB */
+		const struct rumor_vc *c = dp_node_clock(n);
+		struct rumor_vc *h = &msg->u.new_frame.holder_clock;
+
+		h->n = c->n;
+		memcpy(h->node, c->node, c->n * sizeof(c->node[0]));
+		memcpy(h->ctr, c->ctr, c->n * sizeof(c->ctr[0]));
+	}
+	if (rte_ring_sp_enqueue(n->dp2cp, msg) != 0) {
+		rte_mempool_put(n->msg_pool, obj);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static void pend_push(struct dp_node *n, uint32_t idx)
+{
+	struct dp_slot *sl = dp_store_slot(&n->store, idx);
+
+	if (sl->pending)
+		return;
+	sl->pending = 1;
+	n->pend[n->pend_tail++ & n->pend_mask] = idx;
+}
+
+/* Report a held slot; keeps it pending when the ring or pool is full (never dropped). */
+static void report(struct dp_node *n, uint32_t idx, uint16_t flags)
+{
+	struct dp_slot *sl = dp_store_slot(&n->store, idx);
+
+	sl->rflags |= flags;
+	if (sl->pending)
+		return;
+	if (n->pend_head == n->pend_tail && send_new_frame(n, idx) == 0) {
+		sl->rflags = 0;
+		return;
+	}
+	n->stats->ring_full_dp2cp++;
+	pend_push(n, idx);
+}
+
+static unsigned flush_pending(struct dp_node *n)
+{
+	unsigned done = 0;
+
+	while (n->pend_head != n->pend_tail) {
+		uint32_t idx = n->pend[n->pend_head & n->pend_mask];
+		struct dp_slot *sl = dp_store_slot(&n->store, idx);
+
+		if (sl->state == DP_SLOT_HELD && sl->pending) {
+			if (send_new_frame(n, idx) != 0)
+				break;
+			done++;
+		}
+		sl->pending = 0;
+		sl->rflags = 0;
+		n->pend_head++;
+	}
+	return done;
+}
+
+static int send_msg(struct dp_node *n, struct rumor_msg *msg)
+{
+	/* Acks and give-ups are small and rare: a few retries, then count and drop. */
+	for (int i = 0; i < 64; i++) {
+		if (rte_ring_sp_enqueue(n->dp2cp, msg) == 0)
+			return 0;
+		flush_pending(n);
+	}
+	n->stats->ring_full_dp2cp++;
+	rte_mempool_put(n->msg_pool, msg);
+	return -ENOBUFS;
+}
+
+static struct rumor_msg *msg_alloc(struct dp_node *n, uint16_t type)
+{
+	void *obj;
+
+	if (rte_mempool_get(n->msg_pool, &obj) != 0) {
+		n->stats->ring_full_dp2cp++;
+		return NULL;
+	}
+	memset(obj, 0, offsetof(struct rumor_msg, u) + 64);
+	((struct rumor_msg *)obj)->type = type;
+	return obj;
+}
+
+/* ---------------------------------------------------------------- TX */
+
+void dp_node_tx_flush(struct dp_node *n)
+{
+	uint16_t sent = 0;
+
+	if (n->ntx == 0)
+		return;
+	sent = rte_eth_tx_burst(n->port, 0, n->txbuf, n->ntx);
+	for (uint16_t i = 0; i < sent; i++)
+		n->stats->tx_bytes += n->txbuf[i]->pkt_len;
+	n->stats->tx_pkts += sent;
+	if (sent < n->ntx) {
+		n->stats->tx_full += n->ntx - sent;
+		rte_pktmbuf_free_bulk(&n->txbuf[sent], n->ntx - sent);
+	}
+	n->ntx = 0;
+}
+
+static inline void tx_push(struct dp_node *n, struct rte_mbuf *m)
+{
+	if (n->ntx == DP_TXBUF)
+		dp_node_tx_flush(n);
+	n->txbuf[n->ntx++] = m;
+}
+
+static void l2l4_to(struct dp_node *n, const struct rumor_node_conf *peer,
+		    struct rumor_wire_l2l4 *a)
+{
+	memcpy(a->dst_mac, peer->mac, 6);
+	memcpy(a->src_mac, n->my_mac, 6);
+	a->src_ip = n->my_ip;
+	a->dst_ip = peer->ip;
+	a->src_port = n->udp_port;
+	a->dst_port = n->udp_port;
+}
+
+/* Send slot @idx to @peer: header mbuf (L2-L4 + patched fixed header) chained in front of a
+ * body mbuf attached to the store slot. */
+static int send_slot(struct dp_node *n, uint32_t idx, uint16_t peer_id, uint8_t type,
+		     uint8_t rounds)
+{
+	const struct rumor_node_conf *peer = rumor_config_node(n->cfg, peer_id);
+	struct dp_slot *sl = dp_store_slot(&n->store, idx);
+	uint8_t *data = dp_store_data(&n->store, idx);
+	uint16_t body_len = (uint16_t)(sl->len - RUMOR_WIRE_HDR_LEN);
+	struct rumor_wire_l2l4 a;
+	struct rte_mbuf *h, *b = NULL;
+	uint8_t *p;
+
+	if (peer == NULL) {
+		n->stats->drops[DP_DROP_PEER]++;
+		return -ENOENT;
+	}
+	h = rte_pktmbuf_alloc(n->hdr_pool);
+	if (h != NULL && body_len > 0)
+		b = rte_pktmbuf_alloc(n->hdr_pool);
+	if (h == NULL || (body_len > 0 && b == NULL)) {
+		rte_pktmbuf_free(h);
+		n->stats->drops[DP_DROP_NOMBUF]++;
+		return -ENOBUFS;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(h, RUMOR_WIRE_PREFIX_LEN);
+	if (p == NULL) {
+		rte_pktmbuf_free(h);
+		rte_pktmbuf_free(b);
+		n->stats->drops[DP_DROP_NOMBUF]++;
+		return -ENOBUFS;
+	}
+	l2l4_to(n, peer, &a);
+	rumor_wire_put_l2l4(p, &a, sl->len);
+	memcpy(p + RUMOR_WIRE_L2L4_LEN, data, RUMOR_WIRE_HDR_LEN);
+	p[RUMOR_WIRE_L2L4_LEN + 5] = type;
+	rumor_wire_patch_hop(p + RUMOR_WIRE_L2L4_LEN, rounds, n->self);
+	if (b != NULL) {
+		rte_mbuf_ext_refcnt_update(&sl->shinfo, 1);
+		rte_pktmbuf_attach_extbuf(b, data + RUMOR_WIRE_HDR_LEN,
+					  dp_store_iova(&n->store, idx) + RUMOR_WIRE_HDR_LEN,
+					  body_len, &sl->shinfo);
+		b->data_len = body_len;
+		b->pkt_len = body_len;
+		rte_pktmbuf_chain(h, b);
+	}
+	tx_push(n, h);
+	return 0;
+}
+
+/* Pick up to @k distinct view members other than @ex1, @ex2 and ourselves. */
+static unsigned pick_peers(struct dp_node *n, unsigned k, uint16_t ex1, uint16_t ex2,
+			   uint16_t *out)
+{
+	uint16_t cand[RUMOR_VC_MAX_ENTRIES];
+	unsigned nc = 0;
+
+	for (unsigned i = 0; i < n->nview; i++)
+		if (n->view[i] != ex1 && n->view[i] != ex2 && n->view[i] != n->self)
+			cand[nc++] = n->view[i];
+	if (k > nc)
+		k = nc;
+	for (unsigned i = 0; i < k; i++) {
+		unsigned j = i + (unsigned)(rnd(n) % (nc - i));
+		uint16_t t = cand[i];
+
+		cand[i] = cand[j];
+		cand[j] = t;
+		out[i] = cand[i];
+	}
+	return k;
+}
+
+/* The sender and the origin already hold the frame: sending it back is wasted fan-out. */
+static void fanout(struct dp_node *n, uint32_t idx, uint8_t rounds, uint16_t sender)
+{
+	uint16_t peers[RUMOR_VC_MAX_ENTRIES];
+	unsigned k = pick_peers(n, n->cfg->gossip.fanout, sender,
+				dp_store_slot(&n->store, idx)->origin, peers);
+
+	for (unsigned i = 0; i < k; i++)
+		if (send_slot(n, idx, peers[i], RUMOR_WIRE_GOSSIP, rounds) == 0)
+			n->stats->fanout_frames++;
+}
+
+/* ---------------------------------------------------------------- origination */
+
+static void close_frame(struct dp_node *n)
+{
+	struct dp_open_frame *of = &n->of;
+	const struct rumor_vc *vc;
+	struct rumor_wire_hdr hdr;
+	struct dp_slot *sl;
+	uint8_t *data;
+
+	if (!of->open)
+		return;
+	of->open = false;
+	vc = dp_node_clock(n);
+	/* No merge happened since the frame opened (a merge closes it first), so the clock
+	 * has the same entries: re-encode it in place with our last seq. */
+	rumor_vc_encode(vc, of->body.buf, of->clock_len);
+	data = dp_store_data(&n->store, of->slot);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = RUMOR_WIRE_GOSSIP;
+	hdr.rounds_left = n->cfg->gossip.rounds;
+	hdr.cluster_id = n->cluster_id;
+	hdr.origin = n->self;
+	hdr.sender = n->self;
+	hdr.first_seq = of->first_seq;
+	hdr.event_count = of->body.events;
+	hdr.clock_count = vc->n;
+	rumor_wire_put_hdr(data, &hdr);
+	sl = dp_store_slot(&n->store, of->slot);
+	sl->len = (uint32_t)(RUMOR_WIRE_HDR_LEN + of->body.len);
+	sl->first_seq = of->first_seq;
+	sl->from = 0;
+	sl->count = of->body.events;
+	dp_dedupe_insert(&n->dedupe, n->self, of->first_seq, of->slot);
+	n->stats->originated_frames++;
+	report(n, of->slot, 0);
+	fanout(n, of->slot, n->cfg->gossip.rounds, 0);
+}
+
+static size_t body_cap(const struct dp_node *n)
+{
+	return rumor_wire_body_max(n->cfg->gossip.mtu);
+}
+
+/* Clock bytes a frame opened now would carry (our entry included). */
+static size_t clock_bytes_next(struct dp_node *n)
+{
+	unsigned nz = n->clock.nonzero + (n->clock.ctr[n->self] == 0 ? 1 : 0);
+
+	return (size_t)nz * RUMOR_VC_WIRE_ENTRY;
+}
+
+static void ack(struct dp_node *n, uint64_t req_id, int status, uint16_t count,
+		uint64_t first_seq)
+{
+	struct rumor_msg *m = msg_alloc(n, RUMOR_MSG_ORIGINATE_ACK);
+
+	if (m == NULL)
+		return;
+	m->u.originate_ack.req_id = req_id;
+	m->u.originate_ack.status = status;
+	m->u.originate_ack.count = count;
+	m->u.originate_ack.origin = n->self;
+	m->u.originate_ack.first_seq = first_seq;
+	send_msg(n, m);
+}
+
+static void originate(struct dp_node *n, const struct rumor_msg_originate *o, uint64_t now)
+{
+	struct dp_open_frame *of = &n->of;
+	size_t cap = body_cap(n), off = 0, rem, clk;
+	unsigned need = 0, events;
+	uint64_t first = 0;
+
+	if (o->count == 0 || o->data_len > RUMOR_MSG_ORIGINATE_DATA) {
+		ack(n, o->req_id, -EINVAL, 0, 0);
+		return;
+	}
+	/* Dry run: validate and count the slots this message needs, so a full store refuses
+	 * it before anything is stamped. */
+	clk = of->open ? of->clock_len : clock_bytes_next(n);
+	rem = of->open ? cap - of->body.len : 0;
+	events = of->open ? of->body.events : RUMOR_WIRE_MAX_EVENTS;
+	for (unsigned i = 0; i < o->count; i++) {
+		size_t len, sz;
+
+		if (off + 2 > o->data_len) {
+			ack(n, o->req_id, -EINVAL, 0, 0);
+			return;
+		}
+		len = o->data[off] | (size_t)o->data[off + 1] << 8;
+		off += 2;
+		if (off + len > o->data_len) {
+			ack(n, o->req_id, -EINVAL, 0, 0);
+			return;
+		}
+		off += len;
+		sz = rumor_wire_event_size(len);
+		if (clk + sz > cap) {
+			ack(n, o->req_id, -EMSGSIZE, 0, 0);
+			return;
+		}
+		if (sz > rem || events >= RUMOR_WIRE_MAX_EVENTS) {
+			need++;
+			rem = cap - clk;
+			events = 0;
+		}
+		rem -= sz;
+		events++;
+	}
+	if (off != o->data_len) {
+		ack(n, o->req_id, -EINVAL, 0, 0);
+		return;
+	}
+	if (need > dp_store_free_count(&n->store)) {
+		n->stats->originate_refused++;
+		n->stats->store_full++;
+		ack(n, o->req_id, -ENOSPC, 0, 0);
+		return;
+	}
+	off = 0;
+	for (unsigned i = 0; i < o->count; i++) {
+		size_t len = o->data[off] | (size_t)o->data[off + 1] << 8;
+		const uint8_t *payload = o->data + off + 2;
+		struct rumor_event_id id;
+		uint64_t seq;
+		int rc;
+
+		off += 2 + len;
+		rumor_vc_dense_tick(&n->clock, n->self, &seq);
+		/* keep the sparse copy in step without a full O(node ids) export */
+		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, n->self, seq) != 0)
+			n->clock_dirty = true;
+		if (i == 0)
+			first = seq;
+		rumor_event_id_compute(n->self, seq, payload, len, &id);
+		for (;;) {
+			if (!of->open) {
+				uint32_t idx;
+
+				if (dp_store_alloc(&n->store, n->self, &idx) != 0)
+					break; /* cannot happen: checked above */
+				of->open = true;
+				of->slot = idx;
+				of->first_seq = seq;
+				of->deadline = now + (uint64_t)n->cfg->gossip.flush_us *
+						     n->tsc_hz / 1000000u;
+				rumor_wire_body_start(&of->body,
+						      dp_store_data(&n->store, idx) +
+							      RUMOR_WIRE_HDR_LEN,
+						      cap, dp_node_clock(n));
+				of->clock_len = rumor_vc_wire_size(dp_node_clock(n));
+			}
+			rc = rumor_wire_body_add(&of->body, &id, payload, len);
+			if (rc == 0)
+				break;
+			if (of->body.events == 0)
+				break; /* cannot happen: sizes checked above */
+			close_frame(n);
+		}
+		n->stats->originated_events++;
+	}
+	ack(n, o->req_id, 0, o->count, first);
+}
+
+/* ---------------------------------------------------------------- pulls */
+
+static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id)
+{
+	const struct rumor_node_conf *peer = rumor_config_node(n->cfg, peer_id);
+	struct rumor_wire_l2l4 a;
+	struct rumor_wire_hdr hdr;
+	struct rte_mbuf *h;
+	uint8_t *p;
+
+	if (peer == NULL)
+		return -ENOENT;
+	h = rte_pktmbuf_alloc(n->hdr_pool);
+	if (h == NULL) {
+		n->stats->drops[DP_DROP_NOMBUF]++;
+		return -ENOBUFS;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(h, RUMOR_WIRE_PREFIX_LEN);
+	if (p == NULL) {
+		rte_pktmbuf_free(h);
+		return -ENOBUFS;
+	}
+	l2l4_to(n, peer, &a);
+	rumor_wire_put_l2l4(p, &a, RUMOR_WIRE_HDR_LEN);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = RUMOR_WIRE_PULL_REQ;
+	hdr.cluster_id = n->cluster_id;
+	hdr.origin = pl->origin;
+	hdr.sender = n->self;
+	hdr.first_seq = pl->first_seq;
+	hdr.event_count = pl->count;
+	rumor_wire_put_hdr(p + RUMOR_WIRE_L2L4_LEN, &hdr);
+	tx_push(n, h);
+	n->stats->pull_sent++;
+	return 0;
+}
+
+static uint16_t pull_pick(struct dp_node *n, const struct dp_pull *pl)
+{
+	uint16_t cand[RUMOR_VC_MAX_ENTRIES];
+	unsigned nc = 0;
+
+	for (unsigned i = 0; i < n->nview; i++) {
+		bool tried = n->view[i] == n->self;
+
+		for (unsigned t = 0; t < pl->tries && !tried; t++)
+			tried = pl->tried[t] == n->view[i];
+		if (!tried)
+			cand[nc++] = n->view[i];
+	}
+	return nc ? cand[rnd(n) % nc] : 0;
+}
+
+static void pull_try(struct dp_node *n, struct dp_pull *pl, uint16_t peer, uint64_t now)
+{
+	if (peer == 0)
+		peer = pull_pick(n, pl);
+	if (peer != 0)
+		send_pull_req(n, pl, peer);
+	pl->tried[pl->tries++] = peer;
+	pl->deadline = now + n->pull_timeout;
+}
+
+static void pull_fail(struct dp_node *n, uint16_t origin, uint64_t first_seq, uint16_t count)
+{
+	struct rumor_msg *m = msg_alloc(n, RUMOR_MSG_PULL_FAILED);
+
+	n->stats->pull_failed++;
+	if (m == NULL)
+		return;
+	m->u.pull_failed.origin = origin;
+	m->u.pull_failed.first_seq = first_seq;
+	m->u.pull_failed.count = count;
+	send_msg(n, m);
+}
+
+static void pull_start(struct dp_node *n, const struct rumor_msg_pull *rq, uint64_t now)
+{
+	struct dp_pull *pl = NULL;
+
+	if (rq->origin == 0 || rq->origin > RUMOR_NODE_ID_MAX || rq->first_seq == 0 ||
+	    dp_dedupe_lookup(&n->dedupe, rq->origin, rq->first_seq, NULL))
+		return; /* held already (reported) or nonsense */
+	for (unsigned i = 0; i < DP_PULL_MAX; i++) {
+		if (n->pulls[i].used && n->pulls[i].origin == rq->origin &&
+		    n->pulls[i].first_seq == rq->first_seq)
+			return; /* already pulling */
+		if (!n->pulls[i].used && pl == NULL)
+			pl = &n->pulls[i];
+	}
+	if (pl == NULL) {
+		pull_fail(n, rq->origin, rq->first_seq, rq->count);
+		return;
+	}
+	memset(pl, 0, sizeof(*pl));
+	pl->used = 1;
+	pl->origin = rq->origin;
+	pl->first_seq = rq->first_seq;
+	pl->count = rq->count ? rq->count : 1;
+	pull_try(n, pl, rq->hint != n->self ? rq->hint : 0, now);
+}
+
+static void pull_done(struct dp_node *n, uint16_t origin, uint64_t first_seq)
+{
+	for (unsigned i = 0; i < DP_PULL_MAX; i++)
+		if (n->pulls[i].used && n->pulls[i].origin == origin &&
+		    n->pulls[i].first_seq == first_seq)
+			n->pulls[i].used = 0;
+}
+
+static unsigned pull_timeouts(struct dp_node *n, uint64_t now)
+{
+	unsigned work = 0;
+
+	for (unsigned i = 0; i < DP_PULL_MAX; i++) {
+		struct dp_pull *pl = &n->pulls[i];
+
+		if (!pl->used || now < pl->deadline)
+			continue;
+		work++;
+		if (pl->tries < DP_PULL_TRIES) {
+			pull_try(n, pl, 0, now);
+		} else {
+			pl->used = 0;
+			pull_fail(n, pl->origin, pl->first_seq, pl->count);
+		}
+	}
+	return work;
+}
+
+static void serve_pull(struct dp_node *n, const struct rumor_wire_hdr *h)
+{
+	uint32_t idx;
+
+	if (!dp_dedupe_lookup(&n->dedupe, h->origin, h->first_seq, &idx) || idx == SLOT_NONE ||
+	    dp_store_slot(&n->store, idx)->state != DP_SLOT_HELD)
+		return;
+	if (send_slot(n, idx, h->sender, RUMOR_WIRE_PULL_RESP, 0) == 0)
+		n->stats->pull_served++;
+}
+
+/* ---------------------------------------------------------------- RX */
+
+static void arp_in(struct dp_node *n, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
+
+	n->stats->arp_rx++;
+	if (m->data_len < sizeof(*eh) + sizeof(*ah) ||
+	    ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    ah->arp_data.arp_tip != rte_cpu_to_be_32(n->my_ip)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* Turn the request into the reply in place. */
+	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	ah->arp_data.arp_tha = ah->arp_data.arp_sha;
+	ah->arp_data.arp_tip = ah->arp_data.arp_sip;
+	memcpy(&ah->arp_data.arp_sha, n->my_mac, 6);
+	ah->arp_data.arp_sip = rte_cpu_to_be_32(n->my_ip);
+	eh->dst_addr = eh->src_addr;
+	memcpy(&eh->src_addr, n->my_mac, 6);
+	n->stats->arp_tx++;
+	tx_push(n, m);
+}
+
+/* Would merging @ts grow our clock? */
+static bool clock_grows(const struct dp_node *n, const struct rumor_vc *ts)
+{
+	for (unsigned i = 0; i < ts->n; i++)
+		if (ts->ctr[i] > n->clock.ctr[ts->node[i]])
+			return true;
+	return false;
+}
+
+void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
+{
+	struct rumor_wire_frame *fr = &n->fr;
+	const uint8_t *buf;
+	const uint8_t *rumor;
+	uint16_t len;
+	size_t rlen;
+	uint32_t idx;
+	int rc;
+
+	(void)now;
+	n->stats->rx_pkts++;
+	n->stats->rx_bytes += m->pkt_len;
+	if (m->nb_segs > 1) {
+		drop(n, m, DP_DROP_SEGS);
+		return;
+	}
+	buf = rte_pktmbuf_mtod(m, const uint8_t *);
+	len = m->data_len;
+	if (len >= RUMOR_WIRE_ETH_LEN && buf[12] == 0x08 && buf[13] == 0x06) {
+		arp_in(n, m);
+		return;
+	}
+	rc = rumor_wire_decode(buf, len, n->cluster_id, n->udp_port, 0, fr);
+	if (rc != 0) {
+		drop(n, m, rumor_wire_err_index(rc));
+		return;
+	}
+	if (fr->l2l4.dst_ip != n->my_ip) {
+		drop(n, m, DP_DROP_NOT_MINE);
+		return;
+	}
+	if (fr->hdr.type == RUMOR_WIRE_PULL_REQ) {
+		serve_pull(n, &fr->hdr);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (dp_dedupe_late(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq)) {
+		n->stats->rx_frames_late++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (dp_dedupe_lookup(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, NULL)) {
+		n->stats->rx_frames_dup++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (fr->hdr.origin == n->self) {
+		/* Our own seq we do not remember (evicted or from a previous life): never
+		 * re-adopt it. */
+		drop(n, m, DP_DROP_ORIGIN);
+		return;
+	}
+	/* First sight: now pay for verifying every event id (the decode already located
+	 * them; duplicates never get here). */
+	for (unsigned i = 0; i < fr->hdr.event_count; i++) {
+		struct rumor_event_id id;
+
+		rumor_event_id_compute(fr->hdr.origin, fr->hdr.first_seq + i, fr->ev[i].payload,
+				       fr->ev[i].len, &id);
+		if (!rumor_event_id_equal(&id, &fr->ev[i].id)) {
+			drop(n, m, rumor_wire_err_index(RUMOR_WIRE_EID));
+			return;
+		}
+	}
+	rumor = buf + RUMOR_WIRE_L2L4_LEN;
+	rlen = (size_t)(fr->body - rumor) + fr->body_len;
+	if (rlen > n->store.slot_size) {
+		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
+		return;
+	}
+	rc = dp_store_alloc(&n->store, fr->hdr.origin, &idx);
+	if (rc != 0) {
+		n->stats->store_full++;
+		drop(n, m, DP_DROP_STORE);
+		return;
+	}
+	{
+		struct dp_slot *sl = dp_store_slot(&n->store, idx);
+
+		memcpy(dp_store_data(&n->store, idx), rumor, rlen);
+		sl->len = (uint32_t)rlen;
+		sl->first_seq = fr->hdr.first_seq;
+		sl->from = fr->hdr.sender;
+		sl->count = fr->hdr.event_count;
+	}
+	dp_dedupe_insert(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, idx);
+	if (clock_grows(n, &fr->clock)) {
+		close_frame(n); /* our open frame keeps its pre-merge timestamp */
+		rumor_vc_dense_merge(&n->clock, &fr->clock);
+		if (!n->clock_dirty && rumor_vc_merge(&n->clock_sparse, &fr->clock) != 0)
+			n->clock_dirty = true;
+	}
+	n->stats->rx_frames_new++;
+	n->stats->rx_events_new += fr->hdr.event_count;
+	report(n, idx, fr->hdr.type == RUMOR_WIRE_PULL_RESP ? RUMOR_NEW_FRAME_PULLED : 0);
+	if (fr->hdr.type == RUMOR_WIRE_PULL_RESP)
+		pull_done(n, fr->hdr.origin, fr->hdr.first_seq);
+	else if (fr->hdr.rounds_left > 0)
+		fanout(n, idx, fr->hdr.rounds_left - 1, fr->hdr.sender);
+	rte_pktmbuf_free(m);
+}
+
+/* ---------------------------------------------------------------- cp2dp */
+
+static void set_view(struct dp_node *n, const struct rumor_msg_view *v)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < v->n && i < RUMOR_VC_MAX_ENTRIES; i++)
+		if (v->node[i] != n->self && rumor_config_node(n->cfg, v->node[i]) != NULL)
+			n->view[k++] = v->node[i];
+	n->nview = (uint16_t)k;
+	n->view_from_cp = true;
+}
+
+static void release(struct dp_node *n, const struct rumor_msg_release *r)
+{
+	struct dp_slot *sl;
+
+	if (r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX)
+		return;
+	if (r->ordered_through > n->wm[r->origin])
+		n->wm[r->origin] = r->ordered_through;
+	if (r->slot >= n->store.nslots)
+		return;
+	sl = dp_store_slot(&n->store, r->slot);
+	if (sl->state != DP_SLOT_HELD || sl->origin != r->origin ||
+	    sl->first_seq != r->first_seq)
+		return;
+	dp_dedupe_set(&n->dedupe, r->origin, r->first_seq, SLOT_NONE);
+	if (n->of.open && n->of.slot == r->slot)
+		return; /* still being filled: cannot be released */
+	dp_store_release(&n->store, r->slot);
+}
+
+static void resync(struct dp_node *n)
+{
+	for (uint32_t i = 0; i < n->store.nslots; i++) {
+		struct dp_slot *sl = dp_store_slot(&n->store, i);
+
+		if (sl->state != DP_SLOT_HELD || (n->of.open && n->of.slot == i))
+			continue;
+		sl->rflags |= RUMOR_NEW_FRAME_RESYNC;
+		pend_push(n, i);
+	}
+	flush_pending(n);
+}
+
+void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
+{
+	switch (msg->type) {
+	case RUMOR_MSG_ORIGINATE:
+		originate(n, &msg->u.originate, now);
+		break;
+	case RUMOR_MSG_VIEW:
+		set_view(n, &msg->u.view);
+		break;
+	case RUMOR_MSG_RELEASE:
+		release(n, &msg->u.release);
+		break;
+	case RUMOR_MSG_PULL:
+		pull_start(n, &msg->u.pull, now);
+		break;
+	case RUMOR_MSG_RESYNC:
+		resync(n);
+		break;
+	default:
+		break;
+	}
+	rte_mempool_put(n->msg_pool, msg);
+}
+
+unsigned dp_node_poll(struct dp_node *n, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	void *msgs[DP_BURST];
+	unsigned work = 0, nb;
+
+	n->stats->heartbeat_tsc = now;
+	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
+	for (unsigned i = 0; i < nb; i++) {
+		if (i + 1 < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		dp_node_rx(n, pkts[i], now);
+	}
+	work += nb;
+	nb = rte_ring_sc_dequeue_burst(n->cp2dp, msgs, DP_BURST, NULL);
+	for (unsigned i = 0; i < nb; i++)
+		dp_node_cp_msg(n, msgs[i], now);
+	work += nb;
+	work += flush_pending(n);
+	if (n->of.open && now >= n->of.deadline) {
+		close_frame(n);
+		work++;
+	}
+	work += pull_timeouts(n, now);
+	dp_node_tx_flush(n);
+	n->stats->store_used = n->store.nslots - dp_store_free_count(&n->store);
+	return work;
+}
+
+/* ---------------------------------------------------------------- init */
+
+static int port_setup(struct dp_node *n, const struct dp_node_params *p)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t nrx = p->rx_desc ? p->rx_desc : 1024, ntx = p->tx_desc ? p->tx_desc : 1024;
+	int sock = rte_eth_dev_socket_id(n->port);
+
+	memset(&conf, 0, sizeof(conf));
+	if (rte_eth_dev_info_get(n->port, &info) != 0)
+		return -EIO;
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (rte_eth_dev_configure(n->port, 1, 1, &conf) != 0)
+		return -EIO;
+	if (rte_eth_dev_adjust_nb_rx_tx_desc(n->port, &nrx, &ntx) != 0)
+		return -EIO;
+	if (sock < 0)
+		sock = (int)rte_socket_id();
+	if (rte_eth_rx_queue_setup(n->port, 0, nrx, sock, NULL, n->rx_pool) != 0)
+		return -EIO;
+	if (rte_eth_tx_queue_setup(n->port, 0, ntx, sock, NULL) != 0)
+		return -EIO;
+	if (rte_eth_dev_start(n->port) != 0)
+		return -EIO;
+	rte_eth_promiscuous_enable(n->port);
+	return 0;
+}
+
+int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
+{
+	const struct rumor_config *cfg = p->cfg;
+	const struct rumor_node_conf *me;
+	uint32_t slots, pool, pend;
+	int sock = (int)rte_socket_id(), rc = -ENOMEM;
+
+	memset(n, 0, sizeof(*n));
+	if (cfg == NULL || (me = rumor_config_node(cfg, p->node_id)) == NULL ||
+	    cfg->gossip.mtu < 576)
+		return -EINVAL;
+	n->cfg = cfg;
+	n->self = p->node_id;
+	n->port = p->port_id;
+	n->cluster_id = cfg->cluster_id;
+	n->udp_port = cfg->gossip.port;
+	n->my_ip = me->ip;
+	memcpy(n->my_mac, me->mac, 6);
+	n->rng = p->seed ? p->seed : 0x9E3779B97F4A7C15ull ^ p->node_id;
+	n->tsc_hz = p->tsc_hz ? p->tsc_hz : rte_get_tsc_hz();
+	n->pull_timeout = (uint64_t)(p->pull_timeout_us ? p->pull_timeout_us : 20000) *
+			  n->tsc_hz / 1000000u;
+	rumor_vc_dense_init(&n->clock);
+	n->clock_dirty = true;
+	for (unsigned i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i].id != n->self)
+			n->view[n->nview++] = cfg->nodes[i].id;
+
+	slots = p->store_slots ? p->store_slots : cfg->dataplane.store_slots;
+	pool = p->msg_pool_size ? p->msg_pool_size : RUMOR_MSG_POOL_SIZE;
+
+	n->stats_mz = rte_memzone_reserve(RUMOR_SHM_STATS_MZ, sizeof(struct rumor_dp_stats),
+					  sock, 0);
+	if (n->stats_mz == NULL) {
+		rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		goto fail;
+	}
+	n->stats = n->stats_mz->addr;
+	memset(n->stats, 0, sizeof(*n->stats));
+	n->stats->tsc_hz = n->tsc_hz;
+	n->stats->pid = getpid();
+	n->stats->node_id = n->self;
+	n->stats->port_id = n->port;
+	n->stats->store_cap = slots;
+
+	n->dp2cp = rte_ring_create(RUMOR_SHM_DP2CP_RING, RUMOR_MSG_RING_SIZE, sock,
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	n->cp2dp = rte_ring_create(RUMOR_SHM_CP2DP_RING, RUMOR_MSG_RING_SIZE, sock,
+				   RING_F_SC_DEQ);
+	/* No per-lcore cache: the secondary's lcore ids overlap ours. */
+	n->msg_pool = rte_mempool_create(RUMOR_SHM_MSG_POOL, pool, RUMOR_MSG_SIZE, 0, 0,
+					 NULL, NULL, NULL, NULL, sock, 0);
+	n->hdr_pool = rte_pktmbuf_pool_create(HDR_POOL, 8191, 256, 0,
+					      RTE_PKTMBUF_HEADROOM + 128, sock);
+	if (!p->no_port_setup)
+		n->rx_pool = rte_pktmbuf_pool_create(RX_POOL, p->rx_mbufs ? p->rx_mbufs : 4095,
+						     256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+	if (n->dp2cp == NULL || n->cp2dp == NULL || n->msg_pool == NULL ||
+	    n->hdr_pool == NULL || (!p->no_port_setup && n->rx_pool == NULL)) {
+		rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		goto fail;
+	}
+	rc = dp_store_init(&n->store, slots,
+			   (uint32_t)(rumor_wire_body_max(cfg->gossip.mtu) + RUMOR_WIRE_HDR_LEN),
+			   cfg->dataplane.store_peer_cap, n->self, sock);
+	if (rc != 0)
+		goto fail;
+	rc = dp_dedupe_init(&n->dedupe, slots * 4 < 4096 ? 4096 : slots * 4, n->rng, n->wm);
+	if (rc != 0)
+		goto fail;
+	pend = rte_align32pow2(slots);
+	n->pend = rte_zmalloc("dp_pend", pend * sizeof(uint32_t), 0);
+	if (n->pend == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	n->pend_mask = pend - 1;
+	if (!p->no_port_setup && port_setup(n, p) != 0) {
+		rc = -EIO;
+		goto fail;
+	}
+	return 0;
+fail:
+	dp_node_fini(n);
+	return rc;
+}
+
+void dp_node_fini(struct dp_node *n)
+{
+	if (n->rx_pool != NULL)
+		rte_eth_dev_stop(n->port);
+	dp_node_tx_flush(n);
+	rte_free(n->pend);
+	dp_dedupe_fini(&n->dedupe);
+	if (n->store.mz != NULL)
+		dp_store_fini(&n->store);
+	rte_mempool_free(n->hdr_pool);
+	rte_mempool_free(n->rx_pool);
+	rte_mempool_free(n->msg_pool);
+	rte_ring_free(n->dp2cp);
+	rte_ring_free(n->cp2dp);
+	if (n->stats_mz != NULL)
+		rte_memzone_free(n->stats_mz);
+	memset(n, 0, sizeof(*n));
+}

@@ -1,0 +1,145 @@
+/* One rumor-dp node: port, pools, event store, dedupe, clock, view, shared rings, and the
+ * poll function that runs one pass of the packet + cp2dp loop. Single lcore per node:
+ * everything here is touched only by the lcore calling dp_node_poll (plus TX completion,
+ * which only frees store slots through their refcount). */
+#ifndef DP_NODE_H
+#define DP_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "dp_dedupe.h"
+#include "dp_store.h"
+#include "rumor_config.h"
+#include "rumor_msg.h"
+#include "rumor_wire.h"
+
+/* Dataplane-local drop reasons, after the codec's RUMOR_WIRE_ERR_COUNT indices. */
+enum dp_drop {
+	DP_DROP_NOT_MINE = 24,   /* IPv4/UDP rumor frame addressed to another IP */
+	DP_DROP_SEGS = 25,       /* multi-segment RX mbuf */
+	DP_DROP_NOMBUF = 26,     /* no header mbuf for a fan-out / pull copy */
+	DP_DROP_STORE = 27,      /* new frame not stored: store full or origin at its cap */
+	DP_DROP_PEER = 28,       /* reply to a node missing from the config */
+	DP_DROP_ORIGIN = 29,     /* our own origin id in a frame we do not know */
+};
+
+/* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
+const char *dp_drop_name(unsigned idx);
+
+#define DP_BURST 32
+#define DP_PULL_MAX 64
+#define DP_PULL_TRIES 3
+#define DP_TXBUF 512
+
+struct dp_node_params {
+	const struct rumor_config *cfg;
+	uint16_t node_id;
+	uint16_t port_id;
+	uint32_t store_slots;       /* 0: cfg->dataplane.store_slots */
+	uint32_t msg_pool_size;     /* 0: RUMOR_MSG_POOL_SIZE */
+	uint32_t rx_mbufs;          /* 0: 4095 */
+	uint16_t rx_desc, tx_desc;  /* 0: 1024 */
+	uint32_t pull_timeout_us;   /* 0: 20000 */
+	uint64_t seed;              /* peer picking */
+	uint64_t tsc_hz;            /* 0: rte_get_tsc_hz() (tests may pass a fake clock) */
+	bool no_port_setup;         /* the caller configured and started the port */
+};
+
+struct dp_pull {
+	uint16_t used;
+	uint16_t origin;
+	uint16_t count;
+	uint16_t tries;
+	uint16_t tried[DP_PULL_TRIES];
+	uint64_t first_seq;
+	uint64_t deadline;
+};
+
+struct dp_open_frame {
+	bool open;
+	uint32_t slot;
+	uint64_t first_seq;
+	uint64_t deadline;
+	size_t clock_len;
+	struct rumor_wire_body body;
+};
+
+struct dp_node {
+	/* hot state first */
+	struct rumor_dp_stats *stats;
+	uint16_t self;
+	uint16_t port;
+	uint32_t cluster_id;
+	uint16_t udp_port;
+	uint32_t my_ip;
+	uint8_t my_mac[6];
+	uint64_t rng;
+	uint64_t tsc_hz;
+	struct rte_ring *dp2cp;
+	struct rte_ring *cp2dp;
+	struct rte_mempool *msg_pool;
+	struct rte_mempool *rx_pool;
+	struct rte_mempool *hdr_pool;
+	struct dp_store store;
+	struct dp_dedupe dedupe;
+
+	uint16_t nview;
+	uint16_t view[RUMOR_VC_MAX_ENTRIES];
+	bool view_from_cp;
+
+	/* pending NEW_FRAME reports (slot indices), FIFO */
+	uint32_t *pend;
+	uint32_t pend_mask, pend_head, pend_tail;
+
+	uint16_t ntx;
+	struct rte_mbuf *txbuf[DP_TXBUF];
+
+	struct dp_open_frame of;
+	struct dp_pull pulls[DP_PULL_MAX];
+	uint64_t pull_timeout;
+
+	const struct rumor_config *cfg;
+	const struct rte_memzone *stats_mz;
+	bool clock_dirty;
+	struct rumor_vc clock_sparse;       /* cache of the dense clock */
+	struct rumor_vc_dense clock;
+	uint64_t wm[RUMOR_NODE_ID_MAX + 1]; /* ordered-through watermarks */
+	struct rumor_wire_frame fr;         /* decode scratch */
+	struct rumor_vc vc_tmp;
+} __rte_cache_aligned;
+
+/* Create pools, rings, memzones and the store, set up the port (unless
+ * params->no_port_setup). Returns 0 or: -EINVAL (bad params/config, node unknown),
+ * -ENOMEM, -EEXIST (shared objects already exist: another primary with this prefix),
+ * -EIO (port setup failed). On error everything created is freed. */
+int dp_node_init(struct dp_node *n, const struct dp_node_params *p);
+
+/* Stop the port (if we set it up) and free everything dp_node_init created. */
+void dp_node_fini(struct dp_node *n);
+
+/* One loop pass at time @now (TSC units): RX burst, cp2dp burst, pending reports, frame
+ * time bound, pull timeouts, TX flush. Returns the amount of work done (0 = idle). */
+unsigned dp_node_poll(struct dp_node *n, uint64_t now);
+
+/* Process one received packet (takes ownership of @m). Exposed for tests and bench. */
+void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now);
+
+/* Process one cp2dp message (takes ownership of @msg). Exposed for tests. */
+void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);
+
+/* Send what is buffered for TX. */
+void dp_node_tx_flush(struct dp_node *n);
+
+/* Export the current clock (cached). */
+const struct rumor_vc *dp_node_clock(struct dp_node *n);
+
+/* Register /rumor/stats, /rumor/view, /rumor/clock, /rumor/store for @n (one node per
+ * process). Returns 0 or a negative errno. */
+int dp_telemetry_register(struct dp_node *n);
+
+#endif

@@ -1,0 +1,79 @@
+/* Event store: bounded slots in one hugepage memzone (RUMOR_SHM_STORE_POOL) holding the
+ * rumor part of frames, each with a refcounted external-buffer shinfo so fan-out mbufs
+ * share the body. A slot is free again once the cp released it AND no TX references it. */
+#ifndef DP_STORE_H
+#define DP_STORE_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+
+#include "rumor_vc.h"
+
+enum dp_slot_state { DP_SLOT_FREE = 0, DP_SLOT_HELD, DP_SLOT_RELEASED };
+
+struct dp_store;
+
+struct dp_slot {
+	struct rte_mbuf_ext_shared_info shinfo;  /* refcnt: 1 for "held" + 1 per TX mbuf */
+	struct dp_store *store;
+	uint32_t idx;
+	uint32_t len;               /* rumor part bytes (fixed header + body) */
+	uint64_t first_seq;
+	uint16_t origin;
+	uint16_t from;
+	uint16_t count;
+	uint16_t rflags;            /* RUMOR_NEW_FRAME_* of the pending report */
+	uint8_t state;              /* enum dp_slot_state */
+	uint8_t pending;            /* queued for a NEW_FRAME report */
+} __rte_cache_aligned;
+
+struct dp_store {
+	const struct rte_memzone *mz;
+	struct rte_ring *free_ring;
+	struct dp_slot *slots;
+	uint8_t *data;
+	rte_iova_t data_iova;
+	uint32_t nslots;
+	uint32_t slot_size;          /* data bytes per slot */
+	uint32_t peer_cap;           /* most slots one remote origin may hold */
+	uint16_t self;               /* our node id: exempt from peer_cap */
+	uint32_t origin_used[RUMOR_NODE_ID_MAX + 1];  /* updated atomically */
+};
+
+/* Create the store: @nslots slots of @slot_size bytes, in memzone RUMOR_SHM_STORE_POOL
+ * (and free ring "rumor_store_free"). Returns 0, -EINVAL, -ENOMEM, -EEXIST. */
+int dp_store_init(struct dp_store *s, uint32_t nslots, uint32_t slot_size, uint32_t peer_cap,
+		  uint16_t self, int socket);
+void dp_store_fini(struct dp_store *s);
+
+/* Take a free slot for a frame of @origin (refcnt 1, state HELD). Returns 0 with the index
+ * in *@idx, -ENOSPC when the store is empty, -EDQUOT when @origin is at its cap. */
+int dp_store_alloc(struct dp_store *s, uint16_t origin, uint32_t *idx);
+
+/* Drop the "held" reference (cp released it); the slot is free once TX also let go.
+ * Returns 0 or -EINVAL when the slot is not HELD. */
+int dp_store_release(struct dp_store *s, uint32_t idx);
+
+/* Free slots right now. */
+unsigned dp_store_free_count(const struct dp_store *s);
+
+static inline struct dp_slot *dp_store_slot(struct dp_store *s, uint32_t idx)
+{
+	return &s->slots[idx];
+}
+
+static inline uint8_t *dp_store_data(struct dp_store *s, uint32_t idx)
+{
+	return s->data + (size_t)idx * s->slot_size;
+}
+
+static inline rte_iova_t dp_store_iova(struct dp_store *s, uint32_t idx)
+{
+	return s->data_iova == RTE_BAD_IOVA ? RTE_BAD_IOVA
+					     : s->data_iova + (size_t)idx * s->slot_size;
+}
+
+#endif

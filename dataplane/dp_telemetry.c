@@ -1,0 +1,115 @@
+/* rte_telemetry commands /rumor/stats, /rumor/view, /rumor/clock, /rumor/store so that
+ * dpdk-telemetry.py shows a node's state. Reads are racy snapshots by design. */
+#include <ctype.h>
+#include <stdio.h>
+
+#include <rte_telemetry.h>
+
+#include "dp_node.h"
+
+static struct dp_node *tel_node;
+
+#define U64(d, name, v) rte_tel_data_add_dict_u64(d, name, v)
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct rumor_dp_stats *s = tel_node->stats;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	U64(d, "node_id", s->node_id);
+	U64(d, "rx_pkts", s->rx_pkts);
+	U64(d, "rx_bytes", s->rx_bytes);
+	U64(d, "tx_pkts", s->tx_pkts);
+	U64(d, "tx_bytes", s->tx_bytes);
+	U64(d, "tx_full", s->tx_full);
+	U64(d, "rx_frames_new", s->rx_frames_new);
+	U64(d, "rx_frames_dup", s->rx_frames_dup);
+	U64(d, "rx_frames_late", s->rx_frames_late);
+	U64(d, "rx_events_new", s->rx_events_new);
+	U64(d, "originated_events", s->originated_events);
+	U64(d, "originated_frames", s->originated_frames);
+	U64(d, "originate_refused", s->originate_refused);
+	U64(d, "fanout_frames", s->fanout_frames);
+	U64(d, "store_used", s->store_used);
+	U64(d, "store_cap", s->store_cap);
+	U64(d, "store_full", s->store_full);
+	U64(d, "ring_full_dp2cp", s->ring_full_dp2cp);
+	U64(d, "pull_sent", s->pull_sent);
+	U64(d, "pull_served", s->pull_served);
+	U64(d, "pull_failed", s->pull_failed);
+	U64(d, "arp_rx", s->arp_rx);
+	U64(d, "arp_tx", s->arp_tx);
+	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
+		const char *name = dp_drop_name(i);
+		char key[64];
+
+		if (name == NULL || s->drops[i] == 0)
+			continue;
+		snprintf(key, sizeof(key), "drop_%s", name);
+		/* telemetry names allow only [A-Za-z0-9_/-] */
+		for (char *k = key; *k; k++)
+			if (!isalnum((unsigned char)*k) && *k != '_')
+				*k = '_';
+		U64(d, key, s->drops[i]);
+	}
+	return 0;
+}
+
+static int tel_view(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	for (unsigned i = 0; i < tel_node->nview; i++)
+		rte_tel_data_add_array_int(d, tel_node->view[i]);
+	return 0;
+}
+
+static int tel_clock(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	/* Walk the dense clock directly: the sparse cache belongs to the lcore. */
+	for (unsigned id = 1; id <= RUMOR_NODE_ID_MAX; id++) {
+		uint64_t c = tel_node->clock.ctr[id];
+		char key[16];
+
+		if (c == 0)
+			continue;
+		snprintf(key, sizeof(key), "%u", id);
+		U64(d, key, c);
+	}
+	return 0;
+}
+
+static int tel_store(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct dp_store *s = &tel_node->store;
+	unsigned free_slots = dp_store_free_count(s);
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	U64(d, "slots", s->nslots);
+	U64(d, "used", s->nslots - free_slots);
+	U64(d, "free", free_slots);
+	U64(d, "slot_size", s->slot_size);
+	U64(d, "peer_cap", s->peer_cap);
+	U64(d, "dedupe_evictions", tel_node->dedupe.evictions);
+	return 0;
+}
+
+int dp_telemetry_register(struct dp_node *n)
+{
+	int rc = 0;
+
+	tel_node = n;
+	rc |= rte_telemetry_register_cmd("/rumor/stats", tel_stats, "rumor-dp counters");
+	rc |= rte_telemetry_register_cmd("/rumor/view", tel_view, "fan-out targets");
+	rc |= rte_telemetry_register_cmd("/rumor/clock", tel_clock, "local vector clock");
+	rc |= rte_telemetry_register_cmd("/rumor/store", tel_store, "event store occupancy");
+	return rc ? -EINVAL : 0;
+}
