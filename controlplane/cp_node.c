@@ -880,7 +880,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	raft_set_snapshot_threshold(&n->raft, n->cfg.raft.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.raft.snapshot_trailing);
 	raft_set_pre_vote(&n->raft, true);
-	if ((rc = bootstrap_if_new(n)) != 0) {
+	if (!n->join && (rc = bootstrap_if_new(n)) != 0) {
 		fprintf(stderr, "rumor-cp: raft_bootstrap: %s\n", raft_strerror(rc));
 		return -EIO;
 	}

@@ -82,6 +82,7 @@ struct cp_node {
 	struct rumor_config cfg;
 	const struct rumor_node_conf *me;
 	uint16_t self;
+	bool join;                        /* new node: never bootstrap, the leader adds it */
 	char dir[RUMOR_CONFIG_PATH_MAX + 16];
 	char api_path[RUMOR_CONFIG_PATH_MAX];
 

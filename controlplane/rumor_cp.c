@@ -25,7 +25,8 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rumor-cp [EAL options] -- --config FILE --node ID\n"
+	fprintf(stderr, "usage: rumor-cp [EAL options] -- --config FILE --node ID [--join]\n"
+			"  --join: a new node: do not bootstrap, wait for the leader to add it\n"
 			"  EAL options must include --proc-type=secondary and rumor-dp's "
 			"--file-prefix\n");
 }
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'n' },
+		{ "join", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -53,10 +55,11 @@ int main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'n': id = strtol(optarg, NULL, 10); break;
+		case 'j': n->join = true; break;
 		default: usage(); return 2;
 		}
 	}

@@ -21,10 +21,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUMOR_RUN:-/run/rumor-cluster}
 build=${RUMOR_BUILD:-$top/build}
-hub=rumor-hub
+pfx=${RUMOR_NS:-rumor}   # namespace prefix: tests use their own so a demo can keep running
+hub=$pfx-hub
 conf=$run/rumor.conf
 
-ns() { echo "rumor-n$1"; }
+ns() { echo "$pfx-n$1"; }
 mac() { printf '02:52:00:00:00:%02x' "$1"; }
 data_ip() { echo "10.77.0.$1"; }
 ctl_ip() { echo "10.78.0.$1"; }
@@ -33,7 +34,7 @@ die() { echo "cluster: $*" >&2; exit 1; }
 need_root() { ((EUID == 0)) || die "run as root (network namespaces, hugepages)"; }
 
 nodes() { # ids of nodes that exist
-	ip netns list 2>/dev/null | sed -n 's/^rumor-n\([0-9]\+\).*/\1/p' | sort -n
+	ip netns list 2>/dev/null | sed -n "s/^$pfx-n\([0-9]\+\).*/\1/p" | sort -n
 }
 
 make_hub() {
@@ -83,26 +84,28 @@ write_config() { # ids...
 	} >"$conf"
 }
 
-start_node() { # id
-	local id=$1 n lcore; n=$(ns "$id")
+start_node() { # id [extra rumor-cp args]
+	local id=$1 n lcore; n=$(ns "$id"); shift
 	lcore=$(( (id - 1) % $(nproc) ))
 	mkdir -p "$run/log" "$run/data"
+	local dpl=$run/log/dp-$id.log cpl=$run/log/cp-$id.log dp0 cp0
+	dp0=$(cat "$dpl" 2>/dev/null | wc -l); cp0=$(cat "$cpl" 2>/dev/null | wc -l)
 	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" -l "$lcore" --file-prefix "$n" \
 		--no-pci -m 96 --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" >"$run/log/dp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings
 	for _ in $(seq 100); do
-		grep -q "rumor-dp: ready" "$run/log/dp-$id.log" 2>/dev/null && break
+		tail -n +$((dp0 + 1)) "$dpl" 2>/dev/null | grep -q "rumor-dp: .*ready" && break
 		kill -0 "$(cat "$run/dp-$id.pid")" 2>/dev/null || die "rumor-dp of node $id exited: $(tail -3 "$run/log/dp-$id.log")"
 		sleep 0.1
 	done
 	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" -l "$lcore" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" >"$run/log/cp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" "$@" >>"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"
 	for _ in $(seq 100); do
-		[[ -S $run/node-$id.sock ]] && grep -q "rumor-cp: ready" "$run/log/cp-$id.log" 2>/dev/null && return 0
+		[[ -S $run/node-$id.sock ]] && tail -n +$((cp0 + 1)) "$cpl" 2>/dev/null | grep -q "rumor-cp: ready" && return 0
 		kill -0 "$(cat "$run/cp-$id.pid")" 2>/dev/null || die "rumor-cp of node $id exited: $(tail -3 "$run/log/cp-$id.log")"
 		sleep 0.1
 	done
@@ -139,7 +142,7 @@ cmd_stop() {
 	for id in $(nodes); do ip netns del "$(ns "$id")" 2>/dev/null || true; done
 	ip netns del "$hub" 2>/dev/null || true
 	# DPDK leaves per-prefix runtime dirs and hugepage files behind after kill -9
-	rm -rf /var/run/dpdk/rumor-n* /dev/hugepages/rumor-n*
+	rm -rf /var/run/dpdk/"$pfx"-n* /dev/hugepages/"$pfx"-n*
 	echo "cluster: stopped"
 }
 
@@ -201,10 +204,21 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 kill) kill_node "${1:?node id}" KILL ;;
 restart) kill_node "${1:?node id}" KILL; sleep 0.3; start_node "$1" ;;
-add)
+add) # a new node starts empty (--join: no bootstrap), then the leader adds it
 	make_node "${1:?node id}"
 	write_config $(nodes)
-	start_node "$1" ;;
+	start_node "$1" --join
+	ctl=$build/tools/rumorctl
+	for _ in $(seq 50); do
+		for id in $(nodes); do
+			[[ $id == "$1" ]] && continue
+			if RUMOR_RUN=$run "$ctl" -n "$id" add "$1" ${RUMOR_ADD_ROLE:-} >/dev/null 2>&1; then
+				echo "cluster: node $1 added through node $id"; exit 0
+			fi
+		done
+		sleep 0.2
+	done
+	die "no leader accepted node $1" ;;
 partition) cmd_partition "${1:?A,B/C,D}" ;;
 heal) cmd_heal ;;
 netem) id=${1:?node id}; shift; ip netns exec "$(ns "$id")" tc qdisc replace dev "d$id" root netem "$@" ;;
