@@ -871,7 +871,8 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
         }
         d->snap_index = snap;
     }
-    qsort(firsts, nf, sizeof(*firsts), cmp_u64);
+    if (nf) /* qsort(NULL, 0) is undefined */
+        qsort(firsts, nf, sizeof(*firsts), cmp_u64);
     raft_index expect = 0;
     for (size_t i = 0; i < nf; i++) {
         rv = scan_segment(d, firsts[i], i + 1 == nf, expect, errmsg);
