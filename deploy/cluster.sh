@@ -15,7 +15,8 @@
 #   cluster.sh netem ID ARGS...  tc netem on node ID's data link, e.g. `netem 2 loss 20%`
 #   cluster.sh exec ID CMD...    run CMD inside node ID's namespace
 # Environment: RUMOR_RUN (run dir, default /run/rumor-cluster), RUMOR_BUILD (build dir,
-# default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section).
+# default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section),
+# RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,6 +74,7 @@ write_config() { # ids...
 		echo "[gossip]"; echo "fanout = ${RUMOR_FANOUT:-2}"; echo "rounds = ${RUMOR_ROUNDS:-3}"
 		[[ -n ${RUMOR_CONF_EXTRA:-} ]] && printf '%b\n' "$RUMOR_CONF_EXTRA"
 		echo "[raft]"; echo "election_timeout_ms = 1000"; echo "heartbeat_ms = 100"
+		[[ -n ${RUMOR_RAFT_EXTRA:-} ]] && printf '%b\n' "$RUMOR_RAFT_EXTRA"
 		echo "[storage]"; echo "dir = $run/data"; echo "api_socket = $run/node-%n.sock"
 		echo "[dataplane]"; echo "store_slots = 16384"
 		for id in "$@"; do
