@@ -89,12 +89,14 @@ write_config() { # ids...
 start_node() { # id [extra rumor-cp args]
 	local id=$1 n lcore; n=$(ns "$id"); shift
 	lcore=$(( (id - 1) % $(nproc) ))
-	mkdir -p "$run/log" "$run/data"
+	mkdir -p "$run/log" "$run/data" "$run/data/node-$id"
 	local dpl=$run/log/dp-$id.log cpl=$run/log/cp-$id.log dp0 cp0
-	dp0=$(cat "$dpl" 2>/dev/null | wc -l); cp0=$(cat "$cpl" 2>/dev/null | wc -l)
+	dp0=0; cp0=0
+	[[ -f $dpl ]] && dp0=$(wc -l <"$dpl")
+	[[ -f $cpl ]] && cp0=$(wc -l <"$cpl")
 	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" -l "$lcore" --file-prefix "$n" \
 		--no-pci -m 96 --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" >>"$run/log/dp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" --state-dir "$run/data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings
 	for _ in $(seq 100); do
