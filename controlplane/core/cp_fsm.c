@@ -450,7 +450,8 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 		const uint8_t *p = r_take(&r, e.len);
 		if (r.err)
 			break;
-		if (e.gseq != n->last_gseq - nlog + 1 + i) {
+		/* a skip carries no payload: save would copy e->len bytes from NULL */
+		if (e.gseq != n->last_gseq - nlog + 1 + i || (rec.kind == CP_BATCH_SKIP && e.len)) {
 			r.err = -EINVAL;
 			break;
 		}
