@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#define XXH_INLINE_ALL          /* same hash, no PLT call: ids are verified per new frame */
 #include <xxhash.h>
 
 /* Payloads up to this size are hashed in one shot from a stack copy with the 10-byte prefix;

@@ -29,7 +29,7 @@ struct cp_api_client {
 	char *out;                   /* bytes waiting to be sent */
 	size_t out_len, out_cap;
 	char *sending;               /* bytes handed to the kernel */
-	size_t sending_len, sent;
+	size_t sending_len, sending_cap, sent;
 };
 
 struct cp_api {
@@ -150,11 +150,13 @@ static void flush(struct cp_api_client *c)
 		return;
 	/* swap buffers: what is queued becomes what is sent */
 	char *b = c->sending;
+	size_t cap = c->sending_cap;
 	c->sending = c->out;
+	c->sending_cap = c->out_cap;
 	c->sending_len = c->out_len;
 	c->sent = 0;
 	c->out = b;
-	c->out_cap = b ? c->out_cap : 0;
+	c->out_cap = cap;
 	c->out_len = 0;
 	c->sreq.data = c;
 	if (cp_loop_send(c->api->loop, &c->sreq, c->fd, c->sending, (unsigned)c->sending_len,

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+/* inline XXH3: the 8-byte key hash is a handful of instructions, a library call costs more */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #define SEQ_MASK ((1ull << 48) - 1)
@@ -17,9 +19,19 @@ static inline int key_dead(const struct dp_dedupe *d, uint64_t key)
 	return key == 0 || (key & SEQ_MASK) <= d->wm[key >> 48];
 }
 
+static inline uint64_t key_hash(const struct dp_dedupe *d, uint64_t key)
+{
+	return XXH3_64bits_withSeed(&key, sizeof(key), d->seed);
+}
+
 static inline struct dp_dedupe_bucket *bucket(const struct dp_dedupe *d, uint64_t key)
 {
-	return &d->b[XXH3_64bits_withSeed(&key, sizeof(key), d->seed) & d->mask];
+	return &d->b[key_hash(d, key) & d->mask];
+}
+
+uint64_t dp_dedupe_hash(const struct dp_dedupe *d, uint16_t origin, uint64_t seq)
+{
+	return key_hash(d, mkkey(origin, seq));
 }
 
 int dp_dedupe_init(struct dp_dedupe *d, uint32_t entries, uint64_t seed, const uint64_t *wm)
@@ -46,10 +58,24 @@ void dp_dedupe_fini(struct dp_dedupe *d)
 	d->b = NULL;
 }
 
+void dp_dedupe_prefetch(const struct dp_dedupe *d, uint16_t origin, uint64_t seq)
+{
+	const struct dp_dedupe_bucket *b = bucket(d, mkkey(origin, seq));
+
+	__builtin_prefetch(b);
+	__builtin_prefetch((const char *)b + 64);
+}
+
 int dp_dedupe_lookup(const struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint32_t *val)
 {
+	return dp_dedupe_lookup_h(d, origin, seq, dp_dedupe_hash(d, origin, seq), val);
+}
+
+int dp_dedupe_lookup_h(const struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint64_t h,
+		       uint32_t *val)
+{
 	uint64_t key = mkkey(origin, seq);
-	const struct dp_dedupe_bucket *b = bucket(d, key);
+	const struct dp_dedupe_bucket *b = &d->b[h & d->mask];
 
 	if (dp_dedupe_late(d, origin, seq))
 		return 0;
@@ -79,6 +105,12 @@ int dp_dedupe_set(struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint32_t v
 
 int dp_dedupe_insert(struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint32_t val)
 {
+	return dp_dedupe_insert_h(d, origin, seq, dp_dedupe_hash(d, origin, seq), val);
+}
+
+int dp_dedupe_insert_h(struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint64_t h,
+		       uint32_t val)
+{
 	uint64_t key;
 	struct dp_dedupe_bucket *b;
 	int dead = -1, noslot = -1, low = 0;
@@ -86,7 +118,7 @@ int dp_dedupe_insert(struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint32_
 	if (origin == 0 || seq == 0 || seq > SEQ_MASK)
 		return -EINVAL;
 	key = mkkey(origin, seq);
-	b = bucket(d, key);
+	b = &d->b[h & d->mask];
 	for (int i = 0; i < DP_DEDUPE_WAYS; i++) {
 		if (b->key[i] == key) {
 			b->val[i] = val;

@@ -32,6 +32,18 @@ static inline int dp_dedupe_late(const struct dp_dedupe *d, uint16_t origin, uin
 	return seq <= d->wm[origin];
 }
 
+/* Hash of (origin, seq) for the _h variants below, so that one received frame hashes once
+ * for its lookup and its insert. */
+uint64_t dp_dedupe_hash(const struct dp_dedupe *d, uint16_t origin, uint64_t seq);
+/* dp_dedupe_lookup / dp_dedupe_insert with @h = dp_dedupe_hash(d, origin, seq). */
+int dp_dedupe_lookup_h(const struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint64_t h,
+		       uint32_t *val);
+int dp_dedupe_insert_h(struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint64_t h,
+		       uint32_t val);
+
+/* Prefetch the bucket of (origin, seq): lets a burst hide the table's cache misses. */
+void dp_dedupe_prefetch(const struct dp_dedupe *d, uint16_t origin, uint64_t seq);
+
 /* Look up a frame. Returns 1 and its value in *@val when known, 0 when not.
  * Entries at or below the watermark count as absent (callers check dp_dedupe_late first). */
 int dp_dedupe_lookup(const struct dp_dedupe *d, uint16_t origin, uint64_t seq, uint32_t *val);

@@ -76,13 +76,27 @@ const struct rumor_vc *dp_node_clock(struct dp_node *n)
 
 /* ---------------------------------------------------------------- reports to the cp */
 
+/* One message from the pool. The pool cannot have a per-lcore cache (the secondary's lcore
+ * ids overlap ours), so take them in bulk; one at a time once the pool runs low. */
+static inline int msg_get(struct dp_node *n, void **obj)
+{
+	if (n->nstash == 0) {
+		if (rte_mempool_get_bulk(n->msg_pool, n->stash, DP_MSG_STASH) == 0)
+			n->nstash = DP_MSG_STASH;
+		else
+			return rte_mempool_get(n->msg_pool, obj);
+	}
+	*obj = n->stash[--n->nstash];
+	return 0;
+}
+
 static int send_new_frame(struct dp_node *n, uint32_t idx)
 {
 	struct dp_slot *sl = dp_store_slot(&n->store, idx);
 	struct rumor_msg *msg;
 	void *obj;
 
-	if (rte_mempool_get(n->msg_pool, &obj) != 0)
+	if (msg_get(n, &obj) != 0)
 		return -ENOBUFS;
 	msg = obj;
 	msg->type = RUMOR_MSG_NEW_FRAME;
@@ -175,7 +189,7 @@ static struct rumor_msg *msg_alloc(struct dp_node *n, uint16_t type)
 {
 	void *obj;
 
-	if (rte_mempool_get(n->msg_pool, &obj) != 0) {
+	if (msg_get(n, &obj) != 0) {
 		n->stats->ring_full_dp2cp++;
 		return NULL;
 	}
@@ -192,14 +206,21 @@ void dp_node_tx_flush(struct dp_node *n)
 
 	if (n->ntx == 0)
 		return;
+	/* Count bytes before the burst: sent mbufs belong to the driver afterwards (net_null
+	 * frees them inside the call). */
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n->ntx; i++)
+		bytes += n->txbuf[i]->pkt_len;
 	sent = rte_eth_tx_burst(n->port, 0, n->txbuf, n->ntx);
-	for (uint16_t i = 0; i < sent; i++)
-		n->stats->tx_bytes += n->txbuf[i]->pkt_len;
 	n->stats->tx_pkts += sent;
 	if (sent < n->ntx) {
+		for (uint16_t i = sent; i < n->ntx; i++)
+			bytes -= n->txbuf[i]->pkt_len;
 		n->stats->tx_full += n->ntx - sent;
 		rte_pktmbuf_free_bulk(&n->txbuf[sent], n->ntx - sent);
 	}
+	n->stats->tx_bytes += bytes;
 	n->ntx = 0;
 }
 
@@ -221,54 +242,113 @@ static void l2l4_to(struct dp_node *n, const struct rumor_node_conf *peer,
 	a->dst_port = n->udp_port;
 }
 
-/* Send slot @idx to @peer: header mbuf (L2-L4 + patched fixed header) chained in front of a
- * body mbuf attached to the store slot. */
-static int send_slot(struct dp_node *n, uint32_t idx, uint16_t peer_id, uint8_t type,
-		     uint8_t rounds)
+static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 {
-	const struct rumor_node_conf *peer = rumor_config_node(n->cfg, peer_id);
+	struct dp_peer *pe = &n->peers[c->id];
+	const uint8_t *ip = pe->l2l4 + RUMOR_WIRE_ETH_LEN;
+	struct rumor_wire_l2l4 a;
+	uint32_t sum = 0;
+
+	l2l4_to(n, c, &a);
+	rumor_wire_put_l2l4(pe->l2l4, &a, 0);
+	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + 2, 0, 2);   /* IP total length */
+	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + 10, 0, 2);  /* IP checksum */
+	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4, 0, 2); /* UDP length */
+	for (unsigned i = 0; i < RUMOR_WIRE_IP_LEN; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	pe->csum_base = sum;
+	pe->valid = 1;
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Write the L2-L4 prefix for @pe and the rumor header @hdr (patched) at @p. */
+static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe, uint8_t *p,
+			      const uint8_t *hdr, uint32_t rlen, uint8_t type, uint8_t rounds)
+{
+	uint8_t *ip = p + RUMOR_WIRE_ETH_LEN;
+	uint16_t iplen = (uint16_t)(RUMOR_WIRE_IP_LEN + RUMOR_WIRE_UDP_LEN + rlen);
+	uint32_t sum = pe->csum_base + iplen;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	memcpy(p, pe->l2l4, RUMOR_WIRE_L2L4_LEN);
+	put16(ip + 2, iplen);
+	put16(ip + 10, (uint16_t)~sum);
+	put16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
+	memcpy(p + RUMOR_WIRE_L2L4_LEN, hdr, RUMOR_WIRE_HDR_LEN);
+	p[RUMOR_WIRE_L2L4_LEN + 5] = type;
+	rumor_wire_patch_hop(p + RUMOR_WIRE_L2L4_LEN, rounds, n->self);
+}
+
+static inline const struct dp_peer *peer_get(const struct dp_node *n, uint16_t id)
+{
+	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid ? &n->peers[id] : NULL;
+}
+
+/* Send slot @idx to each of @peers: per peer a header mbuf (template L2-L4 + patched fixed
+ * header) chained in front of a body mbuf attached to the store slot (no payload copy).
+ * Mbufs come in one bulk allocation; the slot's refcount moves once for all of them.
+ * Returns how many were queued for TX. */
+static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t *peers,
+				unsigned k, uint8_t type, uint8_t rounds)
+{
 	struct dp_slot *sl = dp_store_slot(&n->store, idx);
 	uint8_t *data = dp_store_data(&n->store, idx);
 	uint16_t body_len = (uint16_t)(sl->len - RUMOR_WIRE_HDR_LEN);
-	struct rumor_wire_l2l4 a;
-	struct rte_mbuf *h, *b = NULL;
-	uint8_t *p;
+	unsigned per = body_len > 0 ? 2 : 1, ok = 0, j = 0;
+	const struct dp_peer *pe[DP_FANOUT_MAX];
+	struct rte_mbuf *mb[2 * DP_FANOUT_MAX];
+	rte_iova_t iova;
 
-	if (peer == NULL) {
-		n->stats->drops[DP_DROP_PEER]++;
-		return -ENOENT;
+	for (unsigned i = 0; i < k && ok < DP_FANOUT_MAX; i++) {
+		pe[ok] = peer_get(n, peers[i]);
+		if (pe[ok] == NULL)
+			n->stats->drops[DP_DROP_PEER]++;
+		else
+			ok++;
 	}
-	h = rte_pktmbuf_alloc(n->hdr_pool);
-	if (h != NULL && body_len > 0)
-		b = rte_pktmbuf_alloc(n->hdr_pool);
-	if (h == NULL || (body_len > 0 && b == NULL)) {
-		rte_pktmbuf_free(h);
-		n->stats->drops[DP_DROP_NOMBUF]++;
-		return -ENOBUFS;
+	if (ok == 0)
+		return 0;
+	if (rte_pktmbuf_alloc_bulk(n->hdr_pool, mb, ok * per) != 0) {
+		n->stats->drops[DP_DROP_NOMBUF] += ok;
+		return 0;
 	}
-	p = (uint8_t *)rte_pktmbuf_append(h, RUMOR_WIRE_PREFIX_LEN);
-	if (p == NULL) {
-		rte_pktmbuf_free(h);
-		rte_pktmbuf_free(b);
-		n->stats->drops[DP_DROP_NOMBUF]++;
-		return -ENOBUFS;
+	if (body_len > 0)
+		rte_mbuf_ext_refcnt_update(&sl->shinfo, (int16_t)ok);
+	iova = dp_store_iova(&n->store, idx);
+	if (iova != RTE_BAD_IOVA)
+		iova += RUMOR_WIRE_HDR_LEN;
+	for (unsigned i = 0; i < ok; i++) {
+		struct rte_mbuf *h = mb[j++];
+
+		put_prefix(n, pe[i], rte_pktmbuf_mtod(h, uint8_t *), data, sl->len, type, rounds);
+		h->data_len = RUMOR_WIRE_PREFIX_LEN;
+		h->pkt_len = RUMOR_WIRE_PREFIX_LEN;
+		if (body_len > 0) {
+			struct rte_mbuf *b = mb[j++];
+
+			rte_pktmbuf_attach_extbuf(b, data + RUMOR_WIRE_HDR_LEN, iova, body_len,
+						  &sl->shinfo);
+			b->data_len = body_len;
+			b->pkt_len = body_len;
+			h->next = b;
+			h->nb_segs = 2;
+			h->pkt_len += body_len;
+		}
+		tx_push(n, h);
 	}
-	l2l4_to(n, peer, &a);
-	rumor_wire_put_l2l4(p, &a, sl->len);
-	memcpy(p + RUMOR_WIRE_L2L4_LEN, data, RUMOR_WIRE_HDR_LEN);
-	p[RUMOR_WIRE_L2L4_LEN + 5] = type;
-	rumor_wire_patch_hop(p + RUMOR_WIRE_L2L4_LEN, rounds, n->self);
-	if (b != NULL) {
-		rte_mbuf_ext_refcnt_update(&sl->shinfo, 1);
-		rte_pktmbuf_attach_extbuf(b, data + RUMOR_WIRE_HDR_LEN,
-					  dp_store_iova(&n->store, idx) + RUMOR_WIRE_HDR_LEN,
-					  body_len, &sl->shinfo);
-		b->data_len = body_len;
-		b->pkt_len = body_len;
-		rte_pktmbuf_chain(h, b);
-	}
-	tx_push(n, h);
-	return 0;
+	return ok;
+}
+
+static int send_slot(struct dp_node *n, uint32_t idx, uint16_t peer_id, uint8_t type,
+		     uint8_t rounds)
+{
+	return send_slot_multi(n, idx, &peer_id, 1, type, rounds) == 1 ? 0 : -ENOBUFS;
 }
 
 /* Pick up to @k distinct view members other than @ex1, @ex2 and ourselves. */
@@ -276,15 +356,31 @@ static unsigned pick_peers(struct dp_node *n, unsigned k, uint16_t ex1, uint16_t
 			   uint16_t *out)
 {
 	uint16_t cand[RUMOR_VC_MAX_ENTRIES];
-	unsigned nc = 0;
+	unsigned nc = 0, got = 0;
 
+	/* Few picks from a large view (the common case): rejection sampling, uniform over the
+	 * candidates without building the candidate list; bounded tries, then the full way. */
+	if (2 * k <= n->nview) {
+		for (unsigned t = 0; t < 8 * k && got < k; t++) {
+			uint16_t c = n->view[(uint32_t)(rnd(n) >> 32) * (uint64_t)n->nview >> 32];
+			bool dup = c == ex1 || c == ex2 || c == n->self;
+
+			for (unsigned i = 0; i < got && !dup; i++)
+				dup = out[i] == c;
+			if (!dup)
+				out[got++] = c;
+		}
+		if (got == k)
+			return k;
+	}
 	for (unsigned i = 0; i < n->nview; i++)
 		if (n->view[i] != ex1 && n->view[i] != ex2 && n->view[i] != n->self)
 			cand[nc++] = n->view[i];
 	if (k > nc)
 		k = nc;
 	for (unsigned i = 0; i < k; i++) {
-		unsigned j = i + (unsigned)(rnd(n) % (nc - i));
+		/* multiply-shift instead of a 64-bit division */
+		unsigned j = i + (unsigned)((rnd(n) >> 32) * (uint64_t)(nc - i) >> 32);
 		uint16_t t = cand[i];
 
 		cand[i] = cand[j];
@@ -301,9 +397,11 @@ static void fanout(struct dp_node *n, uint32_t idx, uint8_t rounds, uint16_t sen
 	unsigned k = pick_peers(n, n->cfg->gossip.fanout, sender,
 				dp_store_slot(&n->store, idx)->origin, peers);
 
-	for (unsigned i = 0; i < k; i++)
-		if (send_slot(n, idx, peers[i], RUMOR_WIRE_GOSSIP, rounds) == 0)
-			n->stats->fanout_frames++;
+	if (k > DP_FANOUT_MAX)
+		k = DP_FANOUT_MAX;
+	if (k > 0)
+		n->stats->fanout_frames += send_slot_multi(n, idx, peers, k, RUMOR_WIRE_GOSSIP,
+							   rounds);
 }
 
 /* ---------------------------------------------------------------- origination */
@@ -321,8 +419,12 @@ static void close_frame(struct dp_node *n)
 	of->open = false;
 	vc = dp_node_clock(n);
 	/* No merge happened since the frame opened (a merge closes it first), so the clock
-	 * has the same entries: re-encode it in place with our last seq. */
-	rumor_vc_encode(vc, of->body.buf, of->clock_len);
+	 * has the same entries: re-encode it in place with the frame's last seq. When the frame
+	 * was cut because the next event did not fit, our entry is already one past that. */
+	uint64_t now_seq = rumor_vc_get(vc, n->self);
+	rumor_vc_set(&n->clock_sparse, n->self, of->first_seq + of->body.events - 1);
+	rumor_vc_encode(&n->clock_sparse, of->body.buf, of->clock_len);
+	rumor_vc_set(&n->clock_sparse, n->self, now_seq);
 	data = dp_store_data(&n->store, of->slot);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = RUMOR_WIRE_GOSSIP;
@@ -426,6 +528,13 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 		ack(n, o->req_id, -ENOSPC, 0, 0);
 		return;
 	}
+	/* Seqs above the durable reservation are never stamped: crossing it persists the next
+	 * block first (write + fsync on this lcore, once per block). */
+	if (dp_seqstate_reserve(&n->seq, n->clock.ctr[n->self] + o->count) != 0) {
+		n->stats->originate_refused++;
+		ack(n, o->req_id, -EIO, 0, 0);
+		return;
+	}
 	off = 0;
 	for (unsigned i = 0; i < o->count; i++) {
 		size_t len = o->data[off] | (size_t)o->data[off + 1] << 8;
@@ -475,13 +584,13 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 
 static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id)
 {
-	const struct rumor_node_conf *peer = rumor_config_node(n->cfg, peer_id);
-	struct rumor_wire_l2l4 a;
+	const struct dp_peer *pe = peer_get(n, peer_id);
+	uint8_t hb[RUMOR_WIRE_HDR_LEN];
 	struct rumor_wire_hdr hdr;
 	struct rte_mbuf *h;
 	uint8_t *p;
 
-	if (peer == NULL)
+	if (pe == NULL)
 		return -ENOENT;
 	h = rte_pktmbuf_alloc(n->hdr_pool);
 	if (h == NULL) {
@@ -493,8 +602,6 @@ static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id
 		rte_pktmbuf_free(h);
 		return -ENOBUFS;
 	}
-	l2l4_to(n, peer, &a);
-	rumor_wire_put_l2l4(p, &a, RUMOR_WIRE_HDR_LEN);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = RUMOR_WIRE_PULL_REQ;
 	hdr.cluster_id = n->cluster_id;
@@ -502,7 +609,8 @@ static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id
 	hdr.sender = n->self;
 	hdr.first_seq = pl->first_seq;
 	hdr.event_count = pl->count;
-	rumor_wire_put_hdr(p + RUMOR_WIRE_L2L4_LEN, &hdr);
+	rumor_wire_put_hdr(hb, &hdr);
+	put_prefix(n, pe, p, hb, RUMOR_WIRE_HDR_LEN, RUMOR_WIRE_PULL_REQ, 0);
 	tx_push(n, h);
 	n->stats->pull_sent++;
 	return 0;
@@ -647,6 +755,23 @@ static bool clock_grows(const struct dp_node *n, const struct rumor_vc *ts)
 	return false;
 }
 
+/* Merge @ts into the dense clock and keep the sparse cache in step entry by entry
+ * (rumor_vc_merge rebuilds the whole 2.5 KiB clock through a temporary). */
+static void clock_merge(struct dp_node *n, const struct rumor_vc *ts)
+{
+	for (unsigned i = 0; i < ts->n; i++) {
+		uint16_t id = ts->node[i];
+
+		if (id > RUMOR_NODE_ID_MAX || ts->ctr[i] <= n->clock.ctr[id])
+			continue;
+		if (n->clock.ctr[id] == 0)
+			n->clock.nonzero++;
+		n->clock.ctr[id] = ts->ctr[i];
+		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, id, ts->ctr[i]) != 0)
+			n->clock_dirty = true;
+	}
+}
+
 void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 {
 	struct rumor_wire_frame *fr = &n->fr;
@@ -655,6 +780,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	uint16_t len;
 	size_t rlen;
 	uint32_t idx;
+	uint64_t hh;
 	int rc;
 
 	(void)now;
@@ -689,7 +815,8 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (dp_dedupe_lookup(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, NULL)) {
+	hh = dp_dedupe_hash(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq);
+	if (dp_dedupe_lookup_h(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, hh, NULL)) {
 		n->stats->rx_frames_dup++;
 		rte_pktmbuf_free(m);
 		return;
@@ -733,12 +860,10 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		sl->from = fr->hdr.sender;
 		sl->count = fr->hdr.event_count;
 	}
-	dp_dedupe_insert(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, idx);
+	dp_dedupe_insert_h(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq, hh, idx);
 	if (clock_grows(n, &fr->clock)) {
 		close_frame(n); /* our open frame keeps its pre-merge timestamp */
-		rumor_vc_dense_merge(&n->clock, &fr->clock);
-		if (!n->clock_dirty && rumor_vc_merge(&n->clock_sparse, &fr->clock) != 0)
-			n->clock_dirty = true;
+		clock_merge(n, &fr->clock);
 	}
 	n->stats->rx_frames_new++;
 	n->stats->rx_events_new += fr->hdr.event_count;
@@ -817,7 +942,30 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 	default:
 		break;
 	}
-	rte_mempool_put(n->msg_pool, msg);
+	if (n->nstash < DP_MSG_STASH)
+		n->stash[n->nstash++] = msg;
+	else
+		rte_mempool_put(n->msg_pool, msg);
+}
+
+void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now)
+{
+	/* Peek (origin, first_seq) at their fixed offsets to prefetch the dedupe buckets: by
+	 * the time a packet is processed its bucket is on its way. Non-rumor packets only
+	 * cost a useless prefetch; dp_node_rx validates everything. */
+	for (unsigned i = 0; i < nb; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *) + RUMOR_WIRE_L2L4_LEN;
+		uint64_t seq;
+		uint16_t origin;
+
+		if (pkts[i]->data_len < RUMOR_WIRE_PREFIX_LEN)
+			continue;
+		memcpy(&origin, p + 12, 2);
+		memcpy(&seq, p + 16, 8);
+		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
+	}
+	for (unsigned i = 0; i < nb; i++)
+		dp_node_rx(n, pkts[i], now);
 }
 
 unsigned dp_node_poll(struct dp_node *n, uint64_t now)
@@ -828,11 +976,7 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 
 	n->stats->heartbeat_tsc = now;
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
-	for (unsigned i = 0; i < nb; i++) {
-		if (i + 1 < nb)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		dp_node_rx(n, pkts[i], now);
-	}
+	dp_node_rx_burst(n, pkts, nb, now);
 	work += nb;
 	nb = rte_ring_sc_dequeue_burst(n->cp2dp, msgs, DP_BURST, NULL);
 	for (unsigned i = 0; i < nb; i++)
@@ -887,6 +1031,7 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	int sock = (int)rte_socket_id(), rc = -ENOMEM;
 
 	memset(n, 0, sizeof(*n));
+	dp_seqstate_none(&n->seq);
 	if (cfg == NULL || (me = rumor_config_node(cfg, p->node_id)) == NULL ||
 	    cfg->gossip.mtu < 576)
 		return -EINVAL;
@@ -949,6 +1094,15 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	rc = dp_dedupe_init(&n->dedupe, slots * 4 < 4096 ? 4096 : slots * 4, n->rng, n->wm);
 	if (rc != 0)
 		goto fail;
+	n->peers = rte_zmalloc_socket("dp_peers", (RUMOR_NODE_ID_MAX + 1) * sizeof(*n->peers),
+				      RTE_CACHE_LINE_SIZE, sock);
+	if (n->peers == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i].id != n->self)
+			peer_build(n, &cfg->nodes[i]);
 	pend = rte_align32pow2(slots);
 	n->pend = rte_zmalloc("dp_pend", pend * sizeof(uint32_t), 0);
 	if (n->pend == NULL) {
@@ -956,6 +1110,18 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 		goto fail;
 	}
 	n->pend_mask = pend - 1;
+	if (p->state_dir != NULL) {
+		uint64_t start;
+
+		rc = dp_seqstate_open(&n->seq, p->state_dir, n->self, p->seq_block, &start, p->err,
+				      p->errlen);
+		if (rc != 0)
+			goto fail;
+		if (start > 0) {
+			n->clock.ctr[n->self] = start;
+			n->clock.nonzero++;
+		}
+	}
 	if (!p->no_port_setup && port_setup(n, p) != 0) {
 		rc = -EIO;
 		goto fail;
@@ -966,15 +1132,24 @@ fail:
 	return rc;
 }
 
+int dp_node_seq_checkpoint(struct dp_node *n)
+{
+	return dp_seqstate_checkpoint(&n->seq, n->clock.ctr[n->self]);
+}
+
 void dp_node_fini(struct dp_node *n)
 {
 	if (n->rx_pool != NULL)
 		rte_eth_dev_stop(n->port);
 	dp_node_tx_flush(n);
 	rte_free(n->pend);
+	rte_free(n->peers);
+	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)
 		dp_store_fini(&n->store);
+	if (n->nstash > 0)
+		rte_mempool_put_bulk(n->msg_pool, n->stash, n->nstash);
 	rte_mempool_free(n->hdr_pool);
 	rte_mempool_free(n->rx_pool);
 	rte_mempool_free(n->msg_pool);
@@ -983,4 +1158,5 @@ void dp_node_fini(struct dp_node *n)
 	if (n->stats_mz != NULL)
 		rte_memzone_free(n->stats_mz);
 	memset(n, 0, sizeof(*n));
+	dp_seqstate_none(&n->seq); /* dirfd -1: a second fini must not close fd 0 */
 }

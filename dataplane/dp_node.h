@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "dp_dedupe.h"
+#include "dp_seqstate.h"
 #include "dp_store.h"
 #include "rumor_config.h"
 #include "rumor_msg.h"
@@ -32,6 +33,8 @@ enum dp_drop {
 const char *dp_drop_name(unsigned idx);
 
 #define DP_BURST 32
+#define DP_MSG_STASH 32
+#define DP_FANOUT_MAX 64   /* most peers one frame goes to at once (config fanout max) */
 #define DP_PULL_MAX 64
 #define DP_PULL_TRIES 3
 #define DP_TXBUF 512
@@ -48,6 +51,10 @@ struct dp_node_params {
 	uint64_t seed;              /* peer picking */
 	uint64_t tsc_hz;            /* 0: rte_get_tsc_hz() (tests may pass a fake clock) */
 	bool no_port_setup;         /* the caller configured and started the port */
+	const char *state_dir;      /* NULL: origin seqs not persisted (start at 1 each run) */
+	uint64_t seq_block;         /* 0: DP_SEQSTATE_BLOCK */
+	char *err;                  /* optional: why init failed (state file problems) */
+	size_t errlen;
 };
 
 struct dp_pull {
@@ -69,6 +76,14 @@ struct dp_open_frame {
 	struct rumor_wire_body body;
 };
 
+/* Per-peer Ethernet + IPv4 + UDP header, built once from the config: a send copies it and
+ * patches only the two lengths and the IP checksum (from csum_base). */
+struct dp_peer {
+	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
+	uint8_t valid;
+	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
+};
+
 struct dp_node {
 	/* hot state first */
 	struct rumor_dp_stats *stats;
@@ -83,10 +98,14 @@ struct dp_node {
 	struct rte_ring *dp2cp;
 	struct rte_ring *cp2dp;
 	struct rte_mempool *msg_pool;
+	unsigned nstash;                    /* messages taken in bulk: the pool has no cache */
+	void *stash[DP_MSG_STASH];
 	struct rte_mempool *rx_pool;
 	struct rte_mempool *hdr_pool;
 	struct dp_store store;
 	struct dp_dedupe dedupe;
+	struct dp_seqstate seq;             /* our origin seqs are stamped <= seq.reserved */
+	struct dp_peer *peers;              /* [RUMOR_NODE_ID_MAX + 1] */
 
 	uint16_t nview;
 	uint16_t view[RUMOR_VC_MAX_ENTRIES];
@@ -116,8 +135,16 @@ struct dp_node {
 /* Create pools, rings, memzones and the store, set up the port (unless
  * params->no_port_setup). Returns 0 or: -EINVAL (bad params/config, node unknown),
  * -ENOMEM, -EEXIST (shared objects already exist: another primary with this prefix),
- * -EIO (port setup failed). On error everything created is freed. */
+ * -EIO (port setup failed), or dp_seqstate_open's errors for params->state_dir (-EBADMSG:
+ * corrupt state file; the reason in params->err). On error everything created is freed.
+ * With a state dir our origin seqs resume above the reservation of the previous run. */
 int dp_node_init(struct dp_node *n, const struct dp_node_params *p);
+
+/* Clean stop (no more origination): persist our last stamped origin seq as the reservation
+ * so the next run continues right after it. Without it (a crash) the next run starts above
+ * the whole reserved block and the seqs in between are never used (a gap the ordering must
+ * skip). Returns 0, -EBADF without a state dir, or an I/O error. */
+int dp_node_seq_checkpoint(struct dp_node *n);
 
 /* Stop the port (if we set it up) and free everything dp_node_init created. */
 void dp_node_fini(struct dp_node *n);
@@ -128,6 +155,10 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now);
 
 /* Process one received packet (takes ownership of @m). Exposed for tests and bench. */
 void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now);
+
+/* Process @nb received packets (takes ownership): prefetches their dedupe buckets first,
+ * then dp_node_rx on each. What dp_node_poll does with an RX burst; exposed for the bench. */
+void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now);
 
 /* Process one cp2dp message (takes ownership of @msg). Exposed for tests. */
 void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
 
 #include "rumor_msg.h"
 
@@ -18,6 +20,12 @@ static void slot_free(struct dp_slot *sl)
 
 	__atomic_fetch_sub(&s->origin_used[sl->origin], 1, __ATOMIC_RELAXED);
 	sl->state = DP_SLOT_FREE;
+	/* only the node's own EAL lcore may use the unlocked stack */
+	if (s->owner != LCORE_ID_ANY && rte_lcore_id() == s->owner &&
+	    s->nlocal < DP_STORE_LOCAL) {
+		s->local[s->nlocal++] = idx;
+		return;
+	}
 	/* The ring is sized for every slot, so this cannot fail. */
 	rte_ring_enqueue_elem(s->free_ring, &idx, sizeof(idx));
 }
@@ -56,6 +64,7 @@ int dp_store_init(struct dp_store *s, uint32_t nslots, uint32_t slot_size, uint3
 	s->slot_size = slot_size;
 	s->peer_cap = peer_cap ? peer_cap : nslots;
 	s->self = self;
+	s->owner = rte_lcore_id();
 	memset(s->slots, 0, meta);
 	for (uint32_t i = 0; i < nslots; i++) {
 		struct dp_slot *sl = &s->slots[i];
@@ -86,8 +95,25 @@ int dp_store_alloc(struct dp_store *s, uint16_t origin, uint32_t *idx)
 	if (origin != s->self &&
 	    __atomic_load_n(&s->origin_used[origin], __ATOMIC_RELAXED) >= s->peer_cap)
 		return -EDQUOT;
-	if (rte_ring_dequeue_elem(s->free_ring, &i, sizeof(i)) != 0)
-		return -ENOSPC;
+	if (s->nlocal > 0) {
+		i = s->local[--s->nlocal];
+		goto got;
+	}
+	/* The ring is MP/MC (TX completion may free from any lcore): dequeue in bursts. */
+	if (s->chead == s->ncache) {
+		s->chead = 0;
+		s->ncache = rte_ring_dequeue_burst_elem(s->free_ring, s->cache, sizeof(i),
+							 DP_STORE_CACHE, NULL);
+		if (s->ncache == 0)
+			return -ENOSPC;
+	}
+	i = s->cache[s->chead++];
+	if (s->chead < s->ncache) {
+		/* the next frame's copy lands there: start fetching it now */
+		rte_prefetch0(&s->slots[s->cache[s->chead]]);
+		rte_prefetch0(dp_store_data(s, s->cache[s->chead]));
+	}
+got:
 	__atomic_fetch_add(&s->origin_used[origin], 1, __ATOMIC_RELAXED);
 	sl = &s->slots[i];
 	rte_mbuf_ext_refcnt_set(&sl->shinfo, 1);
@@ -116,5 +142,5 @@ int dp_store_release(struct dp_store *s, uint32_t idx)
 
 unsigned dp_store_free_count(const struct dp_store *s)
 {
-	return rte_ring_count(s->free_ring);
+	return rte_ring_count(s->free_ring) + (s->ncache - s->chead) + s->nlocal;
 }

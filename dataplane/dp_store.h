@@ -16,6 +16,9 @@ enum dp_slot_state { DP_SLOT_FREE = 0, DP_SLOT_HELD, DP_SLOT_RELEASED };
 
 struct dp_store;
 
+#define DP_STORE_CACHE 32
+#define DP_STORE_LOCAL 64
+
 struct dp_slot {
 	struct rte_mbuf_ext_shared_info shinfo;  /* refcnt: 1 for "held" + 1 per TX mbuf */
 	struct dp_store *store;
@@ -40,6 +43,13 @@ struct dp_store {
 	uint32_t slot_size;          /* data bytes per slot */
 	uint32_t peer_cap;           /* most slots one remote origin may hold */
 	uint16_t self;               /* our node id: exempt from peer_cap */
+	uint32_t chead, ncache;      /* cache[chead..ncache): free slots taken from the ring
+				      * in bulk (alloc side), used in ring order */
+	uint32_t cache[DP_STORE_CACHE];
+	unsigned owner;              /* lcore id of dp_store_init's caller (the node's lcore) */
+	uint32_t nlocal;             /* slots freed on the owner lcore, reused first (LIFO:
+				      * their data is still in cache), no ring operation */
+	uint32_t local[DP_STORE_LOCAL];
 	uint32_t origin_used[RUMOR_NODE_ID_MAX + 1];  /* updated atomically */
 };
 
@@ -57,7 +67,7 @@ int dp_store_alloc(struct dp_store *s, uint16_t origin, uint32_t *idx);
  * Returns 0 or -EINVAL when the slot is not HELD. */
 int dp_store_release(struct dp_store *s, uint32_t idx);
 
-/* Free slots right now. */
+/* Free slots right now (ring + the alloc side's cache; racy from other threads). */
 unsigned dp_store_free_count(const struct dp_store *s);
 
 static inline struct dp_slot *dp_store_slot(struct dp_store *s, uint32_t idx)

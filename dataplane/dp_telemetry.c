@@ -99,6 +99,10 @@ static int tel_store(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "slot_size", s->slot_size);
 	U64(d, "peer_cap", s->peer_cap);
 	U64(d, "dedupe_evictions", tel_node->dedupe.evictions);
+	if (tel_node->seq.dirfd >= 0) {
+		U64(d, "origin_seq_reserved", tel_node->seq.reserved);
+		U64(d, "origin_seq_persists", tel_node->seq.persists);
+	}
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /* rumor-dp: the DPDK primary process of one rumor node.
  * Usage: rumor-dp [EAL args] -- --config FILE --node ID [--port N] [--store-slots N]
- *        [--msg-pool N] [--seed N] [--max-idle-us N] */
+ *        [--msg-pool N] [--seed N] [--max-idle-us N] [--state-dir DIR] */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,9 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [EAL args] -- --config FILE --node ID [--port N] [--store-slots N]\n"
-		"       [--msg-pool N] [--seed N] [--max-idle-us N]\n",
+		"       [--msg-pool N] [--seed N] [--max-idle-us N] [--state-dir DIR]\n"
+		"  --state-dir DIR: keeps DIR/" DP_SEQSTATE_FILE ", the reserved origin seq high-water\n"
+		"                   mark, so a restarted node never reuses an origin seq\n",
 		prog);
 }
 
@@ -49,12 +52,13 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"node", required_argument, NULL, 'n'},
 		{"port", required_argument, NULL, 'p'}, {"store-slots", required_argument, NULL, 's'},
 		{"msg-pool", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 'r'},
-		{"max-idle-us", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+		{"max-idle-us", required_argument, NULL, 'i'},
+		{"state-dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct dp_node_params p;
 	const char *config = NULL;
-	char err[256];
+	char err[256], initerr[256] = "";
 	unsigned max_idle_us = 1000, idle_us = 0;
 	int ret, opt;
 
@@ -74,6 +78,7 @@ int main(int argc, char **argv)
 		case 'm': p.msg_pool_size = (uint32_t)num(optarg, "msg pool size"); break;
 		case 'r': p.seed = num(optarg, "seed"); break;
 		case 'i': max_idle_us = (unsigned)num(optarg, "max idle"); break;
+		case 'd': p.state_dir = optarg; break;
 		default: usage(argv[0]); rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
@@ -90,15 +95,22 @@ int main(int argc, char **argv)
 	p.cfg = &cfg;
 	if (p.seed == 0)
 		p.seed = rte_rdtsc() ^ ((uint64_t)p.node_id << 32);
+	p.err = initerr;
+	p.errlen = sizeof(initerr);
 	ret = dp_node_init(&node, &p);
 	if (ret != 0)
-		rte_exit(EXIT_FAILURE, "dataplane init failed: %s\n", strerror(-ret));
+		rte_exit(EXIT_FAILURE, "dataplane init failed: %s%s%s\n", strerror(-ret),
+			 initerr[0] ? ": " : "", initerr);
+	if (p.state_dir == NULL)
+		fprintf(stderr, "rumor-dp: no --state-dir: origin seqs restart at 1 (reused after "
+				"a restart)\n");
 	if (dp_telemetry_register(&node) != 0)
 		fprintf(stderr, "rumor-dp: telemetry commands not registered\n");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("rumor-dp: node %u port %u store %u slots, %u peers, ready\n", node.self,
-	       node.port, node.store.nslots, node.nview);
+	printf("rumor-dp: node %u port %u store %u slots, %u peers, origin seq from %" PRIu64
+	       ", ready\n",
+	       node.self, node.port, node.store.nslots, node.nview, node.clock.ctr[node.self] + 1);
 	fflush(stdout);
 
 	/* Idle backoff as l3fwd-power does: busy-poll while there is work, then sleep
@@ -127,6 +139,9 @@ int main(int argc, char **argv)
 	       " dup %" PRIu64 "\n",
 	       node.self, node.stats->rx_pkts, node.stats->tx_pkts, node.stats->rx_frames_new,
 	       node.stats->rx_frames_dup);
+	if (p.state_dir != NULL && (ret = dp_node_seq_checkpoint(&node)) != 0)
+		fprintf(stderr, "rumor-dp: origin seq checkpoint failed (%s): the next run starts "
+				"above the reserved block\n", strerror(-ret));
 	dp_node_fini(&node);
 	rte_eal_cleanup();
 	return 0;

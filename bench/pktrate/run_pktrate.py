@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """pktrate: dpdk-testpmd io-forward vs rumor-dp (rumor-pktrate driver) on net_null vdevs,
-same run, 2 MiB hugepages, one forwarding lcore each. Writes JSON and a PNG.
-Usage: run_pktrate.py --build BUILD_DIR [--seconds S] [--out DIR]"""
+same run, 2 MiB hugepages (or --no-huge when too few are free), one forwarding lcore each.
+Writes pktrate.json and pktrate.png into --out. Besides wall-clock rates it reports rates per
+CPU second of the forwarding thread (rumor: CLOCK_THREAD_CPUTIME_ID; testpmd: /proc CPU time
+over the measured window), which stay comparable on a shared, overloaded machine.
+Usage: run_pktrate.py --build BUILD_DIR [--quick] [--seconds S] [--out DIR]"""
 import argparse
 import json
 import os
@@ -17,11 +20,24 @@ FANOUTS = [1, 2, 4, 8]
 # 22 B -> 120 B frame for the small case and report it).
 SIZES = [("64B", 64, 22), ("1KiB", 1024, 958)]
 PREFIX = "rumor-dp-bench-%d" % os.getpid()
+MEM_MB = 256
+NO_HUGE = False
+
+
+def free_hugepages_mb():
+    try:
+        with open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") as f:
+            return int(f.read()) * 2
+    except OSError:
+        return 0
 
 
 def eal(vdevs, lcores):
-    args = ["-l", lcores, "--no-pci", "-m", "256", "--file-prefix", PREFIX,
-            "--log-level=*:error"]
+    # without hugepages testpmd's mbuf pools need more room (4 KiB page granularity)
+    args = ["-l", lcores, "--no-pci", "-m", str(2 * MEM_MB if NO_HUGE else MEM_MB),
+            "--file-prefix", PREFIX, "--log-level=*:error"]
+    if NO_HUGE:
+        args.append("--no-huge")
     for v in vdevs:
         args += ["--vdev", v]
     return args
@@ -30,26 +46,44 @@ def eal(vdevs, lcores):
 def testpmd(size, seconds, copy=0):
     v = "size=%d,copy=%d" % (size, copy)
     cmd = ["dpdk-testpmd"] + eal(["net_null0," + v, "net_null1," + v],
-                                 "0,1") + ["--", "-i", "--forward-mode=io", "--nb-cores=1"]
+                                 "0,1") + ["--", "-i", "--forward-mode=io", "--nb-cores=1",
+                                           "--total-num-mbufs=16384"]
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     def send(s):
-        p.stdin.write(s + "\n")
-        p.stdin.flush()
-    time.sleep(2)
+        try:
+            p.stdin.write(s + "\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass  # testpmd exited (e.g. no memory): reported from its output below
+    time.sleep(min(2, max(1, seconds)))
     send("start")
-    time.sleep(1)
+    time.sleep(min(1, seconds))
     send("show port stats all")
+    c0, t0 = proc_cpu(p.pid), time.monotonic()
     time.sleep(seconds)
     send("show port stats all")
+    c1, t1 = proc_cpu(p.pid), time.monotonic()
     send("stop")
     send("quit")
     out, _ = p.communicate(timeout=60)
     # the last "show port stats" block: Tx-pps of both ports (throughput since last show)
     tx = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", out)]
     if len(tx) < 4:
+        if "memory" in out.lower() or "mbuf pool" in out.lower():
+            raise MemoryError(out[-300:])
         sys.exit("testpmd output not understood:\n" + out[-3000:])
-    return sum(tx[-2:])
+    pps = sum(tx[-2:])
+    # CPU share of the process over the window (its forwarding lcore spins; the rest idles)
+    share = (c1 - c0) / (t1 - t0) if t1 > t0 and c1 > c0 else 1.0
+    return pps, pps / min(share, 1.0) if share > 0 else pps
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) of all threads of @pid."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rumor(build, fanout, evlen, seconds, originate=False):
@@ -57,7 +91,12 @@ def rumor(build, fanout, evlen, seconds, originate=False):
         ["--", "--fanout", str(fanout), "--event-bytes", str(evlen), "--seconds", str(seconds)]
     if originate:
         cmd.append("--originate")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        if "memory" in (r.stdout + r.stderr).lower():
+            raise MemoryError(r.stderr[-300:])
+        sys.exit("rumor-pktrate failed (%d):\n%s" % (r.returncode, (r.stdout + r.stderr)[-2000:]))
+    out = r.stdout
     for line in out.splitlines():
         if line.startswith("{"):
             return json.loads(line)
@@ -66,63 +105,132 @@ def rumor(build, fanout, evlen, seconds, originate=False):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--build", help="meson build dir holding bench/pktrate/rumor-pktrate")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="measured seconds per point (default 3, --quick 1)")
+    ap.add_argument("--quick", action="store_true", help="about 1 s per point (~30 s in all)")
     ap.add_argument("--out", default=".")
+    ap.add_argument("--plot-only", metavar="JSON", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global NO_HUGE, MEM_MB
+    if a.plot_only:
+        with open(a.plot_only) as f:
+            os.makedirs(a.out, exist_ok=True)
+            plot(json.load(f), a.out, a.plot_only)
+        return
+    if not a.build:
+        ap.error("--build is required")
+    if a.seconds is None:
+        a.seconds = 1.0 if a.quick else 3.0
+    # 256 MB for testpmd or rumor-pktrate, one at a time; other users share the hugepages
+    if free_hugepages_mb() < MEM_MB + 32:
+        NO_HUGE = True
+    try:
+        res = measure(a)
+    except (MemoryError, subprocess.CalledProcessError):
+        if NO_HUGE:
+            raise
+        # other users took the hugepages meanwhile: measure everything again without
+        print("hugepages ran out during the run: measuring again with --no-huge")
+        NO_HUGE = True
+        res = measure(a)
+    report(res, a.out)
+
+
+def measure(a):
+    mem = "4 KiB pages (--no-huge, too few free hugepages)" if NO_HUGE else \
+        "2 MiB hugepages (-m %d)" % MEM_MB
     rows = []
     for name, size, evlen in SIZES:
-        base = testpmd(size, a.seconds)
+        base, base_cpu = testpmd(size, a.seconds)
         # net_null copy=1 writes the packet bytes on RX and reads them on TX, as rumor's
         # driver writes each frame into its RX mbuf: a baseline that touches the data
-        base_copy = testpmd(size, a.seconds, copy=1)
+        base_copy, base_copy_cpu = testpmd(size, a.seconds, copy=1)
         for f in FANOUTS:
             r = rumor(a.build, f, evlen, a.seconds)
+            rcpu = r.get("tx_per_cpu_s", r["tx_pps"])
             rows.append({"size": name, "fanout": f, "testpmd_tx_pps": base,
                          "testpmd_copy_tx_pps": base_copy,
+                         "testpmd_tx_per_cpu_s": round(base_cpu),
+                         "testpmd_copy_tx_per_cpu_s": round(base_copy_cpu),
                          "ratio_copy": round(r["tx_pps"] / base_copy, 4) if base_copy else None,
                          "rumor_tx_pps": round(r["tx_pps"]), "rumor_rx_fps": round(r["rx_fps"]),
+                         "rumor_tx_per_cpu_s": round(rcpu),
                          "rumor_frame_bytes": r["frame_bytes"],
-                         "ratio": round(r["tx_pps"] / base, 4) if base else None})
+                         "ratio": round(r["tx_pps"] / base, 4) if base else None,
+                         "ratio_cpu": round(rcpu / base_cpu, 4) if base_cpu else None})
     ev = rumor(a.build, 1, 64, a.seconds, originate=True)
-    res = {"hugepages": "2 MiB hugepages (-m 256)", "vdev": "net_null",
+    res = {"memory": mem, "hugepages": "none (4 KiB pages)" if NO_HUGE else
+           "2 MiB hugepages (-m %d)" % MEM_MB, "vdev": "net_null",
+           "seconds_per_point": a.seconds,
            "cores": "1 forwarding lcore each (machine shared: 2 cores)",
            "rows": rows, "originate_64B_events_per_s": round(ev["events_per_s"]),
+           "originate_64B_events_per_cpu_s": round(ev.get("events_per_cpu_s", 0)),
            "originate_tx_pps": round(ev["tx_pps"])}
-    print("pktrate: net_null vdevs, 2 MiB hugepages, 1 forwarding lcore each")
-    print("%-5s %6s %13s %13s %13s %13s %7s %7s" % (
+    return res
+
+
+def report(res, out_dir):
+    rows = res["rows"]
+    mem = res["memory"]
+    print("pktrate: net_null vdevs, %s, 1 forwarding lcore each" % mem)
+    print("%-5s %6s %13s %13s %13s %13s %7s %7s %12s %12s %7s" % (
         "size", "fanout", "testpmd tx/s", "tpmd-copy/s", "rumor tx/s", "rumor rx/s", "ratio",
-        "r/copy"))
+        "r/copy", "tpmd tx/cpu", "rumor tx/cpu", "r/cpu"))
     for r in rows:
-        print("%-5s %6d %13d %13d %13d %13d %7.3f %7.3f" % (
+        print("%-5s %6d %13d %13d %13d %13d %7.3f %7.3f %12d %12d %7.3f" % (
             r["size"], r["fanout"], r["testpmd_tx_pps"], r["testpmd_copy_tx_pps"],
-            r["rumor_tx_pps"], r["rumor_rx_fps"], r["ratio"], r["ratio_copy"]))
+            r["rumor_tx_pps"], r["rumor_rx_fps"], r["ratio"], r["ratio_copy"],
+            r["testpmd_tx_per_cpu_s"], r["rumor_tx_per_cpu_s"], r["ratio_cpu"]))
     print("originate: %d events/s of 64 B packed into full frames (fanout 1, %d frames/s)"
           % (res["originate_64B_events_per_s"], res["originate_tx_pps"]))
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "pktrate.json"), "w") as f:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "pktrate.json"), "w") as f:
         json.dump(res, f, indent=1)
+    plot(res, out_dir)
+
+
+def plot(res, out, json_path=None):
+    """PNG of the rows; when this interpreter has no matplotlib, retry with the system one."""
+    json_path = json_path or os.path.join(out, "pktrate.json")
     try:
         import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for name, _, _ in SIZES:
-            rs = [r for r in rows if r["size"] == name]
-            ax.plot([r["fanout"] for r in rs], [r["rumor_tx_pps"] / 1e6 for r in rs], "o-",
-                    label="rumor-dp %s" % name)
-            ax.axhline(rs[0]["testpmd_tx_pps"] / 1e6, ls="--", lw=1,
-                       color=ax.lines[-1].get_color(), label="testpmd io %s" % name)
-        ax.set_xlabel("fanout")
-        ax.set_ylabel("transmitted Mpkt/s (1 lcore)")
-        ax.set_xticks(FANOUTS)
-        ax.set_title("rumor-dp vs testpmd io-forward, net_null, 2 MiB hugepages")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(a.out, "pktrate.png"), dpi=100)
     except ImportError:
+        sysp = "/usr/bin/python3"
+        if os.path.exists(sysp) and os.path.realpath(sys.executable) != os.path.realpath(sysp):
+            r = subprocess.run([sysp, os.path.abspath(__file__), "--plot-only",
+                                os.path.abspath(json_path), "--out", out])
+            if r.returncode == 0:
+                return
         print("matplotlib missing: no PNG")
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = res["rows"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, _, _ in SIZES:
+        rs = [r for r in rows if r["size"] == name]
+        if not rs:
+            continue
+        ax.plot([r["fanout"] for r in rs], [r["rumor_tx_pps"] / 1e6 for r in rs], "o-",
+                label="rumor-dp %s" % name)
+        ax.axhline(rs[0]["testpmd_tx_pps"] / 1e6, ls="--", lw=1,
+                   color=ax.lines[-1].get_color(), label="testpmd io %s" % name)
+    ax.set_xlabel("fanout")
+    ax.set_ylabel("transmitted Mpkt/s (1 lcore)")
+    ax.set_yscale("log")
+    ax.set_xticks(FANOUTS)
+    ax.set_title("rumor-dp vs testpmd io-forward, net_null, %s" % res.get("memory", ""),
+                 fontsize=8)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "pktrate.png"), dpi=100)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # DPDK leaves its per-prefix runtime dir behind; hugepage files go with the process
+        import shutil
+        shutil.rmtree("/var/run/dpdk/" + PREFIX, ignore_errors=True)

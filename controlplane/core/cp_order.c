@@ -509,6 +509,31 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 	return 0;
 }
 
+/* Replace seq @t of origin @n (its event @idx, or NONE32 when absent) by a skip record.
+ * Returns 1, or 0 when no slot is left for it. */
+static int skip_seq(struct cp_order *o, struct orig *g, uint16_t n, uint64_t t, uint32_t idx)
+{
+	if (idx != NONE32)
+		ev_free(o, idx);
+	uint32_t k = ev_alloc(o, 1);
+	if (k == NONE32)
+		return 0;
+	if (ring_place(o, g, t, k)) {
+		o->pool[k].next_free = o->free_head;
+		o->free_head = k;
+		o->st.pending--;
+		return 0;
+	}
+	struct ev *e = &o->pool[k];
+	memset(e, 0, sizeof(*e));
+	e->origin = n;
+	e->seq = t;
+	e->state = EV_SKIP;
+	e->first_seen = o->now;
+	o->skips_new++;
+	return 1;
+}
+
 /* A gap at origin n: its next seq is absent or held by a minority while later seqs or other
  * origins' events wait for it. Time it; past the timeout, replace it by a skip. */
 static void check_gaps(struct cp_order *o)
@@ -533,24 +558,17 @@ static void check_gaps(struct cp_order *o)
 		}
 		if (o->now - g->gap_since < o->cfg.gap_timeout_us)
 			continue;
-		if (idx != NONE32)
-			ev_free(o, idx);
-		uint32_t k = ev_alloc(o, 1);
-		if (k == NONE32)
-			continue; /* reserve exhausted: retried at the next cut */
-		if (ring_place(o, g, s, k)) {
-			o->pool[k].next_free = o->free_head;
-			o->free_head = k;
-			o->st.pending--;
-			continue;
+		/* The whole run of missing (or minority-held) seqs goes at once: after an origin
+		 * restarts above its persisted reservation the run can be long, and skipping it
+		 * one timeout per seq would stall that origin for hours. */
+		for (uint64_t t = s; t <= g->max_seq; t++) {
+			idx = ring_get(g, t);
+			if (idx != NONE32 && (o->pool[idx].state != EV_PENDING ||
+					      held_by_majority(o, &o->pool[idx])))
+				break; /* the run ends at the first seq that can be ordered */
+			if (!skip_seq(o, g, (uint16_t)n, t, idx))
+				break; /* reserve exhausted: the rest waits for the next cut */
 		}
-		struct ev *e = &o->pool[k];
-		memset(e, 0, sizeof(*e));
-		e->origin = (uint16_t)n;
-		e->seq = s;
-		e->state = EV_SKIP;
-		e->first_seen = o->now;
-		o->skips_new++;
 		g->gap_on = 0;
 		push_work(o, (uint16_t)n);
 		run_work(o);

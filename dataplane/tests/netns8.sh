@@ -56,9 +56,10 @@ done
 set +e
 EAL_COMMON="--lcores 0@(0-1) -m 40 --no-pci --log-level=*:warning"
 for i in $(seq 1 "$N"); do
+	mkdir -p "$WORK/state$i"
 	ip netns exec "$P-$i" "$DP" $EAL_COMMON --file-prefix "$P-$i" \
 		--vdev=net_af_packet0,iface=eth0 -- --config "$CFG" --node "$i" \
-		--msg-pool 1024 >"$WORK/dp$i.log" 2>&1 &
+		--msg-pool 1024 --state-dir "$WORK/state$i" >"$WORK/dp$i.log" 2>&1 &
 	PIDS+=($!)
 done
 for i in $(seq 1 "$N"); do

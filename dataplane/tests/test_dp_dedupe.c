@@ -33,6 +33,13 @@ static void test_insert_lookup(void **state)
 	assert_int_equal(dp_dedupe_set(&d, 9, 9, 1), -ENOENT);
 	assert_int_equal(dp_dedupe_insert(&d, 0, 1, 1), -EINVAL);
 	assert_int_equal(dp_dedupe_insert(&d, 1, 0, 1), -EINVAL);
+	/* the _h variants address the same entries as the plain ones */
+	assert_int_equal(dp_dedupe_insert_h(&d, 4, 77, dp_dedupe_hash(&d, 4, 77), 9), 0);
+	assert_int_equal(dp_dedupe_lookup(&d, 4, 77, &v), 1);
+	assert_int_equal(v, 9);
+	assert_int_equal(dp_dedupe_lookup_h(&d, 2, 1, dp_dedupe_hash(&d, 2, 1), &v), 1);
+	assert_int_equal(v, DP_DEDUPE_NO_SLOT);
+	assert_int_equal(dp_dedupe_lookup_h(&d, 4, 78, dp_dedupe_hash(&d, 4, 78), &v), 0);
 	dp_dedupe_fini(&d);
 }
 

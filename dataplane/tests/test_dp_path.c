@@ -41,6 +41,9 @@ struct fixture {
 
 static struct fixture fx_mem;
 static bool fx_active;
+static const char *fx_state_dir; /* passed to the next fx_start */
+static uint64_t fx_seq_block;
+static char fx_err[256];
 
 static void load_config(unsigned mtu, unsigned slots)
 {
@@ -88,6 +91,10 @@ static struct fixture *fx_start(unsigned mtu, unsigned slots)
 	p.tsc_hz = 1000000;
 	p.seed = 42;
 	p.pull_timeout_us = 1000;
+	p.state_dir = fx_state_dir;
+	p.seq_block = fx_seq_block;
+	p.err = fx_err;
+	p.errlen = sizeof(fx_err);
 	assert_int_equal(dp_node_init(&f->n, &p), 0);
 	fx_active = true;
 	f->now = 1000;
@@ -731,6 +738,93 @@ static void test_arp(void **state)
 	fx_stop(f);
 }
 
+/* Originate @nev events in one message and return the acked first seq (every frame flushed
+ * by the time bound and its TX drained). */
+static uint64_t originate_seqs(struct fixture *f, unsigned nev)
+{
+	struct rumor_msg *msgs[16];
+	uint64_t first = 0;
+	unsigned n;
+
+	send_cp(f, originate_msg(f, 1, nev, 10));
+	f->now += 1000;
+	dp_node_poll(&f->n, f->now);
+	n = take_msgs(f, msgs, 16);
+	for (unsigned i = 0; i < n; i++)
+		if (msgs[i]->type == RUMOR_MSG_ORIGINATE_ACK) {
+			assert_int_equal(msgs[i]->u.originate_ack.status, 0);
+			first = msgs[i]->u.originate_ack.first_seq;
+		}
+	put_msgs(f, msgs, n);
+	drain_tx(f);
+	assert_true(first != 0);
+	return first;
+}
+
+static void test_state_dir_restart(void **state)
+{
+	char dir[64], file[128];
+	struct fixture *f;
+	uint64_t a, b, c;
+	FILE *fp;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/dp_path_state.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/%s", dir, DP_SEQSTATE_FILE);
+	fx_state_dir = dir;
+	fx_seq_block = 8;
+	/* first life: 1..5, then 6..15 crosses the reservation (8) once: persisted 16 */
+	f = fx_start(1500, 64);
+	a = originate_seqs(f, 5);
+	assert_int_equal(a, 1);
+	assert_int_equal(f->n.seq.persists, 1);
+	b = originate_seqs(f, 10);
+	assert_int_equal(b, 6);
+	assert_int_equal(f->n.seq.reserved, 16);
+	assert_int_equal(f->n.seq.persists, 2);
+	fx_stop(f);
+	/* second life (same state dir): continues above everything reserved before */
+	f = fx_start(1500, 64);
+	c = originate_seqs(f, 3);
+	assert_true(c > b + 9);
+	assert_int_equal(c, 17);
+	assert_int_equal(rumor_vc_get(dp_node_clock(&f->n), SELF), 19);
+	/* clean stop: the next life continues right after the last stamped seq */
+	assert_int_equal(dp_node_seq_checkpoint(&f->n), 0);
+	fx_stop(f);
+	f = fx_start(1500, 64);
+	assert_int_equal(originate_seqs(f, 2), 20);
+	fx_stop(f);
+	/* a corrupt state file refuses to start */
+	fp = fopen(file, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 16, SEEK_SET);
+	fputc(0x5a, fp);
+	fclose(fp);
+	{
+		struct dp_node_params p;
+		static struct dp_node n2;
+
+		memset(&p, 0, sizeof(p));
+		p.cfg = &cfg;
+		p.node_id = SELF;
+		p.no_port_setup = true;
+		p.msg_pool_size = 64;
+		p.tsc_hz = 1000000;
+		p.state_dir = dir;
+		p.err = fx_err;
+		p.errlen = sizeof(fx_err);
+		fx_err[0] = '\0';
+		assert_int_equal(dp_node_init(&n2, &p), -EBADMSG);
+		assert_non_null(strstr(fx_err, "corrupt"));
+	}
+	fx_state_dir = NULL;
+	fx_seq_block = 0;
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -747,6 +841,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_pull, teardown),
 		cmocka_unit_test_teardown(test_resync_and_ring_full, teardown),
 		cmocka_unit_test_teardown(test_arp, teardown),
+		cmocka_unit_test_teardown(test_state_dir_restart, teardown),
 	};
 
 	(void)argc;

@@ -192,6 +192,32 @@ static void test_gap_skip(void **state)
 	cp_order_destroy(o);
 }
 
+/* An origin restarted above its reservation: seqs 2..40 never existed. One timeout skips the
+ * whole run (not one seq per timeout) and the event after it is ordered in the same cut. */
+static void test_gap_run_skipped_at_once(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		rep(o, r, 1, 1, 0, 1, P(1, 1));
+		rep(o, r, 1, 41, 0, 1, P(1, 41));
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_cut(o, 500, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1500, 0, &b), 40);
+	for (unsigned i = 0; i < 39; i++) {
+		assert_int_equal(b.recs[i].kind, CP_BATCH_SKIP);
+		assert_int_equal(b.recs[i].seq, 2 + i);
+	}
+	assert_int_equal(b.recs[39].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[39].seq, 41);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 static void test_nobufs_and_commit(void **state)
 {
 	(void)state;
@@ -385,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_cause),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_gap_skip),
+		cmocka_unit_test(test_gap_run_skipped_at_once),
 		cmocka_unit_test(test_nobufs_and_commit),
 		cmocka_unit_test(test_invalid_and_conflict),
 		cmocka_unit_test(test_reset_rebuild),

@@ -1,0 +1,206 @@
+/* Origin sequence reservation file: a fixed 32-byte record (magic, version, node id,
+ * reserved high-water mark, CRC-32), replaced atomically (tmp + fsync + rename + dir fsync). */
+#include "dp_seqstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REC_LEN 32
+#define REC_VERSION 1u
+#define TMP_FILE DP_SEQSTATE_FILE ".tmp"
+static const char magic[8] = {'R', 'U', 'M', 'O', 'R', 'S', 'E', 'Q'};
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t len)
+{
+	/* bitwise: runs once per block, a table is not worth its cache lines */
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void dp_seqstate_none(struct dp_seqstate *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dirfd = -1;
+	s->reserved = UINT64_MAX;
+}
+
+static int persist(struct dp_seqstate *s, uint64_t reserved)
+{
+	uint8_t rec[REC_LEN];
+	ssize_t w;
+	int fd, rc = 0;
+
+	memset(rec, 0, sizeof(rec));
+	memcpy(rec, magic, sizeof(magic));
+	put_le(rec + 8, REC_VERSION, 4);
+	put_le(rec + 12, s->node, 2);
+	put_le(rec + 16, reserved, 8);
+	put_le(rec + 24, crc32_ieee(rec, 24), 4);
+	fd = openat(s->dirfd, TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, rec, sizeof(rec));
+	if (w != (ssize_t)sizeof(rec))
+		rc = w < 0 ? -errno : -EIO;
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(s->dirfd, TMP_FILE, s->dirfd, DP_SEQSTATE_FILE) != 0)
+		rc = -errno;
+	/* the rename is durable only once the directory is */
+	if (rc == 0 && fsync(s->dirfd) != 0)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
+	s->reserved = reserved;
+	s->persists++;
+	return 0;
+}
+
+/* Read the old reservation: 0 when the file does not exist. */
+static int load(struct dp_seqstate *s, const char *dir, uint64_t *out, char *err, size_t errlen)
+{
+	uint8_t rec[REC_LEN + 1];
+	ssize_t r;
+	int fd;
+
+	fd = openat(s->dirfd, DP_SEQSTATE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*out = 0;
+			return 0;
+		}
+		seterr(err, errlen, "%s/%s: %s", dir, DP_SEQSTATE_FILE, strerror(errno));
+		return -errno;
+	}
+	r = read(fd, rec, sizeof(rec));
+	close(fd);
+	if (r < 0) {
+		seterr(err, errlen, "%s/%s: %s", dir, DP_SEQSTATE_FILE, strerror(errno));
+		return -EIO;
+	}
+	if (r != REC_LEN || memcmp(rec, magic, sizeof(magic)) != 0 ||
+	    get_le(rec + 24, 4) != crc32_ieee(rec, 24)) {
+		seterr(err, errlen,
+		       "%s/%s is corrupt (%zd bytes, bad magic or checksum): refusing to start, "
+		       "origin sequences could be reused",
+		       dir, DP_SEQSTATE_FILE, r);
+		return -EBADMSG;
+	}
+	if (get_le(rec + 8, 4) != REC_VERSION) {
+		seterr(err, errlen, "%s/%s: unknown version %u", dir, DP_SEQSTATE_FILE,
+		       (unsigned)get_le(rec + 8, 4));
+		return -EBADMSG;
+	}
+	if (get_le(rec + 12, 2) != s->node) {
+		seterr(err, errlen, "%s/%s belongs to node %u, not node %u", dir,
+		       DP_SEQSTATE_FILE, (unsigned)get_le(rec + 12, 2), s->node);
+		return -EBADMSG;
+	}
+	*out = get_le(rec + 16, 8);
+	return 0;
+}
+
+int dp_seqstate_open(struct dp_seqstate *s, const char *dir, uint16_t node, uint64_t block,
+		     uint64_t *start, char *err, size_t errlen)
+{
+	uint64_t old = 0;
+	int rc;
+
+	dp_seqstate_none(s);
+	if (dir == NULL || start == NULL || node == 0) {
+		seterr(err, errlen, "bad arguments");
+		return -EINVAL;
+	}
+	s->node = node;
+	s->block = block ? block : DP_SEQSTATE_BLOCK;
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		rc = -errno;
+		seterr(err, errlen, "state dir %s: %s", dir, strerror(errno));
+		dp_seqstate_none(s);
+		return rc;
+	}
+	rc = load(s, dir, &old, err, errlen);
+	if (rc == 0 && old > UINT64_MAX - s->block) {
+		seterr(err, errlen, "%s/%s: reservation %llu would wrap", dir, DP_SEQSTATE_FILE,
+		       (unsigned long long)old);
+		rc = -EOVERFLOW;
+	}
+	if (rc == 0) {
+		rc = persist(s, old + s->block);
+		if (rc != 0)
+			seterr(err, errlen, "%s/%s: cannot persist: %s", dir, DP_SEQSTATE_FILE,
+			       strerror(-rc));
+	}
+	if (rc != 0) {
+		dp_seqstate_close(s);
+		return rc;
+	}
+	*start = old;
+	return 0;
+}
+
+int dp_seqstate_reserve(struct dp_seqstate *s, uint64_t upto)
+{
+	if (upto <= s->reserved)
+		return 0;
+	if (s->dirfd < 0)
+		return -EBADF;
+	if (upto / s->block >= UINT64_MAX / s->block)
+		return -EOVERFLOW;
+	return persist(s, (upto / s->block + 1) * s->block);
+}
+
+int dp_seqstate_checkpoint(struct dp_seqstate *s, uint64_t last)
+{
+	if (s->dirfd < 0)
+		return -EBADF;
+	if (last >= s->reserved)
+		return 0;
+	return persist(s, last);
+}
+
+void dp_seqstate_close(struct dp_seqstate *s)
+{
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	dp_seqstate_none(s);
+}

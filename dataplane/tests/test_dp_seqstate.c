@@ -1,0 +1,148 @@
+/* Tests of the origin seq reservation file (dp_seqstate): fresh start, reopen resumes above
+ * the old reservation, one write per block, corrupt / foreign / truncated files refused. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dp_seqstate.h"
+
+static char dir[64];
+static char file[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/dp_seqstate.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/%s", dir, DP_SEQSTATE_FILE);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char tmp[160];
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	unlink(tmp);
+	unlink(file);
+	rmdir(dir);
+	return 0;
+}
+
+static void test_resume(void **state)
+{
+	struct dp_seqstate s;
+	uint64_t start = 99;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(dp_seqstate_open(&s, dir, 3, 100, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 0);
+	assert_int_equal(s.reserved, 100);
+	assert_int_equal(s.persists, 1);
+	/* inside the block: no I/O */
+	assert_int_equal(dp_seqstate_reserve(&s, 100), 0);
+	assert_int_equal(s.persists, 1);
+	/* crossing: next multiple of the block above */
+	assert_int_equal(dp_seqstate_reserve(&s, 101), 0);
+	assert_int_equal(s.reserved, 200);
+	assert_int_equal(dp_seqstate_reserve(&s, 450), 0);
+	assert_int_equal(s.reserved, 500);
+	assert_int_equal(s.persists, 3);
+	dp_seqstate_close(&s);
+	/* restart: resumes above everything ever reserved */
+	assert_int_equal(dp_seqstate_open(&s, dir, 3, 100, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 500);
+	assert_int_equal(s.reserved, 600);
+	dp_seqstate_close(&s);
+	assert_int_equal(dp_seqstate_open(&s, dir, 3, 0, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 600);
+	assert_int_equal(s.reserved, 600 + DP_SEQSTATE_BLOCK);
+	/* clean stop after stamping 601..610: the next run resumes at 611 */
+	assert_int_equal(dp_seqstate_checkpoint(&s, 610), 0);
+	dp_seqstate_close(&s);
+	assert_int_equal(dp_seqstate_open(&s, dir, 3, 100, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 610);
+	dp_seqstate_close(&s);
+}
+
+static void write_file(const void *p, size_t len)
+{
+	FILE *f = fopen(file, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, len, f), len);
+	fclose(f);
+}
+
+static void test_refuse(void **state)
+{
+	struct dp_seqstate s;
+	uint8_t rec[32];
+	uint64_t start;
+	char err[200];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), 0);
+	dp_seqstate_close(&s);
+	f = fopen(file, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(rec, 1, sizeof(rec), f), sizeof(rec));
+	fclose(f);
+	/* another node's file */
+	err[0] = '\0';
+	assert_int_equal(dp_seqstate_open(&s, dir, 5, 10, &start, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "node 4"));
+	assert_int_equal(s.dirfd, -1);
+	/* one flipped bit in the reservation */
+	rec[17] ^= 0x10;
+	write_file(rec, sizeof(rec));
+	err[0] = '\0';
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "corrupt"));
+	rec[17] ^= 0x10;
+	/* truncated */
+	write_file(rec, 20);
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), -EBADMSG);
+	/* intact again: accepted */
+	write_file(rec, sizeof(rec));
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 10);
+	dp_seqstate_close(&s);
+	/* missing directory */
+	assert_true(dp_seqstate_open(&s, "/nonexistent/rumor", 4, 10, &start, err,
+				     sizeof(err)) < 0);
+}
+
+static void test_none(void **state)
+{
+	struct dp_seqstate s;
+
+	(void)state;
+	dp_seqstate_none(&s);
+	assert_int_equal(dp_seqstate_reserve(&s, UINT64_MAX), 0);
+	dp_seqstate_close(&s);
+	dp_seqstate_close(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
+		cmocka_unit_test(test_none),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
