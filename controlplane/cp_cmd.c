@@ -13,10 +13,25 @@
 #include "cp_node.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
+#include "cp_view.h"
 
 static json_t *ok(void)
 {
 	return json_pack("{s:b}", "ok", 1);
+}
+
+static void add_stuck(void *arg, const struct rumor_event_id *id, uint16_t origin, uint64_t seq,
+		      unsigned holders, uint64_t age_us)
+{
+	json_t *arr = arg;
+	char hex[33];
+
+	if (json_array_size(arr) >= 8)
+		return;
+	rumor_event_id_hex(id, hex);
+	json_array_append_new(arr, json_pack("{s:i, s:I, s:s, s:i, s:I}", "origin", origin, "seq",
+					     (json_int_t)seq, "id", hex, "holders", (int)holders,
+					     "age_ms", (json_int_t)(age_us / 1000)));
 }
 
 static void cmd_status(struct cp_node *n, struct cp_api_client *c)
@@ -77,6 +92,27 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 					      (json_int_t)os.skips, "refused",
 					      (json_int_t)(os.refused_nobufs + os.refused_invalid),
 					      "pending", (int)os.pending, "ready", (int)os.ready));
+		/* events waiting for a majority or a predecessor for over 2 s: operators see them */
+		json_t *stuck = json_array();
+		unsigned k = cp_order_stuck(n->order, cp_loop_now_us(), 2000000, add_stuck, stuck);
+		json_object_set_new(r, "stuck_events", json_integer(k));
+		json_object_set_new(r, "stuck_oldest", stuck);
+		json_t *origins = json_object();
+		for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++) {
+			struct cp_order_origin_info oi;
+			char k[8];
+			if (cp_order_origin_info(n->order, (uint16_t)o, &oi) < 0)
+				continue;
+			snprintf(k, sizeof(k), "%u", o);
+			json_object_set_new(origins, k,
+					    json_pack("{s:I, s:I, s:I, s:i, s:i, s:I, s:b}", "ordered",
+						      (json_int_t)oi.ordered, "ready_through",
+						      (json_int_t)oi.ready_through, "max_seq",
+						      (json_int_t)oi.max_seq, "held", (int)oi.held,
+						      "wait_node", oi.wait_node, "wait_ctr",
+						      (json_int_t)oi.wait_ctr, "gap", oi.gap));
+		}
+		json_object_set_new(r, "order_origins", origins);
 	}
 	cp_api_reply(c, r);
 }
@@ -110,8 +146,13 @@ static void cmd_members(struct cp_node *n, struct cp_api_client *c)
 static void cmd_view(struct cp_node *n, struct cp_api_client *c)
 {
 	static const char *names[] = { "static", "leader", "hyparview", "cyclon" };
-	json_t *peers = json_array();
+	json_t *peers, *live = cp_view_json(n); /* cp_view hook */
 
+	if (live) {
+		cp_api_reply(c, live);
+		return;
+	}
+	peers = json_array();
 	/* the static view: every other configured node */
 	for (unsigned i = 0; i < n->cfg.n_nodes; i++)
 		if (n->cfg.nodes[i].id != n->self)
@@ -358,9 +399,14 @@ static void on_removed(struct raft_change *req, int status)
 static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *cmd, json_t *req)
 {
 	raft_id id = (raft_id)json_integer_value(json_object_get(req, "id"));
+	json_int_t raw = json_integer_value(json_object_get(req, "id"));
 	struct change *ch;
 	int rc;
 
+	if (raw <= 0 || raw > RUMOR_NODE_ID_MAX) {
+		cp_api_error(c, "%s: node id must be 1..%u", cmd, RUMOR_NODE_ID_MAX);
+		return;
+	}
 	if (raft_state(&n->raft) != RAFT_LEADER) {
 		raft_id lid;
 		const char *laddr;
@@ -374,6 +420,10 @@ static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *c
 		return;
 	}
 	ch = calloc(1, sizeof(*ch));
+	if (!ch) {
+		cp_api_error(c, "%s: out of memory", cmd);
+		return;
+	}
 	ch->n = n;
 	ch->c = c;
 	ch->id = id;
@@ -389,7 +439,7 @@ static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *c
 		struct rumor_config *fresh = malloc(sizeof(*fresh));
 		char err[512], addr[96];
 		const struct rumor_node_conf *nc;
-		if (rumor_config_load(n->cfg.path, fresh, err, sizeof(err)) < 0 ||
+		if (!fresh || rumor_config_load(n->cfg.path, fresh, err, sizeof(err)) < 0 ||
 		    !(nc = rumor_config_node(fresh, (uint16_t)id))) {
 			cp_api_error(c, "add: node %llu is not in %s", (unsigned long long)id,
 				     n->cfg.path);
@@ -438,6 +488,10 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 		cmd_change(n, c, cmd, req);
 	else if (!strcmp(cmd, "watch")) {
 		struct cp_watcher *w = calloc(1, sizeof(*w));
+		if (!w) {
+			cp_api_error(c, "watch: out of memory");
+			return;
+		}
 		w->client = c;
 		w->gossip = json_is_true(json_object_get(req, "gossip"));
 		w->next = n->watchers;

@@ -16,6 +16,7 @@
 #include "cp_node.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
+#include "cp_view.h"
 
 #define REPORT_FLUSH_BYTES (48u << 10)   /* one APP message */
 #define REPORT_MAX_BYTES (4u << 20)      /* stop draining the dataplane beyond this */
@@ -206,11 +207,26 @@ static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, ui
 	report(n, r);
 }
 
+static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
+
 static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, size_t len)
 {
 	struct cp_node *n = arg;
 	size_t off = 0;
 
+	if (type == CP_APP_VIEW) { /* cp_view hook */
+		cp_view_on_app(n, from, p, len);
+		return;
+	}
+	if (type == CP_APP_FETCH_REQ) {
+		serve_fetch(n, from, p, len);
+		return;
+	}
+	if (type == CP_APP_FETCH_RESP) {
+		if (cp_fetch_resp_take(&n->fetch, p, len) > 0)
+			cp_fsm_drain(n->fsm);
+		return;
+	}
 	if (type != CP_APP_REPORTS)
 		return;
 	if (!n->leading)
@@ -435,11 +451,94 @@ static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_
 	struct cp_node *n = data;
 	const struct cp_held_event *e = cp_held_get(&n->held, origin, seq);
 
-	if (!e || !rumor_event_id_equal(&e->id, id))
+	if (e && rumor_event_id_equal(&e->id, id)) {
+		*payload = e->payload;
+		*len = e->len;
+		return 0;
+	}
+	/* released everywhere or lost: our own ordered.log (a replay) or a peer's answer */
+	uint8_t *p;
+	if (cp_fetch_get(&n->fetch, origin, seq, id, &p, len) < 0)
 		return -EAGAIN;
-	*payload = e->payload;
-	*len = e->len;
+	free(n->fetch_tmp);
+	n->fetch_tmp = p;
+	*payload = p;
 	return 0;
+}
+
+/* Ask one peer (the leader first, then the others in turn) for origin's payloads from seq. */
+static void send_fetch(struct cp_node *n, uint16_t origin, uint64_t seq)
+{
+	uint8_t req[CP_FETCH_REQ_LEN];
+	struct iovec iov = { req, sizeof(req) };
+	uint16_t to = 0;
+
+	if (n->leader && n->leader != n->self && n->fetch_rr % 2 == 0)
+		to = (uint16_t)n->leader;
+	for (unsigned k = 0; !to && k < n->cfg.n_nodes; k++) {
+		const struct rumor_node_conf *nc = &n->cfg.nodes[(n->fetch_rr / 2 + k) % n->cfg.n_nodes];
+		if (nc->id != n->self)
+			to = nc->id;
+	}
+	n->fetch_rr++;
+	if (!to)
+		return;
+	cp_fetch_req_encode(req, origin, seq, CP_FETCH_MAX_RANGE);
+	if (cp_net_send(cp_raftio_net(&n->io), to, CP_NET_APP, CP_APP_FETCH_REQ, &iov, 1,
+			NULL) == 0)
+		n->st.fetches_sent++;
+}
+
+static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
+{
+	uint16_t origin, count;
+	uint64_t seq;
+	uint8_t *buf;
+	size_t off = 0;
+
+	if (cp_fetch_req_decode(p, len, &origin, &seq, &count) < 0)
+		return;
+	buf = malloc(CP_FETCH_RESP_MAX);
+	if (!buf)
+		return;
+	for (uint64_t s = seq; s < seq + count; s++) {
+		const struct cp_held_event *e = cp_held_get(&n->held, origin, s);
+		int w = -1;
+		if (e) {
+			char clock[256] = "";
+			const struct cp_slot_frame *sf = &n->slot_frame[e->slot];
+			if (sf->frame && rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id,
+								 0, n->frame) == 0) {
+				rumor_vc_set(&n->frame->clock, origin, s);
+				rumor_vc_format(&n->frame->clock, clock, sizeof(clock));
+			}
+			w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s, &e->id,
+					      e->payload, e->len, clock);
+		} else {
+			/* applied here: the log has it, under the id the order committed */
+			uint8_t *d;
+			size_t dl;
+			struct rumor_event_id id;
+			char clock[256] = "";
+			if (cp_fetch_get_logged(&n->fetch, origin, s, &id, &d, &dl) == 0) {
+				cp_fetch_clock(&n->fetch, origin, s, clock, sizeof(clock));
+				w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s,
+						      &id, d, dl, clock);
+				free(d);
+			}
+		}
+		if (w == -ENOBUFS)
+			break;
+		if (w > 0)
+			off += (size_t)w;
+	}
+	if (off) {
+		struct iovec iov = { buf, off };
+		if (cp_net_send(cp_raftio_net(&n->io), from, CP_NET_APP, CP_APP_FETCH_RESP, &iov, 1,
+				NULL) == 0)
+			n->st.fetch_served++;
+	}
+	free(buf);
 }
 
 static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
@@ -451,6 +550,7 @@ static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumo
 	n->want_seq = seq;
 	n->want_since_ms = cp_loop_now_ms();
 	send_pull(n, origin, seq);
+	send_fetch(n, origin, seq);
 }
 
 static void log_flush(struct cp_node *n);
@@ -483,6 +583,7 @@ static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const ch
 		nb[*bl + len] = '\n';
 		*bl += len + 1;
 		n->log_last_gseq = e->gseq;
+		cp_fetch_logged(&n->fetch, e->kind == CP_BATCH_SKIP ? 0 : e->origin, e->seq, len + 1);
 	}
 	free(line);
 	if (*bl >= LOG_FLUSH_BYTES)
@@ -565,6 +666,7 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 
 	if (e->seq > n->applied_through[e->origin])
 		n->applied_through[e->origin] = e->seq;
+	cp_fetch_done(&n->fetch, e->origin, e->seq);
 	if (n->want_origin == e->origin && n->want_seq <= e->seq)
 		n->want_origin = 0;
 	*r = (struct cp_recent){ .gseq = e->gseq, .origin = e->origin, .seq = e->seq, .id = e->id };
@@ -582,6 +684,9 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 			rumor_vc_set(ts, e->origin, e->seq);
 			rumor_vc_format(ts, r->clock, sizeof(r->clock));
 		}
+	} else if (!h) {
+		/* applied from a fetched payload or our own log: its timestamp came with it */
+		cp_fetch_clock(&n->fetch, e->origin, e->seq, r->clock, sizeof(r->clock));
 	}
 	log_append(n, e, r->clock);
 	notify_applied(n, e, r->clock);
@@ -725,6 +830,7 @@ static void on_slow(struct cp_loop_timer *t)
 			cp_fsm_drain(n->fsm);
 		} else {
 			send_pull(n, n->want_origin, n->want_seq);
+			send_fetch(n, n->want_origin, n->want_seq);
 			n->want_since_ms = now;
 		}
 	}
@@ -746,6 +852,9 @@ static int open_log(struct cp_node *n)
 	n->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (n->log_fd < 0)
 		return -errno;
+	int rc = cp_fetch_init(&n->fetch, path);
+	if (rc < 0)
+		return rc;
 	/* continue after the last gseq already written (apply replays after a restart) */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	off_t size = lseek(fd, 0, SEEK_END);
@@ -867,7 +976,8 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	rcfg.dir = n->dir;
 	rcfg.cluster_id = n->cfg.cluster_id;
 	rcfg.seed = (uint64_t)n->self * 0x9e3779b97f4a7c15ull ^ cp_loop_now_us();
-	rcfg.app = (struct cp_net_cbs){ .arg = n, .app = on_app };
+	rcfg.app = (struct cp_net_cbs){ .arg = n, .app = on_app,
+				       .peer_down = cp_view_net_peer_down /* cp_view hook */ };
 	if ((rc = cp_raftio_init(&n->io, loop, &rcfg)) < 0)
 		return rc;
 	rc = raft_init(&n->raft, &n->io, cp_fsm_raft(n->fsm), n->self, addr);
@@ -895,6 +1005,8 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 		snprintf(addr, sizeof(addr), "%s:%u", nc->ctl_host, nc->ctl_port);
 		cp_raftio_add_peer(&n->io, nc->id, addr);
 	}
+	if ((rc = cp_view_start(n)) < 0) /* cp_view hook */
+		return rc;
 
 	struct cp_api_ops ops = { .arg = n, .request = cp_cmd_request,
 				  .closed = cp_cmd_client_closed };
@@ -928,6 +1040,7 @@ void cp_node_stop(struct cp_node *n)
 	cp_loop_set_idle_poll(n->loop, NULL, NULL, 0, 0);
 	cp_loop_timer_stop(n->tick);
 	cp_loop_timer_stop(n->slow);
+	cp_view_stop(n); /* cp_view hook */
 	cp_api_close(n->api);
 	n->api = NULL;
 	log_flush(n);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cp_batch.h"
+#include "cp_fetch.h"
 #include "cp_held.h"
 #include "cp_report.h"
 #include "dp_client.h"
@@ -22,10 +23,14 @@ struct cp_api;
 struct cp_api_client;
 struct cp_fsm;
 struct cp_order;
+struct cp_view;
 
 /* APP message types on the control transport. */
 enum cp_app_type {
 	CP_APP_REPORTS = 1,   /* holder -> leader: concatenated cp_report records */
+	CP_APP_VIEW = 2,      /* partial-view maintenance: one encoded rumor_view_msg (cp_view) */
+	CP_APP_FETCH_REQ = 3, /* payloads of an origin's seq range, please (cp_fetch) */
+	CP_APP_FETCH_RESP = 4,/* the payloads we have of that range */
 };
 
 /* Client originations waiting for the dataplane's ack. */
@@ -76,6 +81,7 @@ struct cp_node_stats {
 	uint64_t pulls, pulls_failed, releases, release_ring_full;
 	uint64_t originated, originate_refused;
 	uint64_t log_write_errors;
+	uint64_t fetches_sent, fetch_served;
 };
 
 struct cp_node {
@@ -90,6 +96,9 @@ struct cp_node {
 	struct dp_client dp;
 	bool dp_alive;
 	struct cp_held held;
+	struct cp_fetch fetch;            /* payloads from our ordered.log or from peers */
+	uint8_t *fetch_tmp;               /* payload handed to the fsm, freed at the next get */
+	unsigned fetch_rr;                /* which peer the next fetch asks */
 	struct cp_slot_frame *slot_frame;
 	struct cp_fsm *fsm;
 	struct cp_order *order;
@@ -97,6 +106,7 @@ struct cp_node {
 	struct raft_io io;
 	struct cp_api *api;
 	struct cp_loop_timer *tick, *slow;
+	struct cp_view *view;             /* partial view (cp_view.c), NULL when not running */
 
 	raft_id leader;
 	bool leading;

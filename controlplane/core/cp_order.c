@@ -761,3 +761,20 @@ uint64_t cp_order_ordered_through(const struct cp_order *o, uint16_t origin)
 {
 	return origin <= RUMOR_NODE_ID_MAX ? o->og[origin].ordered : 0;
 }
+
+int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
+			 struct cp_order_origin_info *out)
+{
+	const struct orig *g;
+
+	if (origin == 0 || origin > o->max_origin)
+		return -ENOENT;
+	g = &o->og[origin];
+	if (!g->held && !g->ordered)
+		return -ENOENT;
+	*out = (struct cp_order_origin_info){ .ordered = g->ordered, .ready_through = o->rt[origin],
+					      .max_seq = g->max_seq, .held = g->held,
+					      .wait_node = g->wait_node, .wait_ctr = g->wait_ctr,
+					      .gap = g->gap_on };
+	return 0;
+}

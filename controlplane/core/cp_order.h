@@ -114,6 +114,20 @@ void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st);
 /* Copy of the merged global vector clock. Returns 0 or -ENOSPC (over RUMOR_VC_MAX_ENTRIES). */
 int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out);
 
+/* What one origin's queue looks like, for operators chasing a stalled order. */
+struct cp_order_origin_info {
+	uint64_t ordered;      /* committed through */
+	uint64_t ready_through;/* ordered, cut or ready through */
+	uint64_t max_seq;      /* highest seq reported */
+	uint32_t held;         /* events in the table */
+	uint16_t wait_node;    /* the head waits for (wait_node, wait_ctr); 0: not waiting */
+	uint64_t wait_ctr;
+	int gap;               /* the head is missing or minority-held and being timed */
+};
+/* Returns 0, or -ENOENT when the origin has nothing in the table. */
+int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
+			 struct cp_order_origin_info *out);
+
 /* Per-origin watermark: highest seq ordered (committed) through. */
 uint64_t cp_order_ordered_through(const struct cp_order *o, uint16_t origin);
 

@@ -1,0 +1,395 @@
+/* Payload recovery: an index of our own ordered.log and a store of payloads fetched from
+ * peers, both keyed by (origin, seq); wire codec of the FETCH messages. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cp_fetch.h"
+#include "rumor_vc.h"
+
+struct cp_fetch_cell {
+	uint64_t key;    /* origin << 48 | seq; 0 = empty */
+	uint64_t val;
+};
+
+#define SEQ_MASK ((1ull << 48) - 1)
+
+static uint64_t mkkey(uint16_t origin, uint64_t seq)
+{
+	return (uint64_t)origin << 48 | (seq & SEQ_MASK);
+}
+
+static uint32_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+static int map_put(struct cp_fetch_map *m, uint64_t key, uint64_t val);
+
+static int map_grow(struct cp_fetch_map *m)
+{
+	struct cp_fetch_map bigger = { 0 };
+	uint32_t cells = m->cells ? (m->mask + 1) * 2 : 1024;
+
+	bigger.cells = calloc(cells, sizeof(*bigger.cells));
+	if (!bigger.cells)
+		return -ENOMEM;
+	bigger.mask = cells - 1;
+	for (uint32_t i = 0; m->cells && i <= m->mask; i++)
+		if (m->cells[i].key)
+			map_put(&bigger, m->cells[i].key, m->cells[i].val);
+	free(m->cells);
+	*m = bigger;
+	return 0;
+}
+
+static int map_put(struct cp_fetch_map *m, uint64_t key, uint64_t val)
+{
+	if (!m->cells || (m->count + 1) * 2 > m->mask + 1)
+		if (map_grow(m) < 0)
+			return -ENOMEM;
+	for (uint32_t i = hash64(key) & m->mask;; i = (i + 1) & m->mask) {
+		if (m->cells[i].key == key) {
+			m->cells[i].val = val;
+			return 0;
+		}
+		if (!m->cells[i].key) {
+			m->cells[i] = (struct cp_fetch_cell){ key, val };
+			m->count++;
+			return 0;
+		}
+	}
+}
+
+static struct cp_fetch_cell *map_find(const struct cp_fetch_map *m, uint64_t key)
+{
+	if (!m->cells)
+		return NULL;
+	for (uint32_t i = hash64(key) & m->mask;; i = (i + 1) & m->mask) {
+		if (m->cells[i].key == key)
+			return &m->cells[i];
+		if (!m->cells[i].key)
+			return NULL;
+	}
+}
+
+static void map_del(struct cp_fetch_map *m, uint64_t key)
+{
+	struct cp_fetch_cell *c = map_find(m, key);
+	uint32_t i, j;
+
+	if (!c)
+		return;
+	i = (uint32_t)(c - m->cells);
+	/* backward-shift deletion keeps probe runs intact without tombstones */
+	for (j = (i + 1) & m->mask; m->cells[j].key; j = (j + 1) & m->mask) {
+		uint32_t home = hash64(m->cells[j].key) & m->mask;
+		if (((j - home) & m->mask) >= ((j - i) & m->mask)) {
+			m->cells[i] = m->cells[j];
+			i = j;
+		}
+	}
+	m->cells[i].key = 0;
+	m->count--;
+}
+
+int cp_fetch_init(struct cp_fetch *f, const char *path)
+{
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	memset(f, 0, sizeof(*f));
+	f->log_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (f->log_fd < 0)
+		return -errno;
+	in = fdopen(dup(f->log_fd), "r");
+	if (!in)
+		return -errno;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+		json_int_t origin = json_integer_value(json_object_get(o, "origin"));
+		json_int_t seq = json_integer_value(json_object_get(o, "seq"));
+		if (o && json_object_get(o, "data") && origin > 0 && seq > 0 && n < (1 << 20))
+			map_put(&f->log, mkkey((uint16_t)origin, (uint64_t)seq),
+				f->log_size << 20 | (uint64_t)n);
+		json_decref(o);
+		f->log_size += (uint64_t)n;
+	}
+	free(line);
+	fclose(in);
+	return 0;
+}
+
+void cp_fetch_fini(struct cp_fetch *f)
+{
+	for (uint32_t i = 0; f->got.cells && i <= f->got.mask; i++)
+		if (f->got.cells[i].key)
+			free((void *)(uintptr_t)f->got.cells[i].val);
+	free(f->got.cells);
+	free(f->log.cells);
+	if (f->log_fd >= 0)
+		close(f->log_fd);
+	memset(f, 0, sizeof(*f));
+	f->log_fd = -1;
+}
+
+void cp_fetch_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq, size_t len)
+{
+	if (origin && len < (1 << 20))
+		map_put(&f->log, mkkey(origin, seq), f->log_size << 20 | len);
+	f->log_size += len;
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The log writes non-UTF-8 payloads as "hex:..."; the id tells which reading is right. */
+static int payload_from_log(struct cp_fetch *f, uint64_t val, uint16_t origin, uint64_t seq,
+			    const struct rumor_event_id *id, uint8_t **out, size_t *len)
+{
+	size_t llen = val & ((1u << 20) - 1);
+	char *line = malloc(llen);
+	struct rumor_event_id got;
+	int rc = -ENOENT;
+
+	if (!line)
+		return -ENOMEM;
+	if (pread(f->log_fd, line, llen, (off_t)(val >> 20)) == (ssize_t)llen) {
+		json_t *o = json_loadb(line, llen, 0, NULL);
+		json_t *d = json_object_get(o, "data");
+		const char *s = json_string_value(d);
+		size_t sl = json_string_length(d);
+		if (s) {
+			uint8_t *p = malloc(sl + 1);
+			memcpy(p, s, sl);
+			rumor_event_id_compute(origin, seq, p, sl, &got);
+			if (rumor_event_id_equal(&got, id)) {
+				*out = p;
+				*len = sl;
+				rc = 0;
+			} else if (sl >= 4 && !memcmp(s, "hex:", 4) && sl % 2 == 0) {
+				size_t bl = (sl - 4) / 2;
+				for (size_t i = 0; i < bl; i++)
+					p[i] = (uint8_t)(unhex(s[4 + 2 * i]) << 4 | unhex(s[5 + 2 * i]));
+				rumor_event_id_compute(origin, seq, p, bl, &got);
+				if (rumor_event_id_equal(&got, id)) {
+					*out = p;
+					*len = bl;
+					rc = 0;
+				}
+			}
+			if (rc)
+				free(p);
+		}
+		json_decref(o);
+	}
+	free(line);
+	return rc;
+}
+
+int cp_fetch_get(struct cp_fetch *f, uint16_t origin, uint64_t seq,
+		 const struct rumor_event_id *id, uint8_t **out, size_t *len)
+{
+	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));
+
+	if (c) {
+		const struct cp_fetched *p = (const struct cp_fetched *)(uintptr_t)c->val;
+		if (rumor_event_id_equal(&p->id, id)) {
+			*out = malloc(p->len ? p->len : 1);
+			if (!*out)
+				return -ENOMEM;
+			memcpy(*out, p->data, p->len);
+			*len = p->len;
+			return 0;
+		}
+	}
+	c = map_find(&f->log, mkkey(origin, seq));
+	if (c && f->log_fd >= 0)
+		return payload_from_log(f, c->val, origin, seq, id, out, len);
+	return -ENOENT;
+}
+
+int cp_fetch_get_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq,
+			struct rumor_event_id *id, uint8_t **out, size_t *len)
+{
+	struct cp_fetch_cell *c = map_find(&f->log, mkkey(origin, seq));
+	size_t llen;
+	char *line;
+	int rc = -ENOENT;
+
+	if (!c || f->log_fd < 0)
+		return -ENOENT;
+	llen = c->val & ((1u << 20) - 1);
+	line = malloc(llen);
+	if (!line)
+		return -ENOMEM;
+	if (pread(f->log_fd, line, llen, (off_t)(c->val >> 20)) == (ssize_t)llen) {
+		json_t *o = json_loadb(line, llen, 0, NULL);
+		const char *hex = json_string_value(json_object_get(o, "id"));
+		if (hex && rumor_event_id_parse(hex, id) == 0)
+			rc = payload_from_log(f, c->val, origin, seq, id, out, len);
+		json_decref(o);
+	}
+	free(line);
+	return rc;
+}
+
+int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out, size_t cap)
+{
+	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));
+	int rc = -ENOENT;
+
+	if (c) {
+		snprintf(out, cap, "%s", ((const struct cp_fetched *)(uintptr_t)c->val)->clock);
+		return 0;
+	}
+	c = map_find(&f->log, mkkey(origin, seq));
+	if (!c || f->log_fd < 0)
+		return -ENOENT;
+	size_t llen = c->val & ((1u << 20) - 1);
+	char *line = malloc(llen);
+	if (line && pread(f->log_fd, line, llen, (off_t)(c->val >> 20)) == (ssize_t)llen) {
+		json_t *o = json_loadb(line, llen, 0, NULL);
+		const char *clock = json_string_value(json_object_get(o, "clock"));
+		if (clock) {
+			snprintf(out, cap, "%s", clock);
+			rc = 0;
+		}
+		json_decref(o);
+	}
+	free(line);
+	return rc;
+}
+
+void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq)
+{
+	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));
+
+	if (c) {
+		free((void *)(uintptr_t)c->val);
+		map_del(&f->got, mkkey(origin, seq));
+	}
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void cp_fetch_req_encode(uint8_t out[CP_FETCH_REQ_LEN], uint16_t origin, uint64_t seq,
+			 uint16_t count)
+{
+	put16(out, origin);
+	put64(out + 2, seq);
+	put16(out + 10, count);
+}
+
+int cp_fetch_req_decode(const uint8_t *p, size_t len, uint16_t *origin, uint64_t *seq,
+			uint16_t *count)
+{
+	if (len != CP_FETCH_REQ_LEN)
+		return -EINVAL;
+	*origin = get16(p);
+	*seq = get64(p + 2);
+	*count = get16(p + 10);
+	if (!*origin || *origin > RUMOR_NODE_ID_MAX || !*seq || *seq > SEQ_MASK - 1024 ||
+	    !*count || *count > CP_FETCH_MAX_RANGE)
+		return -EINVAL;
+	return 0;
+}
+
+#define REC_HDR 30u
+
+int cp_fetch_resp_add(uint8_t *buf, size_t cap, uint16_t origin, uint64_t seq,
+		      const struct rumor_event_id *id, const void *data, size_t len,
+		      const char *clock)
+{
+	size_t cl = clock ? strnlen(clock, 255) : 0;
+
+	if (cap < REC_HDR + len + 2 + cl)
+		return -ENOBUFS;
+	put16(buf, origin);
+	put64(buf + 2, seq);
+	rumor_event_id_store(id, buf + 10);
+	put32(buf + 26, (uint32_t)len);
+	memcpy(buf + REC_HDR, data, len);
+	put16(buf + REC_HDR + len, (uint16_t)cl);
+	memcpy(buf + REC_HDR + len + 2, clock, cl);
+	return (int)(REC_HDR + len + 2 + cl);
+}
+
+int cp_fetch_resp_take(struct cp_fetch *f, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	int taken = 0;
+
+	while (off < len) {
+		struct rumor_event_id id, check;
+		if (len - off < REC_HDR)
+			return -EINVAL;
+		uint16_t origin = get16(p + off);
+		uint64_t seq = get64(p + off + 2);
+		uint32_t dlen = get32(p + off + 26);
+		rumor_event_id_load(p + off + 10, &id);
+		if (len - off - REC_HDR < (size_t)dlen + 2 || !origin || !seq || seq > SEQ_MASK)
+			return -EINVAL;
+		const uint8_t *data = p + off + REC_HDR;
+		uint16_t cl = get16(data + dlen);
+		if (len - off - REC_HDR - dlen - 2 < cl || cl > 255)
+			return -EINVAL;
+		const char *clock = (const char *)data + dlen + 2;
+		off += REC_HDR + dlen + 2u + cl;
+		rumor_event_id_compute(origin, seq, data, dlen, &check);
+		if (!rumor_event_id_equal(&id, &check)) {
+			f->rejected++;
+			continue;
+		}
+		if (map_find(&f->got, mkkey(origin, seq)))
+			continue;
+		struct cp_fetched *e = malloc(sizeof(*e) + dlen);
+		if (!e)
+			return -ENOMEM;
+		e->id = id;
+		memcpy(e->clock, clock, cl);
+		e->clock[cl] = 0;
+		e->len = dlen;
+		memcpy(e->data, data, dlen);
+		if (map_put(&f->got, mkkey(origin, seq), (uint64_t)(uintptr_t)e) < 0) {
+			free(e);
+			return -ENOMEM;
+		}
+		taken++;
+	}
+	f->responses++;
+	return taken;
+}
