@@ -96,6 +96,10 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 		json_t *stuck = json_array();
 		unsigned k = cp_order_stuck(n->order, cp_loop_now_us(), 2000000, add_stuck, stuck);
 		json_object_set_new(r, "stuck_events", json_integer(k));
+		json_object_set_new(r, "applies_inflight", json_integer(n->applies_inflight));
+		json_object_set_new(r, "next_cut_us",
+				    json_integer((json_int_t)cp_order_next_deadline(n->order,
+										     cp_loop_now_us())));
 		json_object_set_new(r, "stuck_oldest", stuck);
 		json_t *origins = json_object();
 		for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++) {
@@ -105,12 +109,15 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				continue;
 			snprintf(k, sizeof(k), "%u", o);
 			json_object_set_new(origins, k,
-					    json_pack("{s:I, s:I, s:I, s:i, s:i, s:I, s:b}", "ordered",
+					    json_pack("{s:I, s:I, s:I, s:i, s:i, s:I, s:b, s:i, s:i, s:I}",
+						      "ordered",
 						      (json_int_t)oi.ordered, "ready_through",
 						      (json_int_t)oi.ready_through, "max_seq",
 						      (json_int_t)oi.max_seq, "held", (int)oi.held,
 						      "wait_node", oi.wait_node, "wait_ctr",
-						      (json_int_t)oi.wait_ctr, "gap", oi.gap));
+						      (json_int_t)oi.wait_ctr, "gap", oi.gap, "head_state",
+						      oi.head_state, "head_holders", (int)oi.head_holders,
+						      "gap_age_ms", (json_int_t)(oi.gap_age_us / 1000)));
 		}
 		json_object_set_new(r, "order_origins", origins);
 	}

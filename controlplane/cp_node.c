@@ -666,7 +666,6 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 
 	if (e->seq > n->applied_through[e->origin])
 		n->applied_through[e->origin] = e->seq;
-	cp_fetch_done(&n->fetch, e->origin, e->seq);
 	if (n->want_origin == e->origin && n->want_seq <= e->seq)
 		n->want_origin = 0;
 	*r = (struct cp_recent){ .gseq = e->gseq, .origin = e->origin, .seq = e->seq, .id = e->id };
@@ -690,6 +689,7 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 	}
 	log_append(n, e, r->clock);
 	notify_applied(n, e, r->clock);
+	cp_fetch_done(&n->fetch, e->origin, e->seq); /* after its clock was read above */
 	if (h) {
 		uint16_t origin = e->origin;
 		uint64_t first = n->held.slots[h->slot].first_seq;

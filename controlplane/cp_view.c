@@ -435,6 +435,11 @@ int cp_view_start(struct cp_node *n)
 		vc.passive_size = 0;
 		vc.shuffle_len = 0;
 	}
+	if (s == RUMOR_VIEW_STATIC) {
+		/* static means every other configured node, not the library's log-sized default */
+		unsigned all = n->cfg.n_nodes > 1 ? n->cfg.n_nodes - 1u : 1u;
+		vc.active_size = (uint16_t)(all < RUMOR_VIEW_MSG_MAX_IDS ? all : RUMOR_VIEW_MSG_MAX_IDS);
+	}
 	vc.period_ms = n->cfg.gossip.view_refresh_ms;
 	if ((rc = rumor_view_create(&vc, &cv->v)) < 0) {
 		LOG(n, "cannot create the %s view: %s", rumor_view_strategy_name(s), strerror(-rc));

@@ -775,6 +775,13 @@ int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
 	*out = (struct cp_order_origin_info){ .ordered = g->ordered, .ready_through = o->rt[origin],
 					      .max_seq = g->max_seq, .held = g->held,
 					      .wait_node = g->wait_node, .wait_ctr = g->wait_ctr,
-					      .gap = g->gap_on };
+					      .gap = g->gap_on, .head_state = -1,
+					      .gap_age_us = g->gap_on ? o->now - g->gap_since : 0 };
+	uint32_t idx = ring_get(g, o->rt[origin] + 1);
+	if (idx != NONE32) {
+		out->head_state = o->pool[idx].state;
+		out->head_holders = (unsigned)__builtin_popcountll(o->pool[idx].holders &
+								   o->voter_mask);
+	}
 	return 0;
 }

@@ -123,6 +123,9 @@ struct cp_order_origin_info {
 	uint16_t wait_node;    /* the head waits for (wait_node, wait_ctr); 0: not waiting */
 	uint64_t wait_ctr;
 	int gap;               /* the head is missing or minority-held and being timed */
+	int head_state;        /* the head event's state (-1: absent) */
+	unsigned head_holders; /* voters holding it */
+	uint64_t gap_age_us;   /* how long the gap has been timed */
 };
 /* Returns 0, or -ENOENT when the origin has nothing in the table. */
 int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
