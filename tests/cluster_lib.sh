@@ -104,7 +104,8 @@ leader_of() { field "$1" "d['leader']"; }
 
 # wait_leader NODES TIMEOUT: a leader among NODES that every one of them agrees on
 wait_leader() {
-	local nodes=$1 end=$(($(date +%s) + $2)) l first
+	local nodes end=$(($(date +%s) + $2)) l first
+	nodes=$(echo $1) # one line: the membership test below matches " ID "
 	while (($(date +%s) < end)); do
 		first=""
 		for i in $nodes; do
