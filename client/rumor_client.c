@@ -267,7 +267,7 @@ static int get_u64(struct rumor_client *c, json_t *o, const char *key, uint64_t 
 
 static int get_node(struct rumor_client *c, json_t *o, const char *key, uint16_t *v)
 {
-	uint64_t x;
+	uint64_t x = 0;
 	int rc = get_u64(c, o, key, &x);
 
 	if (rc)
@@ -441,7 +441,7 @@ int rumor_current_view(struct rumor_client *c, char *buf, size_t cap)
 {
 	json_t *r, *v;
 	size_t i, off;
-	uint64_t fanout, rounds;
+	uint64_t fanout = 0, rounds = 0;
 	char strategy[32];
 	int rc = request(c, json_pack("{s:s}", "cmd", "view"), &r);
 

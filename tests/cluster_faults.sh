@@ -53,8 +53,14 @@ $CLUSTER restart "$leader" >>"$RUMOR_RUN/cluster-up.out" 2>&1 || fail "restart $
 	>"$RUMOR_RUN/load-$leader-b.out" 2>&1 &
 PIDS+=($!)
 sleep 2
-log "add node 6"
-$CLUSTER add 6 >>"$RUMOR_RUN/cluster-up.out" 2>&1 || fail "add 6: $(tail -2 "$RUMOR_RUN/cluster-up.out")"
+# RUMOR_FAULTS_JOIN=0 leaves out the mid-stream join (cluster_faults in CI); cluster_join runs
+# the whole script.
+all="1 2 3 4 5"
+if [[ ${RUMOR_FAULTS_JOIN:-1} == 1 ]]; then
+	log "add node 6"
+	$CLUSTER add 6 >>"$RUMOR_RUN/cluster-up.out" 2>&1 || fail "add 6: $(tail -2 "$RUMOR_RUN/cluster-up.out")"
+	all="1 2 3 4 5 6"
+fi
 
 rc=0
 for p in "${PIDS[@]}"; do wait "$p" || rc=$((rc + 1)); done
@@ -68,11 +74,13 @@ for i in 1 2 3 4 5; do
 	grep -q ' lost 0$' "$RUMOR_RUN/load-$i.out" || lossy+=" $i"
 done
 [[ -z $lossy ]] || log "loaders on nodes$lossy saw acknowledged events not applied within 40 s"
-converge "1 2 3 4 5 6" 60 || fail "nodes did not converge"
-first6=$(head -n 1 "$RUMOR_RUN/data/node-6/ordered.log" | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['gseq'])" 2>/dev/null || echo none)
-log "node 6's ordered.log starts at gseq $first6 ($( [[ $first6 == 1 ]] && echo 'replayed the whole log' || echo 'caught up by snapshot'))"
-same_digests "1 2 3 4 5 6" || fail "digests differ"
+converge "$all" 60 || fail "nodes did not converge"
+if [[ $all == *6* ]]; then
+	first6=$(head -n 1 "$RUMOR_RUN/data/node-6/ordered.log" | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['gseq'])" 2>/dev/null || echo none)
+	log "node 6's ordered.log starts at gseq $first6 ($( [[ $first6 == 1 ]] && echo 'replayed the whole log' || echo 'caught up by snapshot'))"
+fi
+same_digests "$all" || fail "digests differ"
 $CHECK --same-end --late-start $(for f in "$RUMOR_RUN"/applied-* "$RUMOR_RUN"/acked-*; do echo --acked "$f"; done) \
 	"$RUMOR_RUN/data" || fail "check_order found violations"
 [[ -z $lossy ]] || fail "loaders on nodes$lossy lost acknowledged events"
-log "PASS: kill/restart follower and leader, add node 6: $CONVERGED_GSEQ gseqs, all nodes agree"
+log "PASS: kill/restart follower and leader${all#1 2 3 4 5}: $CONVERGED_GSEQ gseqs, nodes $all agree"
