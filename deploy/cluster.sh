@@ -142,7 +142,11 @@ cmd_stop() {
 	local id
 	for f in "$run"/*.pid; do [[ -f $f ]] && { kill -TERM "$(cat "$f")" 2>/dev/null || true; }; done
 	sleep 0.5
-	for id in $(nodes); do kill_node "$id" KILL; done
+	for id in $(nodes); do
+		kill_node "$id" KILL
+		# whatever else still runs in the namespace (a pid file lost to an earlier crash)
+		ip netns pids "$(ns "$id")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+	done
 	rm -f "$run"/node-*.sock
 	for id in $(nodes); do ip netns del "$(ns "$id")" 2>/dev/null || true; done
 	ip netns del "$hub" 2>/dev/null || true
