@@ -311,6 +311,13 @@ static void on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf
 						.id = f->ev[i].id };
 	rc = cp_held_add_frame(&n->held, nf->slot, f->hdr.origin, f->hdr.first_seq + skip,
 			       (uint16_t)(f->hdr.event_count - skip), ev + skip);
+	if (rc == -EBUSY) {
+		/* the same frame announced twice (queued before we attached, then again by our
+		 * RESYNC): we already hold its events, and releasing the slot now would let the
+		 * dataplane reuse memory our held events still point into */
+		n->st.frames_dup_announce++;
+		return;
+	}
 	if (rc <= 0) {
 		if (rc < 0)
 			n->st.held_full++;

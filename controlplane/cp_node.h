@@ -74,7 +74,7 @@ struct cp_slot_frame {
 };
 
 struct cp_node_stats {
-	uint64_t frames, events_new, events_known, frames_bad, held_full;
+	uint64_t frames, events_new, events_known, frames_bad, held_full, frames_dup_announce;
 	uint64_t reports_sent, report_bytes, reports_local, reports_refused, report_backpressure;
 	uint64_t rereports;
 	uint64_t batches_proposed, batch_events, apply_failed;

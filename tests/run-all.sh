@@ -37,14 +37,14 @@ run_tests() { # dir, label, meson test args...
 }
 
 run_build plain --buildtype=debugoptimized
-run_tests plain "plain: all suites" --no-suite fuzz --no-suite cluster-faults
+run_tests plain "plain: all suites" --no-suite fuzz
 
 if ((!quick)); then
 	# ASan+UBSan run the same unit suites; the multi-process suites run DPDK primaries and
 	# secondaries, where ASan's shadow memory collides with DPDK's fixed hugepage mapping.
 	run_build asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_tests asan "asan+ubsan: unit suites" --no-suite fuzz --no-suite cluster --no-suite cluster-faults
+		run_tests asan "asan+ubsan: unit suites" --no-suite fuzz --no-suite cluster
 
 	CC=clang CXX=clang++ run_build fuzz --buildtype=debugoptimized -Dfuzz=true -Ddataplane=disabled -Dbench=false
 	run_tests fuzz "fuzz: bounded libFuzzer runs" --suite fuzz
