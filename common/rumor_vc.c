@@ -1,5 +1,6 @@
 /* Vector clocks: sparse sorted clocks (merge, compare, wire form) and the dense per-node
  * running clock, with an AVX-512/AVX2 dense-dense max picked at run time. */
+#include "rumor_be.h"
 #include "rumor_vc.h"
 
 #include <errno.h>
@@ -201,34 +202,6 @@ size_t rumor_vc_wire_size(const struct rumor_vc *vc)
 }
 
 /* memcpy + bswap: clocks sit at any alignment inside frames. */
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	v = __builtin_bswap16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap16(v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap64(v);
-}
-
 int rumor_vc_encode(const struct rumor_vc *vc, uint8_t *buf, size_t cap)
 {
 	size_t need = rumor_vc_wire_size(vc);
@@ -236,8 +209,8 @@ int rumor_vc_encode(const struct rumor_vc *vc, uint8_t *buf, size_t cap)
 	if (cap < need)
 		return -ENOBUFS;
 	for (unsigned i = 0; i < vc->n; i++) {
-		put_be16(buf + i * RUMOR_VC_WIRE_ENTRY, vc->node[i]);
-		put_be64(buf + i * RUMOR_VC_WIRE_ENTRY + 2, vc->ctr[i]);
+		rumor_be_st16(buf + i * RUMOR_VC_WIRE_ENTRY, vc->node[i]);
+		rumor_be_st64(buf + i * RUMOR_VC_WIRE_ENTRY + 2, vc->ctr[i]);
 	}
 	return (int)need;
 }
@@ -252,8 +225,8 @@ int rumor_vc_decode(struct rumor_vc *vc, uint16_t count, const uint8_t *buf, siz
 		return -EMSGSIZE;
 	for (unsigned i = 0; i < count; i++) {
 		const uint8_t *p = buf + i * RUMOR_VC_WIRE_ENTRY;
-		uint16_t node = get_be16(p);
-		uint64_t ctr = get_be64(p + 2);
+		uint16_t node = rumor_be_ld16(p);
+		uint64_t ctr = rumor_be_ld64(p + 2);
 
 		if (!node_valid(node) || ctr == 0)
 			return -EINVAL;

@@ -1,5 +1,6 @@
 /* Gossip wire codec: strict decoder (L2-L4, rumor header, clock, events) and the encoder
  * pieces the dataplane assembles frames from. Big-endian throughout, unaligned-safe. */
+#include "rumor_be.h"
 #include "rumor_wire.h"
 
 #include <errno.h>
@@ -19,49 +20,6 @@
 #define H_FIRST_SEQ 16
 #define H_EVCOUNT 24
 #define H_CLKCOUNT 26
-
-/* Loads go through memcpy: frames sit at any alignment inside mbufs. */
-static uint16_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap16(v);
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap32(v);
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap64(v);
-}
-
-static void st16(uint8_t *p, uint16_t v)
-{
-	v = __builtin_bswap16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-	v = __builtin_bswap32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, sizeof(v));
-}
 
 static const char *const err_names[RUMOR_WIRE_ERR_COUNT] = {
 	"truncated",
@@ -112,7 +70,7 @@ static uint16_t ip_csum(const uint8_t *ip)
 	uint32_t sum = 0;
 
 	for (int i = 0; i < RUMOR_WIRE_IP_LEN; i += 2)
-		sum += ld16(ip + i);
+		sum += rumor_be_ld16(ip + i);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
@@ -132,7 +90,7 @@ int rumor_wire_decode_rumor(const uint8_t *buf, size_t len, uint32_t cluster_id,
 
 	if (len < RUMOR_WIRE_HDR_LEN)
 		return RUMOR_WIRE_ETRUNC;
-	if (ld32(buf + H_MAGIC) != RUMOR_WIRE_MAGIC)
+	if (rumor_be_ld32(buf + H_MAGIC) != RUMOR_WIRE_MAGIC)
 		return RUMOR_WIRE_EMAGIC;
 	if (buf[H_VERSION] != RUMOR_WIRE_VERSION)
 		return RUMOR_WIRE_EVERSION;
@@ -142,16 +100,16 @@ int rumor_wire_decode_rumor(const uint8_t *buf, size_t len, uint32_t cluster_id,
 		return RUMOR_WIRE_ETYPE;
 	h->flags = buf[H_FLAGS];
 	h->rounds_left = buf[H_ROUNDS];
-	h->cluster_id = ld32(buf + H_CLUSTER);
+	h->cluster_id = rumor_be_ld32(buf + H_CLUSTER);
 	if (h->cluster_id != cluster_id)
 		return RUMOR_WIRE_ECLUSTER;
-	h->origin = ld16(buf + H_ORIGIN);
-	h->sender = ld16(buf + H_SENDER);
+	h->origin = rumor_be_ld16(buf + H_ORIGIN);
+	h->sender = rumor_be_ld16(buf + H_SENDER);
 	if (!node_ok(h->origin) || !node_ok(h->sender))
 		return RUMOR_WIRE_ENODE;
-	h->first_seq = ld64(buf + H_FIRST_SEQ);
-	h->event_count = ld16(buf + H_EVCOUNT);
-	h->clock_count = ld16(buf + H_CLKCOUNT);
+	h->first_seq = rumor_be_ld64(buf + H_FIRST_SEQ);
+	h->event_count = rumor_be_ld16(buf + H_EVCOUNT);
+	h->clock_count = rumor_be_ld16(buf + H_CLKCOUNT);
 	if (h->first_seq == 0 ||
 	    (h->event_count && h->first_seq > UINT64_MAX - (h->event_count - 1u)))
 		return RUMOR_WIRE_ESEQ;
@@ -190,7 +148,7 @@ int rumor_wire_decode_rumor(const uint8_t *buf, size_t len, uint32_t cluster_id,
 		if ((size_t)(end - p) < RUMOR_WIRE_EVENT_HDR_LEN)
 			return RUMOR_WIRE_EEVCNT;
 		rumor_event_id_load(p, &ev->id);
-		ev->len = ld16(p + 16);
+		ev->len = rumor_be_ld16(p + 16);
 		p += RUMOR_WIRE_EVENT_HDR_LEN;
 		if ((size_t)(end - p) < ev->len)
 			return RUMOR_WIRE_EEVLEN;
@@ -222,12 +180,12 @@ int rumor_wire_decode(const uint8_t *buf, size_t len, uint32_t cluster_id, uint1
 
 	if (len < RUMOR_WIRE_L2L4_LEN)
 		return RUMOR_WIRE_ETRUNC;
-	if (ld16(buf + 12) != ETHERTYPE_IPV4)
+	if (rumor_be_ld16(buf + 12) != ETHERTYPE_IPV4)
 		return RUMOR_WIRE_ENOTIP;
 	if (ip[0] != 0x45)
 		return RUMOR_WIRE_EIPHDR;
-	ip_total = ld16(ip + 2);
-	frag = ld16(ip + 6);
+	ip_total = rumor_be_ld16(ip + 2);
+	frag = rumor_be_ld16(ip + 6);
 	/* MF set or a nonzero offset: a fragment. DF alone is fine. Reserved bit is bad. */
 	if (frag & 0xbfff)
 		return RUMOR_WIRE_EIPHDR;
@@ -239,18 +197,18 @@ int rumor_wire_decode(const uint8_t *buf, size_t len, uint32_t cluster_id, uint1
 		return RUMOR_WIRE_EIPCSUM;
 	if (ip[9] != IPPROTO_UDP_)
 		return RUMOR_WIRE_ENOTUDP;
-	if (ld16(udp + 2) != port)
+	if (rumor_be_ld16(udp + 2) != port)
 		return RUMOR_WIRE_EPORT;
-	udp_len = ld16(udp + 4);
+	udp_len = rumor_be_ld16(udp + 4);
 	if (udp_len != ip_total - RUMOR_WIRE_IP_LEN)
 		return RUMOR_WIRE_EUDPLEN;
 
 	memcpy(out->l2l4.dst_mac, buf, 6);
 	memcpy(out->l2l4.src_mac, buf + 6, 6);
-	out->l2l4.src_ip = ld32(ip + 12);
-	out->l2l4.dst_ip = ld32(ip + 16);
-	out->l2l4.src_port = ld16(udp);
-	out->l2l4.dst_port = ld16(udp + 2);
+	out->l2l4.src_ip = rumor_be_ld32(ip + 12);
+	out->l2l4.dst_ip = rumor_be_ld32(ip + 16);
+	out->l2l4.src_port = rumor_be_ld16(udp);
+	out->l2l4.dst_port = rumor_be_ld16(udp + 2);
 
 	return rumor_wire_decode_rumor(udp + RUMOR_WIRE_UDP_LEN, udp_len - RUMOR_WIRE_UDP_LEN,
 				       cluster_id, flags, out);
@@ -258,17 +216,17 @@ int rumor_wire_decode(const uint8_t *buf, size_t len, uint32_t cluster_id, uint1
 
 void rumor_wire_put_hdr(uint8_t *buf, const struct rumor_wire_hdr *hdr)
 {
-	st32(buf + H_MAGIC, RUMOR_WIRE_MAGIC);
+	rumor_be_st32(buf + H_MAGIC, RUMOR_WIRE_MAGIC);
 	buf[H_VERSION] = RUMOR_WIRE_VERSION;
 	buf[H_TYPE] = hdr->type;
 	buf[H_FLAGS] = hdr->flags;
 	buf[H_ROUNDS] = hdr->rounds_left;
-	st32(buf + H_CLUSTER, hdr->cluster_id);
-	st16(buf + H_ORIGIN, hdr->origin);
-	st16(buf + H_SENDER, hdr->sender);
-	st64(buf + H_FIRST_SEQ, hdr->first_seq);
-	st16(buf + H_EVCOUNT, hdr->event_count);
-	st16(buf + H_CLKCOUNT, hdr->clock_count);
+	rumor_be_st32(buf + H_CLUSTER, hdr->cluster_id);
+	rumor_be_st16(buf + H_ORIGIN, hdr->origin);
+	rumor_be_st16(buf + H_SENDER, hdr->sender);
+	rumor_be_st64(buf + H_FIRST_SEQ, hdr->first_seq);
+	rumor_be_st16(buf + H_EVCOUNT, hdr->event_count);
+	rumor_be_st16(buf + H_CLKCOUNT, hdr->clock_count);
 }
 
 void rumor_wire_put_l2l4(uint8_t *buf, const struct rumor_wire_l2l4 *a, size_t udp_payload_len)
@@ -278,30 +236,30 @@ void rumor_wire_put_l2l4(uint8_t *buf, const struct rumor_wire_l2l4 *a, size_t u
 
 	memcpy(buf, a->dst_mac, 6);
 	memcpy(buf + 6, a->src_mac, 6);
-	st16(buf + 12, ETHERTYPE_IPV4);
+	rumor_be_st16(buf + 12, ETHERTYPE_IPV4);
 
 	ip[0] = 0x45;
 	ip[1] = 0;
-	st16(ip + 2, (uint16_t)(RUMOR_WIRE_IP_LEN + RUMOR_WIRE_UDP_LEN + udp_payload_len));
-	st16(ip + 4, 0);
-	st16(ip + 6, 0x4000);   /* DF: we never fragment, frames are cut at the MTU */
+	rumor_be_st16(ip + 2, (uint16_t)(RUMOR_WIRE_IP_LEN + RUMOR_WIRE_UDP_LEN + udp_payload_len));
+	rumor_be_st16(ip + 4, 0);
+	rumor_be_st16(ip + 6, 0x4000);   /* DF: we never fragment, frames are cut at the MTU */
 	ip[8] = 64;
 	ip[9] = IPPROTO_UDP_;
-	st16(ip + 10, 0);
-	st32(ip + 12, a->src_ip);
-	st32(ip + 16, a->dst_ip);
-	st16(ip + 10, ip_csum(ip));
+	rumor_be_st16(ip + 10, 0);
+	rumor_be_st32(ip + 12, a->src_ip);
+	rumor_be_st32(ip + 16, a->dst_ip);
+	rumor_be_st16(ip + 10, ip_csum(ip));
 
-	st16(udp, a->src_port);
-	st16(udp + 2, a->dst_port);
-	st16(udp + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + udp_payload_len));
-	st16(udp + 6, 0);
+	rumor_be_st16(udp, a->src_port);
+	rumor_be_st16(udp + 2, a->dst_port);
+	rumor_be_st16(udp + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + udp_payload_len));
+	rumor_be_st16(udp + 6, 0);
 }
 
 void rumor_wire_patch_hop(uint8_t *hdr, uint8_t rounds_left, uint16_t sender)
 {
 	hdr[H_ROUNDS] = rounds_left;
-	st16(hdr + H_SENDER, sender);
+	rumor_be_st16(hdr + H_SENDER, sender);
 }
 
 int rumor_wire_body_start(struct rumor_wire_body *b, uint8_t *buf, size_t cap,
@@ -332,7 +290,7 @@ int rumor_wire_body_add(struct rumor_wire_body *b, const struct rumor_event_id *
 		return RUMOR_WIRE_ENOBUFS;
 	p = b->buf + b->len;
 	rumor_event_id_store(id, p);
-	st16(p + 16, (uint16_t)len);
+	rumor_be_st16(p + 16, (uint16_t)len);
 	if (len)
 		memcpy(p + RUMOR_WIRE_EVENT_HDR_LEN, payload, len);
 	b->len += rumor_wire_event_size(len);

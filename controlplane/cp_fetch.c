@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rumor_be.h"
 #include "cp_fetch.h"
 #include "rumor_vc.h"
 
@@ -282,36 +283,12 @@ void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq)
 	}
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void cp_fetch_req_encode(uint8_t out[CP_FETCH_REQ_LEN], uint16_t origin, uint64_t seq,
 			 uint16_t count)
 {
-	put16(out, origin);
-	put64(out + 2, seq);
-	put16(out + 10, count);
+	rumor_be_st16(out, origin);
+	rumor_be_st64(out + 2, seq);
+	rumor_be_st16(out + 10, count);
 }
 
 int cp_fetch_req_decode(const uint8_t *p, size_t len, uint16_t *origin, uint64_t *seq,
@@ -319,9 +296,9 @@ int cp_fetch_req_decode(const uint8_t *p, size_t len, uint16_t *origin, uint64_t
 {
 	if (len != CP_FETCH_REQ_LEN)
 		return -EINVAL;
-	*origin = get16(p);
-	*seq = get64(p + 2);
-	*count = get16(p + 10);
+	*origin = rumor_be_ld16(p);
+	*seq = rumor_be_ld64(p + 2);
+	*count = rumor_be_ld16(p + 10);
 	if (!*origin || *origin > RUMOR_NODE_ID_MAX || !*seq || *seq > SEQ_MASK - 1024 ||
 	    !*count || *count > CP_FETCH_MAX_RANGE)
 		return -EINVAL;
@@ -338,12 +315,12 @@ int cp_fetch_resp_add(uint8_t *buf, size_t cap, uint16_t origin, uint64_t seq,
 
 	if (cap < REC_HDR + len + 2 + cl)
 		return -ENOBUFS;
-	put16(buf, origin);
-	put64(buf + 2, seq);
+	rumor_be_st16(buf, origin);
+	rumor_be_st64(buf + 2, seq);
 	rumor_event_id_store(id, buf + 10);
-	put32(buf + 26, (uint32_t)len);
+	rumor_be_st32(buf + 26, (uint32_t)len);
 	memcpy(buf + REC_HDR, data, len);
-	put16(buf + REC_HDR + len, (uint16_t)cl);
+	rumor_be_st16(buf + REC_HDR + len, (uint16_t)cl);
 	memcpy(buf + REC_HDR + len + 2, clock, cl);
 	return (int)(REC_HDR + len + 2 + cl);
 }
@@ -357,14 +334,14 @@ int cp_fetch_resp_take(struct cp_fetch *f, const uint8_t *p, size_t len)
 		struct rumor_event_id id, check;
 		if (len - off < REC_HDR)
 			return -EINVAL;
-		uint16_t origin = get16(p + off);
-		uint64_t seq = get64(p + off + 2);
-		uint32_t dlen = get32(p + off + 26);
+		uint16_t origin = rumor_be_ld16(p + off);
+		uint64_t seq = rumor_be_ld64(p + off + 2);
+		uint32_t dlen = rumor_be_ld32(p + off + 26);
 		rumor_event_id_load(p + off + 10, &id);
 		if (len - off - REC_HDR < (size_t)dlen + 2 || !origin || !seq || seq > SEQ_MASK)
 			return -EINVAL;
 		const uint8_t *data = p + off + REC_HDR;
-		uint16_t cl = get16(data + dlen);
+		uint16_t cl = rumor_be_ld16(data + dlen);
 		if (len - off - REC_HDR - dlen - 2 < cl || cl > 255)
 			return -EINVAL;
 		const char *clock = (const char *)data + dlen + 2;

@@ -3,24 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rumor_be.h"
 #include "cp_report.h"
 
 #define REPORT_FIXED 18u
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 size_t cp_report_size(const struct cp_report *r)
 {
@@ -37,12 +23,12 @@ int cp_report_encode(const struct cp_report *r, uint8_t *buf, size_t cap)
 		return -EINVAL;
 	if (need > cap)
 		return -ENOBUFS;
-	put16(buf, r->origin);
-	put16(buf + 2, r->reporter);
-	put16(buf + 4, r->count);
-	put64(buf + 6, r->first_seq);
-	put16(buf + 14, r->timestamp.n);
-	put16(buf + 16, r->holder_clock.n);
+	rumor_be_st16(buf, r->origin);
+	rumor_be_st16(buf + 2, r->reporter);
+	rumor_be_st16(buf + 4, r->count);
+	rumor_be_st64(buf + 6, r->first_seq);
+	rumor_be_st16(buf + 14, r->timestamp.n);
+	rumor_be_st16(buf + 16, r->holder_clock.n);
 	for (uint16_t i = 0; i < r->count; i++, off += 16)
 		rumor_event_id_store(&r->id[i], buf + off);
 	n = rumor_vc_encode(&r->timestamp, buf + off, cap - off);
@@ -63,12 +49,12 @@ int cp_report_decode(const uint8_t *buf, size_t len, struct cp_report *r)
 
 	if (len < REPORT_FIXED)
 		return -EMSGSIZE;
-	r->origin = get16(buf);
-	r->reporter = get16(buf + 2);
-	r->count = get16(buf + 4);
-	r->first_seq = get64(buf + 6);
-	n_ts = get16(buf + 14);
-	n_hc = get16(buf + 16);
+	r->origin = rumor_be_ld16(buf);
+	r->reporter = rumor_be_ld16(buf + 2);
+	r->count = rumor_be_ld16(buf + 4);
+	r->first_seq = rumor_be_ld64(buf + 6);
+	n_ts = rumor_be_ld16(buf + 14);
+	n_hc = rumor_be_ld16(buf + 16);
 	if (r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX || r->reporter == 0 ||
 	    r->reporter > RUMOR_NODE_ID_MAX || r->count == 0 || r->count > RUMOR_WIRE_MAX_EVENTS ||
 	    r->first_seq == 0 || r->first_seq > UINT64_MAX - r->count)
