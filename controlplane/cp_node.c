@@ -841,9 +841,8 @@ static void on_slow(struct cp_loop_timer *t)
 			n->want_since_ms = now;
 		}
 	}
-	static uint64_t last_rereport;
-	if (now - last_rereport >= REREPORT_AGE_MS && n->leader) {
-		last_rereport = now;
+	if (now - n->last_rereport_ms >= REREPORT_AGE_MS && n->leader) {
+		n->last_rereport_ms = now;
 		rereport_all(n);
 	}
 }

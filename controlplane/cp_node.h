@@ -131,6 +131,7 @@ struct cp_node {
 	uint16_t want_origin;             /* the fsm waits for this payload (0: none) */
 	uint64_t want_seq;
 	uint64_t want_since_ms;
+	uint64_t last_rereport_ms;        /* held events are re-reported every REREPORT_AGE_MS */
 
 	struct cp_recent *recent;         /* ring of CP_RECENT */
 
