@@ -54,6 +54,8 @@ struct parse_ctx {
 	int cluster_id_set;
 	int peer_cap_set;
 	int peer_cap_line;
+	int window_set;
+	int window_line;
 	int heartbeat_line;
 	struct node_state nodes[RUMOR_CONFIG_MAX_NODES];
 	/* Keys seen in the current non-node section, to reject duplicates. */
@@ -114,6 +116,7 @@ void rumor_config_defaults(struct rumor_config *cfg)
 		 "/run/rumor/node-%%n.sock");
 	cfg->dataplane.store_slots = 65536;
 	cfg->dataplane.store_peer_cap = 65536 / 4;
+	cfg->dataplane.origin_window = 65536 / 8;
 }
 
 /* [node.N] -> N, or -1 when the name is not a valid node section. */
@@ -424,6 +427,7 @@ static const struct num_key num_keys[] = {
 	NK(S_RAFT, "gap_timeout_ms", 1, 3600000, raft.gap_timeout_ms),
 	NK(S_DATAPLANE, "store_slots", 1, 1u << 24, dataplane.store_slots),
 	NK(S_DATAPLANE, "store_peer_cap", 1, 1u << 24, dataplane.store_peer_cap),
+	NK(S_DATAPLANE, "origin_window", 1, 1u << 24, dataplane.origin_window),
 };
 
 static int seen_before(struct parse_ctx *c, const char *key)
@@ -487,6 +491,10 @@ static int handler(void *user, const char *sec, const char *key, const char *v)
 		if (!strcmp(key, "store_peer_cap")) {
 			c->peer_cap_set = 1;
 			c->peer_cap_line = c->cur_line;
+		}
+		if (!strcmp(key, "origin_window")) {
+			c->window_set = 1;
+			c->window_line = c->cur_line;
 		}
 		if (!strcmp(key, "heartbeat_ms"))
 			c->heartbeat_line = c->cur_line;
@@ -556,12 +564,27 @@ static void finish(struct parse_ctx *c)
 		return;
 	}
 	if (!c->peer_cap_set) {
-		cfg->dataplane.store_peer_cap = cfg->dataplane.store_slots / 4;
+		/* every other node's frames plus our own window must fit at once */
+		uint32_t share = cfg->n_nodes + 1 > 4 ? cfg->n_nodes + 1 : 4;
+
+		cfg->dataplane.store_peer_cap = cfg->dataplane.store_slots / share;
 		if (!cfg->dataplane.store_peer_cap)
 			cfg->dataplane.store_peer_cap = 1;
 	} else if (cfg->dataplane.store_peer_cap > cfg->dataplane.store_slots) {
 		fail(c, c->peer_cap_line, "dataplane", "store_peer_cap",
 		     "over store_slots (%u)", cfg->dataplane.store_slots);
+		return;
+	}
+	if (!c->window_set) {
+		/* half a peer's cap: a receiver that applies later than the origin still has
+		 * room for everything the origin has in flight */
+		cfg->dataplane.origin_window = cfg->dataplane.store_peer_cap / 2;
+		if (!cfg->dataplane.origin_window)
+			cfg->dataplane.origin_window = 1;
+	} else if (cfg->dataplane.origin_window > cfg->dataplane.store_peer_cap) {
+		fail(c, c->window_line, "dataplane", "origin_window",
+		     "over store_peer_cap (%u): receivers would drop what the origin accepted",
+		     cfg->dataplane.store_peer_cap);
 		return;
 	}
 	qsort(cfg->nodes, cfg->n_nodes, sizeof(cfg->nodes[0]), cmp_node);

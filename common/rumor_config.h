@@ -62,7 +62,11 @@ struct rumor_config {
 
 	struct {
 		uint32_t store_slots;     /* event store frames (default 65536) */
-		uint32_t store_peer_cap;  /* most slots frames from one origin may hold (default 1/4) */
+		uint32_t store_peer_cap;  /* most slots frames from one origin may hold
+					     (default store_slots / max(4, nodes + 1)) */
+		uint32_t origin_window;   /* most own frames held unreleased: new events beyond
+					     it are refused, the sender retries (default
+					     store_peer_cap / 2) */
 	} dataplane;
 };
 

@@ -32,6 +32,7 @@ enum rumor_msg_type {
 	RUMOR_MSG_RELEASE = 66,      /* ordered and applied: free the stored frame */
 	RUMOR_MSG_PULL = 67,         /* fetch a missing range from peers */
 	RUMOR_MSG_RESYNC = 68,       /* cp (re)attached: send NEW_FRAME for every held frame */
+	RUMOR_MSG_SEND_TO = 69,      /* repair: send a held frame to these peers */
 };
 
 /* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
@@ -88,6 +89,14 @@ struct rumor_msg_pull {
 	uint64_t first_seq;
 };
 
+struct rumor_msg_send_to {
+	uint32_t slot;
+	uint16_t origin;             /* sanity check against the slot's frame, with first_seq */
+	uint16_t n;
+	uint64_t first_seq;
+	uint16_t peer[RUMOR_VC_MAX_ENTRIES];
+};
+
 struct rumor_msg {
 	uint16_t type;
 	uint16_t reserved;
@@ -100,6 +109,7 @@ struct rumor_msg {
 		struct rumor_msg_release release;
 		struct rumor_msg_pull pull;
 		struct rumor_msg_pull pull_failed;
+		struct rumor_msg_send_to send_to;
 	} u;
 };
 
@@ -123,6 +133,7 @@ struct rumor_dp_stats {
 	uint64_t ring_full_dp2cp;
 	uint64_t pull_sent, pull_served, pull_failed;
 	uint64_t arp_rx, arp_tx;
+	uint64_t repair_sent;                /* frames sent on a SEND_TO (leader's repair) */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "cp_node.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
+#include "cp_repair.h"
 #include "cp_view.h"
 
 #define REPORT_FLUSH_BYTES (48u << 10)   /* one APP message */
@@ -23,6 +24,12 @@
 #define APPLIES_INFLIGHT_MAX 8
 #define PULL_RETRY_MS 300
 #define REREPORT_AGE_MS 1500
+#define REREPORT_WINDOW 8192   /* seqs per origin above what we applied */
+/* A head held by a minority this long is sent on by a holder (cp_repair), at most once a
+ * period: well under the gap timeout, well over a report's round trip. */
+#define REPAIR_AFTER_US 200000
+#define REPAIR_PERIOD_MS 200
+#define REPAIR_MAX_SEQS 4096
 #define LOG_FLUSH_BYTES (256u << 10)
 
 #define LOG(n, fmt, ...) \
@@ -209,6 +216,53 @@ static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, ui
 
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
 
+/* Holder side: hand each stored frame of the run to the dataplane for the named nodes. */
+static void repair_serve(struct cp_node *n, const struct cp_repair *r)
+{
+	uint32_t last = UINT32_MAX;
+
+	for (uint64_t s = r->first_seq; s <= r->last_seq; s++) {
+		const struct cp_held_event *ev = cp_held_get(&n->held, r->origin, s);
+		struct rumor_msg *m;
+
+		if (!ev || ev->slot == last || !n->slot_frame[ev->slot].frame)
+			continue;
+		last = ev->slot;
+		if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_SEND_TO, &m) < 0)
+			return; /* ring full: the leader asks again next period */
+		m->u.send_to.slot = last;
+		m->u.send_to.origin = r->origin;
+		m->u.send_to.first_seq = n->slot_frame[last].first_seq;
+		m->u.send_to.n = r->nto;
+		memcpy(m->u.send_to.peer, r->to, r->nto * sizeof(r->to[0]));
+		if (dp_send(n, m) < 0)
+			return;
+		n->st.repair_frames++;
+	}
+}
+
+/* Leader side: one minority-held run found by the order. */
+static void on_repair_run(void *arg, const struct cp_order_repair *run)
+{
+	struct cp_node *n = arg;
+	struct cp_repair r = { .origin = run->origin, .first_seq = run->first_seq,
+			       .last_seq = run->last_seq };
+	uint8_t buf[cp_repair_size(CP_REPAIR_MAX_TO)];
+	int len;
+
+	for (unsigned i = 0; i < run->nmissing && r.nto < CP_REPAIR_MAX_TO; i++)
+		r.to[r.nto++] = run->missing[i];
+	n->st.repairs_asked++;
+	if (run->holder == n->self) {
+		repair_serve(n, &r);
+		return;
+	}
+	if ((len = cp_repair_encode(&r, buf, sizeof(buf))) < 0)
+		return;
+	struct iovec iov = { buf, (size_t)len };
+	cp_net_send(cp_raftio_net(&n->io), run->holder, CP_NET_APP, CP_APP_REPAIR, &iov, 1, NULL);
+}
+
 static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, size_t len)
 {
 	struct cp_node *n = arg;
@@ -220,6 +274,14 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 	}
 	if (type == CP_APP_FETCH_REQ) {
 		serve_fetch(n, from, p, len);
+		return;
+	}
+	if (type == CP_APP_REPAIR) {
+		struct cp_repair r;
+		if (cp_repair_decode(p, len, &r) == 0)
+			repair_serve(n, &r);
+		else
+			LOG(n, "bad repair request from node %" PRIu64, from);
 		return;
 	}
 	if (type == CP_APP_FETCH_RESP) {
@@ -242,21 +304,23 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 	}
 }
 
-/* Re-report every held, unapplied event: after a leader change, and periodically so that a
- * report lost with a connection is never lost for good (the order treats repeats as no-ops). */
-static void rereport_all(struct cp_node *n)
+/* Re-report held, unapplied frames starting within @window seqs above what we applied:
+ * all of them after a leader change, and periodically the order's next part, so that a report
+ * lost with a connection is never lost for good (the order treats repeats as no-ops). */
+static void rereport(struct cp_node *n, uint64_t window)
 {
 	for (uint32_t s = 0; s < n->held.n_slots; s++) {
 		const struct cp_held_slot *hs = &n->held.slots[s];
 		const struct cp_slot_frame *sf = &n->slot_frame[s];
 		if (!hs->pending || !sf->frame)
 			continue;
+		uint64_t done = n->applied_through[hs->origin];
+		if (done >= hs->last_seq || (hs->first_seq > done && hs->first_seq - done > window))
+			continue;
 		if (rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0, n->frame) < 0)
 			continue;
-		uint64_t done = n->applied_through[hs->origin];
-		if (done >= hs->last_seq)
-			continue;
-		uint16_t skip = done >= hs->first_seq ? (uint16_t)(done - hs->first_seq + 1) : 0;
+		/* skip counts from the frame's first event, which we may hold only the tail of */
+		uint16_t skip = done >= sf->first_seq ? (uint16_t)(done - sf->first_seq + 1) : 0;
 		report_frame(n, n->frame, skip, &n->frame->clock);
 		n->st.rereports++;
 	}
@@ -327,7 +391,8 @@ static void on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf
 		release_slot(n, nf->slot, f->hdr.origin, f->hdr.first_seq);
 		return;
 	}
-	n->slot_frame[nf->slot] = (struct cp_slot_frame){ nf->frame, nf->frame_len };
+	n->slot_frame[nf->slot] = (struct cp_slot_frame){ nf->frame, nf->frame_len,
+							  f->hdr.first_seq };
 	n->st.events_new += (uint64_t)rc;
 	if (!(nf->flags & RUMOR_NEW_FRAME_PULLED))
 		report_frame(n, f, skip, &nf->holder_clock);
@@ -350,7 +415,7 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 		if (o->client)
 			cp_api_error(o->client, "dataplane refused the events: %s%s",
 				     strerror(-a->status),
-				     a->status == -ENOSPC ? " (event store full, retry later)" : "");
+				     a->status == -ENOSPC ? " (event store or origin window full, retry later)" : "");
 		free(o);
 		return;
 	}
@@ -699,7 +764,8 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 	cp_fetch_done(&n->fetch, e->origin, e->seq); /* after its clock was read above */
 	if (h) {
 		uint16_t origin = e->origin;
-		uint64_t first = n->held.slots[h->slot].first_seq;
+		/* the dataplane checks the frame's own first seq, not the part we hold */
+		uint64_t first = n->slot_frame[h->slot].first_seq;
 		if (cp_held_done(&n->held, e->origin, e->seq, &slot) == 1)
 			release_slot(n, slot, origin, first);
 	}
@@ -780,7 +846,7 @@ static void become_leader(struct cp_node *n)
 	n->leading = true;
 	n->rep_len = 0;
 	LOG(n, "leader for term %llu", (unsigned long long)n->raft.current_term);
-	rereport_all(n);
+	rereport(n, UINT64_MAX);
 }
 
 static void check_leadership(struct cp_node *n)
@@ -801,7 +867,7 @@ static void check_leadership(struct cp_node *n)
 		n->leader = id;
 		if (id && id != n->self) {
 			LOG(n, "leader is node %llu", (unsigned long long)id);
-			rereport_all(n);
+			rereport(n, UINT64_MAX);
 		}
 	}
 	if (n->leading)
@@ -841,9 +907,16 @@ static void on_slow(struct cp_loop_timer *t)
 			n->want_since_ms = now;
 		}
 	}
+	if (n->leading && now - n->last_repair_ms >= REPAIR_PERIOD_MS) {
+		n->last_repair_ms = now;
+		cp_order_repairs(n->order, now_us(), REPAIR_AFTER_US, REPAIR_MAX_SEQS,
+				 on_repair_run, n);
+	}
 	if (now - n->last_rereport_ms >= REREPORT_AGE_MS && n->leader) {
 		n->last_rereport_ms = now;
-		rereport_all(n);
+		/* only the part the order needs next: a report is lost only with a connection,
+		 * and the rest of what we hold is re-sent as the window moves up */
+		rereport(n, REREPORT_WINDOW);
 	}
 }
 

@@ -31,6 +31,7 @@ enum cp_app_type {
 	CP_APP_VIEW = 2,      /* partial-view maintenance: one encoded rumor_view_msg (cp_view) */
 	CP_APP_FETCH_REQ = 3, /* payloads of an origin's seq range, please (cp_fetch) */
 	CP_APP_FETCH_RESP = 4,/* the payloads we have of that range */
+	CP_APP_REPAIR = 5,    /* leader -> holder: send a minority-held run to others (cp_repair) */
 };
 
 /* Client originations waiting for the dataplane's ack. */
@@ -71,6 +72,7 @@ struct cp_recent {
 struct cp_slot_frame {
 	const uint8_t *frame;             /* rumor part in the dataplane store */
 	uint32_t len;
+	uint64_t first_seq;               /* the frame's, even when we hold only its tail */
 };
 
 struct cp_node_stats {
@@ -82,6 +84,7 @@ struct cp_node_stats {
 	uint64_t originated, originate_refused;
 	uint64_t log_write_errors;
 	uint64_t fetches_sent, fetch_served;
+	uint64_t repairs_asked, repair_frames;  /* leader: runs asked for; holder: frames resent */
 };
 
 struct cp_node {
@@ -132,6 +135,7 @@ struct cp_node {
 	uint64_t want_seq;
 	uint64_t want_since_ms;
 	uint64_t last_rereport_ms;        /* held events are re-reported every REREPORT_AGE_MS */
+	uint64_t last_repair_ms;          /* leader: minority-held runs looked for */
 
 	struct cp_recent *recent;         /* ring of CP_RECENT */
 

@@ -522,7 +522,12 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 		ack(n, o->req_id, -EINVAL, 0, 0);
 		return;
 	}
-	if (need > dp_store_free_count(&n->store)) {
+	/* Flow control: past its window the origin pushes back (the client retries) instead
+	 * of sending frames that receivers, who hold every origin's frames until applied,
+	 * would have to drop. */
+	if (need > dp_store_free_count(&n->store) ||
+	    __atomic_load_n(&n->store.origin_used[n->self], __ATOMIC_RELAXED) + need >
+		    n->cfg->dataplane.origin_window) {
 		n->stats->originate_refused++;
 		n->stats->store_full++;
 		ack(n, o->req_id, -ENOSPC, 0, 0);
@@ -908,6 +913,27 @@ static void release(struct dp_node *n, const struct rumor_msg_release *r)
 	dp_store_release(&n->store, r->slot);
 }
 
+/* The leader found this frame's events held by a minority: send it, as a pull response
+ * (stored and reported, not gossiped on), to the nodes that lack it. */
+static void send_to(struct dp_node *n, const struct rumor_msg_send_to *r)
+{
+	struct dp_slot *sl;
+	uint16_t peers[RUMOR_VC_MAX_ENTRIES];
+	unsigned k = 0;
+
+	if (r->slot >= n->store.nslots || (n->of.open && n->of.slot == r->slot))
+		return; /* the open frame goes out when it closes */
+	sl = dp_store_slot(&n->store, r->slot);
+	if (sl->state != DP_SLOT_HELD || sl->origin != r->origin || sl->first_seq != r->first_seq)
+		return;
+	for (unsigned i = 0; i < r->n && i < RUMOR_VC_MAX_ENTRIES; i++)
+		if (r->peer[i] != n->self && peer_get(n, r->peer[i]) != NULL)
+			peers[k++] = r->peer[i];
+	if (k)
+		n->stats->repair_sent += send_slot_multi(n, r->slot, peers, k,
+							 RUMOR_WIRE_PULL_RESP, 0);
+}
+
 static void resync(struct dp_node *n)
 {
 	for (uint32_t i = 0; i < n->store.nslots; i++) {
@@ -938,6 +964,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		break;
 	case RUMOR_MSG_RESYNC:
 		resync(n);
+		break;
+	case RUMOR_MSG_SEND_TO:
+		send_to(n, &msg->u.send_to);
 		break;
 	default:
 		break;

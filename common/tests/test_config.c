@@ -118,6 +118,7 @@ static void config_defaults(void **state)
 	assert_string_equal(cfg->storage.api_socket, "/run/rumor/node-%n.sock");
 	assert_int_equal(cfg->dataplane.store_slots, 65536);
 	assert_int_equal(cfg->dataplane.store_peer_cap, 16384);
+	assert_int_equal(cfg->dataplane.origin_window, 8192);
 	/* rumor_config_defaults alone gives the same values. */
 	struct rumor_config *d = new_cfg();
 
@@ -134,6 +135,7 @@ static void config_defaults(void **state)
 					    "[dataplane]\nstore_peer_cap = 10\nstore_slots = 10\n",
 					    "t.conf", cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg->dataplane.store_peer_cap, 10);
+	assert_int_equal(cfg->dataplane.origin_window, 5);
 	free(cfg);
 }
 
@@ -281,6 +283,8 @@ static void config_err_cross_checks(void **state)
 		     "below election_timeout_ms");
 	expect_error(CLUSTER_OK NODES_OK "[dataplane]\nstore_slots = 10\nstore_peer_cap = 11\n", 9,
 		     "[dataplane] store_peer_cap:", "over store_slots");
+	expect_error(CLUSTER_OK NODES_OK "[dataplane]\nstore_slots = 100\norigin_window = 26\n", 9,
+		     "[dataplane] origin_window:", "over store_peer_cap");
 }
 
 static void config_err_syntax(void **state)

@@ -50,6 +50,7 @@ struct cp_order {
 	unsigned majority;    /* 0: no voters, nothing is ever ready */
 	unsigned nslots;
 	uint8_t slot_of[NORIG]; /* reporter slot + 1, 0 = none */
+	uint16_t node_of[CP_ORDER_MAX_REPORTERS]; /* reporter slot -> node id */
 	uint32_t ring_max;
 	uint32_t pool_size;
 	uint32_t free_head;
@@ -360,6 +361,7 @@ static int get_slot(struct cp_order *o, uint16_t node)
 	if (o->nslots >= CP_ORDER_MAX_REPORTERS)
 		return -1;
 	o->slot_of[node] = (uint8_t)(++o->nslots);
+	o->node_of[o->nslots - 1] = node;
 	return o->nslots - 1;
 }
 
@@ -745,6 +747,80 @@ unsigned cp_order_stuck(const struct cp_order *o, uint64_t now_us, uint64_t min_
 			   now_us - e->first_seen);
 	}
 	return count;
+}
+
+static void repair_fill(const struct cp_order *o, uint16_t origin, uint64_t seq,
+			uint64_t holders, struct cp_order_repair *r)
+{
+	unsigned os = o->slot_of[origin];
+
+	r->origin = origin;
+	r->first_seq = r->last_seq = seq;
+	r->holder = os && (holders >> (os - 1) & 1) ? origin
+						    : o->node_of[__builtin_ctzll(holders)];
+	r->nmissing = 0;
+	for (uint64_t m = o->voter_mask & ~holders; m; m &= m - 1)
+		r->missing[r->nmissing++] = o->node_of[__builtin_ctzll(m)];
+}
+
+unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			  uint32_t max_seqs, cp_order_repair_cb cb, void *arg)
+{
+	struct cp_order_repair r;
+	unsigned runs = 0;
+
+	if (!o->majority || max_seqs == 0)
+		return 0;
+	for (unsigned n = 1; n <= o->max_origin; n++) {
+		const struct orig *g = &o->og[n];
+		uint64_t s = o->rt[n] + 1, end = g->max_seq, mask = 0;
+		int open = 0;
+
+		if (end < s)
+			continue;
+		if (!g->gap_on || now_us - g->gap_since < min_age_us) {
+			/* nothing waits on it (the origin's last event, say): no gap is timed,
+			 * but a minority-held head must still be repaired, or never be ordered */
+			uint32_t h = ring_get(g, s);
+			if (h == NONE32 || o->pool[h].state != EV_PENDING ||
+			    now_us - o->pool[h].first_seen < min_age_us)
+				continue;
+		}
+		if (end - s >= max_seqs)
+			end = s + max_seqs - 1;
+		for (uint64_t t = s; t <= end; t++) {
+			uint32_t idx = ring_get(g, t);
+			const struct ev *e = idx == NONE32 ? NULL : &o->pool[idx];
+			uint64_t h = 0;
+
+			if (e && e->state == EV_PENDING) {
+				if (held_by_majority(o, e))
+					break; /* the blocking run ends here */
+				h = e->holders;
+			}
+			if (open && h == mask) {
+				r.last_seq = t;
+				continue;
+			}
+			if (open) {
+				runs++;
+				if (cb)
+					cb(arg, &r);
+				open = 0;
+			}
+			if (!h || !(o->voter_mask & ~h))
+				continue; /* nobody to ask, or nobody to send to */
+			repair_fill(o, (uint16_t)n, t, h, &r);
+			mask = h;
+			open = 1;
+		}
+		if (open) {
+			runs++;
+			if (cb)
+				cb(arg, &r);
+		}
+	}
+	return runs;
 }
 
 void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st)

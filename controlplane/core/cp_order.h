@@ -109,6 +109,25 @@ typedef void (*cp_order_stuck_cb)(void *arg, const struct rumor_event_id *id, ui
 unsigned cp_order_stuck(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
 			cp_order_stuck_cb cb, void *arg);
 
+/* A run of an origin's seqs that blocks the order because some, but not a majority of, the
+ * voters hold it: the origin acknowledged those events, so before the gap timeout would skip
+ * them the caller asks @holder to send them to the @missing voters. */
+struct cp_order_repair {
+	uint16_t origin;
+	uint16_t holder;       /* the origin itself when it holds the run, else the lowest id */
+	uint64_t first_seq;
+	uint64_t last_seq;
+	unsigned nmissing;
+	uint16_t missing[CP_ORDER_MAX_REPORTERS];
+};
+typedef void (*cp_order_repair_cb)(void *arg, const struct cp_order_repair *r);
+/* For every origin whose head has been timed as a gap (see cp_order_cut), or was first
+ * reported, at least @min_age_us ago, the minority-held runs among its next @max_seqs seqs,
+ * one call each (a run keeps one holder set). Seqs nobody reported are left to the gap
+ * timeout. Returns the number of runs. */
+unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			  uint32_t max_seqs, cp_order_repair_cb cb, void *arg);
+
 void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st);
 
 /* Copy of the merged global vector clock. Returns 0 or -ENOSPC (over RUMOR_VC_MAX_ENTRIES). */
