@@ -189,22 +189,11 @@ static void on_send(struct cp_loop_req *req, int res)
 	client_free_if_idle(c);
 }
 
-int cp_api_reply(struct cp_api_client *c, json_t *reply)
+int cp_api_reply_line(struct cp_api_client *c, const char *line, size_t len)
 {
-	char *line;
-	size_t len;
-
-	if (c->closing) {
-		json_decref(reply);
+	if (c->closing)
 		return 0;
-	}
-	line = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	if (!line)
-		return -ENOMEM;
-	len = strlen(line);
 	if (c->out_len + len + 1 > API_SENDQ_MAX) {
-		free(line);
 		client_close(c);
 		return -ENOBUFS;
 	}
@@ -214,7 +203,6 @@ int cp_api_reply(struct cp_api_client *c, json_t *reply)
 			cap *= 2;
 		char *b = realloc(c->out, cap);
 		if (!b) {
-			free(line);
 			client_close(c);
 			return -ENOMEM;
 		}
@@ -224,9 +212,26 @@ int cp_api_reply(struct cp_api_client *c, json_t *reply)
 	memcpy(c->out + c->out_len, line, len);
 	c->out[c->out_len + len] = '\n';
 	c->out_len += len + 1;
-	free(line);
 	flush(c);
 	return 0;
+}
+
+int cp_api_reply(struct cp_api_client *c, json_t *reply)
+{
+	char *line;
+	int rc;
+
+	if (c->closing) {
+		json_decref(reply);
+		return 0;
+	}
+	line = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (!line)
+		return -ENOMEM;
+	rc = cp_api_reply_line(c, line, strlen(line));
+	free(line);
+	return rc;
 }
 
 int cp_api_error(struct cp_api_client *c, const char *fmt, ...)

@@ -31,6 +31,9 @@ void cp_api_close(struct cp_api *api);
  * client's queue is over its bound (a watcher that does not read: it is disconnected). */
 int cp_api_reply(struct cp_api_client *c, json_t *reply);
 
+/* Queue one ready-made JSON line (@len bytes, no newline) to @c: same bounds and result. */
+int cp_api_reply_line(struct cp_api_client *c, const char *line, size_t len);
+
 /* Reply {"ok":false,"error":msg}. */
 int cp_api_error(struct cp_api_client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

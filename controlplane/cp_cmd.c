@@ -503,6 +503,13 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 		}
 		w->client = c;
 		w->gossip = json_is_true(json_object_get(req, "gossip"));
+		json_int_t origin = json_integer_value(json_object_get(req, "origin"));
+		if (origin < 0 || origin > RUMOR_NODE_ID_MAX) {
+			free(w);
+			cp_api_error(c, "watch: origin must be a node id (1..%u)", RUMOR_NODE_ID_MAX);
+			return;
+		}
+		w->origin = (uint16_t)origin;
 		w->next = n->watchers;
 		n->watchers = w;
 		cp_api_reply(c, json_pack("{s:b, s:s}", "ok", 1, "watching",

@@ -101,7 +101,23 @@ static void map_del(struct cp_fetch_map *m, uint64_t key)
 	m->count--;
 }
 
-int cp_fetch_init(struct cp_fetch *f, const char *path)
+/* Index one log line, forgetting the oldest indexed one when the window is full. */
+static void log_index(struct cp_fetch *f, uint16_t origin, uint64_t seq, uint64_t val)
+{
+	uint64_t key = mkkey(origin, seq);
+	uint64_t *slot = &f->log_fifo[f->log_head];
+
+	if (*slot)
+		map_del(&f->log, *slot);
+	if (map_put(&f->log, key, val) == 0) {
+		*slot = key;
+		f->log_head = (f->log_head + 1) % f->log_max;
+	} else {
+		*slot = 0;
+	}
+}
+
+int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index)
 {
 	FILE *in;
 	char *line = NULL;
@@ -109,6 +125,13 @@ int cp_fetch_init(struct cp_fetch *f, const char *path)
 	ssize_t n;
 
 	memset(f, 0, sizeof(*f));
+	f->log_fd = -1;
+	if (max_index == 0)
+		return -EINVAL;
+	f->log_fifo = calloc(max_index, sizeof(*f->log_fifo));
+	if (!f->log_fifo)
+		return -ENOMEM;
+	f->log_max = max_index;
 	f->log_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (f->log_fd < 0)
 		return -errno;
@@ -120,8 +143,7 @@ int cp_fetch_init(struct cp_fetch *f, const char *path)
 		json_int_t origin = json_integer_value(json_object_get(o, "origin"));
 		json_int_t seq = json_integer_value(json_object_get(o, "seq"));
 		if (o && json_object_get(o, "data") && origin > 0 && seq > 0 && n < (1 << 20))
-			map_put(&f->log, mkkey((uint16_t)origin, (uint64_t)seq),
-				f->log_size << 20 | (uint64_t)n);
+			log_index(f, (uint16_t)origin, (uint64_t)seq, f->log_size << 20 | (uint64_t)n);
 		json_decref(o);
 		f->log_size += (uint64_t)n;
 	}
@@ -137,6 +159,7 @@ void cp_fetch_fini(struct cp_fetch *f)
 			free((void *)(uintptr_t)f->got.cells[i].val);
 	free(f->got.cells);
 	free(f->log.cells);
+	free(f->log_fifo);
 	if (f->log_fd >= 0)
 		close(f->log_fd);
 	memset(f, 0, sizeof(*f));
@@ -145,8 +168,8 @@ void cp_fetch_fini(struct cp_fetch *f)
 
 void cp_fetch_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq, size_t len)
 {
-	if (origin && len < (1 << 20))
-		map_put(&f->log, mkkey(origin, seq), f->log_size << 20 | len);
+	if (origin && len < (1 << 20) && f->log_max)
+		log_index(f, origin, seq, f->log_size << 20 | len);
 	f->log_size += len;
 }
 

@@ -21,6 +21,8 @@ struct cp_fetch_map {
 
 struct cp_fetch {
 	struct cp_fetch_map log;      /* -> (offset << 20 | line length) in ordered.log */
+	uint64_t *log_fifo;           /* keys of log in append order, a ring of log_max */
+	uint32_t log_max, log_head;   /* the index keeps the newest log_max lines */
 	struct cp_fetch_map got;      /* -> struct cp_fetched * from peers */
 	int log_fd;                   /* read side of ordered.log, -1 if none */
 	uint64_t log_size;
@@ -34,8 +36,10 @@ struct cp_fetched {
 	uint8_t data[];
 };
 
-/* Index @path (ordered.log, may not exist yet). Returns 0 or -errno. */
-int cp_fetch_init(struct cp_fetch *f, const char *path);
+/* Index @path (ordered.log, may not exist yet), keeping the newest @max_index lines (what a
+ * restart can replay and lagging peers can ask for; older lines are dropped from the index,
+ * not from the file). Returns 0, -EINVAL (@max_index 0) or -errno. */
+int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index);
 void cp_fetch_fini(struct cp_fetch *f);
 
 /* A line of @len bytes (newline included) was appended at the end of ordered.log; origin 0

@@ -11,6 +11,7 @@
 
 #include "cp_api.h"
 #include "cp_fsm.h"
+#include "cp_jsonl.h"
 #include "cp_loop.h"
 #include "cp_net.h"
 #include "cp_node.h"
@@ -627,37 +628,29 @@ static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumo
 
 static void log_flush(struct cp_node *n);
 
-static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock)
+static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock,
+		       const char *hex)
 {
-	char hex[33];
-	json_t *o;
-	char *line;
+	struct cp_jsonl *l = &n->line;
 
 	if (n->log_fd < 0 || e->gseq <= n->log_last_gseq)
 		return;
-	rumor_event_id_hex(&e->id, hex);
-	if (e->kind == CP_BATCH_SKIP)
-		o = json_pack("{s:I, s:i, s:I, s:b}", "gseq", (json_int_t)e->gseq, "origin", e->origin,
-			      "seq", (json_int_t)e->seq, "skip", 1);
-	else
-		o = json_pack("{s:I, s:i, s:I, s:s, s:s, s:o}", "gseq", (json_int_t)e->gseq,
-			      "origin", e->origin, "seq", (json_int_t)e->seq, "id", hex, "clock",
-			      clock, "data", cp_node_payload_json(e->payload, e->len));
-	line = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	size_t len = strlen(line);
+	cp_jsonl_reset(l);
+	cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock,
+		       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+	cp_jsonl_raw(l, "\n", 1);
+	if (l->oom)
+		return;
 	char **buf = &n->log_buf[n->log_cur];
 	size_t *bl = &n->log_len[n->log_cur];
-	char *nb = realloc(*buf, *bl + len + 1);
+	char *nb = realloc(*buf, *bl + l->len);
 	if (nb) {
 		*buf = nb;
-		memcpy(nb + *bl, line, len);
-		nb[*bl + len] = '\n';
-		*bl += len + 1;
+		memcpy(nb + *bl, l->p, l->len);
+		*bl += l->len;
 		n->log_last_gseq = e->gseq;
-		cp_fetch_logged(&n->fetch, e->kind == CP_BATCH_SKIP ? 0 : e->origin, e->seq, len + 1);
+		cp_fetch_logged(&n->fetch, e->kind == CP_BATCH_SKIP ? 0 : e->origin, e->seq, l->len);
 	}
-	free(line);
 	if (*bl >= LOG_FLUSH_BYTES)
 		log_flush(n);
 }
@@ -694,21 +687,28 @@ static void log_flush(struct cp_node *n)
 	}
 }
 
-static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock)
+static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock,
+			   const char *hex)
 {
-	char hex[33];
+	struct cp_jsonl *l = &n->line;
+	bool formatted = false;
 
-	rumor_event_id_hex(&e->id, hex);
 	for (struct cp_watcher *w = n->watchers; w; w = w->next) {
-		json_t *ev = json_pack("{s:I, s:i, s:I, s:s}", "gseq", (json_int_t)e->gseq,
-				       "origin", e->origin, "seq", (json_int_t)e->seq, "id", hex);
-		if (e->kind == CP_BATCH_SKIP)
-			json_object_set_new(ev, "skip", json_true());
-		else
-			json_object_set_new(ev, "data", cp_node_payload_json(e->payload, e->len));
-		if (clock[0])
-			json_object_set_new(ev, "clock_text", json_string(clock));
-		cp_api_reply(w->client, json_pack("{s:s, s:o}", "stream", "ordered", "event", ev));
+		if (w->origin && w->origin != e->origin)
+			continue;
+		if (!formatted) {
+			/* one line for every watcher */
+			cp_jsonl_reset(l);
+			static const char head[] = "{\"stream\":\"ordered\",\"event\":";
+			cp_jsonl_raw(l, head, sizeof(head) - 1);
+			cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex,
+				       clock[0] ? "clock_text" : NULL, clock,
+				       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+			cp_jsonl_raw(l, "}", 1);
+			formatted = true;
+		}
+		if (!l->oom)
+			cp_api_reply_line(w->client, l->p, l->len);
 	}
 	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq) {
 		struct cp_waiter *w = n->waiters;
@@ -759,8 +759,10 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 		/* applied from a fetched payload or our own log: its timestamp came with it */
 		cp_fetch_clock(&n->fetch, e->origin, e->seq, r->clock, sizeof(r->clock));
 	}
-	log_append(n, e, r->clock);
-	notify_applied(n, e, r->clock);
+	char hex[33];
+	rumor_event_id_hex(&e->id, hex);
+	log_append(n, e, r->clock, hex);
+	notify_applied(n, e, r->clock, hex);
 	cp_fetch_done(&n->fetch, e->origin, e->seq); /* after its clock was read above */
 	if (h) {
 		uint16_t origin = e->origin;
@@ -931,7 +933,10 @@ static int open_log(struct cp_node *n)
 	n->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (n->log_fd < 0)
 		return -errno;
-	int rc = cp_fetch_init(&n->fetch, path);
+	/* a restart replays at most the Raft entries after the snapshot, each at most one batch */
+	uint64_t replay = ((uint64_t)n->cfg.raft.snapshot_threshold + n->cfg.raft.snapshot_trailing) *
+			  n->cfg.raft.batch_max_events;
+	int rc = cp_fetch_init(&n->fetch, path, (uint32_t)(replay < (1u << 24) ? replay : 1u << 24));
 	if (rc < 0)
 		return rc;
 	/* continue after the last gseq already written (apply replays after a restart) */
@@ -1132,4 +1137,5 @@ void cp_node_stop(struct cp_node *n)
 		fdatasync(n->log_fd);
 		close(n->log_fd);
 	}
+	cp_jsonl_free(&n->line);
 }

@@ -13,6 +13,7 @@
 #include "cp_batch.h"
 #include "cp_fetch.h"
 #include "cp_held.h"
+#include "cp_jsonl.h"
 #include "cp_report.h"
 #include "dp_client.h"
 #include "rumor_config.h"
@@ -57,6 +58,7 @@ struct cp_watcher {
 	struct cp_watcher *next;
 	struct cp_api_client *client;
 	bool gossip;
+	uint16_t origin;                  /* only this origin's events (0: all) */
 };
 
 /* A recently applied event with its timestamp, for `events` and `watch`. */
@@ -129,6 +131,7 @@ struct cp_node {
 	struct cp_orig *origs;
 	struct cp_waiter *waiters, **waiters_tail;
 	struct cp_watcher *watchers;
+	struct cp_jsonl line;             /* scratch for per-event JSON lines */
 
 	uint64_t *applied_through;        /* [RUMOR_NODE_ID_MAX + 1] */
 	uint16_t want_origin;             /* the fsm waits for this payload (0: none) */

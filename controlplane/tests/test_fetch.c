@@ -45,7 +45,7 @@ static void test_log_index_survives_restart(void **state)
 	fprintf(out, "{\"gseq\":2,\"origin\":2,\"seq\":2,\"skip\":true}\n");
 	write_line(out, NULL, 3, 1, "hello");
 	fflush(out);
-	assert_int_equal(cp_fetch_init(&f, path), 0);
+	assert_int_equal(cp_fetch_init(&f, path, 1024), 0);
 	write_line(out, &f, 3, 2, "after start");
 
 	rumor_event_id_compute(3, 1, "hello", 5, &id);
@@ -63,6 +63,42 @@ static void test_log_index_survives_restart(void **state)
 	rumor_event_id_compute(3, 1, "other", 5, &id);
 	assert_int_equal(cp_fetch_get(&f, 3, 1, &id, &p, &len), -ENOENT);
 	assert_int_equal(cp_fetch_get_logged(&f, 2, 2, &id, &p, &len), -ENOENT);
+	cp_fetch_fini(&f);
+	fclose(out);
+	unlink(path);
+}
+
+/* The index keeps the newest lines only: memory stays bounded however long the log grows. */
+static void test_log_index_bounded(void **state)
+{
+	struct cp_fetch f;
+	struct rumor_event_id id;
+	uint8_t *p;
+	size_t len;
+	char data[32];
+	(void)state;
+
+	strcpy(path, "/tmp/cp-fetch-XXXXXX"); /* mkstemp filled it in before */
+	int fd = mkstemp(path);
+	FILE *out = fdopen(fd, "w");
+	for (uint64_t s = 1; s <= 5; s++) {
+		snprintf(data, sizeof(data), "event %u", (unsigned)s);
+		write_line(out, NULL, 1, s, data);
+	}
+	fflush(out);
+	assert_int_equal(cp_fetch_init(&f, path, 0), -EINVAL);
+	cp_fetch_fini(&f);
+	assert_int_equal(cp_fetch_init(&f, path, 3), 0);
+	assert_int_equal(f.log.count, 3);
+	assert_int_equal(cp_fetch_get_logged(&f, 1, 2, &id, &p, &len), -ENOENT);
+	assert_int_equal(cp_fetch_get_logged(&f, 1, 3, &id, &p, &len), 0);
+	free(p);
+	write_line(out, &f, 1, 6, "event 6");
+	assert_int_equal(f.log.count, 3);
+	assert_int_equal(cp_fetch_get_logged(&f, 1, 3, &id, &p, &len), -ENOENT);
+	assert_int_equal(cp_fetch_get_logged(&f, 1, 6, &id, &p, &len), 0);
+	assert_int_equal(len, 7);
+	free(p);
 	cp_fetch_fini(&f);
 	fclose(out);
 	unlink(path);
@@ -118,6 +154,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_index_survives_restart),
+		cmocka_unit_test(test_log_index_bounded),
 		cmocka_unit_test(test_response_checked_against_ids),
 		cmocka_unit_test(test_request_codec),
 	};

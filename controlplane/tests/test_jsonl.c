@@ -1,0 +1,118 @@
+/* cp_jsonl: every line it writes parses back (jansson) to the same values, UTF-8 validation
+ * agrees with jansson's on random and edge-case bytes, escaping covers every control byte. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cp_jsonl.h"
+
+static json_t *parse(const struct cp_jsonl *b)
+{
+	json_error_t e;
+	json_t *j = json_loadb(b->p, b->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	if (!j)
+		fail_msg("unparsable line '%.*s': %s", (int)b->len, b->p, e.text);
+	return j;
+}
+
+static void event_round_trip(void **state)
+{
+	struct cp_jsonl b = { 0 };
+	const char text[] = "set k \"v\"\\\n\t\x01 caf\xc3\xa9";
+	json_t *j;
+
+	(void)state;
+	cp_jsonl_event(&b, 9223372036854775807ull, 1023, 42, "00ff", "clock", "{1:3, 2:7}",
+		       false, text, sizeof(text) - 1);
+	j = parse(&b);
+	assert_true(json_integer_value(json_object_get(j, "gseq")) == INT64_MAX);
+	assert_int_equal(json_integer_value(json_object_get(j, "origin")), 1023);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 42);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "00ff");
+	assert_string_equal(json_string_value(json_object_get(j, "clock")), "{1:3, 2:7}");
+	assert_int_equal(json_string_length(json_object_get(j, "data")), sizeof(text) - 1);
+	assert_memory_equal(json_string_value(json_object_get(j, "data")), text, sizeof(text) - 1);
+	json_decref(j);
+
+	/* not UTF-8: hex, and no clock key when none is asked for */
+	cp_jsonl_reset(&b);
+	cp_jsonl_event(&b, 1, 2, 3, "ab", NULL, "", false, "\xff\x00\x10", 3);
+	j = parse(&b);
+	assert_string_equal(json_string_value(json_object_get(j, "data")), "hex:ff0010");
+	assert_null(json_object_get(j, "clock"));
+	json_decref(j);
+
+	cp_jsonl_reset(&b);
+	cp_jsonl_event(&b, 5, 2, 9, "ab", "clock", "", true, NULL, 0);
+	j = parse(&b);
+	assert_true(json_is_true(json_object_get(j, "skip")));
+	assert_null(json_object_get(j, "data"));
+	json_decref(j);
+	cp_jsonl_free(&b);
+}
+
+static void every_byte_escaped(void **state)
+{
+	struct cp_jsonl b = { 0 };
+	char all[128];
+
+	(void)state;
+	for (int i = 0; i < 128; i++)
+		all[i] = (char)i;
+	cp_jsonl_str(&b, all, sizeof(all));
+	json_t *j = parse(&b);
+	assert_int_equal(json_string_length(j), 128);
+	assert_memory_equal(json_string_value(j), all, 128);
+	json_decref(j);
+	cp_jsonl_free(&b);
+}
+
+/* jansson refuses a string that is not UTF-8: both must agree on every input. */
+static int jansson_utf8(const uint8_t *p, size_t n)
+{
+	json_t *s = json_stringn((const char *)p, n);
+	json_decref(s);
+	return s != NULL;
+}
+
+static void utf8_agrees_with_jansson(void **state)
+{
+	static const char *edge[] = {
+		"\xc0\x80", "\xc2\x80", "\xe0\x80\x80", "\xe0\xa0\x80", "\xed\xa0\x80", "\xed\x9f\xbf",
+		"\xf0\x8f\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+		"\xf8\x88\x80\x80\x80", "\x80", "\xc3", "\xe2\x82", "a\xe2\x82\xac", "\xef\xbf\xbf",
+	};
+	uint8_t buf[8];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		const uint8_t *p = (const uint8_t *)edge[i];
+		size_t n = strlen(edge[i]);
+		if (cp_jsonl_utf8_valid(p, n) != jansson_utf8(p, n))
+			fail_msg("edge case %zu disagrees", i);
+	}
+	for (int r = 0; r < 200000; r++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t n = 1 + (x >> 60) % 8;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)(x >> (8 * i)) | ((x >> 59) & 1 ? 0x80 : 0);
+		if (cp_jsonl_utf8_valid(buf, n) != jansson_utf8(buf, n))
+			fail_msg("random input %d disagrees", r);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(event_round_trip),
+		cmocka_unit_test(every_byte_escaped),
+		cmocka_unit_test(utf8_agrees_with_jansson),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
