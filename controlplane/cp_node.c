@@ -787,6 +787,8 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
 	(void)result;
 
 	n->applies_inflight--;
+	if (status == 0)
+		n->commit_unannounced = true;
 	if (status != 0) {
 		/* leadership lost: the events stay reported; the next leader orders them. Never
 		 * resubmit from here (libraft crashes on raft_apply inside this callback). */
@@ -795,10 +797,34 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
 	free(req);
 }
 
+static void on_barrier_done(struct raft_barrier *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/* Followers learn a commit index from the leader's next message. libraft sends none until the
+ * next entry or heartbeat (up to two heartbeat periods): when the order goes idle after a
+ * commit, a barrier entry carries the news at once, so followers apply in one round trip. */
+static void announce_commit(struct cp_node *n)
+{
+	struct raft_barrier *req;
+
+	if (!n->commit_unannounced || n->applies_inflight)
+		return;
+	n->commit_unannounced = false;
+	if (!(req = calloc(1, sizeof(*req))))
+		return;
+	if (raft_barrier(&n->raft, req, on_barrier_done) != 0)
+		free(req);
+}
+
 static void propose(struct cp_node *n)
 {
 	while (n->leading && n->applies_inflight < APPLIES_INFLIGHT_MAX) {
 		int rc = cp_order_cut(n->order, now_us(), 0, &n->batch);
+		if (rc == 0)
+			announce_commit(n);
 		if (rc <= 0)
 			return;
 		size_t size = cp_batch_encoded_size(&n->batch);

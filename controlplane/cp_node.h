@@ -139,6 +139,7 @@ struct cp_node {
 	uint64_t want_since_ms;
 	uint64_t last_rereport_ms;        /* held events are re-reported every REREPORT_AGE_MS */
 	uint64_t last_repair_ms;          /* leader: minority-held runs looked for */
+	bool commit_unannounced;          /* leader: applied a batch followers may not know of */
 
 	struct cp_recent *recent;         /* ring of CP_RECENT */
 
