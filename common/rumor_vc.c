@@ -240,26 +240,44 @@ int rumor_vc_decode(struct rumor_vc *vc, uint16_t count, const uint8_t *buf, siz
 	return (int)(count * RUMOR_VC_WIRE_ENTRY);
 }
 
+/* Append @n bytes at @*len, writing only what fits in @cap (the length counts on). */
+static void fmt_put(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len < cap) {
+		size_t room = cap - *len;
+		memcpy(out + *len, s, n < room ? n : room);
+	}
+	*len += n;
+}
+
+static void fmt_u64(char *out, size_t cap, size_t *len, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fmt_put(out, cap, len, tmp + i, sizeof(tmp) - i);
+}
+
+/* Hand-rolled, not snprintf: every applied event formats its timestamp. */
 int rumor_vc_format(const struct rumor_vc *vc, char *out, size_t cap)
 {
 	size_t len = 0;
-	int w;
 
-	/* snprintf into the tail; once it no longer fits, keep counting with a NULL buffer. */
-#define RVC_PUT(...) do { \
-		w = snprintf(len < cap ? out + len : NULL, len < cap ? cap - len : 0, __VA_ARGS__); \
-		if (w < 0) \
-			return w; \
-		len += (size_t)w; \
-	} while (0)
-
+	fmt_put(out, cap, &len, "{", 1);
+	for (unsigned i = 0; i < vc->n; i++) {
+		if (i)
+			fmt_put(out, cap, &len, ", ", 2);
+		fmt_u64(out, cap, &len, vc->node[i]);
+		fmt_put(out, cap, &len, ":", 1);
+		fmt_u64(out, cap, &len, vc->ctr[i]);
+	}
+	fmt_put(out, cap, &len, "}", 1);
+	/* NUL-terminate like snprintf: at the end, or truncated at cap - 1 */
 	if (cap)
-		out[0] = '\0';
-	RVC_PUT("{");
-	for (unsigned i = 0; i < vc->n; i++)
-		RVC_PUT("%s%u:%llu", i ? ", " : "", vc->node[i], (unsigned long long)vc->ctr[i]);
-	RVC_PUT("}");
-#undef RVC_PUT
+		out[len < cap ? len : cap - 1] = '\0';
 	return (int)len;
 }
 

@@ -1,6 +1,7 @@
 /* API commands of rumor-cp: what each JSON request means (status, members, view, clock, send,
  * watch, events, kv, snapshot, transfer, add, remove). The socket side is cp_api.c. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,14 +189,36 @@ static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
 	cp_api_reply(c, r);
 }
 
-/* {"data": "..."} or {"batch": ["...", ...]}, optional "wait": true */
+/* {"data": "..."} or {"batch": ["...", ...]}; optional "wait": true, "ids": false (the reply
+ * leaves out the event ids: first_seq and count are enough for a client computing them),
+ * "tag": integer (echoed in the reply, success or error, to match pipelined requests). */
+static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	if (json_is_integer(tag))
+		json_object_set_new(r, "tag", json_integer(json_integer_value(tag)));
+	cp_api_reply(c, r);
+}
+
 static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 {
 	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
 	size_t off = 0, i;
 	uint16_t count = 0;
 	json_t *data = json_object_get(req, "data"), *batch = json_object_get(req, "batch"), *v;
-	bool wait = json_is_true(json_object_get(req, "wait"));
+	const json_t *tag = json_object_get(req, "tag");
+	struct cp_send_opts opt = { .wait = json_is_true(json_object_get(req, "wait")),
+				    .ids = !json_is_false(json_object_get(req, "ids")),
+				    .has_tag = json_is_integer(tag),
+				    .tag = json_integer_value(tag) };
 	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
 			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
 
@@ -208,16 +231,16 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	json_array_foreach(batch, i, v) {
 		size_t len = json_string_length(v);
 		if (!json_is_string(v)) {
-			cp_api_error(c, "send: data must be a string");
+			send_error(c, tag, "send: data must be a string");
 			goto out;
 		}
 		if (len > max_event) {
-			cp_api_error(c, "send: event of %zu bytes is over the %zu bytes one frame "
+			send_error(c, tag, "send: event of %zu bytes is over the %zu bytes one frame "
 					"carries at MTU %u", len, max_event, n->cfg.gossip.mtu);
 			goto out;
 		}
 		if (off + 2 + len > sizeof(buf)) {
-			cp_api_error(c, "send: batch over %zu bytes: split it", sizeof(buf));
+			send_error(c, tag, "send: batch over %zu bytes: split it", sizeof(buf));
 			goto out;
 		}
 		buf[off] = (uint8_t)len;
@@ -227,12 +250,12 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 		count++;
 	}
 	if (!count) {
-		cp_api_error(c, "send: nothing to send (give \"data\" or \"batch\")");
+		send_error(c, tag, "send: nothing to send (give \"data\" or \"batch\")");
 		goto out;
 	}
-	int rc = cp_node_originate(n, c, wait, buf, (uint16_t)off, count);
+	int rc = cp_node_originate(n, c, &opt, buf, (uint16_t)off, count);
 	if (rc < 0)
-		cp_api_error(c, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
+		send_error(c, tag, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
 					    rc == -ENOBUFS ? "dataplane queue full, retry" :
 							     strerror(-rc));
 out:

@@ -101,20 +101,71 @@ static void map_del(struct cp_fetch_map *m, uint64_t key)
 	m->count--;
 }
 
-/* Index one log line, forgetting the oldest indexed one when the window is full. */
+/* Ring position of @seq, growing or sliding the window to take it; -1 when it is older
+ * than what the window keeps. */
+static int64_t olog_pos(struct cp_fetch *f, struct cp_fetch_olog *o, uint64_t seq)
+{
+	if (o->n == 0)
+		o->first = seq, o->head = 0;
+	if (seq < o->first)
+		return -1;
+	uint64_t off = seq - o->first;
+	if (off >= f->log_max) { /* slide: forget the oldest seqs */
+		uint64_t drop = off - f->log_max + 1;
+		for (uint64_t i = 0; i < drop && o->n; i++, o->n--) {
+			uint64_t *v = &o->vals[o->head];
+			f->log_count -= *v != 0;
+			*v = 0;
+			o->head = (o->head + 1) % o->cap;
+		}
+		o->first += drop;
+		if (o->n == 0)
+			o->head = 0;
+		off = seq - o->first;
+	}
+	if (off >= o->cap) { /* grow, linearising the ring */
+		uint32_t cap = o->cap ? o->cap : 1024;
+		while (cap <= off)
+			cap *= 2;
+		if (cap > f->log_max)
+			cap = f->log_max;
+		uint64_t *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return -1;
+		for (uint32_t i = 0; i < o->n; i++)
+			v[i] = o->vals[(o->head + i) % o->cap];
+		free(o->vals);
+		o->vals = v;
+		o->cap = cap;
+		o->head = 0;
+	}
+	if (off >= o->n)
+		o->n = (uint32_t)off + 1;
+	return (int64_t)((o->head + off) % o->cap);
+}
+
+/* Index one log line. */
 static void log_index(struct cp_fetch *f, uint16_t origin, uint64_t seq, uint64_t val)
 {
-	uint64_t key = mkkey(origin, seq);
-	uint64_t *slot = &f->log_fifo[f->log_head];
+	struct cp_fetch_olog **op = &f->olog[origin];
 
-	if (*slot)
-		map_del(&f->log, *slot);
-	if (map_put(&f->log, key, val) == 0) {
-		*slot = key;
-		f->log_head = (f->log_head + 1) % f->log_max;
-	} else {
-		*slot = 0;
-	}
+	if (!*op && !(*op = calloc(1, sizeof(**op))))
+		return;
+	int64_t pos = olog_pos(f, *op, seq);
+	if (pos < 0)
+		return;
+	f->log_count += (*op)->vals[pos] == 0;
+	(*op)->vals[pos] = val;
+}
+
+/* The indexed line of (origin, seq): offset << 20 | length, or 0. */
+static uint64_t log_find(const struct cp_fetch *f, uint16_t origin, uint64_t seq)
+{
+	const struct cp_fetch_olog *o = origin <= RUMOR_NODE_ID_MAX ? f->olog[origin] : NULL;
+
+	if (!o || seq < o->first || seq - o->first >= o->n)
+		return 0;
+	return o->vals[(o->head + (seq - o->first)) % o->cap];
 }
 
 int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index)
@@ -126,11 +177,8 @@ int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index)
 
 	memset(f, 0, sizeof(*f));
 	f->log_fd = -1;
-	if (max_index == 0)
+	if (max_index == 0 || max_index > 1u << 26)
 		return -EINVAL;
-	f->log_fifo = calloc(max_index, sizeof(*f->log_fifo));
-	if (!f->log_fifo)
-		return -ENOMEM;
 	f->log_max = max_index;
 	f->log_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (f->log_fd < 0)
@@ -158,8 +206,11 @@ void cp_fetch_fini(struct cp_fetch *f)
 		if (f->got.cells[i].key)
 			free((void *)(uintptr_t)f->got.cells[i].val);
 	free(f->got.cells);
-	free(f->log.cells);
-	free(f->log_fifo);
+	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++) {
+		if (f->olog[i])
+			free(f->olog[i]->vals);
+		free(f->olog[i]);
+	}
 	if (f->log_fd >= 0)
 		close(f->log_fd);
 	memset(f, 0, sizeof(*f));
@@ -238,31 +289,31 @@ int cp_fetch_get(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 			return 0;
 		}
 	}
-	c = map_find(&f->log, mkkey(origin, seq));
-	if (c && f->log_fd >= 0)
-		return payload_from_log(f, c->val, origin, seq, id, out, len);
+	uint64_t val = log_find(f, origin, seq);
+	if (val && f->log_fd >= 0)
+		return payload_from_log(f, val, origin, seq, id, out, len);
 	return -ENOENT;
 }
 
 int cp_fetch_get_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 			struct rumor_event_id *id, uint8_t **out, size_t *len)
 {
-	struct cp_fetch_cell *c = map_find(&f->log, mkkey(origin, seq));
+	uint64_t val = log_find(f, origin, seq);
 	size_t llen;
 	char *line;
 	int rc = -ENOENT;
 
-	if (!c || f->log_fd < 0)
+	if (!val || f->log_fd < 0)
 		return -ENOENT;
-	llen = c->val & ((1u << 20) - 1);
+	llen = val & ((1u << 20) - 1);
 	line = malloc(llen);
 	if (!line)
 		return -ENOMEM;
-	if (pread(f->log_fd, line, llen, (off_t)(c->val >> 20)) == (ssize_t)llen) {
+	if (pread(f->log_fd, line, llen, (off_t)(val >> 20)) == (ssize_t)llen) {
 		json_t *o = json_loadb(line, llen, 0, NULL);
 		const char *hex = json_string_value(json_object_get(o, "id"));
 		if (hex && rumor_event_id_parse(hex, id) == 0)
-			rc = payload_from_log(f, c->val, origin, seq, id, out, len);
+			rc = payload_from_log(f, val, origin, seq, id, out, len);
 		json_decref(o);
 	}
 	free(line);
@@ -278,12 +329,12 @@ int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out,
 		snprintf(out, cap, "%s", ((const struct cp_fetched *)(uintptr_t)c->val)->clock);
 		return 0;
 	}
-	c = map_find(&f->log, mkkey(origin, seq));
-	if (!c || f->log_fd < 0)
+	uint64_t val = log_find(f, origin, seq);
+	if (!val || f->log_fd < 0)
 		return -ENOENT;
-	size_t llen = c->val & ((1u << 20) - 1);
+	size_t llen = val & ((1u << 20) - 1);
 	char *line = malloc(llen);
-	if (line && pread(f->log_fd, line, llen, (off_t)(c->val >> 20)) == (ssize_t)llen) {
+	if (line && pread(f->log_fd, line, llen, (off_t)(val >> 20)) == (ssize_t)llen) {
 		json_t *o = json_loadb(line, llen, 0, NULL);
 		const char *clock = json_string_value(json_object_get(o, "clock"));
 		if (clock) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "rumor_eventid.h"
+#include "rumor_vc.h"
 
 /* (origin, seq) -> u64 value, open addressing; value 0 is never stored. */
 struct cp_fetch_map {
@@ -19,10 +20,18 @@ struct cp_fetch_map {
 	uint32_t mask, count;
 };
 
+/* One origin's lines of ordered.log by seq (an origin's seqs are applied in order): a ring
+ * of (offset << 20 | line length), 0 for none, vals[head] holding seq @first. */
+struct cp_fetch_olog {
+	uint64_t first;
+	uint64_t *vals;
+	uint32_t head, n, cap;
+};
+
 struct cp_fetch {
-	struct cp_fetch_map log;      /* -> (offset << 20 | line length) in ordered.log */
-	uint64_t *log_fifo;           /* keys of log in append order, a ring of log_max */
-	uint32_t log_max, log_head;   /* the index keeps the newest log_max lines */
+	struct cp_fetch_olog *olog[RUMOR_NODE_ID_MAX + 1]; /* by origin, allocated lazily */
+	uint32_t log_max;             /* the index keeps each origin's newest log_max seqs */
+	uint64_t log_count;           /* lines indexed now */
 	struct cp_fetch_map got;      /* -> struct cp_fetched * from peers */
 	int log_fd;                   /* read side of ordered.log, -1 if none */
 	uint64_t log_size;
@@ -36,9 +45,9 @@ struct cp_fetched {
 	uint8_t data[];
 };
 
-/* Index @path (ordered.log, may not exist yet), keeping the newest @max_index lines (what a
- * restart can replay and lagging peers can ask for; older lines are dropped from the index,
- * not from the file). Returns 0, -EINVAL (@max_index 0) or -errno. */
+/* Index @path (ordered.log, may not exist yet), keeping each origin's newest @max_index seqs
+ * (what a restart can replay and lagging peers can ask for; older lines are dropped from the
+ * index, not from the file). Returns 0, -EINVAL (@max_index 0 or over 2^26) or -errno. */
 int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index);
 void cp_fetch_fini(struct cp_fetch *f);
 

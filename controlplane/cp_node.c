@@ -413,14 +413,29 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 	*pp = o->next;
 	if (a->status < 0) {
 		n->st.originate_refused++;
-		if (o->client)
-			cp_api_error(o->client, "dataplane refused the events: %s%s",
-				     strerror(-a->status),
-				     a->status == -ENOSPC ? " (event store or origin window full, retry later)" : "");
+		if (o->client) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "dataplane refused the events: %s%s",
+				 strerror(-a->status), a->status == -ENOSPC ?
+				 " (event store or origin window full, retry later)" : "");
+			json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+			if (o->has_tag)
+				json_object_set_new(r, "tag", json_integer(o->tag));
+			cp_api_reply(o->client, r);
+		}
 		free(o);
 		return;
 	}
 	n->st.originated += a->count;
+	if (o->client && !o->wait && !o->ids) {
+		json_t *r = json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self, "first_seq",
+				      (json_int_t)a->first_seq, "count", a->count);
+		if (o->has_tag)
+			json_object_set_new(r, "tag", json_integer(o->tag));
+		cp_api_reply(o->client, r);
+		free(o);
+		return;
+	}
 	json_t *ids = json_array();
 	size_t off = 0;
 	for (uint16_t i = 0; i < o->count && off + 2 <= o->data_len; i++) {
@@ -436,20 +451,26 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 			w->seq = a->first_seq + i;
 			w->client = o->client;
 			w->id = id;
+			w->has_tag = o->has_tag;
+			w->tag = o->tag;
 			*n->waiters_tail = w;
 			n->waiters_tail = &w->next;
 		}
 	}
-	if (o->client && !o->wait)
-		cp_api_reply(o->client, json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
-						  "first_seq", (json_int_t)a->first_seq, "ids", ids));
-	else
+	if (o->client && !o->wait) {
+		json_t *r = json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
+				      "first_seq", (json_int_t)a->first_seq, "ids", ids);
+		if (o->has_tag)
+			json_object_set_new(r, "tag", json_integer(o->tag));
+		cp_api_reply(o->client, r);
+	} else
 		json_decref(ids);
 	free(o);
 }
 
-int cp_node_originate(struct cp_node *n, struct cp_api_client *client, bool wait,
-		      const uint8_t *data, uint16_t data_len, uint16_t count)
+int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
+		      const struct cp_send_opts *opt, const uint8_t *data, uint16_t data_len,
+		      uint16_t count)
 {
 	struct rumor_msg *m;
 	struct cp_orig *o;
@@ -465,7 +486,8 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client, bool wait
 		dp_client_msg_free(&n->dp, m);
 		return -ENOMEM;
 	}
-	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .wait = wait,
+	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .wait = opt->wait,
+			       .ids = opt->ids, .has_tag = opt->has_tag, .tag = opt->tag,
 			       .count = count, .data_len = data_len };
 	memcpy(o->data, data, data_len);
 	m->u.originate.req_id = o->req_id;
@@ -716,14 +738,20 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 		if (!n->waiters)
 			n->waiters_tail = &n->waiters;
 		if (w->client) {
-			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT)
-				cp_api_reply(w->client,
-					     json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex,
-						       "origin", n->self, "seq", (json_int_t)e->seq,
-						       "gseq", (json_int_t)e->gseq));
-			else
-				cp_api_error(w->client, "event %u:%" PRIu64 " was skipped",
-					     n->self, w->seq);
+			json_t *r;
+			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT) {
+				r = json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex, "origin",
+					      n->self, "seq", (json_int_t)e->seq, "gseq",
+					      (json_int_t)e->gseq);
+			} else {
+				char msg[96];
+				snprintf(msg, sizeof(msg), "event %u:%" PRIu64 " was skipped", n->self,
+					 w->seq);
+				r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+			}
+			if (w->has_tag)
+				json_object_set_new(r, "tag", json_integer(w->tag));
+			cp_api_reply(w->client, r);
 		}
 		free(w);
 	}
@@ -747,13 +775,13 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 		/* consecutive events mostly share a frame: decode it once */
 		if (n->aframe_slot != h->slot &&
 		    rumor_wire_decode_rumor(n->slot_frame[h->slot].frame, n->slot_frame[h->slot].len,
-					    n->cfg.cluster_id, 0, n->aframe) == 0)
+					    n->cfg.cluster_id, 0, n->aframe) == 0) {
 			n->aframe_slot = h->slot;
+			*n->ats = n->aframe->clock; /* per frame: its events differ in one entry */
+		}
 		if (n->aframe_slot == h->slot) {
-			struct rumor_vc *ts = n->ts;
-			*ts = n->aframe->clock;
-			rumor_vc_set(ts, e->origin, e->seq);
-			rumor_vc_format(ts, r->clock, sizeof(r->clock));
+			rumor_vc_set(n->ats, e->origin, e->seq);
+			rumor_vc_format(n->ats, r->clock, sizeof(r->clock));
 		}
 	} else if (!h) {
 		/* applied from a fetched payload or our own log: its timestamp came with it */
@@ -1049,13 +1077,15 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->aframe = malloc(sizeof(*n->aframe));
 	n->aframe_slot = UINT32_MAX;
 	n->ts = malloc(sizeof(*n->ts));
+	n->ats = malloc(sizeof(*n->ats));
 	n->applied_through = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
 	n->recent = calloc(CP_RECENT, sizeof(*n->recent));
 	n->slot_frame = calloc(n->cfg.dataplane.store_slots, sizeof(*n->slot_frame));
 	n->tick = calloc(1, sizeof(*n->tick));
 	n->slow = calloc(1, sizeof(*n->slow));
 	n->waiters_tail = &n->waiters;
-	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->applied_through || !n->recent ||
+	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->ats ||
+	    !n->applied_through || !n->recent ||
 	    !n->slot_frame || !n->tick || !n->slow)
 		return -ENOMEM;
 	rumor_vc_init(&n->last_clock);

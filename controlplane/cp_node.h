@@ -41,6 +41,9 @@ struct cp_orig {
 	uint64_t req_id;
 	struct cp_api_client *client;     /* NULL once the client left */
 	bool wait;
+	bool ids;                         /* the reply lists the events' ids */
+	bool has_tag;
+	int64_t tag;                      /* the client's request tag, echoed in the reply */
 	uint16_t count;
 	uint16_t data_len;
 	uint8_t data[];                   /* the packed events, to compute their ids */
@@ -52,6 +55,8 @@ struct cp_waiter {
 	uint64_t seq;
 	struct cp_api_client *client;
 	struct rumor_event_id id;
+	bool has_tag;
+	int64_t tag;
 };
 
 struct cp_watcher {
@@ -125,6 +130,7 @@ struct cp_node {
 	struct rumor_wire_frame *aframe;  /* the frame of the event being applied ... */
 	uint32_t aframe_slot;             /* ... and its slot (UINT32_MAX: none) */
 	struct rumor_vc *ts;              /* scratch */
+	struct rumor_vc *ats;             /* timestamp of the applied events of aframe */
 	struct rumor_vc last_clock;       /* our clock as of the last frame the dataplane stored */
 
 	uint64_t next_req;
@@ -167,10 +173,19 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req);
 void cp_cmd_client_closed(void *arg, struct cp_api_client *c);
 
 /* Originate client events (cp_node.c): @count events packed as (u16 LE len, bytes).
+ * The ack lists their ids unless told not to (clients that compute ids themselves skip
+ * them) and echoes the client's integer tag (replies to pipelined sends can be matched).
  * Returns 0 (the ack goes to @client), -ENOBUFS (dataplane ring or pool full), -EMSGSIZE,
  * -ENOTCONN (no dataplane). */
-int cp_node_originate(struct cp_node *n, struct cp_api_client *client, bool wait,
-		      const uint8_t *data, uint16_t data_len, uint16_t count);
+struct cp_send_opts {
+	bool wait;      /* reply once the last event is applied */
+	bool ids;       /* list the events' ids */
+	bool has_tag;   /* echo @tag in the reply */
+	int64_t tag;
+};
+int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
+		      const struct cp_send_opts *opt, const uint8_t *data, uint16_t data_len,
+		      uint16_t count);
 
 /* Helpers shared with cp_cmd.c. */
 const char *cp_node_role(const struct cp_node *n);

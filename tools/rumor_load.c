@@ -507,7 +507,9 @@ int main(int argc, char **argv)
 				size_t len = payload(r->k0 + i, pl, sizeof(pl));
 				json_array_append_new(arr, json_stringn(pl, len));
 			}
-			json_t *q = json_pack("{s:s, s:o, s:b}", "cmd", "send", "batch", arr, "wait", 0);
+			/* the tag matches the reply to the request; ids we compute ourselves */
+			json_t *q = json_pack("{s:s, s:o, s:b, s:b, s:I}", "cmd", "send", "batch", arr,
+					      "wait", 0, "ids", 0, "tag", (json_int_t)r->k0);
 			r->t_sent = now_ns();
 			r->answered = false;
 			r->next = NULL;
@@ -563,29 +565,14 @@ int main(int argc, char **argv)
 					json_decref(j);
 					continue;
 				}
-				/* replies carry no request tag: match by every event's id (KV commands
-				 * repeat, so one id is not enough); requests with identical payloads
-				 * are interchangeable */
-				json_t *ids = json_object_get(j, "ids");
+				json_t *tag = json_object_get(j, "tag");
 				uint64_t fs = (uint64_t)json_integer_value(json_object_get(j, "first_seq"));
 				struct req *m = NULL;
-				for (struct req *r = inflight; r && !m; r = r->next) {
-					if (r->answered || r->cnt != json_array_size(ids))
-						continue;
-					m = r;
-					for (unsigned i = 0; i < r->cnt; i++) {
-						struct rumor_event_id id;
-						char hex[33];
-						size_t len = payload(r->k0 + i, pl, sizeof(pl));
-						const char *want = json_string_value(json_array_get(ids, i));
-						rumor_event_id_compute((uint16_t)origin, fs + i, pl, len, &id);
-						rumor_event_id_hex(&id, hex);
-						if (!want || strcmp(hex, want)) {
-							m = NULL;
-							break;
-						}
-					}
-				}
+				for (struct req *r = inflight; r && !m; r = r->next)
+					if (!r->answered && json_is_integer(tag) &&
+					    r->k0 == (uint64_t)json_integer_value(tag) &&
+					    r->cnt == json_integer_value(json_object_get(j, "count")))
+						m = r;
 				if (!m) {
 					unmatched++;
 					json_decref(j);
@@ -596,8 +583,13 @@ int main(int argc, char **argv)
 					struct seqrec *s = rec(fs + i, true);
 					s->acked = 1;
 					s->t_sent = m->t_sent;
-					snprintf(s->id, sizeof(s->id), "%s",
-						 json_string_value(json_array_get(ids, i)) ?: "");
+					if (opt.acked_out || opt.applied_out) {
+						struct rumor_event_id id;
+						size_t len = payload(m->k0 + i, pl, sizeof(pl));
+						rumor_event_id_compute((uint16_t)origin, fs + i, pl, len,
+								       &id);
+						rumor_event_id_hex(&id, s->id);
+					}
 					if (s->applied)
 						applied++;
 					if (s->skipped)

@@ -354,6 +354,17 @@ static void vc_format(void **state)
 	assert_int_equal(rumor_vc_format(&a, tiny, sizeof(tiny)), 10);
 	assert_string_equal(tiny, "{1:");
 	assert_int_equal(rumor_vc_format(&a, NULL, 0), 10);
+	/* same text and length as snprintf would give, at every buffer size */
+	rumor_vc_set(&a, 1023, UINT64_MAX);
+	rumor_vc_set(&a, 500, 1234567890123ull);
+	const char *want = "{1:3, 2:7, 500:1234567890123, 1023:18446744073709551615}";
+	for (size_t cap = 1; cap <= 64; cap++) {
+		char ref[64];
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(rumor_vc_format(&a, out, cap), (int)strlen(want));
+		snprintf(ref, cap, "%s", want);
+		assert_string_equal(out, ref);
+	}
 }
 
 static void vc_dense_basic(void **state)
