@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests rumor-load against a fake node API (no cluster): the fake refuses every third send
 with "event store full" (sometimes before earlier requests are answered), answers the others
-out of order, and streams the accepted events as ordered. rumor-load must retry every refusal,
+out of order (echoing the request tag, as rumor-cp does), and streams the accepted events as
+ordered (spaced JSON: rumor-load's fast scanner must fall back to a full parse). rumor-load must retry every refusal,
 never duplicate or lose an event, and report all of them applied.
 
 usage: fake_node.py RUMOR_LOAD_BINARY
@@ -89,11 +90,19 @@ class Fake:
                         self.refused += 1
                         if os.environ.get("FAKE_DEBUG"):
                             print("refuse", req["batch"][0][:16], file=sys.stderr)
-                        self.reply(conn, {"ok": False, "error": "dataplane refused the events: "
-                                          "No space left on device (event store full, retry "
-                                          "later)"})
+                        err = {"ok": False, "error": "dataplane refused the events: "
+                               "No space left on device (event store full, retry later)"}
+                        if "tag" in req:
+                            err["tag"] = req["tag"]
+                        self.reply(conn, err)
                     else:
-                        pending.append(self.accept(req["batch"]))
+                        rep, evs = self.accept(req["batch"])
+                        # like rumor-cp: echo the tag; "ids": false gives a count instead
+                        if "tag" in req:
+                            rep["tag"] = req["tag"]
+                        if req.get("ids") is False:
+                            rep["count"] = len(rep.pop("ids"))
+                        pending.append((rep, evs))
                     release(self.rng.randint(0, 2))
 
     def accept(self, batch):
