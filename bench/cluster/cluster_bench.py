@@ -322,6 +322,12 @@ def main():
                     r["ordered_events_per_s"], r["sent_events_per_s"],
                     r["latency_p50_us_median"], r["latency_p99_us_max"], r["lost"]))
                 res["throughput"].append(r)
+                if r["lost"] or r["load_errors"] or (r["latency_p99_us_max"] or 0) > 5e6:
+                    # keep the evidence of a bad run: the cluster's logs go away at stop
+                    keep = os.path.join(a.out, "logs", "%dn-%dB" % (n, size))
+                    subprocess.run(["rm", "-rf", keep])
+                    subprocess.run(["cp", "-r", os.path.join(RUN, "log"), keep])
+                    log("  kept this run's cluster logs in %s" % keep)
             else:
                 runs = []
                 for t in range(trials):
