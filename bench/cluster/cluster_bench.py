@@ -326,6 +326,7 @@ def main():
                     # keep the evidence of a bad run: the cluster's logs go away at stop
                     keep = os.path.join(a.out, "logs", "%dn-%dB" % (n, size))
                     subprocess.run(["rm", "-rf", keep])
+                    os.makedirs(os.path.dirname(keep), exist_ok=True)
                     subprocess.run(["cp", "-r", os.path.join(RUN, "log"), keep])
                     log("  kept this run's cluster logs in %s" % keep)
             else:
