@@ -28,8 +28,8 @@
 #define REREPORT_WINDOW 8192   /* seqs per origin above what we applied */
 /* A head held by a minority this long is sent on by a holder (cp_repair), at most once a
  * period: well under the gap timeout, well over a report's round trip. */
-#define REPAIR_AFTER_US 200000
-#define REPAIR_PERIOD_MS 200
+#define REPAIR_AFTER_US 100000
+#define REPAIR_PERIOD_MS 100
 #define REPAIR_MAX_SEQS 4096
 #define LOG_FLUSH_BYTES (256u << 10)
 

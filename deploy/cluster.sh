@@ -10,8 +10,9 @@
 #   cluster.sh kill ID           kill -9 both processes of node ID
 #   cluster.sh restart ID        (re)start node ID's processes
 #   cluster.sh add ID            create and start a new node (it joins as a follower)
-#   cluster.sh partition A,B/C,D cut every link between the two groups (data and control)
-#   cluster.sh heal              remove all partitions and netem rules
+#   cluster.sh partition A,B/C,D cut every link between the groups (data and control); more
+#                                groups with more slashes, unnamed nodes join the first
+#   cluster.sh heal              remove all partitions and tc rules
 #   cluster.sh netem ID ARGS...  tc netem on node ID's data link, e.g. `netem 2 loss 20%`
 #   cluster.sh exec ID CMD...    run CMD inside node ID's namespace
 # Environment: RUMOR_DP_MEM (MiB of hugepages per rumor-dp, default 96), RUMOR_NS (namespace
@@ -168,41 +169,56 @@ cmd_status() {
 	done
 }
 
-links_of() { # group "1,2" -> hub-side interfaces
-	local id
-	for id in ${1//,/ }; do echo "d$id-h c$id-h"; done
-}
-
+# A partition moves the hub-side ports of every group after the first onto bridges of its own
+# (brdata2/brctl2, brdata3/brctl3, ...): no frame or segment crosses between groups, and it
+# needs nothing from tc (this machine's kernel has neither flower nor sch_netem). Nodes not
+# named stay with the first group.
 cmd_partition() {
-	local a=${1%%/*} b=${1#*/} x y
-	[[ $1 == */* ]] || die "partition A,B/C,D"
-	# isolate with per-port bridge ingress drops keyed on the peers' MACs and IPs
-	for x in ${a//,/ }; do for y in ${b//,/ }; do
-		block "$x" "$y"; block "$y" "$x"
-	done; done
-}
-
-block() { # drop everything node $1 sends to node $2, data and control
-	local from=$1 to=$2
-	ip netns exec "$hub" tc qdisc replace dev "d$from-h" ingress 2>/dev/null ||
-		ip netns exec "$hub" tc qdisc add dev "d$from-h" ingress
-	ip netns exec "$hub" tc filter add dev "d$from-h" parent ffff: protocol all prio 1 \
-		flower dst_mac "$(mac "$to")" action drop
-	ip netns exec "$hub" tc qdisc replace dev "c$from-h" ingress 2>/dev/null ||
-		ip netns exec "$hub" tc qdisc add dev "c$from-h" ingress
-	ip netns exec "$hub" tc filter add dev "c$from-h" parent ffff: protocol ip prio 1 \
-		flower dst_ip "$(ctl_ip "$to")" action drop
+	local spec=$1 g=1 grp id
+	[[ $spec == */* ]] || die "partition A,B/C,D[/E...]"
+	cmd_heal >/dev/null
+	IFS=/ read -ra groups <<<"$spec"
+	for grp in "${groups[@]}"; do
+		for id in ${grp//,/ }; do
+			ip netns list | grep -qw "$(ns "$id")" || die "no node $id"
+		done
+		if ((g > 1)); then
+			for br in "brdata$g" "brctl$g"; do
+				ip -n "$hub" link add "$br" type bridge
+				ip -n "$hub" link set "$br" type bridge stp_state 0 forward_delay 0
+				ip -n "$hub" link set "$br" up
+			done
+			for id in ${grp//,/ }; do
+				ip -n "$hub" link set "d$id-h" master "brdata$g"
+				ip -n "$hub" link set "c$id-h" master "brctl$g"
+			done
+		fi
+		g=$((g + 1))
+	done
+	echo "cluster: partitioned ${spec//\// | }"
 }
 
 cmd_heal() {
-	local id
+	local id br
 	for id in $(nodes); do
+		ip -n "$hub" link set "d$id-h" master brdata 2>/dev/null || true
+		ip -n "$hub" link set "c$id-h" master brctl 2>/dev/null || true
 		for dev in "d$id-h" "c$id-h"; do
-			ip netns exec "$hub" tc qdisc del dev "$dev" ingress 2>/dev/null || true
+			ip netns exec "$hub" tc qdisc del dev "$dev" root 2>/dev/null || true
 		done
 		ip netns exec "$(ns "$id")" tc qdisc del dev "d$id" root 2>/dev/null || true
 	done
+	for br in $(ip -n "$hub" -o link show type bridge 2>/dev/null | sed -n 's/^[0-9]*: \(br\(data\|ctl\)[0-9]\+\)[:@].*/\1/p'); do
+		ip -n "$hub" link del "$br"
+	done
 	echo "cluster: healed"
+}
+
+cmd_netem() { # id args...
+	local id=$1; shift
+	if ! ip netns exec "$(ns "$id")" tc qdisc replace dev "d$id" root netem "$@" 2>/dev/null; then
+		die "tc netem failed on node $id: this kernel may lack sch_netem (tests/cluster_loss.sh drops by tbf overflow instead)"
+	fi
 }
 
 need_root
@@ -230,7 +246,7 @@ add) # a new node starts empty (--join: no bootstrap), then the leader adds it
 	die "no leader accepted node $1" ;;
 partition) cmd_partition "${1:?A,B/C,D}" ;;
 heal) cmd_heal ;;
-netem) id=${1:?node id}; shift; ip netns exec "$(ns "$id")" tc qdisc replace dev "d$id" root netem "$@" ;;
+netem) cmd_netem "${1:?node id}" "${@:2}" ;;
 exec) id=${1:?node id}; shift; ip netns exec "$(ns "$id")" "$@" ;;
 *) sed -n '2,20p' "$0"; exit 2 ;;
 esac

@@ -778,26 +778,18 @@ unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t mi
 
 		if (end < s)
 			continue;
-		if (!g->gap_on || now_us - g->gap_since < min_age_us) {
-			/* nothing waits on it (the origin's last event, say): no gap is timed,
-			 * but a minority-held head must still be repaired, or never be ordered */
-			uint32_t h = ring_get(g, s);
-			if (h == NONE32 || o->pool[h].state != EV_PENDING ||
-			    now_us - o->pool[h].first_seen < min_age_us)
-				continue;
-		}
 		if (end - s >= max_seqs)
 			end = s + max_seqs - 1;
+		/* every old minority-held event, not just the head: after a partition they come
+		 * interleaved with majority-held ones, and one run per period would crawl */
 		for (uint64_t t = s; t <= end; t++) {
 			uint32_t idx = ring_get(g, t);
 			const struct ev *e = idx == NONE32 ? NULL : &o->pool[idx];
 			uint64_t h = 0;
 
-			if (e && e->state == EV_PENDING) {
-				if (held_by_majority(o, e))
-					break; /* the blocking run ends here */
+			if (e && e->state == EV_PENDING && !held_by_majority(o, e) &&
+			    now_us - e->first_seen >= min_age_us)
 				h = e->holders;
-			}
 			if (open && h == mask) {
 				r.last_seq = t;
 				continue;
@@ -809,7 +801,7 @@ unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t mi
 				open = 0;
 			}
 			if (!h || !(o->voter_mask & ~h))
-				continue; /* nobody to ask, or nobody to send to */
+				continue; /* nothing to do here, or nobody to send to */
 			repair_fill(o, (uint16_t)n, t, h, &r);
 			mask = h;
 			open = 1;

@@ -121,10 +121,10 @@ struct cp_order_repair {
 	uint16_t missing[CP_ORDER_MAX_REPORTERS];
 };
 typedef void (*cp_order_repair_cb)(void *arg, const struct cp_order_repair *r);
-/* For every origin whose head has been timed as a gap (see cp_order_cut), or was first
- * reported, at least @min_age_us ago, the minority-held runs among its next @max_seqs seqs,
- * one call each (a run keeps one holder set). Seqs nobody reported are left to the gap
- * timeout. Returns the number of runs. */
+/* Every event among each origin's next @max_seqs unordered seqs that a minority of voters
+ * holds and that was first reported at least @min_age_us ago, as runs of consecutive seqs
+ * with one holder set, one call each. Seqs nobody reported are left to the gap timeout.
+ * Returns the number of runs. */
 unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
 			  uint32_t max_seqs, cp_order_repair_cb cb, void *arg);
 

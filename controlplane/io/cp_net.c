@@ -290,6 +290,22 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
 
 static void accept_cb(struct cp_loop_req *req, int res);
 
+/* Without this a peer behind a partition looks alive for minutes: SYNs and data are
+ * retransmitted with exponential backoff (up to ~2 min for a connect, ~15 for data), so a
+ * healed link waits for the next retransmission. Bound both, and probe idle links. */
+static void tune_socket(const struct cp_net *net, int fd)
+{
+    unsigned tmo = net->cfg.dead_after_ms;
+    int one = 1, idle = 1, cnt = 3, intvl = tmo >= 6000 ? (int)(tmo / 3000) : 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &tmo, sizeof(tmo));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static void arm_accept(struct cp_net *net)
 {
     net->areq.data = net;
@@ -307,8 +323,7 @@ static void accept_cb(struct cp_loop_req *req, int res)
         return;
     }
     if (res >= 0) {
-        int one = 1;
-        setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        tune_socket(net, res);
         struct conn *c = calloc(1, sizeof(*c));
         if (c == NULL || (c->buf = malloc(65536)) == NULL) {
             free(c);
@@ -453,8 +468,6 @@ static void connect_cb(struct cp_loop_req *req, int res)
         peer_fail(p, res);
         return;
     }
-    int one = 1;
-    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     p->state = P_HANDSHAKE;
     hello_encode(p->hello, T_HELLO, p->net->cfg.cluster_id, p->net->cfg.self_id, p->id);
     p->creq.data = p;
@@ -488,6 +501,7 @@ static void peer_connect(struct peer *p)
         peer_fail(p, -errno);
         return;
     }
+    tune_socket(p->net, p->fd); /* before connect: bounds the SYN retries too */
     p->state = P_CONNECTING;
     p->creq.data = p;
     if (cp_loop_connect(p->net->loop, &p->creq, p->fd, (struct sockaddr *)&p->ss, p->sslen,
@@ -670,6 +684,8 @@ int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
         net->cfg.backoff_min_ms = 50;
     if (!net->cfg.backoff_max_ms)
         net->cfg.backoff_max_ms = 2000;
+    if (!net->cfg.dead_after_ms)
+        net->cfg.dead_after_ms = 3000;
     net->cfg.listen_addr = NULL;
     net->lfd = -1;
     if (cfg->listen_addr) {

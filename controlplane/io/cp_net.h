@@ -29,6 +29,9 @@ struct cp_net_cfg {
     uint32_t max_frame;            /* largest accepted payload (0: 256 MiB) */
     unsigned backoff_min_ms;       /* reconnect backoff (0: 50) */
     unsigned backoff_max_ms;       /* (0: 2000) */
+    unsigned dead_after_ms;        /* a connection whose data or keepalives go unanswered
+                                      this long, or a connect unanswered, fails and is
+                                      redialled (TCP_USER_TIMEOUT + keepalive; 0: 3000) */
 };
 
 /* Callbacks; payload pointers are valid only during the call. Any may be NULL. */

@@ -231,9 +231,10 @@ static void on_repair(void *arg, const struct cp_order_repair *r)
 	rs->r[rs->n++] = *r;
 }
 
-/* Origin 3's seqs 1..2 are held by node 3 alone, seq 3 by nodes 3 and 1 (a majority), seq 4 by
- * 2 alone: the leader asks node 3 (the origin) to send 1..2 to voters 1 and 2, and nothing
- * past the majority-held seq; once they report, the run is ordered instead of skipped. */
+/* Origin 3's seqs 1..2 are held by node 3 alone, seq 3 by nodes 3 and 1 (a majority), seq 4
+ * by node 2 alone: once old enough, the leader asks node 3 (the origin) to send 1..2 to voters
+ * 1 and 2, and node 2 to send 4 to 1 and 3; the majority-held seq 3 splits the runs. Once the
+ * copies are reported the events are ordered instead of skipped. */
 static void test_repair_minority_run(void **state)
 {
 	(void)state;
@@ -244,9 +245,8 @@ static void test_repair_minority_run(void **state)
 	for (uint64_t s = 1; s <= 3; s++)
 		rep(o, 3, 3, s, 0, 1, P(3, s));
 	rep(o, 1, 3, 3, 0, 1, P(3, 3));
-	rep(o, 2, 3, 4, 0, 1, P(3, 4));
-	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0); /* starts timing the gap */
-	assert_int_equal(cp_order_repairs(o, 50, 100, 64, on_repair, &rs), 0); /* too young */
+	rep(o, 2, 3, 4, 50, 1, P(3, 4));
+	assert_int_equal(cp_order_repairs(o, 99, 100, 64, on_repair, &rs), 0); /* too young */
 	assert_int_equal(cp_order_repairs(o, 100, 100, 64, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].origin, 3);
 	assert_int_equal(rs.r[0].holder, 3);
@@ -254,27 +254,30 @@ static void test_repair_minority_run(void **state)
 	assert_int_equal(rs.r[0].last_seq, 2);
 	assert_int_equal(rs.r[0].nmissing, 2);
 	assert_int_equal(rs.r[0].missing[0] + rs.r[0].missing[1], 3);
+	rs.n = 0;
+	assert_int_equal(cp_order_repairs(o, 150, 100, 64, on_repair, &rs), 2);
+	assert_int_equal(rs.r[1].holder, 2); /* not the origin, which lacks it */
+	assert_int_equal(rs.r[1].first_seq, 4);
+	assert_int_equal(rs.r[1].last_seq, 4);
+	assert_int_equal(rs.r[1].nmissing, 2);
+	assert_int_equal(rs.r[1].missing[0] + rs.r[1].missing[1], 4);
 	/* max_seqs bounds the scan */
 	rs.n = 0;
-	assert_int_equal(cp_order_repairs(o, 100, 100, 1, on_repair, &rs), 1);
+	assert_int_equal(cp_order_repairs(o, 150, 100, 1, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].last_seq, 1);
-	/* the repaired copies arrive: ordered, no skip */
+	/* the repaired copies arrive: ordered, no skip, nothing left to repair but seq 4 */
 	for (uint64_t s = 1; s <= 2; s++)
 		rep(o, 1, 3, s, 200, 1, P(3, s));
 	assert_int_equal(cp_order_cut(o, 300, 1, &b), 3);
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(b.recs[i].kind, CP_BATCH_EVENT);
 	cp_order_committed(o, &b);
-	/* seq 4, held by node 2 alone and blocking nothing (no gap is timed), is repaired
-	 * once old enough: 2 is asked, not the origin that lacks it */
 	rs.n = 0;
-	assert_int_equal(cp_order_cut(o, 400, 0, &b), 0);
-	assert_int_equal(cp_order_repairs(o, 400, 500, 64, on_repair, &rs), 0);
-	assert_int_equal(cp_order_repairs(o, 500, 500, 64, on_repair, &rs), 1);
-	assert_int_equal(rs.r[0].holder, 2);
+	assert_int_equal(cp_order_repairs(o, 300, 100, 64, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].first_seq, 4);
-	assert_int_equal(rs.r[0].last_seq, 4);
-	assert_int_equal(rs.r[0].nmissing, 2);
+	rep(o, 3, 3, 4, 300, 1, P(3, 4));
+	assert_int_equal(cp_order_repairs(o, 400, 100, 64, on_repair, &rs), 0); /* majority now */
+	assert_int_equal(cp_order_cut(o, 400, 1, &b), 1);
 	cp_batch_free(&b);
 	cp_order_destroy(o);
 }
