@@ -124,12 +124,44 @@ class Suite:
             if name.startswith("BM_WireDecode/verify_ids:") and b is not d0 and d0:
                 self.fig("micro", "wire_decode_verify_ids_cost", b["cpu_time"] / d0["cpu_time"],
                          "x", "lower", "ratio")
+        for op in ("Merge", "Compare"):
+            for n in (8, 64, 256):
+                sc, sd = by.get("BM_Vc%s/scalar/%d" % (op, n)), by.get("BM_Vc%s/simd/%d" % (op, n))
+                if sc and sd:
+                    self.fig("micro", "vc_%s_simd_speedup" % op.lower(),
+                             sc["cpu_time"] / sd["cpu_time"], "x", "higher", "ratio",
+                             entries=n, clock="counter array")
+        ring = self.stage_ring()
+        for b in ring:
+            by[b["name"]] = b
         missing = [w for w, pre in (("dedupe table insert/lookup", "BM_Dedupe"),
-                                    ("ring bulk enqueue/dequeue between processes", "BM_Ring"),
+                                    ("ring bulk enqueue/dequeue between processes",
+                                     "BM_RingCrossProcess"),
                                     ("vector clock merge/compare scalar vs SIMD at 8/64/256",
                                      "BM_VcMerge/scalar"))
                    if not any(n.startswith(pre) for n in by)]
         return {"benchmarks": len(by), "missing_in_bench_micro": missing}
+
+    def stage_ring(self):
+        """bench_ring: rte_ring between a primary and a secondary DPDK process."""
+        try:
+            j = self.gbench("ring", "bench/micro/bench_ring")
+        except (RuntimeError, OSError, ValueError) as e:
+            print("bench: ring part skipped: %s" % e, flush=True)
+            return []
+        rows = [b for b in j["benchmarks"] if b.get("run_type") == "iteration"]
+        by = {b["name"]: b for b in rows}
+        for b in rows:
+            self.fig("micro", b["name"] + ":items_per_s", b.get("items_per_second"), "1/s",
+                     "higher", hugepages="2 MiB", processes=2 if "Cross" in b["name"] else 1)
+        for burst in (1, 8, 32, 128):
+            x = by.get("BM_RingCrossProcess/burst:%d/real_time" % burst)
+            l = by.get("BM_RingSameThread/burst:%d/real_time" % burst)
+            if x and l:
+                self.fig("micro", "ring_cross_process_vs_same_thread",
+                         x["items_per_second"] / l["items_per_second"], "x", "higher", "ratio",
+                         burst=burst)
+        return rows
 
     def stage_order(self):
         j = self.gbench("order", "bench/order/bench_order")

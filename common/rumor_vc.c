@@ -434,3 +434,135 @@ int rumor_vc_dense_max(struct rumor_vc_dense *d, const struct rumor_vc_dense *sr
 {
 	return rumor_vc_dense_max_simd(d, src);
 }
+
+/* ---- counter arrays ---- */
+
+static enum rumor_vc_order order_of(int a_gt, int b_gt)
+{
+	return a_gt ? (b_gt ? RUMOR_VC_CONCURRENT : RUMOR_VC_AFTER)
+		    : (b_gt ? RUMOR_VC_BEFORE : RUMOR_VC_EQUAL);
+}
+
+SCALAR_FN
+int rumor_vc_ctr_max_scalar(uint64_t *d, const uint64_t *s, size_t n)
+{
+	uint64_t grew = 0;
+
+	SCALAR_LOOP
+	for (size_t i = 0; i < n; i++) {
+		grew |= s[i] > d[i];
+		d[i] = s[i] > d[i] ? s[i] : d[i];
+	}
+	return grew ? 1 : 0;
+}
+
+SCALAR_FN
+enum rumor_vc_order rumor_vc_ctr_compare_scalar(const uint64_t *a, const uint64_t *b, size_t n)
+{
+	int a_gt = 0, b_gt = 0;
+
+	SCALAR_LOOP
+	for (size_t i = 0; i < n; i++) {
+		a_gt |= a[i] > b[i];
+		b_gt |= b[i] > a[i];
+	}
+	return order_of(a_gt, b_gt);
+}
+
+#ifdef RUMOR_VC_X86
+__attribute__((target("avx512f")))
+static int ctr_max_avx512(uint64_t *d, const uint64_t *s, size_t n)
+{
+	__mmask8 grew = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m512i a = _mm512_loadu_si512((const void *)&d[i]);
+		__m512i b = _mm512_loadu_si512((const void *)&s[i]);
+
+		grew |= _mm512_cmpgt_epu64_mask(b, a);
+		_mm512_storeu_si512((void *)&d[i], _mm512_max_epu64(a, b));
+	}
+	return rumor_vc_ctr_max_scalar(d + i, s + i, n - i) | (grew ? 1 : 0);
+}
+
+__attribute__((target("avx512f")))
+static enum rumor_vc_order ctr_compare_avx512(const uint64_t *a, const uint64_t *b, size_t n)
+{
+	__mmask8 agt = 0, bgt = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m512i x = _mm512_loadu_si512((const void *)&a[i]);
+		__m512i y = _mm512_loadu_si512((const void *)&b[i]);
+
+		agt |= _mm512_cmpgt_epu64_mask(x, y);
+		bgt |= _mm512_cmpgt_epu64_mask(y, x);
+	}
+	enum rumor_vc_order tail = rumor_vc_ctr_compare_scalar(a + i, b + i, n - i);
+	return order_of(agt || tail == RUMOR_VC_AFTER || tail == RUMOR_VC_CONCURRENT,
+			bgt || tail == RUMOR_VC_BEFORE || tail == RUMOR_VC_CONCURRENT);
+}
+
+__attribute__((target("avx2")))
+static int ctr_max_avx2(uint64_t *d, const uint64_t *s, size_t n)
+{
+	const __m256i bias = _mm256_set1_epi64x((long long)0x8000000000000000ull);
+	__m256i grew = _mm256_setzero_si256();
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)&d[i]);
+		__m256i b = _mm256_loadu_si256((const __m256i *)&s[i]);
+		__m256i gt = _mm256_cmpgt_epi64(_mm256_xor_si256(b, bias), _mm256_xor_si256(a, bias));
+
+		grew = _mm256_or_si256(grew, gt);
+		_mm256_storeu_si256((__m256i *)&d[i], _mm256_blendv_epi8(a, b, gt));
+	}
+	return rumor_vc_ctr_max_scalar(d + i, s + i, n - i) |
+	       (_mm256_testz_si256(grew, grew) ? 0 : 1);
+}
+
+__attribute__((target("avx2")))
+static enum rumor_vc_order ctr_compare_avx2(const uint64_t *a, const uint64_t *b, size_t n)
+{
+	const __m256i bias = _mm256_set1_epi64x((long long)0x8000000000000000ull);
+	__m256i agt = _mm256_setzero_si256(), bgt = _mm256_setzero_si256();
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		__m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)&a[i]), bias);
+		__m256i y = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)&b[i]), bias);
+
+		agt = _mm256_or_si256(agt, _mm256_cmpgt_epi64(x, y));
+		bgt = _mm256_or_si256(bgt, _mm256_cmpgt_epi64(y, x));
+	}
+	enum rumor_vc_order tail = rumor_vc_ctr_compare_scalar(a + i, b + i, n - i);
+	return order_of(!_mm256_testz_si256(agt, agt) || tail == RUMOR_VC_AFTER ||
+				tail == RUMOR_VC_CONCURRENT,
+			!_mm256_testz_si256(bgt, bgt) || tail == RUMOR_VC_BEFORE ||
+				tail == RUMOR_VC_CONCURRENT);
+}
+#endif
+
+int rumor_vc_ctr_max_simd(uint64_t *d, const uint64_t *s, size_t n)
+{
+#ifdef RUMOR_VC_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return ctr_max_avx512(d, s, n);
+	if (__builtin_cpu_supports("avx2"))
+		return ctr_max_avx2(d, s, n);
+#endif
+	return rumor_vc_ctr_max_scalar(d, s, n);
+}
+
+enum rumor_vc_order rumor_vc_ctr_compare_simd(const uint64_t *a, const uint64_t *b, size_t n)
+{
+#ifdef RUMOR_VC_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return ctr_compare_avx512(a, b, n);
+	if (__builtin_cpu_supports("avx2"))
+		return ctr_compare_avx2(a, b, n);
+#endif
+	return rumor_vc_ctr_compare_scalar(a, b, n);
+}

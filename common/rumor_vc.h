@@ -92,4 +92,12 @@ int rumor_vc_dense_max(struct rumor_vc_dense *d, const struct rumor_vc_dense *sr
 int rumor_vc_dense_max_scalar(struct rumor_vc_dense *d, const struct rumor_vc_dense *src);
 int rumor_vc_dense_max_simd(struct rumor_vc_dense *d, const struct rumor_vc_dense *src);
 
+/* Clocks over a fixed set of @n nodes as plain counter arrays (the same index is the same
+ * node in both): d = max(d, s), returning 1 when any counter of d grew; and the order of
+ * a and b. Scalar and SIMD (AVX-512 or AVX2, checked at run time) give the same results. */
+int rumor_vc_ctr_max_scalar(uint64_t *d, const uint64_t *s, size_t n);
+int rumor_vc_ctr_max_simd(uint64_t *d, const uint64_t *s, size_t n);
+enum rumor_vc_order rumor_vc_ctr_compare_scalar(const uint64_t *a, const uint64_t *b, size_t n);
+enum rumor_vc_order rumor_vc_ctr_compare_simd(const uint64_t *a, const uint64_t *b, size_t n);
+
 #endif

@@ -1,5 +1,6 @@
-// Micro benchmarks for common/: vector clock merge/compare (sparse, dense, scalar vs SIMD),
-// event id hashing, and gossip frame encode/decode. A thin C++ shell over the C code.
+// Micro benchmarks for common/ and the dataplane's pure parts: vector clock merge/compare
+// (sparse, dense, scalar vs SIMD), event id hashing, gossip frame encode/decode, the dedupe
+// table. A thin C++ shell over the C code. (Rings between processes: bench_ring.cc.)
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <vector>
 
 extern "C" {
+#include "dp_dedupe.h"
 #include "rumor_eventid.h"
 #include "rumor_vc.h"
 #include "rumor_wire.h"
@@ -49,7 +51,7 @@ void BM_VcMerge(benchmark::State &st)
 	}
 	st.SetItemsProcessed(st.iterations() * st.range(0));
 }
-BENCHMARK(BM_VcMerge)->Arg(8)->Arg(64)->Arg(256);
+BENCHMARK(BM_VcMerge)->Name("BM_VcMergeSparse")->Arg(8)->Arg(64)->Arg(256);
 
 void BM_VcCompare(benchmark::State &st)
 {
@@ -65,7 +67,7 @@ void BM_VcCompare(benchmark::State &st)
 	}
 	st.SetItemsProcessed(st.iterations() * st.range(0));
 }
-BENCHMARK(BM_VcCompare)->Arg(8)->Arg(64)->Arg(256);
+BENCHMARK(BM_VcCompare)->Name("BM_VcCompareSparse")->Arg(8)->Arg(64)->Arg(256);
 
 void BM_VcDenseMergeSparse(benchmark::State &st)
 {
@@ -104,6 +106,89 @@ void BM_DenseMax(benchmark::State &st)
 }
 BENCHMARK_TEMPLATE(BM_DenseMax, rumor_vc_dense_max_scalar)->Name("BM_DenseMax/scalar");
 BENCHMARK_TEMPLATE(BM_DenseMax, rumor_vc_dense_max_simd)->Name("BM_DenseMax/simd");
+
+// Clocks over a fixed set of n nodes as counter arrays: scalar loop vs AVX-512/AVX2.
+template <int (*Fn)(uint64_t *, const uint64_t *, size_t)>
+void BM_CtrMax(benchmark::State &st)
+{
+	size_t n = static_cast<size_t>(st.range(0));
+	std::vector<uint64_t> a(n), b(n);
+	for (size_t i = 0; i < n; i++)
+		a[i] = rnd() % 1000000, b[i] = rnd() % 1000000;
+	for (auto _ : st) {
+		benchmark::DoNotOptimize(Fn(a.data(), b.data(), n));
+		benchmark::ClobberMemory();
+	}
+	st.SetItemsProcessed(st.iterations() * st.range(0));
+}
+BENCHMARK_TEMPLATE(BM_CtrMax, rumor_vc_ctr_max_scalar)->Name("BM_VcMerge/scalar")
+	->Arg(8)->Arg(64)->Arg(256);
+BENCHMARK_TEMPLATE(BM_CtrMax, rumor_vc_ctr_max_simd)->Name("BM_VcMerge/simd")
+	->Arg(8)->Arg(64)->Arg(256);
+
+template <enum rumor_vc_order (*Fn)(const uint64_t *, const uint64_t *, size_t)>
+void BM_CtrCompare(benchmark::State &st)
+{
+	size_t n = static_cast<size_t>(st.range(0));
+	std::vector<uint64_t> a(n), b(n);
+	for (size_t i = 0; i < n; i++)
+		a[i] = b[i] = rnd() % 1000000;
+	a[n - 1]++; // after, decided only by the last entry: the whole scan runs
+	for (auto _ : st) {
+		benchmark::DoNotOptimize(Fn(a.data(), b.data(), n));
+		benchmark::ClobberMemory();
+	}
+	st.SetItemsProcessed(st.iterations() * st.range(0));
+}
+BENCHMARK_TEMPLATE(BM_CtrCompare, rumor_vc_ctr_compare_scalar)->Name("BM_VcCompare/scalar")
+	->Arg(8)->Arg(64)->Arg(256);
+BENCHMARK_TEMPLATE(BM_CtrCompare, rumor_vc_ctr_compare_simd)->Name("BM_VcCompare/simd")
+	->Arg(8)->Arg(64)->Arg(256);
+
+// The dataplane's per-frame dedupe table (8-way buckets, XXH3), sized as rumor-dp sizes it
+// for a 65536-slot store, filled to half: inserts of new frames, lookups of known ones
+// (a duplicate) and of unknown ones (a new frame's first check).
+struct DedupeFixture {
+	uint64_t wm[RUMOR_NODE_ID_MAX + 1] = {};
+	dp_dedupe d{};
+	static constexpr uint32_t kEntries = 131072;
+	DedupeFixture()
+	{
+		dp_dedupe_init(&d, kEntries, 42, wm);
+		for (uint64_t s = 1; s <= kEntries / 2; s++)
+			dp_dedupe_insert(&d, static_cast<uint16_t>(1 + s % 16), s, static_cast<uint32_t>(s));
+	}
+	~DedupeFixture() { dp_dedupe_fini(&d); }
+};
+
+void BM_DedupeInsert(benchmark::State &st)
+{
+	DedupeFixture f;
+	uint64_t s = DedupeFixture::kEntries;
+	for (auto _ : st) {
+		s++;
+		benchmark::DoNotOptimize(
+			dp_dedupe_insert(&f.d, static_cast<uint16_t>(1 + s % 16), s, static_cast<uint32_t>(s)));
+	}
+	st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_DedupeInsert);
+
+void BM_DedupeLookup(benchmark::State &st)
+{
+	DedupeFixture f;
+	bool hit = st.range(0) != 0;
+	uint64_t i = 0;
+	uint32_t v;
+	for (auto _ : st) {
+		uint64_t s = hit ? 1 + (i * 7919) % (DedupeFixture::kEntries / 2)
+				 : DedupeFixture::kEntries + i;
+		i++;
+		benchmark::DoNotOptimize(dp_dedupe_lookup(&f.d, static_cast<uint16_t>(1 + s % 16), s, &v));
+	}
+	st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_DedupeLookup)->Arg(1)->ArgName("known")->Arg(0)->ArgName("known");
 
 void BM_EventId(benchmark::State &st)
 {

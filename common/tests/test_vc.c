@@ -367,6 +367,43 @@ static void vc_format(void **state)
 	}
 }
 
+/* Counter-array max and compare: SIMD equals scalar at every length (vector body + tail),
+ * for equal, before, after and concurrent pairs, counters above 2^63 included. */
+static void vc_ctr_simd_matches_scalar(void **state)
+{
+	uint64_t a[300], b[300], d1[300], d2[300];
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	(void)state;
+	for (size_t n = 0; n <= 300; n++) {
+		for (int kind = 0; kind < 4; kind++) {
+			for (size_t i = 0; i < n; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				a[i] = (x & 1) ? x : x >> 40;
+				b[i] = a[i];
+			}
+			if (n && kind == 1)
+				b[x % n]++; /* a before b */
+			if (n && kind == 2)
+				a[x % n]++; /* a after b */
+			if (n > 1 && kind == 3) {
+				a[0]++;
+				b[n - 1]++;
+			}
+			assert_int_equal(rumor_vc_ctr_compare_simd(a, b, n),
+					 rumor_vc_ctr_compare_scalar(a, b, n));
+			if (n > 1 || kind < 3)
+				assert_int_equal(rumor_vc_ctr_compare_scalar(a, b, n),
+						 n ? (enum rumor_vc_order)kind : RUMOR_VC_EQUAL);
+			memcpy(d1, a, sizeof(a));
+			memcpy(d2, a, sizeof(a));
+			assert_int_equal(rumor_vc_ctr_max_simd(d1, b, n),
+					 rumor_vc_ctr_max_scalar(d2, b, n));
+			assert_memory_equal(d1, d2, sizeof(d1));
+		}
+	}
+}
+
 static void vc_dense_basic(void **state)
 {
 	struct rumor_vc_dense *d = calloc(1, sizeof(*d));
@@ -679,6 +716,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(vc_encode_decode),
 	cmocka_unit_test(vc_decode_errors),
 	cmocka_unit_test(vc_format),
+	cmocka_unit_test(vc_ctr_simd_matches_scalar),
 	cmocka_unit_test(vc_dense_basic),
 	cmocka_unit_test(vc_dense_max_variants),
 	cmocka_unit_test(prop_merge_commutative),
