@@ -275,8 +275,13 @@ class Suite:
             cond = dict(nodes=r["nodes"], payload="%dB" % r["payload_bytes"],
                         fanout=cc["fanout"], pmd="af_packet", hugepages=cc["hugepages"],
                         batch=r["batch"], pipeline=r["pipeline"])
-            self.fig("cluster", "ordered_events_per_s", r["ordered_events_per_s"], "1/s",
+            # headline: every event applied / the slowest loader's time; the sum of the
+            # per-node rates (each loader's own span) is kept beside it
+            self.fig("cluster", "ordered_events_per_s",
+                     r.get("ordered_events_per_s_cluster") or r["ordered_events_per_s"], "1/s",
                      "higher", **cond)
+            self.fig("cluster", "ordered_events_per_s_sum_of_nodes", r["ordered_events_per_s"],
+                     "1/s", "higher", **cond)
             self.fig("cluster", "latency_p50_us", r["latency_p50_us_median"], "us", "lower",
                      **cond)
             self.fig("cluster", "latency_p99_us", r["latency_p99_us_max"], "us", "lower",
@@ -290,7 +295,8 @@ class Suite:
             if "error" in r:
                 continue
             cond = dict(nodes=r["nodes"], payload="%dB" % r["payload_bytes"],
-                        fanout=cc["fanout"], pmd="af_packet", hugepages=cc["hugepages"])
+                        fanout=r.get("fanout", cc["fanout"]), rounds=r.get("rounds"),
+                        pmd="af_packet", hugepages=cc["hugepages"])
             self.fig("cluster", "one_event_all_stores_ms", r["store_all_ms_median"], "ms",
                      "lower", **cond)
             self.fig("cluster", "one_event_ordered_everywhere_ms", r["ordered_all_ms_median"],

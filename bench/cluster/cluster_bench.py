@@ -6,6 +6,7 @@ Usage: cluster_bench.py --build BUILD [--out DIR] [--quick] [--nodes 3,5] [--siz
                         [--spread 4,8,16] [--trials K]   (root; writes cluster.json, cluster.png)"""
 import argparse
 import json
+import math
 import os
 import selectors
 import signal
@@ -67,9 +68,11 @@ class Api:
 
 
 class Cluster:
-    def __init__(self, build, n):
+    def __init__(self, build, n, gossip=None):
         self.build, self.n = build, n
         self.env = dict(os.environ, RUMOR_NS=NS, RUMOR_RUN=RUN, RUMOR_BUILD=build)
+        if gossip:
+            self.env["RUMOR_FANOUT"], self.env["RUMOR_ROUNDS"] = (str(x) for x in gossip)
         self.script = os.path.join(TOP, "deploy/cluster.sh")
         self.note = None
 
@@ -174,6 +177,10 @@ def throughput(build, n, size, events, batch, pipeline, timeout):
             "ordered_events_per_s": round(sum(r.get("applied_per_s", 0) for r in per)),
             "sent_events_per_s": round(sum(r.get("sent_per_s", 0) for r in per)),
             "ordered_events_per_s_wall": round(applied / wall) if wall else None,
+            # every event applied on its origin / the slowest loader's send->last-applied time
+            "ordered_events_per_s_cluster": round(applied / max(r.get("elapsed_s", 0)
+                                                                for r in per))
+            if per and max(r.get("elapsed_s", 0) for r in per) > 0 else None,
             "applied": applied, "lost": sum(r.get("lost", 0) for r in per),
             "skipped": sum(r.get("skipped", 0) for r in per),
             "latency_p50_us_median": round(median(p50), 1) if p50 else None,
@@ -222,6 +229,18 @@ def spread_once(n, tag, timeout=10.0):
             a.close()
 
 
+def spread_gossip(n):
+    """(fanout, rounds) for the dissemination runs. Each node forwards once (dedupe), so with
+    fanout f a fraction p = 1 - exp(-f p) of the nodes is reached (f = 2: 80%, the throughput
+    runs' setting, which leaves the rest to pulls); reaching all n takes f about ln n + 2
+    (the classic ln n + c of epidemic broadcast), and rounds enough for f^r >= n."""
+    f = min(n - 1, int(math.ceil(math.log(n))) + 2)
+    r = 2
+    while f ** r < n:
+        r += 1
+    return f, r + 1
+
+
 def rnd(x):
     return None if x is None else round(x, 3)
 
@@ -239,8 +258,9 @@ def plot(res, path):
     tp = [r for r in res["throughput"] if "error" not in r]
     for size in sorted({r["payload_bytes"] for r in tp}):
         rs = sorted([r for r in tp if r["payload_bytes"] == size], key=lambda r: r["nodes"])
-        a1.plot([r["nodes"] for r in rs], [r["ordered_events_per_s"] for r in rs], "o-",
-                label="%d B" % size)
+        a1.plot([r["nodes"] for r in rs],
+                [r.get("ordered_events_per_s_cluster") or r["ordered_events_per_s"] for r in rs],
+                "o-", label="%d B" % size)
         a2.plot([r["nodes"] for r in rs], [r["latency_p50_us_median"] or 0 for r in rs], "o-",
                 label="p50 %d B" % size)
         a2.plot([r["nodes"] for r in rs], [r["latency_p99_us_max"] or 0 for r in rs], "s--",
@@ -287,7 +307,9 @@ def main():
     ap.add_argument("--no-load", action="store_true", help="skip the rumor-load part")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    events = a.events or (3000 if a.quick else 20000)
+    def events_for(size):
+        # long enough that start-up and the last batch's latency do not dominate
+        return a.events or (3000 if a.quick else (100000 if size <= 256 else 20000))
     a.load_timeout = a.load_timeout or (30 if a.quick else 90)
     trials = a.trials or (3 if a.quick else 10)
     res = {"conditions": {"transport": "af_packet on veth pairs through a bridge, one network "
@@ -308,18 +330,23 @@ def main():
     todo = [("tp", int(n), sz) for n in a.nodes.split(",") if n and have_load for sz in sizes] + \
            [("spread", int(n), None) for n in a.spread.split(",") if n]
     for kind, n, size in todo:
-        c = Cluster(build, n)
+        # one event must be able to reach every store by gossip alone: see spread_gossip
+        gossip = spread_gossip(n) if kind == "spread" else None
+        c = Cluster(build, n, gossip)
         try:
             log("%d nodes up ..." % n)
             c.up()
             if kind == "tp":
+                events = events_for(size)
                 log("%d nodes: rumor-load on each node, %d events of %d B, batch %d, "
                     "pipeline %d" % (n, events, size, a.batch, a.pipeline))
                 r = throughput(build, n, size, events, a.batch, a.pipeline, a.load_timeout)
                 if c.note:
                     r["note"] = c.note
-                log("  %d ordered events/s (sent %d/s), p50 %s us, p99 %s us, lost %d" % (
-                    r["ordered_events_per_s"], r["sent_events_per_s"],
+                log("  %s ordered events/s cluster-wide (sum of per-node rates %d, sent %d/s), "
+                    "p50 %s us, p99 %s us, lost %d" % (
+                    r["ordered_events_per_s_cluster"], r["ordered_events_per_s"],
+                    r["sent_events_per_s"],
                     r["latency_p50_us_median"], r["latency_p99_us_max"], r["lost"]))
                 res["throughput"].append(r)
                 if r["lost"] or r["load_errors"] or (r["latency_p99_us_max"] or 0) > 5e6:
@@ -335,7 +362,7 @@ def main():
                     runs.append(spread_once(n, "spread-%d-%d-%d" % (n, t, os.getpid())))
                     time.sleep(0.2)
                 r = {"nodes": n, "payload_bytes": len("spread-16-0-%d" % os.getpid()),
-                     "trials": trials,
+                     "trials": trials, "fanout": gossip[0], "rounds": gossip[1],
                      "store_all_ms_median": rnd(median(x["store_all_ms"] for x in runs)),
                      "store_all_ms_max": rnd(max((x["store_all_ms"] for x in runs
                                                   if x["store_all_ms"] is not None),
