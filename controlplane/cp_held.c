@@ -89,11 +89,15 @@ int cp_held_add_frame(struct cp_held *h, uint32_t slot, uint16_t origin, uint64_
 
 int cp_held_done(struct cp_held *h, uint16_t origin, uint64_t seq, uint32_t *release_slot)
 {
-	struct cp_held_event *c = seq ? find(h, origin, seq) : NULL;
+	const struct cp_held_event *c = seq ? find(h, origin, seq) : NULL;
+
+	return c ? cp_held_done_at(h, c, release_slot) : -ENOENT;
+}
+
+int cp_held_done_at(struct cp_held *h, const struct cp_held_event *c, uint32_t *release_slot)
+{
 	uint32_t slot, i, j;
 
-	if (!c)
-		return -ENOENT;
 	slot = c->slot;
 	/* backward-shift delete: pull later members of the probe run into the hole */
 	i = (uint32_t)(c - h->cells);

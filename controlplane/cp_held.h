@@ -51,6 +51,9 @@ const struct cp_held_event *cp_held_get(const struct cp_held *h, uint16_t origin
  * event, *@release_slot gets the slot to release and the return is 1; otherwise 0.
  * Returns -ENOENT when not held. */
 int cp_held_done(struct cp_held *h, uint16_t origin, uint64_t seq, uint32_t *release_slot);
+/* The same for an event just returned by cp_held_get (no second lookup; @ev is invalid
+ * afterwards). */
+int cp_held_done_at(struct cp_held *h, const struct cp_held_event *ev, uint32_t *release_slot);
 
 /* Call @fn for every held event (order unspecified); stops early when fn returns non-zero. */
 void cp_held_foreach(const struct cp_held *h,

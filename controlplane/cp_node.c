@@ -796,7 +796,7 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 		uint16_t origin = e->origin;
 		/* the dataplane checks the frame's own first seq, not the part we hold */
 		uint64_t first = n->slot_frame[h->slot].first_seq;
-		if (cp_held_done(&n->held, e->origin, e->seq, &slot) == 1)
+		if (cp_held_done_at(&n->held, h, &slot) == 1)
 			release_slot(n, slot, origin, first);
 	}
 }

@@ -32,8 +32,11 @@ static void test_add_get_release(void **state)
 	assert_int_equal(cp_held_get(&h, 7, 13)->len, 4);
 	assert_null(cp_held_get(&h, 7, 14));
 	assert_null(cp_held_get(&h, 8, 10));
-	for (uint64_t s = 10; s < 13; s++)
+	for (uint64_t s = 10; s < 12; s++)
 		assert_int_equal(cp_held_done(&h, 7, s, &slot), 0);
+	/* done on the cell a get returned: same effect as by key */
+	assert_int_equal(cp_held_done_at(&h, cp_held_get(&h, 7, 12), &slot), 0);
+	assert_null(cp_held_get(&h, 7, 12));
 	assert_int_equal(cp_held_done(&h, 7, 13, &slot), 1);
 	assert_int_equal(slot, 3);
 	assert_int_equal(cp_held_done(&h, 7, 13, &slot), -ENOENT);
