@@ -1,6 +1,7 @@
 /* Vector clocks: sparse sorted clocks (merge, compare, wire form) and the dense per-node
  * running clock, with an AVX-512/AVX2 dense-dense max picked at run time. */
 #include "rumor_be.h"
+#include "rumor_fmt.h"
 #include "rumor_vc.h"
 
 #include <errno.h>
@@ -253,12 +254,8 @@ static void fmt_put(char *out, size_t cap, size_t *len, const char *s, size_t n)
 static void fmt_u64(char *out, size_t cap, size_t *len, uint64_t v)
 {
 	char tmp[20];
-	size_t i = sizeof(tmp);
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	fmt_put(out, cap, len, tmp + i, sizeof(tmp) - i);
+
+	fmt_put(out, cap, len, tmp, rumor_fmt_u64(tmp, v));
 }
 
 /* Hand-rolled, not snprintf: every applied event formats its timestamp. */

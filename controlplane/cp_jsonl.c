@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cp_jsonl.h"
+#include "rumor_fmt.h"
 
 void cp_jsonl_free(struct cp_jsonl *b)
 {
@@ -39,12 +40,8 @@ void cp_jsonl_raw(struct cp_jsonl *b, const char *s, size_t n)
 void cp_jsonl_u64(struct cp_jsonl *b, uint64_t v)
 {
 	char tmp[20];
-	size_t i = sizeof(tmp);
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	cp_jsonl_raw(b, tmp + i, sizeof(tmp) - i);
+
+	cp_jsonl_raw(b, tmp, rumor_fmt_u64(tmp, v));
 }
 
 int cp_jsonl_utf8_valid(const uint8_t *p, size_t n)
