@@ -18,7 +18,8 @@
 # Environment: RUMOR_DP_MEM (MiB of hugepages per rumor-dp, default 96), RUMOR_NS (namespace
 # prefix, default rumor), RUMOR_RUN (run dir, default /run/rumor-cluster), RUMOR_BUILD (build dir,
 # default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section),
-# RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64).
+# RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64),
+# RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,13 +91,20 @@ write_config() { # ids...
 
 start_node() { # id [extra rumor-cp args]
 	local id=$1 n lcore; n=$(ns "$id"); shift
-	lcore=$(( (id - 1) % $(nproc) ))
+	# More nodes than cores share them: pinning node i to core (i-1) mod nproc leaves one core
+	# with more nodes than another (3 nodes on 2 cores: 2 and 1), so by default lcore 0 floats
+	# over every core and the kernel balances. RUMOR_PIN=1 pins as a real deployment does.
+	if [[ ${RUMOR_PIN:-0} == 1 ]]; then
+		lcore=(-l $(( (id - 1) % $(nproc) )))
+	else
+		lcore=(--lcores "0@(0-$(( $(nproc) - 1 )))")
+	fi
 	mkdir -p "$run/log" "$run/data" "$run/data/node-$id"
 	local dpl=$run/log/dp-$id.log cpl=$run/log/cp-$id.log dp0 cp0
 	dp0=0; cp0=0
 	[[ -f $dpl ]] && dp0=$(wc -l <"$dpl")
 	[[ -f $cpl ]] && cp0=$(wc -l <"$cpl")
-	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" -l "$lcore" --file-prefix "$n" \
+	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${lcore[@]}" --file-prefix "$n" \
 		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" --state-dir "$run/data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
@@ -106,7 +114,7 @@ start_node() { # id [extra rumor-cp args]
 		kill -0 "$(cat "$run/dp-$id.pid")" 2>/dev/null || die "rumor-dp of node $id exited: $(tail -3 "$run/log/dp-$id.log")"
 		sleep 0.1
 	done
-	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" -l "$lcore" --proc-type=secondary --no-pci \
+	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" "${lcore[@]}" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" "$@" >>"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"

@@ -317,7 +317,7 @@ def main():
                           "fanout": int(os.environ.get("RUMOR_FANOUT", 2)),
                           "rounds": int(os.environ.get("RUMOR_ROUNDS", 3)),
                           "cores": os.cpu_count(), "batch": a.batch, "pipeline": a.pipeline,
-                          "lcore": "node i on core (i-1) mod nproc, dp+cp share it"},
+                          "lcore": "lcore 0 of every rumor-dp and rumor-cp floats over all cores (cluster.sh default; RUMOR_PIN=1 pins)"},
            "throughput": [], "spread": []}
     os.makedirs(a.out, exist_ok=True)
     have_load = os.access(load_bin(build), os.X_OK) and not a.no_load
