@@ -22,6 +22,8 @@
 /* room in one ORIGINATE message (RUMOR_MSG_ORIGINATE_DATA is 4064): keep a margin */
 #define BATCH_BYTES_MAX 3900u
 #define MAX_ERRS 16
+/* one send request: a batch fits in BATCH_BYTES_MAX of payload, escaping at most 6x */
+#define RUMOR_LOAD_REQ_MAX (6u * BATCH_BYTES_MAX + 4096u)
 
 struct req {
 	uint64_t k0;       /* first event index */
@@ -57,6 +59,7 @@ static struct {
 
 static struct seqrec *tab;
 static size_t tab_cap, tab_used;
+static uint64_t tab_base;
 static int origin = -1;
 static char tag[32];
 
@@ -100,39 +103,39 @@ static size_t payload(uint64_t k, char *out, size_t cap)
 	return len;
 }
 
+/* Our events by seq: the node gives an origin's events consecutive seqs, so a dense array
+ * from tab_base (grown at either end) instead of a hash table: applied-stream lookups walk
+ * it in order. Slots of seqs that are not ours stay empty (seq 0). */
 static struct seqrec *rec(uint64_t seq, bool create)
 {
-	if (create && (tab_used + 1) * 2 > tab_cap) {
-		size_t ncap = tab_cap ? tab_cap * 2 : 4096;
+	if (!tab_cap || seq < tab_base || seq - tab_base >= tab_cap) {
+		if (!create)
+			return NULL;
+		uint64_t lo = !tab_cap || seq < tab_base ? (seq > 4096 ? seq - 4096 : 1) : tab_base;
+		uint64_t hi = tab_cap ? tab_base + tab_cap : lo;
+		size_t ncap = tab_cap ? tab_cap : 8192;
+		while (lo + ncap <= seq || lo + ncap < hi)
+			ncap *= 2;
 		struct seqrec *nt = calloc(ncap, sizeof(*nt));
 		if (!nt) {
 			perror("rumor-load");
 			exit(3);
 		}
-		for (size_t i = 0; i < tab_cap; i++) {
-			if (!tab[i].seq)
-				continue;
-			size_t j = mix(tab[i].seq) & (ncap - 1);
-			while (nt[j].seq)
-				j = (j + 1) & (ncap - 1);
-			nt[j] = tab[i];
-		}
+		if (tab_cap)
+			memcpy(nt + (tab_base - lo), tab, tab_cap * sizeof(*tab));
 		free(tab);
 		tab = nt;
+		tab_base = lo;
 		tab_cap = ncap;
 	}
-	if (!tab_cap)
-		return NULL;
-	size_t j = mix(seq) & (tab_cap - 1);
-	while (tab[j].seq && tab[j].seq != seq)
-		j = (j + 1) & (tab_cap - 1);
-	if (tab[j].seq == seq)
-		return &tab[j];
-	if (!create)
-		return NULL;
-	tab[j].seq = seq;
-	tab_used++;
-	return &tab[j];
+	struct seqrec *r = &tab[seq - tab_base];
+	if (!r->seq) {
+		if (!create)
+			return NULL;
+		r->seq = seq;
+		tab_used++;
+	}
+	return r;
 }
 
 static int connect_socket(const char *path)
@@ -339,6 +342,53 @@ static int send_json(int fd, json_t *j)
 	return rc;
 }
 
+/* Append @n bytes of @s as a JSON string (quoted, escaped) to @out; returns the new length,
+ * or @cap + 1 when it does not fit. */
+static size_t put_json_str(char *out, size_t len, size_t cap, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (len + 2 + 6 * n > cap)
+		return cap + 1;
+	out[len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			out[len++] = '\\';
+			out[len++] = (char)c;
+		} else if (c < 0x20) {
+			memcpy(out + len, "\\u00", 4);
+			out[len + 4] = hex[c >> 4];
+			out[len + 5] = hex[c & 15];
+			len += 6;
+		} else {
+			out[len++] = (char)c;
+		}
+	}
+	out[len++] = '"';
+	return len;
+}
+
+/* One send request for @r's events, formatted directly: the load generator must cost the node
+ * under test as little CPU as it can (jansson objects for every event did not). */
+static int send_request(int fd, const struct req *r, char *pl, size_t plcap)
+{
+	static char buf[RUMOR_LOAD_REQ_MAX];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "{\"cmd\":\"send\",\"wait\":false,"
+				      "\"ids\":false,\"tag\":%" PRIu64 ",\"batch\":[", r->k0);
+
+	for (unsigned i = 0; i < r->cnt; i++) {
+		size_t n = payload(r->k0 + i, pl, plcap);
+		if (i)
+			buf[len++] = ',';
+		len = put_json_str(buf, len, sizeof(buf) - 3, pl, n);
+		if (len > sizeof(buf) - 3)
+			return -EMSGSIZE;
+	}
+	memcpy(buf + len, "]}\n", 3);
+	return write_all(fd, buf, len + 3);
+}
+
 /* One request/answer on a fresh connection (status at start). */
 static json_t *ask(int fd, struct conn *c, const char *cmd)
 {
@@ -502,19 +552,11 @@ int main(int argc, char **argv)
 				}
 				sent += r->cnt;
 			}
-			json_t *arr = json_array();
-			for (unsigned i = 0; i < r->cnt; i++) {
-				size_t len = payload(r->k0 + i, pl, sizeof(pl));
-				json_array_append_new(arr, json_stringn(pl, len));
-			}
 			/* the tag matches the reply to the request; ids we compute ourselves */
-			json_t *q = json_pack("{s:s, s:o, s:b, s:b, s:I}", "cmd", "send", "batch", arr,
-					      "wait", 0, "ids", 0, "tag", (json_int_t)r->k0);
 			r->t_sent = now_ns();
 			r->answered = false;
 			r->next = NULL;
-			rc = send_json(sc.fd, q);
-			json_decref(q);
+			rc = send_request(sc.fd, r, pl, sizeof(pl));
 			if (rc < 0) {
 				fprintf(stderr, "rumor-load: send failed: %s\n", strerror(-rc));
 				free(r);
