@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "rumor.h"
+#include "rumor_sock.h"
 
 #define LINE_MAX_BYTES (16u << 20) /* a reply line longer than this is not from a node */
 
@@ -40,20 +41,10 @@ static int fail(struct rumor_client *c, int rc, const char *fmt, ...)
 
 static int open_socket(const char *path, int *fd_out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = rumor_sock_connect(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
+		return fd;
 	*fd_out = fd;
 	return 0;
 }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cp_api.h"
 #include "cp_loop.h"
+#include "rumor_sock.h"
 
 #define API_LINE_MAX (1u << 20)      /* longest request line */
 #define API_SENDQ_MAX (8u << 20)     /* unsent bytes before a client counts as stuck */
@@ -297,22 +297,11 @@ static void on_accept(struct cp_loop_req *req, int res)
 int cp_api_open(struct cp_loop *loop, const char *path, const struct cp_api_ops *ops,
 		struct cp_api **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct cp_api *api;
-	int fd;
+	int fd = rumor_sock_listen(path, 64);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
+		return fd;
 	api = calloc(1, sizeof(*api));
 	if (!api) {
 		close(fd);

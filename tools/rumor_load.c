@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rumor_eventid.h"
+#include "rumor_sock.h"
 
 /* room in one ORIGINATE message (RUMOR_MSG_ORIGINATE_DATA is 4064): keep a margin */
 #define BATCH_BYTES_MAX 3900u
@@ -140,21 +140,7 @@ static struct seqrec *rec(uint64_t seq, bool create)
 
 static int connect_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return rumor_sock_connect(path);
 }
 
 static int write_all(int fd, const char *p, size_t len)

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "rumor_sock.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_TIMEOUT = 4 };
 
@@ -44,24 +45,13 @@ static void usage(FILE *f)
 
 static int connect_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = rumor_sock_connect(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (fd == -ENAMETOOLONG)
 		fprintf(stderr, "rumorctl: socket path too long: %s\n", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		fprintf(stderr, "rumorctl: cannot reach node at %s: %s%s\n", path, strerror(-err),
-			err == -ENOENT ? " (is rumor-cp running?)" : "");
-		close(fd);
-		return err;
-	}
+	else if (fd < 0)
+		fprintf(stderr, "rumorctl: cannot reach node at %s: %s%s\n", path, strerror(-fd),
+			fd == -ENOENT ? " (is rumor-cp running?)" : "");
 	return fd;
 }
 
