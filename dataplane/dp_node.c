@@ -560,7 +560,7 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 			if (!of->open) {
 				uint32_t idx;
 
-				if (dp_store_alloc(&n->store, n->self, &idx) != 0)
+				if (dp_store_alloc(&n->store, n->self, true, &idx) != 0)
 					break; /* cannot happen: checked above */
 				of->open = true;
 				of->slot = idx;
@@ -850,7 +850,10 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
 		return;
 	}
-	rc = dp_store_alloc(&n->store, fr->hdr.origin, &idx);
+	/* A receiver that applies later than the origin fills the origin's cap; what it then
+	 * lacks it pulls, and a pull response dropped at the same cap would stall its apply
+	 * for good: pull responses (also the leader's repairs) pass the cap. */
+	rc = dp_store_alloc(&n->store, fr->hdr.origin, fr->hdr.type != RUMOR_WIRE_PULL_RESP, &idx);
 	if (rc != 0) {
 		n->stats->store_full++;
 		drop(n, m, DP_DROP_STORE);

@@ -87,12 +87,12 @@ void dp_store_fini(struct dp_store *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int dp_store_alloc(struct dp_store *s, uint16_t origin, uint32_t *idx)
+int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *idx)
 {
 	struct dp_slot *sl;
 	uint32_t i;
 
-	if (origin != s->self &&
+	if (capped && origin != s->self &&
 	    __atomic_load_n(&s->origin_used[origin], __ATOMIC_RELAXED) >= s->peer_cap)
 		return -EDQUOT;
 	if (s->nlocal > 0) {

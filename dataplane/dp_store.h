@@ -4,6 +4,7 @@
 #ifndef DP_STORE_H
 #define DP_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -60,8 +61,10 @@ int dp_store_init(struct dp_store *s, uint32_t nslots, uint32_t slot_size, uint3
 void dp_store_fini(struct dp_store *s);
 
 /* Take a free slot for a frame of @origin (refcnt 1, state HELD). Returns 0 with the index
- * in *@idx, -ENOSPC when the store is empty, -EDQUOT when @origin is at its cap. */
-int dp_store_alloc(struct dp_store *s, uint16_t origin, uint32_t *idx);
+ * in *@idx, -ENOSPC when the store is empty, -EDQUOT when @capped and @origin is at its cap
+ * (the cap keeps one origin's gossip from filling the store; a frame we asked for, or that
+ * the leader's repair sends, is not held to it). */
+int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *idx);
 
 /* Drop the "held" reference (cp released it); the slot is free once TX also let go.
  * Returns 0 or -EINVAL when the slot is not HELD. */
