@@ -71,7 +71,7 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      "store_used", (json_int_t)ds->store_used, "store_cap",
 				      (json_int_t)ds->store_cap));
 	json_object_set_new(r, "node_stats",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
 				      (json_int_t)n->st.frames, "events_new",
 				      (json_int_t)n->st.events_new, "reports_sent",
 				      (json_int_t)n->st.reports_sent, "rereports",
@@ -80,7 +80,8 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.originated, "batches_proposed",
 				      (json_int_t)n->st.batches_proposed, "repairs_asked",
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
-				      (json_int_t)n->st.repair_frames));
+				      (json_int_t)n->st.repair_frames, "prefetches",
+				      (json_int_t)n->st.prefetches));
 	json_object_set_new(r, "fsm",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "batches", (json_int_t)fs.batches,
 				      "applied", (json_int_t)fs.applied, "skips", (json_int_t)fs.skips,

@@ -347,6 +347,11 @@ int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out,
 	return rc;
 }
 
+int cp_fetch_have(const struct cp_fetch *f, uint16_t origin, uint64_t seq)
+{
+	return map_find(&f->got, mkkey(origin, seq)) != NULL || log_find(f, origin, seq) != 0;
+}
+
 void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq)
 {
 	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));

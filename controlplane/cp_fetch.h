@@ -65,6 +65,10 @@ int cp_fetch_get(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 int cp_fetch_get_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 			struct rumor_event_id *id, uint8_t **out, size_t *len);
 
+/* 1 when a payload of (origin, seq) is at hand without asking a peer: fetched already, or
+ * in our own ordered.log (a restart replays what it applied before). */
+int cp_fetch_have(const struct cp_fetch *f, uint16_t origin, uint64_t seq);
+
 /* Forget a fetched payload once applied. */
 void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq);
 

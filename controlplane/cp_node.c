@@ -31,6 +31,9 @@
 #define REPAIR_AFTER_US 100000
 #define REPAIR_PERIOD_MS 100
 #define REPAIR_MAX_SEQS 4096
+#define REPAIR_RETRY_US 1000000   /* the same event is asked for again after this */
+#define PREFETCH_MAX_BATCH 4096   /* missing events looked at per committed batch */
+#define PREFETCH_MAX_HELD 65536   /* fetched payloads waiting to be applied, at most */
 #define LOG_FLUSH_BYTES (256u << 10)
 
 #define LOG(n, fmt, ...) \
@@ -562,7 +565,7 @@ static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_
 }
 
 /* Ask one peer (the leader first, then the others in turn) for origin's payloads from seq. */
-static void send_fetch(struct cp_node *n, uint16_t origin, uint64_t seq)
+static void send_fetch(struct cp_node *n, uint16_t origin, uint64_t seq, uint16_t count)
 {
 	uint8_t req[CP_FETCH_REQ_LEN];
 	struct iovec iov = { req, sizeof(req) };
@@ -578,10 +581,19 @@ static void send_fetch(struct cp_node *n, uint16_t origin, uint64_t seq)
 	n->fetch_rr++;
 	if (!to)
 		return;
-	cp_fetch_req_encode(req, origin, seq, CP_FETCH_MAX_RANGE);
+	cp_fetch_req_encode(req, origin, seq, count);
 	if (cp_net_send(cp_raftio_net(&n->io), to, CP_NET_APP, CP_APP_FETCH_REQ, &iov, 1,
 			NULL) == 0)
 		n->st.fetches_sent++;
+}
+
+static void fetch_resp_send(struct cp_node *n, uint64_t to, uint8_t *buf, size_t len)
+{
+	struct iovec iov = { buf, len };
+
+	if (cp_net_send(cp_raftio_net(&n->io), to, CP_NET_APP, CP_APP_FETCH_RESP, &iov, 1,
+			NULL) == 0)
+		n->st.fetch_served++;
 }
 
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
@@ -622,17 +634,18 @@ static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size
 				free(d);
 			}
 		}
-		if (w == -ENOBUFS)
-			break;
+		if (w == -ENOBUFS && off) {
+			/* a range of large payloads spans several responses */
+			fetch_resp_send(n, from, buf, off);
+			off = 0;
+			s--;
+			continue;
+		}
 		if (w > 0)
 			off += (size_t)w;
 	}
-	if (off) {
-		struct iovec iov = { buf, off };
-		if (cp_net_send(cp_raftio_net(&n->io), from, CP_NET_APP, CP_APP_FETCH_RESP, &iov, 1,
-				NULL) == 0)
-			n->st.fetch_served++;
-	}
+	if (off)
+		fetch_resp_send(n, from, buf, off);
 	free(buf);
 }
 
@@ -645,7 +658,7 @@ static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumo
 	n->want_seq = seq;
 	n->want_since_ms = cp_loop_now_ms();
 	send_pull(n, origin, seq);
-	send_fetch(n, origin, seq);
+	send_fetch(n, origin, seq, CP_FETCH_MAX_RANGE);
 }
 
 static void log_flush(struct cp_node *n);
@@ -801,10 +814,52 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 	}
 }
 
+static int cmp_want(const void *a, const void *b)
+{
+	const struct cp_want *x = a, *y = b;
+	if (x->origin != y->origin)
+		return x->origin < y->origin ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* A committed event this node does not hold will block its apply: ask peers for all of a
+ * batch's at once (runs of consecutive seqs per origin, one request each) instead of one
+ * round trip per event when the apply reaches it. A node that missed gossip under load
+ * otherwise crawled through thousands of such round trips (tens of seconds at 5 nodes). */
+static void prefetch_missing(struct cp_node *n, const struct cp_batch *b)
+{
+	unsigned k = 0;
+
+	if (n->fetch.got.count >= PREFETCH_MAX_HELD)
+		return; /* far behind: the apply fetches as it goes */
+	for (uint32_t i = 0; i < b->n && k < PREFETCH_MAX_BATCH; i++) {
+		const struct cp_batch_rec *r = &b->recs[i];
+		if (r->kind != CP_BATCH_EVENT || r->seq <= n->applied_through[r->origin] ||
+		    cp_held_get(&n->held, r->origin, r->seq) ||
+		    cp_fetch_have(&n->fetch, r->origin, r->seq))
+			continue;
+		n->want_buf[k++] = (struct cp_want){ r->origin, r->seq };
+	}
+	if (!k)
+		return;
+	qsort(n->want_buf, k, sizeof(n->want_buf[0]), cmp_want);
+	for (unsigned i = 0; i < k;) {
+		unsigned j = i + 1;
+		while (j < k && n->want_buf[j].origin == n->want_buf[i].origin &&
+		       n->want_buf[j].seq - n->want_buf[i].seq < CP_FETCH_MAX_RANGE)
+			j++;
+		send_fetch(n, n->want_buf[i].origin, n->want_buf[i].seq,
+			   (uint16_t)(n->want_buf[j - 1].seq - n->want_buf[i].seq + 1));
+		n->st.prefetches += j - i;
+		i = j;
+	}
+}
+
 static void pp_committed(void *data, const struct cp_batch *b)
 {
 	struct cp_node *n = data;
 	cp_order_committed(n->order, b);
+	prefetch_missing(n, b);
 }
 
 /* ---------------------------------------------------------------- leadership and batches */
@@ -959,14 +1014,14 @@ static void on_slow(struct cp_loop_timer *t)
 			cp_fsm_drain(n->fsm);
 		} else {
 			send_pull(n, n->want_origin, n->want_seq);
-			send_fetch(n, n->want_origin, n->want_seq);
+			send_fetch(n, n->want_origin, n->want_seq, CP_FETCH_MAX_RANGE);
 			n->want_since_ms = now;
 		}
 	}
 	if (n->leading && now - n->last_repair_ms >= REPAIR_PERIOD_MS) {
 		n->last_repair_ms = now;
-		cp_order_repairs(n->order, now_us(), REPAIR_AFTER_US, REPAIR_MAX_SEQS,
-				 on_repair_run, n);
+		cp_order_repairs(n->order, now_us(), REPAIR_AFTER_US, REPAIR_RETRY_US,
+				 REPAIR_MAX_SEQS, on_repair_run, n);
 	}
 	if (now - n->last_rereport_ms >= REREPORT_AGE_MS && n->leader) {
 		n->last_rereport_ms = now;
@@ -1077,6 +1132,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->aframe = malloc(sizeof(*n->aframe));
 	n->aframe_slot = UINT32_MAX;
 	n->ts = malloc(sizeof(*n->ts));
+	n->want_buf = malloc(PREFETCH_MAX_BATCH * sizeof(*n->want_buf));
 	n->ats = malloc(sizeof(*n->ats));
 	n->applied_through = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
 	n->recent = calloc(CP_RECENT, sizeof(*n->recent));
@@ -1084,7 +1140,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->tick = calloc(1, sizeof(*n->tick));
 	n->slow = calloc(1, sizeof(*n->slow));
 	n->waiters_tail = &n->waiters;
-	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->ats ||
+	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->ats || !n->want_buf ||
 	    !n->applied_through || !n->recent ||
 	    !n->slot_frame || !n->tick || !n->slow)
 		return -ENOMEM;

@@ -59,6 +59,12 @@ struct cp_waiter {
 	int64_t tag;
 };
 
+/* A payload this node lacks (prefetch scratch). */
+struct cp_want {
+	uint16_t origin;
+	uint64_t seq;
+};
+
 struct cp_watcher {
 	struct cp_watcher *next;
 	struct cp_api_client *client;
@@ -92,6 +98,7 @@ struct cp_node_stats {
 	uint64_t log_write_errors;
 	uint64_t fetches_sent, fetch_served;
 	uint64_t repairs_asked, repair_frames;  /* leader: runs asked for; holder: frames resent */
+	uint64_t prefetches;              /* committed events asked from peers before the apply */
 };
 
 struct cp_node {
@@ -131,6 +138,7 @@ struct cp_node {
 	uint32_t aframe_slot;             /* ... and its slot (UINT32_MAX: none) */
 	struct rumor_vc *ts;              /* scratch */
 	struct rumor_vc *ats;             /* timestamp of the applied events of aframe */
+	struct cp_want *want_buf;         /* PREFETCH_MAX_BATCH entries */
 	struct rumor_vc last_clock;       /* our clock as of the last frame the dataplane stored */
 
 	uint64_t next_req;

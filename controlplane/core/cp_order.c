@@ -18,6 +18,7 @@ struct ev {
 	uint64_t sum;
 	uint64_t holders;
 	uint64_t first_seen;
+	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
 	uint32_t next_free;
 	uint16_t origin;
 	uint16_t ts_n;
@@ -473,6 +474,7 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		e->origin = origin;
 		e->holders = bit;
 		e->first_seen = now_us;
+		e->repair_at = 0;
 		e->check_pos = 0;
 		e->state = EV_PENDING;
 		size_t base = (size_t)idx * o->cfg.max_clock_entries;
@@ -763,8 +765,8 @@ static void repair_fill(const struct cp_order *o, uint16_t origin, uint64_t seq,
 		r->missing[r->nmissing++] = o->node_of[__builtin_ctzll(m)];
 }
 
-unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
-			  uint32_t max_seqs, cp_order_repair_cb cb, void *arg)
+unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			  uint64_t retry_us, uint32_t max_seqs, cp_order_repair_cb cb, void *arg)
 {
 	struct cp_order_repair r;
 	unsigned runs = 0;
@@ -784,12 +786,15 @@ unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t mi
 		 * interleaved with majority-held ones, and one run per period would crawl */
 		for (uint64_t t = s; t <= end; t++) {
 			uint32_t idx = ring_get(g, t);
-			const struct ev *e = idx == NONE32 ? NULL : &o->pool[idx];
+			struct ev *e = idx == NONE32 ? NULL : &o->pool[idx];
 			uint64_t h = 0;
 
 			if (e && e->state == EV_PENDING && !held_by_majority(o, e) &&
-			    now_us - e->first_seen >= min_age_us)
+			    now_us - e->first_seen >= min_age_us &&
+			    (!e->repair_at || now_us - e->repair_at >= retry_us)) {
 				h = e->holders;
+				e->repair_at = now_us;
+			}
 			if (open && h == mask) {
 				r.last_seq = t;
 				continue;

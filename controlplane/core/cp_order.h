@@ -122,11 +122,12 @@ struct cp_order_repair {
 };
 typedef void (*cp_order_repair_cb)(void *arg, const struct cp_order_repair *r);
 /* Every event among each origin's next @max_seqs unordered seqs that a minority of voters
- * holds and that was first reported at least @min_age_us ago, as runs of consecutive seqs
- * with one holder set, one call each. Seqs nobody reported are left to the gap timeout.
- * Returns the number of runs. */
-unsigned cp_order_repairs(const struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
-			  uint32_t max_seqs, cp_order_repair_cb cb, void *arg);
+ * holds, that was first reported at least @min_age_us ago and not asked for within
+ * @retry_us (a slow receiver must not be flooded with the same frames), as runs of
+ * consecutive seqs with one holder set, one call each; the events are marked asked now.
+ * Seqs nobody reported are left to the gap timeout. Returns the number of runs. */
+unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
+			  uint64_t retry_us, uint32_t max_seqs, cp_order_repair_cb cb, void *arg);
 
 void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st);
 

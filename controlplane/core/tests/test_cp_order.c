@@ -246,8 +246,8 @@ static void test_repair_minority_run(void **state)
 		rep(o, 3, 3, s, 0, 1, P(3, s));
 	rep(o, 1, 3, 3, 0, 1, P(3, 3));
 	rep(o, 2, 3, 4, 50, 1, P(3, 4));
-	assert_int_equal(cp_order_repairs(o, 99, 100, 64, on_repair, &rs), 0); /* too young */
-	assert_int_equal(cp_order_repairs(o, 100, 100, 64, on_repair, &rs), 1);
+	assert_int_equal(cp_order_repairs(o, 99, 100, 0, 64, on_repair, &rs), 0); /* too young */
+	assert_int_equal(cp_order_repairs(o, 100, 100, 0, 64, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].origin, 3);
 	assert_int_equal(rs.r[0].holder, 3);
 	assert_int_equal(rs.r[0].first_seq, 1);
@@ -255,7 +255,7 @@ static void test_repair_minority_run(void **state)
 	assert_int_equal(rs.r[0].nmissing, 2);
 	assert_int_equal(rs.r[0].missing[0] + rs.r[0].missing[1], 3);
 	rs.n = 0;
-	assert_int_equal(cp_order_repairs(o, 150, 100, 64, on_repair, &rs), 2);
+	assert_int_equal(cp_order_repairs(o, 150, 100, 0, 64, on_repair, &rs), 2);
 	assert_int_equal(rs.r[1].holder, 2); /* not the origin, which lacks it */
 	assert_int_equal(rs.r[1].first_seq, 4);
 	assert_int_equal(rs.r[1].last_seq, 4);
@@ -263,7 +263,7 @@ static void test_repair_minority_run(void **state)
 	assert_int_equal(rs.r[1].missing[0] + rs.r[1].missing[1], 4);
 	/* max_seqs bounds the scan */
 	rs.n = 0;
-	assert_int_equal(cp_order_repairs(o, 150, 100, 1, on_repair, &rs), 1);
+	assert_int_equal(cp_order_repairs(o, 150, 100, 0, 1, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].last_seq, 1);
 	/* the repaired copies arrive: ordered, no skip, nothing left to repair but seq 4 */
 	for (uint64_t s = 1; s <= 2; s++)
@@ -273,12 +273,28 @@ static void test_repair_minority_run(void **state)
 		assert_int_equal(b.recs[i].kind, CP_BATCH_EVENT);
 	cp_order_committed(o, &b);
 	rs.n = 0;
-	assert_int_equal(cp_order_repairs(o, 300, 100, 64, on_repair, &rs), 1);
+	assert_int_equal(cp_order_repairs(o, 300, 100, 0, 64, on_repair, &rs), 1);
 	assert_int_equal(rs.r[0].first_seq, 4);
 	rep(o, 3, 3, 4, 300, 1, P(3, 4));
-	assert_int_equal(cp_order_repairs(o, 400, 100, 64, on_repair, &rs), 0); /* majority now */
+	assert_int_equal(cp_order_repairs(o, 400, 100, 0, 64, on_repair, &rs), 0); /* majority now */
 	assert_int_equal(cp_order_cut(o, 400, 1, &b), 1);
 	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* A run asked for is not asked for again within the retry interval: a receiver too busy to
+ * report quickly must not get the same frames every period. */
+static void test_repair_retry_interval(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct repairs rs = {0};
+	rep(o, 3, 3, 1, 0, 1, P(3, 1));
+	assert_int_equal(cp_order_repairs(o, 100, 100, 500, 64, on_repair, &rs), 1);
+	assert_int_equal(cp_order_repairs(o, 300, 100, 500, 64, on_repair, &rs), 0);
+	assert_int_equal(cp_order_repairs(o, 599, 100, 500, 64, on_repair, &rs), 0);
+	assert_int_equal(cp_order_repairs(o, 600, 100, 500, 64, on_repair, &rs), 1);
+	assert_int_equal(rs.r[1].first_seq, 1);
 	cp_order_destroy(o);
 }
 
@@ -477,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_gap_skip),
 		cmocka_unit_test(test_gap_run_skipped_at_once),
 		cmocka_unit_test(test_repair_minority_run),
+		cmocka_unit_test(test_repair_retry_interval),
 		cmocka_unit_test(test_nobufs_and_commit),
 		cmocka_unit_test(test_invalid_and_conflict),
 		cmocka_unit_test(test_reset_rebuild),
