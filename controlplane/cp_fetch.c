@@ -354,6 +354,8 @@ int cp_fetch_have(const struct cp_fetch *f, uint16_t origin, uint64_t seq)
 
 void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq)
 {
+	if (!f->got.count)
+		return; /* the common case, every applied event: no probe into a cold table */
 	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));
 
 	if (c) {

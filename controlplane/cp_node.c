@@ -34,6 +34,7 @@
 #define REPAIR_RETRY_US 1000000   /* the same event is asked for again after this */
 #define PREFETCH_MAX_BATCH 4096   /* missing events looked at per committed batch */
 #define PREFETCH_MAX_HELD 65536   /* fetched payloads waiting to be applied, at most */
+#define PREFETCH_BACKLOG 1024     /* committed, unapplied events that make a node prefetch */
 #define LOG_FLUSH_BYTES (256u << 10)
 
 #define LOG(n, fmt, ...) \
@@ -832,6 +833,8 @@ static void prefetch_missing(struct cp_node *n, const struct cp_batch *b)
 
 	if (n->fetch.got.count >= PREFETCH_MAX_HELD)
 		return; /* far behind: the apply fetches as it goes */
+	if (!n->want_origin && cp_fsm_queue_len(n->fsm) < PREFETCH_BACKLOG)
+		return; /* keeping up: the few misses are fetched when the apply reaches them */
 	for (uint32_t i = 0; i < b->n && k < PREFETCH_MAX_BATCH; i++) {
 		const struct cp_batch_rec *r = &b->recs[i];
 		if (r->kind != CP_BATCH_EVENT || r->seq <= n->applied_through[r->origin] ||

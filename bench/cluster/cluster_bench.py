@@ -304,6 +304,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--pipeline", type=int, default=4)
     ap.add_argument("--load-timeout", type=int, default=0)
+    ap.add_argument("--tp-trials", type=int, default=0,
+                    help="load runs per cluster size and payload (median kept; 3, quick 1)")
     ap.add_argument("--no-load", action="store_true", help="skip the rumor-load part")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
@@ -312,6 +314,7 @@ def main():
         return a.events or (3000 if a.quick else (100000 if size <= 256 else 20000))
     a.load_timeout = a.load_timeout or (30 if a.quick else 90)
     trials = a.trials or (3 if a.quick else 10)
+    a.tp_trials = a.tp_trials or (1 if a.quick else 3)
     res = {"conditions": {"transport": "af_packet on veth pairs through a bridge, one network "
                           "namespace per node (deploy/cluster.sh)", "hugepages": "2 MiB",
                           "fanout": int(os.environ.get("RUMOR_FANOUT", 2)),
@@ -340,12 +343,21 @@ def main():
                 events = events_for(size)
                 log("%d nodes: rumor-load on each node, %d events of %d B, batch %d, "
                     "pipeline %d" % (n, events, size, a.batch, a.pipeline))
-                r = throughput(build, n, size, events, a.batch, a.pipeline, a.load_timeout)
+                # runs of a second or two are noisy on a shared 2-core box: repeat on the
+                # same cluster and keep the median run (every run's rate is kept too)
+                runs = [throughput(build, n, size, events, a.batch, a.pipeline, a.load_timeout)
+                        for _ in range(a.tp_trials)]
+                key = lambda x: x.get("ordered_events_per_s_cluster") or 0
+                r = sorted(runs, key=key)[len(runs) // 2]
+                r["trials"] = len(runs)
+                r["trial_rates"] = [key(x) for x in runs]
+                r["lost"] = sum(x["lost"] for x in runs)
+                r["load_errors"] = [e for x in runs for e in x["load_errors"]]
                 if c.note:
                     r["note"] = c.note
-                log("  %s ordered events/s cluster-wide (sum of per-node rates %d, sent %d/s), "
-                    "p50 %s us, p99 %s us, lost %d" % (
-                    r["ordered_events_per_s_cluster"], r["ordered_events_per_s"],
+                log("  %s ordered events/s cluster-wide, median of %s (sum of per-node rates %d, "
+                    "sent %d/s), p50 %s us, p99 %s us, lost %d" % (
+                    r["ordered_events_per_s_cluster"], r["trial_rates"], r["ordered_events_per_s"],
                     r["sent_events_per_s"],
                     r["latency_p50_us_median"], r["latency_p99_us_max"], r["lost"]))
                 res["throughput"].append(r)
