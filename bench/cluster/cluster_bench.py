@@ -241,6 +241,12 @@ def spread_gossip(n):
     return f, r + 1
 
 
+def spread_tag(n, t):
+    """The dissemination event's payload: unique per run, one fixed length (figure ids name
+    the payload size, so it must not vary with the pid)."""
+    return "spread-%02d-%02d-%07d" % (n, t, os.getpid() % 10000000)
+
+
 def rnd(x):
     return None if x is None else round(x, 3)
 
@@ -371,9 +377,9 @@ def main():
             else:
                 runs = []
                 for t in range(trials):
-                    runs.append(spread_once(n, "spread-%d-%d-%d" % (n, t, os.getpid())))
+                    runs.append(spread_once(n, spread_tag(n, t)))
                     time.sleep(0.2)
-                r = {"nodes": n, "payload_bytes": len("spread-16-0-%d" % os.getpid()),
+                r = {"nodes": n, "payload_bytes": len(spread_tag(n, 0)),
                      "trials": trials, "fanout": gossip[0], "rounds": gossip[1],
                      "store_all_ms_median": rnd(median(x["store_all_ms"] for x in runs)),
                      "store_all_ms_max": rnd(max((x["store_all_ms"] for x in runs
