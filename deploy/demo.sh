@@ -29,6 +29,8 @@ ninja -C "$RUMOR_BUILD" dataplane/rumor-dp controlplane/rumor-cp tools/rumorctl 
 
 step "start a $nodes-node cluster (namespaces rumor-n1..$nodes, bridges in rumor-hub)"
 bash deploy/cluster.sh stop >/dev/null 2>&1 || true
+# a fresh cluster every time: the previous demo's Raft logs, snapshots and ordered logs go
+rm -rf "$RUMOR_RUN/data" "$RUMOR_RUN/log"
 bash deploy/cluster.sh up "$nodes"
 
 step "wait for a Raft leader"
