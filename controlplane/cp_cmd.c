@@ -546,15 +546,11 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c)
 {
 	struct cp_node *n = arg;
 
-	for (struct cp_watcher **pp = &n->watchers; *pp;) {
-		if ((*pp)->client == c) {
-			struct cp_watcher *w = *pp;
-			*pp = w->next;
-			free(w);
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
+	/* Only marked: this runs inside a reply to a watcher that overflowed, while the caller
+	 * walks the list; cp_node frees marked watchers later. */
+	for (struct cp_watcher *w = n->watchers; w; w = w->next)
+		if (w->client == c)
+			w->client = NULL;
 	for (struct cp_orig *o = n->origs; o; o = o->next)
 		if (o->client == c)
 			o->client = NULL;

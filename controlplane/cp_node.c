@@ -339,7 +339,7 @@ static void notify_gossip(struct cp_node *n, const struct rumor_wire_frame *f)
 	for (struct cp_watcher *w = n->watchers; w; w = w->next) {
 		if (!w->gossip)
 			continue;
-		for (uint16_t i = 0; i < f->hdr.event_count; i++) {
+		for (uint16_t i = 0; i < f->hdr.event_count && w->client; i++) {
 			char hex[33];
 			rumor_event_id_hex(&f->ev[i].id, hex);
 			json_t *e = json_pack("{s:i, s:I, s:s, s:o, s:o}", "origin", f->hdr.origin,
@@ -730,7 +730,7 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 	bool formatted = false;
 
 	for (struct cp_watcher *w = n->watchers; w; w = w->next) {
-		if (w->origin && w->origin != e->origin)
+		if (!w->client || (w->origin && w->origin != e->origin))
 			continue;
 		if (!formatted) {
 			/* one line for every watcher */
@@ -1002,11 +1002,27 @@ static void on_tick(struct cp_loop_timer *t)
 	log_flush(n);
 }
 
+/* Free the watchers whose client left (cp_cmd only marks them: it runs inside replies). */
+static void reap_watchers(struct cp_node *n)
+{
+	for (struct cp_watcher **pp = &n->watchers; *pp;) {
+		struct cp_watcher *w = *pp;
+		if (w->client) {
+			pp = &w->next;
+		} else {
+			*pp = w->next;
+			free(w);
+		}
+	}
+}
+
 static void on_slow(struct cp_loop_timer *t)
 {
 	struct cp_node *n = t->data;
 	uint64_t now = cp_loop_now_ms();
 	bool alive = dp_client_alive(&n->dp, 3000);
+
+	reap_watchers(n);
 
 	if (alive != n->dp_alive) {
 		LOG(n, "dataplane %s", alive ? "alive" : "DEAD (no heartbeat for 3 s)");
