@@ -1,8 +1,8 @@
 /* API commands of rumor-cp: what each JSON request means (status, members, view, clock, send,
  * watch, events, kv, snapshot, transfer, add, remove). The socket side is cp_api.c. */
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -520,6 +520,8 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 	else if (!strcmp(cmd, "transfer") || !strcmp(cmd, "add") || !strcmp(cmd, "remove"))
 		cmd_change(n, c, cmd, req);
 	else if (!strcmp(cmd, "watch")) {
+		/* {"cmd":"watch"[, "gossip":true][, "origin":N]}: the ordered stream (and the
+		 * raw gossip with clocks), optionally only origin N's events */
 		struct cp_watcher *w = calloc(1, sizeof(*w));
 		if (!w) {
 			cp_api_error(c, "watch: out of memory");
