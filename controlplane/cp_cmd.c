@@ -14,6 +14,7 @@
 #include "cp_node.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
+#include "cp_sendreq.h"
 #include "cp_view.h"
 
 static json_t *ok(void)
@@ -212,9 +213,9 @@ static void send_error(struct cp_api_client *c, const json_t *tag, const char *f
 static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 {
 	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
-	size_t off = 0, i;
-	uint16_t count = 0;
-	json_t *data = json_object_get(req, "data"), *batch = json_object_get(req, "batch"), *v;
+	char err[160];
+	size_t len;
+	uint16_t count;
 	const json_t *tag = json_object_get(req, "tag");
 	struct cp_send_opts opt = { .wait = json_is_true(json_object_get(req, "wait")),
 				    .ids = !json_is_false(json_object_get(req, "ids")),
@@ -223,44 +224,16 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
 			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
 
-	if (!batch) {
-		batch = json_array();
-		json_array_append(batch, data);
-	} else {
-		json_incref(batch);
+	if (cp_sendreq_pack(req, max_event, n->cfg.gossip.mtu, buf, sizeof(buf), &len, &count,
+			    err, sizeof(err)) < 0) {
+		send_error(c, tag, "%s", err);
+		return;
 	}
-	json_array_foreach(batch, i, v) {
-		size_t len = json_string_length(v);
-		if (!json_is_string(v)) {
-			send_error(c, tag, "send: data must be a string");
-			goto out;
-		}
-		if (len > max_event) {
-			send_error(c, tag, "send: event of %zu bytes is over the %zu bytes one frame "
-					"carries at MTU %u", len, max_event, n->cfg.gossip.mtu);
-			goto out;
-		}
-		if (off + 2 + len > sizeof(buf)) {
-			send_error(c, tag, "send: batch over %zu bytes: split it", sizeof(buf));
-			goto out;
-		}
-		buf[off] = (uint8_t)len;
-		buf[off + 1] = (uint8_t)(len >> 8);
-		memcpy(buf + off + 2, json_string_value(v), len);
-		off += 2 + len;
-		count++;
-	}
-	if (!count) {
-		send_error(c, tag, "send: nothing to send (give \"data\" or \"batch\")");
-		goto out;
-	}
-	int rc = cp_node_originate(n, c, &opt, buf, (uint16_t)off, count);
+	int rc = cp_node_originate(n, c, &opt, buf, (uint16_t)len, count);
 	if (rc < 0)
 		send_error(c, tag, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
 					    rc == -ENOBUFS ? "dataplane queue full, retry" :
 							     strerror(-rc));
-out:
-	json_decref(batch);
 }
 
 static json_t *event_json(struct cp_node *n, const struct cp_fsm_entry *e)

@@ -1,42 +1,42 @@
 /* libFuzzer target: the API socket's request path up to dispatch, without a node. Bytes are
- * split into lines and parsed with json_loadb exactly as cp_api.c handle_lines does, then the
- * fields cp_cmd.c reads are extracted with the same jansson calls and the same arithmetic
- * (send's batch packing, events' range, change's node id). This mirrors cp_cmd.c: keep the
- * two in step when a command's field handling changes. */
+ * split into lines and parsed with json_loadb exactly as cp_api.c handle_lines does; send's
+ * batch packing runs cp_cmd.c's own code (cp_sendreq), the other commands' field reads are
+ * mirrored here (events' range, change's node id): keep those in step with cp_cmd.c. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_sendreq.h"
 #include "rumor_msg.h"
 #include "rumor_vc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* cmd_send: pack "data" or "batch" strings as u16 length + bytes. */
+/* cmd_send's packing, the same function rumor-cp runs: what it packs must walk back to the
+ * length and count it reports. */
 static void send_fields(json_t *req)
 {
 	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
-	size_t off = 0, i;
-	json_t *data = json_object_get(req, "data"), *batch = json_object_get(req, "batch"), *v;
+	char err[160];
+	size_t len, off = 0;
+	uint16_t count, seen = 0;
 
-	(void)json_is_true(json_object_get(req, "wait"));
-	if (!batch) {
-		batch = json_array();
-		json_array_append(batch, data);
-	} else {
-		json_incref(batch);
+	if (cp_sendreq_pack(req, 1400, 1500, buf, sizeof(buf), &len, &count, err,
+			    sizeof(err)) < 0) {
+		if (strnlen(err, sizeof(err)) == sizeof(err))
+			abort();
+		return;
 	}
-	json_array_foreach(batch, i, v) {
-		size_t len = json_string_length(v);
-		if (!json_is_string(v) || len > 1400 || off + 2 + len > sizeof(buf))
-			break;
-		buf[off] = (uint8_t)len;
-		buf[off + 1] = (uint8_t)(len >> 8);
-		memcpy(buf + off + 2, json_string_value(v), len);
-		off += 2 + len;
+	while (off < len) {
+		size_t n = buf[off] | (size_t)buf[off + 1] << 8;
+		if (n > 1400)
+			abort();
+		off += 2 + n;
+		seen++;
 	}
-	json_decref(batch);
+	if (off != len || seen != count || len > sizeof(buf))
+		abort();
 }
 
 /* cmd_events with an applied gseq of 1000: the range loop must stay bounded. */

@@ -1,0 +1,50 @@
+/* cp_sendreq: packing a send request's events. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cp_sendreq.h"
+
+int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *buf,
+		    size_t cap, size_t *len, uint16_t *count, char *err, size_t errlen)
+{
+	json_t *batch = json_object_get(req, "batch"), *v;
+	json_t *one = batch ? NULL : json_array();
+	size_t off = 0, i;
+	int rc = 0;
+
+	if (one) /* a single "data" is a batch of one */
+		json_array_append(one, json_object_get(req, "data"));
+	*count = 0;
+	json_array_foreach(batch ? batch : one, i, v) {
+		size_t n = json_string_length(v);
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "send: data must be a string");
+			rc = -EINVAL;
+			break;
+		}
+		if (n > max_event) {
+			snprintf(err, errlen, "send: event of %zu bytes is over the %zu bytes one "
+				 "frame carries at MTU %u", n, max_event, mtu);
+			rc = -EINVAL;
+			break;
+		}
+		if (off + 2 + n > cap) {
+			snprintf(err, errlen, "send: batch over %zu bytes: split it", cap);
+			rc = -EINVAL;
+			break;
+		}
+		buf[off] = (uint8_t)n;
+		buf[off + 1] = (uint8_t)(n >> 8);
+		memcpy(buf + off + 2, json_string_value(v), n);
+		off += 2 + n;
+		(*count)++;
+	}
+	json_decref(one);
+	if (rc == 0 && !*count) {
+		snprintf(err, errlen, "send: nothing to send (give \"data\" or \"batch\")");
+		rc = -EINVAL;
+	}
+	*len = off;
+	return rc;
+}
