@@ -417,18 +417,28 @@ void cp_snapshot_free(struct raft_snapshot *s)
 }
 
 /* ---- snapshots ---- */
+/* Open a file of the data dir for loading; on failure the message names it. Returns the fd
+ * or -errno. */
+static int open_named(struct cp_disk *d, const char *name, int flags, char *errmsg)
+{
+    int fd = openat(d->dfd, name, flags | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        errf(errmsg, "%s/%s: %s", d->dir, name, strerror(e));
+        return -e;
+    }
+    return fd;
+}
+
 
 static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot **out,
                      char *errmsg)
 {
     char name[64];
     snprintf(name, sizeof(name), "snap-%020llu", index);
-    int fd = openat(d->dfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        errf(errmsg, "%s/%s: %s", d->dir, name, strerror(e));
-        return -e;
-    }
+    int fd = open_named(d, name, O_RDONLY, errmsg);
+    if (fd < 0)
+        return fd;
     struct stat st;
     fstat(fd, &st);
     uint8_t *b = NULL;
@@ -667,12 +677,9 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
 {
     char name[64];
     seg_name(name, sizeof(name), first);
-    int fd = openat(d->dfd, name, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        errf(errmsg, "%s/%s: %s", d->dir, name, strerror(e));
-        return -e;
-    }
+    int fd = open_named(d, name, O_RDWR, errmsg);
+    if (fd < 0)
+        return fd;
     struct stat st;
     fstat(fd, &st);
     uint64_t size = (uint64_t)st.st_size, off = 0;
