@@ -185,3 +185,15 @@ load_bg() {
 	"$LOAD" -n "$node" "$@" >"$RUMOR_RUN/load-$node.out" 2>&1 &
 	PIDS+=($!)
 }
+
+# wait_loads NODES: wait for the background loaders and print their reports. LOAD_RC=1 when
+# one reported lost or unsent events (callers check it after convergence: the convergence
+# diagnostics say more).
+wait_loads() {
+	local p i
+	LOAD_RC=0
+	for p in "${PIDS[@]}"; do wait "$p" || LOAD_RC=1; done
+	PIDS=()
+	for i in $1; do cat "$RUMOR_RUN/load-$i.out"; done
+	((LOAD_RC == 0)) || log "rumor-load reported lost or unsent events: checking convergence first"
+}

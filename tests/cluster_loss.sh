@@ -31,11 +31,7 @@ for i in $NODES; do
 	load_bg "$i" --events "$PER" --size 100 --kv 0.2 --batch 8 --pipeline 2 --rate 2000 \
 		--wait-applied --timeout 30 --acked-ids "$RUMOR_RUN/acked-$i"
 done
-rc=0
-for p in "${PIDS[@]}"; do wait "$p" || rc=1; done
-PIDS=()
-for i in $NODES; do cat "$RUMOR_RUN/load-$i.out"; done
-((rc == 0)) || log "rumor-load reported lost or unsent events: checking convergence first"
+wait_loads "$NODES"
 converge "$NODES" 30 || fail "nodes did not converge"
 for i in $LOSSY; do
 	log "node $i: pulls $(field "$i" "d['node_stats']['pulls']"), dataplane $(field "$i" "d['dataplane']");" \
@@ -55,5 +51,5 @@ $CHECK --same-end $(for i in $NODES; do echo --acked "$RUMOR_RUN/acked-$i"; done
 	"$RUMOR_RUN/data" || fail "check_order found violations"
 skips=$(field 1 "d['fsm']['skips']")
 ((skips == 0)) || fail "$skips events were skipped instead of pulled"
-((rc == 0)) || fail "rumor-load reported lost or unsent events"
+((LOAD_RC == 0)) || fail "rumor-load reported lost or unsent events"
 log "PASS: $((3 * PER)) events, identical order despite loss on nodes $LOSSY ($total_pulls pulls, $total_repairs repairs)"

@@ -39,15 +39,12 @@ log "over 4 s: minority applied $m0 -> $m1, majority applied $j0 -> $j1"
 ((m1 == m0)) || fail "the minority kept applying while cut off ($m0 -> $m1)"
 $CLUSTER heal >/dev/null || fail "heal"
 log "healed"
-rc=0
-for p in "${PIDS[@]}"; do wait "$p" || rc=1; done
-PIDS=()
-for i in $ALL; do echo "load-$i: $(tr '\n' ' ' <"$RUMOR_RUN/load-$i.out")"; done
+wait_loads "$ALL"
 converge "$ALL" 60 || fail "nodes did not converge"
 same_digests "$ALL" || fail "digests differ"
 $CHECK --same-end $(for i in $ALL; do echo --acked "$RUMOR_RUN/acked-$i"; done) \
 	"$RUMOR_RUN/data" || fail "check_order found violations"
 skips=$(field "$newl" "d['fsm']['skips']")
 ((skips == 0)) || fail "$skips events were skipped"
-((rc == 0)) || fail "a loader reported lost or unsent events"
+((LOAD_RC == 0)) || fail "a loader reported lost or unsent events"
 log "PASS: partition ${minority// /,} | ${majority// /,} and heal: $CONVERGED_GSEQ gseqs, all agree"
