@@ -609,14 +609,18 @@ static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size
 	buf = malloc(CP_FETCH_RESP_MAX);
 	if (!buf)
 		return;
+	uint32_t decoded = UINT32_MAX; /* slot whose frame n->frame holds: events share frames */
 	for (uint64_t s = seq; s < seq + count; s++) {
 		const struct cp_held_event *e = cp_held_get(&n->held, origin, s);
 		int w = -1;
 		if (e) {
 			char clock[256] = "";
 			const struct cp_slot_frame *sf = &n->slot_frame[e->slot];
-			if (sf->frame && rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id,
-								 0, n->frame) == 0) {
+			if (decoded != e->slot && sf->frame &&
+			    rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0,
+						    n->frame) == 0)
+				decoded = e->slot;
+			if (decoded == e->slot) {
 				rumor_vc_set(&n->frame->clock, origin, s);
 				rumor_vc_format(&n->frame->clock, clock, sizeof(clock));
 			}
