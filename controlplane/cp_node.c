@@ -406,6 +406,14 @@ static void on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf
 	notify_gossip(n, f);
 }
 
+/* Reply to a send, with the client's tag when it gave one. */
+static void reply_tagged(struct cp_api_client *c, json_t *r, bool has_tag, int64_t tag)
+{
+	if (has_tag)
+		json_object_set_new(r, "tag", json_integer(tag));
+	cp_api_reply(c, r);
+}
+
 static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a)
 {
 	struct cp_orig **pp = &n->origs, *o;
@@ -422,21 +430,18 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 			snprintf(msg, sizeof(msg), "dataplane refused the events: %s%s",
 				 strerror(-a->status), a->status == -ENOSPC ?
 				 " (event store or origin window full, retry later)" : "");
-			json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-			if (o->has_tag)
-				json_object_set_new(r, "tag", json_integer(o->tag));
-			cp_api_reply(o->client, r);
+			reply_tagged(o->client, json_pack("{s:b, s:s}", "ok", 0, "error", msg),
+				     o->has_tag, o->tag);
 		}
 		free(o);
 		return;
 	}
 	n->st.originated += a->count;
 	if (o->client && !o->wait && !o->ids) {
-		json_t *r = json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self, "first_seq",
-				      (json_int_t)a->first_seq, "count", a->count);
-		if (o->has_tag)
-			json_object_set_new(r, "tag", json_integer(o->tag));
-		cp_api_reply(o->client, r);
+		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self,
+						  "first_seq", (json_int_t)a->first_seq, "count",
+						  a->count),
+			     o->has_tag, o->tag);
 		free(o);
 		return;
 	}
@@ -462,11 +467,9 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 		}
 	}
 	if (o->client && !o->wait) {
-		json_t *r = json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
-				      "first_seq", (json_int_t)a->first_seq, "ids", ids);
-		if (o->has_tag)
-			json_object_set_new(r, "tag", json_integer(o->tag));
-		cp_api_reply(o->client, r);
+		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
+						  "first_seq", (json_int_t)a->first_seq, "ids", ids),
+			     o->has_tag, o->tag);
 	} else
 		json_decref(ids);
 	free(o);
@@ -767,9 +770,7 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 					 w->seq);
 				r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 			}
-			if (w->has_tag)
-				json_object_set_new(r, "tag", json_integer(w->tag));
-			cp_api_reply(w->client, r);
+			reply_tagged(w->client, r, w->has_tag, w->tag);
 		}
 		free(w);
 	}
