@@ -67,6 +67,9 @@ struct rumor_config {
 		uint32_t origin_window;   /* most own frames held unreleased: new events beyond
 					     it are refused, the sender retries (default
 					     store_peer_cap / 2) */
+		uint32_t clock_window;    /* a frame's timestamp may name at most this many
+					     seqs of a node beyond what the order has reached
+					     for it; further is dropped (default 1000000) */
 	} dataplane;
 };
 

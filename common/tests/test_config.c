@@ -119,6 +119,7 @@ static void config_defaults(void **state)
 	assert_int_equal(cfg->dataplane.store_slots, 65536);
 	assert_int_equal(cfg->dataplane.store_peer_cap, 16384);
 	assert_int_equal(cfg->dataplane.origin_window, 8192);
+	assert_int_equal(cfg->dataplane.clock_window, 1000000);
 	/* rumor_config_defaults alone gives the same values. */
 	struct rumor_config *d = new_cfg();
 
@@ -285,6 +286,8 @@ static void config_err_cross_checks(void **state)
 		     "[dataplane] store_peer_cap:", "over store_slots");
 	expect_error(CLUSTER_OK NODES_OK "[dataplane]\nstore_slots = 100\norigin_window = 26\n", 9,
 		     "[dataplane] origin_window:", "over store_peer_cap");
+	expect_error(CLUSTER_OK NODES_OK "[dataplane]\nclock_window = 100\n", 8,
+		     "[dataplane] clock_window:", "out of range 1024..4294967295");
 }
 
 static void config_err_syntax(void **state)
