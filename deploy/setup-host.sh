@@ -22,6 +22,7 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev liburing-dev libxxhash-dev libcmocka-dev libbenchmark-dev
 	libraft-dev libinih-dev libjansson-dev
 	iproute2 iputils-ping procps psmisc python3 python3-matplotlib
+	fuse3 python3-pyfuse3
 )
 missing=()
 for p in "${packages[@]}"; do
