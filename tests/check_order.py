@@ -49,6 +49,9 @@ class Checker:
                     continue
                 try:
                     e = json.loads(line)
+                    if "gap_from" in e:  # marker: a snapshot covered gap_from..gseq
+                        out.append({"gseq": int(e["gseq"]), "gap_from": int(e["gap_from"])})
+                        continue
                     e["gseq"] = int(e["gseq"])
                     e["origin"] = int(e["origin"])
                     e["seq"] = int(e["seq"])
@@ -66,6 +69,13 @@ class Checker:
             prev = None
             for e in entries:
                 g = e["gseq"]
+                if "gap_from" in e:
+                    f = e["gap_from"]
+                    if f != (prev or 0) + 1 or g < f:
+                        self.bad("contiguity", f"{name}: marker {f}..{g} after gseq {prev}")
+                    self.notes.append(f"{name} marks gseqs {f}..{g} as installed by snapshot")
+                    prev = g
+                    continue
                 if prev is None:
                     if g != 1:
                         if late_start:
@@ -211,6 +221,9 @@ def self_test():
     good = [ev(1, 1, 1, {1: 1}), ev(2, 2, 1, {2: 1}), ev(3, 2, 2, {1: 1, 2: 2}),
             skip(4, 1, 2), ev(5, 1, 3, {1: 3, 2: 2}), ev(6, 3, 1, {1: 3, 3: 1})]
 
+    def marker(g, f):
+        return {"gseq": g, "gap_from": f, "note": "installed by snapshot"}
+
     def swapped(log, i, j):
         log = [dict(e) for e in log]
         log[i]["gseq"], log[j]["gseq"] = log[j]["gseq"], log[i]["gseq"]
@@ -227,6 +240,8 @@ def self_test():
         "gap without skip": ({"a": [ev(1, 1, 1, {1: 1}), ev(2, 1, 3, {1: 3})]}, "fifo"),
         "lost acked": ({"a": good}, "lost"),
         "different ends": ({"a": good, "b": good[:3]}, "convergence"),
+        "snapshot marker": ({"a": good, "b": good[:1] + [marker(4, 2)] + good[4:]}, None),
+        "marker over a hole": ({"a": good[:1] + [marker(4, 3)] + good[4:]}, "contiguity"),
     }
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
