@@ -60,6 +60,7 @@ static int add(struct cp_batch *b, uint8_t kind, uint16_t origin, uint64_t seq,
 		return rc;
 	struct cp_batch_rec *r = &b->recs[b->n++];
 	r->kind = kind;
+	r->reason = 0;
 	r->origin = origin;
 	r->seq = seq;
 	if (id)
@@ -78,6 +79,22 @@ int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
 int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq)
 {
 	return add(b, CP_BATCH_SKIP, origin, seq, NULL);
+}
+
+int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
+			const struct rumor_event_id *id, unsigned reason)
+{
+	if (reason != CP_BATCH_REASON_IMPOSSIBLE_TS || !id)
+		return -EINVAL;
+	int rc = add(b, CP_BATCH_REJECT, origin, seq, id);
+	if (rc == 0)
+		b->recs[b->n - 1].reason = (uint8_t)reason;
+	return rc;
+}
+
+const char *cp_batch_reason_text(unsigned reason)
+{
+	return reason == CP_BATCH_REASON_IMPOSSIBLE_TS ? "impossible timestamp" : "?";
 }
 
 size_t cp_batch_encoded_size(const struct cp_batch *b)
@@ -99,7 +116,7 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap)
 	for (uint32_t i = 0; i < b->n; i++, p += CP_BATCH_REC_SIZE) {
 		const struct cp_batch_rec *r = &b->recs[i];
 		p[0] = r->kind;
-		p[1] = 0;
+		p[1] = r->kind == CP_BATCH_REJECT ? r->reason : 0;
 		put16(p + 2, r->origin);
 		put64(p + 4, r->seq);
 		put64(p + 12, r->id.hi);
@@ -129,14 +146,17 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 	for (uint32_t i = 0; i < count; i++, p += CP_BATCH_REC_SIZE) {
 		struct cp_batch_rec *r = &b->recs[i];
 		r->kind = p[0];
+		r->reason = p[1];
 		r->origin = get16(p + 2);
 		r->seq = get64(p + 4);
 		r->id.hi = get64(p + 12);
 		r->id.lo = get64(p + 20);
-		int bad = p[1] != 0 || r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX ||
-			  r->seq == 0 ||
-			  (r->kind != CP_BATCH_EVENT && r->kind != CP_BATCH_SKIP) ||
-			  (r->kind == CP_BATCH_SKIP && (r->id.hi | r->id.lo));
+		int bad = r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX || r->seq == 0 ||
+			  (r->kind != CP_BATCH_EVENT && r->kind != CP_BATCH_SKIP &&
+			   r->kind != CP_BATCH_REJECT) ||
+			  (r->kind == CP_BATCH_SKIP && (r->id.hi | r->id.lo)) ||
+			  (r->kind == CP_BATCH_REJECT ? r->reason != CP_BATCH_REASON_IMPOSSIBLE_TS
+						      : r->reason != 0);
 		if (bad) {
 			b->n = 0;
 			return -EINVAL;

@@ -1,5 +1,5 @@
-/* cp_batch: the Raft entry that carries one committed order batch (events and explicit
- * "skip origin:seq" records, in apply order), with a strict byte codec. */
+/* cp_batch: the Raft entry that carries one committed order batch (events, explicit
+ * "skip origin:seq" and "reject origin:seq id" records, in apply order), strict codec. */
 #ifndef CP_BATCH_H
 #define CP_BATCH_H
 
@@ -11,8 +11,8 @@
 /* Wire layout (all little-endian):
  *   header 16 B: magic u32 "RBAT" (0x54414252), version u8 (=1), flags u8 (=0),
  *                reserved u16 (=0), count u32, reserved u32 (=0)
- *   count records of 28 B: kind u8, reserved u8 (=0), origin u16, seq u64, id 16 B
- *                          (hi u64, lo u64; all zero for a skip record)
+ *   count records of 28 B: kind u8, reason u8 (=0 except a reject's), origin u16, seq u64,
+ *                          id 16 B (hi u64, lo u64; all zero for a skip record)
  * No CRC: Raft's storage checks integrity. Global sequence numbers are not carried: the
  * state machine assigns them at apply time by counting, identically on every node. */
 #define CP_BATCH_MAGIC 0x54414252u
@@ -25,13 +25,24 @@
 enum cp_batch_kind {
 	CP_BATCH_EVENT = 1, /* apply event (origin, seq, id) */
 	CP_BATCH_SKIP = 2,  /* origin's seq will never be ordered: advance past it */
+	CP_BATCH_REJECT = 3,/* the event (origin, seq, id) exists but is never ordered: its
+			       timestamp names what no member reported (reason); advance past */
 };
+
+/* Why an event was rejected (the reason byte of a reject record). */
+enum cp_batch_reason {
+	CP_BATCH_REASON_IMPOSSIBLE_TS = 1, /* a causal predecessor nobody reported */
+};
+
+/* Operator text of a reject reason ("impossible timestamp"), "?" when unknown. */
+const char *cp_batch_reason_text(unsigned reason);
 
 struct cp_batch_rec {
 	struct rumor_event_id id; /* zero for skips */
 	uint64_t seq;             /* >= 1 */
 	uint16_t origin;          /* 1..RUMOR_NODE_ID_MAX */
 	uint8_t kind;             /* enum cp_batch_kind */
+	uint8_t reason;           /* enum cp_batch_reason for a reject, else 0 */
 };
 
 struct cp_batch {
@@ -51,6 +62,9 @@ static inline void cp_batch_clear(struct cp_batch *b) { b->n = 0; }
 int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
 		       const struct rumor_event_id *id);
 int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq);
+/* Also -EINVAL for an unknown @reason. */
+int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
+			const struct rumor_event_id *id, unsigned reason);
 
 /* Bytes cp_batch_encode() writes for @b. */
 size_t cp_batch_encoded_size(const struct cp_batch *b);
@@ -64,7 +78,7 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap);
  *   -EPROTO    bad magic / unknown version / nonzero flags or reserved fields
  *   -E2BIG     count over CP_BATCH_MAX_RECORDS
  *   -EINVAL    a record with unknown kind, origin out of range, seq 0, a skip with nonzero
- *              id or nonzero reserved byte
+ *              id, a reject with an unknown reason, a nonzero reason byte on another kind
  *   -ENOMEM.
  * Returns 0 on success. */
 int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b);

@@ -208,6 +208,7 @@ unsigned cp_fsm_drain(struct cp_fsm *f)
 		e.seq = r->seq;
 		e.origin = r->origin;
 		e.kind = r->kind;
+		e.reason = r->reason;
 		if (r->kind == CP_BATCH_EVENT) {
 			const void *p;
 			size_t len;
@@ -228,6 +229,8 @@ unsigned cp_fsm_drain(struct cp_fsm *f)
 			e.payload = p;
 			e.len = (uint32_t)len;
 			f->st.applied++;
+		} else if (r->kind == CP_BATCH_REJECT) {
+			f->st.rejects++; /* never fetched: its payload is not wanted */
 		} else {
 			f->st.skips++;
 		}
@@ -403,8 +406,11 @@ static void r_rec(struct rbuf *r, struct cp_batch_rec *rec)
 	rec->id.hi = r_uint(r, 8);
 	rec->id.lo = r_uint(r, 8);
 	if (!r->err && (rec->origin == 0 || rec->origin > RUMOR_NODE_ID_MAX || rec->seq == 0 ||
-			(rec->kind != CP_BATCH_EVENT && rec->kind != CP_BATCH_SKIP)))
+			(rec->kind != CP_BATCH_EVENT && rec->kind != CP_BATCH_SKIP &&
+			 rec->kind != CP_BATCH_REJECT)))
 		r->err = -EINVAL;
+	/* the snapshot keeps no reason byte: impossible timestamp is the only one there is */
+	rec->reason = rec->kind == CP_BATCH_REJECT ? CP_BATCH_REASON_IMPOSSIBLE_TS : 0;
 }
 
 int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
@@ -451,7 +457,7 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 		if (r.err)
 			break;
 		/* a skip carries no payload: save would copy e->len bytes from NULL */
-		if (e.gseq != n->last_gseq - nlog + 1 + i || (rec.kind == CP_BATCH_SKIP && e.len)) {
+		if (e.gseq != n->last_gseq - nlog + 1 + i || (rec.kind != CP_BATCH_EVENT && e.len)) {
 			r.err = -EINVAL;
 			break;
 		}
@@ -459,6 +465,7 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 		e.origin = rec.origin;
 		e.seq = rec.seq;
 		e.kind = rec.kind;
+		e.reason = rec.reason;
 		if (nlog - i > n->cfg.log_window)
 			continue; /* our window is smaller: keep the newest */
 		struct logent *l = &n->log[e.gseq % n->cfg.log_window];

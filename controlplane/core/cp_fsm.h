@@ -12,15 +12,17 @@
 #include "rumor_eventid.h"
 
 /* One applied record, as handed to the applied callback and kept in the retained log.
- * Skip records consume a global sequence number too, so logs and digests cover them. */
+ * Skip and reject records consume a global sequence number too, so logs and digests cover
+ * them. A reject is a visible non-event: id set, no payload, not executed. */
 struct cp_fsm_entry {
 	uint64_t gseq;
-	struct rumor_event_id id; /* zero for a skip */
+	struct rumor_event_id id; /* zero for a skip, the event's for a reject */
 	uint64_t seq;
-	const void *payload;      /* NULL for a skip */
+	const void *payload;      /* NULL for a skip or reject */
 	uint32_t len;
 	uint16_t origin;
-	uint8_t kind;             /* CP_BATCH_EVENT or CP_BATCH_SKIP */
+	uint8_t kind;             /* CP_BATCH_EVENT, CP_BATCH_SKIP or CP_BATCH_REJECT */
+	uint8_t reason;           /* a reject's enum cp_batch_reason, else 0 */
 	int8_t kv_rc;             /* cp_kv_exec() result: 0, 1 (not a command), < 0 error */
 };
 
@@ -54,6 +56,7 @@ struct cp_fsm_stats {
 	uint64_t queued;        /* committed, waiting for payloads */
 	uint64_t applied;       /* events applied */
 	uint64_t skips;         /* skip records applied */
+	uint64_t rejects;       /* reject records applied (events never executed) */
 	uint64_t kv_cmds;       /* payloads executed as KV commands */
 	uint64_t kv_errors;     /* malformed KV commands */
 	uint64_t wants;         /* want() calls */

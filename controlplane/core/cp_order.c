@@ -10,7 +10,11 @@
 #define SKIP_RESERVE 1024u
 #define NONE32 UINT32_MAX
 
-enum { EV_FREE = 0, EV_PENDING, EV_READY, EV_CUT, EV_SKIP, EV_SKIP_CUT };
+/* EV_REJECT: a majority holds it but its timestamp names what nobody reported; it leaves
+ * the order as a reject record and counts as a real event until freed. */
+enum {
+	EV_FREE = 0, EV_PENDING, EV_READY, EV_CUT, EV_SKIP, EV_SKIP_CUT, EV_REJECT, EV_REJECT_CUT
+};
 
 struct ev {
 	struct rumor_event_id id;
@@ -32,6 +36,8 @@ struct orig {
 	uint64_t max_seq;   /* highest seq held */
 	uint64_t wait_ctr;
 	uint64_t gap_since; /* time a gap at the head was first seen, valid when gap_on */
+	uint64_t imp_since; /* time the head started waiting on the impossible (imp_on) */
+	uint64_t imp_seq;   /* ... and which seq that head is */
 	uint32_t *ring;     /* event index + 1 by seq & (ring_cap - 1); 0 = empty */
 	uint32_t ring_cap;
 	uint32_t held;
@@ -39,6 +45,7 @@ struct orig {
 	uint16_t wait_next; /* next origin waiting on the same node */
 	uint16_t waiters;   /* first origin waiting on this one */
 	uint8_t gap_on;
+	uint8_t imp_on;
 	uint8_t queued;
 };
 
@@ -252,7 +259,7 @@ static void advance(struct cp_order *o, uint16_t p)
 		if (idx == NONE32)
 			break;
 		struct ev *e = &o->pool[idx];
-		if (e->state == EV_SKIP) {
+		if (e->state == EV_SKIP || e->state == EV_REJECT) {
 			o->rt[p] = s;
 			continue;
 		}
@@ -545,7 +552,8 @@ static void check_gaps(struct cp_order *o)
 	for (unsigned n = 1; n <= o->max_origin; n++) {
 		struct orig *g = &o->og[n];
 		uint64_t s = o->rt[n] + 1;
-		if (!g->waiters && g->max_seq < s + 1) {
+		/* waiters on seqs nobody reported are check_impossible()'s: nothing to skip */
+		if ((!g->waiters && g->max_seq < s + 1) || g->max_seq < s) {
 			g->gap_on = 0;
 			continue;
 		}
@@ -575,6 +583,42 @@ static void check_gaps(struct cp_order *o)
 		}
 		g->gap_on = 0;
 		push_work(o, (uint16_t)n);
+		run_work(o);
+	}
+}
+
+/* A head that a majority holds but that waits for (n, c) with c above every seq of n that
+ * anyone reported (or skipped, or ordered): no report will ever satisfy it unless one is
+ * still on its way. After gap_timeout_us the event is rejected, through Raft, as a visible
+ * record, and its origin's later events proceed. Only the waiting head is judged: one bad
+ * timestamp costs one event, never the origin's next ones. */
+static void check_impossible(struct cp_order *o)
+{
+	for (unsigned p = 1; p <= o->max_origin; p++) {
+		struct orig *g = &o->og[p];
+		uint64_t s = o->rt[p] + 1;
+		uint16_t n = g->wait_node;
+
+		if (!n || g->wait_ctr <= o->og[n].max_seq) {
+			g->imp_on = 0;
+			continue;
+		}
+		if (!g->imp_on || g->imp_seq != s) {
+			g->imp_on = 1;
+			g->imp_seq = s;
+			g->imp_since = o->now;
+			continue;
+		}
+		if (o->now - g->imp_since < o->cfg.gap_timeout_us)
+			continue;
+		uint32_t idx = ring_get(g, s);
+		g->imp_on = 0;
+		if (idx == NONE32 || o->pool[idx].state != EV_PENDING)
+			continue;
+		o->pool[idx].state = EV_REJECT;
+		o->skips_new++;
+		unwait(o, (uint16_t)p);
+		push_work(o, (uint16_t)p);
 		run_work(o);
 	}
 }
@@ -621,21 +665,29 @@ static uint16_t heap_pop(struct cp_order *o, unsigned *n)
 	return top;
 }
 
-/* Emit the skips at p's head (they have no dependencies beyond p's previous seq). */
+/* Emit the skips and rejects at p's head (no dependencies beyond p's previous seq). */
 static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 {
 	struct orig *g = &o->og[p];
 	while (g->cut < o->rt[p]) {
 		uint32_t idx = ring_get(g, g->cut + 1);
 		struct ev *e = &o->pool[idx];
-		if (e->state != EV_SKIP)
+		int rc;
+		if (e->state == EV_SKIP) {
+			if ((rc = cp_batch_add_skip(out, p, e->seq)))
+				return rc;
+			e->state = EV_SKIP_CUT;
+			o->st.skips++;
+		} else if (e->state == EV_REJECT) {
+			if ((rc = cp_batch_add_reject(out, p, e->seq, &e->id,
+						      CP_BATCH_REASON_IMPOSSIBLE_TS)))
+				return rc;
+			e->state = EV_REJECT_CUT;
+			o->st.rejects++;
+		} else {
 			break;
-		int rc = cp_batch_add_skip(out, p, e->seq);
-		if (rc)
-			return rc;
-		e->state = EV_SKIP_CUT;
+		}
 		o->cutv[p] = ++g->cut;
-		o->st.skips++;
 	}
 	return 0;
 }
@@ -655,6 +707,7 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 	o->now = now_us;
 	cp_batch_clear(out);
 	check_gaps(o);
+	check_impossible(o);
 	int due = o->skips_new || o->st.ready >= o->cfg.batch_max_events ||
 		  (o->st.ready && (force || now_us - o->first_ready >= o->cfg.batch_max_us));
 	if (!due)
@@ -714,6 +767,15 @@ uint64_t cp_order_next_deadline(const struct cp_order *o, uint64_t now_us)
 		if (!g->gap_on)
 			continue;
 		uint64_t due = g->gap_since + o->cfg.gap_timeout_us;
+		uint64_t left = due > now_us ? due - now_us : 0;
+		if (left < best)
+			best = left;
+	}
+	for (unsigned n = 1; n <= o->max_origin; n++) {
+		const struct orig *g = &o->og[n];
+		if (!g->imp_on)
+			continue;
+		uint64_t due = g->imp_since + o->cfg.gap_timeout_us;
 		uint64_t left = due > now_us ? due - now_us : 0;
 		if (left < best)
 			best = left;

@@ -18,7 +18,8 @@ struct cp_order_config {
 	uint16_t max_clock_entries; /* timestamp entries stored per event (<= 256) */
 	uint32_t batch_max_events;  /* cut as soon as this many events are ready */
 	uint64_t batch_max_us;      /* ... or this long after the first ready event */
-	uint64_t gap_timeout_us;    /* missing origin seq blocking others -> skip record */
+	uint64_t gap_timeout_us;    /* missing origin seq blocking others -> skip record; head
+				       waiting on a (node, counter) nobody reported -> reject */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
 };
@@ -50,6 +51,8 @@ struct cp_order_stats {
 	uint64_t batches;          /* batches cut */
 	uint64_t events_cut;       /* events put into batches */
 	uint64_t skips;            /* skip records emitted */
+	uint64_t rejects;          /* reject records emitted: timestamp names what no member
+				      reported, for gap_timeout_us */
 	uint64_t committed;        /* events released by cp_order_committed() */
 	uint32_t pending;          /* events in the table now */
 	uint32_t ready;            /* ready, not cut yet */
@@ -89,7 +92,9 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock);
 
 /* Cut a batch when due: batch_max_events ready, or batch_max_us since the first ready event,
- * or a gap timed out (skip record), or @force and anything is ready. Appends records to @out
+ * or a gap timed out (skip record), or an impossible timestamp timed out (reject record:
+ * the event's timestamp names a (node, counter) above every seq of that node reported,
+ * skipped or ordered), or @force and anything is ready. Appends records to @out
  * (cleared first). Returns the number of records (0: nothing due) or -ENOMEM.
  * Cut events stay held until cp_order_committed(); they count as ordered for readiness. */
 int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out);

@@ -44,6 +44,54 @@ static void test_round_trip(void **state)
 	cp_batch_free(&d);
 }
 
+/* A reject record keeps its id and reason through encode/decode; bad reasons are refused. */
+static void test_reject_round_trip(void **state)
+{
+	(void)state;
+	struct cp_batch b, d;
+	cp_batch_init(&b, 0);
+	cp_batch_init(&d, 0);
+	struct rumor_event_id id = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
+	assert_int_equal(cp_batch_add_event(&b, 3, 7, &id), 0);
+	assert_int_equal(cp_batch_add_reject(&b, 3, 8, &id, CP_BATCH_REASON_IMPOSSIBLE_TS), 0);
+	assert_int_equal(cp_batch_add_skip(&b, 3, 9), 0);
+	assert_int_equal(cp_batch_add_reject(&b, 3, 10, &id, 0), -EINVAL);
+	assert_int_equal(cp_batch_add_reject(&b, 3, 10, &id, 2), -EINVAL);
+	assert_int_equal(cp_batch_add_reject(&b, 3, 10, NULL, CP_BATCH_REASON_IMPOSSIBLE_TS),
+			 -EINVAL);
+	assert_int_equal(b.n, 3);
+	uint8_t buf[16 + 3 * 28], bad[sizeof(buf)];
+	long len = cp_batch_encode(&b, buf, sizeof(buf));
+	assert_int_equal(len, (long)sizeof(buf));
+	assert_int_equal(buf[16 + 28], CP_BATCH_REJECT);
+	assert_int_equal(buf[16 + 28 + 1], CP_BATCH_REASON_IMPOSSIBLE_TS);
+	assert_int_equal(cp_batch_decode(buf, (size_t)len, &d), 0);
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.recs[0].kind, CP_BATCH_EVENT);
+	assert_int_equal(d.recs[0].reason, 0);
+	assert_int_equal(d.recs[1].kind, CP_BATCH_REJECT);
+	assert_int_equal(d.recs[1].reason, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	assert_int_equal(d.recs[1].origin, 3);
+	assert_int_equal(d.recs[1].seq, 8);
+	assert_true(rumor_event_id_equal(&d.recs[1].id, &id));
+	assert_int_equal(d.recs[2].kind, CP_BATCH_SKIP);
+	assert_string_equal(cp_batch_reason_text(d.recs[1].reason), "impossible timestamp");
+	/* unknown reason on a reject, a reason byte on an event or a skip */
+	unsigned offs[] = {16 + 28 + 1, 16 + 1, 16 + 56 + 1};
+	uint8_t vals[] = {2, 1, 1};
+	for (unsigned i = 0; i < 3; i++) {
+		memcpy(bad, buf, sizeof(buf));
+		bad[offs[i]] = vals[i];
+		assert_int_equal(cp_batch_decode(bad, sizeof(bad), &d), -EINVAL);
+		assert_int_equal(d.n, 0);
+	}
+	memcpy(bad, buf, sizeof(buf));
+	bad[16 + 28 + 1] = 0;
+	assert_int_equal(cp_batch_decode(bad, sizeof(bad), &d), -EINVAL);
+	cp_batch_free(&b);
+	cp_batch_free(&d);
+}
+
 static void test_bad_inputs(void **state)
 {
 	(void)state;
@@ -70,7 +118,7 @@ static void test_bad_inputs(void **state)
 	struct { unsigned off; uint8_t val; int err; } cases[] = {
 		{0, 0x00, -EPROTO}, {4, 2, -EPROTO}, {5, 1, -EPROTO}, {6, 1, -EPROTO},
 		{12, 1, -EPROTO}, {8, 3, -EMSGSIZE}, {11, 0x80, -E2BIG},
-		{16, 0, -EINVAL}, {16, 3, -EINVAL}, {17, 1, -EINVAL},
+		{16, 0, -EINVAL}, {16, 3, -EINVAL}, {16, 4, -EINVAL}, {17, 1, -EINVAL},
 		{18, 0, -EINVAL}, /* origin 3 -> 0 (low byte) */
 		{20, 0, -EINVAL}, /* seq 9 -> 0 */
 		{44 + 3, 0x04, -EINVAL}, /* second origin 4 -> 0x404 > max */
@@ -138,6 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reject_round_trip),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_mutations),
 	};

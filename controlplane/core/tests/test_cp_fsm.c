@@ -139,6 +139,106 @@ static void test_block_and_drain(void **state)
 	m_free(&m);
 }
 
+struct rej_seen {
+	unsigned n, rejects, gets;
+	uint8_t kind[8], reason[8];
+	uint64_t gseq[8];
+	const void *payload[8];
+	struct rumor_event_id id[8];
+};
+
+static int rej_get(void *d, uint16_t origin, uint64_t seq, const struct rumor_event_id *id,
+		   const void **p, size_t *len)
+{
+	struct rej_seen *s = d;
+	(void)origin;
+	(void)id;
+	s->gets++;
+	if (seq == 2)
+		return -EAGAIN; /* a rejected event's payload is never asked for */
+	*p = "SET k v";
+	*len = 7;
+	return 0;
+}
+
+static void rej_applied(void *d, const struct cp_fsm_entry *e)
+{
+	struct rej_seen *s = d;
+	if (s->n < 8) {
+		s->kind[s->n] = e->kind;
+		s->reason[s->n] = e->reason;
+		s->gseq[s->n] = e->gseq;
+		s->payload[s->n] = e->payload;
+		s->id[s->n] = e->id;
+	}
+	s->n++;
+	s->rejects += e->kind == CP_BATCH_REJECT;
+}
+
+/* A reject record applies as a visible non-event: it takes a gseq, keeps its id, carries no
+ * payload (none is fetched), advances the watermark, is not executed; it survives a
+ * snapshot while queued. */
+static void test_reject_applies_as_non_event(void **state)
+{
+	(void)state;
+	struct rej_seen seen = {0}, seen2 = {0};
+	struct cp_payload_provider pp = {&seen, rej_get, NULL, rej_applied, NULL};
+	struct cp_fsm_config cfg;
+	cp_fsm_config_default(&cfg);
+	struct cp_fsm *f, *g;
+	assert_int_equal(cp_fsm_create(&cfg, &pp, &f), 0);
+	struct rumor_event_id id1 = {1, 1}, id2 = {2, 2}, id3 = {3, 3};
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	cp_batch_add_event(&b, 1, 1, &id1);
+	cp_batch_add_reject(&b, 1, 2, &id2, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	cp_batch_add_event(&b, 1, 3, &id3);
+	apply(f, &b);
+	assert_int_equal(cp_fsm_last_gseq(f), 3);
+	assert_int_equal(cp_fsm_watermark(f, 1), 3);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.gets, 2);
+	assert_int_equal(seen.kind[1], CP_BATCH_REJECT);
+	assert_int_equal(seen.reason[1], CP_BATCH_REASON_IMPOSSIBLE_TS);
+	assert_int_equal(seen.gseq[1], 2);
+	assert_null(seen.payload[1]);
+	assert_true(rumor_event_id_equal(&seen.id[1], &id2));
+	struct cp_fsm_stats st;
+	cp_fsm_get_stats(f, &st);
+	assert_int_equal(st.applied, 2);
+	assert_int_equal(st.rejects, 1);
+	assert_int_equal(st.skips, 0);
+	assert_int_equal(st.kv_cmds, 2);
+	struct cp_fsm_entry e;
+	assert_int_equal(cp_fsm_log_get(f, 2, &e), 0);
+	assert_int_equal(e.kind, CP_BATCH_REJECT);
+	assert_null(e.payload);
+	/* a reject that differs from a skip changes the digest */
+	uint64_t dig = cp_fsm_digest(f);
+	/* queued reject through a snapshot: block on a missing event first */
+	pp.data = &seen2;
+	assert_int_equal(cp_fsm_create(&cfg, &pp, &g), 0);
+	cp_batch_clear(&b);
+	cp_batch_add_event(&b, 2, 1, &id2); /* seq 1 of origin 2 is there */
+	cp_batch_add_event(&b, 2, 2, &id2); /* seq 2 is missing: blocks */
+	cp_batch_add_reject(&b, 2, 3, &id3, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	apply(f, &b);
+	assert_int_equal(cp_fsm_queue_len(f), 2);
+	void *snap;
+	size_t slen;
+	assert_int_equal(cp_fsm_snapshot_save(f, &snap, &slen), 0);
+	assert_int_equal(cp_fsm_snapshot_load(g, snap, slen), 0);
+	free(snap);
+	assert_int_equal(cp_fsm_digest(g), cp_fsm_digest(f));
+	assert_true(dig != cp_fsm_digest(f));
+	assert_int_equal(cp_fsm_log_get(g, 2, &e), 0);
+	assert_int_equal(e.kind, CP_BATCH_REJECT);
+	assert_int_equal(e.reason, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	cp_batch_free(&b);
+	cp_fsm_destroy(f);
+	cp_fsm_destroy(g);
+}
+
 /* Apply a random multi-origin history on one fsm; snapshot it mid-way (with a blocked queue)
  * into a second fsm; feed both the rest: identical digests, KV and logs. */
 static void test_snapshot_continues_identically(void **state)
@@ -264,6 +364,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_block_and_drain),
+		cmocka_unit_test(test_reject_applies_as_non_event),
 		cmocka_unit_test(test_snapshot_continues_identically),
 		cmocka_unit_test(test_snapshot_corruption),
 	};

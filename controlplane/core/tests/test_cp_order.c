@@ -192,6 +192,119 @@ static void test_gap_skip(void **state)
 	cp_order_destroy(o);
 }
 
+/* Issue 13: origin 3's next seq names node 500, which nobody will ever report. It blocks
+ * origin 3 for at most the gap timeout, then leaves as a reject record and 3's next event is
+ * ordered; other origins never wait on it. */
+static void test_impossible_unknown_node(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep(o, r, 3, 1, 0, 2, P(3, 1), P(500, 1)), 0);
+		assert_int_equal(rep(o, r, 3, 2, 0, 1, P(3, 2)), 0);
+		assert_int_equal(rep(o, r, 1, 1, 0, 1, P(1, 1)), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1); /* origin 1 is not held up */
+	expect(&b, 1, (uint16_t[]){1}, (uint64_t[]){1});
+	cp_order_committed(o, &b);
+	struct cp_order_origin_info oi;
+	assert_int_equal(cp_order_origin_info(o, 3, &oi), 0);
+	assert_int_equal(oi.wait_node, 500);
+	assert_int_equal(cp_order_next_deadline(o, 10), 990);
+	assert_int_equal(cp_order_cut(o, 999, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 2);
+	expect(&b, 2, (uint16_t[]){3, 3}, (uint64_t[]){1, 2});
+	assert_int_equal(b.recs[0].kind, CP_BATCH_REJECT);
+	assert_int_equal(b.recs[0].reason, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	assert_int_equal(b.recs[0].id.hi, 3); /* rep() ids are (origin, seq) */
+	assert_int_equal(b.recs[0].id.lo, 1);
+	assert_int_equal(b.recs[1].kind, CP_BATCH_EVENT);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.rejects, 1);
+	assert_int_equal(st.skips, 0);
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_ordered_through(o, 3), 2);
+	/* later events of origin 3 flow at once; a late copy of the rejected one is stale */
+	assert_int_equal(rep(o, 1, 3, 3, 1100, 1, P(3, 3)), 0);
+	assert_int_equal(rep(o, 2, 3, 3, 1100, 1, P(3, 3)), 0);
+	assert_int_equal(cp_order_cut(o, 1100, 1, &b), 1);
+	assert_int_equal(rep(o, 3, 3, 1, 1200, 2, P(3, 1), P(500, 1)), 0);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.stale, 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* A real node's counter far above what it reported: rejected after the gap timeout. A wait on
+ * a counter reported before the timeout is a normal wait and orders the event. */
+static void test_impossible_counter_of_real_node(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		rep(o, r, 1, 1, 0, 1, P(1, 1));
+		rep(o, r, 1, 2, 0, 1, P(1, 2));
+		rep(o, r, 2, 1, 0, 2, P(1, 1000000000000ull), P(2, 1)); /* far above 1:2 */
+		rep(o, r, 2, 2, 0, 2, P(1, 2), P(2, 2));
+		rep(o, r, 3, 1, 0, 2, P(1, 3), P(3, 1)); /* 1:3 is on its way */
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){1, 1}, (uint64_t[]){1, 2});
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_cut(o, 500, 1, &b), 0);
+	for (uint16_t r = 1; r <= 2; r++)
+		rep(o, r, 1, 3, 600, 1, P(1, 3));
+	assert_int_equal(cp_order_cut(o, 600, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){1, 3}, (uint64_t[]){3, 1});
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_cut(o, 999, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 2);
+	expect(&b, 2, (uint16_t[]){2, 2}, (uint64_t[]){1, 2});
+	assert_int_equal(b.recs[0].kind, CP_BATCH_REJECT);
+	assert_int_equal(b.recs[1].kind, CP_BATCH_EVENT);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.rejects, 1);
+	assert_int_equal(st.skips, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* A timestamp with more entries than the order keeps is refused for that event alone: other
+ * reports are accepted and ordered, and the origin's next event follows once its refused
+ * predecessor is skipped at the gap timeout. */
+static void test_oversized_timestamp_refused_alone(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	for (uint16_t n = 100; n < 170; n++)
+		rumor_vc_set(&ts, n, 1);
+	rumor_vc_set(&ts, 2, 1);
+	for (uint16_t r = 1; r <= 2; r++) {
+		struct cp_order_report big = {.seq = 1, .ts = &ts, .origin = 2, .reporter = r};
+		assert_int_equal(cp_order_report(o, &big, 0), -E2BIG);
+		assert_int_equal(rep(o, r, 1, 1, 0, 1, P(1, 1)), 0);
+		assert_int_equal(rep(o, r, 2, 2, 0, 1, P(2, 2)), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){1}, (uint64_t[]){1});
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 2);
+	expect(&b, 2, (uint16_t[]){2, 2}, (uint64_t[]){1, 2});
+	assert_int_equal(b.recs[0].kind, CP_BATCH_SKIP);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 /* An origin restarted above its reservation: seqs 2..40 never existed. One timeout skips the
  * whole run (not one seq per timeout) and the event after it is ordered in the same cut. */
 static void test_gap_run_skipped_at_once(void **state)
@@ -492,6 +605,9 @@ int main(void)
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_gap_skip),
 		cmocka_unit_test(test_gap_run_skipped_at_once),
+		cmocka_unit_test(test_impossible_unknown_node),
+		cmocka_unit_test(test_impossible_counter_of_real_node),
+		cmocka_unit_test(test_oversized_timestamp_refused_alone),
 		cmocka_unit_test(test_repair_minority_run),
 		cmocka_unit_test(test_repair_retry_interval),
 		cmocka_unit_test(test_nobufs_and_commit),
