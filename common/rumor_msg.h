@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "rumor_eventid.h"
+#include "rumor_tsrule.h"
 #include "rumor_vc.h"
 
 #define RUMOR_SHM_DP2CP_RING "rumor_dp2cp"
@@ -33,6 +34,7 @@ enum rumor_msg_type {
 	RUMOR_MSG_PULL = 67,         /* fetch a missing range from peers */
 	RUMOR_MSG_RESYNC = 68,       /* cp (re)attached: send NEW_FRAME for every held frame */
 	RUMOR_MSG_SEND_TO = 69,      /* repair: send a held frame to these peers */
+	RUMOR_MSG_MEMBERS = 70,      /* Raft configuration + ordered-through seqs (tsrule) */
 };
 
 /* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
@@ -97,6 +99,17 @@ struct rumor_msg_send_to {
 	uint16_t peer[RUMOR_VC_MAX_ENTRIES];
 };
 
+/* What incoming timestamps are checked against (rumor_tsrule.h): the ids of the Raft
+ * configuration (all roles) and, per node with anything ordered, its committed-through seq
+ * (members and former members alike). Sent on configuration changes and periodically. */
+struct rumor_msg_members {
+	uint16_t n;                  /* members */
+	uint16_t nreached;           /* (reached_node, reached_seq) pairs */
+	uint16_t node[RUMOR_VC_MAX_ENTRIES];
+	uint16_t reached_node[RUMOR_VC_MAX_ENTRIES];
+	uint64_t reached_seq[RUMOR_VC_MAX_ENTRIES];
+};
+
 struct rumor_msg {
 	uint16_t type;
 	uint16_t reserved;
@@ -110,6 +123,7 @@ struct rumor_msg {
 		struct rumor_msg_pull pull;
 		struct rumor_msg_pull pull_failed;
 		struct rumor_msg_send_to send_to;
+		struct rumor_msg_members members;
 	} u;
 };
 
@@ -134,6 +148,11 @@ struct rumor_dp_stats {
 	uint64_t pull_sent, pull_served, pull_failed;
 	uint64_t arp_rx, arp_tx;
 	uint64_t repair_sent;                /* frames sent on a SEND_TO (leader's repair) */
+	/* frames dropped by the timestamp rule, indexed by rumor_ts_reason - 1 */
+	uint64_t ts_drops[RUMOR_TS_NREASONS];
+	uint64_t members_updates;            /* MEMBERS messages applied */
+	uint32_t members_n;                  /* members the rule uses now */
+	uint32_t members_from_cp;            /* 0: still the config file's node list */
 };
 
 #endif

@@ -815,6 +815,17 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	/* The timestamp rule before anything else looks at the frame: a timestamp naming
+	 * the impossible must not reach the clock (every later origination would carry it),
+	 * the dedupe table or the store (and from there the leader's order). */
+	n->tsr.own_issued = n->clock.ctr[n->self];
+	rc = rumor_tsrule_check(&n->tsr, fr->hdr.origin, fr->hdr.first_seq, fr->hdr.event_count,
+				&fr->clock);
+	if (rc != RUMOR_TS_OK) {
+		n->stats->ts_drops[rc - 1]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	if (dp_dedupe_late(&n->dedupe, fr->hdr.origin, fr->hdr.first_seq)) {
 		n->stats->rx_frames_late++;
 		rte_pktmbuf_free(m);
@@ -904,6 +915,8 @@ static void release(struct dp_node *n, const struct rumor_msg_release *r)
 		return;
 	if (r->ordered_through > n->wm[r->origin])
 		n->wm[r->origin] = r->ordered_through;
+	if (r->ordered_through > n->reached[r->origin])
+		n->reached[r->origin] = r->ordered_through;
 	if (r->slot >= n->store.nslots)
 		return;
 	sl = dp_store_slot(&n->store, r->slot);
@@ -935,6 +948,40 @@ static void send_to(struct dp_node *n, const struct rumor_msg_send_to *r)
 	if (k)
 		n->stats->repair_sent += send_slot_multi(n, r->slot, peers, k,
 							 RUMOR_WIRE_PULL_RESP, 0);
+}
+
+/* Count the members and former members the rule knows (its max_entries). */
+static void members_count(struct dp_node *n)
+{
+	unsigned members = 0, known = 0;
+
+	for (unsigned i = 1; i <= RUMOR_NODE_ID_MAX; i++) {
+		members += n->member[i] != 0;
+		known += n->member[i] != 0 || n->reached[i] != 0;
+	}
+	n->tsr.max_entries = (uint16_t)(known < RUMOR_VC_MAX_ENTRIES ? known : RUMOR_VC_MAX_ENTRIES);
+	n->stats->members_n = members;
+}
+
+/* The Raft configuration replaces the config file's node list; reached seqs only rise. */
+static void set_members(struct dp_node *n, const struct rumor_msg_members *m)
+{
+	if (m->n == 0 || m->n > RUMOR_VC_MAX_ENTRIES || m->nreached > RUMOR_VC_MAX_ENTRIES)
+		return; /* a cp without a configuration yet: keep what we have */
+	memset(n->member, 0, sizeof(n->member));
+	n->member[n->self] = 1;
+	for (unsigned i = 0; i < m->n; i++)
+		if (m->node[i] >= 1 && m->node[i] <= RUMOR_NODE_ID_MAX)
+			n->member[m->node[i]] = 1;
+	for (unsigned i = 0; i < m->nreached; i++) {
+		uint16_t id = m->reached_node[i];
+
+		if (id >= 1 && id <= RUMOR_NODE_ID_MAX && m->reached_seq[i] > n->reached[id])
+			n->reached[id] = m->reached_seq[i];
+	}
+	members_count(n);
+	n->stats->members_updates++;
+	n->stats->members_from_cp = 1;
 }
 
 static void resync(struct dp_node *n)
@@ -970,6 +1017,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		break;
 	case RUMOR_MSG_SEND_TO:
 		send_to(n, &msg->u.send_to);
+		break;
+	case RUMOR_MSG_MEMBERS:
+		set_members(n, &msg->u.members);
 		break;
 	default:
 		break;
@@ -1100,6 +1150,14 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	n->stats->node_id = n->self;
 	n->stats->port_id = n->port;
 	n->stats->store_cap = slots;
+	n->tsr = (struct rumor_tsrule){ .member = n->member, .reached = n->reached,
+					.window = cfg->dataplane.clock_window ? cfg->dataplane.clock_window
+										: 1000000,
+					.self = n->self };
+	for (unsigned i = 0; i < cfg->n_nodes; i++)
+		n->member[cfg->nodes[i].id] = 1;
+	n->member[n->self] = 1;
+	members_count(n);
 
 	n->dp2cp = rte_ring_create(RUMOR_SHM_DP2CP_RING, RUMOR_MSG_RING_SIZE, sock,
 				   RING_F_SP_ENQ | RING_F_SC_DEQ);

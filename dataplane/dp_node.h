@@ -17,6 +17,7 @@
 #include "dp_store.h"
 #include "rumor_config.h"
 #include "rumor_msg.h"
+#include "rumor_tsrule.h"
 #include "rumor_wire.h"
 
 /* Dataplane-local drop reasons, after the codec's RUMOR_WIRE_ERR_COUNT indices. */
@@ -128,6 +129,11 @@ struct dp_node {
 	struct rumor_vc clock_sparse;       /* cache of the dense clock */
 	struct rumor_vc_dense clock;
 	uint64_t wm[RUMOR_NODE_ID_MAX + 1]; /* ordered-through watermarks */
+	/* timestamp rule (rumor_tsrule.h): members from the config file until the cp sends
+	 * MEMBERS; reached = max(RELEASE watermark, MEMBERS committed-through) per node */
+	struct rumor_tsrule tsr;
+	uint8_t member[RUMOR_NODE_ID_MAX + 1];
+	uint64_t reached[RUMOR_NODE_ID_MAX + 1];
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;

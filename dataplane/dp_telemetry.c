@@ -55,6 +55,16 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 				*k = '_';
 		U64(d, key, s->drops[i]);
 	}
+	/* timestamp rule drops: always listed, so scripts see zero as well */
+	for (int i = 1; i <= RUMOR_TS_NREASONS; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "drop_%s", rumor_tsrule_name(i));
+		U64(d, key, s->ts_drops[i - 1]);
+	}
+	U64(d, "members", s->members_n);
+	U64(d, "members_from_cp", s->members_from_cp);
+	U64(d, "members_updates", s->members_updates);
 	return 0;
 }
 
