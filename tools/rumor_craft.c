@@ -1,0 +1,256 @@
+/* rumor-craft: hostile gossip frames built with the project's own codec, written to a raw
+ * AF_PACKET socket (tests/attack_timestamps.sh runs it in an attacker namespace). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rumor_config.h"
+#include "rumor_eventid.h"
+#include "rumor_wire.h"
+
+/* What each kind poisons (issue 13); every frame is otherwise well formed: checksums, ids. */
+enum kind { K_UNKNOWN, K_NEXT500, K_OWN, K_MANY, K_HUGE, K_MAX, K_SEQMAX, K_WRAP, K_N };
+static const char *const kind_names[K_N] = { "unknown", "next500", "own", "many",
+					     "huge", "max", "seqmax", "wrap" };
+
+static struct {
+	const char *config, *iface, *kinds;
+	uint8_t src_mac[6];
+	uint32_t src_ip;
+	double duration, pps;
+	uint16_t next_origin;
+	uint64_t next_seq;
+} opt = { .iface = "atk0", .kinds = "unknown,next500,own,many,huge,max,seqmax,wrap",
+	  .duration = 20, .pps = 500, .next_origin = 3, .next_seq = 1,
+	  .src_mac = { 0x02, 0x52, 0x00, 0x00, 0x00, 0xee }, .src_ip = 0x0a4d00c8 };
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1Dull;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A real node other than @a and @b (0 when there is none). */
+static uint16_t other(const struct rumor_config *cfg, uint16_t a, uint16_t b)
+{
+	for (unsigned i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i].id != a && cfg->nodes[i].id != b)
+			return cfg->nodes[i].id;
+	return 0;
+}
+
+/* One frame of @k for @dst into @buf. Returns its length or a negative error. */
+static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *dst, enum kind k,
+		 uint64_t i, uint8_t *buf, size_t cap)
+{
+	uint8_t body[1400];
+	struct rumor_wire_body b;
+	struct rumor_wire_hdr hdr = { .type = RUMOR_WIRE_GOSSIP, .rounds_left = 2,
+				      .cluster_id = cfg->cluster_id, .event_count = 1 };
+	struct rumor_wire_l2l4 a;
+	struct rumor_event_id id;
+	struct rumor_vc ts;
+	char payload[64];
+	uint16_t origin = other(cfg, dst->id, 0), third = other(cfg, dst->id, origin);
+	/* far enough from real seqs not to collide with them, inside the default window */
+	uint64_t seq = 500000 + rnd() % 100000;
+	int rc;
+
+	rumor_vc_init(&ts);
+	switch (k) {
+	case K_UNKNOWN: /* a member's seq naming node 500, which does not exist */
+		rumor_vc_set(&ts, 500, 1 + rnd() % 1000);
+		break;
+	case K_NEXT500: /* the origin's next seqs, naming node 500 (the frame of issue 13) */
+		origin = opt.next_origin;
+		seq = opt.next_seq + i % 64;
+		rumor_vc_set(&ts, 500, 1);
+		break;
+	case K_OWN: /* the receiver's own counter, far beyond what it issued */
+		rumor_vc_set(&ts, dst->id, 1ull << 40);
+		break;
+	case K_MANY: /* 70 entries: over the 64 the leader keeps, far over the members */
+		for (uint16_t n = 100; n < 170; n++)
+			rumor_vc_set(&ts, n, 1);
+		break;
+	case K_HUGE: /* a real third node's counter far beyond what was ordered */
+		rumor_vc_set(&ts, third ? third : dst->id, 1ull << 50);
+		break;
+	case K_MAX: /* UINT64_MAX for a real node */
+		rumor_vc_set(&ts, third ? third : dst->id, UINT64_MAX);
+		break;
+	case K_SEQMAX: /* the origin's own seq at the top of the range */
+		seq = UINT64_MAX - (rnd() % 16);
+		break;
+	case K_WRAP: /* two events from UINT64_MAX: first_seq + count wraps */
+		seq = UINT64_MAX;
+		hdr.event_count = 2;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (origin == 0)
+		return -EINVAL;
+	rumor_vc_set(&ts, origin, seq);
+	hdr.origin = origin;
+	hdr.sender = origin;
+	hdr.first_seq = seq;
+	hdr.clock_count = ts.n;
+	int plen = snprintf(payload, sizeof(payload), "SET attack-%s %llu", kind_names[k],
+			    (unsigned long long)i);
+	if ((rc = rumor_wire_body_start(&b, body, sizeof(body), &ts)) != 0)
+		return rc;
+	for (unsigned e = 0; e < hdr.event_count; e++) {
+		rumor_event_id_compute(origin, seq + e, payload, (size_t)plen, &id);
+		if ((rc = rumor_wire_body_add(&b, &id, payload, (size_t)plen)) != 0)
+			return rc;
+	}
+	memcpy(a.dst_mac, dst->mac, 6);
+	memcpy(a.src_mac, opt.src_mac, 6);
+	a.src_ip = opt.src_ip;
+	a.dst_ip = dst->ip;
+	a.src_port = cfg->gossip.port;
+	a.dst_port = cfg->gossip.port;
+	return rumor_wire_encode(buf, cap, &a, &hdr, body, b.len);
+}
+
+static int parse_mac(const char *s, uint8_t *m)
+{
+	unsigned v[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		m[i] = (uint8_t)v[i];
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rumor-craft --config FILE [--iface IF] [--src-mac MAC] [--src-ip IP]\n"
+		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ]\n"
+		"kinds: unknown next500 own many huge max seqmax wrap (comma separated)\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", 1, 0, 'c' }, { "iface", 1, 0, 'i' },    { "src-mac", 1, 0, 'm' },
+		{ "src-ip", 1, 0, 'a' }, { "kinds", 1, 0, 'k' },    { "duration", 1, 0, 'd' },
+		{ "pps", 1, 0, 'p' },    { "next", 1, 0, 'n' },     { 0, 0, 0, 0 },
+	};
+	static struct rumor_config cfg;
+	uint64_t sent[K_N] = { 0 }, fails = 0;
+	enum kind kinds[K_N];
+	unsigned nk = 0;
+	char err[256];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		struct in_addr ia;
+		unsigned o;
+		unsigned long long s;
+
+		switch (c) {
+		case 'c': opt.config = optarg; break;
+		case 'i': opt.iface = optarg; break;
+		case 'm': if (parse_mac(optarg, opt.src_mac)) usage(); break;
+		case 'a':
+			if (inet_pton(AF_INET, optarg, &ia) != 1)
+				usage();
+			opt.src_ip = ntohl(ia.s_addr);
+			break;
+		case 'k': opt.kinds = optarg; break;
+		case 'd': opt.duration = atof(optarg); break;
+		case 'p': opt.pps = atof(optarg); break;
+		case 'n':
+			if (sscanf(optarg, "%u:%llu", &o, &s) != 2 || !o || o > RUMOR_NODE_ID_MAX || !s)
+				usage();
+			opt.next_origin = (uint16_t)o;
+			opt.next_seq = s;
+			break;
+		default: usage();
+		}
+	}
+	if (!opt.config || opt.pps <= 0)
+		usage();
+	if (rumor_config_load(opt.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rumor-craft: %s\n", err);
+		return 1;
+	}
+	for (char *list = strdup(opt.kinds), *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
+		unsigned k;
+
+		for (k = 0; k < K_N && strcmp(kind_names[k], t); k++)
+			;
+		if (k == K_N) {
+			fprintf(stderr, "rumor-craft: unknown kind '%s'\n", t);
+			return 2;
+		}
+		kinds[nk++] = (enum kind)k;
+	}
+	if (!nk || cfg.n_nodes < 2)
+		usage();
+
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	unsigned ifx = if_nametoindex(opt.iface);
+
+	if (fd < 0 || !ifx) {
+		fprintf(stderr, "rumor-craft: raw socket on %s: %s\n", opt.iface, strerror(errno));
+		return 1;
+	}
+	double t0 = now_s(), gap = 1.0 / opt.pps;
+	for (uint64_t i = 0;; i++) {
+		double due = t0 + (double)i * gap, t = now_s();
+		uint8_t frame[1600];
+
+		if (t - t0 >= opt.duration)
+			break;
+		if (due > t)
+			usleep((useconds_t)((due - t) * 1e6));
+		enum kind k = kinds[i % nk];
+		const struct rumor_node_conf *dst = &cfg.nodes[(i / nk) % cfg.n_nodes];
+		int len = craft(&cfg, dst, k, i, frame, sizeof(frame));
+		struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifx,
+					  .sll_halen = 6 };
+
+		if (len < 0) {
+			fails++;
+			continue;
+		}
+		memcpy(sa.sll_addr, dst->mac, 6);
+		if (sendto(fd, frame, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) != len)
+			fails++;
+		else
+			sent[k]++;
+	}
+	printf("rumor-craft: sent");
+	for (unsigned k = 0; k < K_N; k++)
+		if (sent[k])
+			printf(" %s=%llu", kind_names[k], (unsigned long long)sent[k]);
+	printf(" failed=%llu\n", (unsigned long long)fails);
+	close(fd);
+	return 0;
+}
