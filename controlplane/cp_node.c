@@ -13,6 +13,7 @@
 #include "cp_fsm.h"
 #include "cp_jsonl.h"
 #include "cp_loop.h"
+#include "cp_members.h"
 #include "cp_net.h"
 #include "cp_node.h"
 #include "cp_order.h"
@@ -679,8 +680,11 @@ static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const ch
 	if (n->log_fd < 0 || e->gseq <= n->log_last_gseq)
 		return;
 	cp_jsonl_reset(l);
-	cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock,
-		       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+	if (e->kind == CP_BATCH_REJECT)
+		cp_members_reject_jsonl(l, e, hex);
+	else
+		cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock,
+			       e->kind == CP_BATCH_SKIP, e->payload, e->len);
 	cp_jsonl_raw(l, "\n", 1);
 	if (l->oom)
 		return;
@@ -692,7 +696,7 @@ static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const ch
 		memcpy(nb + *bl, l->p, l->len);
 		*bl += l->len;
 		n->log_last_gseq = e->gseq;
-		cp_fetch_logged(&n->fetch, e->kind == CP_BATCH_SKIP ? 0 : e->origin, e->seq, l->len);
+		cp_fetch_logged(&n->fetch, e->kind != CP_BATCH_EVENT ? 0 : e->origin, e->seq, l->len);
 	}
 	if (*bl >= LOG_FLUSH_BYTES)
 		log_flush(n);
@@ -744,9 +748,12 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 			cp_jsonl_reset(l);
 			static const char head[] = "{\"stream\":\"ordered\",\"event\":";
 			cp_jsonl_raw(l, head, sizeof(head) - 1);
-			cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex,
-				       clock[0] ? "clock_text" : NULL, clock,
-				       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+			if (e->kind == CP_BATCH_REJECT)
+				cp_members_reject_jsonl(l, e, hex);
+			else
+				cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex,
+					       clock[0] ? "clock_text" : NULL, clock,
+					       e->kind == CP_BATCH_SKIP, e->payload, e->len);
 			cp_jsonl_raw(l, "}", 1);
 			formatted = true;
 		}
@@ -768,6 +775,8 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 				char msg[96];
 				snprintf(msg, sizeof(msg), "event %u:%" PRIu64 " was skipped", n->self,
 					 w->seq);
+				if (w->seq == e->seq && e->kind == CP_BATCH_REJECT)
+					cp_members_reject_msg(msg, sizeof(msg), n->self, e);
 				r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 			}
 			reply_tagged(w->client, r, w->has_tag, w->tag);
@@ -1002,6 +1011,7 @@ static void on_tick(struct cp_loop_timer *t)
 		return;
 	}
 	check_leadership(n);
+	cp_members_tick(n, cp_loop_now_ms());
 	propose(n);
 	flush_reports(n);
 	log_flush(n);
