@@ -564,6 +564,78 @@ static void test_release_late_dup(void **state)
 	fx_stop(f);
 }
 
+/* Frames whose timestamps break the rule (rumor_tsrule) are dropped per reason before the
+ * store, the dedupe table or the clock see them; MEMBERS replaces the config's node list. */
+static void ts_drop(struct fixture *f, struct rte_mbuf *m, int reason)
+{
+	uint64_t before = f->n.stats->ts_drops[reason - 1];
+	struct rumor_msg *msgs[4];
+	struct rte_mbuf *out[8];
+
+	inject(f, m);
+	assert_int_equal(f->n.stats->ts_drops[reason - 1], before + 1);
+	assert_int_equal(take_msgs(f, msgs, 4), 0);
+	assert_int_equal(take_tx(f, out, 8), 0);
+	assert_int_equal(f->n.stats->store_used, 0);
+}
+
+static void test_timestamp_rule(void **state)
+{
+	struct fixture *f = fx_start(1500, 64);
+	struct rumor_msg *msgs[8], *mm;
+	struct rumor_vc x;
+	unsigned n;
+
+	(void)state;
+	rumor_vc_init(&x);
+	rumor_vc_set(&x, 500, 1);
+	ts_drop(f, mk_frame(2, 3, 1, 1, 10, 1, &x, RUMOR_WIRE_GOSSIP), RUMOR_TS_NONMEMBER);
+	rumor_vc_init(&x);
+	rumor_vc_set(&x, SELF, 1ull << 40);
+	ts_drop(f, mk_frame(2, 3, 1, 1, 10, 1, &x, RUMOR_WIRE_GOSSIP), RUMOR_TS_OWN);
+	rumor_vc_init(&x);
+	for (uint16_t k = 100; k < 170; k++)
+		rumor_vc_set(&x, k, 1);
+	ts_drop(f, mk_frame(2, 3, 1, 1, 10, 1, &x, RUMOR_WIRE_GOSSIP), RUMOR_TS_ENTRIES);
+	rumor_vc_init(&x);
+	rumor_vc_set(&x, 3, UINT64_MAX);
+	ts_drop(f, mk_frame(2, 3, 1, 1, 10, 1, &x, RUMOR_WIRE_GOSSIP), RUMOR_TS_WINDOW);
+	ts_drop(f, mk_frame(2, 3, 2000000, 1, 10, 1, NULL, RUMOR_WIRE_PULL_RESP),
+		RUMOR_TS_SEQ_WINDOW);
+	/* nothing of it reached the clock */
+	assert_int_equal(rumor_vc_get(dp_node_clock(&f->n), 500), 0);
+	assert_int_equal(rumor_vc_get(dp_node_clock(&f->n), SELF), 0);
+	assert_int_equal(rumor_vc_get(dp_node_clock(&f->n), 3), 0);
+	assert_int_equal(f->n.stats->members_from_cp, 0);
+	assert_int_equal(f->n.stats->members_n, NNODES);
+	/* the configuration now: nodes 1, 2, 4; node 3 was ordered through 5 */
+	mm = cp_msg(f, RUMOR_MSG_MEMBERS);
+	mm->u.members.n = 3;
+	mm->u.members.node[0] = 1;
+	mm->u.members.node[1] = 2;
+	mm->u.members.node[2] = 4;
+	mm->u.members.nreached = 2;
+	mm->u.members.reached_node[0] = 3;
+	mm->u.members.reached_seq[0] = 5;
+	mm->u.members.reached_node[1] = 2;
+	mm->u.members.reached_seq[1] = 3000000;
+	send_cp(f, mm);
+	assert_int_equal(f->n.stats->members_from_cp, 1);
+	assert_int_equal(f->n.stats->members_n, 3);
+	ts_drop(f, mk_frame(3, 3, 6, 1, 10, 1, NULL, RUMOR_WIRE_GOSSIP), RUMOR_TS_NONMEMBER);
+	/* a former member's ordered seqs stay valid; the window moved with node 2's order */
+	rumor_vc_init(&x);
+	rumor_vc_set(&x, 3, 5);
+	inject(f, mk_frame(2, 4, 3500000, 1, 10, 1, &x, RUMOR_WIRE_GOSSIP));
+	n = take_msgs(f, msgs, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0]->u.new_frame.origin, 2);
+	put_msgs(f, msgs, n);
+	assert_int_equal(rumor_vc_get(dp_node_clock(&f->n), 2), 3500000);
+	drain_tx(f);
+	fx_stop(f);
+}
+
 static void test_store_full(void **state)
 {
 	struct fixture *f = fx_start(1500, 4);
@@ -837,6 +909,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_originate_mtu_cut, teardown),
 		cmocka_unit_test_teardown(test_clock_cut, teardown),
 		cmocka_unit_test_teardown(test_release_late_dup, teardown),
+		cmocka_unit_test_teardown(test_timestamp_rule, teardown),
 		cmocka_unit_test_teardown(test_store_full, teardown),
 		cmocka_unit_test_teardown(test_pull, teardown),
 		cmocka_unit_test_teardown(test_resync_and_ring_full, teardown),
