@@ -38,6 +38,8 @@ struct orig {
 	uint64_t gap_since; /* time a gap at the head was first seen, valid when gap_on */
 	uint64_t imp_since; /* time the head started waiting on the impossible (imp_on) */
 	uint64_t imp_seq;   /* ... and which seq that head is */
+	uint64_t refused_max; /* highest seq refused only because max_pending was full: it
+				 exists, and its reporter re-reports it */
 	uint32_t *ring;     /* event index + 1 by seq & (ring_cap - 1); 0 = empty */
 	uint32_t ring_cap;
 	uint32_t held;
@@ -461,6 +463,8 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		}
 		idx = ev_alloc(o, 0);
 		if (idx == NONE32) {
+			if (r->seq > g->refused_max)
+				g->refused_max = r->seq;
 			o->st.refused_nobufs++;
 			return -ENOBUFS;
 		}
@@ -588,8 +592,8 @@ static void check_gaps(struct cp_order *o)
 }
 
 /* A head that a majority holds but that waits for (n, c) with c above every seq of n that
- * anyone reported (or skipped, or ordered): no report will ever satisfy it unless one is
- * still on its way. After gap_timeout_us the event is rejected, through Raft, as a visible
+ * anyone reported (or skipped, or ordered, or was refused for lack of room only): no report
+ * will ever satisfy it unless one is still on its way. After gap_timeout_us the event is rejected, through Raft, as a visible
  * record, and its origin's later events proceed. Only the waiting head is judged: one bad
  * timestamp costs one event, never the origin's next ones. */
 static void check_impossible(struct cp_order *o)
@@ -599,7 +603,7 @@ static void check_impossible(struct cp_order *o)
 		uint64_t s = o->rt[p] + 1;
 		uint16_t n = g->wait_node;
 
-		if (!n || g->wait_ctr <= o->og[n].max_seq) {
+		if (!n || g->wait_ctr <= o->og[n].max_seq || g->wait_ctr <= o->og[n].refused_max) {
 			g->imp_on = 0;
 			continue;
 		}

@@ -275,6 +275,36 @@ static void test_impossible_counter_of_real_node(void **state)
 	cp_order_destroy(o);
 }
 
+/* A predecessor whose report was refused for lack of room exists (it is re-reported): the
+ * event naming it waits past the gap timeout instead of being rejected. */
+static void test_refused_predecessor_not_impossible(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(2, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep(o, r, 3, 1, 0, 1, P(3, 1)), 0);
+		assert_int_equal(rep(o, r, 3, 2, 0, 1, P(3, 2)), 0);
+	}
+	assert_int_equal(rep(o, 1, 1, 1, 0, 1, P(1, 1)), -ENOBUFS);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	cp_order_committed(o, &b);
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 2, 1, 10, 2, P(1, 1), P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 10, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 5000, 1, &b), 0); /* no reject */
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 1, 1, 5000, 1, P(1, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 5000, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){1, 2}, (uint64_t[]){1, 1});
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.rejects, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 /* A timestamp with more entries than the order keeps is refused for that event alone: other
  * reports are accepted and ordered, and the origin's next event follows once its refused
  * predecessor is skipped at the gap timeout. */
@@ -608,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_impossible_unknown_node),
 		cmocka_unit_test(test_impossible_counter_of_real_node),
 		cmocka_unit_test(test_oversized_timestamp_refused_alone),
+		cmocka_unit_test(test_refused_predecessor_not_impossible),
 		cmocka_unit_test(test_repair_minority_run),
 		cmocka_unit_test(test_repair_retry_interval),
 		cmocka_unit_test(test_nobufs_and_commit),
