@@ -819,7 +819,9 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     raft_term term[2] = { 0, 0 };
     raft_id vote[2] = { 0, 0 };
     bool present[2];
-    char e2[256];
+    char e2[256], e0[256];
+    if (errmsg == NULL)
+        errmsg = e0;
     int r1 = meta_read(d, 1, &seq[0], &term[0], &vote[0], &present[0], errmsg);
     int r2 = meta_read(d, 2, &seq[1], &term[1], &vote[1], &present[1], e2);
     if (r1 < 0 && r2 < 0)
@@ -845,7 +847,7 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     }
     uint64_t *firsts = NULL;
     size_t nf = 0, cf = 0;
-    raft_index snap = 0;
+    raft_index snap = 0, snap_older = 0;
     struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
         unsigned long long v;
@@ -863,8 +865,12 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
             }
             firsts[nf++] = v;
         } else if (sscanf(de->d_name, "snap-%llu%c", &v, &tail) == 1) {
-            if (v > snap)
+            if (v > snap) {
+                snap_older = snap;
                 snap = v;
+            } else if (v > snap_older) {
+                snap_older = v;
+            }
         }
     }
     closedir(dir);
@@ -872,6 +878,19 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     int rv = 0;
     if (snap) {
         rv = snap_read(d, snap, &st->snapshot, errmsg);
+        if (rv == -EUCLEAN && snap_older) {
+            /* the previous snapshot is kept for this: set the damaged one aside */
+            char bad[64], aside[80];
+            logf_(d, "cp_disk: %s; falling back to the older snapshot %llu", errmsg,
+                  (unsigned long long)snap_older);
+            snprintf(bad, sizeof(bad), "snap-%020llu", (unsigned long long)snap);
+            snprintf(aside, sizeof(aside), "corrupt-snap-%020llu", (unsigned long long)snap);
+            if (renameat(d->dfd, bad, d->dfd, aside) == 0)
+                sync_dir(d);
+            snap = snap_older;
+            errmsg[0] = 0;
+            rv = snap_read(d, snap, &st->snapshot, errmsg);
+        }
         if (rv) {
             free(firsts);
             return rv;
@@ -894,6 +913,12 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     raft_index first = d->n_segs ? d->segs[0].first : 0;
     raft_index last = d->n_segs ? d->segs[d->n_segs - 1].last : 0;
     bool have = d->n_segs && last >= first;
+    if (!st->snapshot && have && first > 1) {
+        errf(errmsg, "%s: log starts at %llu but there is no snapshot (lost or deleted)",
+             d->dir, first);
+        rv = -EBADMSG;
+        goto fail;
+    }
     if (st->snapshot && have && first > st->snapshot->index + 1) {
         errf(errmsg, "%s: log starts at %llu, after snapshot %llu + 1 (gap)", d->dir, first,
              st->snapshot->index);
