@@ -78,7 +78,14 @@ struct rumor_send_result {
 	char id[33];        /* event id, 32 hex digits */
 	uint16_t origin;    /* the node that originated it (the connected node) */
 	uint64_t seq;       /* origin's sequence number */
-	uint64_t gseq;      /* global order position; 0 unless @wait */
+	uint64_t gseq;      /* global order position; 0 unless applied was asked for */
+};
+
+/* What rumor_send_ack waits for; each is true when the call returns, whatever crashes next. */
+enum rumor_ack {
+	RUMOR_ACK_STAMPED = 0,  /* the node stamped and gossiped the event */
+	RUMOR_ACK_DURABLE = 1,  /* on disk at a majority of voters: it will be ordered */
+	RUMOR_ACK_APPLIED = 2,  /* ordered and applied on the connected node (gseq set) */
 };
 
 /* Gossip @len bytes of @data (UTF-8 text, at most one frame's worth: the node refuses
@@ -86,6 +93,10 @@ struct rumor_send_result {
  * (gseq set); an event the leader skipped gives -EREMOTEIO. @res may be NULL. */
 int rumor_send(struct rumor_client *c, const void *data, size_t len, bool wait,
 	       struct rumor_send_result *res);
+/* The same with the acknowledgment level chosen: rumor_send(wait) is RUMOR_ACK_APPLIED,
+ * rumor_send(!wait) RUMOR_ACK_STAMPED. */
+int rumor_send_ack(struct rumor_client *c, const void *data, size_t len, enum rumor_ack ack,
+		   struct rumor_send_result *res);
 
 /* One gossip packet as this node received it: the event and its origin's vector clock. */
 struct rumor_gossip_event {

@@ -468,19 +468,33 @@ out:
 int rumor_send(struct rumor_client *c, const void *data, size_t len, bool wait,
 	       struct rumor_send_result *res)
 {
+	return rumor_send_ack(c, data, len, wait ? RUMOR_ACK_APPLIED : RUMOR_ACK_STAMPED, res);
+}
+
+int rumor_send_ack(struct rumor_client *c, const void *data, size_t len, enum rumor_ack ack,
+		   struct rumor_send_result *res)
+{
+	static const char *names[] = { "stamped", "durable", "applied" };
 	struct rumor_send_result tmp;
-	json_t *s = json_stringn(data, len), *r;
+	json_t *s, *r;
 	int rc;
 
-	if (!s)
+	if ((unsigned)ack > RUMOR_ACK_APPLIED)
+		return -EINVAL;
+	if (!(s = json_stringn(data, len)))
 		return -EINVAL; /* not UTF-8 (or NUL inside): JSON strings cannot carry it */
-	rc = request(c, json_pack("{s:s, s:o, s:b}", "cmd", "send", "data", s, "wait", wait), &r);
+	rc = request(c, json_pack("{s:s, s:o, s:s}", "cmd", "send", "data", s, "ack", names[ack]),
+		     &r);
 	if (rc)
 		return rc;
 	if (!res)
 		res = &tmp;
 	memset(res, 0, sizeof(*res));
-	if (wait) {
+	if (ack == RUMOR_ACK_DURABLE) {
+		if (!(rc = get_id(c, r, "id", res->id)) &&
+		    !(rc = get_node(c, r, "origin", &res->origin)))
+			rc = get_u64(c, r, "seq", &res->seq);
+	} else if (ack == RUMOR_ACK_APPLIED) {
 		if (!(rc = get_id(c, r, "id", res->id)) &&
 		    !(rc = get_node(c, r, "origin", &res->origin)) &&
 		    !(rc = get_u64(c, r, "seq", &res->seq)))

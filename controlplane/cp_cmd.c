@@ -12,6 +12,7 @@
 #include "cp_loop.h"
 #include "cp_net.h"
 #include "cp_node.h"
+#include "cp_plog.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
 #include "cp_sendreq.h"
@@ -83,6 +84,19 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));
+	struct cp_plog_stats ps;
+	cp_plog_stats(n->plog, &ps);
+	json_object_set_new(r, "payload_log",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+				      "appends", (json_int_t)ps.appends, "append_bytes",
+				      (json_int_t)ps.append_bytes, "fsyncs", (json_int_t)ps.flushes,
+				      "fsync_records_max", (json_int_t)ps.flush_records_max,
+				      "segments", (json_int_t)ps.segments, "bytes",
+				      (json_int_t)ps.bytes, "buffered_bytes",
+				      (json_int_t)ps.buffered_bytes, "write_errors",
+				      (json_int_t)ps.write_errors, "refused",
+				      (json_int_t)n->st.plog_refused, "error",
+				      cp_plog_error(n->plog)));
 	json_object_set_new(r, "fsm",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "batches", (json_int_t)fs.batches,
 				      "applied", (json_int_t)fs.applied, "skips", (json_int_t)fs.skips,
@@ -191,9 +205,11 @@ static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
 	cp_api_reply(c, r);
 }
 
-/* {"data": "..."} or {"batch": ["...", ...]}; optional "wait": true, "ids": false (the reply
- * leaves out the event ids: first_seq and count are enough for a client computing them),
- * "tag": integer (echoed in the reply, success or error, to match pipelined requests). */
+/* {"data": "..."} or {"batch": ["...", ...]}; optional "ack": "stamped" (default: the origin
+ * took them), "durable" (on a majority's disks) or "applied" (ordered and applied here, with
+ * its gseq; "wait": true is the same), "ids": false (the reply leaves out the event ids:
+ * first_seq and count are enough for a client computing them), "tag": integer (echoed in the
+ * reply, success or error, to match pipelined requests). */
 static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
@@ -217,13 +233,23 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	size_t len;
 	uint16_t count;
 	const json_t *tag = json_object_get(req, "tag");
-	struct cp_send_opts opt = { .wait = json_is_true(json_object_get(req, "wait")),
+	const char *ack = json_string_value(json_object_get(req, "ack"));
+	struct cp_send_opts opt = { .ack = json_is_true(json_object_get(req, "wait")) ?
+					  CP_ACK_APPLIED : CP_ACK_STAMPED,
 				    .ids = !json_is_false(json_object_get(req, "ids")),
 				    .has_tag = json_is_integer(tag),
 				    .tag = json_integer_value(tag) };
 	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
 			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
 
+	if (ack && !strcmp(ack, "durable"))
+		opt.ack = CP_ACK_DURABLE;
+	else if (ack && !strcmp(ack, "applied"))
+		opt.ack = CP_ACK_APPLIED;
+	else if (ack && strcmp(ack, "stamped")) {
+		send_error(c, tag, "send: ack must be \"stamped\", \"durable\" or \"applied\"");
+		return;
+	}
 	if (cp_sendreq_pack(req, max_event, n->cfg.gossip.mtu, buf, sizeof(buf), &len, &count,
 			    err, sizeof(err)) < 0) {
 		send_error(c, tag, "%s", err);
@@ -530,6 +556,9 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c)
 		if (o->client == c)
 			o->client = NULL;
 	for (struct cp_waiter *w = n->waiters; w; w = w->next)
+		if (w->client == c)
+			w->client = NULL;
+	for (struct cp_waiter *w = n->dwaiters; w; w = w->next)
 		if (w->client == c)
 			w->client = NULL;
 	if (pending_change && pending_change->c == c)

@@ -1,9 +1,7 @@
-/* Payloads the state machine needs but the dataplane no longer has: after a restart (the
- * Raft log replays events applied before), on a node that joined late or lost gossip, the
- * order names events whose frames every peer already released. Sources, in turn: this
- * node's own ordered.log (indexed by (origin, seq)), then peers over the control transport
- * (FETCH request / response, answered from their held frames or their ordered.log).
- * Every fetched payload is checked against its event id before use. */
+/* Payloads the state machine needs but this node does not hold (neither in its dataplane's
+ * store nor in its payload log, cp_plog): a node that joined late or lost gossip asks peers
+ * over the control transport (FETCH request / response, answered from their held frames or
+ * their payload log). Every fetched payload is checked against its event id before use. */
 #ifndef CP_FETCH_H
 #define CP_FETCH_H
 
@@ -20,21 +18,8 @@ struct cp_fetch_map {
 	uint32_t mask, count;
 };
 
-/* One origin's lines of ordered.log by seq (an origin's seqs are applied in order): a ring
- * of (offset << 20 | line length), 0 for none, vals[head] holding seq @first. */
-struct cp_fetch_olog {
-	uint64_t first;
-	uint64_t *vals;
-	uint32_t head, n, cap;
-};
-
 struct cp_fetch {
-	struct cp_fetch_olog *olog[RUMOR_NODE_ID_MAX + 1]; /* by origin, allocated lazily */
-	uint32_t log_max;             /* the index keeps each origin's newest log_max seqs */
-	uint64_t log_count;           /* lines indexed now */
 	struct cp_fetch_map got;      /* -> struct cp_fetched * from peers */
-	int log_fd;                   /* read side of ordered.log, -1 if none */
-	uint64_t log_size;
 	uint64_t requests, responses, served, rejected;
 };
 
@@ -45,35 +30,22 @@ struct cp_fetched {
 	uint8_t data[];
 };
 
-/* Index @path (ordered.log, may not exist yet), keeping each origin's newest @max_index seqs
- * (what a restart can replay and lagging peers can ask for; older lines are dropped from the
- * index, not from the file). Returns 0, -EINVAL (@max_index 0 or over 2^26) or -errno. */
-int cp_fetch_init(struct cp_fetch *f, const char *path, uint32_t max_index);
+void cp_fetch_init(struct cp_fetch *f);
 void cp_fetch_fini(struct cp_fetch *f);
 
-/* A line of @len bytes (newline included) was appended at the end of ordered.log; origin 0
- * for a line without a payload (a skip). */
-void cp_fetch_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq, size_t len);
-
-/* Payload of (origin, seq) with id @id from what was fetched or from our own log, copied
- * into a malloc'd buffer (*out, *len; free()). Returns 0 or -ENOENT. */
+/* Payload of (origin, seq) with id @id from what peers sent, copied into a malloc'd buffer
+ * (*out, *len; free()). Returns 0 or -ENOENT. */
 int cp_fetch_get(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 		 const struct rumor_event_id *id, uint8_t **out, size_t *len);
 
-/* Payload of (origin, seq) from our own log with the id the log recorded (*id).
- * Returns 0 or -ENOENT. */
-int cp_fetch_get_logged(struct cp_fetch *f, uint16_t origin, uint64_t seq,
-			struct rumor_event_id *id, uint8_t **out, size_t *len);
-
-/* 1 when a payload of (origin, seq) is at hand without asking a peer: fetched already, or
- * in our own ordered.log (a restart replays what it applied before). */
+/* 1 when a fetched payload of (origin, seq) is at hand. */
 int cp_fetch_have(const struct cp_fetch *f, uint16_t origin, uint64_t seq);
 
 /* Forget a fetched payload once applied. */
 void cp_fetch_done(struct cp_fetch *f, uint16_t origin, uint64_t seq);
 
-/* The timestamp text ("{1:3, 2:7}") of (origin, seq) from a fetched record or our own log
- * into @out. Returns 0 or -ENOENT. */
+/* The timestamp text ("{1:3, 2:7}") of a fetched (origin, seq) into @out.
+ * Returns 0 or -ENOENT. */
 int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out, size_t cap);
 
 /* Wire: request = u16 origin, u64 first seq, u16 count. Response = repeated records of

@@ -1,14 +1,17 @@
 /* rumor-cp node glue: dataplane records -> reports -> leader's order -> Raft -> state machine
  * -> ordered log, watchers, payload release. One io_uring loop, no threads. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rumor_be.h"
 #include "cp_api.h"
 #include "cp_fsm.h"
 #include "cp_jsonl.h"
@@ -17,6 +20,7 @@
 #include "cp_net.h"
 #include "cp_node.h"
 #include "cp_order.h"
+#include "cp_plog.h"
 #include "cp_raftio.h"
 #include "cp_repair.h"
 #include "cp_view.h"
@@ -36,7 +40,9 @@
 #define PREFETCH_MAX_BATCH 4096   /* missing events looked at per committed batch */
 #define PREFETCH_MAX_HELD 65536   /* fetched payloads waiting to be applied, at most */
 #define PREFETCH_BACKLOG 1024     /* committed, unapplied events that make a node prefetch */
-#define LOG_FLUSH_BYTES (256u << 10)
+#define PLOG_BUFFER_MAX (16u << 20)  /* appended, not yet durable: beyond it the dataplane waits */
+
+static_assert(CP_PLOG_ORIGIN_MAX == RUMOR_NODE_ID_MAX, "payload log indexes every origin");
 
 #define LOG(n, fmt, ...) \
 	fprintf(stderr, "rumor-cp[%u] " fmt "\n", (unsigned)(n)->self, ##__VA_ARGS__)
@@ -221,6 +227,10 @@ static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, ui
 }
 
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
+static void durable_reached(struct cp_node *n, uint64_t through);
+static void retry_durable(struct cp_node *n, uint32_t slot);
+static int plog_frame_load(struct cp_node *n, struct cp_plog_frame *pf, uint16_t origin,
+			   uint64_t seq);
 
 /* Holder side: hand each stored frame of the run to the dataplane for the named nodes. */
 static void repair_serve(struct cp_node *n, const struct cp_repair *r)
@@ -290,6 +300,11 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 			LOG(n, "bad repair request from node %" PRIu64, from);
 		return;
 	}
+	if (type == CP_APP_DURABLE) {
+		if (len == 10 && rumor_be_ld16(p) == n->self && from == n->leader)
+			durable_reached(n, rumor_be_ld64(p + 2));
+		return;
+	}
 	if (type == CP_APP_FETCH_RESP) {
 		if (cp_fetch_resp_take(&n->fetch, p, len) > 0)
 			cp_fsm_drain(n->fsm);
@@ -310,6 +325,28 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 	}
 }
 
+/* What the payload log holds above what we applied and the dataplane does not: after a
+ * restart, the durable frames of the previous run (the dataplane's store may be empty). */
+static void rereport_plog(struct cp_node *n, uint64_t window)
+{
+	struct cp_plog_frame *pf = &n->serve_pf;
+
+	for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++) {
+		uint64_t done = n->applied_through[o], s = done;
+		while ((s = cp_plog_next_seq(n->plog, (uint16_t)o, s)) && s - done <= window) {
+			if (cp_held_get(&n->held, (uint16_t)o, s))
+				continue; /* the held path reports it once it is durable */
+			/* not held, not applied: read back at load, so durable (a record still in
+			 * flight always belongs to a held frame or to applied events) */
+			if (plog_frame_load(n, pf, (uint16_t)o, s) < 0)
+				break;
+			report_frame(n, pf->f, (uint16_t)(s - pf->first_seq), &pf->f->clock);
+			n->st.rereports++;
+			s = pf->first_seq + pf->f->hdr.event_count - 1;
+		}
+	}
+}
+
 /* Re-report held, unapplied frames starting within @window seqs above what we applied:
  * all of them after a leader change, and periodically the order's next part, so that a report
  * lost with a connection is never lost for good (the order treats repeats as no-ops). */
@@ -320,6 +357,12 @@ static void rereport(struct cp_node *n, uint64_t window)
 		const struct cp_slot_frame *sf = &n->slot_frame[s];
 		if (!hs->pending || !sf->frame)
 			continue;
+		if (!sf->durable) {
+			/* refused by the payload log (full buffer, disk error): try again */
+			if (!cp_plog_has(n->plog, hs->origin, hs->first_seq))
+				retry_durable(n, s);
+			continue;
+		}
 		uint64_t done = n->applied_through[hs->origin];
 		if (done >= hs->last_seq || (hs->first_seq > done && hs->first_seq - done > window))
 			continue;
@@ -330,7 +373,113 @@ static void rereport(struct cp_node *n, uint64_t window)
 		report_frame(n, n->frame, skip, &n->frame->clock);
 		n->st.rereports++;
 	}
+	rereport_plog(n, window);
 	flush_reports(n);
+}
+
+/* ---------------------------------------------------------------- the payload log */
+
+/* Read the record holding (origin, seq) into @pf, unless @pf holds it already.
+ * Returns 0, or -ENOENT / the read's error. */
+static int plog_frame_load(struct cp_node *n, struct cp_plog_frame *pf, uint16_t origin,
+			   uint64_t seq)
+{
+	uint64_t first;
+	int len;
+
+	if (pf->origin == origin && seq >= pf->first_seq &&
+	    seq < pf->first_seq + pf->f->hdr.event_count)
+		return 0;
+	pf->origin = 0;
+	if (!cp_plog_has(n->plog, origin, seq))
+		return -ENOENT;
+	n->st.plog_reads++;
+	len = cp_plog_read(n->plog, origin, seq, pf->buf, CP_PLOG_MAX_FRAME, &first);
+	if (len < 0 || rumor_wire_decode_rumor(pf->buf, (size_t)len, n->cfg.cluster_id, 0,
+					       pf->f) < 0 ||
+	    pf->f->hdr.origin != origin || pf->f->hdr.first_seq != first ||
+	    seq - first >= pf->f->hdr.event_count) {
+		n->st.plog_read_errors++;
+		return len < 0 ? len : -EBADMSG;
+	}
+	pf->origin = origin;
+	pf->first_seq = first;
+	return 0;
+}
+
+/* A frame is reported only once its record is on disk: the leader counts durable holders. */
+static void hold_durably(struct cp_node *n, const struct rumor_msg_new_frame *nf,
+			 const struct rumor_wire_frame *f, uint16_t skip)
+{
+	int64_t t = cp_plog_append(n->plog, f->hdr.origin, f->hdr.first_seq, f->hdr.event_count,
+				   nf->frame, nf->frame_len);
+	bool pulled = nf->flags & RUMOR_NEW_FRAME_PULLED;
+
+	if (t < 0) {
+		/* kept in memory (applied from there if others order it), never counted as ours */
+		if (n->st.plog_refused++ % 4096 == 0)
+			LOG(n, "payload log refused a frame of origin %u: %s", f->hdr.origin,
+			    strerror((int)-t));
+		return;
+	}
+	if (t == 0) { /* its events are durable already (a frame announced again) */
+		n->slot_frame[nf->slot].durable = true;
+		report_frame(n, f, skip, pulled ? &f->clock : &nf->holder_clock);
+		return;
+	}
+	if (n->pend_n == n->pend_cap) { /* cannot happen: one entry per store slot at most */
+		n->st.plog_refused++;
+		return;
+	}
+	n->pend[(n->pend_head + n->pend_n++) % n->pend_cap] = (struct cp_pending_report){
+		.ticket = (uint64_t)t, .first_seq = f->hdr.first_seq, .slot = nf->slot,
+		.origin = f->hdr.origin, .pulled = pulled };
+}
+
+/* A held frame the payload log refused before: append it again. */
+static void retry_durable(struct cp_node *n, uint32_t slot)
+{
+	const struct cp_slot_frame *sf = &n->slot_frame[slot];
+	struct rumor_msg_new_frame nf = { .slot = slot, .frame = sf->frame, .frame_len = sf->len,
+					  .holder_clock = n->last_clock };
+
+	if (rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0, n->frame) < 0)
+		return;
+	uint64_t done = n->applied_through[n->frame->hdr.origin];
+	uint16_t skip = done >= sf->first_seq ? (uint16_t)(done - sf->first_seq + 1) : 0;
+	if (skip < n->frame->hdr.event_count)
+		hold_durably(n, &nf, n->frame, skip);
+}
+
+/* Records through @ticket are on disk: report their frames (those not applied meanwhile). */
+static void on_plog_durable(void *arg, uint64_t ticket)
+{
+	struct cp_node *n = arg;
+
+	while (n->pend_n && n->pend[n->pend_head].ticket <= ticket) {
+		struct cp_pending_report p = n->pend[n->pend_head];
+		struct cp_slot_frame *sf = &n->slot_frame[p.slot];
+		n->pend_head = (n->pend_head + 1) % n->pend_cap;
+		n->pend_n--;
+		if (!sf->frame || sf->first_seq != p.first_seq ||
+		    n->held.slots[p.slot].origin != p.origin)
+			continue; /* applied and released before its fsync completed */
+		sf->durable = true;
+		if (rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0, n->frame) < 0)
+			continue;
+		uint64_t done = n->applied_through[p.origin];
+		uint16_t cnt = n->frame->hdr.event_count, skip = 0;
+		if (done >= p.first_seq)
+			skip = done - p.first_seq + 1 >= cnt ? cnt : (uint16_t)(done - p.first_seq + 1);
+		if (skip < cnt)
+			report_frame(n, n->frame, skip, p.pulled ? &n->frame->clock : &n->last_clock);
+	}
+	flush_reports(n);
+}
+
+static void plog_note(void *arg, const char *msg)
+{
+	LOG((struct cp_node *)arg, "%s", msg);
 }
 
 /* ---------------------------------------------------------------- dataplane records */
@@ -398,12 +547,9 @@ static void on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf
 		return;
 	}
 	n->slot_frame[nf->slot] = (struct cp_slot_frame){ nf->frame, nf->frame_len,
-							  f->hdr.first_seq };
+							  f->hdr.first_seq, false };
 	n->st.events_new += (uint64_t)rc;
-	if (!(nf->flags & RUMOR_NEW_FRAME_PULLED))
-		report_frame(n, f, skip, &nf->holder_clock);
-	else
-		report_frame(n, f, skip, &f->clock);
+	hold_durably(n, nf, f, skip);
 	notify_gossip(n, f);
 }
 
@@ -413,6 +559,58 @@ static void reply_tagged(struct cp_api_client *c, json_t *r, bool has_tag, int64
 	if (has_tag)
 		json_object_set_new(r, "tag", json_integer(tag));
 	cp_api_reply(c, r);
+}
+
+/* Our events through @through are on a majority's disks (the leader said so, or they were
+ * applied): answer the clients that asked for "durable". */
+static void durable_reached(struct cp_node *n, uint64_t through)
+{
+	if (through <= n->durable_through)
+		return;
+	n->durable_through = through;
+	while (n->dwaiters && n->dwaiters->seq <= through) {
+		struct cp_waiter *w = n->dwaiters;
+		char hex[33];
+		n->dwaiters = w->next;
+		if (!n->dwaiters)
+			n->dwaiters_tail = &n->dwaiters;
+		if (w->client) {
+			rumor_event_id_hex(&w->id, hex);
+			reply_tagged(w->client,
+				     json_pack("{s:b, s:s, s:s, s:i, s:I, s:I}", "ok", 1, "ack", "durable",
+					       "id", hex, "origin", n->self, "first_seq",
+					       (json_int_t)w->first_seq, "seq", (json_int_t)w->seq),
+				     w->has_tag, w->tag);
+		}
+		free(w);
+	}
+}
+
+/* Leader: tell each origin how far its events are held by a majority (ready, cut or
+ * ordered: each needs a majority of durable holders). */
+static void announce_durable(struct cp_node *n)
+{
+	const struct raft_configuration *c = &n->raft.configuration;
+
+	for (unsigned i = 0; i < c->n; i++) {
+		struct cp_order_origin_info oi;
+		uint16_t o = (uint16_t)c->servers[i].id;
+		if (o > RUMOR_NODE_ID_MAX || cp_order_origin_info(n->order, o, &oi) < 0 ||
+		    oi.ready_through <= n->durable_sent[o])
+			continue;
+		if (o == n->self) {
+			n->durable_sent[o] = oi.ready_through;
+			durable_reached(n, oi.ready_through);
+			continue;
+		}
+		uint8_t msg[10];
+		struct iovec iov = { msg, sizeof(msg) };
+		rumor_be_st16(msg, o);
+		rumor_be_st64(msg + 2, oi.ready_through);
+		if (cp_net_send(cp_raftio_net(&n->io), o, CP_NET_APP, CP_APP_DURABLE, &iov, 1,
+				NULL) == 0)
+			n->durable_sent[o] = oi.ready_through;
+	}
 }
 
 static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a)
@@ -438,7 +636,7 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 		return;
 	}
 	n->st.originated += a->count;
-	if (o->client && !o->wait && !o->ids) {
+	if (o->client && o->ack == CP_ACK_STAMPED && !o->ids) {
 		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self,
 						  "first_seq", (json_int_t)a->first_seq, "count",
 						  a->count),
@@ -456,18 +654,30 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 		rumor_event_id_hex(&id, hex);
 		json_array_append_new(ids, json_string(hex));
 		off += 2u + len;
-		if (o->wait && o->client && i + 1 == o->count) {
+		if (o->ack != CP_ACK_STAMPED && o->client && i + 1 == o->count) {
 			struct cp_waiter *w = calloc(1, sizeof(*w));
+			if (!w) {
+				reply_tagged(o->client, json_pack("{s:b, s:s}", "ok", 0, "error",
+								  "out of memory: outcome unknown"),
+					     o->has_tag, o->tag);
+				break;
+			}
 			w->seq = a->first_seq + i;
+			w->first_seq = a->first_seq;
 			w->client = o->client;
 			w->id = id;
 			w->has_tag = o->has_tag;
 			w->tag = o->tag;
-			*n->waiters_tail = w;
-			n->waiters_tail = &w->next;
+			if (o->ack == CP_ACK_APPLIED) {
+				*n->waiters_tail = w;
+				n->waiters_tail = &w->next;
+			} else {
+				*n->dwaiters_tail = w;
+				n->dwaiters_tail = &w->next;
+			}
 		}
 	}
-	if (o->client && !o->wait) {
+	if (o->client && o->ack == CP_ACK_STAMPED) {
 		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
 						  "first_seq", (json_int_t)a->first_seq, "ids", ids),
 			     o->has_tag, o->tag);
@@ -485,6 +695,8 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 
 	if (!n->dp_alive)
 		return -ENOTCONN;
+	if (cp_plog_error(n->plog) < 0)
+		return cp_plog_error(n->plog); /* -ENOSPC: disk full; nothing accepted is lost */
 	if (data_len > RUMOR_MSG_ORIGINATE_DATA)
 		return -EMSGSIZE;
 	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_ORIGINATE, &m) < 0)
@@ -494,7 +706,7 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 		dp_client_msg_free(&n->dp, m);
 		return -ENOMEM;
 	}
-	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .wait = opt->wait,
+	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .ack = opt->ack,
 			       .ids = opt->ids, .has_tag = opt->has_tag, .tag = opt->tag,
 			       .count = count, .data_len = data_len };
 	memcpy(o->data, data, data_len);
@@ -522,6 +734,12 @@ static unsigned poll_dataplane(void *arg)
 		flush_reports(n);
 		return 0;
 	}
+	struct cp_plog_stats ps;
+	cp_plog_stats(n->plog, &ps);
+	if (ps.buffered_bytes >= PLOG_BUFFER_MAX / 2) {
+		cp_plog_flush(n->plog); /* the disk is behind: leave frames in the dataplane */
+		return 0;
+	}
 	got = dp_client_recv_burst(&n->dp, msgs, 64);
 	for (i = 0; i < got; i++) {
 		switch (msgs[i]->type) {
@@ -540,6 +758,7 @@ static unsigned poll_dataplane(void *arg)
 	}
 	if (got) {
 		dp_client_msg_free_bulk(&n->dp, msgs, got);
+		cp_plog_flush(n->plog);
 		cp_fsm_drain(n->fsm);
 	}
 	flush_reports(n);
@@ -559,7 +778,17 @@ static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_
 		*len = e->len;
 		return 0;
 	}
-	/* released everywhere or lost: our own ordered.log (a replay) or a peer's answer */
+	/* not in the dataplane's store (a replay after a restart, a released frame): our payload
+	 * log, else a peer's answer */
+	struct cp_plog_frame *pf = &n->apply_pf;
+	if (plog_frame_load(n, pf, origin, seq) == 0) {
+		const struct rumor_wire_event *ev = &pf->f->ev[seq - pf->first_seq];
+		if (rumor_event_id_equal(&ev->id, id)) {
+			*payload = ev->payload;
+			*len = ev->len;
+			return 0;
+		}
+	}
 	uint8_t *p;
 	if (cp_fetch_get(&n->fetch, origin, seq, id, &p, len) < 0)
 		return -EAGAIN;
@@ -630,18 +859,16 @@ static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size
 			}
 			w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s, &e->id,
 					      e->payload, e->len, clock);
-		} else {
-			/* applied here: the log has it, under the id the order committed */
-			uint8_t *d;
-			size_t dl;
-			struct rumor_event_id id;
-			char clock[256] = "";
-			if (cp_fetch_get_logged(&n->fetch, origin, s, &id, &d, &dl) == 0) {
-				cp_fetch_clock(&n->fetch, origin, s, clock, sizeof(clock));
-				w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s,
-						      &id, d, dl, clock);
-				free(d);
-			}
+		} else if (plog_frame_load(n, &n->serve_pf, origin, s) == 0) {
+			/* released here: the payload log has it */
+			struct cp_plog_frame *pf = &n->serve_pf;
+			const struct rumor_wire_event *ev = &pf->f->ev[s - pf->first_seq];
+			struct rumor_vc ts = pf->f->clock;
+			char clock[256];
+			rumor_vc_set(&ts, origin, s);
+			rumor_vc_format(&ts, clock, sizeof(clock));
+			w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s, &ev->id,
+					      ev->payload, ev->len, clock);
 		}
 		if (w == -ENOBUFS && off) {
 			/* a range of large payloads spans several responses */
@@ -670,14 +897,12 @@ static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumo
 	send_fetch(n, origin, seq, CP_FETCH_MAX_RANGE);
 }
 
-static void log_flush(struct cp_node *n);
-
 static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock,
 		       const char *hex)
 {
 	struct cp_jsonl *l = &n->line;
 
-	if (n->log_fd < 0 || e->gseq <= n->log_last_gseq)
+	if (n->olog.fd < 0 || e->gseq <= n->olog.last_gseq)
 		return;
 	cp_jsonl_reset(l);
 	if (e->kind == CP_BATCH_REJECT)
@@ -685,53 +910,8 @@ static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const ch
 	else
 		cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock,
 			       e->kind == CP_BATCH_SKIP, e->payload, e->len);
-	cp_jsonl_raw(l, "\n", 1);
-	if (l->oom)
-		return;
-	char **buf = &n->log_buf[n->log_cur];
-	size_t *bl = &n->log_len[n->log_cur];
-	char *nb = realloc(*buf, *bl + l->len);
-	if (nb) {
-		*buf = nb;
-		memcpy(nb + *bl, l->p, l->len);
-		*bl += l->len;
-		n->log_last_gseq = e->gseq;
-		cp_fetch_logged(&n->fetch, e->kind != CP_BATCH_EVENT ? 0 : e->origin, e->seq, l->len);
-	}
-	if (*bl >= LOG_FLUSH_BYTES)
-		log_flush(n);
-}
-
-static void on_log_written(struct cp_loop_req *req, int res)
-{
-	struct cp_node *n = req->data;
-	int w = 1 - n->log_cur;
-
-	if (res < 0 || (size_t)res != n->log_len[w]) {
+	if (l->oom || cp_olog_append(&n->olog, e->gseq, l->p, l->len) < 0)
 		n->st.log_write_errors++;
-		LOG(n, "ordered.log write failed: %s", res < 0 ? strerror(-res) : "short write");
-	}
-	n->log_len[w] = 0;
-	n->log_writing = false;
-	free(req);
-}
-
-static void log_flush(struct cp_node *n)
-{
-	if (n->log_writing || !n->log_len[n->log_cur] || n->log_fd < 0)
-		return;
-	struct cp_loop_req *req = calloc(1, sizeof(*req));
-	int w = n->log_cur;
-	req->data = n;
-	n->log_cur = 1 - w;
-	n->log_writing = true;
-	/* O_APPEND: the offset is ignored */
-	if (cp_loop_write(n->loop, req, n->log_fd, n->log_buf[w], (unsigned)n->log_len[w], 0,
-			  on_log_written) < 0) {
-		n->log_cur = w;
-		n->log_writing = false;
-		free(req);
-	}
 }
 
 static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock,
@@ -760,6 +940,8 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 		if (!l->oom)
 			cp_api_reply_line(w->client, l->p, l->len);
 	}
+	if (e->origin == n->self)
+		durable_reached(n, e->seq); /* applied implies durable at a majority */
 	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq) {
 		struct cp_waiter *w = n->waiters;
 		n->waiters = w->next;
@@ -767,14 +949,16 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 			n->waiters_tail = &n->waiters;
 		if (w->client) {
 			json_t *r;
-			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT) {
+			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT &&
+			    rumor_event_id_equal(&w->id, &e->id)) {
 				r = json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex, "origin",
 					      n->self, "seq", (json_int_t)e->seq, "gseq",
 					      (json_int_t)e->gseq);
 			} else {
-				char msg[96];
-				snprintf(msg, sizeof(msg), "event %u:%" PRIu64 " was skipped", n->self,
-					 w->seq);
+				char msg[128];
+				snprintf(msg, sizeof(msg), w->seq == e->seq && e->kind == CP_BATCH_EVENT ?
+					 "event %u:%" PRIu64 " is another event (its seq was reused)" :
+					 "event %u:%" PRIu64 " was skipped", n->self, w->seq);
 				if (w->seq == e->seq && e->kind == CP_BATCH_REJECT)
 					cp_members_reject_msg(msg, sizeof(msg), n->self, e);
 				r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
@@ -812,8 +996,18 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 			rumor_vc_format(n->ats, r->clock, sizeof(r->clock));
 		}
 	} else if (!h) {
-		/* applied from a fetched payload or our own log: its timestamp came with it */
-		cp_fetch_clock(&n->fetch, e->origin, e->seq, r->clock, sizeof(r->clock));
+		/* applied from our payload log or a fetched payload: its timestamp came with it */
+		const struct cp_plog_frame *pf = &n->apply_pf;
+		if (pf->origin == e->origin && e->seq >= pf->first_seq &&
+		    e->seq < pf->first_seq + pf->f->hdr.event_count) {
+			struct rumor_vc *ts = n->ats;
+			n->aframe_slot = UINT32_MAX; /* ats no longer matches aframe */
+			*ts = pf->f->clock;
+			rumor_vc_set(ts, e->origin, e->seq);
+			rumor_vc_format(ts, r->clock, sizeof(r->clock));
+		} else {
+			cp_fetch_clock(&n->fetch, e->origin, e->seq, r->clock, sizeof(r->clock));
+		}
 	}
 	char hex[33];
 	rumor_event_id_hex(&e->id, hex);
@@ -853,6 +1047,7 @@ static void prefetch_missing(struct cp_node *n, const struct cp_batch *b)
 		const struct cp_batch_rec *r = &b->recs[i];
 		if (r->kind != CP_BATCH_EVENT || r->seq <= n->applied_through[r->origin] ||
 		    cp_held_get(&n->held, r->origin, r->seq) ||
+		    cp_plog_has(n->plog, r->origin, r->seq) ||
 		    cp_fetch_have(&n->fetch, r->origin, r->seq))
 			continue;
 		n->want_buf[k++] = (struct cp_want){ r->origin, r->seq };
@@ -967,6 +1162,7 @@ static void become_leader(struct cp_node *n)
 	const uint64_t *wm = cp_fsm_watermarks(n->fsm);
 
 	cp_order_reset(n->order);
+	memset(n->durable_sent, 0, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
 	set_voters(n);
 	for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++)
 		if (wm[o])
@@ -1013,8 +1209,11 @@ static void on_tick(struct cp_loop_timer *t)
 	check_leadership(n);
 	cp_members_tick(n, cp_loop_now_ms());
 	propose(n);
+	if (n->leading)
+		announce_durable(n);
 	flush_reports(n);
-	log_flush(n);
+	if (cp_olog_flush(&n->olog) < 0)
+		n->st.log_write_errors++;
 }
 
 /* Free the watchers whose client left (cp_cmd only marks them: it runs inside replies). */
@@ -1038,13 +1237,16 @@ static void on_slow(struct cp_loop_timer *t)
 	bool alive = dp_client_alive(&n->dp, 3000);
 
 	reap_watchers(n);
+	if (cp_plog_error(n->plog) < 0)
+		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
 
 	if (alive != n->dp_alive) {
 		LOG(n, "dataplane %s", alive ? "alive" : "DEAD (no heartbeat for 3 s)");
 		n->dp_alive = alive;
 	}
 	if (n->want_origin && now - n->want_since_ms >= PULL_RETRY_MS) {
-		if (cp_held_get(&n->held, n->want_origin, n->want_seq)) {
+		if (cp_held_get(&n->held, n->want_origin, n->want_seq) ||
+		    cp_plog_has(n->plog, n->want_origin, n->want_seq)) {
 			cp_fsm_drain(n->fsm);
 		} else {
 			send_pull(n, n->want_origin, n->want_seq);
@@ -1067,36 +1269,51 @@ static void on_slow(struct cp_loop_timer *t)
 
 /* ---------------------------------------------------------------- start / stop */
 
-static int open_log(struct cp_node *n)
+static int open_logs(struct cp_node *n)
 {
-	char path[sizeof(n->dir) + 16];
-	char tail[65536];
+	char path[sizeof(n->dir) + 16], msg[256];
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/ordered.log", n->dir);
-	n->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (n->log_fd < 0)
-		return -errno;
-	/* a restart replays at most the Raft entries after the snapshot, each at most one batch */
-	uint64_t replay = ((uint64_t)n->cfg.raft.snapshot_threshold + n->cfg.raft.snapshot_trailing) *
-			  n->cfg.raft.batch_max_events;
-	int rc = cp_fetch_init(&n->fetch, path, (uint32_t)(replay < (1u << 24) ? replay : 1u << 24));
-	if (rc < 0)
+	if ((rc = cp_olog_open(&n->olog, path, 0, msg)) < 0) {
+		fprintf(stderr, "rumor-cp: cannot open %s: %s%s%s\n", path, strerror(-rc),
+			msg[0] ? ": " : "", msg);
 		return rc;
-	/* continue after the last gseq already written (apply replays after a restart) */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	off_t size = lseek(fd, 0, SEEK_END);
-	off_t from = size > (off_t)sizeof(tail) - 1 ? size - (off_t)sizeof(tail) + 1 : 0;
-	ssize_t got = pread(fd, tail, sizeof(tail) - 1, from);
-	close(fd);
-	if (got > 0) {
-		tail[got] = 0;
-		char *last = NULL, *p = tail;
-		while ((p = strstr(p, "{\"gseq\":")))
-			last = p++;
-		if (last)
-			n->log_last_gseq = strtoull(last + 8, NULL, 10);
+	}
+	if (msg[0])
+		LOG(n, "%s", msg);
+	snprintf(path, sizeof(path), "%s/payloads", n->dir);
+	struct cp_plog_cfg pcfg = { .buffer_max = PLOG_BUFFER_MAX, .durable = on_plog_durable,
+				    .log = plog_note, .arg = n };
+	if ((rc = cp_plog_open(n->loop, path, &pcfg, &n->plog, msg)) < 0) {
+		fprintf(stderr, "rumor-cp: cannot load the payload log %s: %s%s%s\n", path,
+			strerror(-rc), msg[0] ? ": " : "", msg);
+		return rc;
 	}
 	return 0;
+}
+
+/* Before libraft takes a snapshot (everything applied so far): make ordered.log durable
+ * through it, so that a crash never leaves a hole that the Raft log cannot replay, and drop
+ * payload-log segments that the previous snapshot covers (a restart replays only the log
+ * after the newest snapshot; the one before stays as a margin). */
+static int fsm_snapshot_hook(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *nb)
+{
+	struct cp_node *n = (struct cp_node *)((char *)rf - offsetof(struct cp_node, fsm_hooks));
+	int rc = cp_olog_sync(&n->olog);
+
+	if (rc < 0) {
+		n->st.log_write_errors++;
+		LOG(n, "ordered.log sync before a snapshot failed: %s", strerror(-rc));
+	}
+	uint64_t *older = n->snap_applied[0];
+	int gone = cp_plog_gc(n->plog, older);
+	if (gone > 0)
+		LOG(n, "payload log: %d segment(s) covered by snapshots deleted", gone);
+	memcpy(older, n->applied_through, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
+	n->snap_applied[0] = n->snap_applied[1];
+	n->snap_applied[1] = older;
+	return cp_fsm_raft(n->fsm)->snapshot(rf, bufs, nb);
 }
 
 static int bootstrap_if_new(struct cp_node *n)
@@ -1174,6 +1391,19 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->tick = calloc(1, sizeof(*n->tick));
 	n->slow = calloc(1, sizeof(*n->slow));
 	n->waiters_tail = &n->waiters;
+	n->dwaiters_tail = &n->dwaiters;
+	n->durable_sent = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->pend_cap = n->cfg.dataplane.store_slots + 1;
+	n->pend = calloc(n->pend_cap, sizeof(*n->pend));
+	for (int i = 0; i < 2; i++)
+		n->snap_applied[i] = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->apply_pf.buf = malloc(CP_PLOG_MAX_FRAME);
+	n->apply_pf.f = malloc(sizeof(*n->apply_pf.f));
+	n->serve_pf.buf = malloc(CP_PLOG_MAX_FRAME);
+	n->serve_pf.f = malloc(sizeof(*n->serve_pf.f));
+	if (!n->pend || !n->durable_sent || !n->snap_applied[0] || !n->snap_applied[1] || !n->apply_pf.buf ||
+	    !n->apply_pf.f || !n->serve_pf.buf || !n->serve_pf.f)
+		return -ENOMEM;
 	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->ats || !n->want_buf ||
 	    !n->applied_through || !n->recent ||
 	    !n->slot_frame || !n->tick || !n->slow)
@@ -1196,11 +1426,11 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	ocfg.max_pending = n->cfg.dataplane.store_slots * 32u;
 	if ((rc = cp_order_create(&ocfg, &n->order)) < 0)
 		return rc;
-	if ((rc = open_log(n)) < 0) {
-		fprintf(stderr, "rumor-cp: cannot open the ordered log in %s: %s\n", n->dir,
-			strerror(-rc));
+	cp_fetch_init(&n->fetch);
+	if ((rc = open_logs(n)) < 0)
 		return rc;
-	}
+	n->fsm_hooks = *cp_fsm_raft(n->fsm);
+	n->fsm_hooks.snapshot = fsm_snapshot_hook;
 
 	snprintf(addr, sizeof(addr), "%s:%u", n->me->ctl_host, n->me->ctl_port);
 	rcfg.dir = n->dir;
@@ -1210,7 +1440,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 				       .peer_down = cp_view_net_peer_down /* cp_view hook */ };
 	if ((rc = cp_raftio_init(&n->io, loop, &rcfg)) < 0)
 		return rc;
-	rc = raft_init(&n->raft, &n->io, cp_fsm_raft(n->fsm), n->self, addr);
+	rc = raft_init(&n->raft, &n->io, &n->fsm_hooks, n->self, addr);
 	if (rc != 0) {
 		fprintf(stderr, "rumor-cp: raft_init: %s\n", raft_errmsg(&n->raft));
 		return -EIO;
@@ -1273,15 +1503,13 @@ void cp_node_stop(struct cp_node *n)
 	cp_view_stop(n); /* cp_view hook */
 	cp_api_close(n->api);
 	n->api = NULL;
-	log_flush(n);
 	n->raft.data = n;
 	raft_close(&n->raft, on_raft_closed);
-	/* let the close and the last log write finish, bounded */
-	for (int i = 0; i < 2000 && (n->stop != 2 || n->log_writing); i++)
+	/* let the close finish, bounded */
+	for (int i = 0; i < 2000 && n->stop != 2; i++)
 		cp_loop_run_once(n->loop, 1000);
-	if (n->log_fd >= 0) {
-		fdatasync(n->log_fd);
-		close(n->log_fd);
-	}
+	cp_plog_close(n->plog);
+	n->plog = NULL;
+	cp_olog_close(&n->olog);
 	cp_jsonl_free(&n->line);
 }

@@ -14,6 +14,7 @@
 #include "cp_fetch.h"
 #include "cp_held.h"
 #include "cp_jsonl.h"
+#include "cp_olog.h"
 #include "cp_report.h"
 #include "dp_client.h"
 #include "rumor_config.h"
@@ -24,6 +25,7 @@ struct cp_api;
 struct cp_api_client;
 struct cp_fsm;
 struct cp_order;
+struct cp_plog;
 struct cp_view;
 
 /* APP message types on the control transport. */
@@ -33,6 +35,15 @@ enum cp_app_type {
 	CP_APP_FETCH_REQ = 3, /* payloads of an origin's seq range, please (cp_fetch) */
 	CP_APP_FETCH_RESP = 4,/* the payloads we have of that range */
 	CP_APP_REPAIR = 5,    /* leader -> holder: send a minority-held run to others (cp_repair) */
+	CP_APP_DURABLE = 6,   /* leader -> origin: your events through seq are on a majority's disks */
+};
+
+/* What a send's reply waits for (the request's "ack"): each is true when said, whatever
+ * crashes next. */
+enum cp_ack {
+	CP_ACK_STAMPED = 0,   /* the origin stamped and gossiped the events */
+	CP_ACK_DURABLE = 1,   /* on disk at a majority of voters: they will be ordered */
+	CP_ACK_APPLIED = 2,   /* ordered and applied on this node (gseq known) */
 };
 
 /* Client originations waiting for the dataplane's ack. */
@@ -40,7 +51,7 @@ struct cp_orig {
 	struct cp_orig *next;
 	uint64_t req_id;
 	struct cp_api_client *client;     /* NULL once the client left */
-	bool wait;
+	uint8_t ack;                      /* enum cp_ack */
 	bool ids;                         /* the reply lists the events' ids */
 	bool has_tag;
 	int64_t tag;                      /* the client's request tag, echoed in the reply */
@@ -49,10 +60,11 @@ struct cp_orig {
 	uint8_t data[];                   /* the packed events, to compute their ids */
 };
 
-/* send --wait: a client waiting for its event (origin = us, seq) to be applied. */
+/* A client waiting for its event (origin = us, seq) to be durable or applied. */
 struct cp_waiter {
 	struct cp_waiter *next;
 	uint64_t seq;
+	uint64_t first_seq;               /* the request's first event */
 	struct cp_api_client *client;
 	struct rumor_event_id id;
 	bool has_tag;
@@ -86,6 +98,24 @@ struct cp_slot_frame {
 	const uint8_t *frame;             /* rumor part in the dataplane store */
 	uint32_t len;
 	uint64_t first_seq;               /* the frame's, even when we hold only its tail */
+	bool durable;                     /* in the payload log on disk: reportable */
+};
+
+/* A held frame whose payload-log record is not durable yet: reported once it is. */
+struct cp_pending_report {
+	uint64_t ticket;                  /* cp_plog ticket of its record */
+	uint64_t first_seq;
+	uint32_t slot;
+	uint16_t origin;
+	bool pulled;
+};
+
+/* A payload-log record decoded for the apply or for a peer (recovery paths). */
+struct cp_plog_frame {
+	uint8_t *buf;                     /* CP_PLOG_MAX_FRAME bytes */
+	struct rumor_wire_frame *f;
+	uint16_t origin;                  /* 0: nothing decoded */
+	uint64_t first_seq;
 };
 
 struct cp_node_stats {
@@ -96,6 +126,8 @@ struct cp_node_stats {
 	uint64_t pulls, pulls_failed, releases, release_ring_full;
 	uint64_t originated, originate_refused;
 	uint64_t log_write_errors;
+	uint64_t plog_refused;            /* frames not made durable (disk error): never reported */
+	uint64_t plog_reads, plog_read_errors;
 	uint64_t fetches_sent, fetch_served;
 	uint64_t repairs_asked, repair_frames;  /* leader: runs asked for; holder: frames resent */
 	uint64_t prefetches;              /* committed events asked from peers before the apply */
@@ -143,7 +175,10 @@ struct cp_node {
 
 	uint64_t next_req;
 	struct cp_orig *origs;
-	struct cp_waiter *waiters, **waiters_tail;
+	struct cp_waiter *waiters, **waiters_tail;   /* ack applied, by seq */
+	struct cp_waiter *dwaiters, **dwaiters_tail; /* ack durable, by seq */
+	uint64_t durable_through;         /* our events through this seq are majority-durable */
+	uint64_t *durable_sent;           /* leader: announced per origin */
 	struct cp_watcher *watchers;
 	struct cp_jsonl line;             /* scratch for per-event JSON lines */
 
@@ -157,12 +192,14 @@ struct cp_node {
 
 	struct cp_recent *recent;         /* ring of CP_RECENT */
 
-	int log_fd;                       /* ordered.log: one JSON line per applied event */
-	uint64_t log_last_gseq;           /* highest gseq already in the file */
-	char *log_buf[2];
-	size_t log_len[2];
-	int log_cur;
-	bool log_writing;
+	struct cp_olog olog;              /* ordered.log: the operator's export */
+	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
+	struct cp_pending_report *pend;   /* ring of reports waiting for their record's fsync */
+	uint32_t pend_head, pend_n, pend_cap;
+	struct cp_plog_frame apply_pf;    /* record the apply reads payloads from */
+	struct cp_plog_frame serve_pf;    /* record peers' fetches are served from */
+	struct raft_fsm fsm_hooks;        /* cp_fsm's raft_fsm with our snapshot hook */
+	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
 
 	struct cp_node_stats st;
 	uint64_t started_ms;
@@ -186,7 +223,7 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c);
  * Returns 0 (the ack goes to @client), -ENOBUFS (dataplane ring or pool full), -EMSGSIZE,
  * -ENOTCONN (no dataplane). */
 struct cp_send_opts {
-	bool wait;      /* reply once the last event is applied */
+	uint8_t ack;    /* enum cp_ack: reply once the last event is stamped, durable, applied */
 	bool ids;       /* list the events' ids */
 	bool has_tag;   /* echo @tag in the reply */
 	int64_t tag;

@@ -33,7 +33,9 @@ static void usage(FILE *f)
 		"  members                     cluster members with roles\n"
 		"  view                        this node's partial view (gossip fan-out targets)\n"
 		"  clock                       this node's vector clock (leader: also the global one)\n"
-		"  send DATA [--wait]          gossip DATA; --wait returns its global sequence\n"
+		"  send DATA [--wait] [--ack L] gossip DATA; --wait (= --ack applied) returns its global\n"
+		"                              sequence; --ack durable returns once a majority has it\n"
+		"                              on disk; --ack stamped (default) once the node took it\n"
 		"  watch [--gossip] [--count N] ordered stream (and raw gossip with clocks)\n"
 		"  events [--from G] [--count N] range of the ordered log\n"
 		"  kv [KEY]                    key-value state (or one key)\n"
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
 	struct ctl *c = calloc(1, sizeof(*c));
 	char sock[256] = "";
 	int wait = 0, gossip = 0, standby = 0, opt, rc;
+	const char *ack = NULL;
 	long count = 0, from = 0;
 	const char *run = getenv("RUMOR_RUN") ? getenv("RUMOR_RUN") : "/run/rumor-cluster";
 
@@ -303,6 +306,8 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "--wait"))
 			wait = 1;
+		else if (!strcmp(a, "--ack") && i + 1 < argc)
+			ack = argv[++i];
 		else if (!strcmp(a, "--gossip"))
 			gossip = 1;
 		else if (!strcmp(a, "--standby"))
@@ -328,6 +333,8 @@ int main(int argc, char **argv)
 		}
 		json_object_set_new(req, "data", json_string(pos[0]));
 		json_object_set_new(req, "wait", json_boolean(wait));
+		if (ack)
+			json_object_set_new(req, "ack", json_string(ack));
 	} else if (!strcmp(cmd, "watch")) {
 		json_object_set_new(req, "gossip", json_boolean(gossip));
 	} else if (!strcmp(cmd, "events")) {

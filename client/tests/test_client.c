@@ -231,12 +231,14 @@ static void test_send(void **state)
 			  "{\"ok\":true,\"id\":\"" ID_B "\",\"origin\":1,\"seq\":6,\"gseq\":17}\n" },
 		{ "send", "{\"ok\":false,\"error\":\"send: dataplane is down\"}\n" },
 		{ "send", "{\"ok\":true,\"origin\":1,\"first_seq\":7,\"ids\":[]}\n" },
+		{ "send", "{\"ok\":true,\"ack\":\"durable\",\"id\":\"" ID_B "\",\"origin\":1,"
+			  "\"first_seq\":8,\"seq\":8}\n" },
 	};
 	struct fake f;
 	struct rumor_send_result r;
 	(void)state;
 
-	fake_start(&f, NULL, "node-1.sock", s, 4);
+	fake_start(&f, NULL, "node-1.sock", s, 5);
 	struct rumor_client *c = connect_to(&f);
 	assert_int_equal(rumor_send(c, "some data", 9, false, &r), 0);
 	assert_string_equal(r.id, ID_A);
@@ -252,18 +254,26 @@ static void test_send(void **state)
 	assert_int_equal(rumor_send(c, "y", 1, false, &r), -EPROTO);
 	/* not UTF-8: refused before anything is sent */
 	assert_int_equal(rumor_send(c, "\xff\xfe", 2, false, &r), -EINVAL);
+	assert_int_equal(rumor_send_ack(c, "z", 1, RUMOR_ACK_DURABLE, &r), 0);
+	assert_string_equal(r.id, ID_B);
+	assert_int_equal(r.seq, 8);
+	assert_int_equal(r.gseq, 0);
+	assert_int_equal(rumor_send_ack(c, "z", 1, (enum rumor_ack)7, &r), -EINVAL);
 	rumor_client_close(c);
 	fake_stop(&f, 1);
 
 	json_t *o = req(&f, 0);
 	assert_string_equal(json_string_value(json_object_get(o, "data")), "some data");
-	assert_true(json_is_false(json_object_get(o, "wait")));
+	assert_string_equal(json_string_value(json_object_get(o, "ack")), "stamped");
 	json_decref(o);
 	o = req(&f, 1);
 	assert_string_equal(json_string_value(json_object_get(o, "data")), "more");
-	assert_true(json_is_true(json_object_get(o, "wait")));
+	assert_string_equal(json_string_value(json_object_get(o, "ack")), "applied");
 	json_decref(o);
-	assert_int_equal(f.nreq, 4);
+	o = req(&f, 4);
+	assert_string_equal(json_string_value(json_object_get(o, "ack")), "durable");
+	json_decref(o);
+	assert_int_equal(f.nreq, 5);
 }
 
 static void test_view(void **state)
