@@ -31,9 +31,10 @@ struct rumor_tsrule {
 };
 
 /* Check a frame of @origin carrying seqs first_seq .. first_seq + count - 1 with timestamp
- * @ts against @r. Returns RUMOR_TS_OK or the first violated reason, in the order of the
- * enum (cheap checks first). Entries (n, c) with c <= reached[n] always pass: they name
- * only ordered events, which no one can wait on. */
+ * @ts against @r. Returns RUMOR_TS_OK or the first violation found: the entry count, then
+ * the seq range, then entry by entry in node order (non-member, own, window), then the
+ * header's origin range. Entries (n, c) with c <= reached[n] always pass: they name only
+ * ordered events, which no one can wait on. */
 int rumor_tsrule_check(const struct rumor_tsrule *r, uint16_t origin, uint64_t first_seq,
 		       uint16_t count, const struct rumor_vc *ts);
 

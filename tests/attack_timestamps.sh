@@ -27,13 +27,15 @@ log "leader is node $leader; attacker namespace $ATK on $RUMOR_NS-hub/brdata"
 
 # client LOOP: send --wait until $RUMOR_RUN/stop exists; one line per send: node rc ms
 client() {
-	local i=$1 j=0 t0 t1 rc
+	local i=$1 j=0 t0 t1 rc out
 	while [[ ! -e $RUMOR_RUN/stop ]]; do
 		j=$((j + 1))
 		t0=$(date +%s%N)
-		"$CTL" -n "$i" --timeout 5000 send "SET atk-client-$i-$j $j" --wait \
-			>>"$RUMOR_RUN/send-$i.out" 2>&1 && rc=0 || rc=$?
+		out=$("$CTL" -n "$i" --json --timeout 5000 send "SET atk-client-$i-$j $j" --wait 2>&1) &&
+			rc=0 || rc=$?
 		t1=$(date +%s%N)
+		((rc == 0)) || echo "send $j rc $rc: $out" | tr '\n' ' ' | cut -c1-200 >>"$RUMOR_RUN/fail-$i"
+		((rc == 0)) || echo >>"$RUMOR_RUN/fail-$i"
 		echo "$i $rc $(((t1 - t0) / 1000000))" >>"$RUMOR_RUN/lat-$i"
 		sleep 0.05
 	done
@@ -73,7 +75,7 @@ PY
 )"
 	log "node $i: $n sends --wait, $nfail failed, p50 ${p50} ms, p99 ${p99} ms"
 	if ((nfail > 0)); then
-		log "node $i: first failures: $(grep -v '^{' "$RUMOR_RUN/send-$i.out" | sort | uniq -c | head -3 | tr '\n' ' ')"
+		log "node $i: first failures: $(head -3 "$RUMOR_RUN/fail-$i" | tr '\n' '|')"
 		bad=1
 	fi
 	((n > 0 && p99 < 1000)) || bad=1
