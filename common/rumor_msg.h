@@ -35,6 +35,7 @@ enum rumor_msg_type {
 	RUMOR_MSG_RESYNC = 68,       /* cp (re)attached: send NEW_FRAME for every held frame */
 	RUMOR_MSG_SEND_TO = 69,      /* repair: send a held frame to these peers */
 	RUMOR_MSG_MEMBERS = 70,      /* Raft configuration + ordered-through seqs (tsrule) */
+	RUMOR_MSG_SEQ_FLOOR = 71,    /* the cluster has seen our seqs through this: stamp above */
 };
 
 /* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
@@ -110,6 +111,12 @@ struct rumor_msg_members {
 	uint64_t reached_seq[RUMOR_VC_MAX_ENTRIES];
 };
 
+/* A node whose seq reservation was lost (wiped state dir) must not stamp a seq the cluster
+ * already saw from it: rumor-cp learns the highest one from the leader and its own logs. */
+struct rumor_msg_seq_floor {
+	uint64_t floor;
+};
+
 struct rumor_msg {
 	uint16_t type;
 	uint16_t reserved;
@@ -124,6 +131,7 @@ struct rumor_msg {
 		struct rumor_msg_pull pull_failed;
 		struct rumor_msg_send_to send_to;
 		struct rumor_msg_members members;
+		struct rumor_msg_seq_floor seq_floor;
 	} u;
 };
 
@@ -148,6 +156,7 @@ struct rumor_dp_stats {
 	uint64_t pull_sent, pull_served, pull_failed;
 	uint64_t arp_rx, arp_tx;
 	uint64_t repair_sent;                /* frames sent on a SEND_TO (leader's repair) */
+	uint64_t seq_floor_raised;           /* SEQ_FLOOR moved our next seq up (lost reservation) */
 	/* frames dropped by the timestamp rule, indexed by rumor_ts_reason - 1 */
 	uint64_t ts_drops[RUMOR_TS_NREASONS];
 	uint64_t members_updates;            /* MEMBERS messages applied */

@@ -259,6 +259,8 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	if (rc < 0)
 		send_error(c, tag, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
 					    rc == -ENOBUFS ? "dataplane queue full, retry" :
+					    rc == -EAGAIN ? "node is starting (learning its next "
+							     "sequence from the leader), retry" :
 							     strerror(-rc));
 }
 

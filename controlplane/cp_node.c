@@ -229,6 +229,8 @@ static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, ui
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
 static void durable_reached(struct cp_node *n, uint64_t through);
 static void retry_durable(struct cp_node *n, uint32_t slot);
+static uint64_t seq_seen(struct cp_node *n, uint16_t origin);
+static void set_seq_floor(struct cp_node *n, uint64_t floor);
 static int plog_frame_load(struct cp_node *n, struct cp_plog_frame *pf, uint16_t origin,
 			   uint64_t seq);
 
@@ -298,6 +300,21 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 			repair_serve(n, &r);
 		else
 			LOG(n, "bad repair request from node %" PRIu64, from);
+		return;
+	}
+	if (type == CP_APP_SEQ_QUERY) {
+		if (n->leading && from <= RUMOR_NODE_ID_MAX) {
+			uint8_t msg[8];
+			struct iovec iov = { msg, sizeof(msg) };
+			rumor_be_st64(msg, seq_seen(n, (uint16_t)from));
+			cp_net_send(cp_raftio_net(&n->io), from, CP_NET_APP, CP_APP_SEQ_REPLY, &iov, 1,
+				    NULL);
+		}
+		return;
+	}
+	if (type == CP_APP_SEQ_REPLY) {
+		if (len == 8 && from == n->leader && !n->seq_floor_known)
+			set_seq_floor(n, rumor_be_ld64(p));
 		return;
 	}
 	if (type == CP_APP_DURABLE) {
@@ -563,6 +580,70 @@ static void reply_tagged(struct cp_api_client *c, json_t *r, bool has_tag, int64
 
 /* Our events through @through are on a majority's disks (the leader said so, or they were
  * applied): answer the clients that asked for "durable". */
+/* The highest seq of @origin this node knows of: ordered, in its payload log, reported to
+ * it while leading. */
+static uint64_t seq_seen(struct cp_node *n, uint16_t origin)
+{
+	uint64_t s = cp_fsm_watermark(n->fsm, origin);
+	struct cp_order_origin_info oi;
+
+	if (cp_plog_max_seq(n->plog, origin) > s)
+		s = cp_plog_max_seq(n->plog, origin);
+	if (n->applied_through[origin] > s)
+		s = n->applied_through[origin];
+	if (n->leading && cp_order_origin_info(n->order, origin, &oi) == 0 && oi.max_seq > s)
+		s = oi.max_seq;
+	return s;
+}
+
+/* Originations that waited for the floor, in the order they came (after the floor itself:
+ * the ring keeps order). What the ring does not take waits for the next tick. */
+static void send_parked(struct cp_node *n)
+{
+	unsigned i = 0;
+
+	while (i < n->parked_n && dp_client_send(&n->dp, n->parked[i]) == 0)
+		i++;
+	memmove(n->parked, n->parked + i, (n->parked_n - i) * sizeof(n->parked[0]));
+	n->parked_n -= i;
+}
+
+/* Originations wait until the dataplane stamps above every seq the cluster has seen from
+ * us: a node whose state dir was wiped would otherwise stamp seq 1 again. */
+static void set_seq_floor(struct cp_node *n, uint64_t floor)
+{
+	struct rumor_msg *m;
+
+	if (floor < seq_seen(n, n->self))
+		floor = seq_seen(n, n->self);
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_SEQ_FLOOR, &m) < 0)
+		return; /* ring full: asked again */
+	m->u.seq_floor.floor = floor;
+	if (dp_send(n, m) < 0)
+		return;
+	n->seq_floor = floor;
+	n->seq_floor_known = true;
+	LOG(n, "originating above seq %" PRIu64, floor);
+	send_parked(n);
+}
+
+static void learn_seq_floor(struct cp_node *n, uint64_t now_ms)
+{
+	if (n->seq_floor_known || !n->leader || !n->dp_alive)
+		return;
+	if (n->leading) {
+		/* after one re-report round of the followers, the order has seen what they hold */
+		if (now_ms - n->leading_since_ms >= 2 * PULL_RETRY_MS)
+			set_seq_floor(n, 0);
+		return;
+	}
+	if (now_ms - n->seq_query_ms < PULL_RETRY_MS)
+		return;
+	n->seq_query_ms = now_ms;
+	struct iovec iov = { NULL, 0 };
+	cp_net_send(cp_raftio_net(&n->io), n->leader, CP_NET_APP, CP_APP_SEQ_QUERY, &iov, 0, NULL);
+}
+
 static void durable_reached(struct cp_node *n, uint64_t through)
 {
 	if (through <= n->durable_through)
@@ -695,6 +776,9 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 
 	if (!n->dp_alive)
 		return -ENOTCONN;
+	bool park = !n->seq_floor_known || n->parked_n; /* behind earlier parked ones */
+	if (park && n->parked_n == CP_PARKED_MAX)
+		return -EAGAIN;
 	if (cp_plog_error(n->plog) < 0)
 		return cp_plog_error(n->plog); /* -ENOSPC: disk full; nothing accepted is lost */
 	if (data_len > RUMOR_MSG_ORIGINATE_DATA)
@@ -714,7 +798,9 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 	m->u.originate.count = count;
 	m->u.originate.data_len = data_len;
 	memcpy(m->u.originate.data, data, data_len);
-	if (dp_send(n, m) < 0) {
+	if (park)
+		n->parked[n->parked_n++] = m; /* sent once the dataplane stamps above the floor */
+	else if (dp_send(n, m) < 0) {
 		free(o);
 		return -ENOBUFS;
 	}
@@ -1168,6 +1254,7 @@ static void become_leader(struct cp_node *n)
 		if (wm[o])
 			cp_order_set_ordered(n->order, (uint16_t)o, wm[o]);
 	n->leading = true;
+	n->leading_since_ms = cp_loop_now_ms();
 	n->rep_len = 0;
 	LOG(n, "leader for term %llu", (unsigned long long)n->raft.current_term);
 	rereport(n, UINT64_MAX);
@@ -1211,6 +1298,9 @@ static void on_tick(struct cp_loop_timer *t)
 	propose(n);
 	if (n->leading)
 		announce_durable(n);
+	learn_seq_floor(n, cp_loop_now_ms());
+	if (n->parked_n && n->seq_floor_known)
+		send_parked(n);
 	flush_reports(n);
 	if (cp_olog_flush(&n->olog) < 0)
 		n->st.log_write_errors++;

@@ -36,6 +36,8 @@ enum cp_app_type {
 	CP_APP_FETCH_RESP = 4,/* the payloads we have of that range */
 	CP_APP_REPAIR = 5,    /* leader -> holder: send a minority-held run to others (cp_repair) */
 	CP_APP_DURABLE = 6,   /* leader -> origin: your events through seq are on a majority's disks */
+	CP_APP_SEQ_QUERY = 7, /* starting node -> leader: the highest seq you have seen from me? */
+	CP_APP_SEQ_REPLY = 8, /* leader -> that node: u64 */
 };
 
 /* What a send's reply waits for (the request's "ack"): each is true when said, whatever
@@ -133,6 +135,8 @@ struct cp_node_stats {
 	uint64_t prefetches;              /* committed events asked from peers before the apply */
 };
 
+#define CP_PARKED_MAX 256
+
 struct cp_node {
 	struct rumor_config cfg;
 	const struct rumor_node_conf *me;
@@ -179,6 +183,12 @@ struct cp_node {
 	struct cp_waiter *dwaiters, **dwaiters_tail; /* ack durable, by seq */
 	uint64_t durable_through;         /* our events through this seq are majority-durable */
 	uint64_t *durable_sent;           /* leader: announced per origin */
+	bool seq_floor_known;             /* the dataplane stamps above what the cluster saw */
+	uint64_t seq_floor;
+	uint64_t seq_query_ms;            /* last SEQ_QUERY sent */
+	uint64_t leading_since_ms;
+	struct rumor_msg *parked[CP_PARKED_MAX]; /* originations waiting for the seq floor */
+	unsigned parked_n;
 	struct cp_watcher *watchers;
 	struct cp_jsonl line;             /* scratch for per-event JSON lines */
 

@@ -74,6 +74,27 @@ static int scan_tail(struct cp_olog *l, char *errmsg)
 	return 0;
 }
 
+static int sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 1;
+	int fd, rc = 0;
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, slash ? path : ".", n);
+	dir[n ? n : 1] = 0;
+	if (slash == path)
+		strcpy(dir, "/");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errmsg)
 {
 	char dummy[256];
@@ -84,7 +105,15 @@ int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errm
 	errmsg[0] = 0;
 	memset(l, 0, sizeof(*l));
 	l->cap = buf_max ? buf_max : 256u << 10;
-	l->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+	if (l->fd >= 0) {
+		if ((rc = sync_parent(path)) < 0) { /* a new file: its name must survive too */
+			cp_olog_close(l);
+			return rc;
+		}
+	} else if (errno == EEXIST) {
+		l->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	}
 	if (l->fd < 0)
 		return -errno;
 	if (!(l->buf = malloc(l->cap))) {

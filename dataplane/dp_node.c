@@ -997,6 +997,21 @@ static void resync(struct dp_node *n)
 	flush_pending(n);
 }
 
+/* Stamp above @floor from now on (persisting the reservation first); never lowers. */
+static void seq_floor(struct dp_node *n, const struct rumor_msg_seq_floor *f)
+{
+	if (f->floor <= n->clock.ctr[n->self])
+		return;
+	if (n->of.open)
+		close_frame(n); /* a frame's events are consecutive seqs */
+	if (dp_seqstate_reserve(&n->seq, f->floor + 1) != 0)
+		return; /* the old reservation stays; originations keep failing with EIO */
+	n->clock.ctr[n->self] = f->floor;
+	if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, n->self, f->floor) != 0)
+		n->clock_dirty = true;
+	n->stats->seq_floor_raised++;
+}
+
 void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 {
 	switch (msg->type) {
@@ -1020,6 +1035,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		break;
 	case RUMOR_MSG_MEMBERS:
 		set_members(n, &msg->u.members);
+		break;
+	case RUMOR_MSG_SEQ_FLOOR:
+		seq_floor(n, &msg->u.seq_floor);
 		break;
 	default:
 		break;
