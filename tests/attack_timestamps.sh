@@ -16,8 +16,9 @@ CRAFT=${RUMOR_CRAFT:-$RUMOR_BUILD/tools/rumor-craft}
 ATTACK_S=${RCT_ATTACK_S:-20}
 ATK=$RUMOR_NS-atk
 up 3
-# the attacker's namespace goes with the cluster, whatever way the script ends
-trap 'rc=$?; ip netns del "$ATK" 2>/dev/null; (exit $rc); cleanup' EXIT
+# the attacker's namespace goes with the cluster, whatever way the script ends (set +e: a
+# failing run must still reach cleanup)
+trap 'rc=$?; set +e; ip netns del "$ATK" 2>/dev/null; (exit $rc); cleanup' EXIT
 leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
 ip netns add "$ATK"
 ip link add atk0 netns "$ATK" type veth peer name atk0-h netns "$RUMOR_NS-hub"
