@@ -84,6 +84,10 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));
+	json_object_set_new(r, "ring_backlog",
+			    json_pack("{s:i, s:i, s:I}", "releases_pending", (int)n->rel_n,
+				      "originations_parked", (int)n->parked_n, "release_ring_full",
+				      (json_int_t)n->st.release_ring_full));
 	struct cp_plog_stats ps;
 	cp_plog_stats(n->plog, &ps);
 	json_object_set_new(r, "payload_log",

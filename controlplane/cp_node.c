@@ -101,25 +101,45 @@ static int dp_send(struct cp_node *n, struct rumor_msg *m)
 	return rc;
 }
 
-static void release_slot(struct cp_node *n, uint32_t slot, uint16_t origin, uint64_t first_seq)
+static int send_release(struct cp_node *n, const struct cp_release *r)
 {
 	struct rumor_msg *m;
+
+	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_RELEASE, &m) < 0)
+		return -ENOBUFS;
+	m->u.release.slot = r->slot;
+	m->u.release.origin = r->origin;
+	m->u.release.first_seq = r->first_seq;
+	m->u.release.ordered_through = n->applied_through[r->origin];
+	if (dp_send(n, m) < 0)
+		return -ENOBUFS;
+	n->st.releases++;
+	return 0;
+}
+
+/* Releases the ring did not take, in order: a dropped RELEASE leaked its slot for good. */
+static void send_pending_releases(struct cp_node *n)
+{
+	while (n->rel_n && send_release(n, &n->rel[n->rel_head]) == 0) {
+		n->rel_head = (n->rel_head + 1) % n->rel_cap;
+		n->rel_n--;
+	}
+}
+
+static void release_slot(struct cp_node *n, uint32_t slot, uint16_t origin, uint64_t first_seq)
+{
+	struct cp_release r = { .slot = slot, .origin = origin, .first_seq = first_seq };
 
 	n->slot_frame[slot].frame = NULL;
 	if (n->aframe_slot == slot)
 		n->aframe_slot = UINT32_MAX;
-	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_RELEASE, &m) < 0) {
-		n->st.release_ring_full++;
+	if (n->rel_n)
+		send_pending_releases(n);
+	if (!n->rel_n && send_release(n, &r) == 0)
 		return;
-	}
-	m->u.release.slot = slot;
-	m->u.release.origin = origin;
-	m->u.release.first_seq = first_seq;
-	m->u.release.ordered_through = n->applied_through[origin];
-	if (dp_send(n, m) < 0)
-		n->st.release_ring_full++;
-	else
-		n->st.releases++;
+	n->st.release_ring_full++;
+	if (n->rel_n < n->rel_cap) /* one entry per slot at most: always room */
+		n->rel[(n->rel_head + n->rel_n++) % n->rel_cap] = r;
 }
 
 static void send_pull(struct cp_node *n, uint16_t origin, uint64_t seq)
@@ -1299,6 +1319,8 @@ static void on_tick(struct cp_loop_timer *t)
 	if (n->leading)
 		announce_durable(n);
 	learn_seq_floor(n, cp_loop_now_ms());
+	if (n->rel_n)
+		send_pending_releases(n);
 	if (n->parked_n && n->seq_floor_known)
 		send_parked(n);
 	flush_reports(n);
@@ -1483,6 +1505,8 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->waiters_tail = &n->waiters;
 	n->dwaiters_tail = &n->dwaiters;
 	n->durable_sent = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->rel_cap = n->cfg.dataplane.store_slots + 1;
+	n->rel = calloc(n->rel_cap, sizeof(*n->rel));
 	n->pend_cap = n->cfg.dataplane.store_slots + 1;
 	n->pend = calloc(n->pend_cap, sizeof(*n->pend));
 	for (int i = 0; i < 2; i++)
@@ -1491,7 +1515,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->apply_pf.f = malloc(sizeof(*n->apply_pf.f));
 	n->serve_pf.buf = malloc(CP_PLOG_MAX_FRAME);
 	n->serve_pf.f = malloc(sizeof(*n->serve_pf.f));
-	if (!n->pend || !n->durable_sent || !n->snap_applied[0] || !n->snap_applied[1] || !n->apply_pf.buf ||
+	if (!n->pend || !n->rel || !n->durable_sent || !n->snap_applied[0] || !n->snap_applied[1] || !n->apply_pf.buf ||
 	    !n->apply_pf.f || !n->serve_pf.buf || !n->serve_pf.f)
 		return -ENOMEM;
 	if (!n->rep_buf || !n->rep || !n->frame || !n->aframe || !n->ts || !n->ats || !n->want_buf ||

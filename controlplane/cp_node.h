@@ -112,6 +112,13 @@ struct cp_pending_report {
 	bool pulled;
 };
 
+/* A RELEASE the ring did not take yet. */
+struct cp_release {
+	uint64_t first_seq;
+	uint32_t slot;
+	uint16_t origin;
+};
+
 /* A payload-log record decoded for the apply or for a peer (recovery paths). */
 struct cp_plog_frame {
 	uint8_t *buf;                     /* CP_PLOG_MAX_FRAME bytes */
@@ -206,6 +213,8 @@ struct cp_node {
 	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
 	struct cp_pending_report *pend;   /* ring of reports waiting for their record's fsync */
 	uint32_t pend_head, pend_n, pend_cap;
+	struct cp_release *rel;           /* ring of releases waiting for room in cp2dp */
+	uint32_t rel_head, rel_n, rel_cap;
 	struct cp_plog_frame apply_pf;    /* record the apply reads payloads from */
 	struct cp_plog_frame serve_pf;    /* record peers' fetches are served from */
 	struct raft_fsm fsm_hooks;        /* cp_fsm's raft_fsm with our snapshot hook */
