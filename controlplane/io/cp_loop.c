@@ -214,6 +214,26 @@ int cp_loop_openat(struct cp_loop *loop, struct cp_loop_req *req, int dfd, const
     return rv;
 }
 
+int cp_loop_renameat(struct cp_loop *loop, struct cp_loop_req *req, int olddfd,
+                     const char *oldpath, int newdfd, const char *newpath, cp_loop_cb cb)
+{
+    struct io_uring_sqe *sqe;
+    int rv = prep(loop, req, cb, &sqe);
+    if (rv == 0)
+        io_uring_prep_renameat(sqe, olddfd, oldpath, newdfd, newpath, 0);
+    return rv;
+}
+
+int cp_loop_unlinkat(struct cp_loop *loop, struct cp_loop_req *req, int dfd, const char *path,
+                     int flags, cp_loop_cb cb)
+{
+    struct io_uring_sqe *sqe;
+    int rv = prep(loop, req, cb, &sqe);
+    if (rv == 0)
+        io_uring_prep_unlinkat(sqe, dfd, path, flags);
+    return rv;
+}
+
 int cp_loop_poll(struct cp_loop *loop, struct cp_loop_req *req, int fd, unsigned events,
                  cp_loop_cb cb)
 {

@@ -99,6 +99,12 @@ int cp_loop_fsync(struct cp_loop *loop, struct cp_loop_req *req, int fd, bool da
                   cp_loop_cb cb);
 int cp_loop_openat(struct cp_loop *loop, struct cp_loop_req *req, int dfd, const char *path,
                    int flags, unsigned mode, cp_loop_cb cb);
+/* Path operations relative to directory fds. The kernel reads the path strings when the
+ * ring is submitted (the next cp_loop_run_once), so keep them valid until the callback. */
+int cp_loop_renameat(struct cp_loop *loop, struct cp_loop_req *req, int olddfd,
+                     const char *oldpath, int newdfd, const char *newpath, cp_loop_cb cb);
+int cp_loop_unlinkat(struct cp_loop *loop, struct cp_loop_req *req, int dfd, const char *path,
+                     int flags, cp_loop_cb cb);
 int cp_loop_poll(struct cp_loop *loop, struct cp_loop_req *req, int fd, unsigned events,
                  cp_loop_cb cb);
 int cp_loop_accept(struct cp_loop *loop, struct cp_loop_req *req, int fd, cp_loop_cb cb);
