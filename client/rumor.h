@@ -98,6 +98,21 @@ int rumor_send(struct rumor_client *c, const void *data, size_t len, bool wait,
 int rumor_send_ack(struct rumor_client *c, const void *data, size_t len, enum rumor_ack ack,
 		   struct rumor_send_result *res);
 
+/* A send with every option. */
+struct rumor_send_req {
+	const void *data;
+	size_t len;
+	enum rumor_ack ack;
+	/* NULL, or 1..64 bytes naming this request: a retry with the same id and data (after a
+	 * timeout, a lost connection, "retry" errors) returns the first outcome instead of
+	 * gossiping the event twice, within the node's window of its last 65,536 requests.
+	 * The node answers an outcome it cannot know (it installed a snapshot past the event)
+	 * with -EREMOTEIO and "outcome unknown" in rumor_client_error(). */
+	const char *request_id;
+};
+int rumor_send_req(struct rumor_client *c, const struct rumor_send_req *req,
+		   struct rumor_send_result *res);
+
 /* One gossip packet as this node received it: the event and its origin's vector clock. */
 struct rumor_gossip_event {
 	uint16_t origin;

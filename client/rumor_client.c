@@ -474,17 +474,29 @@ int rumor_send(struct rumor_client *c, const void *data, size_t len, bool wait,
 int rumor_send_ack(struct rumor_client *c, const void *data, size_t len, enum rumor_ack ack,
 		   struct rumor_send_result *res)
 {
+	struct rumor_send_req req = { .data = data, .len = len, .ack = ack };
+	return rumor_send_req(c, &req, res);
+}
+
+int rumor_send_req(struct rumor_client *c, const struct rumor_send_req *q,
+		   struct rumor_send_result *res)
+{
 	static const char *names[] = { "stamped", "durable", "applied" };
 	struct rumor_send_result tmp;
-	json_t *s, *r;
+	enum rumor_ack ack = q->ack;
+	json_t *s, *r, *o;
 	int rc;
 
 	if ((unsigned)ack > RUMOR_ACK_APPLIED)
 		return -EINVAL;
-	if (!(s = json_stringn(data, len)))
+	if (q->request_id && (!q->request_id[0] || strlen(q->request_id) > 64))
+		return -EINVAL;
+	if (!(s = json_stringn(q->data, q->len)))
 		return -EINVAL; /* not UTF-8 (or NUL inside): JSON strings cannot carry it */
-	rc = request(c, json_pack("{s:s, s:o, s:s}", "cmd", "send", "data", s, "ack", names[ack]),
-		     &r);
+	o = json_pack("{s:s, s:o, s:s}", "cmd", "send", "data", s, "ack", names[ack]);
+	if (q->request_id)
+		json_object_set_new(o, "request_id", json_string(q->request_id));
+	rc = request(c, o, &r);
 	if (rc)
 		return rc;
 	if (!res)

@@ -213,7 +213,8 @@ static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
  * took them), "durable" (on a majority's disks) or "applied" (ordered and applied here, with
  * its gseq; "wait": true is the same), "ids": false (the reply leaves out the event ids:
  * first_seq and count are enough for a client computing them), "tag": integer (echoed in the
- * reply, success or error, to match pipelined requests). */
+ * reply, success or error, to match pipelined requests), "request_id": string (a retry with
+ * the same id and events returns the first request's outcome instead of making new events). */
 static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
@@ -246,6 +247,12 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
 			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
 
+	const json_t *rid = json_object_get(req, "request_id");
+	if (rid && !json_is_string(rid)) {
+		send_error(c, tag, "send: request_id must be a string of 1..%d bytes", CP_REQID_MAX);
+		return;
+	}
+	opt.reqid = json_string_value(rid);
 	if (ack && !strcmp(ack, "durable"))
 		opt.ack = CP_ACK_DURABLE;
 	else if (ack && !strcmp(ack, "applied"))
@@ -265,6 +272,9 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 					    rc == -ENOBUFS ? "dataplane queue full, retry" :
 					    rc == -EAGAIN ? "node is starting (learning its next "
 							     "sequence from the leader), retry" :
+					    rc == -EINPROGRESS ? "request_id in progress, retry" :
+					    rc == -EEXIST ? "request_id already used for other events" :
+					    rc == -ENAMETOOLONG ? "request_id longer than 64 bytes" :
 							     strerror(-rc));
 }
 

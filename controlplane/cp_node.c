@@ -21,6 +21,7 @@
 #include "cp_node.h"
 #include "cp_order.h"
 #include "cp_plog.h"
+#include "cp_reqids.h"
 #include "cp_raftio.h"
 #include "cp_repair.h"
 #include "cp_view.h"
@@ -666,10 +667,9 @@ static void learn_seq_floor(struct cp_node *n, uint64_t now_ms)
 
 static void durable_reached(struct cp_node *n, uint64_t through)
 {
-	if (through <= n->durable_through)
-		return;
-	n->durable_through = through;
-	while (n->dwaiters && n->dwaiters->seq <= through) {
+	if (through > n->durable_through)
+		n->durable_through = through;
+	while (n->dwaiters && n->dwaiters->seq <= n->durable_through) {
 		struct cp_waiter *w = n->dwaiters;
 		char hex[33];
 		n->dwaiters = w->next;
@@ -714,9 +714,12 @@ static void announce_durable(struct cp_node *n)
 	}
 }
 
+static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_seq);
+
 static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a)
 {
 	struct cp_orig **pp = &n->origs, *o;
+	struct cp_reqid_rec *rec;
 
 	while (*pp && (*pp)->req_id != a->req_id)
 		pp = &(*pp)->next;
@@ -725,6 +728,8 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 	*pp = o->next;
 	if (a->status < 0) {
 		n->st.originate_refused++;
+		if (o->reqid[0] && (rec = cp_reqids_find(&n->reqids, o->reqid)))
+			rec->state = CP_REQID_FAILED; /* nothing was made: a retry may try again */
 		if (o->client) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "dataplane refused the events: %s%s",
@@ -737,6 +742,21 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 		return;
 	}
 	n->st.originated += a->count;
+	if (o->reqid[0] && (rec = cp_reqids_find(&n->reqids, o->reqid))) {
+		rec->state = CP_REQID_STAMPED;
+		rec->first_seq = a->first_seq;
+		rec->count = a->count;
+	}
+	orig_stamped(n, o, a->first_seq);
+}
+
+/* @o's events were stamped from @first_seq: answer "stamped" now, or queue the waiter of its
+ * last event for "durable" or "applied". Frees @o. */
+static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_seq)
+{
+	const struct { uint64_t first_seq; uint16_t count; } ack = { first_seq, o->count },
+							       *a = &ack;
+
 	if (o->client && o->ack == CP_ACK_STAMPED && !o->ids) {
 		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self,
 						  "first_seq", (json_int_t)a->first_seq, "count",
@@ -787,6 +807,54 @@ static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate
 	free(o);
 }
 
+/* A retry of a request that was stamped already: its first outcome, never a second event. */
+static int answer_retry(struct cp_node *n, struct cp_api_client *client,
+			const struct cp_send_opts *opt, const struct cp_reqid_rec *rec,
+			const uint8_t *data, uint16_t data_len, uint16_t count)
+{
+	uint64_t last = rec->first_seq + rec->count - 1;
+
+	if (count != rec->count)
+		return -EEXIST; /* the same request id with other events */
+	if (opt->ack == CP_ACK_APPLIED && rec->outcome != CP_REQID_PENDING) {
+		json_t *r;
+		if (rec->outcome == CP_REQID_APPLIED) {
+			struct rumor_event_id id;
+			char hex[33];
+			size_t off = 0;
+			for (uint16_t i = 0; i + 1 < count; i++)
+				off += 2u + (uint16_t)(data[off] | data[off + 1] << 8);
+			uint16_t len = (uint16_t)(data[off] | data[off + 1] << 8);
+			if (off + 2u + len > data_len)
+				return -EINVAL;
+			rumor_event_id_compute(n->self, last, data + off + 2, len, &id);
+			rumor_event_id_hex(&id, hex);
+			r = json_pack("{s:b, s:s, s:i, s:I, s:I, s:b}", "ok", 1, "id", hex, "origin",
+				      n->self, "seq", (json_int_t)last, "gseq", (json_int_t)rec->gseq,
+				      "retry", 1);
+		} else {
+			r = json_pack("{s:b, s:s, s:b}", "ok", 0, "error",
+				      rec->outcome == CP_REQID_UNKNOWN ?
+				      "outcome unknown: this node installed a snapshot past it" :
+				      "this request's event was skipped or rejected", "unknown",
+				      rec->outcome == CP_REQID_UNKNOWN);
+		}
+		reply_tagged(client, r, opt->has_tag, opt->tag);
+		return 0;
+	}
+	struct cp_orig *o = malloc(sizeof(*o) + data_len);
+	if (!o)
+		return -ENOMEM;
+	*o = (struct cp_orig){ .client = client, .ack = opt->ack, .ids = opt->ids,
+			       .has_tag = opt->has_tag, .tag = opt->tag, .count = count,
+			       .data_len = data_len };
+	memcpy(o->data, data, data_len);
+	n->st.send_retries++;
+	orig_stamped(n, o, rec->first_seq);
+	durable_reached(n, 0); /* a durable waiter of events durable already answers at once */
+	return 0;
+}
+
 int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 		      const struct cp_send_opts *opt, const uint8_t *data, uint16_t data_len,
 		      uint16_t count)
@@ -796,6 +864,16 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 
 	if (!n->dp_alive)
 		return -ENOTCONN;
+	struct cp_reqid_rec *rec = NULL;
+	if (opt->reqid && opt->reqid[0]) {
+		if (strlen(opt->reqid) > CP_REQID_MAX)
+			return -ENAMETOOLONG;
+		rec = cp_reqids_find(&n->reqids, opt->reqid);
+		if (rec && rec->state == CP_REQID_INFLIGHT)
+			return -EINPROGRESS;
+		if (rec && rec->state == CP_REQID_STAMPED)
+			return answer_retry(n, client, opt, rec, data, data_len, count);
+	}
 	bool park = !n->seq_floor_known || n->parked_n; /* behind earlier parked ones */
 	if (park && n->parked_n == CP_PARKED_MAX)
 		return -EAGAIN;
@@ -814,6 +892,15 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 			       .ids = opt->ids, .has_tag = opt->has_tag, .tag = opt->tag,
 			       .count = count, .data_len = data_len };
 	memcpy(o->data, data, data_len);
+	if (opt->reqid && opt->reqid[0]) {
+		if (!rec && !(rec = cp_reqids_add(&n->reqids, opt->reqid))) {
+			dp_client_msg_free(&n->dp, m);
+			free(o);
+			return -ENOMEM;
+		}
+		rec->state = CP_REQID_INFLIGHT;
+		strcpy(o->reqid, opt->reqid);
+	}
 	m->u.originate.req_id = o->req_id;
 	m->u.originate.count = count;
 	m->u.originate.data_len = data_len;
@@ -1046,8 +1133,10 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 		if (!l->oom)
 			cp_api_reply_line(w->client, l->p, l->len);
 	}
-	if (e->origin == n->self)
+	if (e->origin == n->self) {
 		durable_reached(n, e->seq); /* applied implies durable at a majority */
+		cp_reqids_applied(&n->reqids, e->seq, e->gseq, e->kind == CP_BATCH_EVENT);
+	}
 	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq) {
 		struct cp_waiter *w = n->waiters;
 		n->waiters = w->next;
@@ -1504,6 +1593,8 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	n->slow = calloc(1, sizeof(*n->slow));
 	n->waiters_tail = &n->waiters;
 	n->dwaiters_tail = &n->dwaiters;
+	if ((rc = cp_reqids_init(&n->reqids, CP_REQIDS_WINDOW)) < 0)
+		return rc;
 	n->durable_sent = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
 	n->rel_cap = n->cfg.dataplane.store_slots + 1;
 	n->rel = calloc(n->rel_cap, sizeof(*n->rel));

@@ -16,6 +16,7 @@
 #include "cp_jsonl.h"
 #include "cp_olog.h"
 #include "cp_report.h"
+#include "cp_reqids.h"
 #include "dp_client.h"
 #include "rumor_config.h"
 #include "rumor_wire.h"
@@ -55,6 +56,7 @@ struct cp_orig {
 	struct cp_api_client *client;     /* NULL once the client left */
 	uint8_t ack;                      /* enum cp_ack */
 	bool ids;                         /* the reply lists the events' ids */
+	char reqid[CP_REQID_MAX + 1];     /* the client's request id, "" for none */
 	bool has_tag;
 	int64_t tag;                      /* the client's request tag, echoed in the reply */
 	uint16_t count;
@@ -133,7 +135,7 @@ struct cp_node_stats {
 	uint64_t rereports;
 	uint64_t batches_proposed, batch_events, apply_failed;
 	uint64_t pulls, pulls_failed, releases, release_ring_full;
-	uint64_t originated, originate_refused;
+	uint64_t originated, originate_refused, send_retries;
 	uint64_t log_write_errors;
 	uint64_t plog_refused;            /* frames not made durable (disk error): never reported */
 	uint64_t plog_reads, plog_read_errors;
@@ -143,6 +145,7 @@ struct cp_node_stats {
 };
 
 #define CP_PARKED_MAX 256
+#define CP_REQIDS_WINDOW 65536            /* requests a retry is recognised within */
 
 struct cp_node {
 	struct rumor_config cfg;
@@ -194,6 +197,7 @@ struct cp_node {
 	uint64_t seq_floor;
 	uint64_t seq_query_ms;            /* last SEQ_QUERY sent */
 	uint64_t leading_since_ms;
+	struct cp_reqids reqids;          /* recent client request ids (exactly-once retries) */
 	struct rumor_msg *parked[CP_PARKED_MAX]; /* originations waiting for the seq floor */
 	unsigned parked_n;
 	struct cp_watcher *watchers;
@@ -243,6 +247,7 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c);
  * -ENOTCONN (no dataplane). */
 struct cp_send_opts {
 	uint8_t ack;    /* enum cp_ack: reply once the last event is stamped, durable, applied */
+	const char *reqid; /* the client's request id (retries return the first outcome), or NULL */
 	bool ids;       /* list the events' ids */
 	bool has_tag;   /* echo @tag in the reply */
 	int64_t tag;

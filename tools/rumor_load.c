@@ -360,8 +360,11 @@ static size_t put_json_str(char *out, size_t len, size_t cap, const char *s, siz
 static int send_request(int fd, const struct req *r, char *pl, size_t plcap)
 {
 	static char buf[RUMOR_LOAD_REQ_MAX];
+	/* the request id makes a retry of this batch (after a refusal or a lost answer) return
+	 * the first outcome instead of making its events twice */
 	size_t len = (size_t)snprintf(buf, sizeof(buf), "{\"cmd\":\"send\",\"wait\":false,"
-				      "\"ids\":false,\"tag\":%" PRIu64 ",\"batch\":[", r->k0);
+				      "\"ids\":false,\"tag\":%" PRIu64 ",\"request_id\":\"load-%d-%d-%"
+				      PRIu64 "\",\"batch\":[", r->k0, opt.node, (int)getpid(), r->k0);
 
 	for (unsigned i = 0; i < r->cnt; i++) {
 		size_t n = payload(r->k0 + i, pl, plcap);

@@ -233,12 +233,14 @@ static void test_send(void **state)
 		{ "send", "{\"ok\":true,\"origin\":1,\"first_seq\":7,\"ids\":[]}\n" },
 		{ "send", "{\"ok\":true,\"ack\":\"durable\",\"id\":\"" ID_B "\",\"origin\":1,"
 			  "\"first_seq\":8,\"seq\":8}\n" },
+		{ "send", "{\"ok\":true,\"id\":\"" ID_B "\",\"origin\":1,\"seq\":6,\"gseq\":17,"
+			  "\"retry\":true}\n" },
 	};
 	struct fake f;
 	struct rumor_send_result r;
 	(void)state;
 
-	fake_start(&f, NULL, "node-1.sock", s, 5);
+	fake_start(&f, NULL, "node-1.sock", s, 6);
 	struct rumor_client *c = connect_to(&f);
 	assert_int_equal(rumor_send(c, "some data", 9, false, &r), 0);
 	assert_string_equal(r.id, ID_A);
@@ -259,6 +261,12 @@ static void test_send(void **state)
 	assert_int_equal(r.seq, 8);
 	assert_int_equal(r.gseq, 0);
 	assert_int_equal(rumor_send_ack(c, "z", 1, (enum rumor_ack)7, &r), -EINVAL);
+	struct rumor_send_req q = { .data = "more", .len = 4, .ack = RUMOR_ACK_APPLIED,
+				    .request_id = "retry-1" };
+	assert_int_equal(rumor_send_req(c, &q, &r), 0);
+	assert_int_equal(r.gseq, 17);
+	q.request_id = "";
+	assert_int_equal(rumor_send_req(c, &q, &r), -EINVAL);
 	rumor_client_close(c);
 	fake_stop(&f, 1);
 
@@ -273,7 +281,10 @@ static void test_send(void **state)
 	o = req(&f, 4);
 	assert_string_equal(json_string_value(json_object_get(o, "ack")), "durable");
 	json_decref(o);
-	assert_int_equal(f.nreq, 5);
+	o = req(&f, 5);
+	assert_string_equal(json_string_value(json_object_get(o, "request_id")), "retry-1");
+	json_decref(o);
+	assert_int_equal(f.nreq, 6);
 }
 
 static void test_view(void **state)
