@@ -1,5 +1,5 @@
 /* cp_disk: segmented Raft log + metadata + snapshots. Appends are group-committed over
- * io_uring; rare structural changes (truncate, roll, snapshot) are synchronous. */
+ * io_uring; structural changes (truncate, roll, snapshot put) are io_uring step chains too. */
 #include "cp_disk.h"
 #include "cp_crc32c.h"
 
@@ -51,6 +51,54 @@ struct op {
     const struct raft_snapshot *snap;
 };
 
+/* Snapshot data goes out in writes of at most this much: the loop computes the CRC of
+ * each piece as it goes, and a filesystem that copies buffered writes inline at submit
+ * time copies only this much per loop iteration. */
+#define SNAP_CHUNK (1u << 20)
+#define SNAP_IOV 16
+
+enum { SJ_OPEN, SJ_DATA, SJ_HEADER, SJ_RENAME, SJ_DIRSYNC, SJ_UNLINK, SJ_FINAL };
+
+struct unlink_ent {
+    char name[64];
+    bool must; /* a segment: failing to delete it is fatal */
+};
+
+/* The snapshot put in progress (one at a time: they share snapshot.tmp). */
+struct snapjob {
+    struct op *op; /* NULL: none */
+    struct cp_loop_req lreq;
+    int step, fd;
+    uint8_t h[SNAP_HDR];
+    struct raft_buffer conf;
+    struct iovec *src; /* conf, then the snapshot's buffers */
+    unsigned n_src, src_i;
+    size_t src_off;
+    uint64_t file_off;
+    uint32_t crc;
+    struct iovec iov[SNAP_IOV];
+    char name[64];
+    struct unlink_ent *del;
+    size_t n_del, del_i;
+};
+
+enum { TR_DROP, TR_OPEN, TR_READ, TR_SYNC, TR_DIRSYNC, TR_REOPEN };
+
+/* The truncation in progress (nothing else runs meanwhile). */
+struct truncjob {
+    bool active;
+    struct cp_loop_req lreq;
+    int step, fd;
+    raft_index index;
+    char name[64];
+    size_t ri; /* the record holding index is recs[ri - 1] */
+    uint32_t keep;
+    uint8_t *body, *rewrite;
+    uint64_t blen, got;
+    size_t rlen;
+    struct iovec iov;
+};
+
 struct cp_disk {
     struct cp_loop *loop;
     struct cp_disk_cfg cfg;
@@ -71,6 +119,17 @@ struct cp_disk {
     struct iovec *iov;
     struct cp_loop_req wreq;
     bool closing, loaded;
+    /* segment roll in progress: open(O_CREAT) then directory fsync, appends wait */
+    bool rolling;
+    int roll_step;
+    raft_index roll_first;
+    char roll_name[64];
+    struct cp_loop_req rreq;
+    struct snapjob sj;
+    struct truncjob tr;
+    /* snapshot files on disk (indexes), so a put knows which to delete without readdir */
+    raft_index *snaps;
+    size_t n_snaps, cap_snaps;
 };
 
 static void logf_(struct cp_disk *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -514,62 +573,21 @@ int cp_disk_snapshot_get(struct cp_disk *d, struct raft_snapshot **out)
     return snap_read(d, d->snap_index, out, NULL);
 }
 
-static void snap_write(struct cp_disk *d, const struct raft_snapshot *s)
+static int push_snap(struct cp_disk *d, raft_index index)
 {
-    struct raft_buffer conf;
-    if (cp_conf_encode(&s->configuration, &conf) != 0)
-        die_io("snapshot encode (out of memory)", d->dir, ENOMEM);
-    uint64_t data_len = 0;
-    for (unsigned i = 0; i < s->n_bufs; i++)
-        data_len += s->bufs[i].len;
-    uint8_t h[SNAP_HDR] = { 0 };
-    put32(h, SNAP_MAGIC);
-    put64(h + 8, s->index);
-    put64(h + 16, s->term);
-    put64(h + 24, s->configuration_index);
-    put64(h + 40, conf.len);
-    put64(h + 48, data_len);
-    uint32_t crc = cp_crc32c(0, h + 8, SNAP_HDR - 8);
-    crc = cp_crc32c(crc, conf.base, conf.len);
-    for (unsigned i = 0; i < s->n_bufs; i++)
-        crc = cp_crc32c(crc, s->bufs[i].base, s->bufs[i].len);
-    put32(h + 4, crc);
-    int fd = openat(d->dfd, "snapshot.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        die_io("snapshot create", "snapshot.tmp", errno);
-    off_t off = 0;
-    int rv = write_full(fd, h, SNAP_HDR, off);
-    off += SNAP_HDR;
-    if (rv == 0)
-        rv = write_full(fd, conf.base, conf.len, off);
-    off += (off_t)conf.len;
-    for (unsigned i = 0; rv == 0 && i < s->n_bufs; i++) {
-        rv = write_full(fd, s->bufs[i].base, s->bufs[i].len, off);
-        off += (off_t)s->bufs[i].len;
+    for (size_t i = 0; i < d->n_snaps; i++)
+        if (d->snaps[i] == index)
+            return 0;
+    if (d->n_snaps == d->cap_snaps) {
+        size_t c = d->cap_snaps ? d->cap_snaps * 2 : 4;
+        void *p = realloc(d->snaps, c * sizeof(*d->snaps));
+        if (p == NULL)
+            return -ENOMEM;
+        d->snaps = p;
+        d->cap_snaps = c;
     }
-    raft_free(conf.base);
-    if (rv != 0)
-        die_io("snapshot write", "snapshot.tmp", -rv);
-    sync_fd(fd, "snapshot fdatasync", "snapshot.tmp");
-    close(fd);
-    char name[64];
-    snprintf(name, sizeof(name), "snap-%020llu", s->index);
-    if (renameat(d->dfd, "snapshot.tmp", d->dfd, name) != 0)
-        die_io("snapshot rename", name, errno);
-    sync_dir(d);
-    raft_index prev = d->snap_index;
-    d->snap_index = s->index;
-    /* Keep one older snapshot; anything older goes. */
-    DIR *dir = opendir(d->dir);
-    if (dir) {
-        struct dirent *de;
-        while ((de = readdir(dir)) != NULL) {
-            unsigned long long idx;
-            if (sscanf(de->d_name, "snap-%llu", &idx) == 1 && idx != s->index && idx != prev)
-                unlinkat(d->dfd, de->d_name, 0);
-        }
-        closedir(dir);
-    }
+    d->snaps[d->n_snaps++] = index;
+    return 0;
 }
 
 /* ---- segment bookkeeping ---- */
@@ -616,6 +634,8 @@ static void open_last(struct cp_disk *d)
         die_io("segment open", name, errno);
 }
 
+/* Synchronous: only bootstrap uses it (the loop runs none of our work yet). Rolls while
+ * appending go through roll_start instead. */
 static void new_segment(struct cp_disk *d, raft_index first)
 {
     char name[64];
@@ -630,16 +650,21 @@ static void new_segment(struct cp_disk *d, raft_index first)
         die_io("segment bookkeeping (out of memory)", name, ENOMEM);
 }
 
-static void drop_last_seg(struct cp_disk *d)
+/* Remove the last segment from memory only; its file is the caller's business. */
+static void forget_last_seg(struct cp_disk *d)
 {
-    char name[64];
-    struct seg *s = &d->segs[d->n_segs - 1];
-    seg_name(name, sizeof(name), s->first);
-    if (unlinkat(d->dfd, name, 0) != 0 && errno != ENOENT)
-        die_io("segment unlink", name, errno);
     while (d->n_recs > 0 && d->recs[d->n_recs - 1].seg == d->n_segs - 1)
         d->n_recs--;
     d->n_segs--;
+}
+
+static void drop_last_seg(struct cp_disk *d)
+{
+    char name[64];
+    seg_name(name, sizeof(name), d->segs[d->n_segs - 1].first);
+    if (unlinkat(d->dfd, name, 0) != 0 && errno != ENOENT)
+        die_io("segment unlink", name, errno);
+    forget_last_seg(d);
 }
 
 /* ---- load ---- */
@@ -786,6 +811,7 @@ static void reset_mem(struct cp_disk *d)
     d->n_segs = 0;
     d->n_recs = 0;
     d->snap_index = 0;
+    d->n_snaps = 0;
     d->queued_next = 1;
 }
 
@@ -865,6 +891,11 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
             }
             firsts[nf++] = v;
         } else if (sscanf(de->d_name, "snap-%llu%c", &v, &tail) == 1) {
+            if (push_snap(d, v) != 0) {
+                free(firsts);
+                closedir(dir);
+                return -ENOMEM;
+            }
             if (v > snap) {
                 snap_older = snap;
                 snap = v;
@@ -885,8 +916,12 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
                   (unsigned long long)snap_older);
             snprintf(bad, sizeof(bad), "snap-%020llu", (unsigned long long)snap);
             snprintf(aside, sizeof(aside), "corrupt-snap-%020llu", (unsigned long long)snap);
-            if (renameat(d->dfd, bad, d->dfd, aside) == 0)
+            if (renameat(d->dfd, bad, d->dfd, aside) == 0) {
                 sync_dir(d);
+                for (size_t i = 0; i < d->n_snaps; i++)
+                    if (d->snaps[i] == snap)
+                        d->snaps[i] = d->snaps[--d->n_snaps];
+            }
             snap = snap_older;
             errmsg[0] = 0;
             rv = snap_read(d, snap, &st->snapshot, errmsg);
@@ -1124,100 +1159,482 @@ int cp_disk_snapshot_put(struct cp_disk *d, struct cp_disk_snap_put *req, unsign
     return 0;
 }
 
-static void do_truncate(struct cp_disk *d, raft_index index)
+/* Queueing an io_uring operation fails only when the submission queue stays full; cp_disk
+ * has no way to retry later without reordering its steps, so that is fatal like an I/O
+ * error (the ring has 256 entries and cp_disk keeps at most three in flight). */
+static void submitted(struct cp_disk *d, int rv)
 {
-    while (d->n_segs && d->segs[d->n_segs - 1].first >= index)
-        drop_last_seg(d);
-    if (d->n_segs && d->segs[d->n_segs - 1].last >= index) {
+    if (rv != 0)
+        die_io("io_uring submit", d->dir, rv);
+}
+
+/* ---- segment roll: create the next segment, fsync the directory, then append ---- */
+
+static void roll_cb(struct cp_loop_req *lreq, int res)
+{
+    struct cp_disk *d = lreq->data;
+    if (d->roll_step == 0) {
+        if (res < 0)
+            die_io("segment create", d->roll_name, res);
+        d->open_fd = res;
+        d->roll_step = 1;
+        submitted(d, cp_loop_fsync(d->loop, &d->rreq, d->dfd, false, roll_cb));
+        return;
+    }
+    if (res < 0)
+        die_io("directory fsync", d->dir, res);
+    if (push_seg(d, d->roll_first) != 0)
+        die_io("segment bookkeeping (out of memory)", d->roll_name, ENOMEM);
+    d->rolling = false;
+    process(d);
+}
+
+static void roll_start(struct cp_disk *d, raft_index first)
+{
+    if (d->open_fd >= 0)
+        close(d->open_fd);
+    d->open_fd = -1;
+    d->rolling = true;
+    d->roll_step = 0;
+    d->roll_first = first;
+    seg_name(d->roll_name, sizeof(d->roll_name), first);
+    d->rreq.data = d;
+    submitted(d, cp_loop_openat(d->loop, &d->rreq, d->dfd, d->roll_name,
+                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644, roll_cb));
+}
+
+/* ---- truncate: unlink later segments, cut the last one (rewriting a kept prefix of the
+ * record holding index), fdatasync, directory fsync, reopen ---- */
+
+static void trunc_step(struct cp_loop_req *lreq, int res);
+
+static void trunc_finish(struct cp_disk *d)
+{
+    struct truncjob *t = &d->tr;
+    free(t->body);
+    free(t->rewrite);
+    t->body = t->rewrite = NULL;
+    t->active = false;
+    process(d);
+}
+
+static void trunc_reopen(struct cp_disk *d)
+{
+    struct truncjob *t = &d->tr;
+    if (d->open_fd >= 0 || d->n_segs == 0) {
+        trunc_finish(d);
+        return;
+    }
+    t->step = TR_REOPEN;
+    seg_name(t->name, sizeof(t->name), d->segs[d->n_segs - 1].first);
+    submitted(d, cp_loop_openat(d->loop, &t->lreq, d->dfd, t->name, O_WRONLY | O_CLOEXEC, 0,
+                                trunc_step));
+}
+
+static void trunc_dirsync(struct cp_disk *d)
+{
+    d->tr.step = TR_DIRSYNC;
+    submitted(d, cp_loop_fsync(d->loop, &d->tr.lreq, d->dfd, false, trunc_step));
+}
+
+/* Next segment to unlink, or on to the last segment's cut. */
+static void trunc_drop(struct cp_disk *d)
+{
+    struct truncjob *t = &d->tr;
+    if (d->n_segs && d->segs[d->n_segs - 1].first >= t->index) {
+        t->step = TR_DROP;
+        seg_name(t->name, sizeof(t->name), d->segs[d->n_segs - 1].first);
+        forget_last_seg(d);
+        submitted(d, cp_loop_unlinkat(d->loop, &t->lreq, d->dfd, t->name, 0, trunc_step));
+        return;
+    }
+    if (d->n_segs == 0 || d->segs[d->n_segs - 1].last < t->index) {
+        trunc_dirsync(d);
+        return;
+    }
+    size_t ri = d->n_recs;
+    while (ri > 0 && d->recs[ri - 1].first > t->index)
+        ri--;
+    t->ri = ri;
+    t->keep = (uint32_t)(t->index - d->recs[ri - 1].first);
+    t->step = TR_OPEN;
+    seg_name(t->name, sizeof(t->name), d->segs[d->n_segs - 1].first);
+    submitted(d, cp_loop_openat(d->loop, &t->lreq, d->dfd, t->name, O_RDWR | O_CLOEXEC, 0,
+                                trunc_step));
+}
+
+/* The record's body is in memory (or nothing of it is kept): cut the file there. */
+static void trunc_cut(struct cp_disk *d)
+{
+    struct truncjob *t = &d->tr;
+    struct rec *r = &d->recs[t->ri - 1];
+    if (t->keep > 0) {
+        /* Keep the record's prefix: re-encode it as a shorter record. */
+        struct raft_entry *e = calloc(r->n, sizeof(*e));
+        if (e == NULL)
+            die_io("truncate (out of memory)", t->name, ENOMEM);
+        rec_parse_body(t->body, t->blen, r->n, e, NULL);
+        t->rlen = rec_size(e, t->keep);
+        t->rewrite = malloc(t->rlen);
+        if (t->rewrite == NULL)
+            die_io("truncate (out of memory)", t->name, ENOMEM);
+        rec_encode(t->rewrite, r->first, e, t->keep, t->rlen);
+        free(e);
+    }
+    /* liburing 2.3 has no ftruncate operation: this stays a synchronous call. It only
+     * changes metadata of one segment (at most segment_size bytes freed, pages clean since
+     * every write was fdatasync'd); the fdatasync that makes it durable is on the ring. */
+    if (ftruncate(t->fd, (off_t)r->off) != 0)
+        die_io("ftruncate", t->name, errno);
+    t->step = TR_SYNC;
+    if (t->rewrite) {
+        /* A full fdatasync, not RWF_DSYNC: the new file size must be durable too. */
+        t->iov = (struct iovec){ t->rewrite, t->rlen };
+        submitted(d, cp_loop_writev_sync(d->loop, &t->lreq, t->fd, &t->iov, 1, r->off, false,
+                                         trunc_step));
+    } else {
+        submitted(d, cp_loop_fsync(d->loop, &t->lreq, t->fd, true, trunc_step));
+    }
+}
+
+static void trunc_step(struct cp_loop_req *lreq, int res)
+{
+    struct cp_disk *d = lreq->data;
+    struct truncjob *t = &d->tr;
+    switch (t->step) {
+    case TR_DROP:
+        if (res < 0 && res != -ENOENT)
+            die_io("segment unlink", t->name, res);
+        trunc_drop(d);
+        return;
+    case TR_OPEN: {
+        if (res < 0)
+            die_io("segment open", t->name, res);
+        t->fd = res;
+        if (t->keep == 0) {
+            trunc_cut(d);
+            return;
+        }
+        struct rec *r = &d->recs[t->ri - 1];
+        t->blen = r->len - REC_HDR;
+        t->got = 0;
+        t->body = malloc(t->blen ? t->blen : 1);
+        if (t->body == NULL)
+            die_io("truncate (out of memory)", t->name, ENOMEM);
+        t->step = TR_READ;
+        submitted(d, cp_loop_read(d->loop, &t->lreq, t->fd, t->body, (unsigned)t->blen,
+                                  r->off + REC_HDR, trunc_step));
+        return;
+    }
+    case TR_READ: {
+        if (res <= 0)
+            die_io("truncate re-read", t->name, res < 0 ? res : -EIO);
+        t->got += (uint64_t)res;
+        if (t->got < t->blen) { /* short read: ask for the rest */
+            struct rec *r = &d->recs[t->ri - 1];
+            submitted(d, cp_loop_read(d->loop, &t->lreq, t->fd, t->body + t->got,
+                                      (unsigned)(t->blen - t->got),
+                                      r->off + REC_HDR + t->got, trunc_step));
+            return;
+        }
+        trunc_cut(d);
+        return;
+    }
+    case TR_SYNC: {
+        if (res < 0)
+            die_io("fdatasync after truncate", t->name, res);
         struct seg *s = &d->segs[d->n_segs - 1];
-        size_t ri = d->n_recs;
-        while (ri > 0 && d->recs[ri - 1].first > index)
-            ri--;
-        struct rec *r = &d->recs[ri - 1]; /* the record holding index */
-        char name[64];
-        seg_name(name, sizeof(name), s->first);
-        int fd = openat(d->dfd, name, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-            die_io("segment open", name, errno);
-        uint8_t *rewrite = NULL;
-        size_t rlen = 0;
-        uint32_t keep = (uint32_t)(index - r->first);
-        if (keep > 0) {
-            /* Keep the record's prefix: re-encode it as a shorter record. */
-            uint64_t blen = r->len - REC_HDR;
-            uint8_t *body = malloc(blen);
-            struct raft_entry *e = calloc(r->n, sizeof(*e));
-            if (body == NULL || e == NULL || read_full(fd, body, blen,
-                                                      (off_t)(r->off + REC_HDR)) != 0)
-                die_io("truncate re-read", name, EIO);
-            rec_parse_body(body, blen, r->n, e, NULL);
-            rlen = rec_size(e, keep);
-            rewrite = malloc(rlen);
-            if (rewrite == NULL)
-                die_io("truncate (out of memory)", name, ENOMEM);
-            rec_encode(rewrite, r->first, e, keep, rlen);
-            free(body);
-            free(e);
+        struct rec *r = &d->recs[t->ri - 1];
+        s->size = r->off + (t->rewrite ? t->rlen : 0);
+        s->last = t->index - 1;
+        d->n_recs = t->ri - 1;
+        if (t->rewrite) {
+            r->n = t->keep;
+            r->len = t->rlen;
+            d->n_recs = t->ri;
         }
-        if (ftruncate(fd, (off_t)r->off) != 0)
-            die_io("ftruncate", name, errno);
-        if (rewrite && write_full(fd, rewrite, rlen, (off_t)r->off) != 0)
-            die_io("truncate rewrite", name, errno);
-        sync_fd(fd, "fdatasync after truncate", name);
-        close(fd);
-        s->size = r->off + rlen;
-        s->last = index - 1;
-        d->n_recs = ri - 1;
-        if (rewrite) {
-            r->n = keep;
-            r->len = rlen;
-            d->n_recs = ri;
-        }
-        free(rewrite);
+        d->open_fd = t->fd; /* O_RDWR serves appends as well */
+        trunc_dirsync(d);
+        return;
     }
-    sync_dir(d);
-    open_last(d);
+    case TR_DIRSYNC:
+        if (res < 0)
+            die_io("directory fsync", d->dir, res);
+        trunc_reopen(d);
+        return;
+    case TR_REOPEN:
+        if (res < 0)
+            die_io("segment open", t->name, res);
+        d->open_fd = res;
+        trunc_finish(d);
+        return;
+    }
 }
 
-static void do_snapshot(struct cp_disk *d, struct op *op)
+static void trunc_start(struct cp_disk *d, raft_index index)
 {
-    const struct raft_snapshot *s = op->snap;
-    snap_write(d, s);
-    if (op->trailing == 0) {
-        while (d->n_segs)
-            drop_last_seg(d);
-        open_last(d);
-    } else if (s->index > op->trailing) {
-        raft_index below = s->index - op->trailing;
-        size_t drop = 0;
-        while (drop + 1 < d->n_segs && d->segs[drop].last <= below)
-            drop++;
-        for (size_t i = 0; i < drop; i++) {
-            char name[64];
-            seg_name(name, sizeof(name), d->segs[i].first);
-            if (unlinkat(d->dfd, name, 0) != 0)
-                die_io("segment unlink", name, errno);
-        }
-        if (drop) {
-            memmove(d->segs, d->segs + drop, (d->n_segs - drop) * sizeof(*d->segs));
-            d->n_segs -= drop;
-            size_t k = 0;
-            for (size_t i = 0; i < d->n_recs; i++) {
-                if (d->recs[i].seg < drop)
-                    continue;
-                d->recs[k] = d->recs[i];
-                d->recs[k++].seg -= (uint32_t)drop;
-            }
-            d->n_recs = k;
-        }
-    }
-    sync_dir(d);
+    struct truncjob *t = &d->tr;
+    memset(t, 0, sizeof(*t));
+    t->active = true;
+    t->index = index;
+    t->fd = -1;
+    t->lreq.data = d;
+    if (d->open_fd >= 0)
+        close(d->open_fd);
+    d->open_fd = -1;
+    trunc_drop(d);
 }
 
-static void snap_done(struct cp_loop_req *lreq, int res)
+/* ---- snapshot put: snapshot.tmp written in chunks (CRC computed as they go), header
+ * last with a linked fdatasync, rename, directory fsync; only then old snapshots and log
+ * segments are unlinked (directory fsync'd again) and the callback runs. A crash at any
+ * point leaves the old snapshot or the new one, each with the log it needs. ---- */
+
+static void snap_step(struct cp_loop_req *lreq, int res);
+
+static void snap_cb_deferred(struct cp_loop_req *lreq, int res)
 {
     struct cp_disk_snap_put *req = lreq->data;
     req->cb(req, res);
+}
+
+static void snap_write_next(struct cp_disk *d)
+{
+    struct snapjob *j = &d->sj;
+    unsigned n = 0, i = j->src_i;
+    size_t off = j->src_off, total = 0;
+    while (i < j->n_src && n < SNAP_IOV && total < SNAP_CHUNK) {
+        size_t left = j->src[i].iov_len - off;
+        size_t take = left < SNAP_CHUNK - total ? left : SNAP_CHUNK - total;
+        if (take > 0)
+            j->iov[n++] = (struct iovec){ (uint8_t *)j->src[i].iov_base + off, take };
+        total += take;
+        off += take;
+        if (off == j->src[i].iov_len) {
+            i++;
+            off = 0;
+        }
+    }
+    if (n > 0) {
+        j->step = SJ_DATA;
+        submitted(d, cp_loop_writev(d->loop, &j->lreq, j->fd, j->iov, n, j->file_off,
+                                    snap_step));
+        return;
+    }
+    /* Everything after the header is written: the header carries the CRC. The fdatasync
+     * must cover the whole file, so never RWF_DSYNC (it syncs only the range it wrote). */
+    put32(j->h + 4, j->crc);
+    j->iov[0] = (struct iovec){ j->h, SNAP_HDR };
+    j->step = SJ_HEADER;
+    submitted(d, cp_loop_writev_sync(d->loop, &j->lreq, j->fd, j->iov, 1, 0, false,
+                                     snap_step));
+}
+
+/* res bytes of the current chunk reached the file: fold them into the CRC. */
+static void snap_advance(struct snapjob *j, size_t res)
+{
+    j->file_off += res;
+    while (res > 0) {
+        size_t left = j->src[j->src_i].iov_len - j->src_off;
+        size_t take = left < res ? left : res;
+        j->crc = cp_crc32c(j->crc, (const uint8_t *)j->src[j->src_i].iov_base + j->src_off,
+                           take);
+        j->src_off += take;
+        res -= take;
+        if (j->src_off == j->src[j->src_i].iov_len) {
+            j->src_i++;
+            j->src_off = 0;
+        }
+    }
+    while (j->src_i < j->n_src && j->src[j->src_i].iov_len == 0)
+        j->src_i++;
+}
+
+static void snap_add_unlink(struct snapjob *j, const char *name, bool must)
+{
+    struct unlink_ent *e = &j->del[j->n_del++];
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    e->must = must;
+}
+
+/* The new snapshot is durable: decide what goes, update memory, start unlinking. */
+static void snap_plan_deletes(struct cp_disk *d)
+{
+    struct snapjob *j = &d->sj;
+    const struct raft_snapshot *s = j->op->snap;
+    unsigned trailing = j->op->trailing;
+    raft_index prev = d->snap_index;
+    d->snap_index = s->index;
+    if (push_snap(d, s->index) != 0)
+        die_io("snapshot bookkeeping (out of memory)", j->name, ENOMEM);
+    size_t drop = 0;
+    if (trailing == 0) {
+        drop = d->n_segs;
+    } else if (s->index > trailing) {
+        raft_index below = s->index - trailing;
+        while (drop + 1 < d->n_segs && d->segs[drop].last <= below)
+            drop++;
+    }
+    j->del = calloc(d->n_snaps + drop + 1, sizeof(*j->del));
+    if (j->del == NULL)
+        die_io("snapshot (out of memory)", d->dir, ENOMEM);
+    /* Keep one older snapshot; anything older goes. */
+    for (size_t i = 0; i < d->n_snaps;) {
+        if (d->snaps[i] != s->index && d->snaps[i] != prev) {
+            char name[64];
+            snprintf(name, sizeof(name), "snap-%020llu", d->snaps[i]);
+            snap_add_unlink(j, name, false);
+            d->snaps[i] = d->snaps[--d->n_snaps];
+        } else {
+            i++;
+        }
+    }
+    char name[64];
+    if (trailing == 0) {
+        /* The whole log goes, last segment first (a crash leaves a prefix, which load
+         * drops as covered by the snapshot). Appends wait for this put. */
+        if (d->open_fd >= 0)
+            close(d->open_fd);
+        d->open_fd = -1;
+        while (d->n_segs) {
+            seg_name(name, sizeof(name), d->segs[d->n_segs - 1].first);
+            snap_add_unlink(j, name, true);
+            forget_last_seg(d);
+        }
+    } else if (drop) {
+        /* Closed segments only, oldest first (a crash leaves a suffix: no gap). Appends
+         * may be in flight meanwhile: they only touch the last (open) segment. */
+        for (size_t i = 0; i < drop; i++) {
+            seg_name(name, sizeof(name), d->segs[i].first);
+            snap_add_unlink(j, name, true);
+        }
+        memmove(d->segs, d->segs + drop, (d->n_segs - drop) * sizeof(*d->segs));
+        d->n_segs -= drop;
+        size_t k = 0;
+        for (size_t i = 0; i < d->n_recs; i++) {
+            if (d->recs[i].seg < drop)
+                continue;
+            d->recs[k] = d->recs[i];
+            d->recs[k++].seg -= (uint32_t)drop;
+        }
+        d->n_recs = k;
+    }
+    j->del_i = 0;
+}
+
+static void snap_unlink_next(struct cp_disk *d)
+{
+    struct snapjob *j = &d->sj;
+    if (j->del_i < j->n_del) {
+        j->step = SJ_UNLINK;
+        submitted(d, cp_loop_unlinkat(d->loop, &j->lreq, d->dfd, j->del[j->del_i].name, 0,
+                                      snap_step));
+        return;
+    }
+    j->step = SJ_FINAL;
+    submitted(d, cp_loop_fsync(d->loop, &j->lreq, d->dfd, false, snap_step));
+}
+
+static void snap_finish(struct cp_disk *d)
+{
+    struct snapjob *j = &d->sj;
+    struct op *op = j->op;
+    raft_free(j->conf.base);
+    free(j->src);
+    free(j->del);
+    memset(j, 0, sizeof(*j));
+    j->fd = -1;
+    /* Deferred: the callback may close the disk, and process() below still uses it. */
+    op->sreq->lreq.data = op->sreq;
+    cp_loop_defer(d->loop, &op->sreq->lreq, 0, snap_cb_deferred);
+    free(op);
+    process(d);
+}
+
+static void snap_step(struct cp_loop_req *lreq, int res)
+{
+    struct cp_disk *d = lreq->data;
+    struct snapjob *j = &d->sj;
+    switch (j->step) {
+    case SJ_OPEN:
+        if (res < 0)
+            die_io("snapshot create", "snapshot.tmp", res);
+        j->fd = res;
+        snap_write_next(d);
+        return;
+    case SJ_DATA:
+        if (res <= 0)
+            die_io("snapshot write", "snapshot.tmp", res < 0 ? res : -EIO);
+        snap_advance(j, (size_t)res);
+        snap_write_next(d);
+        return;
+    case SJ_HEADER:
+        if (res < 0)
+            die_io("snapshot write/fdatasync", "snapshot.tmp", res);
+        close(j->fd);
+        j->fd = -1;
+        snprintf(j->name, sizeof(j->name), "snap-%020llu", j->op->snap->index);
+        j->step = SJ_RENAME;
+        submitted(d, cp_loop_renameat(d->loop, &j->lreq, d->dfd, "snapshot.tmp", d->dfd,
+                                      j->name, snap_step));
+        return;
+    case SJ_RENAME:
+        if (res < 0)
+            die_io("snapshot rename", j->name, res);
+        j->step = SJ_DIRSYNC;
+        submitted(d, cp_loop_fsync(d->loop, &j->lreq, d->dfd, false, snap_step));
+        return;
+    case SJ_DIRSYNC:
+        if (res < 0)
+            die_io("directory fsync", d->dir, res);
+        snap_plan_deletes(d);
+        snap_unlink_next(d);
+        return;
+    case SJ_UNLINK:
+        if (res < 0 && res != -ENOENT && j->del[j->del_i].must)
+            die_io("segment unlink", j->del[j->del_i].name, res);
+        j->del_i++;
+        snap_unlink_next(d);
+        return;
+    case SJ_FINAL:
+        if (res < 0)
+            die_io("directory fsync", d->dir, res);
+        snap_finish(d);
+        return;
+    }
+}
+
+static void snap_start(struct cp_disk *d, struct op *op)
+{
+    struct snapjob *j = &d->sj;
+    const struct raft_snapshot *s = op->snap;
+    memset(j, 0, sizeof(*j));
+    j->op = op;
+    j->fd = -1;
+    j->lreq.data = d;
+    if (cp_conf_encode(&s->configuration, &j->conf) != 0)
+        die_io("snapshot encode (out of memory)", d->dir, ENOMEM);
+    j->src = calloc((size_t)s->n_bufs + 1, sizeof(*j->src));
+    if (j->src == NULL)
+        die_io("snapshot (out of memory)", d->dir, ENOMEM);
+    j->src[0] = (struct iovec){ j->conf.base, j->conf.len };
+    uint64_t data_len = 0;
+    for (unsigned i = 0; i < s->n_bufs; i++) {
+        j->src[i + 1] = (struct iovec){ s->bufs[i].base, s->bufs[i].len };
+        data_len += s->bufs[i].len;
+    }
+    j->n_src = s->n_bufs + 1;
+    put32(j->h, SNAP_MAGIC);
+    put64(j->h + 8, s->index);
+    put64(j->h + 16, s->term);
+    put64(j->h + 24, s->configuration_index);
+    put64(j->h + 40, j->conf.len);
+    put64(j->h + 48, data_len);
+    j->crc = cp_crc32c(0, j->h + 8, SNAP_HDR - 8);
+    j->file_off = SNAP_HDR;
+    j->step = SJ_OPEN;
+    submitted(d, cp_loop_openat(d->loop, &j->lreq, d->dfd, "snapshot.tmp",
+                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644, snap_step));
 }
 
 static void flush_done(struct cp_loop_req *lreq, int res)
@@ -1246,28 +1663,34 @@ static void flush_done(struct cp_loop_req *lreq, int res)
     process(d);
 }
 
+/* Start what the head of the queue allows. A truncate or snapshot starts only once every
+ * earlier operation completed. While a truncate, a roll or a trailing == 0 snapshot runs
+ * nothing else starts; while a trailing > 0 snapshot runs, appends go on (it touches only
+ * its own file and closed segments) but truncates and further snapshots wait. */
 static void process(struct cp_disk *d)
 {
-    while (d->flight == NULL && d->head != NULL) {
+    while (!d->closing && d->flight == NULL && d->head != NULL && !d->rolling &&
+           !d->tr.active) {
         struct op *op = d->head;
+        if (d->sj.op != NULL && (d->sj.op->trailing == 0 || op->type != OP_APPEND))
+            return;
         if (op->type == OP_TRUNCATE) {
             dequeue(d);
-            do_truncate(d, op->index);
+            trunc_start(d, op->index);
             free(op);
             continue;
         }
         if (op->type == OP_SNAP) {
             dequeue(d);
-            do_snapshot(d, op);
-            op->sreq->lreq.data = op->sreq;
-            cp_loop_defer(d->loop, &op->sreq->lreq, 0, snap_done);
-            free(op);
+            snap_start(d, op);
+            continue;
+        }
+        if (d->n_segs == 0 || d->segs[d->n_segs - 1].size >= d->cfg.segment_size ||
+            d->segs[d->n_segs - 1].last + 1 != op->first) {
+            roll_start(d, op->first);
             continue;
         }
         /* Group commit: every queued append up to max_batch shares one write+fdatasync. */
-        if (d->n_segs == 0 || d->segs[d->n_segs - 1].size >= d->cfg.segment_size ||
-            d->segs[d->n_segs - 1].last + 1 != op->first)
-            new_segment(d, op->first);
         struct op *first = NULL, *last = NULL;
         unsigned n = 0;
         uint64_t room = d->cfg.segment_size > d->segs[d->n_segs - 1].size
@@ -1308,20 +1731,20 @@ uint64_t cp_disk_flushes(const struct cp_disk *d)
 
 bool cp_disk_flushing(const struct cp_disk *d)
 {
-    return d->flight != NULL;
+    return d->flight != NULL || d->rolling || d->tr.active || d->sj.op != NULL;
 }
 
 bool cp_disk_idle(const struct cp_disk *d)
 {
-    return d->flight == NULL && d->head == NULL;
+    return !cp_disk_flushing(d) && d->head == NULL;
 }
 
 void cp_disk_close(struct cp_disk *d)
 {
     if (d == NULL)
         return;
-    d->closing = true;
-    while (d->flight != NULL)
+    d->closing = true; /* process() starts nothing more */
+    while (cp_disk_flushing(d))
         cp_loop_run_once(d->loop, 100000);
     while (d->head != NULL) {
         struct op *op = dequeue(d);
@@ -1339,5 +1762,6 @@ void cp_disk_close(struct cp_disk *d)
     free(d->segs);
     free(d->recs);
     free(d->iov);
+    free(d->snaps);
     free(d);
 }
