@@ -553,6 +553,186 @@ static void test_disk_snapshot_fallback(void **state)
     cp_disk_close(d);
 }
 
+/* A 64 MiB snapshot put must not stall the loop: a 1 ms periodic timer keeps firing while
+ * it is written, and an append submitted after it (trailing > 0) completes before it. */
+static int ticks;
+static uint64_t last_tick_us, max_gap_us;
+static void tick_cb(struct cp_loop_timer *t)
+{
+    (void)t;
+    uint64_t now = cp_loop_now_us();
+    if (ticks > 0 && now - last_tick_us > max_gap_us)
+        max_gap_us = now - last_tick_us;
+    last_tick_us = now;
+    ticks++;
+}
+
+static int ticks_at_snap, appended_at_snap;
+static void big_snap_cb(struct cp_disk_snap_put *req, int status)
+{
+    (void)req;
+    assert_int_equal(status, 0);
+    ticks_at_snap = ticks;
+    appended_at_snap = appended;
+    snap_done = true;
+}
+
+static void test_disk_snapshot_loop_serves(void **state)
+{
+    (void)state;
+    struct cp_disk *d = disk_open("bigsnap", 0);
+    struct cp_disk_state st;
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    append_range(d, 1, 20, 1, 1);
+    size_t len = 64u << 20;
+    uint8_t *data = malloc(len);
+    assert_non_null(data);
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t v = i * 0x9E3779B97F4A7C15ull;
+        memcpy(data + i, &v, 8);
+    }
+    struct raft_buffer buf = { data, len };
+    struct raft_snapshot s;
+    fill_snapshot(&s, 15, &buf);
+    struct cp_loop_timer timer = { 0 };
+    ticks = 0;
+    max_gap_us = 0;
+    assert_int_equal(cp_loop_timer_start(loop, &timer, 1, 1, tick_cb), 0);
+    run_for(5);
+    int ticks0 = ticks, appended0 = appended;
+    uint64_t t0 = cp_loop_now_us();
+    struct cp_disk_snap_put req;
+    snap_done = false;
+    assert_int_equal(cp_disk_snapshot_put(d, &req, 5, &s, big_snap_cb), 0);
+    struct raft_entry e;
+    make_entry(&e, 21, 1);
+    struct cp_disk_append *areq = calloc(1, sizeof(*areq));
+    assert_int_equal(cp_disk_append(d, areq, &e, 1, append_cb), 0);
+    assert_true(run_until(&snap_done, 30000));
+    uint64_t el = cp_loop_now_us() - t0;
+    int during = ticks_at_snap - ticks0;
+    run_for(5); /* a stall shows as the gap up to the next firing */
+    print_message("64 MiB snapshot put: %llu ms, %d timer firings (1 ms period) before its "
+                  "callback, longest gap between firings %llu ms, append after it done "
+                  "first: %s\n", (unsigned long long)(el / 1000), during,
+                  (unsigned long long)(max_gap_us / 1000),
+                  appended_at_snap > appended0 ? "yes" : "no");
+    cp_loop_timer_stop(&timer);
+    run_for(3);
+    assert_true(cp_loop_timer_idle(&timer));
+    assert_true(during >= 5);
+    assert_true(appended_at_snap > appended0); /* trailing > 0: appends do not wait */
+    struct raft_snapshot *got;
+    assert_int_equal(cp_disk_snapshot_get(d, &got), 0);
+    assert_non_null(got);
+    assert_int_equal(got->index, 15);
+    assert_int_equal(got->bufs[0].len, len);
+    assert_memory_equal(got->bufs[0].base, data, len);
+    cp_snapshot_free(got);
+    cp_disk_close(d);
+    free(data);
+    raft_configuration_close(&s.configuration);
+    d = disk_open("bigsnap", 0);
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    assert_non_null(st.snapshot);
+    assert_int_equal(st.snapshot->index, 15);
+    assert_int_equal(st.start_index + st.n_entries - 1, 21);
+    state_free(&st);
+    cp_disk_close(d);
+}
+
+/* Ordering around asynchronous snapshot puts: appends after a trailing > 0 put proceed, a
+ * truncate after it waits for it, a trailing == 0 put holds back the appends after it. */
+static void test_disk_snapshot_ordering(void **state)
+{
+    (void)state;
+    struct cp_disk *d = disk_open("snaporder", 400);
+    struct cp_disk_state st;
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    append_range(d, 1, 50, 2, 1);
+    size_t len = 4u << 20;
+    uint8_t *data = malloc(len);
+    assert_non_null(data);
+    memset(data, 0x5a, len);
+    struct raft_buffer buf = { data, len };
+    struct raft_snapshot s1, s2;
+    fill_snapshot(&s1, 40, &buf);
+    fill_snapshot(&s2, 58, &buf);
+    struct cp_disk_snap_put r1, r2;
+    int want = appended;
+    snap_done = false;
+    assert_int_equal(cp_disk_snapshot_put(d, &r1, 5, &s1, snap_cb), 0);
+    for (raft_index i = 51; i <= 60; i++) {
+        struct raft_entry e;
+        make_entry(&e, i, 1);
+        assert_int_equal(cp_disk_append(d, calloc(1, sizeof(struct cp_disk_append)), &e, 1,
+                                        append_cb), 0);
+        want++;
+    }
+    /* Truncate 55.. and rewrite it with term 2: must wait for the snapshot, then for the
+     * appends before it. */
+    assert_int_equal(cp_disk_truncate(d, 55), 0);
+    for (raft_index i = 55; i <= 58; i++) {
+        struct raft_entry e;
+        make_entry(&e, i, 2);
+        assert_int_equal(cp_disk_append(d, calloc(1, sizeof(struct cp_disk_append)), &e, 1,
+                                        append_cb), 0);
+        want++;
+    }
+    assert_int_equal(cp_disk_last_index(d), 58);
+    assert_true(run_until(&snap_done, 10000));
+    uint64_t end = cp_loop_now_ms() + 5000;
+    while (appended < want && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(appended, want);
+    assert_true(cp_disk_idle(d));
+    cp_disk_close(d);
+    d = disk_open("snaporder", 400);
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    assert_int_equal(st.snapshot->index, 40);
+    assert_true(st.start_index <= 36);
+    assert_int_equal(st.start_index + st.n_entries - 1, 58);
+    for (raft_index i = st.start_index; i <= 58; i++)
+        check_entry(&st.entries[i - st.start_index], i, i >= 55 ? 2 : 1);
+    state_free(&st);
+    /* trailing 0: the appends after it wait, then start a new log at 59. */
+    snap_done = false;
+    want = appended;
+    assert_int_equal(cp_disk_snapshot_put(d, &r2, 0, &s2, snap_cb), 0);
+    struct raft_entry e;
+    make_entry(&e, 59, 3);
+    assert_int_equal(cp_disk_append(d, calloc(1, sizeof(struct cp_disk_append)), &e, 1,
+                                    append_cb), 0);
+    while (!snap_done && cp_loop_now_ms() < end + 10000) {
+        cp_loop_run_once(loop, 2000);
+        assert_true(snap_done || appended == want); /* not before the snapshot */
+    }
+    assert_true(snap_done);
+    end = cp_loop_now_ms() + 5000;
+    while (appended < want + 1 && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(appended, want + 1);
+    cp_disk_close(d);
+    d = disk_open("snaporder", 400);
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    assert_int_equal(st.snapshot->index, 58);
+    assert_int_equal(st.start_index, 59);
+    assert_int_equal(st.n_entries, 1);
+    check_entry(&st.entries[0], 59, 3);
+    state_free(&st);
+    cp_disk_close(d);
+    /* Only two snapshot files are kept. */
+    char path[300], file[400];
+    subdir(path, "snaporder");
+    snprintf(file, sizeof(file), "%s/snap-%020d", path, 40);
+    assert_int_equal(access(file, F_OK), 0);
+    snprintf(file, sizeof(file), "%s/snap-%020d", path, 58);
+    assert_int_equal(access(file, F_OK), 0);
+    free(data);
+    raft_configuration_close(&s1.configuration);
+    raft_configuration_close(&s2.configuration);
+}
+
 static void test_disk_corruption(void **state)
 {
     (void)state;
@@ -1161,6 +1341,8 @@ int main(void)
         cmocka_unit_test(test_disk_group_commit),
         cmocka_unit_test(test_disk_snapshot),
         cmocka_unit_test(test_disk_snapshot_fallback),
+        cmocka_unit_test(test_disk_snapshot_loop_serves),
+        cmocka_unit_test(test_disk_snapshot_ordering),
         cmocka_unit_test(test_disk_corruption),
         cmocka_unit_test(test_net_basic),
         cmocka_unit_test(test_net_handshake_reject),
