@@ -84,9 +84,10 @@ int cp_disk_append(struct cp_disk *disk, struct cp_disk_append *req,
  * -ENOMEM, -ESHUTDOWN. */
 int cp_disk_truncate(struct cp_disk *disk, raft_index index);
 
-/* Store snapshot (temp file, fsync, rename, directory fsync), ordered after earlier
- * appends. trailing > 0: delete closed segments entirely below index - trailing;
- * trailing == 0: delete the whole log, next append goes to snapshot->index + 1.
+/* Store snapshot (temp file, fsync, rename, directory fsync), asynchronously on the loop,
+ * ordered after earlier operations. trailing > 0: delete closed segments entirely below
+ * index - trailing; later appends proceed meanwhile, later truncates/puts wait for it.
+ * trailing == 0: delete the whole log, next append goes to snapshot->index + 1 and waits.
  * The snapshot's buffers must stay valid until the callback. Errors: -ENOMEM, -ESHUTDOWN. */
 int cp_disk_snapshot_put(struct cp_disk *disk, struct cp_disk_snap_put *req,
                          unsigned trailing, const struct raft_snapshot *snapshot,
@@ -100,7 +101,8 @@ int cp_disk_snapshot_get(struct cp_disk *disk, struct raft_snapshot **out);
 raft_index cp_disk_last_index(const struct cp_disk *disk);
 /* Number of fdatasyncs (flushes) issued so far: a group-commit witness for tests. */
 uint64_t cp_disk_flushes(const struct cp_disk *disk);
-/* True while a write+fdatasync is in flight (cp_disk_close would have to wait). */
+/* True while any disk operation is in flight: a flush, roll, truncation or snapshot put
+ * (cp_disk_close would have to wait). */
 bool cp_disk_flushing(const struct cp_disk *disk);
 /* True when no append, truncation or snapshot is pending. */
 bool cp_disk_idle(const struct cp_disk *disk);
