@@ -157,6 +157,7 @@ struct rumor_dp_stats {
 	uint64_t arp_rx, arp_tx;
 	uint64_t repair_sent;                /* frames sent on a SEND_TO (leader's repair) */
 	uint64_t seq_floor_raised;           /* SEQ_FLOOR moved our next seq up (lost reservation) */
+	uint64_t acks_queued;                /* ORIGINATE_ACKs that waited for room in dp2cp */
 	/* frames dropped by the timestamp rule, indexed by rumor_ts_reason - 1 */
 	uint64_t ts_drops[RUMOR_TS_NREASONS];
 	uint64_t members_updates;            /* MEMBERS messages applied */

@@ -460,19 +460,49 @@ static size_t clock_bytes_next(struct dp_node *n)
 	return (size_t)nz * RUMOR_VC_WIRE_ENTRY;
 }
 
+static int try_ack(struct dp_node *n, const struct rumor_msg_originate_ack *a)
+{
+	void *obj;
+
+	if (msg_get(n, &obj) != 0)
+		return -ENOBUFS;
+	memset(obj, 0, offsetof(struct rumor_msg, u));
+	((struct rumor_msg *)obj)->type = RUMOR_MSG_ORIGINATE_ACK;
+	((struct rumor_msg *)obj)->u.originate_ack = *a;
+	if (rte_ring_sp_enqueue(n->dp2cp, obj) != 0) {
+		rte_mempool_put(n->msg_pool, obj);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/* Queued acks, in order. Returns how many went out. */
+static unsigned flush_acks(struct dp_node *n)
+{
+	unsigned done = 0;
+
+	while (n->ackq_head != n->ackq_tail &&
+	       try_ack(n, &n->ackq[n->ackq_head % DP_ACKQ]) == 0) {
+		n->ackq_head++;
+		done++;
+	}
+	return done;
+}
+
+/* The outcome of one ORIGINATE. Never dropped: a full ring or pool queues it (a dropped ack
+ * left the client without an answer, and its retry made the events twice). */
 static void ack(struct dp_node *n, uint64_t req_id, int status, uint16_t count,
 		uint64_t first_seq)
 {
-	struct rumor_msg *m = msg_alloc(n, RUMOR_MSG_ORIGINATE_ACK);
+	struct rumor_msg_originate_ack a = { .req_id = req_id, .status = status, .count = count,
+					     .origin = n->self, .first_seq = first_seq };
 
-	if (m == NULL)
+	if (n->ackq_head == n->ackq_tail && try_ack(n, &a) == 0)
 		return;
-	m->u.originate_ack.req_id = req_id;
-	m->u.originate_ack.status = status;
-	m->u.originate_ack.count = count;
-	m->u.originate_ack.origin = n->self;
-	m->u.originate_ack.first_seq = first_seq;
-	send_msg(n, m);
+	n->stats->ring_full_dp2cp++;
+	n->stats->acks_queued++;
+	/* cp2dp is not drained while half the queue is used: it cannot overflow */
+	n->ackq[n->ackq_tail++ % DP_ACKQ] = a;
 }
 
 static void originate(struct dp_node *n, const struct rumor_msg_originate *o, uint64_t now)
@@ -1078,7 +1108,10 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
 	dp_node_rx_burst(n, pkts, nb, now);
 	work += nb;
-	nb = rte_ring_sc_dequeue_burst(n->cp2dp, msgs, DP_BURST, NULL);
+	work += flush_acks(n);
+	/* each message makes at most one ack: leave them in their ring while acks back up */
+	nb = n->ackq_tail - n->ackq_head > DP_ACKQ / 2 - DP_BURST ? 0 :
+		rte_ring_sc_dequeue_burst(n->cp2dp, msgs, DP_BURST, NULL);
 	for (unsigned i = 0; i < nb; i++)
 		dp_node_cp_msg(n, msgs[i], now);
 	work += nb;

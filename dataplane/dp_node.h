@@ -85,6 +85,10 @@ struct dp_peer {
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
 };
 
+/* Acks waiting for room in dp2cp; cp2dp is not read while more than half are queued, so
+ * ORIGINATEs (and their acks) wait in their ring instead. */
+#define DP_ACKQ 8192u
+
 struct dp_node {
 	/* hot state first */
 	struct rumor_dp_stats *stats;
@@ -115,6 +119,9 @@ struct dp_node {
 	/* pending NEW_FRAME reports (slot indices), FIFO */
 	uint32_t *pend;
 	uint32_t pend_mask, pend_head, pend_tail;
+	/* ORIGINATE_ACKs the ring or pool did not take, FIFO: every origination is answered */
+	struct rumor_msg_originate_ack ackq[DP_ACKQ];
+	uint32_t ackq_head, ackq_tail;
 
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[DP_TXBUF];

@@ -40,6 +40,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "pull_served", s->pull_served);
 	U64(d, "repair_sent", s->repair_sent);
 	U64(d, "seq_floor_raised", s->seq_floor_raised);
+	U64(d, "acks_queued", s->acks_queued);
 	U64(d, "pull_failed", s->pull_failed);
 	U64(d, "arp_rx", s->arp_rx);
 	U64(d, "arp_tx", s->arp_tx);

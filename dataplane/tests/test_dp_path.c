@@ -776,6 +776,54 @@ static void test_resync_and_ring_full(void **state)
 	fx_stop(f);
 }
 
+/* A full dp2cp ring: every ORIGINATE is still answered, in order, once the ring drains (the
+ * ack was dropped after 64 tries before; its client then retried and made the events twice). */
+static void test_originate_ack_ring_full(void **state)
+{
+	static struct rumor_msg fill[RUMOR_MSG_RING_SIZE]; /* not pool objects */
+	struct fixture *f = fx_start(1500, 256);
+	struct rumor_msg *msgs[64];
+	unsigned filled = 0, acks = 0, n;
+	uint64_t next_seq = 0;
+
+	(void)state;
+	while (filled < RUMOR_MSG_RING_SIZE && rte_ring_enqueue(f->n.dp2cp, &fill[filled]) == 0)
+		fill[filled++].type = RUMOR_MSG_PULL_FAILED;
+	for (uint64_t r = 1; r <= 20; r++) {
+		send_cp(f, originate_msg(f, r, 1, 10));
+		f->now += 1000;
+		dp_node_poll(&f->n, f->now);
+	}
+	assert_true(rte_ring_full(f->n.dp2cp));
+	assert_int_equal(f->n.stats->acks_queued, 20);
+	/* the cp drains the ring: every request gets its answer, in order */
+	for (int round = 0; round < 200 && acks < 20; round++) {
+		while ((n = take_msgs(f, msgs, 64)) > 0) {
+			unsigned keep = 0;
+			for (unsigned i = 0; i < n; i++) {
+				if (msgs[i] >= fill && msgs[i] < fill + RUMOR_MSG_RING_SIZE)
+					continue; /* a filler: not the pool's */
+				msgs[keep++] = msgs[i];
+				if (msgs[i]->type != RUMOR_MSG_ORIGINATE_ACK)
+					continue;
+				const struct rumor_msg_originate_ack *a = &msgs[i]->u.originate_ack;
+				assert_int_equal(a->req_id, acks + 1);
+				assert_int_equal(a->status, 0);
+				if (next_seq)
+					assert_int_equal(a->first_seq, next_seq);
+				next_seq = a->first_seq + a->count;
+				acks++;
+			}
+			put_msgs(f, msgs, keep);
+		}
+		f->now += 1000;
+		dp_node_poll(&f->n, f->now);
+		drain_tx(f);
+	}
+	assert_int_equal(acks, 20);
+	fx_stop(f);
+}
+
 static void test_arp(void **state)
 {
 	struct fixture *f = fx_start(1500, 64);
@@ -913,6 +961,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_store_full, teardown),
 		cmocka_unit_test_teardown(test_pull, teardown),
 		cmocka_unit_test_teardown(test_resync_and_ring_full, teardown),
+		cmocka_unit_test_teardown(test_originate_ack_ring_full, teardown),
 		cmocka_unit_test_teardown(test_arp, teardown),
 		cmocka_unit_test_teardown(test_state_dir_restart, teardown),
 	};
