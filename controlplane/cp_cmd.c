@@ -17,6 +17,7 @@
 #include "cp_raftio.h"
 #include "cp_sendreq.h"
 #include "cp_view.h"
+#include "rumor_tsrule.h"
 
 static json_t *ok(void)
 {
@@ -72,6 +73,22 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)ds->rx_frames_dup, "drops", (json_int_t)drops,
 				      "store_used", (json_int_t)ds->store_used, "store_cap",
 				      (json_int_t)ds->store_cap));
+	{
+		/* drops per reason: the codec's and the timestamp rule's, always listed */
+		json_t *dpo = json_object_get(r, "dataplane"), *why = json_object();
+		for (int i = 0; i < RUMOR_WIRE_ERR_COUNT; i++)
+			if (ds->drops[i])
+				json_object_set_new(why, rumor_wire_strerror(RUMOR_WIRE_ETRUNC - i),
+						    json_integer((json_int_t)ds->drops[i]));
+		json_object_set_new(dpo, "drops_by_reason", why);
+		json_t *ts = json_object();
+		for (int i = 1; i <= RUMOR_TS_NREASONS; i++)
+			json_object_set_new(ts, rumor_tsrule_name(i),
+					    json_integer((json_int_t)ds->ts_drops[i - 1]));
+		json_object_set_new(dpo, "ts_drops", ts);
+		json_object_set_new(dpo, "members", json_integer(ds->members_n));
+		json_object_set_new(dpo, "acks_queued", json_integer((json_int_t)ds->acks_queued));
+	}
 	json_object_set_new(r, "node_stats",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
 				      (json_int_t)n->st.frames, "events_new",
@@ -288,6 +305,8 @@ static json_t *event_json(struct cp_node *n, const struct cp_fsm_entry *e)
 			      e->origin, "seq", (json_int_t)e->seq, "id", hex);
 	if (e->kind == CP_BATCH_SKIP)
 		json_object_set_new(o, "skip", json_true());
+	else if (e->kind == CP_BATCH_REJECT)
+		json_object_set_new(o, "rejected", json_string(cp_batch_reason_text(e->reason)));
 	else
 		json_object_set_new(o, "data", cp_node_payload_json(e->payload, e->len));
 	if (r->gseq == e->gseq && r->clock[0])
