@@ -8,6 +8,7 @@
 #   cluster.sh stop              stop all processes and delete everything it created
 #   cluster.sh status            processes and namespaces
 #   cluster.sh kill ID           kill -9 both processes of node ID
+#   cluster.sh killall           kill -9 every process of every node in one kill (a crash)
 #   cluster.sh restart ID        (re)start node ID's processes
 #   cluster.sh add ID            create and start a new node (it joins as a follower)
 #   cluster.sh partition A,B/C,D cut every link between the groups (data and control); more
@@ -19,7 +20,8 @@
 # prefix, default rumor), RUMOR_RUN (run dir, default /run/rumor-cluster), RUMOR_BUILD (build dir,
 # default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section),
 # RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64),
-# RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float).
+# RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float),
+# RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +30,7 @@ build=${RUMOR_BUILD:-$top/build}
 pfx=${RUMOR_NS:-rumor}   # namespace prefix: tests use their own so a demo can keep running
 hub=$pfx-hub
 conf=$run/rumor.conf
+data=${RUMOR_DATA:-$run/data}
 
 ns() { echo "$pfx-n$1"; }
 mac() { printf '02:52:00:00:00:%02x' "$1"; }
@@ -78,7 +81,7 @@ write_config() { # ids...
 		[[ -n ${RUMOR_CONF_EXTRA:-} ]] && printf '%b\n' "$RUMOR_CONF_EXTRA"
 		echo "[raft]"; echo "election_timeout_ms = 1000"; echo "heartbeat_ms = 100"
 		[[ -n ${RUMOR_RAFT_EXTRA:-} ]] && printf '%b\n' "$RUMOR_RAFT_EXTRA"
-		echo "[storage]"; echo "dir = $run/data"; echo "api_socket = $run/node-%n.sock"
+		echo "[storage]"; echo "dir = $data"; echo "api_socket = $run/node-%n.sock"
 		echo "[dataplane]"; echo "store_slots = 16384"
 		for id in "$@"; do
 			echo "[node.$id]"
@@ -99,14 +102,14 @@ start_node() { # id [extra rumor-cp args]
 	else
 		lcore=(--lcores "0@(0-$(( $(nproc) - 1 )))")
 	fi
-	mkdir -p "$run/log" "$run/data" "$run/data/node-$id"
+	mkdir -p "$run/log" "$data" "$data/node-$id"
 	local dpl=$run/log/dp-$id.log cpl=$run/log/cp-$id.log dp0 cp0
 	dp0=0; cp0=0
 	[[ -f $dpl ]] && dp0=$(wc -l <"$dpl")
 	[[ -f $cpl ]] && cp0=$(wc -l <"$cpl")
 	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${lcore[@]}" --file-prefix "$n" \
 		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" --state-dir "$run/data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" --state-dir "$data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings
 	for _ in $(seq 100); do
@@ -133,6 +136,14 @@ kill_node() { # id [signal]
 		kill -"$sig" "$(cat "$f")" 2>/dev/null || true
 		rm -f "$f"
 	done
+}
+
+# every rumor-dp and rumor-cp of every node gets SIGKILL from one kill(1): none outlives another
+kill_all() {
+	local f pids=()
+	for f in "$run"/dp-*.pid "$run"/cp-*.pid; do [[ -f $f ]] && pids+=("$(cat "$f")"); done
+	((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null || true
+	rm -f "$run"/dp-*.pid "$run"/cp-*.pid
 }
 
 cmd_up() {
@@ -236,6 +247,7 @@ up) cmd_up "$@" ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 kill) kill_node "${1:?node id}" KILL ;;
+killall) kill_all ;;
 restart) kill_node "${1:?node id}" KILL; sleep 0.3; start_node "$1" ;;
 add) # a new node starts empty (--join: no bootstrap), then the leader adds it
 	make_node "${1:?node id}"
@@ -256,5 +268,5 @@ partition) cmd_partition "${1:?A,B/C,D}" ;;
 heal) cmd_heal ;;
 netem) cmd_netem "${1:?node id}" "${@:2}" ;;
 exec) id=${1:?node id}; shift; ip netns exec "$(ns "$id")" "$@" ;;
-*) sed -n '2,20p' "$0"; exit 2 ;;
+*) sed -n '2,24p' "$0"; exit 2 ;;
 esac

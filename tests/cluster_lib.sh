@@ -40,6 +40,8 @@ cleanup() {
 		done
 	fi
 	$CLUSTER stop >/dev/null 2>&1 || true
+	# a test's own teardown after the nodes are gone (e.g. unmounting their file system)
+	if declare -F cleanup_extra >/dev/null; then cleanup_extra "$rc" || true; fi
 	if ((rc == 0)); then rm -rf "$RUMOR_RUN"; else echo "run dir kept: $RUMOR_RUN" >&2; fi
 	exit "$rc"
 }
@@ -122,7 +124,7 @@ wait_leader() {
 
 # log_last NODE: last gseq in the node's ordered.log
 log_last() {
-	local f=$RUMOR_RUN/data/node-$1/ordered.log
+	local f=${RUMOR_DATA:-$RUMOR_RUN/data}/node-$1/ordered.log
 	[[ -s $f ]] || { echo 0; return; }
 	tail -n 1 "$f" | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['gseq'])" 2>/dev/null || echo 0
 }
