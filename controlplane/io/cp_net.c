@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,10 @@
 #define HELLO_MAGIC 0x524d5552u /* "RUMR" */
 #define HELLO_LEN 32
 #define MAX_IOV 64
+#define PRE_MAX (CP_NET_HDR + HELLO_LEN) /* all an inbound peer may send before its HELLO */
+#define CONN_BUF 65536                   /* receive buffer once handshaken */
+#define ACCEPT_BACKOFF_MIN 10            /* ms */
+#define ACCEPT_BACKOFF_MAX 100
 
 struct frame {
     struct frame *next;
@@ -56,6 +61,8 @@ struct conn {
     int fd, ops;
     bool up, dead;
     uint64_t from;
+    uint32_t raddr;    /* remote IPv4 address (network order), for the per-address cap */
+    uint64_t t0_ms;    /* accepted at (handshake timeout) */
     uint8_t *buf;
     size_t have, cap;
     struct cp_loop_req rreq, sreq;
@@ -72,6 +79,10 @@ struct cp_net {
     struct cp_loop_req areq;
     struct peer *peers;
     struct conn *conns;
+    int reserve_fd;                 /* /dev/null, given up to shed a connection at EMFILE */
+    unsigned accept_backoff, accept_aborts;
+    struct cp_loop_timer accept_timer, hs_timer;
+    struct cp_net_stats st;
     void (*close_cb)(void *);
     void *close_arg;
     struct cp_loop_req close_req;
@@ -136,6 +147,19 @@ int cp_net_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
 
 static void maybe_finish(struct cp_net *net);
 
+/* Hostile peers can make a reason repeat thousands of times a second: log the 1st, 2nd,
+ * 4th, 8th... occurrence (counters have the rest). n is the count after this one. */
+static bool log_due(uint64_t n)
+{
+    return (n & (n - 1)) == 0;
+}
+
+static const char *conn_addr(const struct conn *c, char *buf)
+{
+    struct in_addr a = { .s_addr = c->raddr };
+    return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) ? buf : "?";
+}
+
 /* ---- inbound ---- */
 
 static void conn_recv_cb(struct cp_loop_req *req, int res);
@@ -149,6 +173,9 @@ static void conn_kill(struct conn *c)
     if (c->ops > 0)
         return;
     close(c->fd);
+    c->net->st.inbound--;
+    if (!c->up)
+        c->net->st.inbound_pending--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -163,7 +190,16 @@ static void conn_kill(struct conn *c)
 
 static void conn_arm(struct conn *c)
 {
-    if (c->have == c->cap) {
+    if (c->up && c->cap < CONN_BUF) {
+        uint8_t *p = realloc(c->buf, CONN_BUF);
+        if (p == NULL) {
+            conn_kill(c);
+            return;
+        }
+        c->buf = p;
+        c->cap = CONN_BUF;
+    }
+    if (c->have == c->cap) { /* only once handshaken: before, cap is exactly PRE_MAX */
         size_t need = c->cap * 2;
         if (c->have >= CP_NET_HDR) {
             size_t want = CP_NET_HDR + (size_t)get32(c->buf);
@@ -200,25 +236,33 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
     struct cp_net *net = c->net;
     uint8_t type = h[8];
     if (!c->up) {
+        char ab[INET_ADDRSTRLEN];
         if (type != T_HELLO || len != HELLO_LEN || get32(p) != HELLO_MAGIC ||
             get32(p + 4) != 1) {
-            fprintf(stderr, "cp_net: rejected inbound connection: bad hello\n");
+            if (log_due(++net->st.bad_hello))
+                fprintf(stderr, "cp_net: rejected inbound connection from %s: bad hello "
+                        "(%llu so far)\n", conn_addr(c, ab),
+                        (unsigned long long)net->st.bad_hello);
             return false;
         }
         if (get64(p + 8) != net->cfg.cluster_id) {
-            fprintf(stderr, "cp_net: rejected node %llu: cluster id %llu != ours %llu\n",
-                    (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 8),
-                    (unsigned long long)net->cfg.cluster_id);
+            if (log_due(++net->st.bad_hello))
+                fprintf(stderr, "cp_net: rejected node %llu: cluster id %llu != ours %llu\n",
+                        (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 8),
+                        (unsigned long long)net->cfg.cluster_id);
             return false;
         }
         if (get64(p + 24) != net->cfg.self_id || get64(p + 16) == 0 ||
             get64(p + 16) == net->cfg.self_id) {
-            fprintf(stderr, "cp_net: rejected node %llu: it expected node %llu, we are %llu\n",
-                    (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 24),
-                    (unsigned long long)net->cfg.self_id);
+            if (log_due(++net->st.bad_hello))
+                fprintf(stderr, "cp_net: rejected node %llu: it expected node %llu, we are "
+                        "%llu\n", (unsigned long long)get64(p + 16),
+                        (unsigned long long)get64(p + 24),
+                        (unsigned long long)net->cfg.self_id);
             return false;
         }
         c->up = true;
+        net->st.inbound_pending--;
         c->from = get64(p + 16);
         hello_encode(c->ack, T_ACK, net->cfg.cluster_id, net->cfg.self_id, c->from);
         c->sreq.data = c;
@@ -236,6 +280,7 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
     } else {
         fprintf(stderr, "cp_net: node %llu sent unknown frame type %u\n",
                 (unsigned long long)c->from, type);
+        net->st.bad_frames++;
         return false;
     }
     return true;
@@ -254,9 +299,30 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
     while (c->have - off >= CP_NET_HDR) {
         const uint8_t *h = c->buf + off;
         uint32_t len = get32(h);
-        if (len > c->net->cfg.max_frame || h[9] != 0) {
+        struct cp_net *net = c->net;
+        char ab[INET_ADDRSTRLEN];
+        /* Before the handshake only a HELLO fits: judged on its header, before any byte of
+         * a declared payload is buffered. */
+        if (!c->up && len > HELLO_LEN) {
+            if (log_due(++net->st.prehandshake_oversize))
+                fprintf(stderr, "cp_net: closed inbound connection from %s: %u-byte frame "
+                        "before the handshake (%llu so far)\n", conn_addr(c, ab), len,
+                        (unsigned long long)net->st.prehandshake_oversize);
+            conn_kill(c);
+            return;
+        }
+        if (!c->up && (len != HELLO_LEN || h[8] != T_HELLO || h[9] != 0)) {
+            if (log_due(++net->st.bad_hello))
+                fprintf(stderr, "cp_net: rejected inbound connection from %s: frame type %u "
+                        "before the handshake (%llu so far)\n", conn_addr(c, ab), h[8],
+                        (unsigned long long)net->st.bad_hello);
+            conn_kill(c);
+            return;
+        }
+        if (len > net->cfg.max_frame || h[9] != 0) {
             fprintf(stderr, "cp_net: frame too large or bad flags from node %llu\n",
                     (unsigned long long)c->from);
+            net->st.bad_frames++;
             conn_kill(c);
             return;
         }
@@ -264,8 +330,15 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
             break;
         uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
         if (crc != get32(h + 4)) {
-            fprintf(stderr, "cp_net: frame checksum mismatch from node %llu\n",
-                    (unsigned long long)c->from);
+            if (c->up) {
+                net->st.bad_frames++;
+                fprintf(stderr, "cp_net: frame checksum mismatch from node %llu\n",
+                        (unsigned long long)c->from);
+            } else if (log_due(++net->st.bad_hello)) {
+                fprintf(stderr, "cp_net: rejected inbound connection from %s: hello checksum "
+                        "mismatch (%llu so far)\n", conn_addr(c, ab),
+                        (unsigned long long)net->st.bad_hello);
+            }
             conn_kill(c);
             return;
         }
@@ -306,10 +379,130 @@ static void tune_socket(const struct cp_net *net, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
+static void hs_sweep_cb(struct cp_loop_timer *t);
+
+/* Next handshake deadline among pending connections: the sweep runs only while some wait. */
+static void hs_schedule(struct cp_net *net)
+{
+    if (net->st.inbound_pending == 0 || net->closing || net->hs_timer.active)
+        return;
+    uint64_t now = cp_loop_now_ms(), next = UINT64_MAX;
+    for (struct conn *c = net->conns; c; c = c->next)
+        if (!c->up && !c->dead && c->t0_ms + net->cfg.handshake_timeout_ms < next)
+            next = c->t0_ms + net->cfg.handshake_timeout_ms;
+    if (next == UINT64_MAX)
+        return;
+    net->hs_timer.data = net;
+    cp_loop_timer_start(net->loop, &net->hs_timer, next > now ? next - now + 1 : 1, 0,
+                        hs_sweep_cb);
+}
+
+static void hs_sweep_cb(struct cp_loop_timer *t)
+{
+    struct cp_net *net = t->data;
+    if (net->closing)
+        return;
+    uint64_t now = cp_loop_now_ms(), n = 0;
+    char ab[INET_ADDRSTRLEN] = "?";
+    for (struct conn *c = net->conns, *next; c; c = next) {
+        next = c->next; /* conn_kill may free c, never another */
+        if (!c->up && !c->dead && now >= c->t0_ms + net->cfg.handshake_timeout_ms) {
+            n++;
+            conn_addr(c, ab);
+            conn_kill(c);
+        }
+    }
+    if (n > 0) {
+        uint64_t before = net->st.handshake_timeouts;
+        net->st.handshake_timeouts += n;
+        /* log when the count crosses a power of two */
+        if (before == 0 || (before ^ net->st.handshake_timeouts) > before)
+            fprintf(stderr, "cp_net: closed %llu inbound connection(s) (last from %s) without "
+                    "a handshake after %u ms (%llu so far)\n", (unsigned long long)n, ab,
+                    net->cfg.handshake_timeout_ms,
+                    (unsigned long long)net->st.handshake_timeouts);
+    }
+    hs_schedule(net);
+}
+
+static void accept_timer_cb(struct cp_loop_timer *t);
+
 static void arm_accept(struct cp_net *net)
 {
     net->areq.data = net;
     net->accepting = cp_loop_accept(net->loop, &net->areq, net->lfd, accept_cb) == 0;
+    if (!net->accepting) { /* submission queue full: try again shortly */
+        net->accept_timer.data = net;
+        cp_loop_timer_start(net->loop, &net->accept_timer, ACCEPT_BACKOFF_MIN, 0,
+                            accept_timer_cb);
+    }
+}
+
+static void accept_timer_cb(struct cp_loop_timer *t)
+{
+    struct cp_net *net = t->data;
+    if (!net->closing && !net->accepting)
+        arm_accept(net);
+}
+
+/* A failing accept must not be re-armed at once: a persistent error (no descriptors, no
+ * memory) would complete again immediately and spin the loop. */
+static void accept_backoff(struct cp_net *net)
+{
+    net->accept_backoff = net->accept_backoff ? net->accept_backoff * 2 : ACCEPT_BACKOFF_MIN;
+    if (net->accept_backoff > ACCEPT_BACKOFF_MAX)
+        net->accept_backoff = ACCEPT_BACKOFF_MAX;
+    net->st.accept_backoffs++;
+    net->accept_timer.data = net;
+    cp_loop_timer_start(net->loop, &net->accept_timer, net->accept_backoff, 0,
+                        accept_timer_cb);
+}
+
+/* Out of descriptors: the pending connections would stay in the backlog (and make every
+ * accept fail again). Give up the reserve descriptor, accept and close what waits (the
+ * peers see a close, not a hang), take the reserve back. */
+static void shed_backlog(struct cp_net *net)
+{
+    if (net->reserve_fd >= 0) {
+        close(net->reserve_fd);
+        net->reserve_fd = -1;
+    }
+    int fl = fcntl(net->lfd, F_GETFL);
+    if (fl >= 0 && fcntl(net->lfd, F_SETFL, fl | O_NONBLOCK) == 0) {
+        for (int i = 0; i < 64; i++) {
+            int fd = accept4(net->lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            close(fd);
+            net->st.shed_nofd++;
+        }
+        fcntl(net->lfd, F_SETFL, fl);
+    }
+    net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Per-address and total caps; returns false (connection to close) when over either. */
+static bool accept_admit(struct cp_net *net, struct conn *c)
+{
+    char ab[INET_ADDRSTRLEN];
+    if (net->st.inbound >= net->cfg.max_inbound) {
+        if (log_due(++net->st.refused_total))
+            fprintf(stderr, "cp_net: refused inbound connection from %s: %u open (max_inbound; "
+                    "%llu refused so far)\n", conn_addr(c, ab), net->st.inbound,
+                    (unsigned long long)net->st.refused_total);
+        return false;
+    }
+    unsigned same = 0;
+    for (struct conn *o = net->conns; o; o = o->next)
+        same += o->raddr == c->raddr;
+    if (same >= net->cfg.max_inbound_per_addr) {
+        if (log_due(++net->st.refused_addr))
+            fprintf(stderr, "cp_net: refused inbound connection from %s: %u open from it "
+                    "(max_inbound_per_addr; %llu refused so far)\n", conn_addr(c, ab), same,
+                    (unsigned long long)net->st.refused_addr);
+        return false;
+    }
+    return true;
 }
 
 static void accept_cb(struct cp_loop_req *req, int res)
@@ -322,22 +515,55 @@ static void accept_cb(struct cp_loop_req *req, int res)
         maybe_finish(net);
         return;
     }
-    if (res >= 0) {
-        tune_socket(net, res);
-        struct conn *c = calloc(1, sizeof(*c));
-        if (c == NULL || (c->buf = malloc(65536)) == NULL) {
-            free(c);
-            close(res);
+    if (res < 0) {
+        if (res == -EMFILE || res == -ENFILE) {
+            if (log_due(++net->st.accept_nofd))
+                fprintf(stderr, "cp_net: accept: %s (%llu so far): shedding the backlog\n",
+                        strerror(-res), (unsigned long long)net->st.accept_nofd);
+            shed_backlog(net);
+            accept_backoff(net);
+        } else if ((res == -ECONNABORTED || res == -EINTR) && ++net->accept_aborts < 8) {
+            arm_accept(net); /* about one connection, not the listener */
         } else {
-            c->net = net;
-            c->fd = res;
-            c->cap = 65536;
-            c->next = net->conns;
-            if (net->conns)
-                net->conns->prev = c;
-            net->conns = c;
-            conn_arm(c);
+            if (log_due(++net->st.accept_errors))
+                fprintf(stderr, "cp_net: accept: %s (%llu so far)\n", strerror(-res),
+                        (unsigned long long)net->st.accept_errors);
+            accept_backoff(net);
         }
+        return;
+    }
+    net->accept_backoff = 0;
+    net->accept_aborts = 0;
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof(sin);
+    struct conn tmp = { .raddr = 0 };
+    if (getpeername(res, (struct sockaddr *)&sin, &sl) == 0 && sin.sin_family == AF_INET)
+        tmp.raddr = sin.sin_addr.s_addr;
+    if (!accept_admit(net, &tmp)) {
+        close(res);
+        arm_accept(net);
+        return;
+    }
+    tune_socket(net, res);
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->buf = malloc(PRE_MAX)) == NULL) {
+        free(c);
+        close(res);
+    } else {
+        c->net = net;
+        c->fd = res;
+        c->cap = PRE_MAX;
+        c->raddr = tmp.raddr;
+        c->t0_ms = cp_loop_now_ms();
+        c->next = net->conns;
+        if (net->conns)
+            net->conns->prev = c;
+        net->conns = c;
+        net->st.inbound++;
+        net->st.inbound_pending++;
+        net->st.accepted++;
+        conn_arm(c);
+        hs_schedule(net);
     }
     arm_accept(net);
 }
@@ -659,6 +885,16 @@ unsigned cp_net_port(const struct cp_net *net)
     return net->port;
 }
 
+void cp_net_get_stats(const struct cp_net *net, struct cp_net_stats *st)
+{
+    *st = net->st;
+}
+
+const struct cp_net_cfg *cp_net_cfg_get(const struct cp_net *net)
+{
+    return &net->cfg;
+}
+
 int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
                   const struct cp_net_cbs *cbs, struct cp_net **out, char *errmsg)
 {
@@ -686,8 +922,15 @@ int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
         net->cfg.backoff_max_ms = 2000;
     if (!net->cfg.dead_after_ms)
         net->cfg.dead_after_ms = 3000;
+    if (!net->cfg.handshake_timeout_ms)
+        net->cfg.handshake_timeout_ms = 2000;
+    if (!net->cfg.max_inbound)
+        net->cfg.max_inbound = 256;
+    if (!net->cfg.max_inbound_per_addr)
+        net->cfg.max_inbound_per_addr = 8;
     net->cfg.listen_addr = NULL;
     net->lfd = -1;
+    net->reserve_fd = -1;
     if (cfg->listen_addr) {
         struct sockaddr_storage ss;
         socklen_t len;
@@ -715,6 +958,7 @@ int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
         socklen_t sl = sizeof(sin);
         getsockname(net->lfd, (struct sockaddr *)&sin, &sl);
         net->port = ntohs(sin.sin_port);
+        net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         arm_accept(net);
     }
     *out = net;
@@ -730,6 +974,10 @@ static void finish_cb(struct cp_loop_req *req, int res)
             cp_loop_defer(net->loop, &net->close_req, 0, finish_cb); /* wait a turn */
             return;
         }
+    if (!cp_loop_timer_idle(&net->accept_timer) || !cp_loop_timer_idle(&net->hs_timer)) {
+        cp_loop_defer(net->loop, &net->close_req, 0, finish_cb);
+        return;
+    }
     while (net->peers) {
         struct peer *p = net->peers;
         net->peers = p->next;
@@ -737,6 +985,8 @@ static void finish_cb(struct cp_loop_req *req, int res)
     }
     if (net->lfd >= 0)
         close(net->lfd);
+    if (net->reserve_fd >= 0)
+        close(net->reserve_fd);
     void (*cb)(void *) = net->close_cb;
     void *arg = net->close_arg;
     free(net);
@@ -762,6 +1012,8 @@ void cp_net_close(struct cp_net *net, void (*cb)(void *arg), void *arg)
     net->closing = true;
     net->close_cb = cb;
     net->close_arg = arg;
+    cp_loop_timer_stop(&net->accept_timer);
+    cp_loop_timer_stop(&net->hs_timer);
     if (net->accepting) {
         shutdown(net->lfd, SHUT_RDWR);
         cp_loop_cancel(net->loop, &net->areq);

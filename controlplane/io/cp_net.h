@@ -32,6 +32,28 @@ struct cp_net_cfg {
     unsigned dead_after_ms;        /* a connection whose data or keepalives go unanswered
                                       this long, or a connect unanswered, fails and is
                                       redialled (TCP_USER_TIMEOUT + keepalive; 0: 3000) */
+    /* Inbound limits: anyone who can reach the port can open connections, so what one
+     * costs before its HELLO is bounded (CP_NET_HDR + 32 bytes buffered, then closed). */
+    unsigned handshake_timeout_ms; /* HELLO not complete by then: closed (0: 2000) */
+    unsigned max_inbound;          /* open inbound connections in total (0: 256) */
+    unsigned max_inbound_per_addr; /* from one remote address (0: 8) */
+};
+
+/* Counters of the inbound side (closes are counted once, by their first reason). */
+struct cp_net_stats {
+    unsigned inbound;              /* open now (handshaken or not) */
+    unsigned inbound_pending;      /* open now, HELLO not complete */
+    uint64_t accepted;             /* connections accepted and kept */
+    uint64_t refused_total;        /* closed at accept: max_inbound open */
+    uint64_t refused_addr;         /* closed at accept: max_inbound_per_addr open */
+    uint64_t handshake_timeouts;   /* closed: no HELLO within handshake_timeout_ms */
+    uint64_t prehandshake_oversize; /* closed: a frame before HELLO declared > its size */
+    uint64_t bad_hello;            /* closed: wrong type, magic, cluster or node id */
+    uint64_t bad_frames;           /* handshaken, closed: over max_frame, bad CRC/flags/type */
+    uint64_t accept_nofd;          /* accepts that failed with EMFILE/ENFILE */
+    uint64_t shed_nofd;            /* connections accepted on the reserve fd and closed */
+    uint64_t accept_errors;        /* other accept failures */
+    uint64_t accept_backoffs;      /* accept re-arms delayed (10..100 ms) after a failure */
 };
 
 /* Callbacks; payload pointers are valid only during the call. Any may be NULL. */
@@ -77,6 +99,10 @@ int cp_net_send(struct cp_net *net, uint64_t id, uint8_t type, uint16_t app_type
 bool cp_net_connected(const struct cp_net *net, uint64_t id);
 /* Messages currently queued for id (0 if unknown). */
 unsigned cp_net_queued(const struct cp_net *net, uint64_t id);
+
+/* Inbound counters; the effective limits (defaults applied) via cp_net_cfg_get. */
+void cp_net_get_stats(const struct cp_net *net, struct cp_net_stats *st);
+const struct cp_net_cfg *cp_net_cfg_get(const struct cp_net *net);
 
 /* Close everything; queued messages complete with -ECANCELED; cb(arg) runs from the loop
  * once no operation is in flight, after which net is freed. */
