@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -999,6 +1000,258 @@ static void test_net_backpressure(void **state)
     assert_int_equal(sent_ok, 0);
 }
 
+/* ---- net: hostile inbound peers ---- */
+
+static struct cp_net *net_new_cfg(const struct cp_net_cfg *over, struct net_rx *rx)
+{
+    struct cp_net_cfg cfg = *over;
+    cfg.listen_addr = "127.0.0.1:0";
+    cfg.backoff_min_ms = 10;
+    cfg.backoff_max_ms = 50;
+    struct cp_net_cbs cbs = { .arg = rx, .raft = rx_raft, .app = rx_app, .peer_up = rx_up,
+                              .peer_down = rx_down };
+    struct cp_net *n;
+    assert_int_equal(cp_net_create(loop, &cfg, &cbs, &n, NULL), 0);
+    return n;
+}
+
+/* A plain TCP client of net's port from source address src ("127.0.0.x"), or -1. */
+static int raw_connect_from(const struct cp_net *net, const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    if (src) {
+        inet_pton(AF_INET, src, &sin.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    }
+    sin.sin_port = htons((uint16_t)cp_net_port(net));
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    return fd;
+}
+
+/* The server closed fd: EOF or reset, without blocking. */
+static bool raw_closed(int fd)
+{
+    char b[64];
+    ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static struct cp_net_stats net_stats(const struct cp_net *n)
+{
+    struct cp_net_stats st;
+    cp_net_get_stats(n, &st);
+    return st;
+}
+
+/* Run the loop until net's inbound count is `want` (or 1 s passed). */
+static void run_until_inbound(const struct cp_net *n, unsigned want)
+{
+    uint64_t end = cp_loop_now_ms() + 1000;
+    while (net_stats(n).inbound != want && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 10000);
+}
+
+static void test_net_prehandshake_bound(void **state)
+{
+    (void)state;
+    struct net_rx rb = { 0 }, ra = { 0 };
+    struct cp_net_cfg cfg = { .cluster_id = 7, .self_id = 2 };
+    struct cp_net *b = net_new_cfg(&cfg, &rb);
+    /* a header declaring 1 MiB before any HELLO: closed on the header alone */
+    int big = raw_connect_from(b, NULL);
+    uint8_t h[CP_NET_HDR] = { 0 };
+    uint32_t len = 1u << 20;
+    memcpy(h, &len, 4);
+    h[8] = CP_NET_RAFT;
+    assert_int_equal(send(big, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    /* a HELLO-sized frame of the wrong type, and 4 KiB of junk */
+    int wrong = raw_connect_from(b, NULL), junk = raw_connect_from(b, NULL);
+    len = 32;
+    memcpy(h, &len, 4);
+    assert_int_equal(send(wrong, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    uint8_t j[4096];
+    memset(j, 0xab, sizeof(j));
+    assert_int_equal(send(junk, j, sizeof(j), 0), (ssize_t)sizeof(j));
+    run_for(100);
+    struct cp_net_stats st = net_stats(b);
+    assert_int_equal(st.prehandshake_oversize, 2); /* 1 MiB, and 0xabababab bytes */
+    assert_int_equal(st.bad_hello, 1);
+    assert_int_equal(st.inbound, 0);
+    assert_true(raw_closed(big));
+    assert_true(raw_closed(wrong));
+    assert_true(raw_closed(junk));
+    close(big);
+    close(wrong);
+    close(junk);
+    /* a real peer still gets in, and frames after the handshake may be large */
+    struct cp_net *a = net_new(7, 1, &ra, 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", cp_net_port(b));
+    assert_int_equal(cp_net_add_peer(a, 2, addr), 0);
+    uint64_t end = cp_loop_now_ms() + 2000;
+    while (!cp_net_connected(a, 2) && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 10000);
+    assert_true(cp_net_connected(a, 2));
+    static char payload[200000];
+    memset(payload, 'p', sizeof(payload));
+    struct iovec iov = { payload, sizeof(payload) };
+    struct cp_net_send_req sr = { .cb = sent_cb };
+    sent_ok = 0;
+    assert_int_equal(cp_net_send(a, 2, CP_NET_RAFT, 0, &iov, 1, &sr), 0);
+    end = cp_loop_now_ms() + 2000;
+    while (rb.raft == 0 && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 10000);
+    assert_int_equal(rb.raft, 1);
+    st = net_stats(b);
+    assert_int_equal(st.inbound, 1);
+    assert_int_equal(st.inbound_pending, 0);
+    assert_int_equal(st.bad_frames, 0);
+    net_close_wait(a);
+    net_close_wait(b);
+}
+
+static void test_net_handshake_timeout(void **state)
+{
+    (void)state;
+    struct net_rx rb = { 0 };
+    struct cp_net_cfg cfg = { .cluster_id = 7, .self_id = 2, .handshake_timeout_ms = 200 };
+    struct cp_net *b = net_new_cfg(&cfg, &rb);
+    int idle = raw_connect_from(b, NULL), part = raw_connect_from(b, NULL);
+    uint8_t h[20] = { 32 }; /* a HELLO header and 8 bytes of it, never the rest */
+    h[8] = 1;
+    assert_int_equal(send(part, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    run_for(100);
+    struct cp_net_stats st = net_stats(b);
+    assert_int_equal(st.inbound, 2);
+    assert_int_equal(st.inbound_pending, 2);
+    assert_false(raw_closed(idle));
+    run_for(250);
+    st = net_stats(b);
+    assert_int_equal(st.handshake_timeouts, 2);
+    assert_int_equal(st.inbound, 0);
+    assert_int_equal(st.inbound_pending, 0);
+    assert_true(raw_closed(idle));
+    assert_true(raw_closed(part));
+    close(idle);
+    close(part);
+    net_close_wait(b);
+}
+
+static void test_net_inbound_caps(void **state)
+{
+    (void)state;
+    struct net_rx rb = { 0 }, ra = { 0 };
+    struct cp_net_cfg cfg = { .cluster_id = 7, .self_id = 2, .max_inbound = 5,
+                              .max_inbound_per_addr = 3 };
+    struct cp_net *b = net_new_cfg(&cfg, &rb);
+    int fds[8];
+    for (int i = 0; i < 4; i++) /* 3 kept, the 4th from the same address closed */
+        fds[i] = raw_connect_from(b, "127.0.0.1");
+    run_until_inbound(b, 3);
+    run_for(50);
+    struct cp_net_stats st = net_stats(b);
+    assert_int_equal(st.inbound, 3);
+    assert_int_equal(st.refused_addr, 1);
+    assert_true(raw_closed(fds[3]));
+    for (int i = 4; i < 7; i++) /* another address: 2 fit under the total of 5 */
+        fds[i] = raw_connect_from(b, "127.0.0.2");
+    run_until_inbound(b, 5);
+    run_for(50);
+    st = net_stats(b);
+    assert_int_equal(st.inbound, 5);
+    assert_int_equal(st.refused_total, 1);
+    assert_int_equal(st.accepted, 5);
+    assert_true(raw_closed(fds[6]));
+    assert_false(raw_closed(fds[0]));
+    for (int i = 0; i < 7; i++)
+        close(fds[i]);
+    run_until_inbound(b, 0);
+    assert_int_equal(net_stats(b).inbound, 0);
+    /* slots freed: a real peer connects */
+    struct cp_net *a = net_new(7, 1, &ra, 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", cp_net_port(b));
+    assert_int_equal(cp_net_add_peer(a, 2, addr), 0);
+    uint64_t end = cp_loop_now_ms() + 2000;
+    while (!cp_net_connected(a, 2) && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 10000);
+    assert_true(cp_net_connected(a, 2));
+    net_close_wait(a);
+    net_close_wait(b);
+}
+
+/* Out of descriptors: accept fails with EMFILE. The loop must neither spin (re-arming an
+ * accept that fails at once) nor leave the peers hanging, and must accept again once
+ * descriptors are free. */
+static void test_net_emfile(void **state)
+{
+    (void)state;
+    struct net_rx rb = { 0 };
+    struct cp_net_cfg cfg = { .cluster_id = 7, .self_id = 2 };
+    struct cp_net *b = net_new_cfg(&cfg, &rb);
+    run_for(10);
+    int cl[4];
+    for (int i = 0; i < 4; i++) /* the clients' own descriptors come first */
+        cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int probe = open("/dev/null", O_RDONLY);
+    assert_true(probe >= 0);
+    close(probe);
+    low = old;
+    low.rlim_cur = (rlim_t)probe + 32;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    /* io_uring takes the limit when an accept is queued: one connection gets the accept
+     * in flight re-queued under the low limit */
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cp_net_port(b)) };
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    assert_int_equal(connect(cl[0], (struct sockaddr *)&sin, sizeof(sin)), 0);
+    run_until_inbound(b, 1);
+    int fill[64], nfill = 0;
+    while (nfill < 64 && (fill[nfill] = open("/dev/null", O_RDONLY)) >= 0)
+        nfill++;
+    int fill_errno = errno;
+    for (int i = 1; i < 3; i++)
+        connect(cl[i], (struct sockaddr *)&sin, sizeof(sin));
+    /* 500 ms with waits of up to 100 ms: a spinning accept would make thousands of turns */
+    unsigned turns = 0;
+    uint64_t end = cp_loop_now_ms() + 500;
+    while (cp_loop_now_ms() < end) {
+        cp_loop_run_once(loop, 100000);
+        turns++;
+    }
+    struct cp_net_stats st = net_stats(b);
+    bool closed1 = raw_closed(cl[1]), closed2 = raw_closed(cl[2]);
+    /* descriptors free again (before any assert: later tests need them) */
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    print_message("EMFILE: %u loop turns in 500 ms, accept_nofd %llu, shed %llu, backoffs %llu\n",
+                  turns, (unsigned long long)st.accept_nofd, (unsigned long long)st.shed_nofd,
+                  (unsigned long long)st.accept_backoffs);
+    assert_true(nfill < 64); /* the table was full */
+    assert_int_equal(fill_errno, EMFILE);
+    assert_true(turns < 100);
+    assert_true(st.accept_nofd >= 1);
+    assert_int_equal(st.shed_nofd, 2); /* both clients got a close, not a hang */
+    assert_true(closed1);
+    assert_true(closed2);
+    assert_int_equal(st.inbound, 1); /* the first one, accepted before the table filled */
+    /* the next connection is accepted (within a backoff) */
+    assert_int_equal(connect(cl[3], (struct sockaddr *)&sin, sizeof(sin)), 0);
+    run_until_inbound(b, 2);
+    st = net_stats(b);
+    assert_int_equal(st.inbound, 2);
+    assert_int_equal(st.accepted, 2);
+    assert_false(raw_closed(cl[3]));
+    for (int i = 0; i < 4; i++)
+        close(cl[i]);
+    net_close_wait(b);
+}
+
 /* ---- raft message codec ---- */
 
 static void test_raftmsg_codec(void **state)
@@ -1347,6 +1600,10 @@ int main(void)
         cmocka_unit_test(test_net_basic),
         cmocka_unit_test(test_net_handshake_reject),
         cmocka_unit_test(test_net_backpressure),
+        cmocka_unit_test(test_net_prehandshake_bound),
+        cmocka_unit_test(test_net_handshake_timeout),
+        cmocka_unit_test(test_net_inbound_caps),
+        cmocka_unit_test(test_net_emfile),
         cmocka_unit_test(test_raftmsg_codec),
         cmocka_unit_test(test_raftio_disk),
         cmocka_unit_test(test_raftio_send_recv),
