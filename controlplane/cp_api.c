@@ -7,20 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cp_api.h"
 #include "cp_loop.h"
+#include "cp_net.h"
 #include "rumor_sock.h"
 
 #define API_LINE_MAX (1u << 20)      /* longest request line */
 #define API_SENDQ_MAX (8u << 20)     /* unsent bytes before a client counts as stuck */
+#define API_ACCEPT_BACKOFF_MIN 10    /* ms: a failing accept is re-armed no sooner */
+#define API_ACCEPT_BACKOFF_MAX 100
 
 struct cp_api_client {
 	struct cp_api *api;
 	struct cp_api_client *next;
 	int fd;
 	unsigned flags;
+	unsigned watches;            /* subscriptions taken (cp_api_watch_add) */
 	int inflight;
 	int closing;
 	struct cp_loop_req rreq, sreq;
@@ -40,6 +45,12 @@ struct cp_api {
 	struct cp_api_client *clients;
 	unsigned n_clients;
 	int closing;
+	int accepting;               /* an accept is in flight */
+	int reserve_fd;              /* /dev/null, given up to refuse a client at EMFILE */
+	unsigned backoff_ms;
+	struct cp_loop_timer accept_timer;
+	struct cp_loop_req free_req;
+	uint64_t refused_clients, refused_watches, accept_nofd, accept_errors;
 	char path[108];
 };
 
@@ -255,11 +266,87 @@ unsigned cp_api_clients(const struct cp_api *api)
 	return api->n_clients;
 }
 
+static void api_free_cb(struct cp_loop_req *req, int res)
+{
+	struct cp_api *api = req->data;
+
+	(void)res;
+	/* clients still finishing their cancelled operations point at api */
+	if (api->accepting || !cp_loop_timer_idle(&api->accept_timer) || api->clients) {
+		cp_loop_defer(api->loop, &api->free_req, 0, api_free_cb); /* wait a turn */
+		return;
+	}
+	if (api->reserve_fd >= 0)
+		close(api->reserve_fd);
+	free(api);
+}
+
+static void accept_timer_cb(struct cp_loop_timer *t);
+
 static void arm_accept(struct cp_api *api)
 {
 	api->areq.data = api;
-	if (cp_loop_accept(api->loop, &api->areq, api->fd, on_accept) != 0)
-		fprintf(stderr, "rumor-cp: api: cannot queue accept\n");
+	api->accepting = cp_loop_accept(api->loop, &api->areq, api->fd, on_accept) == 0;
+	if (!api->accepting) {
+		fprintf(stderr, "rumor-cp: api: cannot queue accept, retrying\n");
+		api->accept_timer.data = api;
+		cp_loop_timer_start(api->loop, &api->accept_timer, API_ACCEPT_BACKOFF_MIN, 0,
+				    accept_timer_cb);
+	}
+}
+
+static void accept_timer_cb(struct cp_loop_timer *t)
+{
+	struct cp_api *api = t->data;
+
+	if (!api->closing && !api->accepting)
+		arm_accept(api);
+}
+
+/* A failed accept is re-armed after 10..100 ms: a persistent error (no descriptors) would
+ * otherwise complete at once, forever, and spin the loop. */
+static void accept_backoff(struct cp_api *api)
+{
+	api->backoff_ms = api->backoff_ms ? api->backoff_ms * 2 : API_ACCEPT_BACKOFF_MIN;
+	if (api->backoff_ms > API_ACCEPT_BACKOFF_MAX)
+		api->backoff_ms = API_ACCEPT_BACKOFF_MAX;
+	api->accept_timer.data = api;
+	cp_loop_timer_start(api->loop, &api->accept_timer, api->backoff_ms, 0, accept_timer_cb);
+}
+
+/* Refuse a client in one line it can read, then close. The reply is tiny and the socket
+ * buffer empty, so a non-blocking send is enough. */
+static void refuse(int fd, const char *msg)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n", msg);
+
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* nothing to do: the close says enough */
+	}
+	close(fd);
+}
+
+/* Out of descriptors: take the reserve's slot to tell the waiting clients why they are
+ * refused (instead of leaving them in the backlog), then take the reserve back. */
+static void shed_backlog(struct cp_api *api)
+{
+	if (api->reserve_fd >= 0) {
+		close(api->reserve_fd);
+		api->reserve_fd = -1;
+	}
+	int fl = fcntl(api->fd, F_GETFL);
+	if (fl >= 0 && fcntl(api->fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+		for (int i = 0; i < 64; i++) {
+			int fd = accept4(api->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				break;
+			refuse(fd, "rumor-cp is out of file descriptors, retry later");
+			api->refused_clients++;
+		}
+		fcntl(api->fd, F_SETFL, fl);
+	}
+	api->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void on_accept(struct cp_loop_req *req, int res)
@@ -267,15 +354,38 @@ static void on_accept(struct cp_loop_req *req, int res)
 	struct cp_api *api = req->data;
 	struct cp_api_client *c;
 
+	api->accepting = 0;
 	if (api->closing) {
 		if (res >= 0)
 			close(res);
-		free(api);
+		api_free_cb(&api->free_req, 0);
 		return;
 	}
 	if (res < 0) {
-		if (res != -EINTR && res != -ECONNABORTED)
-			fprintf(stderr, "rumor-cp: api: accept: %s\n", strerror(-res));
+		if (res == -EMFILE || res == -ENFILE) {
+			if (api->accept_nofd++ == 0 || (api->accept_nofd & (api->accept_nofd - 1)) == 0)
+				fprintf(stderr, "rumor-cp: api: accept: %s (%llu so far)\n",
+					strerror(-res), (unsigned long long)api->accept_nofd);
+			shed_backlog(api);
+			accept_backoff(api);
+		} else if (res == -EINTR || res == -ECONNABORTED) {
+			arm_accept(api);
+		} else {
+			if (api->accept_errors++ == 0 ||
+			    (api->accept_errors & (api->accept_errors - 1)) == 0)
+				fprintf(stderr, "rumor-cp: api: accept: %s (%llu so far)\n",
+					strerror(-res), (unsigned long long)api->accept_errors);
+			accept_backoff(api);
+		}
+		return;
+	}
+	api->backoff_ms = 0;
+	if (api->n_clients >= CP_API_MAX_CLIENTS) {
+		if (api->refused_clients++ == 0 ||
+		    (api->refused_clients & (api->refused_clients - 1)) == 0)
+			fprintf(stderr, "rumor-cp: api: refused a client: %u connected (%llu refused "
+				"so far)\n", api->n_clients, (unsigned long long)api->refused_clients);
+		refuse(res, "too many API clients (" CP_API_STR(CP_API_MAX_CLIENTS) "), retry later");
 		arm_accept(api);
 		return;
 	}
@@ -294,14 +404,76 @@ static void on_accept(struct cp_loop_req *req, int res)
 	arm_accept(api);
 }
 
+int cp_api_watch_add(struct cp_api_client *c)
+{
+	if (c->watches >= CP_API_MAX_WATCHES) {
+		c->api->refused_watches++;
+		cp_api_error(c, "watch: this connection already has %u subscriptions (the most "
+			     "allowed); open another connection", c->watches);
+		return -EMFILE;
+	}
+	c->watches++;
+	return 0;
+}
+
+json_t *cp_api_limits_json(const struct cp_api *api, const struct cp_net *net)
+{
+	json_t *r = json_object();
+
+	if (api)
+		json_object_set_new(r, "api",
+				    json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I}", "clients",
+					      (int)api->n_clients, "max_clients", CP_API_MAX_CLIENTS,
+					      "max_watches_per_client", CP_API_MAX_WATCHES,
+					      "refused_clients", (json_int_t)api->refused_clients,
+					      "refused_watches", (json_int_t)api->refused_watches,
+					      "accept_nofd", (json_int_t)api->accept_nofd,
+					      "accept_errors", (json_int_t)api->accept_errors));
+	if (net) {
+		struct cp_net_stats st;
+		const struct cp_net_cfg *cfg = cp_net_cfg_get(net);
+		cp_net_get_stats(net, &st);
+		json_t *o = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "inbound",
+				      (int)st.inbound, "inbound_pending", (int)st.inbound_pending,
+				      "accepted", (json_int_t)st.accepted, "refused_total",
+				      (json_int_t)st.refused_total, "refused_addr",
+				      (json_int_t)st.refused_addr, "handshake_timeouts",
+				      (json_int_t)st.handshake_timeouts, "prehandshake_oversize",
+				      (json_int_t)st.prehandshake_oversize, "bad_hello",
+				      (json_int_t)st.bad_hello, "bad_frames", (json_int_t)st.bad_frames);
+		json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:i, s:i, s:i}", "accept_nofd",
+					 (json_int_t)st.accept_nofd, "shed_nofd",
+					 (json_int_t)st.shed_nofd, "accept_errors",
+					 (json_int_t)st.accept_errors, "accept_backoffs",
+					 (json_int_t)st.accept_backoffs, "max_inbound",
+					 (int)cfg->max_inbound, "max_inbound_per_addr",
+					 (int)cfg->max_inbound_per_addr, "handshake_timeout_ms",
+					 (int)cfg->handshake_timeout_ms);
+		json_object_update(o, more);
+		json_decref(more);
+		json_object_set_new(r, "net", o);
+	}
+	return r;
+}
+
 int cp_api_open(struct cp_loop *loop, const char *path, const struct cp_api_ops *ops,
 		struct cp_api **out)
 {
 	struct cp_api *api;
+	/* created 0660 whatever the process umask (the bind creates the file): clients are the
+	 * owner and its group, never everyone */
+	mode_t um = umask(0117);
 	int fd = rumor_sock_listen(path, 64);
 
+	umask(um);
 	if (fd < 0)
 		return fd;
+	if (chmod(path, 0660) < 0) {
+		int err = -errno;
+		close(fd);
+		unlink(path);
+		return err;
+	}
 	api = calloc(1, sizeof(*api));
 	if (!api) {
 		close(fd);
@@ -310,6 +482,8 @@ int cp_api_open(struct cp_loop *loop, const char *path, const struct cp_api_ops 
 	api->loop = loop;
 	api->ops = *ops;
 	api->fd = fd;
+	api->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	api->free_req.data = api;
 	strcpy(api->path, path);
 	arm_accept(api);
 	*out = api;
@@ -326,8 +500,13 @@ void cp_api_close(struct cp_api *api)
 	}
 	api->closing = 1;
 	unlink(api->path);
-	/* the pending accept completes with -ECANCELED and frees api */
-	cp_loop_cancel(api->loop, &api->areq);
+	cp_loop_timer_stop(&api->accept_timer);
+	/* a pending accept completes with -ECANCELED and frees api; without one (backing off)
+	 * api is freed once the timer is idle */
+	if (api->accepting)
+		cp_loop_cancel(api->loop, &api->areq);
+	else
+		cp_loop_defer(api->loop, &api->free_req, 0, api_free_cb);
 	shutdown(api->fd, SHUT_RDWR);
 	close(api->fd);
 }

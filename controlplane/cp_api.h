@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct cp_loop;
+struct cp_net;
 struct cp_api;
 struct cp_api_client;
 
@@ -43,5 +44,19 @@ unsigned *cp_api_client_flags(struct cp_api_client *c);
 
 /* Connected clients, for status. */
 unsigned cp_api_clients(const struct cp_api *api);
+
+/* Limits: a client beyond CP_API_MAX_CLIENTS gets one error line and is closed; a client
+ * holds at most CP_API_MAX_WATCHES watch subscriptions. Both are counted. */
+#define CP_API_MAX_CLIENTS 256
+#define CP_API_MAX_WATCHES 16
+#define CP_API_STR_(x) #x
+#define CP_API_STR(x) CP_API_STR_(x)
+
+/* Take one watch subscription for @c: 0, or -EMFILE after replying the error to @c. */
+int cp_api_watch_add(struct cp_api_client *c);
+
+/* Status object {"api": {...}, "net": {...}} of the API's and the control port's limits and
+ * refusal counters (@net may be NULL: no "net"). */
+json_t *cp_api_limits_json(const struct cp_api *api, const struct cp_net *net);
 
 #endif
