@@ -7,7 +7,8 @@
 # torn cuts (--torn: a random prefix of each file's oldest unsynced write survives), even
 # rounds plain ones. API sockets, logs and pid files stay off the FUSE mount.
 # usage: cluster_powerloss.sh [SOURCE_ROOT] [NODES] [ROUNDS]   (defaults: the tree, 3, 30)
-# env: as cluster_crash.sh (RCT_CRASH_MODE=idle: cut once everything is applied and synced).
+# env: as cluster_crash.sh (RCT_CRASH_MODE=idle: cut once every node applied the load; unlike
+# the crash test this still fails without durable payloads: applied is not synced).
 TEST=power TEST_NS=8 CRASH_WHAT="power cut (odd rounds torn)"
 LAZYFS_PY=/usr/bin/python3 # Debian's: the one with pyfuse3
 
