@@ -63,6 +63,7 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	json_object_set_new(r, "order_digest", json_string(digest));
 	json_object_set_new(r, "waiting_payload", json_integer((json_int_t)cp_fsm_queue_len(n->fsm)));
 	json_object_set_new(r, "held_events", json_integer(n->held.count));
+	json_object_set_new(r, "limits", cp_api_limits_json(n->api, cp_raftio_net(&n->io)));
 	json_object_set_new(r, "uptime_s",
 			    json_integer((json_int_t)((cp_loop_now_ms() - n->started_ms) / 1000)));
 	json_object_set_new(r, "dataplane",
@@ -570,6 +571,10 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 			return;
 		}
 		w->origin = (uint16_t)origin;
+		if (cp_api_watch_add(c) < 0) { /* replied: over the per-client bound */
+			free(w);
+			return;
+		}
 		w->next = n->watchers;
 		n->watchers = w;
 		cp_api_reply(c, json_pack("{s:b, s:s}", "ok", 1, "watching",
