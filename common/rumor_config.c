@@ -114,6 +114,7 @@ void rumor_config_defaults(struct rumor_config *cfg)
 	snprintf(cfg->storage.dir, sizeof(cfg->storage.dir), "/var/lib/rumor");
 	snprintf(cfg->storage.api_socket, sizeof(cfg->storage.api_socket),
 		 "/run/rumor/node-%%n.sock");
+	cfg->storage.min_free_mb = 256;
 	cfg->dataplane.store_slots = 65536;
 	cfg->dataplane.store_peer_cap = 65536 / 4;
 	cfg->dataplane.origin_window = 65536 / 8;
@@ -426,6 +427,7 @@ static const struct num_key num_keys[] = {
 	NK(S_RAFT, "batch_max_events", 1, 1u << 24, raft.batch_max_events),
 	NK(S_RAFT, "batch_max_us", 1, 10000000, raft.batch_max_us),
 	NK(S_RAFT, "gap_timeout_ms", 1, 3600000, raft.gap_timeout_ms),
+	NK(S_STORAGE, "min_free_mb", 0, 1u << 24, storage.min_free_mb),
 	NK(S_DATAPLANE, "store_slots", 1, 1u << 24, dataplane.store_slots),
 	NK(S_DATAPLANE, "store_peer_cap", 1, 1u << 24, dataplane.store_peer_cap),
 	NK(S_DATAPLANE, "origin_window", 1, 1u << 24, dataplane.origin_window),

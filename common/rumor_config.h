@@ -58,6 +58,9 @@ struct rumor_config {
 	struct {
 		char dir[RUMOR_CONFIG_PATH_MAX];    /* base; a node uses <dir>/node-<id> */
 		char api_socket[RUMOR_CONFIG_PATH_MAX]; /* "%n" replaced by the node id */
+		uint32_t min_free_mb;     /* new events are refused (ENOSPC) below this much free
+					     space in the data dir (default 256): what was
+					     accepted still has room to be ordered */
 	} storage;
 
 	struct {

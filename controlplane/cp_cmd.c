@@ -102,6 +102,20 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));
+	if (n->want_origin) {
+		/* the committed event the apply waits for: operators see which payload is missing
+		 * (fetched from every peer's store and payload log meanwhile) */
+		char hex[33];
+		rumor_event_id_hex(&n->want_id, hex);
+		json_object_set_new(r, "waiting_for",
+				    json_pack("{s:i, s:I, s:s, s:I}", "origin", n->want_origin,
+					      "seq", (json_int_t)n->want_seq, "id", hex, "for_ms",
+					      (json_int_t)(cp_loop_now_ms() - n->want_first_ms)));
+	}
+	json_object_set_new(r, "disk", json_pack("{s:I, s:i, s:b}", "free_mb",
+						 (json_int_t)n->disk_free_mb, "min_free_mb",
+						 (int)n->cfg.storage.min_free_mb, "refusing",
+						 n->disk_low));
 	json_object_set_new(r, "ring_backlog",
 			    json_pack("{s:i, s:i, s:I}", "releases_pending", (int)n->rel_n,
 				      "originations_parked", (int)n->parked_n, "release_ring_full",
@@ -291,6 +305,9 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 					    rc == -EAGAIN ? "node is starting (learning its next "
 							     "sequence from the leader), retry" :
 					    rc == -EINPROGRESS ? "request_id in progress, retry" :
+					    rc == -ENOSPC ? "no space left on this node's disk (below "
+							    "[storage] min_free_mb or a write failed), "
+							    "refused; retry later" :
 					    rc == -EEXIST ? "request_id already used for other events" :
 					    rc == -ENAMETOOLONG ? "request_id longer than 64 bytes" :
 							     strerror(-rc));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "rumor_be.h"
@@ -879,6 +880,8 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 		return -EAGAIN;
 	if (cp_plog_error(n->plog) < 0)
 		return cp_plog_error(n->plog); /* -ENOSPC: disk full; nothing accepted is lost */
+	if (n->disk_low)
+		return -ENOSPC;
 	if (data_len > RUMOR_MSG_ORIGINATE_DATA)
 		return -EMSGSIZE;
 	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_ORIGINATE, &m) < 0)
@@ -1081,8 +1084,9 @@ static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size
 static void pp_want(void *data, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
 {
 	struct cp_node *n = data;
-	(void)id;
 
+	n->want_id = *id;
+	n->want_first_ms = cp_loop_now_ms();
 	n->want_origin = origin;
 	n->want_seq = seq;
 	n->want_since_ms = cp_loop_now_ms();
@@ -1431,6 +1435,23 @@ static void reap_watchers(struct cp_node *n)
 	}
 }
 
+/* New events need room on disk in every node (payload log, Raft log, ordered.log): below
+ * [storage] min_free_mb this node refuses them, so what it accepted can still be ordered. */
+static void check_disk(struct cp_node *n)
+{
+	struct statvfs vs;
+
+	if (statvfs(n->dir, &vs) != 0)
+		return;
+	uint64_t free_mb = (uint64_t)vs.f_bavail * vs.f_frsize >> 20;
+	bool low = free_mb < n->cfg.storage.min_free_mb;
+	if (low != n->disk_low)
+		LOG(n, "data dir %s: %" PRIu64 " MiB free, %s new events", n->dir, free_mb,
+		    low ? "below [storage] min_free_mb: refusing" : "accepting");
+	n->disk_low = low;
+	n->disk_free_mb = free_mb;
+}
+
 static void on_slow(struct cp_loop_timer *t)
 {
 	struct cp_node *n = t->data;
@@ -1438,6 +1459,7 @@ static void on_slow(struct cp_loop_timer *t)
 	bool alive = dp_client_alive(&n->dp, 3000);
 
 	reap_watchers(n);
+	check_disk(n);
 	if (cp_plog_error(n->plog) < 0)
 		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
 
@@ -1634,6 +1656,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	cp_fetch_init(&n->fetch);
 	if ((rc = open_logs(n)) < 0)
 		return rc;
+	check_disk(n);
 	n->fsm_hooks = *cp_fsm_raft(n->fsm);
 	n->fsm_hooks.snapshot = fsm_snapshot_hook;
 

@@ -194,6 +194,8 @@ struct cp_node {
 	uint64_t durable_through;         /* our events through this seq are majority-durable */
 	uint64_t *durable_sent;           /* leader: announced per origin */
 	bool seq_floor_known;             /* the dataplane stamps above what the cluster saw */
+	bool disk_low;                    /* free space below [storage] min_free_mb */
+	uint64_t disk_free_mb;
 	uint64_t seq_floor;
 	uint64_t seq_query_ms;            /* last SEQ_QUERY sent */
 	uint64_t leading_since_ms;
@@ -207,6 +209,8 @@ struct cp_node {
 	uint16_t want_origin;             /* the fsm waits for this payload (0: none) */
 	uint64_t want_seq;
 	uint64_t want_since_ms;
+	struct rumor_event_id want_id;
+	uint64_t want_first_ms;
 	uint64_t last_rereport_ms;        /* held events are re-reported every REREPORT_AGE_MS */
 	uint64_t last_repair_ms;          /* leader: minority-held runs looked for */
 	bool commit_unannounced;          /* leader: applied a batch followers may not know of */

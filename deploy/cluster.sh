@@ -21,6 +21,7 @@
 # default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section),
 # RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64),
 # RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float),
+# RUMOR_STORAGE_EXTRA (lines appended to the [storage] section, e.g. min_free_mb = 32),
 # RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
 set -euo pipefail
 
@@ -82,6 +83,7 @@ write_config() { # ids...
 		echo "[raft]"; echo "election_timeout_ms = 1000"; echo "heartbeat_ms = 100"
 		[[ -n ${RUMOR_RAFT_EXTRA:-} ]] && printf '%b\n' "$RUMOR_RAFT_EXTRA"
 		echo "[storage]"; echo "dir = $data"; echo "api_socket = $run/node-%n.sock"
+		[[ -n ${RUMOR_STORAGE_EXTRA:-} ]] && printf '%b\n' "$RUMOR_STORAGE_EXTRA"
 		echo "[dataplane]"; echo "store_slots = 16384"
 		for id in "$@"; do
 			echo "[node.$id]"
