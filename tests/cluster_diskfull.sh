@@ -22,8 +22,9 @@ filler=$RUMOR_DATA/filler
 dd if=/dev/zero of="$filler" bs=1M count=$(($(free_mb) - MIN_FREE - 12)) status=none
 log "leader $leader; $(free_mb) MiB free on the nodes' disk, threshold $MIN_FREE MiB"
 
+# the loaders retry refusals ("retry later") until they give up (4 x --timeout of sending)
 for i in 1 2 3; do
-	load_bg "$i" --events 30000 --size 900 --batch 8 --pipeline 2 --rate 3000 --timeout 25 \
+	load_bg "$i" --events 30000 --size 900 --batch 8 --pipeline 2 --rate 3000 --timeout 8 \
 		--acked-ids "$RUMOR_RUN/acked-$i"
 done
 wait_loads "1 2 3" || true
