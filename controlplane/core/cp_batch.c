@@ -63,6 +63,7 @@ static int add(struct cp_batch *b, uint8_t kind, uint16_t origin, uint64_t seq,
 	r->reason = 0;
 	r->origin = origin;
 	r->seq = seq;
+	r->seq_last = seq;
 	if (id)
 		r->id = *id;
 	else
@@ -79,6 +80,16 @@ int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
 int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq)
 {
 	return add(b, CP_BATCH_SKIP, origin, seq, NULL);
+}
+
+int cp_batch_add_skip_range(struct cp_batch *b, uint16_t origin, uint64_t seq, uint64_t last)
+{
+	if (last < seq)
+		return -EINVAL;
+	int rc = add(b, CP_BATCH_SKIP, origin, seq, NULL);
+	if (rc == 0)
+		b->recs[b->n - 1].seq_last = last;
+	return rc;
 }
 
 int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
@@ -115,12 +126,13 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap)
 	p += CP_BATCH_HDR_SIZE;
 	for (uint32_t i = 0; i < b->n; i++, p += CP_BATCH_REC_SIZE) {
 		const struct cp_batch_rec *r = &b->recs[i];
-		p[0] = r->kind;
+		int range = r->kind == CP_BATCH_SKIP && r->seq_last > r->seq;
+		p[0] = range ? CP_BATCH_WIRE_SKIP_RANGE : r->kind;
 		p[1] = r->kind == CP_BATCH_REJECT ? r->reason : 0;
 		put16(p + 2, r->origin);
 		put64(p + 4, r->seq);
-		put64(p + 12, r->id.hi);
-		put64(p + 20, r->id.lo);
+		put64(p + 12, range ? r->seq_last : r->id.hi);
+		put64(p + 20, range ? 0 : r->id.lo);
 	}
 	return (long)need;
 }
@@ -151,6 +163,16 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 		r->seq = get64(p + 4);
 		r->id.hi = get64(p + 12);
 		r->id.lo = get64(p + 20);
+		r->seq_last = r->seq;
+		if (r->kind == CP_BATCH_WIRE_SKIP_RANGE) {
+			if (r->id.hi <= r->seq || r->id.lo || r->reason) {
+				b->n = 0;
+				return -EINVAL;
+			}
+			r->kind = CP_BATCH_SKIP;
+			r->seq_last = r->id.hi;
+			r->id.hi = 0;
+		}
 		int bad = r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX || r->seq == 0 ||
 			  (r->kind != CP_BATCH_EVENT && r->kind != CP_BATCH_SKIP &&
 			   r->kind != CP_BATCH_REJECT) ||

@@ -1,5 +1,5 @@
 /* cp_batch: the Raft entry that carries one committed order batch (events, explicit
- * "skip origin:seq" and "reject origin:seq id" records, in apply order), strict codec. */
+ * "skip origin:seq[..last]" and "reject origin:seq id" records, in apply order), strict codec. */
 #ifndef CP_BATCH_H
 #define CP_BATCH_H
 
@@ -13,6 +13,10 @@
  *                reserved u16 (=0), count u32, reserved u32 (=0)
  *   count records of 28 B: kind u8, reason u8 (=0 except a reject's), origin u16, seq u64,
  *                          id 16 B (hi u64, lo u64; all zero for a skip record)
+ *   A skip of more than one seq is wire kind 4 (CP_BATCH_WIRE_SKIP_RANGE): seq is the first
+ *   skipped seq, id.hi the last (> seq), id.lo 0. It decodes as kind CP_BATCH_SKIP with
+ *   seq_last set; a one-seq skip is still encoded as kind 2, so batches written before
+ *   ranges existed decode unchanged.
  * No CRC: Raft's storage checks integrity. Global sequence numbers are not carried: the
  * state machine assigns them at apply time by counting, identically on every node. */
 #define CP_BATCH_MAGIC 0x54414252u
@@ -21,10 +25,12 @@
 #define CP_BATCH_REC_SIZE 28u
 /* Most records one batch may carry (bounds a decoder's allocation). */
 #define CP_BATCH_MAX_RECORDS (1u << 20)
+/* Wire kind of a skip record covering seq..id.hi (never seen in a decoded struct). */
+#define CP_BATCH_WIRE_SKIP_RANGE 4u
 
 enum cp_batch_kind {
 	CP_BATCH_EVENT = 1, /* apply event (origin, seq, id) */
-	CP_BATCH_SKIP = 2,  /* origin's seq will never be ordered: advance past it */
+	CP_BATCH_SKIP = 2,  /* origin's seqs seq..seq_last will never be ordered: advance past */
 	CP_BATCH_REJECT = 3,/* the event (origin, seq, id) exists but is never ordered: its
 			       timestamp names what no member reported (reason); advance past */
 };
@@ -40,6 +46,7 @@ const char *cp_batch_reason_text(unsigned reason);
 struct cp_batch_rec {
 	struct rumor_event_id id; /* zero for skips */
 	uint64_t seq;             /* >= 1 */
+	uint64_t seq_last;        /* last seq a skip covers (>= seq); == seq for other kinds */
 	uint16_t origin;          /* 1..RUMOR_NODE_ID_MAX */
 	uint8_t kind;             /* enum cp_batch_kind */
 	uint8_t reason;           /* enum cp_batch_reason for a reject, else 0 */
@@ -62,6 +69,8 @@ static inline void cp_batch_clear(struct cp_batch *b) { b->n = 0; }
 int cp_batch_add_event(struct cp_batch *b, uint16_t origin, uint64_t seq,
 		       const struct rumor_event_id *id);
 int cp_batch_add_skip(struct cp_batch *b, uint16_t origin, uint64_t seq);
+/* One record skipping @seq..@last (one gseq when applied). Also -EINVAL when last < seq. */
+int cp_batch_add_skip_range(struct cp_batch *b, uint16_t origin, uint64_t seq, uint64_t last);
 /* Also -EINVAL for an unknown @reason. */
 int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
 			const struct rumor_event_id *id, unsigned reason);
@@ -78,7 +87,8 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap);
  *   -EPROTO    bad magic / unknown version / nonzero flags or reserved fields
  *   -E2BIG     count over CP_BATCH_MAX_RECORDS
  *   -EINVAL    a record with unknown kind, origin out of range, seq 0, a skip with nonzero
- *              id, a reject with an unknown reason, a nonzero reason byte on another kind
+ *              id, a skip range whose last seq is not above its first or with id.lo != 0,
+ *              a reject with an unknown reason, a nonzero reason byte on another kind
  *   -ENOMEM.
  * Returns 0 on success. */
 int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b);

@@ -152,18 +152,22 @@ int cp_fsm_apply_buf(struct cp_fsm *f, const void *buf, size_t len)
 	if (f->pp.committed)
 		f->pp.committed(f->pp.data, &f->scratch);
 	for (uint32_t i = 0; i < f->scratch.n; i++) {
-		const struct cp_batch_rec *r = &f->scratch.recs[i];
-		uint64_t *wm = &f->wm[r->origin];
-		if (r->seq <= *wm) {
+		struct cp_batch_rec rec = f->scratch.recs[i];
+		uint64_t *wm = &f->wm[rec.origin];
+		if (rec.kind != CP_BATCH_SKIP)
+			rec.seq_last = rec.seq;
+		if (rec.seq_last <= *wm) {
 			f->st.dups++;
 			continue;
 		}
-		if (r->seq != *wm + 1)
+		if (rec.seq <= *wm)
+			rec.seq = *wm + 1; /* a skip range partly ordered already: only its tail */
+		else if (rec.seq != *wm + 1)
 			f->st.gap_jumps++;
 		/* Out of memory here would make this node diverge: better to stop loudly. */
-		if (q_push(f, r))
+		if (q_push(f, &rec))
 			abort();
-		*wm = r->seq;
+		*wm = rec.seq_last;
 		f->st.queued++;
 	}
 	cp_fsm_drain(f);
@@ -172,12 +176,17 @@ int cp_fsm_apply_buf(struct cp_fsm *f, const void *buf, size_t len)
 
 static void record(struct cp_fsm *f, struct cp_fsm_entry *e)
 {
-	uint8_t h[25];
+	uint8_t h[33];
+	size_t hn = 25;
 	memcpy(h, &e->gseq, 8);
 	memcpy(h + 8, &e->id.hi, 8);
 	memcpy(h + 16, &e->id.lo, 8);
 	h[24] = e->kind;
-	f->digest = XXH3_64bits_withSeed(h, sizeof(h), f->digest);
+	if (e->seq_last != e->seq) { /* one-seq skips keep the digest they always had */
+		memcpy(h + 25, &e->seq_last, 8);
+		hn = 33;
+	}
+	f->digest = XXH3_64bits_withSeed(h, hn, f->digest);
 	struct logent *l = &f->log[e->gseq % f->cfg.log_window];
 	uint32_t keep = e->len < f->cfg.max_payload ? e->len : f->cfg.max_payload;
 	if (keep > l->cap) {
@@ -206,6 +215,7 @@ unsigned cp_fsm_drain(struct cp_fsm *f)
 		struct cp_fsm_entry e = {0};
 		e.id = r->id;
 		e.seq = r->seq;
+		e.seq_last = r->seq_last;
 		e.origin = r->origin;
 		e.kind = r->kind;
 		e.reason = r->reason;
@@ -233,6 +243,7 @@ unsigned cp_fsm_drain(struct cp_fsm *f)
 			f->st.rejects++; /* never fetched: its payload is not wanted */
 		} else {
 			f->st.skips++;
+			f->st.skipped_seqs += r->seq_last - r->seq + 1;
 		}
 		f->want_sent = 0;
 		e.gseq = ++f->last_gseq;
@@ -310,14 +321,18 @@ static void w_u16(struct wbuf *w, uint16_t v)
 	w_bytes(w, b, 2);
 }
 
-static void w_rec(struct wbuf *w, uint8_t kind, uint16_t origin, uint64_t seq,
+/* A skip range is written as cp_batch's wire form (kind 4, id.hi = last seq), so that
+ * snapshots without ranges keep their exact format. */
+static void w_rec(struct wbuf *w, uint8_t kind, uint16_t origin, uint64_t seq, uint64_t last,
 		  const struct rumor_event_id *id)
 {
-	w_bytes(w, &kind, 1);
+	int range = kind == CP_BATCH_SKIP && last > seq;
+	uint8_t k = range ? (uint8_t)CP_BATCH_WIRE_SKIP_RANGE : kind;
+	w_bytes(w, &k, 1);
 	w_u16(w, origin);
 	w_u64(w, seq);
-	w_u64(w, id->hi);
-	w_u64(w, id->lo);
+	w_u64(w, range ? last : id->hi);
+	w_u64(w, range ? 0 : id->lo);
 }
 
 int cp_fsm_snapshot_save(const struct cp_fsm *f, void **buf, size_t *len)
@@ -339,13 +354,13 @@ int cp_fsm_snapshot_save(const struct cp_fsm *f, void **buf, size_t *len)
 	w_u64(&w, f->qtail - f->qhead);
 	for (uint64_t i = f->qhead; i < f->qtail; i++) {
 		const struct cp_batch_rec *r = &f->q[i & (f->qcap - 1)];
-		w_rec(&w, r->kind, r->origin, r->seq, &r->id);
+		w_rec(&w, r->kind, r->origin, r->seq, r->seq_last, &r->id);
 	}
 	w_u64(&w, f->nlog);
 	for (uint64_t g = f->last_gseq - f->nlog + 1; g <= f->last_gseq && f->nlog; g++) {
 		const struct cp_fsm_entry *e = &f->log[g % f->cfg.log_window].e;
 		w_u64(&w, e->gseq);
-		w_rec(&w, e->kind, e->origin, e->seq, &e->id);
+		w_rec(&w, e->kind, e->origin, e->seq, e->seq_last, &e->id);
 		uint8_t rc = (uint8_t)e->kv_rc;
 		w_bytes(&w, &rc, 1);
 		w_u32(&w, e->len);
@@ -405,6 +420,14 @@ static void r_rec(struct rbuf *r, struct cp_batch_rec *rec)
 	rec->seq = r_uint(r, 8);
 	rec->id.hi = r_uint(r, 8);
 	rec->id.lo = r_uint(r, 8);
+	rec->seq_last = rec->seq;
+	if (!r->err && rec->kind == CP_BATCH_WIRE_SKIP_RANGE) {
+		if (rec->id.hi <= rec->seq || rec->id.lo)
+			r->err = -EINVAL;
+		rec->kind = CP_BATCH_SKIP;
+		rec->seq_last = rec->id.hi;
+		rec->id.hi = 0;
+	}
 	if (!r->err && (rec->origin == 0 || rec->origin > RUMOR_NODE_ID_MAX || rec->seq == 0 ||
 			(rec->kind != CP_BATCH_EVENT && rec->kind != CP_BATCH_SKIP &&
 			 rec->kind != CP_BATCH_REJECT)))
@@ -464,6 +487,7 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 		e.id = rec.id;
 		e.origin = rec.origin;
 		e.seq = rec.seq;
+		e.seq_last = rec.seq_last;
 		e.kind = rec.kind;
 		e.reason = rec.reason;
 		if (nlog - i > n->cfg.log_window)

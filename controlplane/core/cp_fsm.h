@@ -18,6 +18,7 @@ struct cp_fsm_entry {
 	uint64_t gseq;
 	struct rumor_event_id id; /* zero for a skip, the event's for a reject */
 	uint64_t seq;
+	uint64_t seq_last;        /* a skip covers seq..seq_last (one gseq); == seq otherwise */
 	const void *payload;      /* NULL for a skip or reject */
 	uint32_t len;
 	uint16_t origin;
@@ -56,6 +57,7 @@ struct cp_fsm_stats {
 	uint64_t queued;        /* committed, waiting for payloads */
 	uint64_t applied;       /* events applied */
 	uint64_t skips;         /* skip records applied */
+	uint64_t skipped_seqs;  /* origin seqs those skip records covered */
 	uint64_t rejects;       /* reject records applied (events never executed) */
 	uint64_t kv_cmds;       /* payloads executed as KV commands */
 	uint64_t kv_errors;     /* malformed KV commands */
@@ -88,7 +90,8 @@ uint64_t cp_fsm_watermark(const struct cp_fsm *f, uint16_t origin);
 const uint64_t *cp_fsm_watermarks(const struct cp_fsm *f);
 
 uint64_t cp_fsm_last_gseq(const struct cp_fsm *f);     /* last applied global seq */
-uint64_t cp_fsm_digest(const struct cp_fsm *f);        /* running XXH3 over (gseq, id, kind) */
+/* running XXH3 over (gseq, id, kind), plus the last seq of a skip covering more than one */
+uint64_t cp_fsm_digest(const struct cp_fsm *f);
 uint64_t cp_fsm_queue_len(const struct cp_fsm *f);     /* committed, not yet applied */
 const struct cp_kv *cp_fsm_kv(const struct cp_fsm *f);
 void cp_fsm_get_stats(const struct cp_fsm *f, struct cp_fsm_stats *st);

@@ -11,7 +11,9 @@
 #define NONE32 UINT32_MAX
 
 /* EV_REJECT: a majority holds it but its timestamp names what nobody reported; it leaves
- * the order as a reject record and counts as a real event until freed. */
+ * the order as a reject record and counts as a real event until freed.
+ * EV_SKIP / EV_SKIP_CUT: a run seq..last of seqs given up on. It is not in the ring (a run
+ * can be far longer than any ring) but in its origin's skip list, in seq order. */
 enum {
 	EV_FREE = 0, EV_PENDING, EV_READY, EV_CUT, EV_SKIP, EV_SKIP_CUT, EV_REJECT, EV_REJECT_CUT
 };
@@ -23,7 +25,8 @@ struct ev {
 	uint64_t holders;
 	uint64_t first_seen;
 	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
-	uint32_t next_free;
+	uint64_t last;       /* a skip's last seq */
+	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
 	uint16_t ts_n;
 	uint16_t check_pos;
@@ -40,9 +43,17 @@ struct orig {
 	uint64_t imp_seq;   /* ... and which seq that head is */
 	uint64_t refused_max; /* highest seq refused only because max_pending was full: it
 				 exists, and its reporter re-reports it */
-	uint32_t *ring;     /* event index + 1 by seq & (ring_cap - 1); 0 = empty */
+	/* event index + 1 by seq & (ring_cap - 1); 0 = empty. It covers (base, base + ring_cap]
+	 * only, base >= ordered: an origin that jumps far ahead while nothing of it is held moves
+	 * the window instead of growing the ring over the gap. */
+	uint32_t *ring;
+	uint64_t base;
+	uint64_t ring_hi;   /* highest seq placed since the ring was last empty */
 	uint32_t ring_cap;
-	uint32_t held;
+	uint32_t held;      /* events in the ring */
+	uint32_t skip_head; /* skip list (pool indices), oldest first; NONE32 = empty */
+	uint32_t skip_tail;
+	uint32_t skip_next; /* first skip not cut yet, NONE32 = none */
 	uint16_t wait_node; /* head blocked on (wait_node, wait_ctr); 0 = not waiting */
 	uint16_t wait_next; /* next origin waiting on the same node */
 	uint16_t waiters;   /* first origin waiting on this one */
@@ -115,6 +126,8 @@ int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
 	for (uint32_t i = 0; i < o->pool_size; i++)
 		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
 	o->free_head = 0;
+	for (unsigned i = 0; i < NORIG; i++)
+		o->og[i].skip_head = o->og[i].skip_tail = o->og[i].skip_next = NONE32;
 	rumor_vc_dense_init(&o->gclock);
 	*out = o;
 	return 0;
@@ -134,7 +147,7 @@ void cp_order_destroy(struct cp_order *o)
 
 static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
 {
-	if (!g->ring || seq <= g->ordered || seq - g->ordered > g->ring_cap)
+	if (!g->ring || seq <= g->base || seq - g->base > g->ring_cap)
 		return NONE32;
 	uint32_t v = g->ring[seq & (g->ring_cap - 1)];
 	return v ? v - 1 : NONE32;
@@ -146,10 +159,11 @@ static void ev_free(struct cp_order *o, uint32_t idx)
 	struct orig *g = &o->og[e->origin];
 	if (e->state == EV_READY)
 		o->st.ready--;
-	if (e->state != EV_SKIP && e->state != EV_SKIP_CUT)
+	if (e->state != EV_SKIP && e->state != EV_SKIP_CUT) {
 		o->npending_real--;
-	g->ring[e->seq & (g->ring_cap - 1)] = 0;
-	g->held--;
+		g->ring[e->seq & (g->ring_cap - 1)] = 0;
+		g->held--;
+	}
 	o->st.pending--;
 	e->state = EV_FREE;
 	e->next_free = o->free_head;
@@ -171,9 +185,19 @@ static uint32_t ev_alloc(struct cp_order *o, int skip)
 	return idx;
 }
 
+/* Put event @idx at @seq (> g->ordered) into g's ring. The window (base, base + cap] must
+ * cover every held seq; growing it costs the old ring's size, never the seqs in between.
+ * Returns 0, -ENOBUFS (held seqs would span more than ring_max) or -ENOMEM. */
 static int ring_place(struct cp_order *o, struct orig *g, uint64_t seq, uint32_t idx)
 {
-	uint64_t span = seq - g->ordered;
+	if (!g->held) {
+		/* nothing held: re-anchor just below seq, whatever gap lies behind it */
+		g->base = seq - 1;
+		g->ring_hi = seq;
+	}
+	uint64_t lo = seq <= g->base ? seq - 1 : g->base;
+	uint64_t hi = seq > g->ring_hi ? seq : g->ring_hi;
+	uint64_t span = hi - lo;
 	if (span > o->ring_max)
 		return -ENOBUFS;
 	if (!g->ring || span > g->ring_cap) {
@@ -184,21 +208,52 @@ static int ring_place(struct cp_order *o, struct orig *g, uint64_t seq, uint32_t
 		if (!r)
 			return -ENOMEM;
 		if (g->ring) {
-			for (uint64_t s = g->ordered + 1; s <= g->max_seq; s++) {
-				uint32_t v = g->ring[s & (g->ring_cap - 1)];
-				if (v && o->pool[v - 1].seq == s)
-					r[s & (cap - 1)] = v;
+			for (uint32_t i = 0; i < g->ring_cap; i++) {
+				uint32_t v = g->ring[i];
+				if (v)
+					r[o->pool[v - 1].seq & (cap - 1)] = v;
 			}
 			free(g->ring);
 		}
 		g->ring = r;
 		g->ring_cap = cap;
 	}
+	g->base = lo;
+	g->ring_hi = hi;
 	g->ring[seq & (g->ring_cap - 1)] = idx + 1;
 	if (seq > g->max_seq)
 		g->max_seq = seq;
 	g->held++;
 	return 0;
+}
+
+/* Lowest seq in [from, limit] with an event in g's ring, limit + 1 when none: a walk over
+ * the ring window at most, never over a gap below it. */
+static uint64_t next_held(const struct orig *g, uint64_t from, uint64_t limit)
+{
+	if (!g->held || !g->ring)
+		return limit + 1;
+	if (from <= g->base)
+		from = g->base + 1;
+	uint64_t end = g->base + g->ring_cap < limit ? g->base + g->ring_cap : limit;
+	for (uint64_t s = from; s <= end; s++)
+		if (g->ring[s & (g->ring_cap - 1)])
+			return s;
+	return limit + 1;
+}
+
+/* The uncut skip of g covering @seq, or NONE32. Skip lists are short (one entry per run
+ * given up on since the last commit). */
+static uint32_t skip_covering(const struct cp_order *o, const struct orig *g, uint64_t seq)
+{
+	for (uint32_t k = g->skip_next; k != NONE32; k = o->pool[k].next_free) {
+		const struct ev *e = &o->pool[k];
+		if (seq < e->seq)
+			break;
+		if (seq <= e->last)
+			return k;
+	}
+	return NONE32;
 }
 
 static inline int held_by_majority(const struct cp_order *o, const struct ev *e)
@@ -315,15 +370,40 @@ static void raise_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
 	if (seq <= g->ordered)
 		return;
 	note_origin(o, origin);
-	if (g->held) {
-		uint64_t end = seq < g->max_seq ? seq : g->max_seq;
-		for (uint64_t s = g->ordered + 1; s <= end && g->held; s++) {
-			uint32_t idx = ring_get(g, s);
-			if (idx != NONE32)
-				ev_free(o, idx);
+	uint64_t from = g->ordered > g->base ? g->ordered : g->base;
+	uint64_t end = seq < g->ring_hi ? seq : g->ring_hi;
+	if (g->held && end > from) {
+		if (end - from >= g->ring_cap) {
+			for (uint32_t i = 0; i < g->ring_cap && g->held; i++)
+				if (g->ring[i] && o->pool[g->ring[i] - 1].seq <= seq)
+					ev_free(o, g->ring[i] - 1);
+		} else {
+			for (uint64_t s = from + 1; s <= end && g->held; s++) {
+				uint32_t idx = ring_get(g, s);
+				if (idx != NONE32)
+					ev_free(o, idx);
+			}
 		}
 	}
+	while (g->skip_head != NONE32) {
+		uint32_t k = g->skip_head;
+		struct ev *e = &o->pool[k];
+		if (e->seq > seq)
+			break;
+		if (e->last > seq) {
+			e->seq = seq + 1; /* the part still to come (a commit ended inside it) */
+			break;
+		}
+		g->skip_head = e->next_free;
+		if (g->skip_next == k)
+			g->skip_next = g->skip_head;
+		if (g->skip_head == NONE32)
+			g->skip_tail = NONE32;
+		ev_free(o, k);
+	}
 	g->ordered = seq;
+	if (g->base < seq)
+		g->base = seq;
 	if (g->cut < seq)
 		g->cut = o->cutv[origin] = seq;
 	if (g->max_seq < seq)
@@ -340,15 +420,22 @@ static void raise_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
 
 void cp_order_reset(struct cp_order *o)
 {
+	/* clear only the ring cells in use (a ring may have grown to megabytes) */
+	for (uint32_t i = 0; i < o->pool_size; i++) {
+		const struct ev *e = &o->pool[i];
+		if (e->state != EV_FREE && e->state != EV_SKIP && e->state != EV_SKIP_CUT) {
+			struct orig *g = &o->og[e->origin];
+			g->ring[e->seq & (g->ring_cap - 1)] = 0;
+		}
+	}
 	for (unsigned i = 0; i < NORIG; i++) {
 		struct orig *g = &o->og[i];
-		if (g->ring)
-			memset(g->ring, 0, g->ring_cap * sizeof(*g->ring));
 		uint32_t *ring = g->ring;
 		uint32_t cap = g->ring_cap;
 		memset(g, 0, sizeof(*g));
 		g->ring = ring;
 		g->ring_cap = cap;
+		g->skip_head = g->skip_tail = g->skip_next = NONE32;
 		o->rt[i] = 0;
 		o->cutv[i] = 0;
 	}
@@ -441,6 +528,11 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		bit = 1ull << slot;
 	uint32_t idx = ring_get(g, r->seq);
 	struct ev *e;
+	if (idx == NONE32 && g->skip_next != NONE32 && r->seq <= o->rt[origin] &&
+	    skip_covering(o, g, r->seq) != NONE32) {
+		o->st.conflicts++; /* given up on, not cut yet: too late for this copy */
+		return -EEXIST;
+	}
 	if (idx != NONE32) {
 		e = &o->pool[idx];
 		if (!rumor_event_id_equal(&e->id, &r->id)) {
@@ -457,10 +549,6 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 			o->st.refused_invalid++;
 			return -E2BIG;
 		}
-		if (r->seq - g->ordered > o->ring_max) {
-			o->st.refused_nobufs++;
-			return -ENOBUFS;
-		}
 		idx = ev_alloc(o, 0);
 		if (idx == NONE32) {
 			if (r->seq > g->refused_max)
@@ -468,7 +556,7 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 			o->st.refused_nobufs++;
 			return -ENOBUFS;
 		}
-		uint64_t old_max = g->max_seq;
+		uint64_t old_max = g->max_seq, old_base = g->base, old_hi = g->ring_hi;
 		int rc = ring_place(o, g, r->seq, idx);
 		if (rc) {
 			o->pool[idx].next_free = o->free_head;
@@ -508,6 +596,10 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		if (own != r->seq) {
 			ev_free(o, idx);
 			g->max_seq = old_max; /* a refused report must not start gap timers */
+			if (g->held) { /* ... nor widen the window */
+				g->base = old_base > g->ordered ? old_base : g->ordered;
+				g->ring_hi = old_hi;
+			}
 			o->st.refused_invalid++;
 			return -EINVAL;
 		}
@@ -524,33 +616,36 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 	return 0;
 }
 
-/* Replace seq @t of origin @n (its event @idx, or NONE32 when absent) by a skip record.
- * Returns 1, or 0 when no slot is left for it. */
-static int skip_seq(struct cp_order *o, struct orig *g, uint16_t n, uint64_t t, uint32_t idx)
+/* Give up on origin n's seqs s..t (their held events are already freed): one skip record,
+ * whatever the length of the run. Returns 1, or 0 when no slot is left for it. */
+static int skip_run(struct cp_order *o, struct orig *g, uint16_t n, uint64_t s, uint64_t t)
 {
-	if (idx != NONE32)
-		ev_free(o, idx);
 	uint32_t k = ev_alloc(o, 1);
 	if (k == NONE32)
 		return 0;
-	if (ring_place(o, g, t, k)) {
-		o->pool[k].next_free = o->free_head;
-		o->free_head = k;
-		o->st.pending--;
-		return 0;
-	}
 	struct ev *e = &o->pool[k];
 	memset(e, 0, sizeof(*e));
 	e->origin = n;
-	e->seq = t;
+	e->seq = s;
+	e->last = t;
 	e->state = EV_SKIP;
 	e->first_seen = o->now;
+	e->next_free = NONE32;
+	if (g->skip_tail != NONE32)
+		o->pool[g->skip_tail].next_free = k;
+	else
+		g->skip_head = k;
+	g->skip_tail = k;
+	if (g->skip_next == NONE32)
+		g->skip_next = k;
+	if (t > g->max_seq)
+		g->max_seq = t;
 	o->skips_new++;
 	return 1;
 }
 
 /* A gap at origin n: its next seq is absent or held by a minority while later seqs or other
- * origins' events wait for it. Time it; past the timeout, replace it by a skip. */
+ * origins' events wait for it. Time it; past the timeout, skip the run that starts there. */
 static void check_gaps(struct cp_order *o)
 {
 	for (unsigned n = 1; n <= o->max_origin; n++) {
@@ -574,18 +669,38 @@ static void check_gaps(struct cp_order *o)
 		}
 		if (o->now - g->gap_since < o->cfg.gap_timeout_us)
 			continue;
-		/* The whole run of missing (or minority-held) seqs goes at once: after an origin
-		 * restarts above its persisted reservation the run can be long, and skipping it
-		 * one timeout per seq would stall that origin for hours. */
-		for (uint64_t t = s; t <= g->max_seq; t++) {
-			idx = ring_get(g, t);
-			if (idx != NONE32 && (o->pool[idx].state != EV_PENDING ||
-					      held_by_majority(o, &o->pool[idx])))
-				break; /* the run ends at the first seq that can be ordered */
-			if (!skip_seq(o, g, (uint16_t)n, t, idx))
-				break; /* reserve exhausted: the rest waits for the next cut */
+		if (idx == NONE32 && o->free_head == NONE32)
+			continue; /* reserve exhausted: the next cut frees some */
+		/* The run goes as one record: seqs nobody reported (a stretch found by walking
+		 * the ring, not the gap: after an origin restarts above its persisted reservation
+		 * it is thousands long, after a forged frame millions), and minority-held events
+		 * that did not spread within a gap timeout of their own (repair had its chance).
+		 * It ends at the first event that can be ordered or is still young. */
+		uint64_t t = s - 1;
+		while (t < g->max_seq) {
+			idx = ring_get(g, t + 1);
+			if (idx == NONE32) {
+				t = next_held(g, t + 1, g->max_seq) - 1;
+				continue;
+			}
+			struct ev *e = &o->pool[idx];
+			if (e->state != EV_PENDING || held_by_majority(o, e) ||
+			    o->now - e->first_seen < o->cfg.gap_timeout_us)
+				break;
+			ev_free(o, idx);
+			t++;
 		}
+		if (t < s) {
+			/* the head is a minority copy younger than the timeout: time it from when
+			   it came, so that the deadline is not due at every cut until then */
+			g->gap_since = o->pool[idx].first_seen;
+			continue;
+		}
+		if (!skip_run(o, g, (uint16_t)n, s, t))
+			continue; /* no slot (a freed minority event gave one back): next cut */
 		g->gap_on = 0;
+		o->rt[n] = t;
+		wake(o, (uint16_t)n);
 		push_work(o, (uint16_t)n);
 		run_work(o);
 	}
@@ -674,15 +789,20 @@ static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 {
 	struct orig *g = &o->og[p];
 	while (g->cut < o->rt[p]) {
+		int rc;
+		if (g->skip_next != NONE32 && o->pool[g->skip_next].seq == g->cut + 1) {
+			struct ev *k = &o->pool[g->skip_next];
+			if ((rc = cp_batch_add_skip_range(out, p, k->seq, k->last)))
+				return rc;
+			k->state = EV_SKIP_CUT;
+			o->st.skips++;
+			o->cutv[p] = g->cut = k->last;
+			g->skip_next = k->next_free;
+			continue;
+		}
 		uint32_t idx = ring_get(g, g->cut + 1);
 		struct ev *e = &o->pool[idx];
-		int rc;
-		if (e->state == EV_SKIP) {
-			if ((rc = cp_batch_add_skip(out, p, e->seq)))
-				return rc;
-			e->state = EV_SKIP_CUT;
-			o->st.skips++;
-		} else if (e->state == EV_REJECT) {
+		if (e->state == EV_REJECT) {
 			if ((rc = cp_batch_add_reject(out, p, e->seq, &e->id,
 						      CP_BATCH_REASON_IMPOSSIBLE_TS)))
 				return rc;
@@ -795,7 +915,7 @@ void cp_order_committed(struct cp_order *o, const struct cp_batch *b)
 			continue;
 		if (r->seq > o->og[r->origin].ordered && r->kind == CP_BATCH_EVENT)
 			o->st.committed++;
-		raise_ordered(o, r->origin, r->seq);
+		raise_ordered(o, r->origin, r->kind == CP_BATCH_SKIP ? r->seq_last : r->seq);
 	}
 	run_work(o);
 }
@@ -854,6 +974,11 @@ unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_
 			uint32_t idx = ring_get(g, t);
 			struct ev *e = idx == NONE32 ? NULL : &o->pool[idx];
 			uint64_t h = 0;
+
+			if (!e && !open) { /* nothing here: jump to the next held seq */
+				t = next_held(g, t, end) - 1;
+				continue;
+			}
 
 			if (e && e->state == EV_PENDING && !held_by_majority(o, e) &&
 			    now_us - e->first_seen >= min_age_us &&

@@ -143,11 +143,17 @@ int m_check_event(struct m_check *c, const struct model *m, uint16_t origin, uin
 
 int m_check_skip(struct m_check *c, uint16_t origin, uint64_t seq)
 {
-	if (c->through[origin] != seq - 1) {
-		snprintf(c->why, sizeof(c->why), "skip %u:%llu out of FIFO order", origin,
-			 (unsigned long long)seq);
+	return m_check_skip_range(c, origin, seq, seq);
+}
+
+int m_check_skip_range(struct m_check *c, uint16_t origin, uint64_t seq, uint64_t last)
+{
+	if (c->through[origin] != seq - 1 || last < seq) {
+		snprintf(c->why, sizeof(c->why), "skip %u:%llu..%llu out of FIFO order (through %llu)",
+			 origin, (unsigned long long)seq, (unsigned long long)last,
+			 (unsigned long long)c->through[origin]);
 		return -1;
 	}
-	c->through[origin] = seq;
+	c->through[origin] = last;
 	return 0;
 }

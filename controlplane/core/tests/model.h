@@ -60,5 +60,7 @@ void m_check_init(struct m_check *c);
 int m_check_event(struct m_check *c, const struct model *m, uint16_t origin, uint64_t seq,
 		  const struct rumor_event_id *id);
 int m_check_skip(struct m_check *c, uint16_t origin, uint64_t seq);
+/* One skip record covering seq..last (FIFO: it must start right after what came before). */
+int m_check_skip_range(struct m_check *c, uint16_t origin, uint64_t seq, uint64_t last);
 
 #endif

@@ -141,6 +141,76 @@ static void test_bad_inputs(void **state)
 	cp_batch_free(&d);
 }
 
+/* Issue 13: a skip range is one 28-byte record (wire kind 4, last seq in id.hi); a one-seq
+ * skip keeps the old kind-2 bytes, so batches from before ranges decode unchanged. */
+static void test_skip_range_round_trip(void **state)
+{
+	(void)state;
+	struct cp_batch b, d;
+	cp_batch_init(&b, 0);
+	cp_batch_init(&d, 0);
+	assert_int_equal(cp_batch_add_skip_range(&b, 1, 5, 4), -EINVAL);
+	assert_int_equal(cp_batch_add_skip_range(&b, 1, 0, 4), -EINVAL);
+	assert_int_equal(cp_batch_add_skip_range(&b, 7, 101, 4096), 0);
+	assert_int_equal(cp_batch_add_skip_range(&b, 7, 4097, 4097), 0); /* one seq */
+	assert_int_equal(cp_batch_add_skip_range(&b, 9, 1, (1ull << 21) + 1), 0);
+	assert_int_equal(b.recs[1].kind, CP_BATCH_SKIP);
+	uint8_t buf[16 + 3 * 28], bad[sizeof(buf)];
+	long len = cp_batch_encode(&b, buf, sizeof(buf));
+	assert_int_equal(len, sizeof(buf));
+	assert_int_equal(buf[16], CP_BATCH_WIRE_SKIP_RANGE);
+	assert_int_equal(buf[16 + 28], CP_BATCH_SKIP); /* old format */
+	for (unsigned i = 12; i < 28; i++)
+		assert_int_equal(buf[16 + 28 + i], 0);
+	assert_int_equal(buf[16 + 12], 4096 & 0xff); /* last seq in id.hi */
+	assert_int_equal(buf[16 + 13], 4096 >> 8);
+	assert_int_equal(cp_batch_decode(buf, (size_t)len, &d), 0);
+	assert_int_equal(d.n, 3);
+	uint64_t first[3] = {101, 4097, 1}, last[3] = {4096, 4097, (1ull << 21) + 1};
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(d.recs[i].kind, CP_BATCH_SKIP);
+		assert_int_equal(d.recs[i].seq, first[i]);
+		assert_int_equal(d.recs[i].seq_last, last[i]);
+		assert_int_equal(d.recs[i].id.hi | d.recs[i].id.lo, 0);
+	}
+	/* a batch written before ranges existed (kind 2, zero id) decodes as one-seq skips */
+	uint8_t old[16 + 28] = {0x52, 0x42, 0x41, 0x54, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+				CP_BATCH_SKIP, 0, 3, 0, 9};
+	assert_int_equal(cp_batch_decode(old, sizeof(old), &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.recs[0].seq, 9);
+	assert_int_equal(d.recs[0].seq_last, 9);
+	/* events and rejects carry seq_last == seq */
+	struct rumor_event_id id = {5, 6};
+	cp_batch_clear(&b);
+	cp_batch_add_event(&b, 1, 3, &id);
+	cp_batch_add_reject(&b, 1, 4, &id, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	uint8_t eb[16 + 2 * 28];
+	assert_int_equal(cp_batch_encode(&b, eb, sizeof(eb)), sizeof(eb));
+	assert_int_equal(cp_batch_decode(eb, sizeof(eb), &d), 0);
+	assert_int_equal(d.recs[0].seq_last, 3);
+	assert_int_equal(d.recs[1].seq_last, 4);
+	/* a range must end above its start, with id.lo and reason zero */
+	struct { unsigned off; uint8_t val; } cases[] = {
+		{16 + 13, 0},  /* last 4096 -> 0 */
+		{16 + 20, 1},  /* id.lo != 0 */
+		{16 + 1, 1},   /* reason byte */
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, buf, sizeof(buf));
+		bad[cases[i].off] = cases[i].val;
+		d.n = 5;
+		assert_int_equal(cp_batch_decode(bad, sizeof(bad), &d), -EINVAL);
+		assert_int_equal(d.n, 0);
+	}
+	memcpy(bad, buf, sizeof(buf));
+	bad[16 + 12] = 101; /* last == first */
+	bad[16 + 13] = 0;
+	assert_int_equal(cp_batch_decode(bad, sizeof(bad), &d), -EINVAL);
+	cp_batch_free(&b);
+	cp_batch_free(&d);
+}
+
 /* Random mutations of a valid batch: decode either succeeds with in-range records or fails
  * leaving the batch empty. */
 static void test_mutations(void **state)
@@ -188,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_reject_round_trip),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_skip_range_round_trip),
 		cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@ static const char *sc_name[] = {"drops", "minority-partition", "majority-partiti
 
 struct ref_ent {
 	uint64_t seq;
+	uint64_t seq_last; /* a skip covers seq..seq_last */
 	uint64_t digest;
 	struct rumor_event_id id;
 	uint16_t origin;
@@ -70,6 +71,7 @@ struct cluster {
 	int failed;
 	char why[320];
 	uint64_t applied_total, skips_total, cuts, step;
+	uint64_t covered_total; /* origin seqs the reference order covers (events + skipped) */
 	uint64_t last_fault_us;
 };
 
@@ -77,6 +79,7 @@ static int g_long;
 static unsigned g_snap_threshold = 48, g_snap_trailing = 24;
 /* Coverage across seeds: the suite must have exercised these paths. */
 static uint64_t g_restores, g_joined, g_skips, g_terms, g_standby_applied;
+static uint64_t g_skip_ranges, g_skipped_seqs; /* skips covering > 1 seq; seqs all skips cover */
 static unsigned tr_o;
 static uint64_t tr_s;
 #define TR(c, o, s, ...) do { if (tr_o == (o) && tr_s == (s)) { \
@@ -148,7 +151,7 @@ static void rebuild_check(struct cluster *c, struct node *n, uint64_t upto)
 {
 	m_check_init(&n->chk);
 	for (uint64_t g = 1; g <= upto && g <= c->nref; g++)
-		n->chk.through[c->ref[g - 1].origin] = c->ref[g - 1].seq;
+		n->chk.through[c->ref[g - 1].origin] = c->ref[g - 1].seq_last;
 }
 
 static void papplied(void *d, const struct cp_fsm_entry *e)
@@ -174,27 +177,35 @@ static void papplied(void *d, const struct cp_fsm_entry *e)
 		}
 		struct ref_ent *r = &c->ref[c->nref++];
 		r->seq = e->seq;
+		r->seq_last = e->seq_last;
 		r->origin = e->origin;
 		r->kind = e->kind;
 		r->id = e->id;
 		r->digest = digest;
+		c->covered_total += e->seq_last - e->seq + 1;
 		if (e->kind == CP_BATCH_SKIP) {
 			c->skips_total++;
-			int i = m_find(&c->m, e->origin, e->seq);
+			g_skip_ranges += e->seq_last > e->seq;
+			g_skipped_seqs += e->seq_last - e->seq + 1;
 			/* with no fault for two gap timeouts, every majority-held event is
 			   reported to the leader well before its gap could time out */
 			uint64_t now_us = raft_fixture_time(&c->f) * 1000;
-			if (i >= 0 && majority_holds(c, n->idx, &c->m.ev[i]) &&
-			    now_us > c->last_fault_us + 2 * GAP_US)
-				cfail(c, "skip %u:%llu lost an event a majority held (held %x reported %x leader %u last fault %llu ms)",
-				     e->origin, (unsigned long long)e->seq, c->m.ev[i].held, c->m.ev[i].reported,
-				     (unsigned)c->f.leader_id, (unsigned long long)(c->last_fault_us / 1000));
+			for (uint64_t s = e->seq; s <= e->seq_last && !c->failed; s++) {
+				int i = m_find(&c->m, e->origin, s);
+				if (i >= 0 && majority_holds(c, n->idx, &c->m.ev[i]) &&
+				    now_us > c->last_fault_us + 2 * GAP_US)
+					cfail(c, "skip %u:%llu (of %llu..%llu) lost an event a majority held (held %x reported %x leader %u last fault %llu ms)",
+					     e->origin, (unsigned long long)s, (unsigned long long)e->seq,
+					     (unsigned long long)e->seq_last, c->m.ev[i].held, c->m.ev[i].reported,
+					     (unsigned)c->f.leader_id, (unsigned long long)(c->last_fault_us / 1000));
+			}
 		} else {
 			c->applied_total++;
 		}
 	} else {
 		const struct ref_ent *r = &c->ref[e->gseq - 1];
-		if (r->origin != e->origin || r->seq != e->seq || r->kind != e->kind ||
+		if (r->origin != e->origin || r->seq != e->seq || r->seq_last != e->seq_last ||
+		    r->kind != e->kind ||
 		    !rumor_event_id_equal(&r->id, &e->id) || r->digest != digest) {
 			cfail(c, "prefix disagreement at gseq %llu on node %u: %u:%llu vs %u:%llu",
 			     (unsigned long long)e->gseq, n->idx + 1, e->origin,
@@ -202,8 +213,9 @@ static void papplied(void *d, const struct cp_fsm_entry *e)
 			return;
 		}
 	}
-	int rc = e->kind == CP_BATCH_SKIP ? m_check_skip(&n->chk, e->origin, e->seq)
-					  : m_check_event(&n->chk, &c->m, e->origin, e->seq, &e->id);
+	int rc = e->kind == CP_BATCH_SKIP
+			 ? m_check_skip_range(&n->chk, e->origin, e->seq, e->seq_last)
+			 : m_check_event(&n->chk, &c->m, e->origin, e->seq, &e->id);
 	if (rc)
 		cfail(c, "node %u gseq %llu: %s", n->idx + 1, (unsigned long long)e->gseq,
 		     n->chk.why);
@@ -633,9 +645,9 @@ static int run(uint64_t seed, enum scenario sc, unsigned voters, unsigned standb
 			}
 		}
 	}
-	if (!c->failed && c->nref != c->m.nev)
-		cfail(c, "%llu records applied for %u events", (unsigned long long)c->nref,
-		     c->m.nev);
+	if (!c->failed && c->covered_total != c->m.nev)
+		cfail(c, "%llu records covering %llu seqs applied for %u events",
+		     (unsigned long long)c->nref, (unsigned long long)c->covered_total, c->m.nev);
 	int failed = c->failed;
 	g_skips += c->skips_total;
 	if (sc == SC_JOIN && !failed && cp_fsm_last_gseq(c->nodes[c->n - 1].fsm) == c->nref)
@@ -693,9 +705,11 @@ static void test_seeds(void **state)
 		}
 	}
 	assert_int_equal(fails, 0);
-	print_message("coverage: %llu snapshot restores, %llu joins, %llu skips, %llu terms, %llu standby runs\n",
+	print_message("coverage: %llu snapshot restores, %llu joins, %llu skips (%llu of them "
+		      "ranges, %llu seqs), %llu terms, %llu standby runs\n",
 		      (unsigned long long)g_restores, (unsigned long long)g_joined,
-		      (unsigned long long)g_skips, (unsigned long long)g_terms,
+		      (unsigned long long)g_skips, (unsigned long long)g_skip_ranges,
+		      (unsigned long long)g_skipped_seqs, (unsigned long long)g_terms,
 		      (unsigned long long)g_standby_applied);
 	if (!getenv("CP_SEED")) {
 		assert_true(g_restores > 0);
