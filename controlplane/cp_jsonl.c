@@ -159,3 +159,20 @@ void cp_jsonl_event(struct cp_jsonl *b, uint64_t gseq, uint16_t origin, uint64_t
 	cp_jsonl_payload(b, payload, len);
 	LIT(b, "}");
 }
+
+void cp_jsonl_skip(struct cp_jsonl *b, uint64_t gseq, uint16_t origin, uint64_t seq,
+		   uint64_t seq_last)
+{
+	LIT(b, "{\"gseq\":");
+	cp_jsonl_u64(b, gseq);
+	LIT(b, ",\"origin\":");
+	cp_jsonl_u64(b, origin);
+	LIT(b, ",\"seq\":");
+	cp_jsonl_u64(b, seq);
+	LIT(b, ",\"skip\":true");
+	if (seq_last > seq) {
+		LIT(b, ",\"skip_through\":");
+		cp_jsonl_u64(b, seq_last);
+	}
+	LIT(b, "}");
+}

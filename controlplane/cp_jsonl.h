@@ -39,4 +39,10 @@ void cp_jsonl_event(struct cp_jsonl *b, uint64_t gseq, uint16_t origin, uint64_t
 		    const char *id_hex, const char *clock_key, const char *clock, bool skip,
 		    const void *payload, size_t len);
 
+/* One skip record: {"gseq":G,"origin":O,"seq":S,"skip":true,"skip_through":T}, the
+ * origin's seqs S..T given up on under one gseq; without skip_through when T == S (the line
+ * a one-seq skip always had). */
+void cp_jsonl_skip(struct cp_jsonl *b, uint64_t gseq, uint16_t origin, uint64_t seq,
+		   uint64_t seq_last);
+
 #endif

@@ -1104,9 +1104,11 @@ static void log_append(struct cp_node *n, const struct cp_fsm_entry *e, const ch
 	cp_jsonl_reset(l);
 	if (e->kind == CP_BATCH_REJECT)
 		cp_members_reject_jsonl(l, e, hex);
+	else if (e->kind == CP_BATCH_SKIP)
+		cp_jsonl_skip(l, e->gseq, e->origin, e->seq, e->seq_last);
 	else
-		cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock,
-			       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+		cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex, "clock", clock, false,
+			       e->payload, e->len);
 	if (l->oom || cp_olog_append(&n->olog, e->gseq, l->p, l->len) < 0)
 		n->st.log_write_errors++;
 }
@@ -1127,10 +1129,12 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 			cp_jsonl_raw(l, head, sizeof(head) - 1);
 			if (e->kind == CP_BATCH_REJECT)
 				cp_members_reject_jsonl(l, e, hex);
+			else if (e->kind == CP_BATCH_SKIP)
+				cp_jsonl_skip(l, e->gseq, e->origin, e->seq, e->seq_last);
 			else
 				cp_jsonl_event(l, e->gseq, e->origin, e->seq, hex,
-					       clock[0] ? "clock_text" : NULL, clock,
-					       e->kind == CP_BATCH_SKIP, e->payload, e->len);
+					       clock[0] ? "clock_text" : NULL, clock, false,
+					       e->payload, e->len);
 			cp_jsonl_raw(l, "}", 1);
 			formatted = true;
 		}
@@ -1138,10 +1142,11 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 			cp_api_reply_line(w->client, l->p, l->len);
 	}
 	if (e->origin == n->self) {
-		durable_reached(n, e->seq); /* applied implies durable at a majority */
-		cp_reqids_applied(&n->reqids, e->seq, e->gseq, e->kind == CP_BATCH_EVENT);
+		durable_reached(n, e->seq_last); /* applied implies durable at a majority */
+		cp_reqids_applied(&n->reqids, e->seq_last, e->gseq, e->kind == CP_BATCH_EVENT);
 	}
-	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq) {
+	/* a skip answers every waiter of its range at once */
+	while (e->origin == n->self && n->waiters && n->waiters->seq <= e->seq_last) {
 		struct cp_waiter *w = n->waiters;
 		n->waiters = w->next;
 		if (!n->waiters)
@@ -1168,6 +1173,30 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 	}
 }
 
+/* A skip range may cover frames this node holds but never got ordered (seqs of them the
+ * leader gave up on): release them. A range can span millions of seqs, so walk the store's
+ * slots (the frames held), not the seqs. */
+static void release_skipped(struct cp_node *n, uint16_t origin, uint64_t seq, uint64_t last)
+{
+	for (uint32_t slot = 0; slot < n->held.n_slots; slot++) {
+		const struct cp_held_slot *hs = &n->held.slots[slot];
+		if (!hs->pending || hs->origin != origin || hs->last_seq < seq || hs->first_seq > last)
+			continue;
+		uint64_t from = hs->first_seq > seq ? hs->first_seq : seq;
+		uint64_t to = hs->last_seq < last ? hs->last_seq : last;
+		uint32_t rel;
+		for (uint64_t s = from; s <= to; s++) {
+			const struct cp_held_event *h = cp_held_get(&n->held, origin, s);
+			if (h && cp_held_done_at(&n->held, h, &rel) == 1) {
+				/* the dataplane checks the frame's own first seq */
+				release_slot(n, rel, origin, n->slot_frame[rel].first_seq);
+				if (rel == slot)
+					break; /* its last pending event: the slot is gone */
+			}
+		}
+	}
+}
+
 static void pp_applied(void *data, const struct cp_fsm_entry *e)
 {
 	struct cp_node *n = data;
@@ -1175,9 +1204,9 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 	const struct cp_held_event *h;
 	uint32_t slot;
 
-	if (e->seq > n->applied_through[e->origin])
-		n->applied_through[e->origin] = e->seq;
-	if (n->want_origin == e->origin && n->want_seq <= e->seq)
+	if (e->seq_last > n->applied_through[e->origin])
+		n->applied_through[e->origin] = e->seq_last;
+	if (n->want_origin == e->origin && n->want_seq <= e->seq_last)
 		n->want_origin = 0;
 	*r = (struct cp_recent){ .gseq = e->gseq, .origin = e->origin, .seq = e->seq, .id = e->id };
 	/* the timestamp lives in the frame we hold: show it beside the ordered event */
@@ -1220,6 +1249,8 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 		if (cp_held_done_at(&n->held, h, &slot) == 1)
 			release_slot(n, slot, origin, first);
 	}
+	if (e->seq_last > e->seq)
+		release_skipped(n, e->origin, e->seq, e->seq_last);
 }
 
 static int cmp_want(const void *a, const void *b)

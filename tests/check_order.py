@@ -55,6 +55,10 @@ class Checker:
                     e["gseq"] = int(e["gseq"])
                     e["origin"] = int(e["origin"])
                     e["seq"] = int(e["seq"])
+                    # a skip line may cover seq..skip_through under one gseq
+                    e["last"] = int(e.get("skip_through", e["seq"])) if e.get("skip") else e["seq"]
+                    if e["last"] < e["seq"]:
+                        raise ValueError(f"skip_through {e['last']} below seq {e['seq']}")
                 except (ValueError, KeyError, TypeError) as err:
                     self.bad("unparsable", f"{path}:{ln}: {err}")
                     continue
@@ -89,7 +93,7 @@ class Checker:
                 elif g != prev + 1:
                     self.bad("contiguity", f"{name}: gseq {g} follows {prev}")
                 prev = g
-                key = (e["origin"], e["seq"], e.get("id"), bool(e.get("skip")))
+                key = (e["origin"], e["seq"], e.get("id"), bool(e.get("skip")), e["last"])
                 if g in merged:
                     if merged[g][0] != key:
                         self.bad("prefix", f"gseq {g}: {merged[g][1]} has "
@@ -107,14 +111,30 @@ class Checker:
         if order and order != list(range(first, first + len(order))):
             self.bad("contiguity", "the union of the logs has holes")
 
-        # duplicates and per-origin FIFO (skips fill gaps, so seqs run without holes)
+        # duplicates and per-origin FIFO (skips fill gaps, so seqs run without holes; a skip
+        # line with skip_through fills seq..skip_through)
         by_origin = {}  # origin -> ([seqs present, non-skip], [gseqs])
         seen_os, seen_id = {}, {}
         last_seq = {}
+        ranges = {}  # origin -> [(first, last, gseq)] of multi-seq skips, in order
+        skipped_seqs = 0
         for g in order:
-            (o, s, eid, skip), name, e = merged[g]
+            (o, s, eid, skip, t), name, e = merged[g]
+            if skip:
+                skipped_seqs += t - s + 1
             if (o, s) in seen_os:
                 self.bad("duplicate", f"(origin {o}, seq {s}) at gseq {seen_os[(o, s)]} and {g}")
+            rl = ranges.get(o, [])
+            i = bisect.bisect_right(rl, (s, float("inf"), 0)) - 1
+            if i >= 0 and rl[i][1] >= s:
+                self.bad("duplicate", f"(origin {o}, seq {s}) at gseq {g} lies in the skip "
+                         f"{rl[i][0]}..{rl[i][1]} at gseq {rl[i][2]}")
+            if t > s:
+                p = last_seq.get(o)
+                if p is not None and s <= p:
+                    self.bad("duplicate", f"origin {o}: skip {s}..{t} at gseq {g} overlaps "
+                             f"seqs ordered through {p}")
+                ranges.setdefault(o, []).append((s, t, g))
             seen_os[(o, s)] = g
             if eid and not skip:
                 if eid in seen_id:
@@ -129,7 +149,7 @@ class Checker:
                              f"gseq {g} (no skip records)")
             elif s != 1 and not late_start:
                 self.bad("fifo", f"origin {o}: first ordered seq is {s} (gseq {g}), not 1")
-            last_seq[o] = max(s, p or 0)
+            last_seq[o] = max(t, p or 0)
             if not skip:
                 lst = by_origin.setdefault(o, ([], []))
                 if not lst[0] or s > lst[0][-1]:
@@ -139,7 +159,7 @@ class Checker:
         # happened-before: the latest event of o that e's clock covers must precede e
         hb_checked = 0
         for g in order:
-            (o, s, eid, skip), name, e = merged[g]
+            (o, s, eid, skip, _), name, e = merged[g]
             if skip:
                 continue
             clock = parse_clock(e.get("clock"))
@@ -166,15 +186,17 @@ class Checker:
         for i in missing:
             self.bad("lost", f"acknowledged event {i} is not in the order")
         self.summary = (f"{len(logs)} logs, {len(order)} gseqs, "
-                        f"{sum(1 for g in order if merged[g][0][3])} skips, "
+                        f"{sum(1 for g in order if merged[g][0][3])} skips "
+                        f"({skipped_seqs} seqs), "
                         f"{len(by_origin)} origins, {hb_checked} causal edges checked, "
                         f"{len(acked_ids)} acked ids ({len(missing)} missing)")
         return not self.violations
 
 
 def fmt(key):
-    o, s, eid, skip = key
-    return f"(origin {o}, seq {s}, {'skip' if skip else 'id ' + str(eid)})"
+    o, s, eid, skip, t = key
+    what = (f"skip through {t}" if t > s else "skip") if skip else "id " + str(eid)
+    return f"(origin {o}, seq {s}, {what})"
 
 
 def find_logs(args):
@@ -215,8 +237,11 @@ def self_test():
                 "clock": "{" + ", ".join(f"{k}:{v}" for k, v in sorted(clock.items())) + "}",
                 "data": data or f"n{o}-{s}"}
 
-    def skip(g, o, s):
-        return {"gseq": g, "origin": o, "seq": s, "skip": True}
+    def skip(g, o, s, through=None):
+        e = {"gseq": g, "origin": o, "seq": s, "skip": True}
+        if through is not None:
+            e["skip_through"] = through
+        return e
 
     good = [ev(1, 1, 1, {1: 1}), ev(2, 2, 1, {2: 1}), ev(3, 2, 2, {1: 1, 2: 2}),
             skip(4, 1, 2), ev(5, 1, 3, {1: 3, 2: 2}), ev(6, 3, 1, {1: 3, 3: 1})]
@@ -242,6 +267,17 @@ def self_test():
         "different ends": ({"a": good, "b": good[:3]}, "convergence"),
         "snapshot marker": ({"a": good, "b": good[:1] + [marker(4, 2)] + good[4:]}, None),
         "marker over a hole": ({"a": good[:1] + [marker(4, 3)] + good[4:]}, "contiguity"),
+        # a restarted origin: 2..4096 given up on in one line
+        "skip range": ({"a": [ev(1, 1, 1, {1: 1}), skip(2, 1, 2, 4096),
+                              ev(3, 2, 1, {1: 4096, 2: 1}), ev(4, 1, 4097, {1: 4097, 2: 1})],
+                        "b": [ev(1, 1, 1, {1: 1}), skip(2, 1, 2, 4096)]}, None),
+        "skip range over an ordered seq": ({"a": [ev(1, 1, 1, {1: 1}), ev(2, 1, 2, {1: 2}),
+                                                  skip(3, 1, 2, 9)]}, "duplicate"),
+        "event inside a skip range": ({"a": [ev(1, 1, 1, {1: 1}), skip(2, 1, 2, 9),
+                                             ev(3, 1, 5, {1: 5})]}, "duplicate"),
+        "skip ranges disagree": ({"a": [ev(1, 1, 1, {1: 1}), skip(2, 1, 2, 9)],
+                                  "b": [ev(1, 1, 1, {1: 1}), skip(2, 1, 2, 8)]}, "prefix"),
+        "gap after a skip range": ({"a": [skip(1, 1, 1, 9), ev(2, 1, 11, {1: 11})]}, "fifo"),
     }
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
