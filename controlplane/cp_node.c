@@ -43,6 +43,7 @@
 #define PREFETCH_MAX_HELD 65536   /* fetched payloads waiting to be applied, at most */
 #define PREFETCH_BACKLOG 1024     /* committed, unapplied events that make a node prefetch */
 #define PLOG_BUFFER_MAX (16u << 20)  /* appended, not yet durable: beyond it the dataplane waits */
+#define PLOG_EAGER_BYTES (256u << 10) /* write at once past this even while bursts are full */
 
 static_assert(CP_PLOG_ORIGIN_MAX == RUMOR_NODE_ID_MAX, "payload log indexes every origin");
 
@@ -954,7 +955,12 @@ static unsigned poll_dataplane(void *arg)
 	}
 	if (got) {
 		dp_client_msg_free_bulk(&n->dp, msgs, got);
-		cp_plog_flush(n->plog);
+		/* Group commit by what accumulated: a full burst means more frames wait in the
+		 * ring, so their fdatasync is shared unless enough is buffered already; a partial
+		 * burst (the ring is empty) writes at once. Every fdatasync costs kernel time
+		 * (ext4 journal) on a box that every process shares. */
+		if (got < 64 || ps.buffered_bytes >= PLOG_EAGER_BYTES)
+			cp_plog_flush(n->plog);
 		cp_fsm_drain(n->fsm);
 	}
 	flush_reports(n);
@@ -1448,6 +1454,7 @@ static void on_tick(struct cp_loop_timer *t)
 	if (n->parked_n && n->seq_floor_known)
 		send_parked(n);
 	flush_reports(n);
+	cp_plog_flush(n->plog); /* what a run of full bursts left buffered */
 	if (cp_olog_flush(&n->olog) < 0)
 		n->st.log_write_errors++;
 }
