@@ -90,6 +90,14 @@ static void gen_batch(void)
 	}
 	must(cp_batch_add_skip(&b, 3, 9) == 0, "add_skip");
 	put("fuzz_cp_batch", "mixed", buf, (size_t)cp_batch_encode(&b, buf, sizeof(buf)));
+	/* skip ranges (wire kind 4): a restart's reservation gap and a 2^21 jump */
+	cp_batch_clear(&b);
+	must(cp_batch_add_skip_range(&b, 2, 101, 4096) == 0, "add_skip_range");
+	id_of(2, 4097, &id);
+	must(cp_batch_add_event(&b, 2, 4097, &id) == 0, "add_event");
+	must(cp_batch_add_skip_range(&b, 5, 1, (1ull << 21) + 1) == 0, "add_skip_range");
+	must(cp_batch_add_skip(&b, 6, 1) == 0, "add_skip");
+	put("fuzz_cp_batch", "ranges", buf, (size_t)cp_batch_encode(&b, buf, sizeof(buf)));
 	cp_batch_free(&b);
 }
 
@@ -249,6 +257,19 @@ static void gen_fsm(void)
 	cp_fsm_drain(f);
 	must(cp_fsm_snapshot_save(f, &snap, &len) == 0, "save");
 	put("fuzz_cp_fsm_snapshot", "applied", snap, len);
+	free(snap);
+	/* skip ranges in the log window and, behind a missing payload, in the queue */
+	cp_batch_clear(&b);
+	must(cp_batch_add_skip_range(&b, 1, 8, 4096) == 0, "skip_range");
+	id_of(3, 8, &id);
+	must(cp_batch_add_event(&b, 3, 8, &id) == 0, "event");
+	must(cp_batch_add_skip_range(&b, 3, 9, (1ull << 21) + 9) == 0, "skip_range");
+	st.missing_from = 8;
+	n = cp_batch_encode(&b, enc, sizeof(enc));
+	must(n > 0, "batch_encode");
+	must(cp_fsm_apply_buf(f, enc, (size_t)n) == 0, "apply");
+	must(cp_fsm_snapshot_save(f, &snap, &len) == 0, "save");
+	put("fuzz_cp_fsm_snapshot", "skip_ranges", snap, len);
 	free(snap);
 	cp_batch_free(&b);
 	cp_fsm_destroy(f);
