@@ -321,9 +321,11 @@ static json_t *event_json(struct cp_node *n, const struct cp_fsm_entry *e)
 	rumor_event_id_hex(&e->id, hex);
 	json_t *o = json_pack("{s:I, s:i, s:I, s:s}", "gseq", (json_int_t)e->gseq, "origin",
 			      e->origin, "seq", (json_int_t)e->seq, "id", hex);
-	if (e->kind == CP_BATCH_SKIP)
+	if (e->kind == CP_BATCH_SKIP) {
 		json_object_set_new(o, "skip", json_true());
-	else if (e->kind == CP_BATCH_REJECT)
+		if (e->seq_last > e->seq)
+			json_object_set_new(o, "skip_through", json_integer((json_int_t)e->seq_last));
+	} else if (e->kind == CP_BATCH_REJECT)
 		json_object_set_new(o, "rejected", json_string(cp_batch_reason_text(e->reason)));
 	else
 		json_object_set_new(o, "data", cp_node_payload_json(e->payload, e->len));

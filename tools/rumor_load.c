@@ -413,7 +413,8 @@ static void on_applied(uint64_t seq, bool skip, uint64_t t, uint64_t *applied,
 /* The node writes ordered-stream lines as {"stream":"ordered","event":{"gseq":G,"origin":O,
  * "seq":S,...}: read those three fields without a JSON parse (the load generator must not
  * be what limits the measurement). 0, or -1 for any other shape (parse it in full). */
-static int scan_ordered(const char *l, uint64_t *orig, uint64_t *seq, bool *skip)
+static int scan_ordered(const char *l, uint64_t *orig, uint64_t *seq, bool *skip,
+			uint64_t *through)
 {
 	static const char head[] = "{\"stream\":\"ordered\",\"event\":{\"gseq\":";
 	char *end;
@@ -433,18 +434,38 @@ static int scan_ordered(const char *l, uint64_t *orig, uint64_t *seq, bool *skip
 	if (end == l)
 		return -1;
 	*skip = !strncmp(end, ",\"skip\":true", 13);
+	*through = *seq;
+	if (*skip && !strncmp(end + 13, ",\"skip_through\":", 16))
+		*through = strtoull(end + 29, NULL, 10);
 	return 0;
+}
+
+/* A skip of seqs @seq..@through: only the seqs this run knows (sent) are looked at. */
+static void on_skipped(uint64_t seq, uint64_t through, uint64_t t, uint64_t *applied,
+		       uint64_t *skipped)
+{
+	if (through <= seq) {
+		on_applied(seq, true, t, applied, skipped);
+		return;
+	}
+	if (seq < tab_base)
+		seq = tab_base;
+	for (uint64_t q = seq; q <= through && q - tab_base < tab_cap; q++)
+		if (rec(q, false))
+			on_applied(q, true, t, applied, skipped);
 }
 
 /* An ordered-stream line from the watch connection. */
 static void on_watch(const char *line, size_t len, uint64_t t, uint64_t *applied,
 		     uint64_t *skipped)
 {
-	uint64_t o, seq;
+	uint64_t o, seq, through;
 	bool skip;
 
-	if (scan_ordered(line, &o, &seq, &skip) == 0) {
-		if (o == (uint64_t)origin)
+	if (scan_ordered(line, &o, &seq, &skip, &through) == 0) {
+		if (o == (uint64_t)origin && skip)
+			on_skipped(seq, through, t, applied, skipped);
+		else if (o == (uint64_t)origin)
 			on_applied(seq, skip, t, applied, skipped);
 		return;
 	}
@@ -452,8 +473,14 @@ static void on_watch(const char *line, size_t len, uint64_t t, uint64_t *applied
 	json_t *ev = json_object_get(j, "event");
 	if (ev && !strcmp(json_string_value(json_object_get(j, "stream")) ?: "", "ordered") &&
 	    json_integer_value(json_object_get(ev, "origin")) == origin)
-		on_applied((uint64_t)json_integer_value(json_object_get(ev, "seq")),
-			   json_is_true(json_object_get(ev, "skip")), t, applied, skipped);
+	{
+		uint64_t s = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+		json_t *th = json_object_get(ev, "skip_through");
+		if (json_is_true(json_object_get(ev, "skip")))
+			on_skipped(s, th ? (uint64_t)json_integer_value(th) : s, t, applied, skipped);
+		else
+			on_applied(s, false, t, applied, skipped);
+	}
 	json_decref(j);
 }
 

@@ -151,7 +151,10 @@ static void print_event(json_t *e)
 		printf("%8lld  ", num(e, "gseq"));
 	printf("%u:%-6lld %.12s  ", (unsigned)num(e, "origin"), num(e, "seq"), str(e, "id"));
 	if (json_object_get(e, "skip")) {
-		printf("(skipped: never reached anyone)\n");
+		if (json_object_get(e, "skip_through"))
+			printf("(skipped through %lld: never reached anyone)\n", num(e, "skip_through"));
+		else
+			printf("(skipped: never reached anyone)\n");
 		return;
 	}
 	if (clock) {

@@ -107,10 +107,33 @@ static void utf8_agrees_with_jansson(void **state)
 	}
 }
 
+static void skip_ranges(void **state)
+{
+	struct cp_jsonl b = { 0 };
+	json_t *j;
+
+	(void)state;
+	cp_jsonl_skip(&b, 5, 2, 9, 4096);
+	j = parse(&b);
+	assert_int_equal(json_integer_value(json_object_get(j, "gseq")), 5);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 9);
+	assert_true(json_is_true(json_object_get(j, "skip")));
+	assert_int_equal(json_integer_value(json_object_get(j, "skip_through")), 4096);
+	json_decref(j);
+	cp_jsonl_reset(&b);
+	cp_jsonl_skip(&b, 6, 2, 9, 9); /* one seq: the old line, no range key */
+	j = parse(&b);
+	assert_null(json_object_get(j, "skip_through"));
+	assert_true(json_is_true(json_object_get(j, "skip")));
+	json_decref(j);
+	cp_jsonl_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(event_round_trip),
+		cmocka_unit_test(skip_ranges),
 		cmocka_unit_test(every_byte_escaped),
 		cmocka_unit_test(utf8_agrees_with_jansson),
 	};
