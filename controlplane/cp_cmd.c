@@ -134,9 +134,11 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.plog_refused, "error",
 				      cp_plog_error(n->plog)));
 	json_object_set_new(r, "fsm",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "batches", (json_int_t)fs.batches,
-				      "applied", (json_int_t)fs.applied, "skips", (json_int_t)fs.skips,
-				      "kv_cmds", (json_int_t)fs.kv_cmds, "dups", (json_int_t)fs.dups));
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
+				      (json_int_t)fs.batches, "applied", (json_int_t)fs.applied, "skips",
+				      (json_int_t)fs.skips, "kv_cmds", (json_int_t)fs.kv_cmds, "dups",
+				      (json_int_t)fs.dups, "rejects", (json_int_t)fs.rejects,
+				      "lost", (json_int_t)fs.lost));
 	if (n->leading) {
 		struct cp_order_stats os;
 		cp_order_get_stats(n->order, &os);
@@ -571,6 +573,20 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 		cmd_kv(n, c, req);
 	else if (!strcmp(cmd, "snapshot"))
 		cmd_snapshot(n, c);
+	else if (!strcmp(cmd, "skip_lost")) {
+		/* {"cmd":"skip_lost","origin":O,"seq":S}: the operator's word that a committed
+		 * event's payload is gone from every live node */
+		char why[160] = "";
+		json_int_t o = json_integer_value(json_object_get(req, "origin"));
+		json_int_t s = json_integer_value(json_object_get(req, "seq"));
+		int rc = o > 0 && o <= RUMOR_NODE_ID_MAX && s > 0 ?
+			 cp_node_skip_lost(n, (uint16_t)o, (uint64_t)s, why, sizeof(why)) : -EINVAL;
+		if (rc == 0)
+			cp_api_reply(c, json_pack("{s:b, s:s}", "ok", 1, "committed",
+						  "reject record (payload lost)"));
+		else
+			cp_api_error(c, "skip_lost: %s", why[0] ? why : strerror(-rc));
+	}
 	else if (!strcmp(cmd, "transfer") || !strcmp(cmd, "add") || !strcmp(cmd, "remove"))
 		cmd_change(n, c, cmd, req);
 	else if (!strcmp(cmd, "watch")) {

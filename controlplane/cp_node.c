@@ -1380,6 +1380,60 @@ static void propose(struct cp_node *n)
 	}
 }
 
+#define LOST_AFTER_MS 5000 /* fetches from every peer had this long before an operator skip */
+
+int cp_node_skip_lost(struct cp_node *n, uint16_t origin, uint64_t seq, char *why, size_t cap)
+{
+	char hex[33];
+	struct cp_batch b;
+	uint64_t waited = cp_loop_now_ms() - n->want_first_ms;
+
+	if (!n->leading) {
+		snprintf(why, cap, "not the leader (ask node %llu)", (unsigned long long)n->leader);
+		return -EPERM;
+	}
+	if (n->want_origin != origin || n->want_seq != seq) {
+		snprintf(why, cap, "the apply here does not wait for %u:%" PRIu64, origin, seq);
+		return -ENOENT;
+	}
+	if (waited < LOST_AFTER_MS) {
+		snprintf(why, cap, "waited %" PRIu64 " ms only: its payload is still being fetched "
+			 "from every peer", waited);
+		return -EAGAIN;
+	}
+	if (cp_held_get(&n->held, origin, seq) || cp_plog_has(n->plog, origin, seq) ||
+	    cp_fetch_have(&n->fetch, origin, seq)) {
+		snprintf(why, cap, "this node holds that payload");
+		return -EEXIST;
+	}
+	if (cp_batch_init(&b, 1) < 0)
+		return -ENOMEM;
+	int rc = cp_batch_add_reject(&b, origin, seq, &n->want_id, CP_BATCH_REASON_LOST);
+	size_t size = cp_batch_encoded_size(&b);
+	struct raft_buffer buf = { .base = raft_malloc(size), .len = size };
+	struct raft_apply *req = calloc(1, sizeof(*req));
+	if (rc < 0 || !buf.base || !req || cp_batch_encode(&b, buf.base, size) < 0) {
+		raft_free(buf.base);
+		free(req);
+		cp_batch_free(&b);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	cp_batch_free(&b);
+	req->data = n;
+	if ((rc = raft_apply(&n->raft, req, &buf, 1, on_apply_done)) != 0) {
+		raft_free(buf.base);
+		free(req);
+		snprintf(why, cap, "raft_apply: %s", raft_strerror(rc));
+		return -EIO;
+	}
+	n->applies_inflight++;
+	rumor_event_id_hex(&n->want_id, hex);
+	LOG(n, "operator: the payload of committed event %u:%" PRIu64 " (id %s) is gone from every "
+	    "live node after %" PRIu64 " ms of fetches: committing it as lost", origin, seq, hex,
+	    waited);
+	return 0;
+}
+
 static void set_voters(struct cp_node *n)
 {
 	uint16_t ids[CP_ORDER_MAX_REPORTERS];

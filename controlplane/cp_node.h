@@ -260,6 +260,13 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 		      const struct cp_send_opts *opt, const uint8_t *data, uint16_t data_len,
 		      uint16_t count);
 
+/* Operator: the committed event (origin, seq) that this leader's apply has waited for over
+ * 5 s is declared lost (no live node has its payload): a reject record is committed and every
+ * node applies the event as it (a visible record, never a silent skip). Returns 0, -EPERM
+ * (not the leader), -ENOENT (the apply does not wait for it), -EAGAIN (not waited long
+ * enough), -EEXIST (this node holds it), -EIO; @why says which. */
+int cp_node_skip_lost(struct cp_node *n, uint16_t origin, uint64_t seq, char *why, size_t cap);
+
 /* Helpers shared with cp_cmd.c. */
 const char *cp_node_role(const struct cp_node *n);
 json_t *cp_node_clock_json(const struct rumor_vc *vc);

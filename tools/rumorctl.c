@@ -40,6 +40,9 @@ static void usage(FILE *f)
 		"  events [--from G] [--count N] range of the ordered log\n"
 		"  kv [KEY]                    key-value state (or one key)\n"
 		"  snapshot                    snapshot and digest info\n"
+		"  skip-lost ORIGIN SEQ        (leader) the committed event status shows under\n"
+		"                              waiting_for has no payload on any live node: commit it\n"
+		"                              as lost so the order goes on (logged, visible)\n"
 		"  transfer ID                 hand leadership to node ID\n"
 		"  add ID [--standby] | remove ID   membership changes (leader)\n"
 		"-n NODE uses $RUMOR_RUN/node-NODE.sock (RUMOR_RUN defaults to /run/rumor-cluster).\n");
@@ -345,6 +348,14 @@ int main(int argc, char **argv)
 		json_object_set_new(req, "count", json_integer(count ? count : 20));
 	} else if (!strcmp(cmd, "kv") && pos[0]) {
 		json_object_set_new(req, "key", json_string(pos[0]));
+	} else if (!strcmp(cmd, "skip-lost")) {
+		if (!pos[0] || !pos[1]) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		json_object_set_new(req, "cmd", json_string("skip_lost"));
+		json_object_set_new(req, "origin", json_integer(atol(pos[0])));
+		json_object_set_new(req, "seq", json_integer(atoll(pos[1])));
 	} else if (!strcmp(cmd, "transfer") || !strcmp(cmd, "add") || !strcmp(cmd, "remove")) {
 		if (!pos[0]) {
 			usage(stderr);

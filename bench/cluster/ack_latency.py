@@ -76,8 +76,8 @@ def main():
     plog = {}
     for rnd in range(a.rounds):
         for name, path, src in builds:
+            cb.TOP = src  # that tree's deploy/cluster.sh starts this build (cb.Cluster uses TOP)
             c = cb.Cluster(path, a.nodes)
-            c.script = os.path.join(src, "deploy/cluster.sh")
             try:
                 c.up()
                 time.sleep(1.0)  # the nodes learn their seq floor
@@ -92,7 +92,7 @@ def main():
                 except Exception as ex:  # an old build has no payload log
                     plog.setdefault(name, []).append(str(ex))
             finally:
-                c.sh("stop", check=False)  # not c.stop(): it deletes a script not its own
+                c.stop()
     print("\nbuild     level     n      p50_us   p99_us  errors")
     summary = {}
     for name in res:

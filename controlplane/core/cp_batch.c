@@ -95,7 +95,7 @@ int cp_batch_add_skip_range(struct cp_batch *b, uint16_t origin, uint64_t seq, u
 int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
 			const struct rumor_event_id *id, unsigned reason)
 {
-	if (reason != CP_BATCH_REASON_IMPOSSIBLE_TS || !id)
+	if ((reason != CP_BATCH_REASON_IMPOSSIBLE_TS && reason != CP_BATCH_REASON_LOST) || !id)
 		return -EINVAL;
 	int rc = add(b, CP_BATCH_REJECT, origin, seq, id);
 	if (rc == 0)
@@ -105,7 +105,8 @@ int cp_batch_add_reject(struct cp_batch *b, uint16_t origin, uint64_t seq,
 
 const char *cp_batch_reason_text(unsigned reason)
 {
-	return reason == CP_BATCH_REASON_IMPOSSIBLE_TS ? "impossible timestamp" : "?";
+	return reason == CP_BATCH_REASON_IMPOSSIBLE_TS ? "impossible timestamp" :
+	       reason == CP_BATCH_REASON_LOST ? "payload lost (operator skip)" : "?";
 }
 
 size_t cp_batch_encoded_size(const struct cp_batch *b)
@@ -177,7 +178,8 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 			  (r->kind != CP_BATCH_EVENT && r->kind != CP_BATCH_SKIP &&
 			   r->kind != CP_BATCH_REJECT) ||
 			  (r->kind == CP_BATCH_SKIP && (r->id.hi | r->id.lo)) ||
-			  (r->kind == CP_BATCH_REJECT ? r->reason != CP_BATCH_REASON_IMPOSSIBLE_TS
+			  (r->kind == CP_BATCH_REJECT ? r->reason != CP_BATCH_REASON_IMPOSSIBLE_TS &&
+							r->reason != CP_BATCH_REASON_LOST
 						      : r->reason != 0);
 		if (bad) {
 			b->n = 0;

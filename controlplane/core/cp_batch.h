@@ -38,6 +38,9 @@ enum cp_batch_kind {
 /* Why an event was rejected (the reason byte of a reject record). */
 enum cp_batch_reason {
 	CP_BATCH_REASON_IMPOSSIBLE_TS = 1, /* a causal predecessor nobody reported */
+	CP_BATCH_REASON_LOST = 2,          /* operator: its payload is gone from every live node
+					      (a committed event that is still unapplied is then
+					      applied as this reject, on every node alike) */
 };
 
 /* Operator text of a reject reason ("impossible timestamp"), "?" when unknown. */

@@ -142,6 +142,24 @@ static int q_push(struct cp_fsm *f, const struct cp_batch_rec *r)
 	return 0;
 }
 
+/* An operator declared the payload of a committed, still queued event lost: that queued
+ * record is applied as the reject instead (every node whose queue still holds it does the
+ * same, in the same place of the order). Applied already here: nothing to do. */
+static void lost_queued(struct cp_fsm *f, const struct cp_batch_rec *lost)
+{
+	for (uint64_t i = f->qhead; i != f->qtail; i++) {
+		struct cp_batch_rec *q = &f->q[i & (f->qcap - 1)];
+		if (q->kind == CP_BATCH_EVENT && q->origin == lost->origin &&
+		    q->seq == lost->seq && rumor_event_id_equal(&q->id, &lost->id)) {
+			q->kind = CP_BATCH_REJECT;
+			q->reason = CP_BATCH_REASON_LOST;
+			f->st.lost++;
+			return;
+		}
+	}
+	f->st.dups++;
+}
+
 int cp_fsm_apply_buf(struct cp_fsm *f, const void *buf, size_t len)
 {
 	f->st.batches++;
@@ -156,6 +174,11 @@ int cp_fsm_apply_buf(struct cp_fsm *f, const void *buf, size_t len)
 		uint64_t *wm = &f->wm[rec.origin];
 		if (rec.kind != CP_BATCH_SKIP)
 			rec.seq_last = rec.seq;
+		if (rec.kind == CP_BATCH_REJECT && rec.reason == CP_BATCH_REASON_LOST &&
+		    rec.seq <= *wm) {
+			lost_queued(f, &rec); /* committed before: the queued event becomes this */
+			continue;
+		}
 		if (rec.seq_last <= *wm) {
 			f->st.dups++;
 			continue;

@@ -62,6 +62,7 @@ struct cp_fsm_stats {
 	uint64_t kv_cmds;       /* payloads executed as KV commands */
 	uint64_t kv_errors;     /* malformed KV commands */
 	uint64_t wants;         /* want() calls */
+	uint64_t lost;          /* queued events an operator declared lost (applied as rejects) */
 };
 
 struct cp_fsm;

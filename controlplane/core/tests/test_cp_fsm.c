@@ -242,6 +242,68 @@ static void test_reject_applies_as_non_event(void **state)
 	cp_fsm_destroy(g);
 }
 
+/* An operator's "payload lost" reject for a committed event the apply waits on: that queued
+ * event applies as the reject (a gseq, no payload, not executed) and the order goes on; the
+ * same record for an event applied already changes nothing. */
+static void test_lost_payload_skip(void **state)
+{
+	(void)state;
+	struct rej_seen seen = {0};
+	struct cp_payload_provider pp = {&seen, rej_get, NULL, rej_applied, NULL};
+	struct cp_fsm_config cfg;
+	cp_fsm_config_default(&cfg);
+	struct cp_fsm *f;
+	assert_int_equal(cp_fsm_create(&cfg, &pp, &f), 0);
+	struct rumor_event_id id1 = {1, 1}, id2 = {2, 2}, id3 = {3, 3}, other = {9, 9};
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	cp_batch_add_event(&b, 1, 1, &id1);
+	cp_batch_add_event(&b, 1, 2, &id2); /* its payload is gone (rej_get): blocks */
+	cp_batch_add_event(&b, 1, 3, &id3);
+	apply(f, &b);
+	assert_int_equal(cp_fsm_last_gseq(f), 1);
+	assert_int_equal(cp_fsm_queue_len(f), 2);
+	cp_batch_clear(&b);
+	cp_batch_add_reject(&b, 1, 2, &other, CP_BATCH_REASON_LOST); /* wrong id: nothing */
+	apply(f, &b);
+	assert_int_equal(cp_fsm_queue_len(f), 2);
+	cp_batch_clear(&b);
+	cp_batch_add_reject(&b, 1, 2, &id2, CP_BATCH_REASON_LOST);
+	apply(f, &b);
+	assert_int_equal(cp_fsm_queue_len(f), 0);
+	assert_int_equal(cp_fsm_last_gseq(f), 3);
+	assert_int_equal(seen.kind[1], CP_BATCH_REJECT);
+	assert_int_equal(seen.reason[1], CP_BATCH_REASON_LOST);
+	assert_int_equal(seen.gseq[1], 2);
+	assert_null(seen.payload[1]);
+	assert_int_equal(seen.kind[2], CP_BATCH_EVENT);
+	struct cp_fsm_stats st;
+	cp_fsm_get_stats(f, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.kv_cmds, 2);
+	cp_batch_clear(&b);
+	cp_batch_add_reject(&b, 1, 1, &id1, CP_BATCH_REASON_LOST); /* applied already */
+	apply(f, &b);
+	assert_int_equal(cp_fsm_last_gseq(f), 3);
+	assert_string_equal(cp_batch_reason_text(CP_BATCH_REASON_LOST),
+			    "payload lost (operator skip)");
+	/* the codec carries the reason */
+	uint8_t buf[256];
+	struct cp_batch d;
+	cp_batch_init(&d, 0);
+	cp_batch_clear(&b);
+	cp_batch_add_reject(&b, 1, 7, &id3, CP_BATCH_REASON_LOST);
+	size_t n = cp_batch_encoded_size(&b);
+	assert_true(n <= sizeof(buf));
+	assert_int_equal(cp_batch_encode(&b, buf, n) < 0, 0);
+	assert_int_equal(cp_batch_decode(buf, n, &d), 0);
+	assert_int_equal(d.recs[0].reason, CP_BATCH_REASON_LOST);
+	assert_int_equal(cp_batch_add_reject(&b, 1, 8, &id3, 77), -EINVAL);
+	cp_batch_free(&d);
+	cp_batch_free(&b);
+	cp_fsm_destroy(f);
+}
+
 /* Apply a random multi-origin history on one fsm; snapshot it mid-way (with a blocked queue)
  * into a second fsm; feed both the rest: identical digests, KV and logs. */
 static void test_snapshot_continues_identically(void **state)
@@ -498,6 +560,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_block_and_drain),
 		cmocka_unit_test(test_reject_applies_as_non_event),
+		cmocka_unit_test(test_lost_payload_skip),
 		cmocka_unit_test(test_snapshot_continues_identically),
 		cmocka_unit_test(test_snapshot_corruption),
 		cmocka_unit_test(test_skip_range),
