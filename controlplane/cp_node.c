@@ -44,6 +44,8 @@
 #define PREFETCH_BACKLOG 1024     /* committed, unapplied events that make a node prefetch */
 #define PLOG_BUFFER_MAX (16u << 20)  /* appended, not yet durable: beyond it the dataplane waits */
 #define PLOG_EAGER_BYTES (256u << 10) /* write at once past this even while bursts are full */
+#define PLOG_BUSY_RECORDS 16          /* an fdatasync covering this many means load ... */
+#define PLOG_BUSY_GAP_US 3000         /* ... and the next write waits this long after the last */
 
 static_assert(CP_PLOG_ORIGIN_MAX == RUMOR_NODE_ID_MAX, "payload log indexes every origin");
 
@@ -251,6 +253,7 @@ static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, ui
 
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
 static void durable_reached(struct cp_node *n, uint64_t through);
+static void plog_flush(struct cp_node *n);
 static void retry_durable(struct cp_node *n, uint32_t slot);
 static uint64_t seq_seen(struct cp_node *n, uint16_t origin);
 static void set_seq_floor(struct cp_node *n, uint64_t floor);
@@ -496,6 +499,9 @@ static void on_plog_durable(void *arg, uint64_t ticket)
 {
 	struct cp_node *n = arg;
 
+	n->plog_last_batch = ticket - n->plog_durable;
+	n->plog_durable = ticket;
+
 	while (n->pend_n && n->pend[n->pend_head].ticket <= ticket) {
 		struct cp_pending_report p = n->pend[n->pend_head];
 		struct cp_slot_frame *sf = &n->slot_frame[p.slot];
@@ -515,6 +521,7 @@ static void on_plog_durable(void *arg, uint64_t ticket)
 			report_frame(n, n->frame, skip, p.pulled ? &n->frame->clock : &n->last_clock);
 	}
 	flush_reports(n);
+	plog_flush(n); /* what was appended meanwhile (paced under load) */
 }
 
 static void plog_note(void *arg, const char *msg)
@@ -920,6 +927,20 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 	return 0;
 }
 
+/* Start the payload log's next write. Under load (the last fdatasync covered many records)
+ * writes start at most every PLOG_BUSY_GAP_US, so that each fdatasync covers more: every one
+ * costs kernel time (ext4 journal) on cores the whole node shares. A light load writes at
+ * once: a lone event's durability waits for nothing but its own fdatasync. */
+static void plog_flush(struct cp_node *n)
+{
+	uint64_t now = cp_loop_now_us();
+
+	if (n->plog_last_batch >= PLOG_BUSY_RECORDS && now - n->plog_flush_us < PLOG_BUSY_GAP_US)
+		return; /* the 1 ms tick comes back */
+	n->plog_flush_us = now;
+	cp_plog_flush(n->plog);
+}
+
 static unsigned poll_dataplane(void *arg)
 {
 	struct cp_node *n = arg;
@@ -959,8 +980,8 @@ static unsigned poll_dataplane(void *arg)
 		 * ring, so their fdatasync is shared unless enough is buffered already; a partial
 		 * burst (the ring is empty) writes at once. Every fdatasync costs kernel time
 		 * (ext4 journal) on a box that every process shares. */
-		if (got < 64 || ps.buffered_bytes >= PLOG_EAGER_BYTES)
-			cp_plog_flush(n->plog);
+		if ((got < 64 || ps.buffered_bytes >= PLOG_EAGER_BYTES))
+			plog_flush(n);
 		cp_fsm_drain(n->fsm);
 	}
 	flush_reports(n);
@@ -1508,7 +1529,7 @@ static void on_tick(struct cp_loop_timer *t)
 	if (n->parked_n && n->seq_floor_known)
 		send_parked(n);
 	flush_reports(n);
-	cp_plog_flush(n->plog); /* what a run of full bursts left buffered */
+	plog_flush(n); /* what a run of full bursts left buffered */
 	if (cp_olog_flush(&n->olog) < 0)
 		n->st.log_write_errors++;
 }
@@ -1599,6 +1620,7 @@ static int open_logs(struct cp_node *n)
 		LOG(n, "%s", msg);
 	snprintf(path, sizeof(path), "%s/payloads", n->dir);
 	struct cp_plog_cfg pcfg = { .buffer_max = PLOG_BUFFER_MAX, .durable = on_plog_durable,
+				    .owner_starts_writes = true,
 				    .log = plog_note, .arg = n };
 	if ((rc = cp_plog_open(n->loop, path, &pcfg, &n->plog, msg)) < 0) {
 		fprintf(stderr, "rumor-cp: cannot load the payload log %s: %s%s%s\n", path,

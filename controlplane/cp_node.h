@@ -221,6 +221,8 @@ struct cp_node {
 	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
 	struct cp_pending_report *pend;   /* ring of reports waiting for their record's fsync */
 	uint32_t pend_head, pend_n, pend_cap;
+	uint64_t plog_durable, plog_last_batch; /* tickets: durable, covered by the last sync */
+	uint64_t plog_flush_us;           /* when the last payload-log write was started */
 	struct cp_release *rel;           /* ring of releases waiting for room in cp2dp */
 	uint32_t rel_head, rel_n, rel_cap;
 	struct cp_plog_frame apply_pf;    /* record the apply reads payloads from */

@@ -809,7 +809,8 @@ static void flush_done(struct cp_loop_req *req, int res)
     pl->durable = ticket;
     if (pl->cfg.durable)
         pl->cfg.durable(pl->cfg.arg, ticket);
-    flush_start(pl);
+    if (!pl->cfg.owner_starts_writes)
+        flush_start(pl);
 }
 
 static void flush_start(struct cp_plog *pl)

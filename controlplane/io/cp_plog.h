@@ -25,6 +25,9 @@ struct cp_plog_cfg {
     size_t segment_size;   /* roll to a new segment past this many bytes (0: 4 MiB) */
     size_t buffer_max;     /* bytes appended but not yet written, at most (0: 16 MiB) */
     bool rwf_dsync;        /* one RWF_DSYNC write instead of write + fdatasync */
+    /* A completed write does not start the next one: only cp_plog_flush does (the owner
+     * paces group commit, e.g. wider groups under load). */
+    bool owner_starts_writes;
     /* Seqs of one origin indexed at once, lowest to highest held (0: 1 << 24). The index
      * costs 8 bytes per seq of that span; an append that would widen it further fails with
      * -ERANGE, a segment that does at load with -ERANGE. */
