@@ -1,5 +1,7 @@
 /* cp_disk: segmented Raft log + metadata + snapshots. Appends are group-committed over
  * io_uring; structural changes (truncate, roll, snapshot put) are io_uring step chains too. */
+#include "cp_le.h"
+#include "cp_fileio.h"
 #include "cp_disk.h"
 #include "cp_crc32c.h"
 
@@ -132,30 +134,7 @@ struct cp_disk {
     size_t n_snaps, cap_snaps;
 };
 
-static void logf_(struct cp_disk *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct cp_disk *d, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (d->cfg.log)
-        d->cfg.log(d->cfg.log_arg, buf);
-    else
-        fprintf(stderr, "%s\n", buf);
-}
-
-static void errf(char *errmsg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *errmsg, const char *fmt, ...)
-{
-    if (errmsg == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, 256, fmt, ap);
-    va_end(ap);
-}
+#define logf_(o, ...) cp_note((o)->cfg.log, (o)->cfg.log_arg, __VA_ARGS__)
 
 /* An fsync that failed may have dropped dirty pages: retrying could report durability
  * that does not exist, so the only honest reaction is to stop. */
@@ -166,12 +145,6 @@ static void die_io(const char *what, const char *file, int err)
     abort();
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 static int write_full(int fd, const void *buf, size_t len, off_t off)
 {
@@ -186,25 +159,6 @@ static int write_full(int fd, const void *buf, size_t len, off_t off)
         p += w;
         len -= (size_t)w;
         off += w;
-    }
-    return 0;
-}
-
-static int read_full(int fd, void *buf, size_t len, off_t off)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -EIO;
-        p += r;
-        len -= (size_t)r;
-        off += r;
     }
     return 0;
 }
@@ -245,24 +199,24 @@ static void rec_encode(uint8_t *out, raft_index first, const struct raft_entry *
     uint8_t *data = body + (size_t)n * ENT_HDR;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *h = body + (size_t)i * ENT_HDR;
-        put64(h, e[i].term);
-        put16(h + 8, e[i].type);
-        put16(h + 10, 0);
-        put32(h + 12, (uint32_t)e[i].buf.len);
+        cp_le_st64(h, e[i].term);
+        cp_le_st16(h + 8, e[i].type);
+        cp_le_st16(h + 10, 0);
+        cp_le_st32(h + 12, (uint32_t)e[i].buf.len);
         if (e[i].buf.len)
             memcpy(data, e[i].buf.base, e[i].buf.len);
         memset(data + e[i].buf.len, 0, pad8(e[i].buf.len) - e[i].buf.len);
         data += pad8(e[i].buf.len);
     }
     uint64_t body_len = total - REC_HDR;
-    put32(out, REC_MAGIC);
-    put64(out + 8, first);
-    put32(out + 16, n);
-    put32(out + 20, 0);
-    put64(out + 24, body_len);
-    put32(out + 32, cp_crc32c(0, body, body_len));
-    put32(out + 36, 0);
-    put32(out + 4, cp_crc32c(0, out + 8, REC_HDR - 8));
+    cp_le_st32(out, REC_MAGIC);
+    cp_le_st64(out + 8, first);
+    cp_le_st32(out + 16, n);
+    cp_le_st32(out + 20, 0);
+    cp_le_st64(out + 24, body_len);
+    cp_le_st32(out + 32, cp_crc32c(0, body, body_len));
+    cp_le_st32(out + 36, 0);
+    cp_le_st32(out + 4, cp_crc32c(0, out + 8, REC_HDR - 8));
 }
 
 /* Parse a body already CRC-checked: fills entries (pointing into body) if e != NULL.
@@ -275,12 +229,12 @@ static int rec_parse_body(const uint8_t *body, uint64_t body_len, uint32_t n,
     uint64_t off = (uint64_t)n * ENT_HDR, bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *h = body + (size_t)i * ENT_HDR;
-        uint32_t len = get32(h + 12);
+        uint32_t len = cp_le_ld32(h + 12);
         if (off + pad8(len) > body_len)
             return -EBADMSG;
         if (e) {
-            e[i].term = get64(h);
-            e[i].type = get16(h + 8);
+            e[i].term = cp_le_ld64(h);
+            e[i].type = cp_le_ld16(h + 8);
             e[i].buf.len = len;
             e[i].buf.base = (void *)(body + off);
             e[i].batch = NULL;
@@ -301,18 +255,18 @@ int cp_disk_open(struct cp_loop *loop, const char *dir, const struct cp_disk_cfg
                  struct cp_disk **out, char *errmsg)
 {
     if (strlen(dir) >= 480) {
-        errf(errmsg, "directory name too long");
+        cp_errf(errmsg, "directory name too long");
         return -ENAMETOOLONG;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         int e = errno;
-        errf(errmsg, "mkdir %s: %s", dir, strerror(e));
+        cp_errf(errmsg, "mkdir %s: %s", dir, strerror(e));
         return -e;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         int e = errno;
-        errf(errmsg, "open %s: %s", dir, strerror(e));
+        cp_errf(errmsg, "open %s: %s", dir, strerror(e));
         return -e;
     }
     struct cp_disk *d = calloc(1, sizeof(*d));
@@ -355,17 +309,17 @@ static int meta_read(struct cp_disk *d, int which, uint64_t *seq, raft_term *ter
     close(fd);
     if (r == 0)
         return 0; /* created but never written: a crash during the first write */
-    if (r != META_SIZE || get32(b) != META_MAGIC ||
-        get32(b + 36) != cp_crc32c(0, b, 36)) {
+    if (r != META_SIZE || cp_le_ld32(b) != META_MAGIC ||
+        cp_le_ld32(b + 36) != cp_crc32c(0, b, 36)) {
         /* One damaged copy is the expected result of a crash while writing it; the
          * other copy is then the truth. */
         logf_(d, "cp_disk: %s/%s damaged (offset 0), using the other copy", d->dir, name);
-        errf(errmsg, "%s/%s: bad checksum at offset 0", d->dir, name);
+        cp_errf(errmsg, "%s/%s: bad checksum at offset 0", d->dir, name);
         return -EUCLEAN;
     }
-    *seq = get64(b + 8);
-    *term = get64(b + 16);
-    *vote = get64(b + 24);
+    *seq = cp_le_ld64(b + 8);
+    *term = cp_le_ld64(b + 16);
+    *vote = cp_le_ld64(b + 24);
     *present = true;
     return 0;
 }
@@ -374,12 +328,12 @@ int cp_disk_set_meta(struct cp_disk *d, raft_term term, raft_id vote)
 {
     uint8_t b[META_SIZE] = { 0 };
     uint64_t seq = d->meta_seq + 1;
-    put32(b, META_MAGIC);
-    put32(b + 4, 1);
-    put64(b + 8, seq);
-    put64(b + 16, term);
-    put64(b + 24, vote);
-    put32(b + 36, cp_crc32c(0, b, 36));
+    cp_le_st32(b, META_MAGIC);
+    cp_le_st32(b + 4, 1);
+    cp_le_st64(b + 8, seq);
+    cp_le_st64(b + 16, term);
+    cp_le_st64(b + 24, vote);
+    cp_le_st32(b + 36, cp_crc32c(0, b, 36));
     char name[32];
     snprintf(name, sizeof(name), "metadata%d", (int)(seq % 2) + 1);
     int fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -407,14 +361,14 @@ int cp_conf_encode(const struct raft_configuration *conf, struct raft_buffer *bu
     uint8_t *p = raft_malloc(len);
     if (p == NULL)
         return -ENOMEM;
-    put32(p, CONF_MAGIC);
-    put32(p + 4, conf->n);
+    cp_le_st32(p, CONF_MAGIC);
+    cp_le_st32(p + 4, conf->n);
     size_t o = 8;
     for (unsigned i = 0; i < conf->n; i++) {
         size_t al = strlen(conf->servers[i].address);
-        put64(p + o, conf->servers[i].id);
+        cp_le_st64(p + o, conf->servers[i].id);
         p[o + 8] = (uint8_t)conf->servers[i].role;
-        put16(p + o + 9, (uint16_t)al);
+        cp_le_st16(p + o + 9, (uint16_t)al);
         memcpy(p + o + 11, conf->servers[i].address, al);
         o += 11 + al;
     }
@@ -426,18 +380,18 @@ int cp_conf_encode(const struct raft_configuration *conf, struct raft_buffer *bu
 int cp_conf_decode(const void *vp, size_t len, struct raft_configuration *conf)
 {
     const uint8_t *p = vp;
-    if (len < 8 || get32(p) != CONF_MAGIC)
+    if (len < 8 || cp_le_ld32(p) != CONF_MAGIC)
         return -EBADMSG;
-    uint32_t n = get32(p + 4);
+    uint32_t n = cp_le_ld32(p + 4);
     if (n > 4096)
         return -EBADMSG;
     size_t o = 8;
     for (uint32_t i = 0; i < n; i++) {
         if (o + 11 > len)
             goto bad;
-        uint64_t id = get64(p + o);
+        uint64_t id = cp_le_ld64(p + o);
         int role = p[o + 8];
-        uint16_t al = get16(p + o + 9);
+        uint16_t al = cp_le_ld16(p + o + 9);
         if (id == 0 || role > RAFT_SPARE || o + 11 + al > len || al == 0 || al > 1024)
             goto bad;
         char addr[1025];
@@ -483,7 +437,7 @@ static int open_named(struct cp_disk *d, const char *name, int flags, char *errm
     int fd = openat(d->dfd, name, flags | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        errf(errmsg, "%s/%s: %s", d->dir, name, strerror(e));
+        cp_errf(errmsg, "%s/%s: %s", d->dir, name, strerror(e));
         return -e;
     }
     return fd;
@@ -510,15 +464,15 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
         rv = -ENOMEM;
         goto out;
     }
-    rv = read_full(fd, b, (size_t)st.st_size, 0);
+    rv = cp_read_full(fd, b, (size_t)st.st_size, 0);
     if (rv != 0)
         goto out;
     rv = -EUCLEAN;
-    uint64_t conf_len = get64(b + 40), data_len = get64(b + 48);
-    if (get32(b) != SNAP_MAGIC || get64(b + 8) != index ||
+    uint64_t conf_len = cp_le_ld64(b + 40), data_len = cp_le_ld64(b + 48);
+    if (cp_le_ld32(b) != SNAP_MAGIC || cp_le_ld64(b + 8) != index ||
         SNAP_HDR + conf_len + data_len != (uint64_t)st.st_size)
         goto fail;
-    if (get32(b + 4) != cp_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
+    if (cp_le_ld32(b + 4) != cp_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
         off_bad = 8;
         goto fail;
     }
@@ -528,8 +482,8 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
         goto out;
     }
     s->index = index;
-    s->term = get64(b + 16);
-    s->configuration_index = get64(b + 24);
+    s->term = cp_le_ld64(b + 16);
+    s->configuration_index = cp_le_ld64(b + 24);
     raft_configuration_init(&s->configuration);
     rv = cp_conf_decode(b + SNAP_HDR, conf_len, &s->configuration);
     if (rv == 0) {
@@ -557,7 +511,7 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
     *out = s;
     goto out;
 fail:
-    errf(errmsg, "%s/%s: corrupt snapshot (checksum/header) at offset %" PRIu64, d->dir,
+    cp_errf(errmsg, "%s/%s: corrupt snapshot (checksum/header) at offset %" PRIu64, d->dir,
          name, off_bad);
 out:
     free(b);
@@ -684,13 +638,13 @@ static bool intact_header_after(int fd, uint64_t from, uint64_t size)
         return false;
     size_t len = (size_t)(size - start);
     uint8_t *b = malloc(len);
-    if (b == NULL || read_full(fd, b, len, (off_t)start) != 0) {
+    if (b == NULL || cp_read_full(fd, b, len, (off_t)start) != 0) {
         free(b);
         return true; /* cannot prove it is a tail: refuse rather than drop data */
     }
     bool found = false;
     for (size_t o = 0; !found && o + REC_HDR <= len; o += 8)
-        found = get32(b + o) == REC_MAGIC && get32(b + o + 4) == cp_crc32c(0, b + o + 8,
+        found = cp_le_ld32(b + o) == REC_MAGIC && cp_le_ld32(b + o + 4) == cp_crc32c(0, b + o + 8,
                                                                           REC_HDR - 8);
     free(b);
     return found;
@@ -711,7 +665,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
     uint8_t *body = NULL;
     if (first != expect && expect != 0) {
         close(fd);
-        errf(errmsg, "%s/%s: starts at index %llu, expected %llu (offset 0)", d->dir, name,
+        cp_errf(errmsg, "%s/%s: starts at index %llu, expected %llu (offset 0)", d->dir, name,
              first, expect);
         return -EBADMSG;
     }
@@ -727,25 +681,25 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
             why = "partial record header";
             break;
         }
-        rv = read_full(fd, h, REC_HDR, (off_t)off);
+        rv = cp_read_full(fd, h, REC_HDR, (off_t)off);
         if (rv)
             goto out;
-        if (get32(h) != REC_MAGIC || get32(h + 4) != cp_crc32c(0, h + 8, REC_HDR - 8)) {
+        if (cp_le_ld32(h) != REC_MAGIC || cp_le_ld32(h + 4) != cp_crc32c(0, h + 8, REC_HDR - 8)) {
             static const uint8_t zero[REC_HDR];
             why = memcmp(h, zero, REC_HDR) == 0 ? "zeroed tail" : "bad record header checksum";
             if (is_open && intact_header_after(fd, off, size)) {
-                errf(errmsg, "%s/%s: %s at offset %" PRIu64 " followed by intact records",
+                cp_errf(errmsg, "%s/%s: %s at offset %" PRIu64 " followed by intact records",
                      d->dir, name, why, off);
                 rv = -EUCLEAN;
                 goto out;
             }
             break;
         }
-        uint64_t blen = get64(h + 24);
-        uint32_t n = get32(h + 16);
-        if (get64(h + 8) != next) {
-            errf(errmsg, "%s/%s: record at offset %" PRIu64 " has index %" PRIu64
-                 ", expected %llu", d->dir, name, off, get64(h + 8), next);
+        uint64_t blen = cp_le_ld64(h + 24);
+        uint32_t n = cp_le_ld32(h + 16);
+        if (cp_le_ld64(h + 8) != next) {
+            cp_errf(errmsg, "%s/%s: record at offset %" PRIu64 " has index %" PRIu64
+                 ", expected %llu", d->dir, name, off, cp_le_ld64(h + 8), next);
             rv = -EBADMSG;
             goto out;
         }
@@ -759,17 +713,17 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
             rv = -ENOMEM;
             goto out;
         }
-        rv = read_full(fd, body, blen, (off_t)(off + REC_HDR));
+        rv = cp_read_full(fd, body, blen, (off_t)(off + REC_HDR));
         if (rv)
             goto out;
-        if (get32(h + 32) != cp_crc32c(0, body, blen) ||
+        if (cp_le_ld32(h + 32) != cp_crc32c(0, body, blen) ||
             rec_parse_body(body, blen, n, NULL, NULL) != 0) {
             /* A torn write can only damage the last record of the open segment. */
             if (is_open && off + REC_HDR + blen == size) {
                 why = "bad checksum in last record";
                 break;
             }
-            errf(errmsg, "%s/%s: checksum mismatch in record at offset %" PRIu64, d->dir,
+            cp_errf(errmsg, "%s/%s: checksum mismatch in record at offset %" PRIu64, d->dir,
                  name, off);
             rv = -EUCLEAN;
             goto out;
@@ -783,7 +737,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
     }
     if (why != NULL) {
         if (!is_open) {
-            errf(errmsg, "%s/%s: %s at offset %" PRIu64 " in a closed segment", d->dir, name,
+            cp_errf(errmsg, "%s/%s: %s at offset %" PRIu64 " in a closed segment", d->dir, name,
                  why, off);
             rv = -EUCLEAN;
             goto out;
@@ -868,7 +822,7 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     DIR *dir = opendir(d->dir);
     if (dir == NULL) {
         int e = errno;
-        errf(errmsg, "opendir %s: %s", d->dir, strerror(e));
+        cp_errf(errmsg, "opendir %s: %s", d->dir, strerror(e));
         return -e;
     }
     uint64_t *firsts = NULL;
@@ -949,13 +903,13 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
     raft_index last = d->n_segs ? d->segs[d->n_segs - 1].last : 0;
     bool have = d->n_segs && last >= first;
     if (!st->snapshot && have && first > 1) {
-        errf(errmsg, "%s: log starts at %llu but there is no snapshot (lost or deleted)",
+        cp_errf(errmsg, "%s: log starts at %llu but there is no snapshot (lost or deleted)",
              d->dir, first);
         rv = -EBADMSG;
         goto fail;
     }
     if (st->snapshot && have && first > st->snapshot->index + 1) {
-        errf(errmsg, "%s: log starts at %llu, after snapshot %llu + 1 (gap)", d->dir, first,
+        cp_errf(errmsg, "%s: log starts at %llu, after snapshot %llu + 1 (gap)", d->dir, first,
              st->snapshot->index);
         rv = -EBADMSG;
         goto fail;
@@ -1002,13 +956,13 @@ int cp_disk_load(struct cp_disk *d, struct cp_disk_state *st, char *errmsg)
             uint8_t *nb = realloc(segbuf, ssz ? ssz : 1);
             if (nb != NULL)
                 segbuf = nb;
-            if (fd < 0 || nb == NULL || read_full(fd, segbuf, ssz, 0) != 0) {
+            if (fd < 0 || nb == NULL || cp_read_full(fd, segbuf, ssz, 0) != 0) {
                 if (fd >= 0)
                     close(fd);
                 free(segbuf);
                 raft_free(batch);
                 raft_free(ents);
-                errf(errmsg, "%s/%s: re-read failed", d->dir, name);
+                cp_errf(errmsg, "%s/%s: re-read failed", d->dir, name);
                 rv = -EIO;
                 goto fail;
             }
@@ -1423,7 +1377,7 @@ static void snap_write_next(struct cp_disk *d)
     }
     /* Everything after the header is written: the header carries the CRC. The fdatasync
      * must cover the whole file, so never RWF_DSYNC (it syncs only the range it wrote). */
-    put32(j->h + 4, j->crc);
+    cp_le_st32(j->h + 4, j->crc);
     j->iov[0] = (struct iovec){ j->h, SNAP_HDR };
     j->step = SJ_HEADER;
     submitted(d, cp_loop_writev_sync(d->loop, &j->lreq, j->fd, j->iov, 1, 0, false,
@@ -1624,12 +1578,12 @@ static void snap_start(struct cp_disk *d, struct op *op)
         data_len += s->bufs[i].len;
     }
     j->n_src = s->n_bufs + 1;
-    put32(j->h, SNAP_MAGIC);
-    put64(j->h + 8, s->index);
-    put64(j->h + 16, s->term);
-    put64(j->h + 24, s->configuration_index);
-    put64(j->h + 40, j->conf.len);
-    put64(j->h + 48, data_len);
+    cp_le_st32(j->h, SNAP_MAGIC);
+    cp_le_st64(j->h + 8, s->index);
+    cp_le_st64(j->h + 16, s->term);
+    cp_le_st64(j->h + 24, s->configuration_index);
+    cp_le_st64(j->h + 40, j->conf.len);
+    cp_le_st64(j->h + 48, data_len);
     j->crc = cp_crc32c(0, j->h + 8, SNAP_HDR - 8);
     j->file_off = SNAP_HDR;
     j->step = SJ_OPEN;

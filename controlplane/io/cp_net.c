@@ -1,5 +1,6 @@
 /* cp_net: outbound connections carry our messages, inbound ones the peers' (one
  * direction each, as libraft's uv transport does): no duplicate-connection races. */
+#include "cp_le.h"
 #include "cp_net.h"
 #include "cp_crc32c.h"
 
@@ -88,33 +89,27 @@ struct cp_net {
     struct cp_loop_req close_req;
 };
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 /* crc covers type/flags/app_type and the payload, which must already be in place. */
 static void frame_header(uint8_t *h, uint32_t len, uint8_t type, uint16_t app_type)
 {
-    put32(h, len);
+    cp_le_st32(h, len);
     h[8] = type;
     h[9] = 0;
-    put16(h + 10, app_type);
+    cp_le_st16(h + 10, app_type);
     uint32_t crc = cp_crc32c(0, h + 8, 4);
-    put32(h + 4, cp_crc32c(crc, h + CP_NET_HDR, len));
+    cp_le_st32(h + 4, cp_crc32c(crc, h + CP_NET_HDR, len));
 }
 
 static void hello_encode(uint8_t *b, uint8_t type, uint64_t cluster, uint64_t from,
                          uint64_t to)
 {
     uint8_t *p = b + CP_NET_HDR;
-    put32(p, HELLO_MAGIC);
-    put32(p + 4, 1);
-    put64(p + 8, cluster);
-    put64(p + 16, from);
-    put64(p + 24, to);
+    cp_le_st32(p, HELLO_MAGIC);
+    cp_le_st32(p + 4, 1);
+    cp_le_st64(p + 8, cluster);
+    cp_le_st64(p + 16, from);
+    cp_le_st64(p + 24, to);
     frame_header(b, HELLO_LEN, type, 0);
 }
 
@@ -202,7 +197,7 @@ static void conn_arm(struct conn *c)
     if (c->have == c->cap) { /* only once handshaken: before, cap is exactly PRE_MAX */
         size_t need = c->cap * 2;
         if (c->have >= CP_NET_HDR) {
-            size_t want = CP_NET_HDR + (size_t)get32(c->buf);
+            size_t want = CP_NET_HDR + (size_t)cp_le_ld32(c->buf);
             if (want > need)
                 need = want;
         }
@@ -237,33 +232,33 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
     uint8_t type = h[8];
     if (!c->up) {
         char ab[INET_ADDRSTRLEN];
-        if (type != T_HELLO || len != HELLO_LEN || get32(p) != HELLO_MAGIC ||
-            get32(p + 4) != 1) {
+        if (type != T_HELLO || len != HELLO_LEN || cp_le_ld32(p) != HELLO_MAGIC ||
+            cp_le_ld32(p + 4) != 1) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected inbound connection from %s: bad hello "
                         "(%llu so far)\n", conn_addr(c, ab),
                         (unsigned long long)net->st.bad_hello);
             return false;
         }
-        if (get64(p + 8) != net->cfg.cluster_id) {
+        if (cp_le_ld64(p + 8) != net->cfg.cluster_id) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected node %llu: cluster id %llu != ours %llu\n",
-                        (unsigned long long)get64(p + 16), (unsigned long long)get64(p + 8),
+                        (unsigned long long)cp_le_ld64(p + 16), (unsigned long long)cp_le_ld64(p + 8),
                         (unsigned long long)net->cfg.cluster_id);
             return false;
         }
-        if (get64(p + 24) != net->cfg.self_id || get64(p + 16) == 0 ||
-            get64(p + 16) == net->cfg.self_id) {
+        if (cp_le_ld64(p + 24) != net->cfg.self_id || cp_le_ld64(p + 16) == 0 ||
+            cp_le_ld64(p + 16) == net->cfg.self_id) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected node %llu: it expected node %llu, we are "
-                        "%llu\n", (unsigned long long)get64(p + 16),
-                        (unsigned long long)get64(p + 24),
+                        "%llu\n", (unsigned long long)cp_le_ld64(p + 16),
+                        (unsigned long long)cp_le_ld64(p + 24),
                         (unsigned long long)net->cfg.self_id);
             return false;
         }
         c->up = true;
         net->st.inbound_pending--;
-        c->from = get64(p + 16);
+        c->from = cp_le_ld64(p + 16);
         hello_encode(c->ack, T_ACK, net->cfg.cluster_id, net->cfg.self_id, c->from);
         c->sreq.data = c;
         if (cp_loop_send(net->loop, &c->sreq, c->fd, c->ack, sizeof(c->ack), conn_ack_cb) != 0)
@@ -276,7 +271,7 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
             net->cbs.raft(net->cbs.arg, c->from, p, len);
     } else if (type == CP_NET_APP) {
         if (net->cbs.app)
-            net->cbs.app(net->cbs.arg, c->from, get16(h + 10), p, len);
+            net->cbs.app(net->cbs.arg, c->from, cp_le_ld16(h + 10), p, len);
     } else {
         fprintf(stderr, "cp_net: node %llu sent unknown frame type %u\n",
                 (unsigned long long)c->from, type);
@@ -298,7 +293,7 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
     size_t off = 0;
     while (c->have - off >= CP_NET_HDR) {
         const uint8_t *h = c->buf + off;
-        uint32_t len = get32(h);
+        uint32_t len = cp_le_ld32(h);
         struct cp_net *net = c->net;
         char ab[INET_ADDRSTRLEN];
         /* Before the handshake only a HELLO fits: judged on its header, before any byte of
@@ -329,7 +324,7 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
         if (c->have - off < CP_NET_HDR + (size_t)len)
             break;
         uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
-        if (crc != get32(h + 4)) {
+        if (crc != cp_le_ld32(h + 4)) {
             if (c->up) {
                 net->st.bad_frames++;
                 fprintf(stderr, "cp_net: frame checksum mismatch from node %llu\n",
@@ -657,9 +652,9 @@ static void peer_recv_cb(struct cp_loop_req *req, int res)
     }
     const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
     uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), b, HELLO_LEN);
-    if (get32(h) != HELLO_LEN || crc != get32(h + 4) || h[8] != T_ACK ||
-        get32(b) != HELLO_MAGIC || get64(b + 8) != p->net->cfg.cluster_id ||
-        get64(b + 16) != p->id || get64(b + 24) != p->net->cfg.self_id) {
+    if (cp_le_ld32(h) != HELLO_LEN || crc != cp_le_ld32(h + 4) || h[8] != T_ACK ||
+        cp_le_ld32(b) != HELLO_MAGIC || cp_le_ld64(b + 8) != p->net->cfg.cluster_id ||
+        cp_le_ld64(b + 16) != p->id || cp_le_ld64(b + 24) != p->net->cfg.self_id) {
         fprintf(stderr, "cp_net: node %llu answered with a bad handshake\n",
                 (unsigned long long)p->id);
         peer_fail(p, -EPROTO);

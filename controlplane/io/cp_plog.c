@@ -1,5 +1,7 @@
 /* cp_plog: the payload log. Segmented CRC32C records of frames, group-committed over
  * io_uring, indexed (origin, seq) -> record in memory; failed writes are kept and retried. */
+#include "cp_le.h"
+#include "cp_fileio.h"
 #include "cp_plog.h"
 #include "cp_crc32c.h"
 
@@ -80,67 +82,19 @@ struct cp_plog {
     struct oidx idx[CP_PLOG_ORIGIN_MAX + 1];
 };
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-static void logf_(struct cp_plog *pl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct cp_plog *pl, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (pl->cfg.log)
-        pl->cfg.log(pl->cfg.arg, buf);
-    else
-        fprintf(stderr, "%s\n", buf);
-}
-
-static void errf(char *errmsg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *errmsg, const char *fmt, ...)
-{
-    if (errmsg == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, 256, fmt, ap);
-    va_end(ap);
-}
+#define logf_(o, ...) cp_note((o)->cfg.log, (o)->cfg.arg, __VA_ARGS__)
 
 static void seg_name(char *buf, size_t n, uint64_t no)
 {
     snprintf(buf, n, "plog-%020" PRIu64, no);
 }
 
-static int read_full(int fd, void *buf, size_t len, off_t off)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -EIO;
-        p += r;
-        len -= (size_t)r;
-        off += r;
-    }
-    return 0;
-}
-
 /* ---- record codec ---- */
 
 static bool hdr_intact(const uint8_t *h)
 {
-    return get32(h) == REC_MAGIC && get32(h + 4) == cp_crc32c(0, h + 8, CP_PLOG_HDR - 8);
+    return cp_le_ld32(h) == REC_MAGIC && cp_le_ld32(h + 4) == cp_crc32c(0, h + 8, CP_PLOG_HDR - 8);
 }
 
 static bool rec_valid(uint16_t origin, uint16_t count, uint32_t len, uint64_t first)
@@ -157,14 +111,14 @@ int cp_plog_rec_encode(const struct cp_plog_rec *r, void *out, size_t cap)
     if (cap < size)
         return -EINVAL;
     uint8_t *p = out;
-    put32(p, REC_MAGIC);
-    put16(p + 8, r->origin);
-    put16(p + 10, r->count);
-    put32(p + 12, r->len);
-    put64(p + 16, r->first_seq);
-    put32(p + 24, cp_crc32c(0, r->frame, r->len));
-    put32(p + 28, 0);
-    put32(p + 4, cp_crc32c(0, p + 8, CP_PLOG_HDR - 8));
+    cp_le_st32(p, REC_MAGIC);
+    cp_le_st16(p + 8, r->origin);
+    cp_le_st16(p + 10, r->count);
+    cp_le_st32(p + 12, r->len);
+    cp_le_st64(p + 16, r->first_seq);
+    cp_le_st32(p + 24, cp_crc32c(0, r->frame, r->len));
+    cp_le_st32(p + 28, 0);
+    cp_le_st32(p + 4, cp_crc32c(0, p + 8, CP_PLOG_HDR - 8));
     memcpy(p + CP_PLOG_HDR, r->frame, r->len);
     memset(p + CP_PLOG_HDR + r->len, 0, size - CP_PLOG_HDR - r->len);
     return (int)size;
@@ -177,12 +131,12 @@ static int hdr_decode(const uint8_t *p, size_t len, struct cp_plog_rec *r)
         return -EAGAIN;
     if (!hdr_intact(p))
         return -EBADMSG;
-    r->origin = get16(p + 8);
-    r->count = get16(p + 10);
-    r->len = get32(p + 12);
-    r->first_seq = get64(p + 16);
+    r->origin = cp_le_ld16(p + 8);
+    r->count = cp_le_ld16(p + 10);
+    r->len = cp_le_ld32(p + 12);
+    r->first_seq = cp_le_ld64(p + 16);
     r->frame = NULL;
-    if (!rec_valid(r->origin, r->count, r->len, r->first_seq) || get32(p + 28) != 0)
+    if (!rec_valid(r->origin, r->count, r->len, r->first_seq) || cp_le_ld32(p + 28) != 0)
         return -EBADMSG;
     return (int)cp_plog_rec_size(r->len);
 }
@@ -191,7 +145,7 @@ static int hdr_decode(const uint8_t *p, size_t len, struct cp_plog_rec *r)
 static int body_check(const uint8_t *hdr, const uint8_t *frame, uint32_t len, const uint8_t *pad,
                       size_t pad_len)
 {
-    if (get32(hdr + 24) != cp_crc32c(0, frame, len))
+    if (cp_le_ld32(hdr + 24) != cp_crc32c(0, frame, len))
         return -EUCLEAN;
     for (size_t i = 0; i < pad_len; i++)
         if (pad[i] != 0)
@@ -438,7 +392,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
     int fd = openat(pl->dfd, name, (is_open ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        errf(errmsg, "%s/%s: %s", pl->dir, name, strerror(e));
+        cp_errf(errmsg, "%s/%s: %s", pl->dir, name, strerror(e));
         return -e;
     }
     struct stat st;
@@ -446,19 +400,19 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
     int rv = fstat(fd, &st) != 0 ? -errno : 0;
     uint64_t size = rv ? 0 : (uint64_t)st.st_size, off = 0;
     if (rv == 0 && size > SEG_SIZE_MAX) {
-        errf(errmsg, "%s/%s: %" PRIu64 " bytes, more than a segment can hold (offset 0)",
+        cp_errf(errmsg, "%s/%s: %" PRIu64 " bytes, more than a segment can hold (offset 0)",
              pl->dir, name, size);
         rv = -EUCLEAN;
     }
     if (rv == 0 && (b = malloc(size ? size : 1)) == NULL)
         rv = -ENOMEM;
     if (rv == 0)
-        rv = read_full(fd, b, size, 0);
+        rv = cp_read_full(fd, b, size, 0);
     if (rv == 0)
         rv = seg_push(pl, no, true);
     if (rv) {
         if (rv != -EUCLEAN)
-            errf(errmsg, "%s/%s: read: %s", pl->dir, name, strerror(-rv));
+            cp_errf(errmsg, "%s/%s: read: %s", pl->dir, name, strerror(-rv));
         goto out;
     }
     const char *why = NULL;
@@ -475,7 +429,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
                   : size - off >= CP_PLOG_HDR && memcmp(b + off, zero, CP_PLOG_HDR) == 0
                       ? "zeroed record header" : "bad record header";
             if (is_open && intact_after(b, off, size)) {
-                errf(errmsg, "%s/%s: %s at offset %" PRIu64 " followed by an intact record",
+                cp_errf(errmsg, "%s/%s: %s at offset %" PRIu64 " followed by an intact record",
                      pl->dir, name, why, off);
                 rv = -EUCLEAN;
                 goto out;
@@ -485,7 +439,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
         rv = index_rec(pl, &pl->segs[pl->n_segs - 1], r.origin, r.first_seq, r.count,
                        loc_make(no, off));
         if (rv) {
-            errf(errmsg, "%s/%s: record at offset %" PRIu64 " (origin %u seqs %" PRIu64
+            cp_errf(errmsg, "%s/%s: record at offset %" PRIu64 " (origin %u seqs %" PRIu64
                  "+%u): %s", pl->dir, name, off, r.origin, r.first_seq, r.count,
                  rv == -ERANGE ? "seq span over max_span" : strerror(-rv));
             goto out;
@@ -494,7 +448,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
     }
     if (why != NULL) {
         if (!is_open) {
-            errf(errmsg, "%s/%s: %s at offset %" PRIu64 " in a closed segment", pl->dir, name,
+            cp_errf(errmsg, "%s/%s: %s at offset %" PRIu64 " in a closed segment", pl->dir, name,
                  why, off);
             rv = -EUCLEAN;
             goto out;
@@ -503,7 +457,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
               " bytes", pl->dir, name, off, why, size - off);
         if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0) {
             rv = -errno;
-            errf(errmsg, "%s/%s: truncating the torn tail at offset %" PRIu64 ": %s", pl->dir,
+            cp_errf(errmsg, "%s/%s: truncating the torn tail at offset %" PRIu64 ": %s", pl->dir,
                  name, off, strerror(-rv));
             goto out;
         }
@@ -527,7 +481,7 @@ static int load(struct cp_plog *pl, char *errmsg)
     DIR *dir = opendir(pl->dir);
     if (dir == NULL) {
         int e = errno;
-        errf(errmsg, "opendir %s: %s", pl->dir, strerror(e));
+        cp_errf(errmsg, "opendir %s: %s", pl->dir, strerror(e));
         return -e;
     }
     uint64_t *nos = NULL;
@@ -572,7 +526,7 @@ int cp_plog_open(struct cp_loop *loop, const char *dir, const struct cp_plog_cfg
                  struct cp_plog **out, char *errmsg)
 {
     if (strlen(dir) >= 400) {
-        errf(errmsg, "directory name too long");
+        cp_errf(errmsg, "directory name too long");
         return -ENAMETOOLONG;
     }
     struct cp_plog_cfg c = { 0 };
@@ -589,18 +543,18 @@ int cp_plog_open(struct cp_loop *loop, const char *dir, const struct cp_plog_cfg
     if (c.max_span == 0)
         c.max_span = 1u << 24;
     if (c.segment_size > SEG_SIZE_MAX) {
-        errf(errmsg, "segment_size over 32 GiB");
+        cp_errf(errmsg, "segment_size over 32 GiB");
         return -EINVAL;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         int e = errno;
-        errf(errmsg, "mkdir %s: %s", dir, strerror(e));
+        cp_errf(errmsg, "mkdir %s: %s", dir, strerror(e));
         return -e;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         int e = errno;
-        errf(errmsg, "open %s: %s", dir, strerror(e));
+        cp_errf(errmsg, "open %s: %s", dir, strerror(e));
         return -e;
     }
     struct cp_plog *pl = calloc(1, sizeof(*pl));
@@ -675,7 +629,7 @@ static uint64_t buffered_ticket(const struct cp_plog *pl, uint64_t loc)
             continue;
         uint64_t t = c->first_ticket;
         for (uint64_t p = c->off; p < off; t++)
-            p += cp_plog_rec_size(get32(c->data + (p - c->off) + 12));
+            p += cp_plog_rec_size(cp_le_ld32(c->data + (p - c->off) + 12));
         return t;
     }
     return 0;
@@ -920,7 +874,7 @@ int cp_plog_read(struct cp_plog *pl, uint16_t origin, uint64_t seq, void *buf, s
     int fd = -1, rv;
     if (mem)
         memcpy(h, mem, CP_PLOG_HDR);
-    else if ((fd = read_fd(pl, sno)) < 0 || (rv = read_full(fd, h, CP_PLOG_HDR, (off_t)off)))
+    else if ((fd = read_fd(pl, sno)) < 0 || (rv = cp_read_full(fd, h, CP_PLOG_HDR, (off_t)off)))
         goto io_err;
     struct cp_plog_rec r;
     if (hdr_decode(h, CP_PLOG_HDR, &r) < 0 || r.origin != origin || seq < r.first_seq ||
@@ -933,7 +887,7 @@ int cp_plog_read(struct cp_plog *pl, uint16_t origin, uint64_t seq, void *buf, s
     /* Padding is not re-checked here: the loader did, and it carries no data. */
     if (mem)
         memcpy(buf, mem + CP_PLOG_HDR, r.len);
-    else if ((rv = read_full(fd, buf, r.len, (off_t)(off + CP_PLOG_HDR))) != 0)
+    else if ((rv = cp_read_full(fd, buf, r.len, (off_t)(off + CP_PLOG_HDR))) != 0)
         goto io_err;
     if (body_check(h, buf, r.len, NULL, 0) != 0) {
         rv = -EUCLEAN;

@@ -1,5 +1,6 @@
 /* cp_raftio: raft_io on io_uring. Requests raft makes are wrapped in small structs that
  * translate our -errno completions into RAFT_* codes; callbacks never run synchronously. */
+#include "cp_le.h"
 #include "cp_raftio.h"
 
 #include <errno.h>
@@ -35,12 +36,6 @@ struct impl {
 
 static struct impl *IMPL(struct raft_io *io) { return io->impl; }
 
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 static int map_err(int rv)
 {
@@ -106,35 +101,35 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     switch (m->type) {
     case RAFT_IO_REQUEST_VOTE: {
         const struct raft_request_vote *r = &m->request_vote;
-        put64(f, r->term);
-        put64(f + 8, r->candidate_id);
-        put64(f + 16, r->last_log_index);
-        put64(f + 24, r->last_log_term);
-        put64(f + 32, (r->disrupt_leader ? 1u : 0u) | (r->pre_vote ? 2u : 0u));
+        cp_le_st64(f, r->term);
+        cp_le_st64(f + 8, r->candidate_id);
+        cp_le_st64(f + 16, r->last_log_index);
+        cp_le_st64(f + 24, r->last_log_term);
+        cp_le_st64(f + 32, (r->disrupt_leader ? 1u : 0u) | (r->pre_vote ? 2u : 0u));
         break;
     }
     case RAFT_IO_REQUEST_VOTE_RESULT: {
         const struct raft_request_vote_result *r = &m->request_vote_result;
-        put64(f, r->term);
-        put64(f + 8, r->vote_granted ? 1 : 0);
-        put64(f + 16, (uint64_t)r->pre_vote);
+        cp_le_st64(f, r->term);
+        cp_le_st64(f + 8, r->vote_granted ? 1 : 0);
+        cp_le_st64(f + 16, (uint64_t)r->pre_vote);
         break;
     }
     case RAFT_IO_APPEND_ENTRIES: {
         const struct raft_append_entries *a = &m->append_entries;
-        put64(f, a->term);
-        put64(f + 8, a->prev_log_index);
-        put64(f + 16, a->prev_log_term);
-        put64(f + 24, a->leader_commit);
-        put64(f + 32, a->n_entries);
+        cp_le_st64(f, a->term);
+        cp_le_st64(f + 8, a->prev_log_index);
+        cp_le_st64(f + 16, a->prev_log_term);
+        cp_le_st64(f + 24, a->leader_commit);
+        cp_le_st64(f + 32, a->n_entries);
         uint8_t *h = f + 40;
         uint8_t *d = h + (size_t)a->n_entries * ENT_HDR;
         for (unsigned i = 0; i < a->n_entries; i++, h += ENT_HDR) {
             const struct raft_entry *e = &a->entries[i];
-            put64(h, e->term);
-            put16(h + 8, e->type);
-            put16(h + 10, 0);
-            put32(h + 12, (uint32_t)e->buf.len);
+            cp_le_st64(h, e->term);
+            cp_le_st16(h + 8, e->type);
+            cp_le_st16(h + 10, 0);
+            cp_le_st32(h + 12, (uint32_t)e->buf.len);
             if (e->buf.len)
                 memcpy(d, e->buf.base, e->buf.len);
             d += e->buf.len;
@@ -143,19 +138,19 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     }
     case RAFT_IO_APPEND_ENTRIES_RESULT: {
         const struct raft_append_entries_result *r = &m->append_entries_result;
-        put64(f, r->term);
-        put64(f + 8, r->rejected);
-        put64(f + 16, r->last_log_index);
+        cp_le_st64(f, r->term);
+        cp_le_st64(f + 8, r->rejected);
+        cp_le_st64(f + 16, r->last_log_index);
         break;
     }
     case RAFT_IO_INSTALL_SNAPSHOT: {
         const struct raft_install_snapshot *s = &m->install_snapshot;
-        put64(f, s->term);
-        put64(f + 8, s->last_index);
-        put64(f + 16, s->last_term);
-        put64(f + 24, s->conf_index);
-        put64(f + 32, conf.len);
-        put64(f + 40, s->data.len);
+        cp_le_st64(f, s->term);
+        cp_le_st64(f + 8, s->last_index);
+        cp_le_st64(f + 16, s->last_term);
+        cp_le_st64(f + 24, s->conf_index);
+        cp_le_st64(f + 32, conf.len);
+        cp_le_st64(f + 40, s->data.len);
         memcpy(f + 48, conf.base, conf.len);
         if (s->data.len)
             memcpy(f + 48 + conf.len, s->data.base, s->data.len);
@@ -164,9 +159,9 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     }
     case RAFT_IO_TIMEOUT_NOW: {
         const struct raft_timeout_now *t = &m->timeout_now;
-        put64(f, t->term);
-        put64(f + 8, t->last_log_index);
-        put64(f + 16, t->last_log_term);
+        cp_le_st64(f, t->term);
+        cp_le_st64(f + 8, t->last_log_index);
+        cp_le_st64(f + 16, t->last_log_term);
         break;
     }
     }
@@ -191,22 +186,22 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     m->type = (unsigned short)type;
     switch (type) {
     case RAFT_IO_REQUEST_VOTE: {
-        uint64_t flags = get64(f + 32);
+        uint64_t flags = cp_le_ld64(f + 32);
         if (len != fl || flags > 3)
             return -EBADMSG;
-        m->request_vote.term = get64(f);
-        m->request_vote.candidate_id = get64(f + 8);
-        m->request_vote.last_log_index = get64(f + 16);
-        m->request_vote.last_log_term = get64(f + 24);
+        m->request_vote.term = cp_le_ld64(f);
+        m->request_vote.candidate_id = cp_le_ld64(f + 8);
+        m->request_vote.last_log_index = cp_le_ld64(f + 16);
+        m->request_vote.last_log_term = cp_le_ld64(f + 24);
         m->request_vote.disrupt_leader = flags & 1;
         m->request_vote.pre_vote = (flags & 2) != 0;
         return 0;
     }
     case RAFT_IO_REQUEST_VOTE_RESULT: {
-        uint64_t g = get64(f + 8), pv = get64(f + 16);
+        uint64_t g = cp_le_ld64(f + 8), pv = cp_le_ld64(f + 16);
         if (len != fl || g > 1 || pv > raft_tribool_false)
             return -EBADMSG;
-        m->request_vote_result.term = get64(f);
+        m->request_vote_result.term = cp_le_ld64(f);
         m->request_vote_result.vote_granted = g == 1;
         m->request_vote_result.pre_vote = (raft_tribool)pv;
         return 0;
@@ -214,37 +209,37 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     case RAFT_IO_APPEND_ENTRIES_RESULT:
         if (len != fl)
             return -EBADMSG;
-        m->append_entries_result.term = get64(f);
-        m->append_entries_result.rejected = get64(f + 8);
-        m->append_entries_result.last_log_index = get64(f + 16);
+        m->append_entries_result.term = cp_le_ld64(f);
+        m->append_entries_result.rejected = cp_le_ld64(f + 8);
+        m->append_entries_result.last_log_index = cp_le_ld64(f + 16);
         return 0;
     case RAFT_IO_TIMEOUT_NOW:
         if (len != fl)
             return -EBADMSG;
-        m->timeout_now.term = get64(f);
-        m->timeout_now.last_log_index = get64(f + 8);
-        m->timeout_now.last_log_term = get64(f + 16);
+        m->timeout_now.term = cp_le_ld64(f);
+        m->timeout_now.last_log_index = cp_le_ld64(f + 8);
+        m->timeout_now.last_log_term = cp_le_ld64(f + 16);
         return 0;
     case RAFT_IO_APPEND_ENTRIES: {
         struct raft_append_entries *a = &m->append_entries;
-        uint64_t n = get64(f + 32);
+        uint64_t n = cp_le_ld64(f + 32);
         size_t rest = len - fl;
         if (n > rest / ENT_HDR)
             return -EBADMSG;
         const uint8_t *h = f + 40;
         uint64_t total = 0;
         for (uint64_t i = 0; i < n; i++) {
-            uint16_t t = get16(h + i * ENT_HDR + 8);
-            if (t < RAFT_COMMAND || t > RAFT_CHANGE || get16(h + i * ENT_HDR + 10) != 0)
+            uint16_t t = cp_le_ld16(h + i * ENT_HDR + 8);
+            if (t < RAFT_COMMAND || t > RAFT_CHANGE || cp_le_ld16(h + i * ENT_HDR + 10) != 0)
                 return -EBADMSG;
-            total += get32(h + i * ENT_HDR + 12);
+            total += cp_le_ld32(h + i * ENT_HDR + 12);
         }
         if (n * ENT_HDR + total != rest)
             return -EBADMSG;
-        a->term = get64(f);
-        a->prev_log_index = get64(f + 8);
-        a->prev_log_term = get64(f + 16);
-        a->leader_commit = get64(f + 24);
+        a->term = cp_le_ld64(f);
+        a->prev_log_index = cp_le_ld64(f + 8);
+        a->prev_log_term = cp_le_ld64(f + 16);
+        a->leader_commit = cp_le_ld64(f + 24);
         a->n_entries = (unsigned)n;
         if (n == 0)
             return 0;
@@ -260,9 +255,9 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
         uint64_t off = 0;
         for (uint64_t i = 0; i < n; i++) {
             struct raft_entry *e = &a->entries[i];
-            e->term = get64(h + i * ENT_HDR);
-            e->type = get16(h + i * ENT_HDR + 8);
-            e->buf.len = get32(h + i * ENT_HDR + 12);
+            e->term = cp_le_ld64(h + i * ENT_HDR);
+            e->type = cp_le_ld16(h + i * ENT_HDR + 8);
+            e->buf.len = cp_le_ld32(h + i * ENT_HDR + 12);
             e->buf.base = batch + off;
             e->batch = batch;
             off += e->buf.len;
@@ -271,7 +266,7 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     }
     case RAFT_IO_INSTALL_SNAPSHOT: {
         struct raft_install_snapshot *s = &m->install_snapshot;
-        uint64_t cl = get64(f + 32), dl = get64(f + 40);
+        uint64_t cl = cp_le_ld64(f + 32), dl = cp_le_ld64(f + 40);
         if (cl > len - fl || dl != len - fl - cl)
             return -EBADMSG;
         raft_configuration_init(&s->conf);
@@ -285,10 +280,10 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
         }
         memcpy(s->data.base, f + 48 + cl, dl);
         s->data.len = dl;
-        s->term = get64(f);
-        s->last_index = get64(f + 8);
-        s->last_term = get64(f + 16);
-        s->conf_index = get64(f + 24);
+        s->term = cp_le_ld64(f);
+        s->last_index = cp_le_ld64(f + 8);
+        s->last_term = cp_le_ld64(f + 16);
+        s->conf_index = cp_le_ld64(f + 24);
         return 0;
     }
     }

@@ -56,7 +56,7 @@ static void test_reject_round_trip(void **state)
 	assert_int_equal(cp_batch_add_reject(&b, 3, 8, &id, CP_BATCH_REASON_IMPOSSIBLE_TS), 0);
 	assert_int_equal(cp_batch_add_skip(&b, 3, 9), 0);
 	assert_int_equal(cp_batch_add_reject(&b, 3, 10, &id, 0), -EINVAL);
-	assert_int_equal(cp_batch_add_reject(&b, 3, 10, &id, 2), -EINVAL);
+	assert_int_equal(cp_batch_add_reject(&b, 3, 10, &id, 3), -EINVAL); /* 1 and 2 are the reasons */
 	assert_int_equal(cp_batch_add_reject(&b, 3, 10, NULL, CP_BATCH_REASON_IMPOSSIBLE_TS),
 			 -EINVAL);
 	assert_int_equal(b.n, 3);
@@ -78,7 +78,7 @@ static void test_reject_round_trip(void **state)
 	assert_string_equal(cp_batch_reason_text(d.recs[1].reason), "impossible timestamp");
 	/* unknown reason on a reject, a reason byte on an event or a skip */
 	unsigned offs[] = {16 + 28 + 1, 16 + 1, 16 + 56 + 1};
-	uint8_t vals[] = {2, 1, 1};
+	uint8_t vals[] = {3, 1, 1}; /* reasons 1 and 2 exist */
 	for (unsigned i = 0; i < 3; i++) {
 		memcpy(bad, buf, sizeof(buf));
 		bad[offs[i]] = vals[i];
