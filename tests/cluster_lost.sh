@@ -28,9 +28,13 @@ while (($(date +%s) < end)); do
 		continue
 	fi
 	read -r o s id ms < <(python3 -c "import ast,sys; d=ast.literal_eval(sys.argv[1]); print(d['origin'], d['seq'], d['id'], d['for_ms'])" "$w")
-	if ((ms < 5000)); then
+	if ((ms < 4000)); then # well inside the 5 s the leader wants (the check itself takes time)
 		out=$("$CTL" -n "$leader" skip-lost "$o" "$s" 2>&1) && fail "skip-lost accepted after $ms ms of fetches: $out"
 		sleep 1
+		continue
+	fi
+	if ((ms < 5200)); then
+		sleep 0.3
 		continue
 	fi
 	log "the leader's apply waits for $o:$s id $id for $ms ms: skip-lost"
