@@ -725,6 +725,25 @@ static void announce_durable(struct cp_node *n)
 
 static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_seq);
 
+/* Waiter lists are answered from the head by seq: keep them sorted. New events come in seq
+ * order (an append); a retry's waiter for an older event goes where its seq belongs, or it
+ * would be answered "skipped" when a later event is applied. */
+static void waiter_insert(struct cp_waiter **head, struct cp_waiter ***tail, struct cp_waiter *w)
+{
+	struct cp_waiter **pp = head;
+
+	if (*head && (*tail != head) && w->seq < ((struct cp_waiter *)((char *)*tail -
+			offsetof(struct cp_waiter, next)))->seq)
+		while (*pp && (*pp)->seq <= w->seq)
+			pp = &(*pp)->next;
+	else
+		pp = *tail;
+	w->next = *pp;
+	*pp = w;
+	if (!w->next)
+		*tail = &w->next;
+}
+
 static void on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a)
 {
 	struct cp_orig **pp = &n->origs, *o;
@@ -798,13 +817,10 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 			w->id = id;
 			w->has_tag = o->has_tag;
 			w->tag = o->tag;
-			if (o->ack == CP_ACK_APPLIED) {
-				*n->waiters_tail = w;
-				n->waiters_tail = &w->next;
-			} else {
-				*n->dwaiters_tail = w;
-				n->dwaiters_tail = &w->next;
-			}
+			if (o->ack == CP_ACK_APPLIED)
+				waiter_insert(&n->waiters, &n->waiters_tail, w);
+			else
+				waiter_insert(&n->dwaiters, &n->dwaiters_tail, w);
 		}
 	}
 	if (o->client && o->ack == CP_ACK_STAMPED) {
