@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Compare what tools/wireshark/rumor.lua dissected from a capture (tshark -T json -e ...) with
+`rumorctl events --json` for the same events (tests/dissector.sh). Exit 0 when they agree."""
+import argparse
+import json
+import re
+import sys
+
+
+def layers(path):
+    with open(path) as f:
+        text = f.read().strip()
+    return [p["_source"]["layers"] for p in (json.loads(text) if text else [])]
+
+
+def one(L, k, default=None):
+    v = L.get(k)
+    if v is None:
+        return default
+    if len(v) != 1:
+        raise ValueError(f"{k}: expected one value, got {v}")
+    return v[0]
+
+
+def many(L, k):
+    return L.get(k, [])
+
+
+def clock_text(nodes, ctrs):
+    return "{" + ", ".join(f"{n}:{c}" for n, c in zip(nodes, ctrs)) + "}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", required=True, help="rumorctl --json events output")
+    ap.add_argument("--gossip", required=True, help="tshark -T json of the rumor frames")
+    ap.add_argument("--control", help="tshark -T json of the rumorcp frames")
+    ap.add_argument("--prefix", default="", help="payload prefix of the test's own events")
+    ap.add_argument("--expect", type=int, default=0, help="how many such events were sent")
+    a = ap.parse_args()
+
+    errors = []
+
+    def err(msg):
+        if len(errors) < 40:
+            print("MISMATCH:", msg)
+        errors.append(msg)
+
+    ev = json.load(open(a.events))
+    if not ev.get("ok"):
+        print("rumorctl events failed:", ev)
+        return 1
+    log = {}
+    for e in ev["events"]:
+        if e.get("skip") or e.get("rejected"):
+            continue
+        log[(e["origin"], e["seq"])] = e
+    ours = {k: e for k, e in log.items()
+            if isinstance(e.get("data"), str) and e["data"].startswith(a.prefix)}
+    if a.expect and len(ours) != a.expect:
+        err(f"the ordered log holds {len(ours)} events with prefix {a.prefix!r}, "
+            f"{a.expect} were sent")
+
+    frames = layers(a.gossip)
+    seen = {}            # (origin, seq) -> frames that carried it
+    counts = {}          # event_count -> frames
+    nclock = 0
+    for L in frames:
+        fn = one(L, "frame.number")
+        where = f"frame {fn}"
+        for m in many(L, "_ws.expert.message"):
+            if "drop" in m or "mismatch" in m or "malformed" in m.lower() or "truncated" in m:
+                err(f"{where}: expert says {m!r}")
+        ftype = int(one(L, "rumor.type"))
+        origin = int(one(L, "rumor.origin"))
+        first = int(one(L, "rumor.first_seq"))
+        count = int(one(L, "rumor.event_count"))
+        if ftype == 2:   # PULL_REQ: a header only
+            continue
+        nclk = int(one(L, "rumor.clock_count"))
+        nodes = [int(x) for x in many(L, "rumor.clock.node")]
+        ctrs = [int(x) for x in many(L, "rumor.clock.counter")]
+        if len(nodes) != nclk or len(ctrs) != nclk:
+            err(f"{where}: clock_count {nclk} but {len(nodes)} nodes / {len(ctrs)} counters")
+        if one(L, "rumor.clock") != clock_text(nodes, ctrs):
+            err(f"{where}: clock text {one(L, 'rumor.clock')!r} != entries {nodes} {ctrs}")
+        nclock += nclk
+        seqs = [int(x) for x in many(L, "rumor.event.seq")]
+        ids = many(L, "rumor.event.id")
+        datas = many(L, "rumor.event.data")
+        eclocks = many(L, "rumor.event.clock")
+        if seqs != list(range(first, first + count)):
+            err(f"{where}: event_count {count} from seq {first} but event seqs {seqs}")
+        if len(ids) != count or len(eclocks) != count:
+            err(f"{where}: event_count {count} but {len(ids)} ids, {len(eclocks)} clocks")
+        if int(one(L, "rumor.last_seq")) != first + count - 1:
+            err(f"{where}: last_seq {one(L, 'rumor.last_seq')} for {first}+{count}")
+        if origin in nodes and ctrs[nodes.index(origin)] != first + count - 1:
+            err(f"{where}: clock's origin entry {ctrs[nodes.index(origin)]} != last seq")
+        counts[count] = counts.get(count, 0) + 1
+        for i, (seq, eid) in enumerate(zip(seqs, ids)):
+            e = log.get((origin, seq))
+            if e is None:
+                err(f"{where}: origin {origin} seq {seq} (id {eid}) is not in the ordered log")
+                continue
+            seen.setdefault((origin, seq), []).append(fn)
+            if eid != e["id"]:
+                err(f"{where}: origin {origin} seq {seq}: id {eid} != log's {e['id']}")
+            if isinstance(e.get("data"), str) and (i >= len(datas) or datas[i] != e["data"]):
+                err(f"{where}: origin {origin} seq {seq}: data "
+                    f"{datas[i] if i < len(datas) else None!r} != log's {e['data']!r}")
+            if "clock_text" in e and i < len(eclocks) and eclocks[i] != e["clock_text"]:
+                err(f"{where}: origin {origin} seq {seq}: timestamp {eclocks[i]} != log's "
+                    f"{e['clock_text']}")
+
+    missing = [k for k in ours if k not in seen]
+    if missing:
+        err(f"{len(missing)} of our events in no dissected frame: {sorted(missing)[:10]}")
+    noclock = [k for k in ours if "clock_text" not in ours[k]]
+    if noclock:
+        err(f"{len(noclock)} events without clock_text in rumorctl events: {noclock[:5]}")
+    checked_clock = sum(1 for k in ours if k in seen and "clock_text" in ours[k])
+
+    nrep = nrep_ids = ncp = nraft = 0
+    if a.control:
+        for L in layers(a.control):
+            fn = one(L, "frame.number")
+            ncp += len(many(L, "rumorcp.type"))
+            nraft += len(many(L, "rumorcp.raft.type"))
+            for ok in many(L, "rumorcp.crc_ok"):
+                if ok not in ("1", "True", "true"):
+                    err(f"control frame {fn}: CRC32C check failed ({ok})")
+            for m in many(L, "_ws.expert.message"):
+                err(f"control frame {fn}: expert says {m!r}")
+            origins = many(L, "rumorcp.report.origin")
+            firsts = many(L, "rumorcp.report.first_seq")
+            rcounts = many(L, "rumorcp.report.count")
+            rids = list(many(L, "rumorcp.report.id"))
+            if sum(int(c) for c in rcounts) != len(rids):
+                err(f"control frame {fn}: report counts {rcounts} but {len(rids)} ids")
+                continue
+            for o, f, c in zip(origins, firsts, rcounts):
+                o, f, c = int(o), int(f), int(c)
+                nrep += 1
+                for s in range(f, f + c):
+                    rid = rids.pop(0)
+                    e = log.get((o, s))
+                    if e is None:
+                        err(f"control frame {fn}: report of origin {o} seq {s} not in the log")
+                    elif e["id"] != rid:
+                        err(f"control frame {fn}: report origin {o} seq {s}: id {rid} != "
+                            f"log's {e['id']}")
+                    else:
+                        nrep_ids += 1
+        if nrep == 0:
+            err("no report record dissected on the control bridge")
+        if nraft == 0:
+            err("no raft message dissected on the control bridge")
+
+    multi = sum(n for c, n in counts.items() if c > 1)
+    print(f"dissector_check: {len(frames)} gossip frames (events per frame: "
+          f"{dict(sorted(counts.items()))}, {multi} with several), {nclock} clock entries; "
+          f"{len(ours)} test events, all {len(ours) - len(missing)} seen agree on origin, seq, "
+          f"id, data; {checked_clock} per-event timestamps equal clock_text; control: {ncp} "
+          f"frames, {nraft} raft messages, {nrep} report records ({nrep_ids} ids match)"
+          if not errors else f"dissector_check: {len(errors)} mismatches")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
