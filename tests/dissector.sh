@@ -3,8 +3,9 @@
 # the hub's data and control bridges while 24 events are sent from every node (one at a time and
 # in bursts, so some frames carry several events), then tshark with the Lua script dissects the
 # capture and tests/dissector_check.py compares every dissected gossip frame (origin, seqs, event
-# count, clock entries, ids, payloads, per-event timestamps) and every control-plane report
-# record with what `rumorctl events --json` says about the same events.
+# count, clock entries, ids, payloads, per-event timestamps), every control-plane report record
+# and the order batches inside the captured Raft entries (in index order: the global order) with
+# what `rumorctl events --json` says about the same events.
 # usage: dissector.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RUMOR_DISSECTOR_LUA: another
 # script to test, e.g. a deliberately broken copy, which must make this test fail)
 TEST=dissector TEST_NS=${TEST_NS:-17}
@@ -71,7 +72,8 @@ tsh -Y rumor -T json -e frame.number -e rumor.type -e rumor.origin -e rumor.send
 	>"$RUMOR_RUN/gossip.json" || fail "tshark (gossip): $(cat "$RUMOR_RUN/tshark.err")"
 tsh -Y rumorcp -T json -e frame.number -e rumorcp.type -e rumorcp.app_type -e rumorcp.crc_ok \
 	-e rumorcp.report.origin -e rumorcp.report.reporter -e rumorcp.report.first_seq \
-	-e rumorcp.report.count -e rumorcp.report.id -e rumorcp.raft.type -e _ws.expert.message \
+	-e rumorcp.report.count -e rumorcp.report.id -e rumorcp.raft.type -e rumorcp.batch.record \
+	-e _ws.expert.message \
 	>"$RUMOR_RUN/cp.json" || fail "tshark (control): $(cat "$RUMOR_RUN/tshark.err")"
 log "capture: $(tsh -q -z io,phs 2>/dev/null | grep -E '^ *(eth|udp|rumor|tcp|rumorcp) ' | tr -s ' ' | tr '\n' ';')"
 tsh -Y "rumor.event_count > 1 or rumorcp.app_type == 1" | head -n 4 >"$RUMOR_RUN/sample.txt" || true

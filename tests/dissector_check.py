@@ -122,9 +122,16 @@ def main():
     checked_clock = sum(1 for k in ours if k in seen and "clock_text" in ours[k])
 
     nrep = nrep_ids = ncp = nraft = 0
+    batch = {}           # (raft index, position) -> (kind, origin, seq, id or last)
     if a.control:
         for L in layers(a.control):
             fn = one(L, "frame.number")
+            for r in many(L, "rumorcp.batch.record"):
+                idx, pos, kind, o, sq, key = r.split(":")
+                k, v = (int(idx), int(pos)), (int(kind), int(o), int(sq), key)
+                if batch.setdefault(k, v) != v:
+                    err(f"control frame {fn}: raft entry {idx} record {pos} is {v} here, "
+                        f"{batch[k]} elsewhere")
             ncp += len(many(L, "rumorcp.type"))
             nraft += len(many(L, "rumorcp.raft.type"))
             for ok in many(L, "rumorcp.crc_ok"):
@@ -156,13 +163,26 @@ def main():
             err("no report record dissected on the control bridge")
         if nraft == 0:
             err("no raft message dissected on the control bridge")
+        # the committed batches in raft index order are the global order rumorctl shows
+        wire = [(o, sq, key) for (_, _), (kind, o, sq, key) in sorted(batch.items())
+                if kind == 1]
+        applied = [(e["origin"], e["seq"], e["id"]) for e in
+                   sorted(ev["events"], key=lambda e: e["gseq"])
+                   if not e.get("skip") and not e.get("rejected")]
+        if wire != applied:
+            for g, (w, l) in enumerate(zip(wire, applied), 1):
+                if w != l:
+                    err(f"order: position {g} is {w} in the raft entries, {l} in the log")
+                    break
+            err(f"order: {len(wire)} events in the captured batches, {len(applied)} in the log")
 
     multi = sum(n for c, n in counts.items() if c > 1)
     print(f"dissector_check: {len(frames)} gossip frames (events per frame: "
           f"{dict(sorted(counts.items()))}, {multi} with several), {nclock} clock entries; "
           f"{len(ours)} test events, all {len(ours) - len(missing)} seen agree on origin, seq, "
           f"id, data; {checked_clock} per-event timestamps equal clock_text; control: {ncp} "
-          f"frames, {nraft} raft messages, {nrep} report records ({nrep_ids} ids match)"
+          f"frames, {nraft} raft messages, {nrep} report records ({nrep_ids} ids match), "
+          f"{len(batch)} batch records in raft entries in the log's order"
           if not errors else f"dissector_check: {len(errors)} mismatches")
     return 1 if errors else 0
 

@@ -272,6 +272,8 @@ local raft_types = {
 	[4] = "REQUEST_VOTE_RESULT", [5] = "INSTALL_SNAPSHOT", [6] = "TIMEOUT_NOW",
 }
 local entry_types = { [1] = "COMMAND", [2] = "BARRIER", [3] = "CHANGE" }
+-- cp_batch record kinds (controlplane/core/cp_batch.h; 4 is a skip range on the wire)
+local batch_kinds = { [1] = "EVENT", [2] = "SKIP", [3] = "REJECT", [4] = "SKIP_RANGE" }
 
 local cf = {
 	len = ProtoField.uint32("rumorcp.len", "Payload length"),
@@ -308,6 +310,17 @@ local cf = {
 	r_cidx = ProtoField.uint64("rumorcp.raft.conf_index", "Configuration index"),
 	r_clen = ProtoField.uint64("rumorcp.raft.conf_len", "Configuration length"),
 	r_dlen = ProtoField.uint64("rumorcp.raft.data_len", "Snapshot data length"),
+	b_count = ProtoField.uint32("rumorcp.batch.count", "Batch records"),
+	b_kind = ProtoField.uint8("rumorcp.batch.kind", "Kind", base.DEC, batch_kinds),
+	b_reason = ProtoField.uint8("rumorcp.batch.reason", "Reject reason", base.DEC,
+				    { [1] = "impossible timestamp", [2] = "lost" }),
+	b_origin = ProtoField.uint16("rumorcp.batch.origin", "Origin"),
+	b_seq = ProtoField.uint64("rumorcp.batch.seq", "Seq"),
+	b_last = ProtoField.uint64("rumorcp.batch.seq_last", "Last skipped seq"),
+	b_id = ProtoField.string("rumorcp.batch.id", "Event id"),
+	-- one line per record for scripts: "raft_index:position:kind:origin:seq:id_or_last"
+	b_rec = ProtoField.string("rumorcp.batch.record", "Record summary"),
+	r_eidx = ProtoField.uint64("rumorcp.raft.entry.index", "Entry index"),
 	rep = ProtoField.none("rumorcp.report", "Report"),
 	rep_origin = ProtoField.uint16("rumorcp.report.origin", "Origin"),
 	rep_reporter = ProtoField.uint16("rumorcp.report.reporter", "Reporter"),
@@ -375,6 +388,48 @@ end
 
 local function le64(tvbr) return tvbr:le_uint64() end
 
+-- A COMMAND entry rumor-cp appends: one committed order batch (cp_batch, little-endian), the
+-- events in apply order (global sequence numbers are assigned by counting, not carried).
+local BATCH_MAGIC = 0x54414252 -- "RBAT"
+local function batch_body(tvb, t, index)
+	local len = tvb:len()
+	if len < 16 or tvb(0, 4):le_uint() ~= BATCH_MAGIC then
+		return false
+	end
+	local n = tvb(8, 4):le_uint()
+	t:add_le(cf.b_count, tvb(8, 4))
+	if 16 + n * 28 ~= len then
+		t:add_proto_expert_info(ce.bad, "batch record count disagrees with its length")
+		n = math.floor((len - 16) / 28)
+	end
+	local off = 16
+	for pos = 1, n do
+		local kind = tvb(off, 1):uint()
+		local r = t:add(tvb(off, 28), "Record")
+		r:add(cf.b_kind, tvb(off, 1))
+		if kind == 3 then r:add(cf.b_reason, tvb(off + 1, 1)) end
+		r:add_le(cf.b_origin, tvb(off + 2, 2))
+		r:add_le(cf.b_seq, tvb(off + 4, 8))
+		local what, key = "", ""
+		if kind == 4 then
+			r:add_le(cf.b_last, tvb(off + 12, 8))
+			key = tostring(tvb(off + 12, 8):le_uint64())
+			what = "through " .. key
+		elseif kind ~= 2 then
+			-- the id is two little-endian u64 (hi, lo); its text is hi then lo in hex
+			local id = tvb(off + 12, 8):le_uint64():tohex(16) .. tvb(off + 20, 8):le_uint64():tohex(16)
+			r:add(cf.b_id, tvb(off + 12, 16), id)
+			what, key = id, id
+		end
+		r:add(cf.b_rec, tvb(off, 28), string.format("%s:%d:%d:%d:%s:%s", tostring(index), pos,
+			kind, tvb(off + 2, 2):le_uint(), tostring(tvb(off + 4, 8):le_uint64()), key)):set_generated()
+		r:set_text(string.format("%s origin %d seq %s %s", batch_kinds[kind] or ("kind " .. kind),
+			tvb(off + 2, 2):le_uint(), tostring(tvb(off + 4, 8):le_uint64()), what))
+		off = off + 28
+	end
+	return true
+end
+
 local function raft_body(tvb, pinfo, t)
 	local len = tvb:len()
 	if len < 8 then
@@ -417,9 +472,12 @@ local function raft_body(tvb, pinfo, t)
 			t:add_proto_expert_info(ce.bad, "entry headers run past the message")
 			return
 		end
+		local index = le64(tvb(f + 8, 8))
 		for _ = 1, n do
 			local elen = tvb(h + 12, 4):le_uint()
+			index = index + 1
 			local et = t:add(tvb(h, 16), "Entry")
+			et:add(cf.r_eidx, tvb(h, 16), index):set_generated()
 			et:add_le(cf.r_eterm, tvb(h, 8))
 			et:add_le(cf.r_etype, tvb(h + 8, 2))
 			et:add_le(cf.r_elen, tvb(h + 12, 4))
@@ -427,8 +485,12 @@ local function raft_body(tvb, pinfo, t)
 				et:add_proto_expert_info(ce.bad, "entry data runs past the message")
 				return
 			end
-			if elen > 0 then et:add(cf.r_edata, tvb(d, elen)) end
-			et:set_text(string.format("Entry term %s, %s, %d bytes", tostring(le64(tvb(h, 8))),
+			if elen > 0 then
+				local dt = et:add(cf.r_edata, tvb(d, elen))
+				if tvb(h + 8, 2):le_uint() == 1 then batch_body(tvb(d, elen):tvb(), dt, index) end
+			end
+			et:set_text(string.format("Entry %s, term %s, %s, %d bytes", tostring(index),
+				tostring(le64(tvb(h, 8))),
 				entry_types[tvb(h + 8, 2):le_uint()] or "?", elen))
 			h = h + 16
 			d = d + elen
