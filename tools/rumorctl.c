@@ -1,6 +1,6 @@
 /* rumorctl: the operator CLI. Sends one JSON-lines request to a node's rumor-cp API socket and
- * prints the answer as a table (or raw JSON with --json). Exit codes are for scripts:
- * 0 ok, 1 the node refused or failed the request, 2 usage, 3 node unreachable, 4 timeout. */
+ * prints the answer readably (or raw JSON with --json); `cluster` and `check` ask every member.
+ * Exit codes are for scripts: see usage() (and docs/rumorctl.md). */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -12,13 +12,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rumor_sock.h"
+#include "rumorctl.h"
 
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_TIMEOUT = 4 };
+#ifndef RUMOR_VERSION
+#define RUMOR_VERSION "unknown"
+#endif
+
+enum {
+	EXIT_OK = RCTL_EXIT_OK,
+	EXIT_REFUSED = RCTL_EXIT_REFUSED,
+	EXIT_USAGE = RCTL_EXIT_USAGE,
+	EXIT_UNREACHABLE = RCTL_EXIT_UNREACHABLE,
+	EXIT_TIMEOUT = RCTL_EXIT_TIMEOUT,
+};
 
 struct ctl {
 	int fd;
 	int json;
+	int verbose;
 	int timeout_ms;
 	char buf[1 << 16];
 	size_t len;
@@ -27,9 +38,15 @@ struct ctl {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rumorctl [-n NODE | -s SOCKET] [--json] [--timeout MS] COMMAND [ARGS]\n"
+		"usage: rumorctl [-n NODE | -s SOCKET] [--json] [--verbose] [--timeout MS] COMMAND [ARGS]\n"
+		"       rumorctl [--endpoints S1,S2,... | --run DIR | --config FILE] cluster|check [OPTS]\n"
 		"commands:\n"
-		"  status                      role, term, leader, commit/applied index, dataplane\n"
+		"  status                      role, term, leader, commit/applied index, dataplane, disk\n"
+		"                              (--verbose: every internal counter; --json: the raw reply)\n"
+		"  cluster                     every member in one table: role, term, commit/applied index\n"
+		"                              and lag behind the leader, dataplane, drops, store, disk;\n"
+		"                              unreachable members are rows marked DOWN\n"
+		"  check                       one line and an exit code for monitoring (below)\n"
 		"  members                     cluster members with roles\n"
 		"  view                        this node's partial view (gossip fan-out targets)\n"
 		"  clock                       this node's vector clock (leader: also the global one)\n"
@@ -45,18 +62,43 @@ static void usage(FILE *f)
 		"                              as lost so the order goes on (logged, visible)\n"
 		"  transfer ID                 hand leadership to node ID\n"
 		"  add ID [--standby] | remove ID   membership changes (leader)\n"
-		"-n NODE uses $RUMOR_RUN/node-NODE.sock (RUMOR_RUN defaults to /run/rumor-cluster).\n");
+		"options:\n"
+		"  -n NODE          the node's API socket by the pattern: $RUMOR_RUN/node-NODE.sock\n"
+		"                   (RUMOR_RUN defaults to /run/rumor-cluster), or the config's api_socket\n"
+		"  -s SOCKET        the API socket path itself (also $RUMOR_SOCKET)\n"
+		"  --run DIR        run dir of deploy/cluster.sh (instead of $RUMOR_RUN)\n"
+		"  --config FILE    take api_socket (%%n = node id) and the members from a node config\n"
+		"  --endpoints A,B  cluster/check: exactly these API sockets (default: ask one node\n"
+		"                   for the members and find the others' sockets by the pattern)\n"
+		"  --timeout MS     per request (default 10000; cluster/check: 2000 per node, all\n"
+		"                   nodes asked at once)\n"
+		"  --json           machine-readable output (schemas: docs/rumorctl.md)\n"
+		"  --verbose, -v    status: the raw internals too\n"
+		"  --version        print the version\n"
+		"cluster/check options:\n"
+		"  --max-lag N        degraded when a member's applied raft index trails the leader's\n"
+		"                     commit index by more than N entries (default 100)\n"
+		"  --max-gseq-lag N   ... or its applied events trail the leader's by more (default 10000)\n"
+		"  --window MS        sample drops twice MS apart: rumor frames dropped meanwhile mean\n"
+		"                     degraded (check: 1000, cluster: 0 = one sample)\n"
+		"exit codes of check and cluster (monitoring):\n"
+		"  0 healthy   every member up, a leader, no lag over the limits, no drops rising\n"
+		"  1 degraded  a member down, lagging, dataplane dead, disk refusing, or drops rising\n"
+		"  2 no quorum fewer than a majority of voters reachable, or no leader\n"
+		"  3 unknown   no member could be reached (or bad arguments or config)\n"
+		"exit codes of the other commands:\n"
+		"  0 ok, 1 the node refused or failed the request, 2 usage, 3 node unreachable,\n"
+		"  4 no answer within --timeout\n");
 }
 
-static int connect_socket(const char *path)
+static int connect_socket(const char *path, int timeout_ms)
 {
-	int fd = rumor_sock_connect(path);
+	int fd = rctl_connect(path, timeout_ms);
 
 	if (fd == -ENAMETOOLONG)
 		fprintf(stderr, "rumorctl: socket path too long: %s\n", path);
 	else if (fd < 0)
-		fprintf(stderr, "rumorctl: cannot reach node at %s: %s%s\n", path, strerror(-fd),
-			fd == -ENOENT ? " (is rumor-cp running?)" : "");
+		fprintf(stderr, "rumorctl: cannot reach node at %s: %s\n", path, rctl_errstr(fd));
 	return fd;
 }
 
@@ -170,12 +212,16 @@ static void print_event(json_t *e)
 }
 
 /* Human rendering of a successful reply; unknown shapes fall back to JSON. */
-static void print_human(const char *cmd, json_t *r)
+static void print_human(const char *cmd, json_t *r, int verbose)
 {
 	const char *k;
 	json_t *v;
 	size_t i;
 
+	if (!strcmp(cmd, "status")) {
+		rctl_print_status(r, verbose);
+		return;
+	}
 	if (!strcmp(cmd, "members")) {
 		printf("%-5s %-9s %-8s %-22s %s\n", "ID", "ROLE", "VOTER", "CONTROL", "STATE");
 		json_array_foreach(json_object_get(r, "members"), i, v)
@@ -229,7 +275,7 @@ static int finish(struct ctl *c, const char *cmd, json_t *r)
 		printf("%s\n", s);
 		free(s);
 	} else if (ok) {
-		print_human(cmd, r);
+		print_human(cmd, r, c->verbose);
 	}
 	if (!ok)
 		fprintf(stderr, "rumorctl: %s: %s\n", cmd, str(r, "error"));
@@ -278,27 +324,63 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "run", required_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "endpoints", required_argument, NULL, 'E' },
 		{ 0 }
 	};
 	struct ctl *c = calloc(1, sizeof(*c));
+	struct rctl_global g = { .timeout_ms = 0 };
 	char sock[256] = "";
-	int wait = 0, gossip = 0, standby = 0, opt, rc;
-	const char *ack = NULL;
+	int wait = 0, gossip = 0, standby = 0, opt, rc, timeout_set = 0;
+	const char *ack = NULL, *node = NULL;
 	long count = 0, from = 0;
-	const char *run = getenv("RUMOR_RUN") ? getenv("RUMOR_RUN") : "/run/rumor-cluster";
 
+	g.run = getenv("RUMOR_RUN") ? getenv("RUMOR_RUN") : "/run/rumor-cluster";
 	c->timeout_ms = 10000;
 	if (getenv("RUMOR_SOCKET"))
 		snprintf(sock, sizeof(sock), "%s", getenv("RUMOR_SOCKET"));
-	while ((opt = getopt_long(argc, argv, "+n:s:jt:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+n:s:jt:hv", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'n': snprintf(sock, sizeof(sock), "%s/node-%s.sock", run, optarg); break;
+		case 'n': node = optarg; break;
 		case 's': snprintf(sock, sizeof(sock), "%s", optarg); break;
 		case 'j': c->json = 1; break;
-		case 't': c->timeout_ms = atoi(optarg); break;
+		case 't': c->timeout_ms = atoi(optarg); timeout_set = 1; break;
+		case 'v': c->verbose = 1; break;
+		case 'R': g.run = optarg; break;
+		case 'C': g.config = optarg; break;
+		case 'E': g.endpoints = optarg; break;
+		case 'V': printf("rumorctl %s\n", RUMOR_VERSION); return EXIT_OK;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
+	}
+	int health_cmd = optind < argc && (!strcmp(argv[optind], "cluster") ||
+					   !strcmp(argv[optind], "check"));
+	/* where API sockets are: the config's api_socket, else deploy/cluster.sh's run dir */
+	snprintf(g.pattern, sizeof(g.pattern), "%s/node-%%n.sock", g.run);
+	if (g.config && rctl_config_pattern(g.config, g.pattern, sizeof(g.pattern)) < 0)
+		return health_cmd ? RCTL_HEALTH_UNREACHABLE : EXIT_USAGE;
+	if (node) {
+		char *end;
+		long id = strtol(node, &end, 10);
+		if (*end || id <= 0 || id > 65535 ||
+		    rctl_expand(g.pattern, (unsigned)id, sock, sizeof(sock)) < 0) {
+			fprintf(stderr, "rumorctl: -n takes a node id, not \"%s\"\n", node);
+			return health_cmd ? RCTL_HEALTH_UNREACHABLE : EXIT_USAGE;
+		}
+	}
+	if (health_cmd) {
+		g.json = c->json;
+		g.verbose = c->verbose;
+		g.timeout_ms = timeout_set ? c->timeout_ms : 2000;
+		snprintf(g.seed, sizeof(g.seed), "%s", sock);
+		rc = rctl_cluster(&g, argc - optind - 1, argv + optind + 1,
+				  !strcmp(argv[optind], "check"));
+		free(c);
+		return rc;
 	}
 	if (optind >= argc || !sock[0]) {
 		usage(stderr);
@@ -320,6 +402,8 @@ int main(int argc, char **argv)
 			standby = 1;
 		else if (!strcmp(a, "--json"))
 			c->json = 1;
+		else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
+			c->verbose = 1;
 		else if ((!strcmp(a, "--count") || !strcmp(a, "--from")) && i + 1 < argc)
 			*(a[2] == 'c' ? &count : &from) = atol(argv[++i]);
 		else if (a[0] != '-' && npos < 2)
@@ -365,7 +449,7 @@ int main(int argc, char **argv)
 		json_object_set_new(req, "voter", json_boolean(!standby));
 	}
 
-	c->fd = connect_socket(sock);
+	c->fd = connect_socket(sock, c->timeout_ms);
 	if (c->fd < 0)
 		return EXIT_UNREACHABLE;
 	if ((rc = send_request(c, req)) < 0) {
