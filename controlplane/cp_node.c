@@ -18,6 +18,7 @@
 #include "cp_jsonl.h"
 #include "cp_loop.h"
 #include "cp_members.h"
+#include "cp_metrics.h"
 #include "cp_net.h"
 #include "cp_node.h"
 #include "cp_order.h"
@@ -685,6 +686,7 @@ static void durable_reached(struct cp_node *n, uint64_t through)
 		if (!n->dwaiters)
 			n->dwaiters_tail = &n->dwaiters;
 		if (w->client) {
+			cp_metrics_observe(n->metrics, CP_ACK_DURABLE, w->t0_us, cp_loop_now_us());
 			rumor_event_id_hex(&w->id, hex);
 			reply_tagged(w->client,
 				     json_pack("{s:b, s:s, s:s, s:i, s:I, s:I}", "ok", 1, "ack", "durable",
@@ -785,6 +787,8 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 	const struct { uint64_t first_seq; uint16_t count; } ack = { first_seq, o->count },
 							       *a = &ack;
 
+	if (o->client && o->ack == CP_ACK_STAMPED)
+		cp_metrics_observe(n->metrics, CP_ACK_STAMPED, o->t0_us, cp_loop_now_us());
 	if (o->client && o->ack == CP_ACK_STAMPED && !o->ids) {
 		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self,
 						  "first_seq", (json_int_t)a->first_seq, "count",
@@ -817,6 +821,7 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 			w->id = id;
 			w->has_tag = o->has_tag;
 			w->tag = o->tag;
+			w->t0_us = o->t0_us;
 			if (o->ack == CP_ACK_APPLIED)
 				waiter_insert(&n->waiters, &n->waiters_tail, w);
 			else
@@ -872,7 +877,7 @@ static int answer_retry(struct cp_node *n, struct cp_api_client *client,
 		return -ENOMEM;
 	*o = (struct cp_orig){ .client = client, .ack = opt->ack, .ids = opt->ids,
 			       .has_tag = opt->has_tag, .tag = opt->tag, .count = count,
-			       .data_len = data_len };
+			       .data_len = data_len, .t0_us = cp_loop_now_us() };
 	memcpy(o->data, data, data_len);
 	n->st.send_retries++;
 	orig_stamped(n, o, rec->first_seq);
@@ -917,7 +922,7 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 	}
 	*o = (struct cp_orig){ .req_id = ++n->next_req, .client = client, .ack = opt->ack,
 			       .ids = opt->ids, .has_tag = opt->has_tag, .tag = opt->tag,
-			       .count = count, .data_len = data_len };
+			       .count = count, .data_len = data_len, .t0_us = cp_loop_now_us() };
 	memcpy(o->data, data, data_len);
 	if (opt->reqid && opt->reqid[0]) {
 		if (!rec && !(rec = cp_reqids_add(&n->reqids, opt->reqid))) {
@@ -1198,6 +1203,8 @@ static void notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, cons
 			json_t *r;
 			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT &&
 			    rumor_event_id_equal(&w->id, &e->id)) {
+				cp_metrics_observe(n->metrics, CP_ACK_APPLIED, w->t0_us,
+						   cp_loop_now_us());
 				r = json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex, "origin",
 					      n->self, "seq", (json_int_t)e->seq, "gseq",
 					      (json_int_t)e->gseq);
@@ -1589,6 +1596,7 @@ static void on_slow(struct cp_loop_timer *t)
 
 	reap_watchers(n);
 	check_disk(n);
+	cp_metrics_node_tick(n, now); /* publishes at most every 500 ms */
 	if (cp_plog_error(n->plog) < 0)
 		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
 

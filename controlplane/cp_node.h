@@ -23,6 +23,7 @@
 
 struct cp_loop;
 struct cp_api;
+struct cp_metrics;
 struct cp_api_client;
 struct cp_fsm;
 struct cp_order;
@@ -59,6 +60,7 @@ struct cp_orig {
 	char reqid[CP_REQID_MAX + 1];     /* the client's request id, "" for none */
 	bool has_tag;
 	int64_t tag;                      /* the client's request tag, echoed in the reply */
+	uint64_t t0_us;                   /* when the send came (commit latency metrics) */
 	uint16_t count;
 	uint16_t data_len;
 	uint8_t data[];                   /* the packed events, to compute their ids */
@@ -73,6 +75,7 @@ struct cp_waiter {
 	struct rumor_event_id id;
 	bool has_tag;
 	int64_t tag;
+	uint64_t t0_us;                   /* when the send came (commit latency metrics) */
 };
 
 /* A payload this node lacks (prefetch scratch). */
@@ -231,6 +234,7 @@ struct cp_node {
 	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
 
 	struct cp_node_stats st;
+	struct cp_metrics *metrics;       /* /metrics server (rumor_cp.c), NULL: off */
 	uint64_t started_ms;
 	volatile int stop;
 };

@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 
 #include "cp_loop.h"
+#include "cp_metrics.h"
 #include "cp_node.h"
 
 static struct cp_node *the_node;
@@ -26,7 +27,9 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr, "usage: rumor-cp [EAL options] -- --config FILE --node ID [--join]\n"
+			"       [--metrics HOST:PORT]\n"
 			"  --join: a new node: do not bootstrap, wait for the leader to add it\n"
+			"  --metrics: serve Prometheus GET /metrics there (docs/metrics.md)\n"
 			"  EAL options must include --proc-type=secondary and rumor-dp's "
 			"--file-prefix\n");
 }
@@ -37,11 +40,12 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "join", no_argument, NULL, 'j' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct cp_node *n = calloc(1, sizeof(*n));
-	const char *config = NULL;
+	const char *config = NULL, *metrics = NULL;
 	char err[512];
 	struct cp_loop *loop;
 	int rc, opt;
@@ -55,11 +59,12 @@ int main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:n:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:jm:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'n': id = strtol(optarg, NULL, 10); break;
 		case 'j': n->join = true; break;
+		case 'm': metrics = optarg; break;
 		default: usage(); return 2;
 		}
 	}
@@ -72,6 +77,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n->self = (uint16_t)id;
+	if (metrics && (rc = cp_metrics_open(metrics, &n->metrics, err, sizeof(err))) < 0) {
+		fprintf(stderr, "rumor-cp: --metrics: %s\n", err);
+		return 2;
+	}
 	rc = cp_loop_create(1024, &loop);
 	if (rc < 0) {
 		fprintf(stderr, "rumor-cp: io_uring: %s\n", strerror(-rc));
@@ -90,6 +99,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rc = cp_loop_run(loop);
 	cp_node_stop(n);
+	cp_metrics_close(n->metrics);
 	fprintf(stderr, "rumor-cp[%u]: stopped\n", n->self);
 	rte_eal_cleanup();
 	return rc < 0 ? 1 : 0;
