@@ -23,6 +23,7 @@ packages=(
 	libraft-dev libinih-dev libjansson-dev
 	iproute2 iputils-ping procps psmisc python3 python3-matplotlib
 	fuse3 python3-pyfuse3
+	libmicrohttpd-dev prometheus curl   # rumor-cp's /metrics; promtool and curl for tests/metrics.sh
 )
 missing=()
 for p in "${packages[@]}"; do
