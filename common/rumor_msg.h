@@ -27,6 +27,9 @@ enum rumor_msg_type {
 	RUMOR_MSG_NEW_FRAME = 1,     /* a frame held for the first time (received or originated) */
 	RUMOR_MSG_ORIGINATE_ACK = 2, /* outcome of one ORIGINATE */
 	RUMOR_MSG_PULL_FAILED = 3,   /* gave up pulling a range */
+	RUMOR_MSG_EXPIRE = 4,        /* u.release: a frame held unordered past the dataplane's
+					age bound; the cp releases it once it no longer needs the
+					slot (its payload log has the events), else keeps it */
 	/* cp -> dp */
 	RUMOR_MSG_ORIGINATE = 64,    /* client bytes to stamp and gossip */
 	RUMOR_MSG_VIEW = 65,         /* new partial view (fan-out targets) */
@@ -137,6 +140,29 @@ struct rumor_msg {
 
 static_assert(sizeof(struct rumor_msg) <= RUMOR_MSG_SIZE, "message object too small");
 
+/* Per-source budgets of the dataplane (issue 13): frames and requests refused because one
+ * origin, one link source or one requester used its share. Counted at index reason - 1. */
+enum rumor_dp_budget {
+	RUMOR_DP_BUDGET_ORIGIN = 1,    /* the frame's origin holds its store_peer_cap slots */
+	RUMOR_DP_BUDGET_SOURCE = 2,    /* the member it came from (MAC + IP) holds its share */
+	RUMOR_DP_BUDGET_STRANGER = 3,  /* from a MAC/IP of no configured node: shared small share */
+	RUMOR_DP_BUDGET_NONMEMBER = 4, /* origin not in the configuration: never takes a slot */
+	RUMOR_DP_BUDGET_REPAIR = 5,    /* unasked PULL_RESP past the origin cap and its repair
+					  allowance */
+	RUMOR_DP_BUDGET_PULL_RATE = 6, /* PULL_REQ over its requester's token bucket */
+	RUMOR_DP_BUDGET_PULL_SOURCE = 7, /* PULL_REQ whose sender field is not its MAC + IP */
+};
+#define RUMOR_DP_BUDGET_NREASONS 7
+
+static inline const char *rumor_dp_budget_name(int reason)
+{
+	static const char *const names[RUMOR_DP_BUDGET_NREASONS] = {
+		"origin_cap", "source_cap", "stranger_cap", "nonmember_origin", "repair_cap",
+		"pull_rate", "pull_source",
+	};
+	return reason >= 1 && reason <= RUMOR_DP_BUDGET_NREASONS ? names[reason - 1] : (void *)0;
+}
+
 /* Dataplane statistics, in memzone RUMOR_SHM_STATS_MZ; written by rumor-dp only. */
 #define RUMOR_DP_DROP_REASONS 32
 struct rumor_dp_stats {
@@ -163,6 +189,11 @@ struct rumor_dp_stats {
 	uint64_t members_updates;            /* MEMBERS messages applied */
 	uint32_t members_n;                  /* members the rule uses now */
 	uint32_t members_from_cp;            /* 0: still the config file's node list */
+	/* budget refusals, indexed by rumor_dp_budget - 1 */
+	uint64_t budget_drops[RUMOR_DP_BUDGET_NREASONS];
+	uint64_t expire_asked;               /* EXPIRE sent: frames held past the age bound */
+	uint64_t aged_out;                   /* released by the cp after an EXPIRE */
+	uint64_t stranger_used;              /* slots held by frames from strangers */
 };
 
 #endif

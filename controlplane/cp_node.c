@@ -962,6 +962,30 @@ static void plog_flush(struct cp_node *n)
 	cp_plog_flush(n->plog);
 }
 
+/* The dataplane asks for a slot held unordered past its age bound (RUMOR_MSG_EXPIRE). Give
+ * it back only when the payload log has the frame (the apply, fetches and re-reports read
+ * it there, as after a restart): then nothing we still report or need points into it. A
+ * frame only in memory is kept; the dataplane asks again later. */
+static void on_expire(struct cp_node *n, const struct rumor_msg_release *e)
+{
+	if (e->slot >= n->held.n_slots)
+		return;
+	const struct cp_held_slot *hs = &n->held.slots[e->slot];
+	const struct cp_slot_frame *sf = &n->slot_frame[e->slot];
+	if (!hs->pending || hs->origin != e->origin || !sf->frame || sf->first_seq != e->first_seq ||
+	    !sf->durable || !cp_plog_has(n->plog, hs->origin, hs->last_seq))
+		return; /* released already (a RELEASE is on its way), or still needed here */
+	uint64_t first = hs->first_seq, last = hs->last_seq;
+	uint32_t rel;
+	for (uint64_t s = first; s <= last; s++) {
+		const struct cp_held_event *h = cp_held_get(&n->held, e->origin, s);
+		if (h && h->slot == e->slot && cp_held_done_at(&n->held, h, &rel) == 1) {
+			release_slot(n, rel, e->origin, e->first_seq);
+			break;
+		}
+	}
+}
+
 static unsigned poll_dataplane(void *arg)
 {
 	struct cp_node *n = arg;
@@ -990,6 +1014,9 @@ static unsigned poll_dataplane(void *arg)
 			break;
 		case RUMOR_MSG_PULL_FAILED:
 			n->st.pulls_failed++;
+			break;
+		case RUMOR_MSG_EXPIRE:
+			on_expire(n, &msgs[i]->u.release);
 			break;
 		default:
 			LOG(n, "unexpected dataplane message type %u", msgs[i]->type);

@@ -53,6 +53,13 @@ static inline void drop(struct dp_node *n, struct rte_mbuf *m, int idx)
 	rte_pktmbuf_free(m);
 }
 
+/* A frame or request refused by a budget (rumor_dp_budget). */
+static inline void budget_drop(struct dp_node *n, struct rte_mbuf *m, int reason)
+{
+	n->stats->budget_drops[reason - 1]++;
+	rte_pktmbuf_free(m);
+}
+
 static inline uint64_t rnd(struct dp_node *n)
 {
 	/* xorshift64*: cheap, seeded per node, good enough for peer picking */
@@ -257,6 +264,7 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 	for (unsigned i = 0; i < RUMOR_WIRE_IP_LEN; i += 2)
 		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
 	pe->csum_base = sum;
+	pe->ip = c->ip;
 	pe->valid = 1;
 }
 
@@ -594,6 +602,7 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 					break; /* cannot happen: checked above */
 				of->open = true;
 				of->slot = idx;
+				dp_store_slot(&n->store, idx)->born = now;
 				of->first_seq = seq;
 				of->deadline = now + (uint64_t)n->cfg->gossip.flush_us *
 						     n->tsc_hz / 1000000u;
@@ -744,15 +753,74 @@ static unsigned pull_timeouts(struct dp_node *n, uint64_t now)
 	return work;
 }
 
-static void serve_pull(struct dp_node *n, const struct rumor_wire_hdr *h)
+static bool pull_pending(const struct dp_node *n, uint16_t origin, uint64_t first_seq)
 {
+	for (unsigned i = 0; i < DP_PULL_MAX; i++)
+		if (n->pulls[i].used && n->pulls[i].origin == origin &&
+		    n->pulls[i].first_seq == first_seq)
+			return true;
+	return false;
+}
+
+/* The configured node a frame came from: its header's sender when the Ethernet and IP
+ * sources are that node's (what a rumor-dp writes), else a stranger. The budgets charge
+ * this link source, not the claims inside the frame. */
+static uint16_t link_source(const struct dp_node *n, const struct rumor_wire_frame *fr)
+{
+	const struct dp_peer *pe = peer_get(n, fr->hdr.sender);
+
+	if (pe != NULL && pe->ip == fr->l2l4.src_ip && memcmp(pe->l2l4, fr->l2l4.src_mac, 6) == 0)
+		return fr->hdr.sender;
+	return DP_SRC_STRANGER;
+}
+
+/* One token of @who's bucket, refilled at pull_rate per second up to pull_burst. */
+static bool pull_token(struct dp_node *n, uint16_t who, uint64_t now)
+{
+	struct dp_bucket *b = &n->pullb[who];
+	uint64_t cap = n->pull_burst * DP_TOKEN_ONE;
+
+	if (now > b->last) {
+		unsigned __int128 add = (unsigned __int128)(now - b->last) * n->pull_rate *
+					DP_TOKEN_ONE / n->tsc_hz;
+
+		/* a pass too soon for a whole token's fraction keeps its start time */
+		if (add > 0) {
+			b->tokens = add >= cap - b->tokens ? cap : b->tokens + (uint64_t)add;
+			b->last = now;
+		}
+	}
+	if (b->tokens < DP_TOKEN_ONE)
+		return false;
+	b->tokens -= DP_TOKEN_ONE;
+	return true;
+}
+
+/* Answer a PULL_REQ. The answer goes to the node the sender field names, so a request
+ * whose link source is not that node (forged, a stranger) is refused: it would aim our
+ * answers (about 25x its size) at a member. Each requester gets pull_rate answers per
+ * second; requests we cannot answer cost nothing. */
+static void serve_pull(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
+{
+	const struct rumor_wire_hdr *h = &n->fr.hdr;
 	uint32_t idx;
 
-	if (!dp_dedupe_lookup(&n->dedupe, h->origin, h->first_seq, &idx) || idx == SLOT_NONE ||
-	    dp_store_slot(&n->store, idx)->state != DP_SLOT_HELD)
+	if (link_source(n, &n->fr) != h->sender) {
+		budget_drop(n, m, RUMOR_DP_BUDGET_PULL_SOURCE);
 		return;
+	}
+	if (!dp_dedupe_lookup(&n->dedupe, h->origin, h->first_seq, &idx) || idx == SLOT_NONE ||
+	    dp_store_slot(&n->store, idx)->state != DP_SLOT_HELD) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (!pull_token(n, h->sender, now)) {
+		budget_drop(n, m, RUMOR_DP_BUDGET_PULL_RATE);
+		return;
+	}
 	if (send_slot(n, idx, h->sender, RUMOR_WIRE_PULL_RESP, 0) == 0)
 		n->stats->pull_served++;
+	rte_pktmbuf_free(m);
 }
 
 /* ---------------------------------------------------------------- RX */
@@ -814,11 +882,12 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	const uint8_t *rumor;
 	uint16_t len;
 	size_t rlen;
+	enum dp_alloc_kind kind;
+	uint16_t src;
 	uint32_t idx;
 	uint64_t hh;
 	int rc;
 
-	(void)now;
 	n->stats->rx_pkts++;
 	n->stats->rx_bytes += m->pkt_len;
 	if (m->nb_segs > 1) {
@@ -841,8 +910,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	if (fr->hdr.type == RUMOR_WIRE_PULL_REQ) {
-		serve_pull(n, &fr->hdr);
-		rte_pktmbuf_free(m);
+		serve_pull(n, m, now);
 		return;
 	}
 	/* The timestamp rule before anything else looks at the frame: a timestamp naming
@@ -873,6 +941,12 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		drop(n, m, DP_DROP_ORIGIN);
 		return;
 	}
+	/* Only members' frames take a slot (the timestamp rule lets through a former member's
+	 * seqs at or below what the order reached: nothing will order them again). */
+	if (!n->member[fr->hdr.origin]) {
+		budget_drop(n, m, RUMOR_DP_BUDGET_NONMEMBER);
+		return;
+	}
 	/* First sight: now pay for verifying every event id (the decode already located
 	 * them; duplicates never get here). */
 	for (unsigned i = 0; i < fr->hdr.event_count; i++) {
@@ -891,19 +965,35 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
 		return;
 	}
-	/* A receiver that applies later than the origin fills the origin's cap; what it then
-	 * lacks it pulls, and a pull response dropped at the same cap would stall its apply
-	 * for good: pull responses (also the leader's repairs) pass the cap. */
-	rc = dp_store_alloc(&n->store, fr->hdr.origin, fr->hdr.type != RUMOR_WIRE_PULL_RESP, &idx);
+	/* Budgets: the origin's cap and the link source's share. A receiver that applies later
+	 * than the origin fills the origin's cap; what it then lacks it pulls, and a pull
+	 * response dropped at the same cap would stall its apply: the answer to one of our
+	 * pulls passes every cap (DP_PULL_MAX of them at most), an unasked PULL_RESP from a
+	 * member (the leader's repair) passes the origin cap within repair_cap per origin,
+	 * and anything else is gossip. */
+	src = link_source(n, fr);
+	kind = DP_ALLOC_GOSSIP;
+	if (fr->hdr.type == RUMOR_WIRE_PULL_RESP)
+		kind = pull_pending(n, fr->hdr.origin, fr->hdr.first_seq) ? DP_ALLOC_ASKED :
+		       src != DP_SRC_STRANGER ? DP_ALLOC_REPAIR : DP_ALLOC_GOSSIP;
+	rc = dp_store_alloc_src(&n->store, fr->hdr.origin, src, kind, &idx);
 	if (rc != 0) {
-		n->stats->store_full++;
-		drop(n, m, DP_DROP_STORE);
+		if (rc == -ENOSPC) {
+			n->stats->store_full++;
+			drop(n, m, DP_DROP_STORE);
+		} else {
+			budget_drop(n, m, rc == -EUSERS ? RUMOR_DP_BUDGET_SOURCE :
+					  rc == -EMLINK ? RUMOR_DP_BUDGET_STRANGER :
+					  kind == DP_ALLOC_REPAIR ? RUMOR_DP_BUDGET_REPAIR :
+								     RUMOR_DP_BUDGET_ORIGIN);
+		}
 		return;
 	}
 	{
 		struct dp_slot *sl = dp_store_slot(&n->store, idx);
 
 		memcpy(dp_store_data(&n->store, idx), rumor, rlen);
+		sl->born = now;
 		sl->len = (uint32_t)rlen;
 		sl->first_seq = fr->hdr.first_seq;
 		sl->from = fr->hdr.sender;
@@ -956,6 +1046,8 @@ static void release(struct dp_node *n, const struct rumor_msg_release *r)
 	dp_dedupe_set(&n->dedupe, r->origin, r->first_seq, SLOT_NONE);
 	if (n->of.open && n->of.slot == r->slot)
 		return; /* still being filled: cannot be released */
+	if (sl->asked)
+		n->stats->aged_out++;
 	dp_store_release(&n->store, r->slot);
 }
 
@@ -1078,6 +1170,49 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		rte_mempool_put(n->msg_pool, msg);
 }
 
+/* Frames held unordered past the age bound: ask the cp to give them back (RUMOR_MSG_EXPIRE;
+ * it does once its payload log has the events, which the apply and re-reports then read
+ * there). The dataplane never frees a slot itself: the cp may still point into it. Asked
+ * again once per age bound while held; a frame not yet reported (pending) waits for its
+ * report. Walks DP_AGE_SCAN slots a millisecond. */
+static unsigned age_scan(struct dp_node *n, uint64_t now)
+{
+	unsigned work = 0;
+
+	if (n->age == UINT64_MAX || now < n->age_next)
+		return 0;
+	n->age_next = now + n->tsc_hz / 1000;
+	for (unsigned k = 0; k < DP_AGE_SCAN && k < n->store.nslots; k++) {
+		uint32_t i = n->age_cursor;
+		struct dp_slot *sl = dp_store_slot(&n->store, i);
+		struct rumor_msg *msg;
+		void *obj;
+
+		n->age_cursor = i + 1 < n->store.nslots ? i + 1 : 0;
+		if (sl->state != DP_SLOT_HELD || sl->pending || (n->of.open && n->of.slot == i) ||
+		    now < sl->born || now - sl->born < n->age ||
+		    (sl->asked != 0 && now - sl->asked < n->age))
+			continue;
+		if (msg_get(n, &obj) != 0)
+			break;
+		msg = obj;
+		memset(msg, 0, offsetof(struct rumor_msg, u) + sizeof(msg->u.release));
+		msg->type = RUMOR_MSG_EXPIRE;
+		msg->u.release.slot = i;
+		msg->u.release.origin = sl->origin;
+		msg->u.release.first_seq = sl->first_seq;
+		msg->u.release.ordered_through = n->wm[sl->origin];
+		if (rte_ring_sp_enqueue(n->dp2cp, msg) != 0) {
+			rte_mempool_put(n->msg_pool, obj);
+			break;
+		}
+		sl->asked = now ? now : 1;
+		n->stats->expire_asked++;
+		work++;
+	}
+	return work;
+}
+
 void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now)
 {
 	/* Peek (origin, first_seq) at their fixed offsets to prefetch the dedupe buckets: by
@@ -1121,8 +1256,10 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 		work++;
 	}
 	work += pull_timeouts(n, now);
+	work += age_scan(n, now);
 	dp_node_tx_flush(n);
 	n->stats->store_used = n->store.nslots - dp_store_free_count(&n->store);
+	n->stats->stranger_used = n->store.src_used[DP_SRC_STRANGER];
 	return work;
 }
 
@@ -1232,6 +1369,13 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 			   cfg->dataplane.store_peer_cap, n->self, sock);
 	if (rc != 0)
 		goto fail;
+	dp_store_set_caps(&n->store, p->source_cap, p->stranger_cap, p->repair_cap);
+	n->pull_rate = p->pull_rate ? p->pull_rate : 2000;
+	n->pull_burst = p->pull_burst ? p->pull_burst : 256;
+	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++)
+		n->pullb[i].tokens = n->pull_burst * DP_TOKEN_ONE; /* a full bucket to start */
+	n->age = p->age_us == UINT64_MAX ? UINT64_MAX :
+		 (p->age_us ? p->age_us : 30000000ull) * (n->tsc_hz / 1000000u);
 	rc = dp_dedupe_init(&n->dedupe, slots * 4 < 4096 ? 4096 : slots * 4, n->rng, n->wm);
 	if (rc != 0)
 		goto fail;

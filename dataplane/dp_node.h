@@ -54,6 +54,14 @@ struct dp_node_params {
 	bool no_port_setup;         /* the caller configured and started the port */
 	const char *state_dir;      /* NULL: origin seqs not persisted (start at 1 each run) */
 	uint64_t seq_block;         /* 0: DP_SEQSTATE_BLOCK */
+	/* budgets (0: defaults, see dp_store_set_caps and below) */
+	uint32_t source_cap;        /* slots one member link source may hold */
+	uint32_t stranger_cap;      /* slots all strangers (no configured MAC + IP) may hold */
+	uint32_t repair_cap;        /* unasked PULL_RESP slots past the origin cap, per origin */
+	uint32_t pull_rate;         /* PULL_REQ answers per second per requester: 2000 */
+	uint32_t pull_burst;        /* token bucket depth: 256 */
+	uint64_t age_us;            /* ask the cp to release frames held unordered longer:
+				     * 30 s; UINT64_MAX: never */
 	char *err;                  /* optional: why init failed (state file problems) */
 	size_t errlen;
 };
@@ -83,7 +91,18 @@ struct dp_peer {
 	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
 	uint8_t valid;
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
+	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
+
+/* PULL_REQ answers per requester: tokens scaled by DP_TOKEN_ONE, refilled from @last. */
+#define DP_TOKEN_ONE 1024u
+struct dp_bucket {
+	uint64_t tokens;
+	uint64_t last;
+};
+
+/* Slots the age-out looks at per poll pass (a full store is walked in nslots / this). */
+#define DP_AGE_SCAN 256
 
 /* Acks waiting for room in dp2cp; cp2dp is not read while more than half are queued, so
  * ORIGINATEs (and their acks) wait in their ring instead. */
@@ -141,6 +160,12 @@ struct dp_node {
 	struct rumor_tsrule tsr;
 	uint8_t member[RUMOR_NODE_ID_MAX + 1];
 	uint64_t reached[RUMOR_NODE_ID_MAX + 1];
+	/* budgets: PULL_REQ token buckets per requester, age-out walk */
+	struct dp_bucket pullb[RUMOR_NODE_ID_MAX + 1];
+	uint64_t pull_rate, pull_burst;     /* answers per second, bucket depth */
+	uint64_t age;                       /* TSC; UINT64_MAX: no age-out */
+	uint32_t age_cursor;
+	uint64_t age_next;                  /* TSC of the next age_scan walk */
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;

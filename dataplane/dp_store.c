@@ -19,6 +19,10 @@ static void slot_free(struct dp_slot *sl)
 	uint32_t idx = sl->idx;
 
 	__atomic_fetch_sub(&s->origin_used[sl->origin], 1, __ATOMIC_RELAXED);
+	if (sl->src != s->self)
+		__atomic_fetch_sub(&s->src_used[sl->src], 1, __ATOMIC_RELAXED);
+	if (sl->repair)
+		__atomic_fetch_sub(&s->repair_used[sl->origin], 1, __ATOMIC_RELAXED);
 	sl->state = DP_SLOT_FREE;
 	/* only the node's own EAL lcore may use the unlocked stack */
 	if (s->owner != LCORE_ID_ANY && rte_lcore_id() == s->owner &&
@@ -64,6 +68,7 @@ int dp_store_init(struct dp_store *s, uint32_t nslots, uint32_t slot_size, uint3
 	s->slot_size = slot_size;
 	s->peer_cap = peer_cap ? peer_cap : nslots;
 	s->self = self;
+	dp_store_set_caps(s, 0, 0, 0);
 	s->owner = rte_lcore_id();
 	memset(s->slots, 0, meta);
 	for (uint32_t i = 0; i < nslots; i++) {
@@ -87,14 +92,43 @@ void dp_store_fini(struct dp_store *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void dp_store_set_caps(struct dp_store *s, uint32_t src_cap, uint32_t stranger_cap,
+		       uint32_t repair_cap)
+{
+	s->src_cap = src_cap ? src_cap : RTE_MAX(s->nslots / 2, s->peer_cap);
+	s->stranger_cap = stranger_cap ? stranger_cap : RTE_MAX(s->nslots / 64, 16u);
+	s->repair_cap = repair_cap ? repair_cap : RTE_MAX(s->peer_cap / 16, 64u);
+}
+
+static inline uint32_t used(const uint32_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *idx)
 {
+	return dp_store_alloc_src(s, origin, s->self, capped ? DP_ALLOC_GOSSIP : DP_ALLOC_ASKED,
+				  idx);
+}
+
+int dp_store_alloc_src(struct dp_store *s, uint16_t origin, uint16_t src,
+		       enum dp_alloc_kind kind, uint32_t *idx)
+{
 	struct dp_slot *sl;
+	uint8_t repair = 0;
 	uint32_t i;
 
-	if (capped && origin != s->self &&
-	    __atomic_load_n(&s->origin_used[origin], __ATOMIC_RELAXED) >= s->peer_cap)
-		return -EDQUOT;
+	if (kind != DP_ALLOC_ASKED && origin != s->self) {
+		if (used(&s->origin_used[origin]) >= s->peer_cap) {
+			if (kind != DP_ALLOC_REPAIR || used(&s->repair_used[origin]) >= s->repair_cap)
+				return -EDQUOT;
+			repair = 1;
+		}
+		if (src == DP_SRC_STRANGER && used(&s->src_used[src]) >= s->stranger_cap)
+			return -EMLINK;
+		if (src != DP_SRC_STRANGER && src != s->self && used(&s->src_used[src]) >= s->src_cap)
+			return -EUSERS;
+	}
 	if (s->nlocal > 0) {
 		i = s->local[--s->nlocal];
 		goto got;
@@ -115,12 +149,20 @@ int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *i
 	}
 got:
 	__atomic_fetch_add(&s->origin_used[origin], 1, __ATOMIC_RELAXED);
+	if (src != s->self)
+		__atomic_fetch_add(&s->src_used[src], 1, __ATOMIC_RELAXED);
+	if (repair)
+		__atomic_fetch_add(&s->repair_used[origin], 1, __ATOMIC_RELAXED);
 	sl = &s->slots[i];
 	rte_mbuf_ext_refcnt_set(&sl->shinfo, 1);
 	sl->state = DP_SLOT_HELD;
 	sl->origin = origin;
 	sl->pending = 0;
 	sl->rflags = 0;
+	sl->src = src;
+	sl->repair = repair;
+	sl->born = 0;
+	sl->asked = 0;
 	*idx = i;
 	return 0;
 }

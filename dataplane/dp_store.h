@@ -32,7 +32,23 @@ struct dp_slot {
 	uint16_t rflags;            /* RUMOR_NEW_FRAME_* of the pending report */
 	uint8_t state;              /* enum dp_slot_state */
 	uint8_t pending;            /* queued for a NEW_FRAME report */
+	uint8_t repair;             /* held past the origin cap on the repair allowance */
+	uint16_t src;               /* link source charged (DP_SRC_STRANGER, a node id) */
+	uint64_t born;              /* TSC when it was taken (age-out) */
+	uint64_t asked;             /* TSC of the last EXPIRE sent for it, 0 = never */
 } __rte_cache_aligned;
+
+/* The link source of frames from a MAC/IP of no configured node: all strangers share one
+ * small budget. */
+#define DP_SRC_STRANGER 0
+
+/* How a slot is charged (dp_store_alloc_src). */
+enum dp_alloc_kind {
+	DP_ALLOC_GOSSIP = 0,  /* origin cap and source cap */
+	DP_ALLOC_REPAIR,      /* unasked PULL_RESP from a member (the leader's repair): source
+			       * cap; past the origin cap only within repair_cap per origin */
+	DP_ALLOC_ASKED,       /* the answer to one of our pulls (DP_PULL_MAX at most): no cap */
+};
 
 struct dp_store {
 	const struct rte_memzone *mz;
@@ -52,6 +68,12 @@ struct dp_store {
 				      * their data is still in cache), no ring operation */
 	uint32_t local[DP_STORE_LOCAL];
 	uint32_t origin_used[RUMOR_NODE_ID_MAX + 1];  /* updated atomically */
+	/* budgets per link source and repair allowance per origin (dp_store_set_caps) */
+	uint32_t src_cap;            /* most slots one member source may hold */
+	uint32_t stranger_cap;       /* most slots all strangers together may hold */
+	uint32_t repair_cap;         /* most slots past the origin cap per origin, repairs */
+	uint32_t src_used[RUMOR_NODE_ID_MAX + 1];     /* [DP_SRC_STRANGER] = strangers */
+	uint32_t repair_used[RUMOR_NODE_ID_MAX + 1];
 };
 
 /* Create the store: @nslots slots of @slot_size bytes, in memzone RUMOR_SHM_STORE_POOL
@@ -65,6 +87,19 @@ void dp_store_fini(struct dp_store *s);
  * (the cap keeps one origin's gossip from filling the store; a frame we asked for, or that
  * the leader's repair sends, is not held to it). */
 int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *idx);
+
+/* Budgets: 0 keeps a cap at its default (src_cap: nslots / 2 but at least peer_cap;
+ * stranger_cap: nslots / 64 but at least 16; repair_cap: peer_cap / 16 but at least 64). */
+void dp_store_set_caps(struct dp_store *s, uint32_t src_cap, uint32_t stranger_cap,
+		       uint32_t repair_cap);
+
+/* Take a slot for a frame of @origin that came from link source @src (our own id: no
+ * source cap), charged as @kind. Returns 0 with *@idx, -ENOSPC (store empty), -EDQUOT
+ * (origin at its cap, and for a repair its allowance used too), -EUSERS (the member
+ * source at its cap), -EMLINK (strangers at their cap). Every count drops when the slot
+ * is freed. */
+int dp_store_alloc_src(struct dp_store *s, uint16_t origin, uint16_t src,
+		       enum dp_alloc_kind kind, uint32_t *idx);
 
 /* Drop the "held" reference (cp released it); the slot is free once TX also let go.
  * Returns 0 or -EINVAL when the slot is not HELD. */

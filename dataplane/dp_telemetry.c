@@ -64,6 +64,16 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		snprintf(key, sizeof(key), "drop_%s", rumor_tsrule_name(i));
 		U64(d, key, s->ts_drops[i - 1]);
 	}
+	/* budget refusals (per origin, link source, requester): always listed as well */
+	for (int i = 1; i <= RUMOR_DP_BUDGET_NREASONS; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "drop_%s", rumor_dp_budget_name(i));
+		U64(d, key, s->budget_drops[i - 1]);
+	}
+	U64(d, "expire_asked", s->expire_asked);
+	U64(d, "aged_out", s->aged_out);
+	U64(d, "stranger_used", s->stranger_used);
 	U64(d, "members", s->members_n);
 	U64(d, "members_from_cp", s->members_from_cp);
 	U64(d, "members_updates", s->members_updates);
@@ -111,6 +121,11 @@ static int tel_store(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "free", free_slots);
 	U64(d, "slot_size", s->slot_size);
 	U64(d, "peer_cap", s->peer_cap);
+	U64(d, "source_cap", s->src_cap);
+	U64(d, "stranger_cap", s->stranger_cap);
+	U64(d, "repair_cap", s->repair_cap);
+	U64(d, "stranger_used", s->src_used[DP_SRC_STRANGER]);
+	U64(d, "age_s", tel_node->age == UINT64_MAX ? 0 : tel_node->age / tel_node->tsc_hz);
 	U64(d, "dedupe_evictions", tel_node->dedupe.evictions);
 	if (tel_node->seq.dirfd >= 0) {
 		U64(d, "origin_seq_reserved", tel_node->seq.reserved);
