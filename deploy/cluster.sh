@@ -23,6 +23,7 @@
 # RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float),
 # RUMOR_STORAGE_EXTRA (lines appended to the [storage] section, e.g. min_free_mb = 32),
 # RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
+# RUMOR_METRICS=1: each rumor-cp serves Prometheus /metrics on its control IP, port 9464.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,9 +120,11 @@ start_node() { # id [extra rumor-cp args]
 		kill -0 "$(cat "$run/dp-$id.pid")" 2>/dev/null || die "rumor-dp of node $id exited: $(tail -3 "$run/log/dp-$id.log")"
 		sleep 0.1
 	done
+	local met=()
+	[[ ${RUMOR_METRICS:-0} == 1 ]] && met=(--metrics "$(ctl_ip "$id"):9464")
 	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" "${lcore[@]}" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" "$@" >>"$run/log/cp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" "${met[@]}" "$@" >>"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"
 	for _ in $(seq 100); do
 		[[ -S $run/node-$id.sock ]] && tail -n +$((cp0 + 1)) "$cpl" 2>/dev/null | grep -q "rumor-cp: ready" && return 0
