@@ -629,7 +629,27 @@ local function cp_plausible(tvb, off)
 	return cp_types[t] ~= nil and fl == 0 and tvb(off, 4):le_uint() <= 256 * 1024 * 1024
 end
 
+-- With control-link TLS (the default unless insecure = true) the stream is TLS 1.3 from the
+-- first byte: a TLS record header (content type 20..23, version 3.1..3.4) goes to Wireshark's
+-- own TLS dissector, which shows the handshake and certificates and, given the session keys
+-- (tls.keylog_file), hands the decrypted cp_net frames back to this dissector (tls.port).
+local tls_handle = Dissector.get("tls")
+local function looks_tls(tvb)
+	if tvb:len() < 5 then return false end
+	local ct, major, minor = tvb(0, 1):uint(), tvb(1, 1):uint(), tvb(2, 1):uint()
+	return ct >= 20 and ct <= 23 and major == 3 and minor >= 1 and minor <= 4
+end
+
+local in_tls = false -- the TLS dissector is calling us back with decrypted bytes
+
 function cp.dissector(tvb, pinfo, tree)
+	if not in_tls and tls_handle and looks_tls(tvb) then
+		in_tls = true
+		local ok, r = pcall(function() return tls_handle:call(tvb, pinfo, tree) end)
+		in_tls = false
+		if not ok then error(r) end
+		return r
+	end
 	if tvb:len() >= CP_HDR and not cp_plausible(tvb, 0) then
 		return 0
 	end
@@ -642,9 +662,11 @@ end
 -------------------------------------------------------------------------------------------
 local udp_table = DissectorTable.get("udp.port")
 local tcp_table = DissectorTable.get("tcp.port")
+local tls_table = DissectorTable.get("tls.port")
 local cur_udp, cur_tcp = gossip.prefs.port, cp.prefs.port
 udp_table:add(cur_udp, gossip)
 tcp_table:add(cur_tcp, cp)
+if tls_table then tls_table:add(cur_tcp, cp) end
 gossip:register_heuristic("udp", gossip_heur)
 
 function gossip.prefs_changed()
@@ -658,7 +680,9 @@ end
 function cp.prefs_changed()
 	if cp.prefs.port ~= cur_tcp then
 		tcp_table:remove(cur_tcp, cp)
+		if tls_table then tls_table:remove(cur_tcp, cp) end
 		cur_tcp = cp.prefs.port
 		tcp_table:add(cur_tcp, cp)
+		if tls_table then tls_table:add(cur_tcp, cp) end
 	end
 end
