@@ -592,7 +592,7 @@ int rctl_cluster(const struct rctl_global *g0, int argc, char **argv, int check)
 		}
 	}
 	/* drops rising: a second status after the window, same nodes */
-	if (o.window_ms > 0) {
+	if (o.window_ms > 0 && v->membership) {
 		long long bad0[MAX_ROWS];
 		struct timespec ts = { o.window_ms / 1000, (long)(o.window_ms % 1000) * 1000000 };
 		nt = 0;
