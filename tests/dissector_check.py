@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--control", help="tshark -T json of the rumorcp frames")
     ap.add_argument("--prefix", default="", help="payload prefix of the test's own events")
     ap.add_argument("--expect", type=int, default=0, help="how many such events were sent")
+    ap.add_argument("--min-multi", type=int, default=0,
+                    help="at least this many frames must carry several events")
     a = ap.parse_args()
 
     errors = []
@@ -177,6 +179,8 @@ def main():
             err(f"order: {len(wire)} events in the captured batches, {len(applied)} in the log")
 
     multi = sum(n for c, n in counts.items() if c > 1)
+    if multi < a.min_multi:
+        err(f"{multi} frames with several events, expected at least {a.min_multi}")
     print(f"dissector_check: {len(frames)} gossip frames (events per frame: "
           f"{dict(sorted(counts.items()))}, {multi} with several), {nclock} clock entries; "
           f"{len(ours)} test events, all {len(ours) - len(missing)} seen agree on origin, seq, "
