@@ -24,7 +24,7 @@ packages=(
 	iproute2 iputils-ping procps psmisc python3 python3-matplotlib
 	fuse3 python3-pyfuse3
 	libmicrohttpd-dev prometheus curl   # rumor-cp's /metrics; promtool and curl for tests/metrics.sh
-	tshark   # tests/dissector.sh; its debconf question (capture as non-root?) takes the default "no" under DEBIAN_FRONTEND=noninteractive
+	python3-jsonschema   # tests/rumorctl_schema.py (a built-in checker stands in without it)
 )
 missing=()
 for p in "${packages[@]}"; do
