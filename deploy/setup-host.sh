@@ -25,6 +25,7 @@ packages=(
 	fuse3 python3-pyfuse3
 	libmicrohttpd-dev prometheus curl   # rumor-cp's /metrics; promtool and curl for tests/metrics.sh
 	python3-jsonschema   # tests/rumorctl_schema.py (a built-in checker stands in without it)
+	tshark   # tests/dissector.sh; its debconf question (capture as non-root?) takes the default "no" under DEBIAN_FRONTEND=noninteractive
 )
 missing=()
 for p in "${packages[@]}"; do
