@@ -157,6 +157,16 @@ static void render_dataplane(struct cp_node *n, struct cp_mtext *t)
 	for (int i = 1; i <= RUMOR_TS_NREASONS; i++)
 		cp_mtext_u64(t, "rumor_dp_drops_total", "reason", rumor_tsrule_name(i),
 			     ds->ts_drops[i - 1]);
+	for (int i = 1; i <= RUMOR_DP_BUDGET_NREASONS; i++)
+		cp_mtext_u64(t, "rumor_dp_drops_total", "reason", rumor_dp_budget_name(i),
+			     ds->budget_drops[i - 1]);
+	one(t, "rumor_dp_expire_asked_total", "counter",
+	    "frames held unordered past the age bound, offered back to the controlplane",
+	    ds->expire_asked);
+	one(t, "rumor_dp_aged_out_total", "counter",
+	    "frames the controlplane released after such an offer", ds->aged_out);
+	one(t, "rumor_dp_stranger_used_frames", "gauge",
+	    "store slots held by frames from no configured node", ds->stranger_used);
 }
 
 static void render_raft(struct cp_node *n, struct cp_mtext *t)
