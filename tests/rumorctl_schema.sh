@@ -44,6 +44,7 @@ for i in 1 2 3; do
 done
 
 json status-leader status 0 -n "$leader" status
+for i in 1 2 3; do json "status-$i" status 0 -n "$i" status; done
 json status-follower status 0 -n "$f1" status
 json members members 0 -n "$leader" members
 json view view 0 -n "$f1" view
@@ -59,6 +60,7 @@ json snapshot snapshot 0 -n "$f2" snapshot
 json error error 1 -n "$leader" transfer 99
 json error-follower error 1 -n "$f1" add 9
 json cluster cluster 0 cluster
+for i in 1 2 3; do log "node $i drops by reason: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["dataplane"]; print(d["drops"], d["drops_by_reason"])' "$OUT/status-$i.json" 2>/dev/null)"; done
 json check check 0 check
 # watch: ordered and gossip lines while one event is sent
 "$CTL" -n "$leader" --json watch --gossip --count 2 >"$OUT/watch.json" 2>&1 &

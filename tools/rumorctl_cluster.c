@@ -482,7 +482,9 @@ static void print_table(const struct view *v)
 	printf("quorum %u of %u voters: %s\n", v->voters / 2 + 1, v->voters,
 	       v->voters_up >= v->voters / 2 + 1 ? "reachable" : "NOT reachable");
 	printf("health: %s: %s\n", health_names[v->code], v->reason);
-	for (size_t i = 0; i < json_array_size(v->problems); i++)
+	/* a degraded reason already names the first problem */
+	size_t np = json_array_size(v->problems);
+	for (size_t i = 0; (v->code >= RCTL_HEALTH_NO_QUORUM || np > 1) && i < np; i++)
 		printf("  - %s\n", json_string_value(json_array_get(v->problems, i)));
 }
 
