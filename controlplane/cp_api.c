@@ -35,6 +35,8 @@ struct cp_api_client {
 	size_t out_len, out_cap;
 	char *sending;               /* bytes handed to the kernel */
 	size_t sending_len, sending_cap, sent;
+	struct ucred cred;           /* SO_PEERCRED at accept */
+	int admin;                   /* may run admin commands (cp_api_is_admin_cmd) */
 };
 
 struct cp_api {
@@ -51,8 +53,52 @@ struct cp_api {
 	struct cp_loop_timer accept_timer;
 	struct cp_loop_req free_req;
 	uint64_t refused_clients, refused_watches, accept_nofd, accept_errors;
+	uint64_t refused_admin;      /* admin commands refused to non-admin clients */
 	char path[108];
 };
+
+/* One API socket per process: its guard is set once, before cp_api_open. */
+static struct cp_api_guard guard;
+
+void cp_api_set_guard(const struct cp_api_guard *g)
+{
+	guard = *g;
+}
+
+/* Commands anyone who can open the socket may run; everything else (add, remove,
+ * transfer, skip_lost, keys..., and any command added later) needs an admin. */
+static const char *const client_cmds[] = { "status", "members", "view", "clock", "send",
+					   "events", "kv", "watch", "snapshot" };
+
+int cp_api_is_admin_cmd(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(client_cmds) / sizeof(client_cmds[0]); i++)
+		if (!strcmp(cmd, client_cmds[i]))
+			return 0;
+	return 1;
+}
+
+/* Root, our own user (it owns the daemon anyway), or a member of api_admin_group: the
+ * peer's primary group or one of its supplementary groups, as the kernel knows them at
+ * connect time (SO_PEERGROUPS: no NSS lookup on the loop). */
+static int peer_is_admin(int fd, const struct ucred *cr)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return 1;
+	if (!guard.has_admin_group)
+		return 0;
+	if (cr->gid == guard.admin_group)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return 0;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == guard.admin_group)
+			return 1;
+	return 0;
+}
 
 static void on_accept(struct cp_loop_req *req, int res);
 static void on_recv(struct cp_loop_req *req, int res);
@@ -127,6 +173,21 @@ static void handle_lines(struct cp_api_client *c)
 		start = nl + 1;
 		if (!req || !json_is_object(req)) {
 			cp_api_error(c, "bad request: %s", req ? "not a JSON object" : jerr.text);
+			json_decref(req);
+			continue;
+		}
+		const char *cmd = json_string_value(json_object_get(req, "cmd"));
+		if (cmd && !c->admin && cp_api_is_admin_cmd(cmd)) {
+			c->api->refused_admin++;
+			if (guard.has_admin_group)
+				cp_api_error(c, "permission denied: '%s' is an admin command: it needs "
+					     "root or membership of group %u (api_admin_group); you are "
+					     "uid %u", cmd, (unsigned)guard.admin_group,
+					     (unsigned)c->cred.uid);
+			else
+				cp_api_error(c, "permission denied: '%s' is an admin command: it needs "
+					     "root (no api_admin_group configured); you are uid %u", cmd,
+					     (unsigned)c->cred.uid);
 			json_decref(req);
 			continue;
 		}
@@ -397,6 +458,13 @@ static void on_accept(struct cp_loop_req *req, int res)
 	}
 	c->api = api;
 	c->fd = res;
+	socklen_t cl = sizeof(c->cred);
+	if (getsockopt(res, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl) < 0) {
+		c->cred.uid = (uid_t)-1; /* unknown: never admin */
+		c->cred.gid = (gid_t)-1;
+	} else {
+		c->admin = peer_is_admin(res, &c->cred);
+	}
 	c->next = api->clients;
 	api->clients = c;
 	api->n_clients++;
@@ -416,19 +484,40 @@ int cp_api_watch_add(struct cp_api_client *c)
 	return 0;
 }
 
+json_t *cp_api_tls_json(const struct cp_net *net)
+{
+	struct cp_net_stats st;
+	json_t *r = json_object(), *ref = json_object(), *msg = json_object();
+
+	cp_net_get_stats(net, &st);
+	json_object_set_new(r, "insecure", json_boolean(!cp_net_secure(net)));
+	for (int f = 1; f < CP_TLS_FAIL_COUNT; f++)
+		json_object_set_new(ref, cp_tls_fail_name(f), json_integer((json_int_t)st.tls_refused[f]));
+	json_object_set_new(ref, "hello_id_mismatch", json_integer((json_int_t)st.hello_id_mismatch));
+	json_object_set_new(r, "refused", ref);
+	for (int m = 0; m < CP_NET_REFUSED_COUNT; m++)
+		json_object_set_new(msg, cp_net_refusal_name(m),
+				    json_integer((json_int_t)st.refused_msgs[m]));
+	json_object_set_new(r, "refused_msgs", msg);
+	json_object_set_new(r, "handshakes", json_integer((json_int_t)st.tls_handshakes));
+	json_object_set_new(r, "outbound_failed", json_integer((json_int_t)st.tls_out_failed));
+	return r;
+}
+
 json_t *cp_api_limits_json(const struct cp_api *api, const struct cp_net *net)
 {
 	json_t *r = json_object();
 
 	if (api)
 		json_object_set_new(r, "api",
-				    json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I}", "clients",
+				    json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "clients",
 					      (int)api->n_clients, "max_clients", CP_API_MAX_CLIENTS,
 					      "max_watches_per_client", CP_API_MAX_WATCHES,
 					      "refused_clients", (json_int_t)api->refused_clients,
 					      "refused_watches", (json_int_t)api->refused_watches,
 					      "accept_nofd", (json_int_t)api->accept_nofd,
-					      "accept_errors", (json_int_t)api->accept_errors));
+					      "accept_errors", (json_int_t)api->accept_errors,
+					      "refused_admin", (json_int_t)api->refused_admin));
 	if (net) {
 		struct cp_net_stats st;
 		const struct cp_net_cfg *cfg = cp_net_cfg_get(net);
@@ -452,6 +541,7 @@ json_t *cp_api_limits_json(const struct cp_api *api, const struct cp_net *net)
 		json_object_update(o, more);
 		json_decref(more);
 		json_object_set_new(r, "net", o);
+		json_object_set_new(r, "control_tls", cp_api_tls_json(net));
 	}
 	return r;
 }
@@ -468,7 +558,7 @@ int cp_api_open(struct cp_loop *loop, const char *path, const struct cp_api_ops 
 	umask(um);
 	if (fd < 0)
 		return fd;
-	if (chmod(path, 0660) < 0) {
+	if ((guard.has_group && chown(path, (uid_t)-1, guard.group) < 0) || chmod(path, 0660) < 0) {
 		int err = -errno;
 		close(fd);
 		unlink(path);

@@ -5,7 +5,9 @@
 #define CP_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct cp_loop;
 struct cp_net;
@@ -19,6 +21,19 @@ struct cp_api_ops {
 	/* The client is gone: forget every reference to it (pending waits, watches). */
 	void (*closed)(void *arg, struct cp_api_client *c);
 };
+
+/* Who may use the socket: it is created mode 0660, owned by our user and (if set) group;
+ * SO_PEERCRED decides admin commands: root, our own uid, or members of admin_group (primary
+ * or supplementary group of the connecting process). Set before cp_api_open. */
+struct cp_api_guard {
+	bool has_group, has_admin_group;
+	gid_t group;          /* api_group: the socket file's group */
+	gid_t admin_group;    /* api_admin_group */
+};
+void cp_api_set_guard(const struct cp_api_guard *g);
+/* 1 for commands that need an admin: all but status, members, view, clock, send, events,
+ * kv, watch, snapshot (so a command added later is admin until listed there). */
+int cp_api_is_admin_cmd(const char *cmd);
 
 /* Listen on @path (a stale socket file is replaced). Returns 0, -ENAMETOOLONG, or the -errno
  * of socket/bind/listen. */
@@ -58,5 +73,8 @@ int cp_api_watch_add(struct cp_api_client *c);
 /* Status object {"api": {...}, "net": {...}} of the API's and the control port's limits and
  * refusal counters (@net may be NULL: no "net"). */
 json_t *cp_api_limits_json(const struct cp_api *api, const struct cp_net *net);
+/* {"insecure": bool, "refused": {per TLS reason, hello_id_mismatch}, "refused_msgs": {...},
+ * "handshakes", "outbound_failed"}: the control links' authentication (also in limits). */
+json_t *cp_api_tls_json(const struct cp_net *net);
 
 #endif

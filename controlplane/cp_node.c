@@ -1829,6 +1829,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	rcfg.dir = n->dir;
 	rcfg.cluster_id = n->cfg.cluster_id;
 	rcfg.seed = (uint64_t)n->self * 0x9e3779b97f4a7c15ull ^ cp_loop_now_us();
+	rcfg.tls = n->tls; /* cp_tls: authenticated control links */
 	rcfg.app = (struct cp_net_cbs){ .arg = n, .app = on_app,
 				       .peer_down = cp_view_net_peer_down /* cp_view hook */ };
 	if ((rc = cp_raftio_init(&n->io, loop, &rcfg)) < 0)

@@ -171,6 +171,8 @@ struct cp_node {
 	struct raft raft;
 	struct raft_io io;
 	struct cp_api *api;
+	struct cp_tls_ctx *tls;           /* control-link TLS (cp_local.c); NULL: insecure */
+	const char *local_path;           /* --node-config */
 	struct cp_loop_timer *tick, *slow;
 	struct cp_view *view;             /* partial view (cp_view.c), NULL when not running */
 

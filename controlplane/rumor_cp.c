@@ -11,6 +11,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "cp_local.h"
 #include "cp_loop.h"
 #include "cp_metrics.h"
 #include "cp_node.h"
@@ -28,6 +29,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: rumor-cp [EAL options] -- --config FILE --node ID [--join]\n"
 			"       [--metrics HOST:PORT]\n"
+			"  --node-config FILE: this node's TLS files (or insecure = true) and API "
+			"groups (OPERATIONS.md)\n"
 			"  --join: a new node: do not bootstrap, wait for the leader to add it\n"
 			"  --metrics: serve Prometheus GET /metrics there (docs/metrics.md)\n"
 			"  EAL options must include --proc-type=secondary and rumor-dp's "
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "join", no_argument, NULL, 'j' },
+		{ "node-config", required_argument, NULL, 'L' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -51,6 +55,8 @@ int main(int argc, char **argv)
 	int rc, opt;
 	long id = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "--version"))
+		return printf("rumor-cp %s\n", RUMOR_VERSION) < 0; /* before EAL: no hugepages */
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "rumor-cp: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -59,11 +65,12 @@ int main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:n:jm:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:jm:hL:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'n': id = strtol(optarg, NULL, 10); break;
 		case 'j': n->join = true; break;
+		case 'L': n->local_path = optarg; break;
 		case 'm': metrics = optarg; break;
 		default: usage(); return 2;
 		}
@@ -77,6 +84,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n->self = (uint16_t)id;
+	if (cp_local_setup(n, n->local_path) < 0) /* TLS or insecure; API guard */
+		return 2;
 	if (metrics && (rc = cp_metrics_open(metrics, &n->metrics, err, sizeof(err))) < 0) {
 		fprintf(stderr, "rumor-cp: --metrics: %s\n", err);
 		return 2;

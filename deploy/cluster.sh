@@ -24,6 +24,8 @@
 # RUMOR_STORAGE_EXTRA (lines appended to the [storage] section, e.g. min_free_mb = 32),
 # RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
 # RUMOR_METRICS=1: each rumor-cp serves Prometheus /metrics on its control IP, port 9464.
+# Control links are TLS: certificates from deploy/make-certs.sh in $RUMOR_RUN/tls, each node's
+# --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,6 +97,18 @@ write_config() { # ids...
 	} >"$conf"
 }
 
+node_conf() { # id: write node id's --node-config (TLS files, or insecure), print its path
+	local f=$run/node-$1.conf
+	if [[ ${RUMOR_INSECURE:-0} == 1 ]]; then
+		printf '[control]\ninsecure = true\n' >"$f"
+	else
+		"$top/deploy/make-certs.sh" "$run/tls" "$1" >&2
+		printf '[control]\ntls_cert = %s\ntls_key = %s\ntls_ca = %s\n' "$run/tls/node-$1.crt" \
+			"$run/tls/node-$1.key" "$run/tls/ca.crt" >"$f"
+	fi
+	echo "$f"
+}
+
 start_node() { # id [extra rumor-cp args]
 	local id=$1 n lcore; n=$(ns "$id"); shift
 	# More nodes than cores share them: pinning node i to core (i-1) mod nproc leaves one core
@@ -124,7 +138,8 @@ start_node() { # id [extra rumor-cp args]
 	[[ ${RUMOR_METRICS:-0} == 1 ]] && met=(--metrics "$(ctl_ip "$id"):9464")
 	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" "${lcore[@]}" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" "${met[@]}" "$@" >>"$run/log/cp-$id.log" 2>&1 &
+		-- --config "$conf" --node "$id" --node-config "$(node_conf "$id")" "${met[@]}" "$@" \
+		>>"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"
 	for _ in $(seq 100); do
 		[[ -S $run/node-$id.sock ]] && tail -n +$((cp0 + 1)) "$cpl" 2>/dev/null | grep -q "rumor-cp: ready" && return 0

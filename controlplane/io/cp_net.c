@@ -1,5 +1,6 @@
 /* cp_net: outbound connections carry our messages, inbound ones the peers' (one
- * direction each, as libraft's uv transport does): no duplicate-connection races. */
+ * direction each, as libraft's uv transport does): no duplicate-connection races. With TLS
+ * the same frames travel inside a cp_tls session whose ciphertext this file moves. */
 #include "cp_le.h"
 #include "cp_net.h"
 #include "cp_crc32c.h"
@@ -24,6 +25,8 @@
 #define CONN_BUF 65536                   /* receive buffer once handshaken */
 #define ACCEPT_BACKOFF_MIN 10            /* ms */
 #define ACCEPT_BACKOFF_MAX 100
+#define TLS_IN 16640                     /* ciphertext recv: one full TLS record and a bit */
+#define TLS_BATCH (256u << 10)           /* plaintext encrypted per outbound send at most */
 
 struct frame {
     struct frame *next;
@@ -54,6 +57,13 @@ struct peer {
     size_t rhave;
     int fail_err;
     struct cp_loop_timer timer;
+    /* TLS: session, ciphertext in, ciphertext being sent; the first `enc` queued frames are
+     * in obuf and complete once all of it is sent */
+    struct cp_tls *tls;
+    uint8_t *pin, *obuf;
+    size_t olen, osent, ocap;
+    unsigned enc;
+    uint64_t tls_fails;  /* in a row, for sparse logging */
 };
 
 struct conn {
@@ -68,6 +78,10 @@ struct conn {
     size_t have, cap;
     struct cp_loop_req rreq, sreq;
     uint8_t ack[CP_NET_HDR + HELLO_LEN];
+    struct cp_tls *tls;  /* TLS: session, ciphertext in, ciphertext being sent */
+    uint8_t *cin, *obuf;
+    size_t olen, osent, ocap;
+    bool osending, tls_fed;
 };
 
 struct cp_net {
@@ -178,19 +192,21 @@ static void conn_kill(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     struct cp_net *net = c->net;
+    cp_tls_free(c->tls);
+    free(c->cin);
+    free(c->obuf);
     free(c->buf);
     free(c);
     maybe_finish(net);
 }
 
-static void conn_arm(struct conn *c)
+/* Room for more plaintext in c->buf; false: out of memory. */
+static bool conn_room(struct conn *c)
 {
     if (c->up && c->cap < CONN_BUF) {
         uint8_t *p = realloc(c->buf, CONN_BUF);
-        if (p == NULL) {
-            conn_kill(c);
-            return;
-        }
+        if (p == NULL)
+            return false;
         c->buf = p;
         c->cap = CONN_BUF;
     }
@@ -202,18 +218,81 @@ static void conn_arm(struct conn *c)
                 need = want;
         }
         uint8_t *p = realloc(c->buf, need);
-        if (p == NULL) {
-            conn_kill(c);
-            return;
-        }
+        if (p == NULL)
+            return false;
         c->buf = p;
         c->cap = need;
     }
+    return true;
+}
+
+static void conn_arm(struct conn *c)
+{
+    int rv;
     c->rreq.data = c;
-    if (cp_loop_recv(c->net->loop, &c->rreq, c->fd, c->buf + c->have,
-                     (unsigned)(c->cap - c->have), conn_recv_cb) == 0)
+    if (c->tls)
+        rv = cp_loop_recv(c->net->loop, &c->rreq, c->fd, c->cin, TLS_IN, conn_recv_cb);
+    else if (!conn_room(c))
+        rv = -ENOMEM;
+    else
+        rv = cp_loop_recv(c->net->loop, &c->rreq, c->fd, c->buf + c->have,
+                          (unsigned)(c->cap - c->have), conn_recv_cb);
+    if (rv == 0)
         c->ops++;
     else
+        conn_kill(c);
+}
+
+static void conn_out_cb(struct cp_loop_req *req, int res);
+
+/* Send what the session produced (handshake, ACK): one send in flight at a time.
+ * False: the connection must die. */
+static bool conn_out(struct conn *c)
+{
+    if (c->osending || c->dead)
+        return true;
+    size_t pend = cp_tls_pending(c->tls);
+    if (pend == 0)
+        return true;
+    if (pend > c->ocap) {
+        uint8_t *b = realloc(c->obuf, pend);
+        if (b == NULL)
+            return false;
+        c->obuf = b;
+        c->ocap = pend;
+    }
+    c->olen = cp_tls_take(c->tls, c->obuf, pend);
+    c->osent = 0;
+    c->sreq.data = c;
+    if (cp_loop_send(c->net->loop, &c->sreq, c->fd, c->obuf, (unsigned)c->olen,
+                     conn_out_cb) != 0)
+        return false;
+    c->ops++;
+    c->osending = true;
+    return true;
+}
+
+static void conn_out_cb(struct cp_loop_req *req, int res)
+{
+    struct conn *c = req->data;
+    c->ops--;
+    c->osending = false;
+    if (res <= 0 || c->dead) {
+        conn_kill(c);
+        return;
+    }
+    c->osent += (size_t)res;
+    if (c->osent < c->olen) {
+        if (cp_loop_send(c->net->loop, &c->sreq, c->fd, c->obuf + c->osent,
+                         (unsigned)(c->olen - c->osent), conn_out_cb) != 0) {
+            conn_kill(c);
+            return;
+        }
+        c->ops++;
+        c->osending = true;
+        return;
+    }
+    if (!conn_out(c))
         conn_kill(c);
 }
 
@@ -256,10 +335,23 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
                         (unsigned long long)net->cfg.self_id);
             return false;
         }
+        if (c->tls && cp_le_ld64(p + 16) != cp_tls_peer_id(c->tls)) {
+            /* the one check that makes the certificate's id the sender of everything on
+             * this connection */
+            if (log_due(++net->st.hello_id_mismatch))
+                fprintf(stderr, "cp_net: rejected inbound connection from %s: HELLO claims node "
+                        "%llu, its certificate names node %llu (%llu so far)\n",
+                        conn_addr(c, ab), (unsigned long long)cp_le_ld64(p + 16),
+                        (unsigned long long)cp_tls_peer_id(c->tls),
+                        (unsigned long long)net->st.hello_id_mismatch);
+            return false;
+        }
         c->up = true;
         net->st.inbound_pending--;
         c->from = cp_le_ld64(p + 16);
         hello_encode(c->ack, T_ACK, net->cfg.cluster_id, net->cfg.self_id, c->from);
+        if (c->tls)
+            return cp_tls_write(c->tls, c->ack, sizeof(c->ack)) == 0; /* sent by the caller */
         c->sreq.data = c;
         if (cp_loop_send(net->loop, &c->sreq, c->fd, c->ack, sizeof(c->ack), conn_ack_cb) != 0)
             return false;
@@ -281,15 +373,9 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
     return true;
 }
 
-static void conn_recv_cb(struct cp_loop_req *req, int res)
+/* Handle the complete frames in c->buf. False: the connection must die. */
+static bool conn_parse(struct conn *c)
 {
-    struct conn *c = req->data;
-    c->ops--;
-    if (res <= 0 || c->dead || c->net->closing) {
-        conn_kill(c);
-        return;
-    }
-    c->have += (size_t)res;
     size_t off = 0;
     while (c->have - off >= CP_NET_HDR) {
         const uint8_t *h = c->buf + off;
@@ -303,23 +389,20 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
                 fprintf(stderr, "cp_net: closed inbound connection from %s: %u-byte frame "
                         "before the handshake (%llu so far)\n", conn_addr(c, ab), len,
                         (unsigned long long)net->st.prehandshake_oversize);
-            conn_kill(c);
-            return;
+            return false;
         }
         if (!c->up && (len != HELLO_LEN || h[8] != T_HELLO || h[9] != 0)) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected inbound connection from %s: frame type %u "
                         "before the handshake (%llu so far)\n", conn_addr(c, ab), h[8],
                         (unsigned long long)net->st.bad_hello);
-            conn_kill(c);
-            return;
+            return false;
         }
         if (len > net->cfg.max_frame || h[9] != 0) {
             fprintf(stderr, "cp_net: frame too large or bad flags from node %llu\n",
                     (unsigned long long)c->from);
             net->st.bad_frames++;
-            conn_kill(c);
-            return;
+            return false;
         }
         if (c->have - off < CP_NET_HDR + (size_t)len)
             break;
@@ -334,24 +417,119 @@ static void conn_recv_cb(struct cp_loop_req *req, int res)
                         "mismatch (%llu so far)\n", conn_addr(c, ab),
                         (unsigned long long)net->st.bad_hello);
             }
-            conn_kill(c);
-            return;
+            return false;
         }
         if (!conn_frame(c, h, h + CP_NET_HDR, len)) {
-            conn_kill(c);
-            return;
+            return false;
         }
         off += CP_NET_HDR + len;
         if (c->dead)
             break;
     }
-    if (c->dead) {
-        conn_kill(c);
-        return;
-    }
+    if (c->dead)
+        return false;
     if (off > 0) {
         memmove(c->buf, c->buf + off, c->have - off);
         c->have -= off;
+    }
+    return true;
+}
+
+static void conn_tls_refused(struct conn *c)
+{
+    struct cp_net *net = c->net;
+    enum cp_tls_fail f = cp_tls_failure(c->tls);
+    char ab[INET_ADDRSTRLEN];
+    if (log_due(++net->st.tls_refused[f]))
+        fprintf(stderr, "cp_net: refused TLS from %s: %s: %s (%llu so far)\n", conn_addr(c, ab),
+                cp_tls_fail_name(f), cp_tls_error(c->tls),
+                (unsigned long long)net->st.tls_refused[f]);
+}
+
+/* Ciphertext arrived: handshake, then decrypt and handle frames, then send what the session
+ * has to say (its handshake flight, our ACK). */
+static void conn_tls_in(struct conn *c, size_t n)
+{
+    /* A TLS connection starts with a handshake record (0x16). Anything else that reads as
+     * our plaintext frame header is judged as before the handshake in plaintext (oversize
+     * counted as such), so an insecure peer or a raw attacker is named in the counters. */
+    if (!c->tls_fed && c->cin[0] != 0x16 && n >= 4 && cp_le_ld32(c->cin) > HELLO_LEN) {
+        char ab[INET_ADDRSTRLEN];
+        if (log_due(++c->net->st.prehandshake_oversize))
+            fprintf(stderr, "cp_net: closed inbound connection from %s: not TLS, a %u-byte "
+                    "frame before the handshake (%llu so far)\n", conn_addr(c, ab),
+                    cp_le_ld32(c->cin), (unsigned long long)c->net->st.prehandshake_oversize);
+        conn_kill(c);
+        return;
+    }
+    c->tls_fed = true;
+    if (cp_tls_feed(c->tls, c->cin, n) != 0) {
+        conn_kill(c);
+        return;
+    }
+    if (!cp_tls_done(c->tls)) {
+        int rv = cp_tls_handshake(c->tls);
+        if (rv == -EPROTO) {
+            conn_tls_refused(c);
+            conn_kill(c);
+            return;
+        }
+        if (!conn_out(c)) {
+            conn_kill(c);
+            return;
+        }
+        if (rv == -EAGAIN) {
+            conn_arm(c);
+            return;
+        }
+        c->net->st.tls_handshakes++;
+    }
+    for (;;) {
+        if (!conn_room(c)) {
+            conn_kill(c);
+            return;
+        }
+        long r = cp_tls_read(c->tls, c->buf + c->have, c->cap - c->have);
+        if (r < 0) {
+            if (r == -EPROTO) {
+                c->net->st.bad_frames++;
+                fprintf(stderr, "cp_net: TLS record from node %llu: %s\n",
+                        (unsigned long long)c->from, cp_tls_error(c->tls));
+            }
+            conn_kill(c);
+            return;
+        }
+        if (r == 0)
+            break;
+        c->have += (size_t)r;
+        if (!conn_parse(c)) {
+            conn_kill(c);
+            return;
+        }
+    }
+    if (!conn_out(c)) {
+        conn_kill(c);
+        return;
+    }
+    conn_arm(c);
+}
+
+static void conn_recv_cb(struct cp_loop_req *req, int res)
+{
+    struct conn *c = req->data;
+    c->ops--;
+    if (res <= 0 || c->dead || c->net->closing) {
+        conn_kill(c);
+        return;
+    }
+    if (c->tls) {
+        conn_tls_in(c, (size_t)res);
+        return;
+    }
+    c->have += (size_t)res;
+    if (!conn_parse(c)) {
+        conn_kill(c);
+        return;
     }
     conn_arm(c);
 }
@@ -541,7 +719,13 @@ static void accept_cb(struct cp_loop_req *req, int res)
     }
     tune_socket(net, res);
     struct conn *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->buf = malloc(PRE_MAX)) == NULL) {
+    if (c == NULL || (c->buf = malloc(PRE_MAX)) == NULL ||
+        (net->cfg.tls && ((c->cin = malloc(TLS_IN)) == NULL ||
+                          cp_tls_new(net->cfg.tls, true, 0, &c->tls) != 0))) {
+        if (c) {
+            free(c->buf);
+            free(c->cin);
+        }
         free(c);
         close(res);
     } else {
@@ -607,6 +791,10 @@ static void peer_fail(struct peer *p, int err)
         close(p->fd);
     p->fd = -1;
     p->writing = false;
+    cp_tls_free(p->tls);
+    p->tls = NULL;
+    p->enc = 0;
+    p->olen = p->osent = 0;
     fail_queue(p, net->closing ? -ECANCELED : -ENOTCONN);
     bool was_up = p->was_up;
     p->was_up = false;
@@ -625,6 +813,96 @@ static void peer_fail(struct peer *p, int err)
         net->cbs.peer_down(net->cbs.arg, p->id, p->fail_err);
 }
 
+static void peer_recv_cb(struct cp_loop_req *req, int res);
+
+/* p->rbuf holds the whole ACK: check it and go up. False: failed (peer_fail called). */
+static bool peer_ack(struct peer *p)
+{
+    const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
+    uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), b, HELLO_LEN);
+    if (cp_le_ld32(h) != HELLO_LEN || crc != cp_le_ld32(h + 4) || h[8] != T_ACK ||
+        cp_le_ld32(b) != HELLO_MAGIC || cp_le_ld64(b + 8) != p->net->cfg.cluster_id ||
+        cp_le_ld64(b + 16) != p->id || cp_le_ld64(b + 24) != p->net->cfg.self_id) {
+        fprintf(stderr, "cp_net: node %llu answered with a bad handshake\n",
+                (unsigned long long)p->id);
+        peer_fail(p, -EPROTO);
+        return false;
+    }
+    p->state = P_UP;
+    p->was_up = true;
+    p->backoff = 0;
+    p->tls_fails = 0;
+    p->rhave = 0;
+    return true;
+}
+
+static void peer_tls_failed(struct peer *p)
+{
+    if (log_due(++p->tls_fails))
+        fprintf(stderr, "cp_net: TLS to node %llu at %s failed: %s: %s (%llu in a row)\n",
+                (unsigned long long)p->id, p->addr, cp_tls_fail_name(cp_tls_failure(p->tls)),
+                cp_tls_error(p->tls), (unsigned long long)p->tls_fails);
+    p->net->st.tls_out_failed++;
+    peer_fail(p, -EPROTO);
+}
+
+/* Ciphertext from the acceptor: its handshake flight, then (decrypted) the ACK; anything
+ * after the ACK is a protocol error, as in plaintext. */
+static void peer_tls_in(struct peer *p, size_t n)
+{
+    if (cp_tls_feed(p->tls, p->pin, n) != 0) {
+        peer_fail(p, -ENOMEM);
+        return;
+    }
+    if (!cp_tls_done(p->tls)) {
+        int rv = cp_tls_handshake(p->tls);
+        if (rv == -EPROTO) {
+            peer_tls_failed(p);
+            return;
+        }
+        if (rv == 0 && cp_tls_write(p->tls, p->hello, sizeof(p->hello)) != 0) {
+            peer_fail(p, -EPROTO);
+            return;
+        }
+    }
+    bool went_up = false;
+    while (cp_tls_done(p->tls)) {
+        uint8_t junk[1];
+        long r = p->state == P_UP ? cp_tls_read(p->tls, junk, sizeof(junk))
+                                  : cp_tls_read(p->tls, p->rbuf + p->rhave,
+                                                sizeof(p->rbuf) - p->rhave);
+        if (r == -EPROTO) { /* e.g. the acceptor's alert: it refused our certificate */
+            peer_tls_failed(p);
+            return;
+        }
+        if (r < 0) {
+            peer_fail(p, (int)r);
+            return;
+        }
+        if (r == 0)
+            break;
+        if (p->state == P_UP) {
+            peer_fail(p, -EPROTO);
+            return;
+        }
+        p->rhave += (size_t)r;
+        if (p->rhave == sizeof(p->rbuf)) {
+            if (!peer_ack(p))
+                return;
+            went_up = true;
+        }
+    }
+    p->rreq.data = p;
+    if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->pin, TLS_IN, peer_recv_cb) != 0) {
+        peer_fail(p, -EBUSY);
+        return;
+    }
+    p->ops++;
+    if (went_up && p->net->cbs.peer_up)
+        p->net->cbs.peer_up(p->net->cbs.arg, p->id);
+    peer_flush(p);
+}
+
 static void peer_recv_cb(struct cp_loop_req *req, int res)
 {
     struct peer *p = req->data;
@@ -635,6 +913,10 @@ static void peer_recv_cb(struct cp_loop_req *req, int res)
     }
     if (res <= 0) {
         peer_fail(p, res < 0 ? res : -ECONNRESET);
+        return;
+    }
+    if (p->tls) {
+        peer_tls_in(p, (size_t)res);
         return;
     }
     if (p->state != P_HANDSHAKE) {
@@ -650,21 +932,9 @@ static void peer_recv_cb(struct cp_loop_req *req, int res)
             peer_fail(p, -EBUSY);
         return;
     }
-    const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
-    uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), b, HELLO_LEN);
-    if (cp_le_ld32(h) != HELLO_LEN || crc != cp_le_ld32(h + 4) || h[8] != T_ACK ||
-        cp_le_ld32(b) != HELLO_MAGIC || cp_le_ld64(b + 8) != p->net->cfg.cluster_id ||
-        cp_le_ld64(b + 16) != p->id || cp_le_ld64(b + 24) != p->net->cfg.self_id) {
-        fprintf(stderr, "cp_net: node %llu answered with a bad handshake\n",
-                (unsigned long long)p->id);
-        peer_fail(p, -EPROTO);
+    if (!peer_ack(p))
         return;
-    }
-    p->state = P_UP;
-    p->was_up = true;
-    p->backoff = 0;
     /* Keep a read posted: its completion is how a dead peer is noticed. */
-    p->rhave = 0;
     if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->rbuf, sizeof(p->rbuf),
                      peer_recv_cb) == 0)
         p->ops++;
@@ -694,6 +964,21 @@ static void connect_cb(struct cp_loop_req *req, int res)
     p->creq.data = p;
     p->rreq.data = p;
     p->rhave = 0;
+    if (p->net->cfg.tls) {
+        /* the HELLO goes out inside the session once it is established (peer_tls_in) */
+        if (cp_tls_new(p->net->cfg.tls, false, p->id, &p->tls) != 0) {
+            peer_fail(p, -ENOMEM);
+            return;
+        }
+        cp_tls_handshake(p->tls); /* -EAGAIN: the ClientHello is pending */
+        if (cp_loop_recv(p->net->loop, &p->rreq, p->fd, p->pin, TLS_IN, peer_recv_cb) != 0) {
+            peer_fail(p, -EBUSY);
+            return;
+        }
+        p->ops++;
+        peer_flush(p);
+        return;
+    }
     if (cp_loop_send(p->net->loop, &p->creq, p->fd, p->hello, sizeof(p->hello),
                      hello_sent_cb) == 0)
         p->ops++;
@@ -732,6 +1017,19 @@ static void peer_connect(struct peer *p)
         peer_fail(p, -EBUSY);
 }
 
+static void pop_head(struct peer *p)
+{
+    struct frame *f = p->qhead;
+    p->qhead = f->next;
+    if (p->qhead == NULL)
+        p->qtail = NULL;
+    p->qbytes -= f->len;
+    p->qmsgs--;
+    if (f->req)
+        f->req->cb(f->req, 0);
+    free(f);
+}
+
 static void peer_send_cb(struct cp_loop_req *req, int res)
 {
     struct peer *p = req->data;
@@ -739,6 +1037,25 @@ static void peer_send_cb(struct cp_loop_req *req, int res)
     p->writing = false;
     if (p->state == P_CLOSING || res < 0) {
         peer_fail(p, res < 0 ? res : 0);
+        return;
+    }
+    if (p->tls) {
+        p->osent += (size_t)res;
+        if (p->osent < p->olen) {
+            p->wreq.data = p;
+            if (cp_loop_send(p->net->loop, &p->wreq, p->fd, p->obuf + p->osent,
+                             (unsigned)(p->olen - p->osent), peer_send_cb) != 0) {
+                peer_fail(p, -EBUSY);
+                return;
+            }
+            p->ops++;
+            p->writing = true;
+            return;
+        }
+        for (; p->enc > 0 && p->qhead; p->enc--)
+            pop_head(p);
+        p->enc = 0;
+        peer_flush(p);
         return;
     }
     size_t left = (size_t)res;
@@ -762,8 +1079,54 @@ static void peer_send_cb(struct cp_loop_req *req, int res)
     peer_flush(p);
 }
 
+/* TLS: encrypt up to MAX_IOV queued frames (TLS_BATCH bytes) behind whatever the session
+ * has pending (handshake, HELLO) and send it all as one buffer. */
+static void peer_tls_flush(struct peer *p)
+{
+    if (p->writing || (p->state != P_UP && p->state != P_HANDSHAKE))
+        return;
+    p->olen = p->osent = 0;
+    p->enc = 0;
+    if (p->state == P_UP) {
+        size_t bytes = 0;
+        for (struct frame *f = p->qhead; f && p->enc < MAX_IOV && bytes < TLS_BATCH;
+             f = f->next, p->enc++) {
+            if (cp_tls_write(p->tls, f->data, f->len) != 0) {
+                peer_fail(p, -EPROTO);
+                return;
+            }
+            bytes += f->len;
+        }
+    }
+    size_t pend = cp_tls_pending(p->tls);
+    if (pend == 0)
+        return;
+    if (pend > p->ocap) {
+        uint8_t *b = realloc(p->obuf, pend);
+        if (b == NULL) {
+            peer_fail(p, -ENOMEM);
+            return;
+        }
+        p->obuf = b;
+        p->ocap = pend;
+    }
+    p->olen = cp_tls_take(p->tls, p->obuf, pend);
+    p->wreq.data = p;
+    if (cp_loop_send(p->net->loop, &p->wreq, p->fd, p->obuf, (unsigned)p->olen,
+                     peer_send_cb) == 0) {
+        p->ops++;
+        p->writing = true;
+    } else {
+        peer_fail(p, -EBUSY);
+    }
+}
+
 static void peer_flush(struct peer *p)
 {
+    if (p->tls) {
+        peer_tls_flush(p);
+        return;
+    }
     if (p->writing || p->state != P_UP || p->qhead == NULL)
         return;
     unsigned n = 0;
@@ -806,6 +1169,10 @@ int cp_net_add_peer(struct cp_net *net, uint64_t id, const char *addr)
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         return -ENOMEM;
+    if (net->cfg.tls && (p->pin = malloc(TLS_IN)) == NULL) {
+        free(p);
+        return -ENOMEM;
+    }
     p->net = net;
     p->id = id;
     p->fd = -1;
@@ -888,6 +1255,31 @@ void cp_net_get_stats(const struct cp_net *net, struct cp_net_stats *st)
 const struct cp_net_cfg *cp_net_cfg_get(const struct cp_net *net)
 {
     return &net->cfg;
+}
+
+bool cp_net_secure(const struct cp_net *net)
+{
+    return net->cfg.tls != NULL;
+}
+
+static const char *const refusal_names[CP_NET_REFUSED_COUNT] = {
+    [CP_NET_REFUSED_REPORTER] = "reporter", [CP_NET_REFUSED_VIEW] = "view_not_leader",
+    [CP_NET_REFUSED_REPAIR] = "repair_not_leader", [CP_NET_REFUSED_RAFT] = "raft_sender",
+};
+
+const char *cp_net_refusal_name(enum cp_net_refusal what)
+{
+    return (unsigned)what < CP_NET_REFUSED_COUNT ? refusal_names[what] : "?";
+}
+
+void cp_net_count_refused(struct cp_net *net, enum cp_net_refusal what, uint64_t from)
+{
+    if ((unsigned)what >= CP_NET_REFUSED_COUNT)
+        return;
+    uint64_t n = ++net->st.refused_msgs[what];
+    if (log_due(n))
+        fprintf(stderr, "cp_net: refused a message from node %llu: %s (%llu so far)\n",
+                (unsigned long long)from, refusal_names[what], (unsigned long long)n);
 }
 
 int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
@@ -976,6 +1368,9 @@ static void finish_cb(struct cp_loop_req *req, int res)
     while (net->peers) {
         struct peer *p = net->peers;
         net->peers = p->next;
+        cp_tls_free(p->tls);
+        free(p->pin);
+        free(p->obuf);
         free(p);
     }
     if (net->lfd >= 0)

@@ -1,5 +1,7 @@
 /* cp_net: TCP transport between rumor-cp peers over cp_loop: handshake with cluster and
- * node ids, CRC32C-checked length-prefixed frames, coalesced writes, bounded queues. */
+ * node ids, CRC32C-checked length-prefixed frames, coalesced writes, bounded queues; with a
+ * cp_tls context every connection is mutually authenticated TLS 1.3 and the id a peer's
+ * certificate names is the sender of everything it sends. */
 #ifndef CP_NET_H
 #define CP_NET_H
 
@@ -9,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "cp_loop.h"
+#include "cp_tls.h"
 
 struct cp_net;
 
@@ -37,6 +40,20 @@ struct cp_net_cfg {
     unsigned handshake_timeout_ms; /* HELLO not complete by then: closed (0: 2000) */
     unsigned max_inbound;          /* open inbound connections in total (0: 256) */
     unsigned max_inbound_per_addr; /* from one remote address (0: 8) */
+    /* Control-link TLS (not owned; must outlive net). NULL: plaintext, no authentication
+     * (insecure = true): anyone reaching the port can claim any node id. With it, a HELLO
+     * must claim the id the peer's certificate names, and a dialled peer's certificate must
+     * name the id we dialled. */
+    struct cp_tls_ctx *tls;
+};
+
+/* Messages an authenticated peer sent that the owner refused (cp_net_count_refused). */
+enum cp_net_refusal {
+    CP_NET_REFUSED_REPORTER, /* a report naming another reporter than its sender */
+    CP_NET_REFUSED_VIEW,     /* a view assignment from a node that is not the leader */
+    CP_NET_REFUSED_REPAIR,   /* a repair request from a node that is not the leader */
+    CP_NET_REFUSED_RAFT,     /* a Raft message whose content names another sender */
+    CP_NET_REFUSED_COUNT
 };
 
 /* Counters of the inbound side (closes are counted once, by their first reason). */
@@ -54,6 +71,13 @@ struct cp_net_stats {
     uint64_t shed_nofd;            /* connections accepted on the reserve fd and closed */
     uint64_t accept_errors;        /* other accept failures */
     uint64_t accept_backoffs;      /* accept re-arms delayed (10..100 ms) after a failure */
+    /* TLS (inbound): handshakes refused per reason (index enum cp_tls_fail; [0] unused),
+     * and HELLOs claiming another id than the certificate's */
+    uint64_t tls_refused[CP_TLS_FAIL_COUNT];
+    uint64_t hello_id_mismatch;
+    uint64_t tls_handshakes;       /* inbound TLS handshakes completed */
+    uint64_t tls_out_failed;       /* outbound handshakes that failed (any reason) */
+    uint64_t refused_msgs[CP_NET_REFUSED_COUNT];
 };
 
 /* Callbacks; payload pointers are valid only during the call. Any may be NULL. */
@@ -99,6 +123,12 @@ int cp_net_send(struct cp_net *net, uint64_t id, uint8_t type, uint16_t app_type
 bool cp_net_connected(const struct cp_net *net, uint64_t id);
 /* Messages currently queued for id (0 if unknown). */
 unsigned cp_net_queued(const struct cp_net *net, uint64_t id);
+
+/* The owner refused a message of an authenticated peer `from` (counted, logged sparsely). */
+void cp_net_count_refused(struct cp_net *net, enum cp_net_refusal what, uint64_t from);
+const char *cp_net_refusal_name(enum cp_net_refusal what);
+/* True when links are TLS-authenticated (cfg.tls set). */
+bool cp_net_secure(const struct cp_net *net);
 
 /* Inbound counters; the effective limits (defaults applied) via cp_net_cfg_get. */
 void cp_net_get_stats(const struct cp_net *net, struct cp_net_stats *st);

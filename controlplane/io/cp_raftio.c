@@ -365,6 +365,12 @@ static void net_raft_cb(void *arg, uint64_t from, const uint8_t *p, size_t len)
                 (unsigned long long)from, len);
         return;
     }
+    if (m.type == RAFT_IO_REQUEST_VOTE && m.request_vote.candidate_id != from) {
+        /* the vote would go to the id inside, not to the authenticated sender */
+        cp_net_count_refused(im->net, CP_NET_REFUSED_RAFT, from);
+        cp_raftmsg_free(&m);
+        return;
+    }
     struct addr_ent *a = addr_find(im, from);
     m.server_id = from;
     m.server_address = a ? a->addr : "";
@@ -403,7 +409,8 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
     struct cp_net_cfg nc = { .cluster_id = im->cfg.cluster_id, .self_id = id,
                              .listen_addr = address,
                              .max_queue_bytes = im->cfg.max_queue_bytes,
-                             .max_queue_msgs = im->cfg.max_queue_msgs };
+                             .max_queue_msgs = im->cfg.max_queue_msgs,
+                             .tls = im->cfg.tls };
     struct cp_net_cbs cbs = { .arg = im, .raft = net_raft_cb, .app = net_app_cb,
                               .peer_up = net_up_cb, .peer_down = net_down_cb };
     rv = cp_net_create(im->loop, &nc, &cbs, &im->net, io->errmsg);

@@ -25,6 +25,8 @@ struct cp_raftio_cfg {
     /* Transport limits (0: cp_net defaults). */
     size_t max_queue_bytes;
     unsigned max_queue_msgs;
+    /* Control-link TLS (cp_net_cfg.tls; NULL: plaintext). */
+    struct cp_tls_ctx *tls;
 };
 
 /* Fill io (version 2) with our implementation. No I/O happens until raft calls

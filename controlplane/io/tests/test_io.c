@@ -22,6 +22,7 @@
 #include "cp_loop.h"
 #include "cp_net.h"
 #include "cp_raftio.h"
+#include "cp_tls.h"
 
 static struct cp_loop *loop;
 static char tmpdir[256];
@@ -865,12 +866,18 @@ static void closed(void *arg)
     closed_flag = true;
 }
 
+/* With tls_on, net_new gives node id the TLS context tls_for[id] (certificate of node id
+ * unless a test swaps them). */
+static bool tls_on;
+static struct cp_tls_ctx *tls_for[8];
+
 static struct cp_net *net_new(uint64_t cluster, uint64_t id, struct net_rx *rx,
                               unsigned max_msgs)
 {
     struct cp_net_cfg cfg = { .cluster_id = cluster, .self_id = id,
                               .listen_addr = "127.0.0.1:0", .max_queue_msgs = max_msgs,
-                              .backoff_min_ms = 10, .backoff_max_ms = 50 };
+                              .backoff_min_ms = 10, .backoff_max_ms = 50,
+                              .tls = tls_on && id < 8 ? tls_for[id] : NULL };
     struct cp_net_cbs cbs = { .arg = rx, .raft = rx_raft, .app = rx_app, .peer_up = rx_up,
                               .peer_down = rx_down };
     struct cp_net *n;
@@ -1254,6 +1261,148 @@ static void test_net_emfile(void **state)
 
 /* ---- raft message codec ---- */
 
+/* ---- net over TLS ---- */
+
+static char certdir[300];
+
+static struct cp_tls_ctx *tls_ctx(const char *sub, int id)
+{
+    char crt[400], key[400], ca[400], e[256];
+    struct cp_tls_ctx *c = NULL;
+    snprintf(crt, sizeof(crt), "%s/%s/node-%d.crt", certdir, sub, id);
+    snprintf(key, sizeof(key), "%s/%s/node-%d.key", certdir, sub, id);
+    snprintf(ca, sizeof(ca), "%s/%s/ca.crt", certdir, sub);
+    int rv = cp_tls_ctx_create(crt, key, ca, &c, e);
+    if (rv)
+        fprintf(stderr, "%s\n", e);
+    assert_int_equal(rv, 0);
+    return c;
+}
+
+static void tls_certs(void)
+{
+    const char *mk = getenv("MAKE_CERTS");
+    char cmd[1200];
+    subdir(certdir, "certs");
+    snprintf(cmd, sizeof(cmd), "%s %s/a 1 2 3 >/dev/null && %s %s/b 1 >/dev/null",
+             mk ? mk : "deploy/make-certs.sh", certdir, mk ? mk : "deploy/make-certs.sh",
+             certdir);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 1; i <= 3; i++)
+        tls_for[i] = tls_ctx("a", i);
+}
+
+static void tls_free_all(void)
+{
+    for (int i = 0; i < 8; i++) {
+        cp_tls_ctx_free(tls_for[i]);
+        tls_for[i] = NULL;
+    }
+    tls_on = false;
+}
+
+static void test_net_basic(void **state);
+static void test_net_backpressure(void **state);
+
+/* The plaintext tests again over TLS: same frames, same completions, same backpressure. */
+static void test_net_tls_basic(void **state)
+{
+    tls_certs();
+    tls_on = true;
+    test_net_basic(state);
+    test_net_backpressure(state);
+    /* 2000 messages of 1..40000 bytes arrive intact and in order */
+    struct net_rx ra = { 0 }, rb = { 0 };
+    struct cp_net *a = net_new(7, 1, &ra, 0), *b = net_new(7, 2, &rb, 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", cp_net_port(b));
+    assert_int_equal(cp_net_add_peer(a, 2, addr), 0);
+    uint64_t end = cp_loop_now_ms() + 3000;
+    while (!cp_net_connected(a, 2) && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_true(cp_net_connected(a, 2));
+    static uint8_t big[40000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 13);
+    sent_ok = sent_fail = 0;
+    static struct cp_net_send_req sr[2000];
+    int queued = 0;
+    for (int i = 0; i < 2000;) {
+        struct iovec iov = { big, 1 + (size_t)(i * 7919) % sizeof(big) };
+        sr[i].cb = sent_cb;
+        int rv = cp_net_send(a, 2, CP_NET_APP, (uint16_t)i, &iov, 1, &sr[i]);
+        if (rv == -EAGAIN) {
+            cp_loop_run_once(loop, 1000);
+            continue;
+        }
+        assert_int_equal(rv, 0);
+        queued++;
+        i++;
+    }
+    end = cp_loop_now_ms() + 5000;
+    while (rb.app < 2000 && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(rb.app, 2000);
+    assert_int_equal(rb.last_type, 1999);
+    assert_int_equal(rb.from, 1);
+    assert_int_equal(sent_ok, 2000);
+    assert_int_equal(net_stats(b).tls_handshakes, 1);
+    net_close_wait(a);
+    net_close_wait(b);
+    tls_free_all();
+}
+
+static void test_net_tls_refused(void **state)
+{
+    (void)state;
+    tls_certs();
+    tls_on = true;
+    struct net_rx ra = { 0 }, rb = { 0 }, rc = { 0 }, rd = { 0 }, re = { 0 };
+    struct cp_net *b = net_new(7, 2, &rb, 0), *c = net_new(7, 3, &rc, 0);
+    char addr[64];
+    /* node "1" holding node 3's certificate: its HELLO names 1, its certificate 3 */
+    tls_for[5] = tls_ctx("a", 3);
+    tls_for[6] = tls_ctx("b", 1);
+    struct cp_tls_ctx *own1 = tls_for[1];
+    tls_for[1] = tls_for[5];
+    struct cp_net *a = net_new(7, 1, &ra, 0);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", cp_net_port(b));
+    assert_int_equal(cp_net_add_peer(a, 2, addr), 0);
+    /* node 1 of another CA */
+    tls_for[1] = tls_for[6];
+    struct cp_net *d = net_new(7, 1, &rd, 0);
+    assert_int_equal(cp_net_add_peer(d, 2, addr), 0);
+    /* no TLS at all */
+    tls_on = false;
+    struct cp_net *e = net_new(7, 1, &re, 0);
+    assert_int_equal(cp_net_add_peer(e, 2, addr), 0);
+    tls_on = true;
+    /* dialling "node 4" at c, whose certificate names 3: our side refuses */
+    tls_for[1] = own1;
+    struct cp_net *f = net_new(7, 1, &ra, 0);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", cp_net_port(c));
+    assert_int_equal(cp_net_add_peer(f, 4, addr), 0);
+    run_for(300);
+    struct cp_net_stats sb = net_stats(b), sf = net_stats(f), sd = net_stats(d);
+    assert_false(cp_net_connected(a, 2));
+    assert_false(cp_net_connected(d, 2));
+    assert_false(cp_net_connected(e, 2));
+    assert_false(cp_net_connected(f, 4));
+    assert_true(sb.hello_id_mismatch >= 1);
+    assert_true(sd.tls_out_failed >= 1); /* d refuses b's certificate (CA a) first */
+    assert_true(sb.tls_refused[CP_TLS_PROTO] >= 1); /* e's plaintext HELLO */
+    assert_true(sf.tls_out_failed >= 1);
+    assert_int_equal(rb.raft + rb.app + rc.raft + rc.app, 0);
+    assert_int_equal(ra.up + rd.up + re.up, 0);
+    net_close_wait(a);
+    net_close_wait(b);
+    net_close_wait(c);
+    net_close_wait(d);
+    net_close_wait(e);
+    net_close_wait(f);
+    tls_free_all();
+}
+
 static void test_raftmsg_codec(void **state)
 {
     (void)state;
@@ -1604,6 +1753,8 @@ int main(void)
         cmocka_unit_test(test_net_handshake_timeout),
         cmocka_unit_test(test_net_inbound_caps),
         cmocka_unit_test(test_net_emfile),
+        cmocka_unit_test(test_net_tls_basic),
+        cmocka_unit_test(test_net_tls_refused),
         cmocka_unit_test(test_raftmsg_codec),
         cmocka_unit_test(test_raftio_disk),
         cmocka_unit_test(test_raftio_send_recv),
