@@ -56,7 +56,8 @@ struct dp_node_params {
 	uint64_t seq_block;         /* 0: DP_SEQSTATE_BLOCK */
 	/* budgets (0: defaults, see dp_store_set_caps and below) */
 	uint32_t source_cap;        /* slots one member link source may hold */
-	uint32_t stranger_cap;      /* slots all strangers (no configured MAC + IP) may hold */
+	uint32_t stranger_cap;      /* slots all strangers (no configured MAC + IP) may hold:
+				     * 0 (none) unless set */
 	uint32_t repair_cap;        /* unasked PULL_RESP slots past the origin cap, per origin */
 	uint32_t pull_rate;         /* PULL_REQ answers per second per requester: 2000 */
 	uint32_t pull_burst;        /* token bucket depth: 256 */

@@ -96,7 +96,7 @@ void dp_store_set_caps(struct dp_store *s, uint32_t src_cap, uint32_t stranger_c
 		       uint32_t repair_cap)
 {
 	s->src_cap = src_cap ? src_cap : RTE_MAX(s->nslots / 2, s->peer_cap);
-	s->stranger_cap = stranger_cap ? stranger_cap : RTE_MAX(s->nslots / 64, 16u);
+	s->stranger_cap = stranger_cap; /* default 0: every rumor-dp sends from its config MAC */
 	s->repair_cap = repair_cap ? repair_cap : RTE_MAX(s->peer_cap / 16, 64u);
 }
 

@@ -89,7 +89,8 @@ void dp_store_fini(struct dp_store *s);
 int dp_store_alloc(struct dp_store *s, uint16_t origin, bool capped, uint32_t *idx);
 
 /* Budgets: 0 keeps a cap at its default (src_cap: nslots / 2 but at least peer_cap;
- * stranger_cap: nslots / 64 but at least 16; repair_cap: peer_cap / 16 but at least 64). */
+ * repair_cap: peer_cap / 16 but at least 64). stranger_cap is 0 by default: a frame from a
+ * MAC/IP of no configured node never takes a slot (every rumor-dp sends from its own). */
 void dp_store_set_caps(struct dp_store *s, uint32_t src_cap, uint32_t stranger_cap,
 		       uint32_t repair_cap);
 

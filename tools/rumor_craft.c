@@ -1,5 +1,6 @@
 /* rumor-craft: hostile gossip frames built with the project's own codec, written to a raw
- * AF_PACKET socket (tests/attack_timestamps.sh runs it in an attacker namespace). */
+ * AF_PACKET socket (tests/attack_timestamps.sh and tests/attack_battery.sh run it in an
+ * attacker namespace). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -18,9 +19,12 @@
 #include "rumor_wire.h"
 
 /* What each kind poisons (issue 13); every frame is otherwise well formed: checksums, ids. */
-enum kind { K_UNKNOWN, K_NEXT500, K_OWN, K_MANY, K_HUGE, K_MAX, K_SEQMAX, K_WRAP, K_N };
+enum kind { K_UNKNOWN, K_NEXT500, K_OWN, K_MANY, K_HUGE, K_MAX, K_SEQMAX, K_WRAP,
+	    K_FORGED, K_JUMP, K_PULLREQ, K_PULLRESP, K_TRUNC, K_RANDOM, K_AHEAD, K_N };
 static const char *const kind_names[K_N] = { "unknown", "next500", "own", "many",
-					     "huge", "max", "seqmax", "wrap" };
+					     "huge", "max", "seqmax", "wrap",
+					     "forged", "jump", "pullreq", "pullresp",
+					     "trunc", "random", "ahead" };
 
 static struct {
 	const char *config, *iface, *kinds;
@@ -78,6 +82,37 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 
 	rumor_vc_init(&ts);
 	switch (k) {
+	case K_FORGED: /* an origin id outside the configuration, a valid timestamp */
+		do
+			origin = (uint16_t)(1 + rnd() % RUMOR_NODE_ID_MAX);
+		while (rumor_config_node(cfg, origin) != NULL);
+		seq = 1 + rnd() % 1000;
+		break;
+	case K_JUMP: /* a real origin's next seq + 2^21: a gap of two million seqs */
+		origin = opt.next_origin;
+		seq = opt.next_seq + (1ull << 21) + i % 64;
+		break;
+	case K_PULLREQ: /* ask for real frames (origin's recent seqs) in a member's name */
+		origin = opt.next_origin;
+		seq = opt.next_seq > 64 ? opt.next_seq - 1 - rnd() % 64 : 1;
+		break;
+	case K_PULLRESP: /* unasked pull responses: an ordered seq of a member, or a forged
+			  * origin */
+		if (i % 2) {
+			do
+				origin = (uint16_t)(1 + rnd() % RUMOR_NODE_ID_MAX);
+			while (rumor_config_node(cfg, origin) != NULL);
+		}
+		seq = opt.next_seq > 1 ? 1 + rnd() % (opt.next_seq - 1) : 1;
+		break;
+	case K_AHEAD: /* a member's seqs ahead of the order, inside the window, a clean
+		       * timestamp: only the link-source budget keeps them out of the store */
+		origin = (i / 3) % 2 ? origin : (third ? third : origin);
+		seq = opt.next_seq + 1000 + rnd() % 100000;
+		break;
+	case K_TRUNC: /* a valid frame cut short below */
+	case K_RANDOM: /* a valid L2-L4 header, random bytes after it */
+		break;
 	case K_UNKNOWN: /* a member's seq naming node 500, which does not exist */
 		rumor_vc_set(&ts, 500, 1 + rnd() % 1000);
 		break;
@@ -116,6 +151,12 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	hdr.sender = origin;
 	hdr.first_seq = seq;
 	hdr.clock_count = ts.n;
+	if (k == K_PULLREQ || k == K_PULLRESP) {
+		/* the answer would go to the sender field's node: a member other than dst */
+		hdr.sender = other(cfg, dst->id, 0);
+		hdr.rounds_left = 0;
+		hdr.type = k == K_PULLREQ ? RUMOR_WIRE_PULL_REQ : RUMOR_WIRE_PULL_RESP;
+	}
 	int plen = snprintf(payload, sizeof(payload), "SET attack-%s %llu", kind_names[k],
 			    (unsigned long long)i);
 	if ((rc = rumor_wire_body_start(&b, body, sizeof(body), &ts)) != 0)
@@ -131,7 +172,42 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	a.dst_ip = dst->ip;
 	a.src_port = cfg->gossip.port;
 	a.dst_port = cfg->gossip.port;
-	return rumor_wire_encode(buf, cap, &a, &hdr, body, b.len);
+	if (k == K_PULLREQ) {
+		hdr.clock_count = 0;
+		return rumor_wire_encode(buf, cap, &a, &hdr, body, 0);
+	}
+	rc = rumor_wire_encode(buf, cap, &a, &hdr, body, b.len);
+	if (rc > 0 && k == K_TRUNC) {
+		/* cut in the rumor part with IP and UDP lengths that agree (a bridge with
+		 * br_netfilter drops IP packets shorter than their header says), or anywhere */
+		if (rnd() % 4) {
+			size_t rl = (size_t)rc - RUMOR_WIRE_L2L4_LEN;
+
+			rl = rnd() % rl;
+			rumor_wire_put_l2l4(buf, &a, rl);
+			rc = (int)(RUMOR_WIRE_L2L4_LEN + rl);
+		} else {
+			rc = (int)(1 + rnd() % (uint64_t)(rc - 1));
+		}
+	}
+	if (rc > 0 && k == K_RANDOM) {
+		/* random rumor part behind correct L2-L4 (half of them with the right magic) */
+		size_t len = RUMOR_WIRE_HDR_LEN + rnd() % 1200;
+
+		if (RUMOR_WIRE_L2L4_LEN + len > cap)
+			return RUMOR_WIRE_ENOBUFS;
+		for (size_t j = 0; j < len; j++)
+			body[j] = (uint8_t)rnd();
+		if (rnd() % 2) {
+			body[0] = 'R', body[1] = 'U', body[2] = 'M', body[3] = 'R', body[4] = 1;
+			body[8] = (uint8_t)(cfg->cluster_id >> 24), body[9] = (uint8_t)(cfg->cluster_id >> 16);
+			body[10] = (uint8_t)(cfg->cluster_id >> 8), body[11] = (uint8_t)cfg->cluster_id;
+		}
+		memcpy(buf + RUMOR_WIRE_L2L4_LEN, body, len);
+		rumor_wire_put_l2l4(buf, &a, len);
+		rc = (int)(RUMOR_WIRE_L2L4_LEN + len);
+	}
+	return rc;
 }
 
 static int parse_mac(const char *s, uint8_t *m)
@@ -150,7 +226,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rumor-craft --config FILE [--iface IF] [--src-mac MAC] [--src-ip IP]\n"
 		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ]\n"
-		"kinds: unknown next500 own many huge max seqmax wrap (comma separated)\n");
+		"kinds: unknown next500 own many huge max seqmax wrap forged jump pullreq\n"
+		"       pullresp trunc random ahead (comma separated); --pps 0: unpaced\n");
 	exit(2);
 }
 
@@ -194,7 +271,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!opt.config || opt.pps <= 0)
+	if (!opt.config || opt.pps < 0)
 		usage();
 	if (rumor_config_load(opt.config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rumor-craft: %s\n", err);
@@ -221,14 +298,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rumor-craft: raw socket on %s: %s\n", opt.iface, strerror(errno));
 		return 1;
 	}
-	double t0 = now_s(), gap = 1.0 / opt.pps;
+	double t0 = now_s(), gap = opt.pps > 0 ? 1.0 / opt.pps : 0;
 	for (uint64_t i = 0;; i++) {
-		double due = t0 + (double)i * gap, t = now_s();
+		double due = t0 + (double)i * gap, t = (i & 63) == 0 || gap > 0 ? now_s() : t0;
 		uint8_t frame[1600];
 
 		if (t - t0 >= opt.duration)
 			break;
-		if (due > t)
+		if (gap > 0 && due > t)
 			usleep((useconds_t)((due - t) * 1e6));
 		enum kind k = kinds[i % nk];
 		const struct rumor_node_conf *dst = &cfg.nodes[(i / nk) % cfg.n_nodes];
