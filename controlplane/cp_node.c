@@ -308,13 +308,27 @@ static void on_repair_run(void *arg, const struct cp_order_repair *run)
 	cp_net_send(cp_raftio_net(&n->io), run->holder, CP_NET_APP, CP_APP_REPAIR, &iov, 1, NULL);
 }
 
+/* cp_tls: `from` is the id the sender's certificate names (or, insecure, what its HELLO
+ * claimed). A view assignment counts only from the node that leads now. */
+static bool app_view_allowed(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
+{
+	struct rumor_view_msg m;
+
+	if (rumor_view_msg_decode(p, len, &m) != 0 || m.type != RUMOR_VIEW_MSG_VIEW_ASSIGN ||
+	    (n->leader != 0 && from == n->leader))
+		return true; /* the rest is cp_view's to judge */
+	cp_net_count_refused(cp_raftio_net(&n->io), CP_NET_REFUSED_VIEW, from);
+	return false;
+}
+
 static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, size_t len)
 {
 	struct cp_node *n = arg;
 	size_t off = 0;
 
 	if (type == CP_APP_VIEW) { /* cp_view hook */
-		cp_view_on_app(n, from, p, len);
+		if (app_view_allowed(n, from, p, len)) /* cp_tls hook */
+			cp_view_on_app(n, from, p, len);
 		return;
 	}
 	if (type == CP_APP_FETCH_REQ) {
@@ -323,7 +337,9 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 	}
 	if (type == CP_APP_REPAIR) {
 		struct cp_repair r;
-		if (cp_repair_decode(p, len, &r) == 0)
+		if (from != n->leader) /* cp_tls hook: only the leader asks for repairs */
+			cp_net_count_refused(cp_raftio_net(&n->io), CP_NET_REFUSED_REPAIR, from);
+		else if (cp_repair_decode(p, len, &r) == 0)
 			repair_serve(n, &r);
 		else
 			LOG(n, "bad repair request from node %" PRIu64, from);
@@ -362,6 +378,10 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 		int used = cp_report_decode(p + off, len - off, n->rep);
 		if (used < 0) {
 			LOG(n, "bad report from node %" PRIu64 ": %s", from, strerror(-used));
+			return;
+		}
+		if (n->rep->reporter != from) { /* cp_tls hook: a node reports only for itself */
+			cp_net_count_refused(cp_raftio_net(&n->io), CP_NET_REFUSED_REPORTER, from);
 			return;
 		}
 		order_ingest(n, n->rep);
