@@ -123,14 +123,15 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	struct cp_plog_stats ps;
 	cp_plog_stats(n->plog, &ps);
 	json_object_set_new(r, "payload_log",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
 				      "appends", (json_int_t)ps.appends, "append_bytes",
 				      (json_int_t)ps.append_bytes, "fsyncs", (json_int_t)ps.flushes,
 				      "fsync_records_max", (json_int_t)ps.flush_records_max,
 				      "segments", (json_int_t)ps.segments, "bytes",
 				      (json_int_t)ps.bytes, "buffered_bytes",
 				      (json_int_t)ps.buffered_bytes, "write_errors",
-				      (json_int_t)ps.write_errors, "refused",
+				      (json_int_t)ps.write_errors, "segments_zero_filled",
+				      (json_int_t)ps.prefills, "refused",
 				      (json_int_t)n->st.plog_refused, "error",
 				      cp_plog_error(n->plog)));
 	json_object_set_new(r, "fsm",

@@ -1691,8 +1691,8 @@ static int open_logs(struct cp_node *n)
 		LOG(n, "%s", msg);
 	snprintf(path, sizeof(path), "%s/payloads", n->dir);
 	struct cp_plog_cfg pcfg = { .buffer_max = PLOG_BUFFER_MAX, .durable = on_plog_durable,
-				    .owner_starts_writes = true,
-				    .log = plog_note, .arg = n };
+				    .owner_starts_writes = true, .rwf_dsync = true,
+				    .prealloc = true, .log = plog_note, .arg = n };
 	if ((rc = cp_plog_open(n->loop, path, &pcfg, &n->plog, msg)) < 0) {
 		fprintf(stderr, "rumor-cp: cannot load the payload log %s: %s%s%s\n", path,
 			strerror(-rc), msg[0] ? ": " : "", msg);

@@ -75,6 +75,7 @@ struct cp_plog {
     uint64_t last_ticket, durable;
     int err;
     bool inflight;
+    bool open_filled;     /* the open segment was zero-filled, or held records already */
     unsigned n_flight;
     struct iovec iov[IOV_MAX_];
     struct cp_loop_req wreq;
@@ -359,6 +360,7 @@ static int create_segment(struct cp_plog *pl, uint64_t no)
         close(pl->open_fd);
     pl->open_fd = fd;
     pl->open_no = no;
+    pl->open_filled = false;
     struct seg *s = seg_find(pl, no);
     if (s)
         s->created = true;
@@ -383,6 +385,14 @@ static bool intact_after(const uint8_t *b, uint64_t from, uint64_t size)
         if (hdr_intact(b + o))
             return true;
     return false;
+}
+
+static bool all_zero(const uint8_t *b, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
 }
 
 static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *errmsg)
@@ -446,6 +456,10 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
         }
         off += (uint64_t)n;
     }
+    if (why != NULL && all_zero(b + off, size - off))
+        why = NULL; /* a zero-filled segment's unwritten rest (cfg.prealloc) */
+    else if (why != NULL && strcmp(why, "zeroed record header") == 0)
+        why = "non-zero bytes in the zeros after the last record";
     if (why != NULL) {
         if (!is_open) {
             cp_errf(errmsg, "%s/%s: %s at offset %" PRIu64 " in a closed segment", pl->dir, name,
@@ -467,6 +481,7 @@ static int scan_segment(struct cp_plog *pl, uint64_t no, bool is_open, char *err
     if (is_open) {
         pl->open_fd = fd;
         pl->open_no = no;
+        pl->open_filled = off > 0;
         fd = -1;
     }
 out:
@@ -767,6 +782,46 @@ static void flush_done(struct cp_loop_req *req, int res)
         flush_start(pl);
 }
 
+static void prefill_done(struct cp_loop_req *req, int res)
+{
+    struct cp_plog *pl = req->data;
+    pl->inflight = false;
+    pl->open_filled = true;
+    if (res < 0)
+        logf_(pl, "cp_plog: zero-filling segment %" PRIu64 " of %s failed (%s): its records "
+              "are appended unfilled", pl->open_no, pl->dir, strerror(-res));
+    else
+        pl->st.prefills++;
+    flush_start(pl); /* the records that waited for it */
+}
+
+/* Zero-fill the open, still empty segment before its first record (cfg.prealloc). Returns
+ * true when the fill is in flight (prefill_done resumes the flush). */
+static bool prefill_start(struct cp_plog *pl)
+{
+    static const uint8_t zeros[256 << 10];
+    const struct seg *s = seg_find(pl, pl->open_no);
+    if (!pl->cfg.prealloc || pl->open_filled || s == NULL || s->size != 0)
+        return false;
+    uint64_t left = pl->cfg.segment_size;
+    unsigned n = 0;
+    for (; left && n < IOV_MAX_; n++) {
+        size_t part = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
+        pl->iov[n] = (struct iovec){ .iov_base = (void *)zeros, .iov_len = part };
+        left -= part;
+    }
+    pl->n_flight = 0;
+    pl->inflight = true;
+    pl->wreq.data = pl;
+    if (cp_loop_writev_sync(pl->loop, &pl->wreq, pl->open_fd, pl->iov, n, 0, pl->cfg.rwf_dsync,
+                            prefill_done) != 0) {
+        pl->inflight = false; /* submission queue full: the records go unfilled */
+        pl->open_filled = true;
+        return false;
+    }
+    return true;
+}
+
 static void flush_start(struct cp_plog *pl)
 {
     if (pl->inflight || pl->head == NULL)
@@ -781,6 +836,8 @@ static void flush_start(struct cp_plog *pl)
             return;
         }
     }
+    if (prefill_start(pl))
+        return;
     unsigned n = 0;
     for (; c && c->seg_no == pl->head->seg_no && n < IOV_MAX_; c = c->next, n++) {
         c->sealed = true;

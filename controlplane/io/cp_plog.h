@@ -25,6 +25,11 @@ struct cp_plog_cfg {
     size_t segment_size;   /* roll to a new segment past this many bytes (0: 4 MiB) */
     size_t buffer_max;     /* bytes appended but not yet written, at most (0: 16 MiB) */
     bool rwf_dsync;        /* one RWF_DSYNC write instead of write + fdatasync */
+    /* Zero-fill each new segment to segment_size (one write on the loop before its first
+     * record): records then overwrite allocated blocks, so an fdatasync flushes data alone
+     * instead of also committing the file system's journal for a grown file. A tail of
+     * zeros after the last record is the segment's end, in closed segments as well. */
+    bool prealloc;
     /* A completed write does not start the next one: only cp_plog_flush does (the owner
      * paces group commit, e.g. wider groups under load). */
     bool owner_starts_writes;
@@ -117,6 +122,7 @@ struct cp_plog_stats {
     uint64_t segments, bytes;    /* on disk now */
     uint64_t buffered_bytes;
     uint64_t torn_truncated;     /* at load */
+    uint64_t prefills;           /* segments zero-filled (cfg.prealloc) */
     uint64_t segments_deleted;
     uint64_t read_errors;
 };

@@ -530,13 +530,27 @@ static void test_torn_tail(void **state)
     segpath(p, 1);
     assert_int_equal(truncate(p, off + 10), 0);
     expect_torn(off, "partial record header", false);
-    /* Zeros appended (a preallocated, never written tail). */
+    /* Zeros appended (a preallocated, never written tail): the end, nothing torn. */
     each(state);
     off = three_records();
     off_t end = file_size(1);
     segpath(p, 1);
     assert_int_equal(truncate(p, end + 4096), 0);
-    expect_torn(end, "zeroed record header", true);
+    struct cp_plog_cfg zcfg = cfg_default();
+    struct cp_plog *zpl = open_ok(&zcfg);
+    struct cp_plog_stats zst;
+    cp_plog_stats(zpl, &zst);
+    assert_int_equal(zst.torn_truncated, 0);
+    assert_int_equal(logs, 0);
+    assert_int_equal(file_size(1), end + 4096);
+    check_read(zpl, 1, 3, 3, 1);
+    assert_int_equal(append(zpl, 1, 4, 1), 1); /* written over the zeros */
+    cp_plog_flush(zpl);
+    wait_durable(zpl, 1);
+    cp_plog_close(zpl);
+    zpl = open_ok(&zcfg);
+    check_read(zpl, 1, 4, 4, 1);
+    cp_plog_close(zpl);
     /* Garbage appended. */
     each(state);
     off = three_records();
@@ -636,6 +650,86 @@ static void test_corrupt_open(void **state)
     cp_plog_close(pl);
 }
 
+/* cfg.prealloc: each segment is zero-filled before its first record; records overwrite the
+ * zeros, closed segments keep a zero tail, and reloads take zeros as the end, never as damage.
+ * Damage inside the zero tail of a closed segment is still refused with file and offset. */
+static void test_prealloc(void **state)
+{
+    (void)state;
+    struct cp_plog_cfg cfg = cfg_default();
+    cfg.prealloc = true;
+    cfg.segment_size = 2048;
+    struct cp_plog *pl = open_ok(&cfg);
+    fill(pl, 2, 40);
+    struct cp_plog_stats st;
+    cp_plog_stats(pl, &st);
+    assert_true(st.segments >= 3);
+    assert_int_equal(st.prefills, st.segments);
+    assert_true(st.bytes < st.segments * 2048); /* logical sizes, not the zero fill */
+    cp_plog_close(pl);
+    assert_int_equal(file_size(1), 2048);
+    assert_int_equal(file_size(2), 2048);
+    pl = open_ok(&cfg);
+    cp_plog_stats(pl, &st);
+    assert_int_equal(st.torn_truncated, 0);
+    assert_int_equal(logs, 0);
+    check_fill(pl, 2, 40);
+    /* The newest segment goes on from its logical end, over its zeros. */
+    uint64_t open_seg = st.segments;
+    off_t before = file_size(open_seg);
+    int64_t t = append(pl, 3, 1, 1);
+    assert_true(t > 0);
+    cp_plog_flush(pl);
+    wait_durable(pl, (uint64_t)t);
+    cp_plog_close(pl);
+    assert_int_equal(file_size(open_seg), before);
+    pl = open_ok(&cfg);
+    check_fill(pl, 2, 40);
+    check_read(pl, 3, 1, 1, 1);
+    cp_plog_close(pl);
+
+    /* One bit set in segment 1's zero tail: corruption of a closed segment. */
+    char p[400];
+    segpath(p, 1);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    uint8_t b[2048];
+    size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    size_t off = 0;
+    struct cp_plog_rec r;
+    int sz;
+    while (off < n && (sz = cp_plog_rec_decode(b + off, n - off, &r)) > 0)
+        off += (size_t)sz;
+    assert_true(off < n);
+    flip_bit(1, (off_t)n - 1);
+    expect_euclean("plog-00000000000000000001", (off_t)off);
+    flip_bit(1, (off_t)n - 1);
+
+    /* A record torn over the zero fill of the open segment: truncated at its start. */
+    each(state);
+    pl = open_ok(&cfg);
+    assert_int_equal(append(pl, 1, 1, 1), 1);
+    assert_int_equal(append(pl, 1, 2, 1), 2);
+    cp_plog_flush(pl);
+    wait_durable(pl, 2);
+    cp_plog_close(pl);
+    off_t third = (off_t)(cp_plog_rec_size(5 + (1 * 7 + 1) % 200) +
+                          cp_plog_rec_size(5 + (2 * 7 + 1) % 200));
+    pl = open_ok(&cfg);
+    assert_int_equal(append(pl, 1, 3, 1), 1);
+    cp_plog_flush(pl);
+    wait_durable(pl, 1);
+    cp_plog_close(pl);
+    flip_bit(1, third + CP_PLOG_HDR + 1);
+    pl = open_ok(&cfg);
+    assert_non_null(strstr(last_log, "frame checksum mismatch"));
+    assert_int_equal(file_size(1), third);
+    check_read(pl, 1, 2, 2, 1);
+    assert_false(cp_plog_has(pl, 1, 3));
+    cp_plog_close(pl);
+}
+
 static void test_write_error(void **state)
 {
     (void)state;
@@ -716,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup(test_corrupt_closed, each),
         cmocka_unit_test_setup(test_corrupt_open, each),
         cmocka_unit_test_setup(test_write_error, each),
+        cmocka_unit_test_setup(test_prealloc, each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
