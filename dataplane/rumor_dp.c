@@ -62,6 +62,8 @@ int main(int argc, char **argv)
 	unsigned max_idle_us = 1000, idle_us = 0;
 	int ret, opt;
 
+	if (argc == 2 && !strcmp(argv[1], "--version"))
+		return printf("rumor-dp %s\n", RUMOR_VERSION) < 0; /* before EAL: no hugepages */
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");

@@ -26,6 +26,7 @@ packages=(
 	libmicrohttpd-dev prometheus curl   # rumor-cp's /metrics; promtool and curl for tests/metrics.sh
 	python3-jsonschema   # tests/rumorctl_schema.py (a built-in checker stands in without it)
 	tshark   # tests/dissector.sh; its debconf question (capture as non-root?) takes the default "no" under DEBIAN_FRONTEND=noninteractive
+	devscripts debhelper lintian debootstrap ansible   # tests/package.sh (.deb build, lintian, Debian 12 root), tests/ansible*.sh
 )
 missing=()
 for p in "${packages[@]}"; do
