@@ -316,7 +316,7 @@ static int watch(struct ctl *c, long count)
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int run(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "node", required_argument, NULL, 'n' },
@@ -331,7 +331,6 @@ int main(int argc, char **argv)
 		{ "endpoints", required_argument, NULL, 'E' },
 		{ 0 }
 	};
-	struct ctl *c = calloc(1, sizeof(*c));
 	struct rctl_global g = { .timeout_ms = 0 };
 	char sock[256] = "";
 	int wait = 0, gossip = 0, standby = 0, opt, rc, timeout_set = 0;
@@ -377,10 +376,8 @@ int main(int argc, char **argv)
 		g.verbose = c->verbose;
 		g.timeout_ms = timeout_set ? c->timeout_ms : 2000;
 		snprintf(g.seed, sizeof(g.seed), "%s", sock);
-		rc = rctl_cluster(&g, argc - optind - 1, argv + optind + 1,
-				  !strcmp(argv[optind], "check"));
-		free(c);
-		return rc;
+		return rctl_cluster(&g, argc - optind - 1, argv + optind + 1,
+				    !strcmp(argv[optind], "check"));
 	}
 	if (optind >= argc || !sock[0]) {
 		usage(stderr);
@@ -450,13 +447,13 @@ int main(int argc, char **argv)
 	}
 
 	c->fd = connect_socket(sock, c->timeout_ms);
-	if (c->fd < 0)
-		return EXIT_UNREACHABLE;
-	if ((rc = send_request(c, req)) < 0) {
-		fprintf(stderr, "rumorctl: %s: %s\n", cmd, strerror(-rc));
+	rc = c->fd < 0 ? c->fd : send_request(c, req);
+	json_decref(req);
+	if (rc < 0) {
+		if (c->fd >= 0)
+			fprintf(stderr, "rumorctl: %s: %s\n", cmd, strerror(-rc));
 		return EXIT_UNREACHABLE;
 	}
-	json_decref(req);
 	if (!strcmp(cmd, "watch"))
 		return watch(c, count);
 
@@ -471,4 +468,18 @@ int main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	return finish(c, cmd, r);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return EXIT_UNREACHABLE;
+	c->fd = -1;
+	int rc = run(c, argc, argv);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return rc;
 }

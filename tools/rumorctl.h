@@ -71,7 +71,7 @@ const char *rctl_errstr(int err);
 void rctl_print_status(json_t *r, int verbose);
 
 /* Drops that say something is wrong (frames of rumor's own wire rejected, timestamp rule
- * drops), leaving out other traffic on the data link (ARP, IPv6, foreign UDP). */
+ * drops), leaving out other traffic on the data link (ARP, IPv6, IGMP, foreign UDP). */
 long long rctl_bad_drops(json_t *status);
 
 /* The API socket of node @id by @pattern ("%n" = id). Returns 0 or -ENAMETOOLONG. */

@@ -23,6 +23,7 @@ struct row {
 	json_t *members;      /* its membership list (owned) */
 	int member;           /* listed in the membership used */
 	int voter;
+	char seen[16];        /* the membership's state for it: self, connected, unreachable */
 	long long bad_rise;   /* rumor-frame drops during the window, -1 not sampled */
 	long long lag, gseq_lag; /* -1 unknown */
 };
@@ -229,6 +230,7 @@ static void apply_membership(struct view *v, const struct rctl_global *g, int ex
 		}
 		r->member = 1;
 		r->voter = json_is_true(json_object_get(m, "voter"));
+		snprintf(r->seen, sizeof(r->seen), "%s", str(m, "state"));
 	}
 }
 
@@ -255,7 +257,7 @@ static void problem(struct view *v, const char *fmt, ...)
 static const char *row_error(const struct row *r)
 {
 	if (!r->probed)
-		return "no endpoint given for this member";
+		return "no endpoint given for this member (not probed)";
 	return rctl_errstr(r->err);
 }
 
@@ -273,6 +275,9 @@ static void evaluate(struct view *v, const struct opts *o)
 		v->voters += r->voter;
 		if (r->status) {
 			v->up++;
+			v->voters_up += r->voter;
+		} else if (!r->probed && (!strcmp(r->seen, "connected") || !strcmp(r->seen, "self"))) {
+			/* --endpoints named no socket for it: the membership's word for quorum */
 			v->voters_up += r->voter;
 		}
 	}
@@ -310,6 +315,11 @@ static void evaluate(struct view *v, const struct opts *o)
 		if (!r->member) {
 			if (r->probed)
 				problem(v, "endpoint %s down: %s", r->path, row_error(r));
+			continue;
+		}
+		if (!s && !r->probed) {
+			problem(v, "member %u not probed (no endpoint given; its peers see it %s)",
+				r->id, r->seen[0] ? r->seen : "?");
 			continue;
 		}
 		if (!s) {

@@ -34,10 +34,12 @@ static void line(const char *key, const char *fmt, ...)
 	printf("\n");
 }
 
-/* Reasons a healthy data link sees all the time: not rumor's own traffic. */
+/* Reasons a healthy data link sees all the time: not rumor's own traffic (ARP, IPv6, IGMP
+ * whose router-alert IP option is a "bad IPv4 header" here, other UDP). */
 static int benign_reason(const char *why)
 {
-	return !strcmp(why, "not IPv4") || !strcmp(why, "not UDP") || !strcmp(why, "wrong UDP port");
+	return !strcmp(why, "not IPv4") || !strcmp(why, "bad IPv4 header") ||
+	       !strcmp(why, "not UDP") || !strcmp(why, "wrong UDP port");
 }
 
 long long rctl_bad_drops(json_t *st)
