@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cp_fileio.h"
@@ -47,4 +50,20 @@ void cp_note(void (*log)(void *arg, const char *msg), void *arg, const char *fmt
         log(arg, buf);
     else
         fprintf(stderr, "%s\n", buf);
+}
+
+int cp_open_dir(const char *dir, char *errmsg)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        cp_errf(errmsg, "mkdir %s: %s", dir, strerror(e));
+        return -e;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        cp_errf(errmsg, "open %s: %s", dir, strerror(e));
+        return -e;
+    }
+    return dfd;
 }

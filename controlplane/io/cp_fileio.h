@@ -1,5 +1,5 @@
 /* cp_fileio: small file helpers the io modules share: a whole pread, the 256-byte error
- * message buffer of their load functions, their recovery-note logging. */
+ * message buffer of their load functions, their recovery-note logging, opening their directory. */
 #ifndef CP_FILEIO_H
 #define CP_FILEIO_H
 
@@ -8,6 +8,10 @@
 
 /* pread exactly @len bytes at @off. Returns 0, -EIO at end of file, or -errno. */
 int cp_read_full(int fd, void *buf, size_t len, off_t off);
+
+/* Create the directory @dir if missing (mode 0755) and open it for fsync and *at calls.
+ * Returns the fd or -errno, with @errmsg naming the failed call. */
+int cp_open_dir(const char *dir, char *errmsg);
 
 /* Format into @errmsg (256 bytes; NULL: nothing). */
 void cp_errf(char *errmsg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -561,17 +561,9 @@ int cp_plog_open(struct cp_loop *loop, const char *dir, const struct cp_plog_cfg
         cp_errf(errmsg, "segment_size over 32 GiB");
         return -EINVAL;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        int e = errno;
-        cp_errf(errmsg, "mkdir %s: %s", dir, strerror(e));
-        return -e;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        int e = errno;
-        cp_errf(errmsg, "open %s: %s", dir, strerror(e));
-        return -e;
-    }
+    int dfd = cp_open_dir(dir, errmsg);
+    if (dfd < 0)
+        return dfd;
     struct cp_plog *pl = calloc(1, sizeof(*pl));
     if (pl == NULL) {
         close(dfd);
