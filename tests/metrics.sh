@@ -154,7 +154,7 @@ for bad in "$(ctl_ip 1):$PORT" "$(ctl_ip 1):notaport" "nohost"; do
 	rc=0
 	out=$(timeout 30 ip netns exec "$ns1" "$RUMOR_BUILD/controlplane/rumor-cp" --proc-type=secondary \
 		--no-pci --file-prefix "$ns1" --log-level=lib.eal:error -- --config "$RUMOR_RUN/rumor.conf" \
-		--node 1 --metrics "$bad" 2>&1) || rc=$?
+		--node 1 --node-config "$RUMOR_RUN/node-1.conf" --metrics "$bad" 2>&1) || rc=$?
 	((rc == 2)) && [[ $out == *"--metrics: "* ]] ||
 		fail "rumor-cp --metrics $bad: rc $rc, output: $out"
 	log "--metrics $bad: $(grep -- '--metrics: ' <<<"$out")"
