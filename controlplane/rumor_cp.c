@@ -84,12 +84,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n->self = (uint16_t)id;
-	if (cp_local_setup(n, n->local_path) < 0) /* TLS or insecure; API guard */
-		return 2;
+	/* before the node config: its metrics_listen (once cp_local has it) yields to --metrics */
 	if (metrics && (rc = cp_metrics_open(metrics, &n->metrics, err, sizeof(err))) < 0) {
 		fprintf(stderr, "rumor-cp: --metrics: %s\n", err);
 		return 2;
 	}
+	if (cp_local_setup(n, n->local_path) < 0) /* TLS or insecure; API guard */
+		return 2;
 	rc = cp_loop_create(1024, &loop);
 	if (rc < 0) {
 		fprintf(stderr, "rumor-cp: io_uring: %s\n", strerror(-rc));
