@@ -184,9 +184,10 @@ def main():
     print(f"dissector_check: {len(frames)} gossip frames (events per frame: "
           f"{dict(sorted(counts.items()))}, {multi} with several), {nclock} clock entries; "
           f"{len(ours)} test events, all {len(ours) - len(missing)} seen agree on origin, seq, "
-          f"id, data; {checked_clock} per-event timestamps equal clock_text; control: {ncp} "
-          f"frames, {nraft} raft messages, {nrep} report records ({nrep_ids} ids match), "
-          f"{len(batch)} batch records in raft entries in the log's order"
+          f"id, data; {checked_clock} per-event timestamps equal clock_text"
+          + (f"; control: {ncp} frames, {nraft} raft messages, {nrep} report records "
+             f"({nrep_ids} ids match), {len(batch)} batch records in raft entries in the log's "
+             f"order" if a.control else "")
           if not errors else f"dissector_check: {len(errors)} mismatches")
     return 1 if errors else 0
 

@@ -463,10 +463,15 @@ local function raft_body(tvb, pinfo, t)
 		t:add_le(cf.r_plt, tvb(f + 16, 8))
 		t:add_le(cf.r_commit, tvb(f + 24, 8))
 		t:add_le(cf.r_nent, tvb(f + 32, 8))
-		local n = le64(tvb(f + 32, 8)):tonumber()
-		pinfo.cols.info:append(string.format(" term %s prev %s commit %s entries %d", term,
-			tostring(le64(tvb(f + 8, 8))), tostring(le64(tvb(f + 24, 8))), n))
+		local n64 = le64(tvb(f + 32, 8))
+		pinfo.cols.info:append(string.format(" term %s prev %s commit %s entries %s", term,
+			tostring(le64(tvb(f + 8, 8))), tostring(le64(tvb(f + 24, 8))), tostring(n64)))
 		local h = f + 40
+		if n64 > UInt64((len - h) / 16) then
+			t:add_proto_expert_info(ce.bad, "entry headers run past the message")
+			return
+		end
+		local n = n64:tonumber()
 		local d = h + n * 16
 		if d > len then
 			t:add_proto_expert_info(ce.bad, "entry headers run past the message")
@@ -557,11 +562,32 @@ local function reports_body(tvb, pinfo, t)
 	pinfo.cols.info:append(string.format(" (%d record%s)", nrec, nrec == 1 and "" or "s"))
 end
 
+local cp_plausible -- below, with the stream-level checks
+
 local function dissect_cp_pdu(tvb, pinfo, tree)
+	pinfo.cols.protocol = "RUMOR-CP"
+	if tvb:len() < CP_HDR then
+		tree:add(cp, tvb()):add_proto_expert_info(ce.bad, "frame header truncated")
+		return tvb:len()
+	end
+	if not cp_plausible(tvb, 0) then
+		tree:add(cp, tvb()):add_proto_expert_info(ce.bad, "not a cp_net frame header (bad type, flags or length)")
+		return tvb:len()
+	end
 	local plen = tvb(0, 4):le_uint()
 	local ftype = tvb(8, 1):uint()
 	local app = tvb(10, 2):le_uint()
-	pinfo.cols.protocol = "RUMOR-CP"
+	-- a PDU cut short (snap length, or TCP reassembly off): decode what is there
+	if tvb:len() < CP_HDR + plen then
+		local t = tree:add(cp, tvb())
+		t:add_le(cf.len, tvb(0, 4))
+		t:add(cf.type, tvb(8, 1))
+		t:add_le(cf.app, tvb(10, 2))
+		t:add_proto_expert_info(ce.bad, string.format("frame truncated: %d of %d payload bytes",
+							      tvb:len() - CP_HDR, plen))
+		pinfo.cols.info = "CP " .. (cp_types[ftype] or ("type " .. ftype)) .. " (truncated)"
+		return tvb:len()
+	end
 	local t = tree:add(cp, tvb(0, CP_HDR + plen))
 	t:add_le(cf.len, tvb(0, 4))
 	local crci = t:add_le(cf.crc, tvb(4, 4))
@@ -618,13 +644,19 @@ local function dissect_cp_pdu(tvb, pinfo, tree)
 	return CP_HDR + plen
 end
 
+-- A header that cannot be cp_net's (a garbled stream) takes the rest of the segment: never a
+-- length past what tcp_dissect_pdus can represent.
 local function cp_pdu_len(tvb, pinfo, off)
+	local rest = tvb:len() - off
+	if rest < CP_HDR or not cp_plausible(tvb, off) then
+		return math.max(rest, 1)
+	end
 	return CP_HDR + tvb(off, 4):le_uint()
 end
 
 -- A capture that starts inside a stream sees a segment beginning mid-frame: a header whose
 -- type or flags cannot be ours is not taken for one (the segment is left undecoded).
-local function cp_plausible(tvb, off)
+function cp_plausible(tvb, off)
 	local t, fl = tvb(off + 8, 1):uint(), tvb(off + 9, 1):uint()
 	return cp_types[t] ~= nil and fl == 0 and tvb(off, 4):le_uint() <= 256 * 1024 * 1024
 end
@@ -652,6 +684,10 @@ function cp.dissector(tvb, pinfo, tree)
 	end
 	if tvb:len() >= CP_HDR and not cp_plausible(tvb, 0) then
 		return 0
+	end
+	if tvb:len() < CP_HDR and pinfo.can_desegment == 0 then
+		-- a piece of a stream that will not be reassembled (TCP reassembly off)
+		return dissect_cp_pdu(tvb, pinfo, tree)
 	end
 	dissect_tcp_pdus(tvb, tree, CP_HDR, cp_pdu_len, dissect_cp_pdu)
 	return tvb:len()
