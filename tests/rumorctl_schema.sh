@@ -3,9 +3,11 @@
 # (documented in docs/rumorctl.md) on a live 3-node cluster, broken documents are refused, the
 # readable status hides the internals unless --verbose, and `check`/`cluster` exit 0 healthy,
 # 1 with one of 3 members down (or hung: bounded wait), 2 with two down, 3 with none reachable.
-# usage: rumorctl_schema.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir)
+# usage: rumorctl_schema.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RUMORCTL: another
+# rumorctl binary to test against that build's cluster, e.g. a sanitizer build's)
 TEST=rumorctl_schema TEST_NS=${TEST_NS:-21}
 . "$(dirname "$0")/cluster_lib.sh"
+CTL=${RUMORCTL:-$CTL}
 require_env
 command -v python3 >/dev/null || skip "needs python3"
 SCHEMA="python3 $SRC/tests/rumorctl_schema.py $SRC/tests/schemas"
