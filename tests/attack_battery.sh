@@ -60,6 +60,7 @@ sample() { # LABEL: per node RSS, store use, held events; appended to $RUMOR_RUN
 	for i in $NODES; do
 		st=$(tel "$i" /rumor/stats) || st='{}'
 		held=$(field "$i" "d['held_events']" 2>/dev/null || echo -1)
+		[[ $held =~ ^-?[0-9]+$ ]] || held=-1
 		python3 - "$1" "$i" "$(rss_kb "dp-$i")" "$(rss_kb "cp-$i")" "$held" "$st" <<'PY' | tee -a "$RUMOR_RUN/samples"
 import json, sys
 label, node, dp, cp, held, st = sys.argv[1:7]

@@ -83,7 +83,7 @@ static struct fixture *fx_start(unsigned slots, unsigned peer_cap)
 	p.cfg = &cfg;
 	p.node_id = SELF;
 	p.port_id = f->port;
-	p.msg_pool_size = 1024;
+	p.msg_pool_size = fx_p.msg_pool_size ? fx_p.msg_pool_size : 1024;
 	p.rx_mbufs = 511;
 	p.tsc_hz = 1000000;
 	p.seed = 42;
@@ -465,6 +465,119 @@ static void test_age_out(void **state)
 	fx_stop(f);
 }
 
+static struct rumor_msg *originate_msg(struct fixture *f, uint64_t req, unsigned len)
+{
+	struct rumor_msg *m = cp_msg(f, RUMOR_MSG_ORIGINATE);
+	struct rumor_msg_originate *o = &m->u.originate;
+
+	o->req_id = req;
+	o->data[0] = (uint8_t)len;
+	o->data[1] = 0;
+	memset(o->data + 2, 'a' + (int)(req % 26), len);
+	o->data_len = (uint16_t)(2 + len);
+	o->count = 1;
+	return m;
+}
+
+/* Both rings full at once: dp2cp full of someone else's messages while gossip arrives and
+ * cp2dp is filled to the brim with ORIGINATEs. A cp model then drains dp2cp and answers every
+ * NEW_FRAME with a RELEASE, which waits in the model's own FIFO while cp2dp is full (what
+ * rumor-cp's release queue does). Every ORIGINATE gets exactly one answer, every frame is
+ * reported once, and once everything is released no slot is used and no budget counter is
+ * left above zero. */
+static void test_rings_full(void **state)
+{
+	static struct rumor_msg fill[RUMOR_MSG_RING_SIZE]; /* not pool objects */
+	static uint8_t answered[RUMOR_MSG_RING_SIZE + 1];
+	static struct rumor_msg_release relq[4096];
+	(void)state;
+	fx_p.msg_pool_size = 3 * RUMOR_MSG_RING_SIZE;
+	struct fixture *f = fx_start(1024, 1024);
+	unsigned filled = 0, nreq = 0, acks = 0, ok_events = 0, refused = 0, frames = 0;
+	unsigned relh = 0, relt = 0, gossip = 0;
+
+	while (rte_ring_enqueue(f->n.dp2cp, &fill[filled]) == 0)
+		fill[filled++].type = RUMOR_MSG_PULL_FAILED;
+	assert_true(rte_ring_full(f->n.dp2cp));
+	for (uint64_t s = 1; s <= 60; s++, gossip++)
+		inject(f, mk((uint16_t)(2 + s % 5), 3, 3, s, RUMOR_WIRE_GOSSIP));
+	drain_tx(f);
+	while (nreq < RUMOR_MSG_RING_SIZE &&
+	       rte_ring_enqueue(f->n.cp2dp, originate_msg(f, nreq + 1, 10)) == 0)
+		nreq++;
+	assert_true(rte_ring_full(f->n.cp2dp));
+	assert_true(nreq >= RUMOR_MSG_RING_SIZE - 1);
+	/* the dataplane runs on with both rings full for a while */
+	for (int i = 0; i < 50; i++) {
+		f->now += 200;
+		dp_node_poll(&f->n, f->now);
+		drain_tx(f);
+	}
+	assert_true(f->n.stats->acks_queued > 0);
+	assert_true(f->n.stats->ring_full_dp2cp > 0);
+	/* the cp model */
+	for (int round = 0; round < 20000; round++) {
+		struct rumor_msg *msgs[64];
+		unsigned n = rte_ring_dequeue_burst(f->n.dp2cp, (void **)msgs, 64, NULL), keep = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (msgs[i] >= fill && msgs[i] < fill + RUMOR_MSG_RING_SIZE)
+				continue;
+			msgs[keep++] = msgs[i];
+			if (msgs[i]->type == RUMOR_MSG_ORIGINATE_ACK) {
+				const struct rumor_msg_originate_ack *a = &msgs[i]->u.originate_ack;
+
+				assert_true(a->req_id >= 1 && a->req_id <= nreq);
+				assert_int_equal(answered[a->req_id]++, 0);
+				acks++;
+				if (a->status == 0)
+					ok_events += a->count;
+				else
+					refused += a->status == -ENOSPC;
+			} else if (msgs[i]->type == RUMOR_MSG_NEW_FRAME) {
+				const struct rumor_msg_new_frame *nf = &msgs[i]->u.new_frame;
+
+				frames++;
+				assert_true(relt - relh < RTE_DIM(relq));
+				relq[relt++ % RTE_DIM(relq)] = (struct rumor_msg_release){
+					.slot = nf->slot, .origin = nf->origin,
+					.first_seq = nf->first_seq };
+			}
+		}
+		rte_mempool_put_bulk(f->n.msg_pool, (void **)msgs, keep);
+		while (relh != relt) {
+			struct rumor_msg *r = cp_msg(f, RUMOR_MSG_RELEASE);
+
+			r->u.release = relq[relh % RTE_DIM(relq)];
+			if (rte_ring_enqueue(f->n.cp2dp, r) != 0) {
+				rte_mempool_put(f->n.msg_pool, r);
+				break;
+			}
+			relh++;
+		}
+		f->now += 200;
+		dp_node_poll(&f->n, f->now);
+		drain_tx(f);
+		if (acks == nreq && relh == relt && n == 0 && !f->n.of.open &&
+		    rte_ring_count(f->n.cp2dp) == 0 && used_slots(f) == 0)
+			break;
+	}
+	print_message("rings full: %u originations, %u answered (%u events ok, %u refused), "
+		      "%u frames reported (%u gossip), acks queued %lu\n", nreq, acks, ok_events,
+		      refused, frames, gossip, (unsigned long)f->n.stats->acks_queued);
+	assert_int_equal(acks, nreq);
+	assert_int_equal(ok_events + refused, nreq);
+	assert_int_equal(ok_events, f->n.stats->originated_events);
+	assert_int_equal(frames, gossip + f->n.stats->originated_frames);
+	assert_int_equal(used_slots(f), 0);
+	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++) {
+		assert_int_equal(f->n.store.origin_used[i], 0);
+		assert_int_equal(f->n.store.src_used[i], 0);
+		assert_int_equal(f->n.store.repair_used[i], 0);
+	}
+	fx_stop(f);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -478,6 +591,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_pull_resp_caps, teardown),
 		cmocka_unit_test_teardown(test_pull_rate, teardown),
 		cmocka_unit_test_teardown(test_age_out, teardown),
+		cmocka_unit_test_teardown(test_rings_full, teardown),
 	};
 
 	(void)argc;
