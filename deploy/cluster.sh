@@ -25,7 +25,8 @@
 # RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
 # RUMOR_METRICS=1: each rumor-cp serves Prometheus /metrics on its control IP, port 9464.
 # Control links are TLS: certificates from deploy/make-certs.sh in $RUMOR_RUN/tls, each node's
-# --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead.
+# --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead;
+# RUMOR_NODE_EXTRA: lines appended to every node's --node-config (e.g. api_group = rumor).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,6 +107,7 @@ node_conf() { # id: write node id's --node-config (TLS files, or insecure), prin
 		printf '[control]\ntls_cert = %s\ntls_key = %s\ntls_ca = %s\n' "$run/tls/node-$1.crt" \
 			"$run/tls/node-$1.key" "$run/tls/ca.crt" >"$f"
 	fi
+	[[ -n ${RUMOR_NODE_EXTRA:-} ]] && printf '%b\n' "$RUMOR_NODE_EXTRA" >>"$f"
 	echo "$f"
 }
 
