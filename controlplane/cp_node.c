@@ -166,21 +166,7 @@ static void send_pull(struct cp_node *n, uint16_t origin, uint64_t seq)
 
 static void order_ingest(struct cp_node *n, const struct cp_report *r)
 {
-	uint64_t t = now_us();
-
-	cp_order_merge_clock(n->order, &r->holder_clock);
-	/* the frame's timestamp carries its last seq; event i's own timestamp has seq i */
-	*n->ts = r->timestamp;
-	for (uint16_t i = 0; i < r->count; i++) {
-		uint64_t seq = r->first_seq + i;
-		rumor_vc_set(n->ts, r->origin, seq);
-		struct cp_order_report or = {
-			.id = r->id[i], .seq = seq, .ts = n->ts, .origin = r->origin,
-			.reporter = r->reporter,
-		};
-		if (cp_order_report(n->order, &or, t) < 0)
-			n->st.reports_refused++;
-	}
+	n->st.reports_refused += cp_report_ingest(n->order, r, n->ts, now_us());
 	n->st.reports_local++;
 }
 

@@ -5,6 +5,7 @@
 
 #include "rumor_be.h"
 #include "cp_report.h"
+#include "cp_order.h"
 
 #define REPORT_FIXED 18u
 
@@ -71,4 +72,24 @@ int cp_report_decode(const uint8_t *buf, size_t len, struct cp_report *r)
 	if (n < 0)
 		return n;
 	return (int)(off + (size_t)n);
+}
+
+unsigned cp_report_ingest(struct cp_order *o, const struct cp_report *r, struct rumor_vc *ts,
+			  uint64_t now_us)
+{
+	unsigned refused = 0;
+
+	cp_order_merge_clock(o, &r->holder_clock);
+	*ts = r->timestamp;
+	for (uint16_t i = 0; i < r->count; i++) {
+		uint64_t seq = r->first_seq + i;
+		rumor_vc_set(ts, r->origin, seq);
+		struct cp_order_report or = {
+			.id = r->id[i], .seq = seq, .ts = ts, .origin = r->origin,
+			.reporter = r->reporter,
+		};
+		if (cp_order_report(o, &or, now_us) < 0)
+			refused++;
+	}
+	return refused;
 }

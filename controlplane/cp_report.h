@@ -11,6 +11,8 @@
 #include "rumor_vc.h"
 #include "rumor_wire.h"
 
+struct cp_order;
+
 struct cp_report {
 	uint16_t origin;
 	uint16_t reporter;
@@ -31,5 +33,11 @@ int cp_report_encode(const struct cp_report *r, uint8_t *buf, size_t cap);
 /* Decode one record from @buf. Returns bytes consumed, or -EMSGSIZE (truncated), -EINVAL
  * (count, origin, reporter or seq out of range), or a rumor_vc_decode error for the clocks. */
 int cp_report_decode(const uint8_t *buf, size_t len, struct cp_report *r);
+
+/* Leader side: merge @r's holder clock into @o and enter one report per event at @now_us
+ * (the frame's timestamp carries its last seq; event i's own timestamp has seq i). @ts is
+ * scratch for one clock. Returns how many of the events @o refused (see cp_order_report). */
+unsigned cp_report_ingest(struct cp_order *o, const struct cp_report *r, struct rumor_vc *ts,
+			  uint64_t now_us);
 
 #endif
