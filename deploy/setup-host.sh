@@ -27,6 +27,7 @@ packages=(
 	python3-jsonschema   # tests/rumorctl_schema.py (a built-in checker stands in without it)
 	tshark   # tests/dissector.sh; its debconf question (capture as non-root?) takes the default "no" under DEBIAN_FRONTEND=noninteractive
 	devscripts debhelper lintian debootstrap ansible   # tests/package.sh (.deb build, lintian, Debian 12 root), tests/ansible*.sh
+	libssl-dev openssl   # control-link TLS 1.3 (controlplane/io/cp_tls.c); deploy/make-certs.sh
 )
 missing=()
 for p in "${packages[@]}"; do
