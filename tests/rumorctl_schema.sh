@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Cluster test: the --json output of every rumorctl command fits its schema in tests/schemas/
-# (documented in docs/rumorctl.md) on a live 3-node cluster, broken documents are refused, the
+# Cluster test: `check`/`cluster` against fake nodes (no root) for every health rule; then the
+# --json output of every rumorctl command fits its schema in tests/schemas/ (documented in
+# docs/rumorctl.md) on a live 3-node cluster, broken documents are refused, the
 # readable status hides the internals unless --verbose, and `check`/`cluster` exit 0 healthy,
 # 1 with one of 3 members down (or hung: bounded wait), 2 with two down, 3 with none reachable.
 # usage: rumorctl_schema.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RUMORCTL: another
@@ -8,9 +9,14 @@
 TEST=rumorctl_schema TEST_NS=${TEST_NS:-21}
 . "$(dirname "$0")/cluster_lib.sh"
 CTL=${RUMORCTL:-$CTL}
-require_env
 command -v python3 >/dev/null || skip "needs python3"
 SCHEMA="python3 $SRC/tests/rumorctl_schema.py $SRC/tests/schemas"
+# check/cluster logic against fake nodes (no root): lag, drops rising, hung, dead dataplane,
+# no leader, no quorum
+[[ -x $CTL ]] || fail "missing $CTL (build first)"
+python3 "$SRC/tests/rumorctl_schema.py" --fake "$CTL" "$SRC/tests/schemas" ||
+	fail "rumorctl check/cluster against fake nodes"
+require_env
 up 3
 OUT=$RUMOR_RUN/json
 mkdir -p "$OUT"

@@ -128,7 +128,8 @@ static void probe_rows(struct view *v, struct row **rows, size_t n, int with_mem
 		if (!r->err) {
 			json_decref(r->status);
 			r->status = json_incref(p[i].rep[0]);
-			if (!r->id)
+			/* who answered, whatever the path suggested */
+			if (num(r->status, "node") > 0)
 				r->id = (unsigned)num(r->status, "node");
 			if (with_members && json_is_true(json_object_get(p[i].rep[1], "ok"))) {
 				json_decref(r->members);
@@ -143,15 +144,16 @@ static void probe_rows(struct view *v, struct row **rows, size_t n, int with_mem
 
 /* Seeds when no --endpoints: the -n/-s node, else the config's nodes, else every socket the
  * pattern matches in the run dir. */
-static void seed_rows(struct view *v, const struct rctl_global *g, const struct rumor_config *cfg)
+static void seed_rows(struct view *v, const struct rctl_global *g, const struct rumor_config *cfg,
+		      int glob_only)
 {
 	char path[256];
 
-	if (g->seed[0]) {
+	if (g->seed[0] && !glob_only) {
 		add_row(v, id_of_path(g->pattern, g->seed), g->seed);
 		return;
 	}
-	if (cfg) {
+	if (cfg && !glob_only) {
 		for (unsigned i = 0; i < cfg->n_nodes; i++) {
 			path_of_id(g->pattern, cfg->nodes[i].id, path, sizeof(path));
 			add_row(v, cfg->nodes[i].id, path);
@@ -168,7 +170,10 @@ static void seed_rows(struct view *v, const struct rctl_global *g, const struct 
 		return;
 	for (size_t i = 0; i < gl.gl_pathc; i++) {
 		unsigned id = id_of_path(g->pattern, gl.gl_pathv[i]);
-		if (id && !row_by_id(v, id))
+		int known = 0;
+		for (size_t j = 0; j < v->n; j++)
+			known |= !strcmp(v->rows[j].path, gl.gl_pathv[i]);
+		if (id && !known && !row_by_id(v, id))
 			add_row(v, id, gl.gl_pathv[i]);
 	}
 	globfree(&gl);
@@ -561,12 +566,22 @@ int rctl_cluster(const struct rctl_global *g0, int argc, char **argv, int check)
 				add_row(v, id_of_path(g.pattern, t), t);
 		free(list);
 	} else {
-		seed_rows(v, &g, cfg);
+		seed_rows(v, &g, cfg, 0);
 	}
 	for (i = 0; i < v->n; i++)
 		todo[nt++] = &v->rows[i];
 	probe_rows(v, todo, nt, 1, timeout);
 	pick_membership(v);
+	if (!v->membership && !g.endpoints && !cfg && g.seed[0]) {
+		/* the -n/-s node told nothing: every other socket the pattern matches */
+		size_t first = v->n;
+		seed_rows(v, &g, NULL, 1);
+		nt = 0;
+		for (i = first; i < v->n; i++)
+			todo[nt++] = &v->rows[i];
+		probe_rows(v, todo, nt, 1, timeout);
+		pick_membership(v);
+	}
 	/* round 2 (discovery): members the seeds did not cover, at the pattern's path */
 	size_t before = v->n;
 	apply_membership(v, &g, g.endpoints != NULL);
