@@ -84,10 +84,11 @@ def validator(schema):
 
 # ---------------------------------------------------------------- fake nodes (--fake)
 
-def fake_status(node, role, leader, commit=40, applied=40, gseq=20, dp="alive", bad=0):
+def fake_status(node, role, leader, commit=40, applied=40, gseq=20, dp="alive", bad=0,
+                digest="0123456789abcdef"):
     return {"ok": True, "node": node, "role": role, "term": 3, "leader": leader,
             "commit_index": commit, "last_applied": applied, "applied_gseq": gseq,
-            "order_digest": "0123456789abcdef", "waiting_payload": 0, "held_events": 0,
+            "order_digest": digest, "waiting_payload": 0, "held_events": 0,
             "limits": {"api": {"clients": 1}, "net": {"inbound": 2}}, "uptime_s": 3725,
             "dataplane": {"state": dp, "rx_pkts": 10, "tx_pkts": 10, "frames_new": 5,
                           "frames_dup": 5, "drops": 9 + bad, "store_used": 10, "store_cap": 100,
@@ -171,6 +172,9 @@ def fake_main(ctl, sdir):
          [], 1, "member 3 dataplane DEAD"),
         ("no leader", {1: {"role": "candidate", "leader": 0}, 2: {"role": "follower",
                        "leader": 0}, 3: {"role": "follower", "leader": 0}}, [], 2, "no leader"),
+        ("digests differ", {1: {"role": "leader", "leader": 1}, 2: ok,
+                            3: dict(ok, digest="fedcba9876543210")}, [], 1,
+         "ORDER DIGESTS DIFFER at gseq 20"),
         ("no quorum", {1: {"role": "leader", "leader": 1}, 2: dict(ok, behave="gone"),
                        3: dict(ok, behave="gone")}, [], 2, "1 of 3 voters reachable"),
         ("seed down, others found", {1: {"role": "leader", "leader": 1, "behave": "gone"},

@@ -351,6 +351,18 @@ static void evaluate(struct view *v, const struct opts *o)
 			problem(v, "member %u dropped %lld rumor frames in %d ms", r->id, r->bad_rise,
 				o->window_ms);
 	}
+	/* the same applied gseq must mean the same order everywhere */
+	for (i = 0; i < v->n; i++) {
+		json_t *a = v->rows[i].status;
+		for (size_t j = i + 1; a && j < v->n; j++) {
+			json_t *b = v->rows[j].status;
+			if (b && num(a, "applied_gseq") == num(b, "applied_gseq") &&
+			    strcmp(str(a, "order_digest"), str(b, "order_digest")))
+				problem(v, "ORDER DIGESTS DIFFER at gseq %lld: node %u %s, node %u %s",
+					num(a, "applied_gseq"), v->rows[i].id, str(a, "order_digest"),
+					v->rows[j].id, str(b, "order_digest"));
+		}
+	}
 	if (v->code)
 		return;
 	if (json_array_size(v->problems)) {
@@ -400,6 +412,7 @@ static json_t *row_json(const struct row *r)
 	json_object_set_new(o, "last_applied", opt_int(s, "last_applied"));
 	json_object_set_new(o, "lag", r->lag >= 0 ? json_integer(r->lag) : json_null());
 	json_object_set_new(o, "applied_gseq", opt_int(s, "applied_gseq"));
+	json_object_set_new(o, "order_digest", s ? json_string(str(s, "order_digest")) : json_null());
 	json_object_set_new(o, "gseq_lag", r->gseq_lag >= 0 ? json_integer(r->gseq_lag) :
 							   json_null());
 	json_object_set_new(o, "dataplane", s ? json_string(str(dp, "state")) : json_null());
