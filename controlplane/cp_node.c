@@ -295,13 +295,24 @@ static void on_repair_run(void *arg, const struct cp_order_repair *run)
 }
 
 /* cp_tls: `from` is the id the sender's certificate names (or, insecure, what its HELLO
- * claimed). A view assignment counts only from the node that leads now. */
+ * claimed). Raft's own idea of the leader, not n->leader: that is polled on the tick, and the
+ * new leader's first message may come in the same iteration as its first heartbeat. */
+static bool from_leader(struct cp_node *n, uint64_t from)
+{
+	raft_id lid;
+	const char *laddr;
+
+	raft_leader(&n->raft, &lid, &laddr);
+	return lid != 0 && from == lid;
+}
+
+/* A view assignment counts only from the node that leads now. */
 static bool app_view_allowed(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
 {
 	struct rumor_view_msg m;
 
 	if (rumor_view_msg_decode(p, len, &m) != 0 || m.type != RUMOR_VIEW_MSG_VIEW_ASSIGN ||
-	    (n->leader != 0 && from == n->leader))
+	    from_leader(n, from))
 		return true; /* the rest is cp_view's to judge */
 	cp_net_count_refused(cp_raftio_net(&n->io), CP_NET_REFUSED_VIEW, from);
 	return false;
@@ -323,7 +334,7 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 	}
 	if (type == CP_APP_REPAIR) {
 		struct cp_repair r;
-		if (from != n->leader) /* cp_tls hook: only the leader asks for repairs */
+		if (!from_leader(n, from)) /* cp_tls hook: only the leader asks for repairs */
 			cp_net_count_refused(cp_raftio_net(&n->io), CP_NET_REFUSED_REPAIR, from);
 		else if (cp_repair_decode(p, len, &r) == 0)
 			repair_serve(n, &r);
