@@ -102,6 +102,9 @@ dissect_gossip() {
 
 run_tls() {
 	unset RUMOR_INSECURE
+	# a rumor-cp that honours RUMOR_TLS_KEYLOG writes its session secrets there: then the
+	# restarted node's sessions are decrypted and their cp_net frames checked too
+	export RUMOR_TLS_KEYLOG=$RUMOR_RUN/tls-keylog.txt
 	up 3
 	leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
 	log "tls: leader is node $leader"
@@ -130,6 +133,33 @@ run_tls() {
 	((hello13 >= 2)) || fail "tls: no TLS 1.3 handshake on the control bridge after restarting node 3"
 	((clear == 0)) || fail "tls: $clear cp_net frames in clear on a TLS control network"
 	((payload > 0 && tlsrec == payload)) || fail "tls: $((payload - tlsrec)) control segments not TLS"
+	if [[ -s $RUMOR_TLS_KEYLOG ]]; then
+		# HELLO and HELLO_ACK of node 3's four new links, inside TLS: "type from to crc_ok"
+		tsh -o tls.keylog_file:"$RUMOR_TLS_KEYLOG" -Y 'rumorcp.type <= 2' -T fields -E occurrence=a \
+			-E aggregator=' ' -e rumorcp.type -e rumorcp.hello.from -e rumorcp.hello.to \
+			-e rumorcp.crc_ok >"$RUMOR_RUN/hellos.txt" || fail "tshark (decrypt)"
+		local dec bad
+		dec=$(tsh -o tls.keylog_file:"$RUMOR_TLS_KEYLOG" -Y 'rumorcp.raft.type' | wc -l)
+		bad=$(tsh -o tls.keylog_file:"$RUMOR_TLS_KEYLOG" -Y 'rumorcp.crc_ok == 0 or _ws.expert.severity == error' | wc -l)
+		log "tls: decrypted with the key log: $(wc -l <"$RUMOR_RUN/hellos.txt") segments with HELLOs ($(tr '\n' ';' <"$RUMOR_RUN/hellos.txt")), $dec with raft messages, $bad with errors"
+		python3 - "$RUMOR_RUN/hellos.txt" <<'PY' || fail "tls: decrypted HELLOs are not node 3's links"
+import sys
+links = set()
+for line in open(sys.argv[1]):
+    f = line.split("\t")
+    types, frm, to, ok = (x.split() for x in f)
+    for t, a, b, c in zip(types, frm, to, ok):
+        if c not in ("1", "True"):
+            sys.exit(f"CRC32C wrong in a decrypted HELLO: {line!r}")
+        links.add((int(t), int(a), int(b)))
+want = {(1, 3, 1), (1, 3, 2), (1, 1, 3), (1, 2, 3), (2, 1, 3), (2, 2, 3), (2, 3, 1), (2, 3, 2)}
+sys.exit(0 if want <= links else f"HELLO/ACK (type, from, to) seen {sorted(links)}, want {sorted(want)}")
+PY
+		((dec > 0 && bad == 0)) || fail "tls: decrypted control frames: $dec raft, $bad with errors"
+	else
+		log "tls: no key log written (this rumor-cp ignores RUMOR_TLS_KEYLOG): decryption not checked"
+	fi
+	unset RUMOR_TLS_KEYLOG
 	$CLUSTER stop >/dev/null 2>&1 || true
 }
 
