@@ -25,6 +25,7 @@ enum sect {
 	S_RAFT,
 	S_STORAGE,
 	S_DATAPLANE,
+	S_AUTH,
 	S_UNKNOWN,
 };
 
@@ -57,6 +58,7 @@ struct parse_ctx {
 	int window_set;
 	int window_line;
 	int heartbeat_line;
+	int auth_line;            /* line of the last [auth] key, for the consistency checks */
 	struct node_state nodes[RUMOR_CONFIG_MAX_NODES];
 	/* Keys seen in the current non-node section, to reject duplicates. */
 	char seen_keys[32][32];
@@ -153,6 +155,8 @@ static enum sect section_kind(const char *s)
 		return S_STORAGE;
 	if (!strcmp(s, "dataplane"))
 		return S_DATAPLANE;
+	if (!strcmp(s, "auth"))
+		return S_AUTH;
 	return S_UNKNOWN;
 }
 
@@ -428,6 +432,7 @@ static const struct num_key num_keys[] = {
 	NK(S_RAFT, "batch_max_us", 1, 10000000, raft.batch_max_us),
 	NK(S_RAFT, "gap_timeout_ms", 1, 3600000, raft.gap_timeout_ms),
 	NK(S_STORAGE, "min_free_mb", 0, 1u << 24, storage.min_free_mb),
+	NK(S_AUTH, "use", 1, 255, auth.use),
 	NK(S_DATAPLANE, "store_slots", 1, 1u << 24, dataplane.store_slots),
 	NK(S_DATAPLANE, "store_peer_cap", 1, 1u << 24, dataplane.store_peer_cap),
 	NK(S_DATAPLANE, "origin_window", 1, 1u << 24, dataplane.origin_window),
@@ -503,7 +508,23 @@ static int handler(void *user, const char *sec, const char *key, const char *v)
 		}
 		if (!strcmp(key, "heartbeat_ms"))
 			c->heartbeat_line = c->cur_line;
+		if (k == S_AUTH)
+			c->auth_line = c->cur_line;
 		return 1;
+	}
+
+	/* [auth]: the gossip keyring (rumor_auth.h reads the file at rumor-dp start-up), or
+	 * insecure = true, parsed as the node config's TLS insecure is */
+	if (k == S_AUTH && !strcmp(key, "keyring")) {
+		c->auth_line = c->cur_line;
+		return !parse_str(c, sec, key, v, cfg->auth.keyring, sizeof(cfg->auth.keyring));
+	}
+	if (k == S_AUTH && !strcmp(key, "insecure")) {
+		c->auth_line = c->cur_line;
+		if (parse_bool(v, &cfg->auth.insecure) == 0)
+			return 1;
+		fail(c, c->cur_line, sec, key, "want true or false");
+		return 0;
 	}
 
 	if (k == S_CLUSTER && !strcmp(key, "name"))
@@ -590,6 +611,16 @@ static void finish(struct parse_ctx *c)
 		fail(c, c->window_line, "dataplane", "origin_window",
 		     "over store_peer_cap (%u): receivers would drop what the origin accepted",
 		     cfg->dataplane.store_peer_cap);
+		return;
+	}
+	if (cfg->auth.insecure && cfg->auth.keyring[0]) {
+		fail(c, c->auth_line, "auth", "insecure",
+		     "true, but a keyring is set too (remove one)");
+		return;
+	}
+	if (cfg->auth.use && !cfg->auth.keyring[0]) {
+		fail(c, c->auth_line, "auth", "use", "no keyring to take key %u from",
+		     cfg->auth.use);
 		return;
 	}
 	qsort(cfg->nodes, cfg->n_nodes, sizeof(cfg->nodes[0]), cmp_node);

@@ -74,6 +74,13 @@ struct rumor_config {
 					     seqs of a node beyond what the order has reached
 					     for it; further is dropped (default 1000000) */
 	} dataplane;
+
+	struct {
+		char keyring[RUMOR_CONFIG_PATH_MAX]; /* "<id> <64 hex>" lines (rumor_auth.h); empty:
+						       frames unauthenticated (needs insecure) */
+		uint8_t use;              /* key id sealing our frames (0: the file's lowest) */
+		bool insecure;            /* no keyring on purpose: rumor-dp starts without one */
+	} auth;
 };
 
 /* Fill @cfg with defaults (no nodes). */

@@ -116,8 +116,17 @@ int rumor_wire_decode_rumor(const uint8_t *buf, size_t len, uint32_t cluster_id,
 	if (h->clock_count > RUMOR_VC_MAX_ENTRIES)
 		return RUMOR_WIRE_ECLOCKCNT;
 
+	out->auth = NULL;
 	out->body = buf + RUMOR_WIRE_HDR_LEN;
 	out->body_len = len - RUMOR_WIRE_HDR_LEN;
+	if (h->flags & RUMOR_WIRE_F_AUTH) {
+		/* checked by the receiver's keyring, not here: the codec only locates it */
+		if (out->body_len < RUMOR_WIRE_AUTH_LEN)
+			return RUMOR_WIRE_ETRUNC;
+		out->auth = out->body;
+		out->body += RUMOR_WIRE_AUTH_LEN;
+		out->body_len -= RUMOR_WIRE_AUTH_LEN;
+	}
 
 	if (h->type == RUMOR_WIRE_PULL_REQ) {
 		rumor_vc_init(&out->clock);

@@ -33,6 +33,18 @@
 #define RUMOR_WIRE_HDR_LEN 28
 /* Everything in front of the body: what a per-peer header mbuf holds. */
 #define RUMOR_WIRE_PREFIX_LEN (RUMOR_WIRE_L2L4_LEN + RUMOR_WIRE_HDR_LEN)
+/* Auth header (see above): offsets inside it. Per hop like the fixed header. */
+#define RUMOR_WIRE_F_AUTH 0x80
+#define RUMOR_WIRE_AUTH_LEN 52
+#define RUMOR_WIRE_AUTH_KEY 0
+#define RUMOR_WIRE_AUTH_ALG 1
+#define RUMOR_WIRE_AUTH_DST 2
+#define RUMOR_WIRE_AUTH_CTR 4
+#define RUMOR_WIRE_AUTH_NONCE 12
+#define RUMOR_WIRE_AUTH_BODYTAG 20
+#define RUMOR_WIRE_AUTH_HOPTAG 36
+#define RUMOR_WIRE_AUTH_SEALED 36      /* bytes of it the hop tag covers */
+#define RUMOR_WIRE_AUTH_PREFIX_LEN (RUMOR_WIRE_PREFIX_LEN + RUMOR_WIRE_AUTH_LEN)
 #define RUMOR_WIRE_EVENT_HDR_LEN 18 /* id + u16 len */
 #define RUMOR_WIRE_MTU_DEFAULT 1500 /* IP MTU: the Ethernet frame is MTU + 14 */
 /* Most events one frame may carry (keeps decoders' output arrays bounded). */
@@ -110,6 +122,7 @@ struct rumor_wire_frame {
 	struct rumor_wire_l2l4 l2l4;
 	struct rumor_wire_hdr hdr;
 	struct rumor_vc clock;                 /* timestamp (GOSSIP, PULL_RESP) */
+	const uint8_t *auth;                   /* auth header inside the buffer, NULL: none */
 	const uint8_t *body;                   /* clock + events, inside the buffer */
 	size_t body_len;
 	struct rumor_wire_event ev[RUMOR_WIRE_MAX_EVENTS];

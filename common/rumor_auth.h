@@ -1,0 +1,97 @@
+/* Gossip frame authentication: AES-256-GMAC (intel-ipsec-mb) body and hop tags, the static
+ * keyring, and the per-sender anti-replay window. Pure C, no DPDK; see ARCHITECTURE.md "Frame
+ * authentication" for the auth header this seals (rumor_wire.h RUMOR_WIRE_AUTH_*). */
+#ifndef RUMOR_AUTH_H
+#define RUMOR_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUMOR_AUTH_KEY_LEN 32          /* AES-256 */
+#define RUMOR_AUTH_TAG_LEN 16
+#define RUMOR_AUTH_ALG_GMAC256 1       /* the auth header's alg byte */
+
+/* Why a frame was refused (0 = accepted). */
+enum rumor_auth_reason {
+	RUMOR_AUTH_OK = 0,
+	RUMOR_AUTH_NO_KEY = 1,     /* no auth header, or a key id not in our keyring */
+	RUMOR_AUTH_BAD_TAG = 2,    /* hop tag wrong (header, auth header or addressee changed) */
+	RUMOR_AUTH_REPLAY = 3,     /* counter seen, older than the window, 0 or 2^64-1 */
+	RUMOR_AUTH_OLD_EPOCH = 4,  /* counter from an epoch before this receiver started */
+	RUMOR_AUTH_BAD_BODY = 5,   /* body tag wrong (clock or events changed) */
+};
+#define RUMOR_AUTH_NREASONS 5
+
+/* "auth_no_key", ... for reason 1..RUMOR_AUTH_NREASONS, NULL otherwise. */
+const char *rumor_auth_reason_name(int reason);
+
+/* Keys: up to 255 (ids 1..255; 0 is "no key"). One is used for sealing. */
+struct rumor_auth;
+
+/* Returns NULL on allocation failure or when the CPU lacks AES-NI/PCLMULQDQ. */
+struct rumor_auth *rumor_auth_new(void);
+void rumor_auth_free(struct rumor_auth *a);
+/* Returns 0, -EINVAL (id 0), -EEXIST (id already set). */
+int rumor_auth_set_key(struct rumor_auth *a, uint8_t id, const uint8_t key[RUMOR_AUTH_KEY_LEN]);
+bool rumor_auth_has_key(const struct rumor_auth *a, uint8_t id);
+/* Seal with key @id from now on. Returns 0 or -ENOKEY. */
+int rumor_auth_use(struct rumor_auth *a, uint8_t id);
+uint8_t rumor_auth_current(const struct rumor_auth *a);   /* 0: none chosen */
+
+/* Keyring text: one key a line, "<id 1..255> <64 hex digits>", '#' comments and blank lines.
+ * Returns the number of keys, or -EINVAL with "NAME:LINE: what" in @err (-ENOENT/-EACCES
+ * and the like for a file that cannot be read). */
+int rumor_auth_keyring_parse(struct rumor_auth *a, const char *text, const char *name,
+			     char *err, size_t errlen);
+int rumor_auth_keyring_load(struct rumor_auth *a, const char *path, char *err, size_t errlen);
+
+/* Body tag, computed once by the origin: GMAC under key @key_id with IV ('B', key id, origin,
+ * @nonce) over the header's immutable fields (cluster, origin, first_seq, counts: what relays
+ * never patch) and the body. @hdr is the 28-byte fixed header. @nonce must never repeat for
+ * (key, origin): the origin passes a fresh value of its hop counter.
+ * Returns 0 or RUMOR_AUTH_NO_KEY. */
+int rumor_auth_body_tag(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			const uint8_t *hdr, const uint8_t *body, size_t body_len,
+			uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+/* Returns 0, RUMOR_AUTH_NO_KEY or RUMOR_AUTH_BAD_BODY (constant-time compare). */
+int rumor_auth_body_verify(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			   const uint8_t *hdr, const uint8_t *body, size_t body_len,
+			   const uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+
+/* Hop tag over the fixed header as sent and the auth header up to the hop tag
+ * (RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED bytes at @rumor), IV ('H', key id, sender,
+ * counter) taken from those bytes. Seal writes the tag into the auth header. */
+int rumor_auth_hop_seal(const struct rumor_auth *a, uint8_t *rumor);
+/* Returns 0, RUMOR_AUTH_NO_KEY or RUMOR_AUTH_BAD_TAG. */
+int rumor_auth_hop_verify(const struct rumor_auth *a, const uint8_t *rumor);
+
+/* Raw GMAC (for the known-answer tests and the bench): tag of @aad under key @key_id. */
+int rumor_auth_gmac(const struct rumor_auth *a, uint8_t key_id, const uint8_t iv[12],
+		    const uint8_t *aad, size_t len, uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+
+/* Anti-replay window per sender, RFC 6479 style: a ring of 64-bit words; moving the top
+ * clears only the words it passes. Counters are accepted up to RUMOR_AUTH_WINDOW below the
+ * highest accepted one, each once. @floor: counters below it are refused as an old epoch. */
+#define RUMOR_AUTH_WIN_WORDS 256u
+#define RUMOR_AUTH_WINDOW ((RUMOR_AUTH_WIN_WORDS - 1) * 64u) /* 16320 counters */
+struct rumor_auth_window {
+	uint64_t top;       /* highest accepted counter, 0: none yet */
+	uint64_t floor;
+	uint64_t bits[RUMOR_AUTH_WIN_WORDS];
+};
+
+void rumor_auth_window_init(struct rumor_auth_window *w, uint64_t floor);
+/* Would @ctr be accepted? RUMOR_AUTH_OK, RUMOR_AUTH_REPLAY or RUMOR_AUTH_OLD_EPOCH. Does not
+ * change the window: call rumor_auth_window_accept once the frame's tag is verified. */
+int rumor_auth_window_check(const struct rumor_auth_window *w, uint64_t ctr);
+void rumor_auth_window_accept(struct rumor_auth_window *w, uint64_t ctr);
+
+/* A sender's counter: the epoch (wall-clock seconds, never below the last one persisted) in
+ * the high 32 bits, frames sent within it in the low 32. */
+static inline uint64_t rumor_auth_counter(uint32_t epoch, uint32_t n)
+{
+	return (uint64_t)epoch << 32 | n;
+}
+
+#endif

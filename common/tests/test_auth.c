@@ -1,0 +1,395 @@
+/* rumor_auth: GMAC known answers (the GCM spec's vector, and OpenSSL's AES-256-GCM over the
+ * same bytes), body/hop tags against every single-bit change, the anti-replay window's edges,
+ * the keyring parser and the [auth] config section. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+#include "rumor_auth.h"
+#include "rumor_be.h"
+#include "rumor_config.h"
+#include "rumor_wire.h"
+#include "test_util.h"
+
+static const char *const ring_text =
+	"# test keyring\n"
+	"1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+	"\n"
+	"7 FFEEDDCCBBAA99887766554433221100ffeeddccbbaa99887766554433221100  # spare\n";
+
+static struct rumor_auth *mk(void)
+{
+	struct rumor_auth *a = rumor_auth_new();
+	char err[128];
+
+	assert_non_null(a);
+	assert_int_equal(rumor_auth_keyring_parse(a, ring_text, "ring", err, sizeof(err)), 2);
+	assert_int_equal(rumor_auth_use(a, 1), 0);
+	return a;
+}
+
+/* GMAC = AES-GCM with no plaintext: what OpenSSL computes over the same AAD. */
+static void ossl_gmac(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+		      size_t len, uint8_t tag[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl;
+
+	assert_non_null(c);
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv), 1);
+	if (len)
+		assert_int_equal(EVP_EncryptUpdate(c, NULL, &outl, aad, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, NULL, &outl), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void auth_gmac_kat(void **state)
+{
+	/* "The Galois/Counter Mode of Operation", test case 13: K = 0^256, IV = 0^96, no data */
+	static const uint8_t t13[16] = { 0x53, 0x0f, 0x8a, 0xfb, 0xc7, 0x45, 0x36, 0xb9,
+					 0xa9, 0x63, 0xb4, 0xf1, 0xc4, 0xcb, 0x73, 0x8b };
+	uint8_t zero[32] = { 0 }, iv[12] = { 0 }, tag[16], want[16], key[32], aad[1500];
+	struct rumor_auth *a = rumor_auth_new();
+	struct test_rng r;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(rumor_auth_set_key(a, 3, zero), 0);
+	assert_int_equal(rumor_auth_gmac(a, 3, iv, NULL, 0, tag), 0);
+	assert_memory_equal(tag, t13, 16);
+	rumor_auth_free(a);
+
+	test_rng_seed(&r, 14);
+	for (int it = 0; it < 200; it++) {
+		size_t len = (size_t)test_rng_below(&r, sizeof(aad) + 1);
+
+		for (unsigned i = 0; i < 32; i++)
+			key[i] = (uint8_t)test_rng_next(&r);
+		for (unsigned i = 0; i < 12; i++)
+			iv[i] = (uint8_t)test_rng_next(&r);
+		for (size_t i = 0; i < len; i++)
+			aad[i] = (uint8_t)test_rng_next(&r);
+		a = rumor_auth_new();
+		assert_int_equal(rumor_auth_set_key(a, 9, key), 0);
+		assert_int_equal(rumor_auth_gmac(a, 9, iv, aad, len, tag), 0);
+		ossl_gmac(key, iv, aad, len, want);
+		assert_memory_equal(tag, want, 16);
+		rumor_auth_free(a);
+	}
+}
+
+/* A rumor header + auth header + body, as an origin seals it. */
+struct frame {
+	uint8_t b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN + 200];
+	size_t body_len;
+};
+
+static void mk_frame(struct rumor_auth *a, struct frame *f, uint64_t ctr, uint16_t dst)
+{
+	struct rumor_wire_hdr h = { .type = RUMOR_WIRE_GOSSIP, .flags = RUMOR_WIRE_F_AUTH,
+				    .rounds_left = 3, .cluster_id = 7001, .origin = 2,
+				    .sender = 2, .first_seq = 41, .event_count = 1,
+				    .clock_count = 1 };
+	uint8_t *ah = f->b + RUMOR_WIRE_HDR_LEN, *body = ah + RUMOR_WIRE_AUTH_LEN;
+
+	memset(f, 0, sizeof(*f));
+	f->body_len = 200;
+	rumor_wire_put_hdr(f->b, &h);
+	for (unsigned i = 0; i < f->body_len; i++)
+		body[i] = (uint8_t)(i * 7);
+	ah[RUMOR_WIRE_AUTH_KEY] = 1;
+	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, ctr);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, 5);
+	assert_int_equal(rumor_auth_body_tag(a, 1, 5, f->b, body, f->body_len,
+					     ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
+	assert_int_equal(rumor_auth_hop_seal(a, f->b), 0);
+}
+
+static int check_all(struct rumor_auth *a, const struct frame *f)
+{
+	const uint8_t *ah = f->b + RUMOR_WIRE_HDR_LEN;
+	int rc = rumor_auth_hop_verify(a, f->b);
+
+	if (rc)
+		return rc;
+	return rumor_auth_body_verify(a, ah[RUMOR_WIRE_AUTH_KEY],
+				      rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE), f->b,
+				      ah + RUMOR_WIRE_AUTH_LEN, f->body_len,
+				      ah + RUMOR_WIRE_AUTH_BODYTAG);
+}
+
+static void auth_every_bit_flip(void **state)
+{
+	struct rumor_auth *a = mk();
+	struct frame f, g;
+	size_t n;
+
+	(void)state;
+	mk_frame(a, &f, rumor_auth_counter(1000, 1), 3);
+	assert_int_equal(check_all(a, &f), RUMOR_AUTH_OK);
+	n = RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN + f.body_len;
+	for (size_t i = 0; i < n * 8; i++) {
+		int rc;
+
+		g = f;
+		g.b[i / 8] ^= (uint8_t)(1u << (i % 8));
+		rc = check_all(a, &g);
+		if (i / 8 >= RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN)
+			assert_int_equal(rc, RUMOR_AUTH_BAD_BODY);
+		else if (i / 8 == RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY && g.b[i / 8] != 7)
+			assert_int_equal(rc, RUMOR_AUTH_NO_KEY); /* only ids 1 and 7 exist */
+		else
+			assert_int_equal(rc, RUMOR_AUTH_BAD_TAG);
+	}
+	rumor_auth_free(a);
+}
+
+static void auth_relay_resign(void **state)
+{
+	/* A relay patches rounds, sender and type and re-seals only the hop: the origin's body
+	 * tag stays valid, and the old hop tag does not cover the patched header. */
+	struct rumor_auth *a = mk();
+	struct frame f, g;
+
+	(void)state;
+	mk_frame(a, &f, rumor_auth_counter(1000, 1), 3);
+	g = f;
+	rumor_wire_patch_hop(g.b, 2, 3);
+	g.b[5] = RUMOR_WIRE_PULL_RESP;
+	assert_int_equal(check_all(a, &g), RUMOR_AUTH_BAD_TAG);
+	rumor_be_st64(g.b + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR, rumor_auth_counter(1000, 9));
+	assert_int_equal(rumor_auth_hop_seal(a, g.b), 0);
+	assert_int_equal(check_all(a, &g), RUMOR_AUTH_OK);
+	/* another key id with the same tags: unknown key, then a wrong tag under key 7 */
+	g.b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY] = 4;
+	assert_int_equal(check_all(a, &g), RUMOR_AUTH_NO_KEY);
+	g.b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY] = 7;
+	assert_int_equal(check_all(a, &g), RUMOR_AUTH_BAD_TAG);
+	rumor_auth_free(a);
+}
+
+static void auth_window_in_order_and_reordered(void **state)
+{
+	static struct rumor_auth_window w;
+	uint64_t base = rumor_auth_counter(1000, 0);
+
+	(void)state;
+	rumor_auth_window_init(&w, base);
+	for (uint64_t c = base + 1; c <= base + 20000; c++) {
+		assert_int_equal(rumor_auth_window_check(&w, c), RUMOR_AUTH_OK);
+		rumor_auth_window_accept(&w, c);
+		assert_int_equal(rumor_auth_window_check(&w, c), RUMOR_AUTH_REPLAY);
+	}
+	/* reordered inside the window: every other one skipped, then delivered late */
+	base += 30000;
+	for (uint64_t c = base; c < base + 8192; c += 2)
+		rumor_auth_window_accept(&w, c);
+	for (uint64_t c = base + 1; c < base + 8192; c += 2) {
+		assert_int_equal(rumor_auth_window_check(&w, c), RUMOR_AUTH_OK);
+		rumor_auth_window_accept(&w, c);
+	}
+	for (uint64_t c = base; c < base + 8192; c++)
+		assert_int_equal(rumor_auth_window_check(&w, c), RUMOR_AUTH_REPLAY);
+}
+
+static void auth_window_edges(void **state)
+{
+	static struct rumor_auth_window w;
+	uint64_t top = rumor_auth_counter(1000, 50000);
+
+	(void)state;
+	rumor_auth_window_init(&w, rumor_auth_counter(1000, 0));
+	assert_int_equal(rumor_auth_window_check(&w, rumor_auth_counter(999, 7)),
+			 RUMOR_AUTH_OLD_EPOCH);
+	rumor_auth_window_accept(&w, top);
+	/* the window is at least 8,192: exactly its size back is the oldest accepted */
+	assert_true(RUMOR_AUTH_WINDOW >= 8192);
+	assert_int_equal(rumor_auth_window_check(&w, top - RUMOR_AUTH_WINDOW + 1), RUMOR_AUTH_OK);
+	assert_int_equal(rumor_auth_window_check(&w, top - RUMOR_AUTH_WINDOW), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, top - 8192), RUMOR_AUTH_OK);
+	assert_int_equal(rumor_auth_window_check(&w, top), RUMOR_AUTH_REPLAY); /* duplicate */
+	rumor_auth_window_accept(&w, top - 100);
+	assert_int_equal(rumor_auth_window_check(&w, top - 100), RUMOR_AUTH_REPLAY);
+	/* far ahead: the window moves, everything below it is now too old, nothing stale is
+	 * left set in the reused words */
+	rumor_auth_window_accept(&w, top + 1000000);
+	assert_int_equal(rumor_auth_window_check(&w, top), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, top - 100), RUMOR_AUTH_REPLAY);
+	for (uint64_t c = top + 1000000 - RUMOR_AUTH_WINDOW + 1; c < top + 1000000; c++)
+		assert_int_equal(rumor_auth_window_check(&w, c), RUMOR_AUTH_OK);
+	/* a move of less than the ring clears only the words passed */
+	rumor_auth_window_accept(&w, top + 1000000 - 64);
+	rumor_auth_window_accept(&w, top + 1000000 + 130);
+	assert_int_equal(rumor_auth_window_check(&w, top + 1000000 - 64), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, top + 1000000 + 64), RUMOR_AUTH_OK);
+	/* 0 and the 2^64 wrap are refused; one below is fine once */
+	assert_int_equal(rumor_auth_window_check(&w, 0), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, UINT64_MAX), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, UINT64_MAX - 1), RUMOR_AUTH_OK);
+	rumor_auth_window_accept(&w, UINT64_MAX - 1);
+	assert_int_equal(rumor_auth_window_check(&w, UINT64_MAX - 1), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, UINT64_MAX), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_check(&w, top + 1000000 + 130), RUMOR_AUTH_REPLAY);
+}
+
+static void auth_window_random_vs_model(void **state)
+{
+	/* against a plain set of every counter seen */
+	static struct rumor_auth_window w;
+	static uint8_t seen[1 << 20];
+	struct test_rng r;
+	uint64_t top = 0;
+
+	(void)state;
+	test_rng_seed(&r, 6479);
+	rumor_auth_window_init(&w, 1);
+	for (int it = 0; it < 400000; it++) {
+		uint64_t c = 1 + (top > 9000 ? top - 9000 : 0) + test_rng_below(&r, 9500);
+		int want, got;
+
+		if (c >= sizeof(seen))
+			break;
+		want = seen[c] || (top >= RUMOR_AUTH_WINDOW && c <= top - RUMOR_AUTH_WINDOW)
+			       ? RUMOR_AUTH_REPLAY
+			       : RUMOR_AUTH_OK;
+		got = rumor_auth_window_check(&w, c);
+		assert_int_equal(got, want);
+		if (got == RUMOR_AUTH_OK) {
+			rumor_auth_window_accept(&w, c);
+			seen[c] = 1;
+			if (c > top)
+				top = c;
+		}
+	}
+}
+
+static void auth_keyring_errors(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "", "ring:0: no keys" },
+		{ "# only\n\n", "ring:0: no keys" },
+		{ "1 00\n", "ring:1: key 1: want 64 hex digits" },
+		{ "\n\n0 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+		  "ring:3: key id must be 1..255" },
+		{ "256 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+		  "ring:1: key id must be 1..255" },
+		{ "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+		  "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+		  "ring:2: key id 1 given twice" },
+		{ "2 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fff\n",
+		  "ring:1: key 2: trailing text" },
+		{ "2 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
+		  "ring:1: key 2: want 64 hex digits" },
+		{ "x 00\n", "ring:1: want" },
+	};
+	char err[160];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rumor_auth *a = rumor_auth_new();
+
+		err[0] = 0;
+		assert_int_equal(rumor_auth_keyring_parse(a, bad[i].text, "ring", err, sizeof(err)),
+				 -EINVAL);
+		if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
+			fail_msg("case %u: got '%s', want '%s...'", i, err, bad[i].want);
+		rumor_auth_free(a);
+	}
+	{
+		struct rumor_auth *a = rumor_auth_new();
+
+		assert_int_equal(rumor_auth_keyring_load(a, "/nonexistent/keys", err, sizeof(err)),
+				 -ENOENT);
+		assert_int_equal(rumor_auth_use(a, 1), -ENOKEY);
+		rumor_auth_free(a);
+	}
+	assert_string_equal(rumor_auth_reason_name(RUMOR_AUTH_REPLAY), "auth_replay");
+	assert_null(rumor_auth_reason_name(0));
+	assert_null(rumor_auth_reason_name(RUMOR_AUTH_NREASONS + 1));
+}
+
+static void auth_config_section(void **state)
+{
+	static const char *const base = "[cluster]\nid = 1\n[node.1]\nmac = 02:00:00:00:00:01\n"
+					"ip = 10.0.0.1\ncontrol = 127.0.0.1:7000\n";
+	static struct rumor_config cfg;
+	char text[512], err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /etc/rumor/gossip.keys\nuse = 7\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.auth.keyring, "/etc/rumor/gossip.keys");
+	assert_int_equal(cfg.auth.use, 7);
+	assert_false(cfg.auth.insecure);
+	snprintf(text, sizeof(text), "%s[auth]\ninsecure = true\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.auth.insecure);
+	assert_string_equal(cfg.auth.keyring, "");
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\ninsecure = yes\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "[auth] insecure"));
+	snprintf(text, sizeof(text), "%s[auth]\nuse = 3\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s[auth]\nuse = 0\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s[auth]\ninsecure = maybe\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+}
+
+static void auth_wire_decode_locates_header(void **state)
+{
+	struct rumor_auth *a = mk();
+	uint8_t buf[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN + 64], body[64];
+	static struct rumor_wire_frame fr;
+	struct rumor_wire_body b;
+	struct rumor_vc vc;
+	struct rumor_event_id id;
+	struct rumor_wire_hdr h = { .type = RUMOR_WIRE_GOSSIP, .flags = RUMOR_WIRE_F_AUTH,
+				    .cluster_id = 5, .origin = 2, .sender = 3, .first_seq = 1,
+				    .event_count = 1, .clock_count = 1 };
+
+	(void)state;
+	rumor_vc_init(&vc);
+	rumor_vc_set(&vc, 2, 1);
+	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &vc), 0);
+	rumor_event_id_compute(2, 1, "hi", 2, &id);
+	assert_int_equal(rumor_wire_body_add(&b, &id, "hi", 2), 0);
+	rumor_wire_put_hdr(buf, &h);
+	memset(buf + RUMOR_WIRE_HDR_LEN, 0xa5, RUMOR_WIRE_AUTH_LEN);
+	memcpy(buf + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN, body, b.len);
+	assert_int_equal(rumor_wire_decode_rumor(buf, RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN +
+						      b.len, 5, RUMOR_WIRE_DEC_VERIFY_IDS, &fr), 0);
+	assert_ptr_equal(fr.auth, buf + RUMOR_WIRE_HDR_LEN);
+	assert_int_equal(fr.body_len, b.len);
+	assert_int_equal(fr.ev[0].len, 2);
+	/* flag set, auth header cut short: truncated */
+	assert_int_equal(rumor_wire_decode_rumor(buf, RUMOR_WIRE_HDR_LEN + 10, 5, 0, &fr),
+			 RUMOR_WIRE_ETRUNC);
+	/* no flag: no auth header, the old layout */
+	h.flags = 0;
+	rumor_wire_put_hdr(buf, &h);
+	memmove(buf + RUMOR_WIRE_HDR_LEN, body, b.len);
+	assert_int_equal(rumor_wire_decode_rumor(buf, RUMOR_WIRE_HDR_LEN + b.len, 5, 0, &fr), 0);
+	assert_null(fr.auth);
+	rumor_auth_free(a);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(auth_gmac_kat),
+	cmocka_unit_test(auth_every_bit_flip),
+	cmocka_unit_test(auth_relay_resign),
+	cmocka_unit_test(auth_window_in_order_and_reordered),
+	cmocka_unit_test(auth_window_edges),
+	cmocka_unit_test(auth_window_random_vs_model),
+	cmocka_unit_test(auth_keyring_errors),
+	cmocka_unit_test(auth_config_section),
+	cmocka_unit_test(auth_wire_decode_locates_header),
+};
+
+TEST_MAIN("auth", tests)
