@@ -56,11 +56,50 @@ static uint64_t jint(json_t *o, const char *key, bool *found)
 	return *found && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+/* Every integer of @obj as one sample of @name, its key (slugged) the reason. */
+static void by_reason(struct cp_mtext *t, const char *name, const char *help, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	char reason[64];
+
+	if (!json_is_object(obj))
+		return;
+	cp_mtext_family(t, name, "counter", help);
+	json_object_foreach(obj, key, v) {
+		if (!json_is_integer(v))
+			continue;
+		slug(key, reason, sizeof(reason));
+		cp_mtext_u64(t, name, "reason", reason,
+			     json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0);
+	}
+}
+
+/* Control-link TLS: the status command's limits.control_tls. */
+static void render_tls(struct cp_mtext *t, json_t *tls)
+{
+	bool f;
+
+	if (!json_is_object(tls))
+		return;
+	one(t, "rumor_control_insecure", "gauge", "1 when control links run without TLS",
+	    json_is_true(json_object_get(tls, "insecure")));
+	by_reason(t, "rumor_control_tls_refused_total",
+		  "control-link TLS connections refused, by reason", json_object_get(tls, "refused"));
+	by_reason(t, "rumor_control_messages_refused_total",
+		  "control messages refused on authenticated links, by reason",
+		  json_object_get(tls, "refused_msgs"));
+	one(t, "rumor_control_tls_handshakes_total", "counter", "control-link TLS handshakes done",
+	    jint(tls, "handshakes", &f));
+	one(t, "rumor_control_tls_outbound_failed_total", "counter",
+	    "outbound control links whose TLS handshake failed", jint(tls, "outbound_failed", &f));
+}
+
 /* API and control-port limits: the same object the status command shows under "limits". */
 static void render_limits(struct cp_node *n, struct cp_mtext *t)
 {
 	static const char *const api_refused[] = { "refused_clients", "refused_watches",
-						   "accept_nofd", "accept_errors" };
+						   "accept_nofd", "accept_errors", "refused_admin" };
 	static const char *const net_refused[] = { "refused_addr", "handshake_timeouts",
 						   "prehandshake_oversize", "bad_hello",
 						   "bad_frames", "accept_nofd", "shed_nofd",
@@ -89,6 +128,7 @@ static void render_limits(struct cp_node *n, struct cp_mtext *t)
 	for (size_t i = 0; i < sizeof(net_refused) / sizeof(*net_refused); i++)
 		if ((v = jint(net, net_refused[i], &f)), f)
 			cp_mtext_u64(t, "rumor_control_refused_total", "reason", net_refused[i], v);
+	render_tls(t, json_object_get(lim, "control_tls"));
 	json_decref(lim);
 }
 
