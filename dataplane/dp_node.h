@@ -15,6 +15,7 @@
 #include "dp_dedupe.h"
 #include "dp_seqstate.h"
 #include "dp_store.h"
+#include "rumor_auth.h"
 #include "rumor_config.h"
 #include "rumor_msg.h"
 #include "rumor_tsrule.h"
@@ -25,9 +26,15 @@ enum dp_drop {
 	DP_DROP_NOT_MINE = 24,   /* IPv4/UDP rumor frame addressed to another IP */
 	DP_DROP_SEGS = 25,       /* multi-segment RX mbuf */
 	DP_DROP_NOMBUF = 26,     /* no header mbuf for a fan-out / pull copy */
-	DP_DROP_STORE = 27,      /* new frame not stored: store full or origin at its cap */
+	DP_DROP_STORE = 27,      /* new frame not stored: store full (caps: budget_drops) */
 	DP_DROP_PEER = 28,       /* reply to a node missing from the config */
 	DP_DROP_ORIGIN = 29,     /* our own origin id in a frame we do not know */
+	/* frame authentication (rumor_auth.h), with a keyring only */
+	DP_DROP_AUTH_NO_KEY = 21,    /* no auth header, or a key id we do not hold */
+	DP_DROP_AUTH_BAD_TAG = 22,   /* hop tag wrong, or addressed to another node */
+	DP_DROP_AUTH_REPLAY = 23,    /* sender's counter seen, too old, 0 or 2^64-1 */
+	DP_DROP_AUTH_OLD_EPOCH = 30, /* counter from before this dataplane started */
+	DP_DROP_AUTH_BAD_BODY = 31,  /* body tag wrong: clock or events changed */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -93,6 +100,13 @@ struct dp_peer {
 	uint8_t valid;
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
+};
+
+/* What a relay resends of the origin's seal with a stored frame (per store slot). */
+struct dp_auth_slot {
+	uint64_t nonce;
+	uint8_t key;
+	uint8_t tag[RUMOR_AUTH_TAG_LEN];
 };
 
 /* PULL_REQ answers per requester: tokens scaled by DP_TOKEN_ONE, refilled from @last. */
@@ -167,6 +181,14 @@ struct dp_node {
 	uint64_t age;                       /* TSC; UINT64_MAX: no age-out */
 	uint32_t age_cursor;
 	uint64_t age_next;                  /* TSC of the next age_scan walk */
+	/* frame authentication: NULL auth = insecure (no keyring configured) */
+	struct rumor_auth *auth;
+	uint8_t auth_key;                   /* key id we seal with */
+	uint32_t auth_epoch, auth_n;        /* our counter: epoch << 32 | n */
+	uint64_t auth_tick;                 /* TSC of the next epoch-from-clock check */
+	int auth_fd;                        /* state dir's auth-epoch file, -1: none */
+	struct dp_auth_slot *aslot;         /* [store.nslots] */
+	struct rumor_auth_window *win;      /* [RUMOR_NODE_ID_MAX + 1], by sender */
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;
