@@ -349,8 +349,7 @@ void cp_metrics_close(struct cp_metrics *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->mhd);
-	close(m->fd); /* a given listen socket stays ours */
+	MHD_stop_daemon(m->mhd); /* closes the listen socket we gave it too */
 	pthread_mutex_destroy(&m->lock);
 	free(m->text);
 	cp_mtext_free(&m->loop.text);
