@@ -109,12 +109,22 @@ static const char *const known[] = {
 	"stuck_events", "applies_inflight", "next_cut_us", "stuck_oldest", "order_origins", NULL
 };
 
-static int is_known(const char *k)
+static const char *const known_dp[] = {
+	"state", "rx_pkts", "tx_pkts", "frames_new", "frames_dup", "drops", "store_used",
+	"store_cap", "drops_by_reason", "ts_drops", "members", "acks_queued", NULL
+};
+
+static int in_list(const char *const *list, const char *k)
 {
-	for (int i = 0; known[i]; i++)
-		if (!strcmp(known[i], k))
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(list[i], k))
 			return 1;
 	return 0;
+}
+
+static int is_known(const char *k)
+{
+	return in_list(known, k);
 }
 
 void rctl_print_status(json_t *r, int verbose)
@@ -160,6 +170,14 @@ void rctl_print_status(json_t *r, int verbose)
 		long long used = num(dp, "store_used"), cap = num(dp, "store_cap");
 		line("store", "%lld of %lld slots (%.1f%%)", used, cap,
 		     cap ? 100.0 * (double)used / (double)cap : 0.0);
+		/* dataplane fields this rumorctl does not know yet (e.g. gossip_auth) */
+		json_object_foreach(dp, k, v) {
+			char key[96];
+			if (in_list(known_dp, k))
+				continue;
+			snprintf(key, sizeof(key), "dataplane.%s", k);
+			flatten(key, v, KEYW, "");
+		}
 	}
 	if (disk)
 		line("disk", "%s free, refuses events below %s%s",
