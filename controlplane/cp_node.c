@@ -1300,6 +1300,11 @@ static void pp_applied(void *data, const struct cp_fsm_entry *e)
 
 	if (e->seq_last > n->applied_through[e->origin])
 		n->applied_through[e->origin] = e->seq_last;
+	/* our seqs skipped above what we stamped (a timestamp claimed them, cp_order's
+	 * phantom skip): stamp above them, or our next events would be stale on arrival */
+	if (e->kind == CP_BATCH_SKIP && e->origin == n->self && n->seq_floor_known &&
+	    e->seq_last > n->seq_floor)
+		set_seq_floor(n, e->seq_last);
 	if (n->want_origin == e->origin && n->want_seq <= e->seq_last)
 		n->want_origin = 0;
 	*r = (struct cp_recent){ .gseq = e->gseq, .origin = e->origin, .seq = e->seq, .id = e->id };

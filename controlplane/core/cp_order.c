@@ -1,6 +1,7 @@
 /* cp_order: readiness tracking with per-origin dense windows and wait lists, and the
  * deterministic k-way merge (Kahn's algorithm over per-origin heads) that cuts batches. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,7 @@ void cp_order_config_default(struct cp_order_config *cfg)
 	cfg->batch_max_events = 4096;
 	cfg->batch_max_us = 2000;
 	cfg->gap_timeout_us = 500000;
+	cfg->phantom_skip_max = 1u << 20;
 }
 
 int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
@@ -706,11 +708,17 @@ static void check_gaps(struct cp_order *o)
 	}
 }
 
+static bool is_voter(const struct cp_order *o, uint16_t node)
+{
+	return o->slot_of[node] && (o->voter_mask >> (o->slot_of[node] - 1) & 1);
+}
+
 /* A head that a majority holds but that waits for (n, c) with c above every seq of n that
  * anyone reported (or skipped, or ordered, or was refused for lack of room only): no report
- * will ever satisfy it unless one is still on its way. After gap_timeout_us the event is rejected, through Raft, as a visible
- * record, and its origin's later events proceed. Only the waiting head is judged: one bad
- * timestamp costs one event, never the origin's next ones. */
+ * will ever satisfy it unless one is still on its way. After gap_timeout_us, when n is a voter
+ * and c within phantom_skip_max, n's seqs through c are skipped as one record and the head
+ * proceeds; otherwise the head is rejected, through Raft, as a visible record, and its
+ * origin's later events proceed. */
 static void check_impossible(struct cp_order *o)
 {
 	for (unsigned p = 1; p <= o->max_origin; p++) {
@@ -731,9 +739,31 @@ static void check_impossible(struct cp_order *o)
 		if (o->now - g->imp_since < o->cfg.gap_timeout_us)
 			continue;
 		uint32_t idx = ring_get(g, s);
-		g->imp_on = 0;
-		if (idx == NONE32 || o->pool[idx].state != EV_PENDING)
+		if (idx == NONE32 || o->pool[idx].state != EV_PENDING) {
+			g->imp_on = 0;
 			continue;
+		}
+		if (is_voter(o, n) && g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max) {
+			/* A voter's seqs a little above all it reported: a forged or garbled claim
+			 * that honest clocks merged, so every later event of theirs names it too.
+			 * Rejecting the head would cost one event per clock that carries it; skip
+			 * the claimed run instead (one record), and every waiter proceeds. The
+			 * voter stamps above it once the skip is applied (rumor-cp's seq floor). */
+			if (o->rt[n] < o->og[n].max_seq)
+				continue; /* its reported events first: the skip goes at its head */
+			if (!skip_run(o, &o->og[n], n, o->rt[n] + 1, g->wait_ctr))
+				continue; /* no slot: next cut */
+			note_origin(o, n); /* it may never have reported anything */
+			g->imp_on = 0;
+			o->og[n].gap_on = 0;
+			o->rt[n] = g->wait_ctr;
+			o->st.phantom_skips++;
+			wake(o, n);
+			push_work(o, n);
+			run_work(o);
+			continue;
+		}
+		g->imp_on = 0;
 		o->pool[idx].state = EV_REJECT;
 		o->skips_new++;
 		unwait(o, (uint16_t)p);

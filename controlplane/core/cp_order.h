@@ -20,11 +20,16 @@ struct cp_order_config {
 	uint64_t batch_max_us;      /* ... or this long after the first ready event */
 	uint64_t gap_timeout_us;    /* missing origin seq blocking others -> skip record; head
 				       waiting on a (node, counter) nobody reported -> reject */
+	uint64_t phantom_skip_max;  /* a head waiting past gap_timeout_us on a voter's (n, c)
+				       that nobody reported, with c at most this far above what
+				       is ordered of n: n's seqs through c are skipped (one
+				       record) instead of the head being rejected */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
 };
 
-/* Defaults: 65536 pending, 64 entries, 4096 events / 2 ms, 500 ms gap timeout. */
+/* Defaults: 65536 pending, 64 entries, 4096 events / 2 ms, 500 ms gap timeout, phantom skips
+ * of up to 2^20 seqs. */
 void cp_order_config_default(struct cp_order_config *cfg);
 
 /* One new-event report (C++ callers write `struct cp_order_report`: the function has the
@@ -53,6 +58,8 @@ struct cp_order_stats {
 	uint64_t skips;            /* skip records emitted */
 	uint64_t rejects;          /* reject records emitted: timestamp names what no member
 				      reported, for gap_timeout_us */
+	uint64_t phantom_skips;    /* skip records for a voter's seqs that a timestamp named
+				      and nobody reported (see phantom_skip_max) */
 	uint64_t committed;        /* events released by cp_order_committed() */
 	uint32_t pending;          /* events in the table now */
 	uint32_t ready;            /* ready, not cut yet */

@@ -300,6 +300,15 @@ static void lead(void)
 		const struct cp_batch_rec *r = &batch.recs[i];
 		if (r->origin != SELF || r->seq > legit.seq || r->seq_last < legit.seq)
 			continue;
+		if (r->kind != CP_BATCH_EVENT) {
+			const struct rumor_vc *c = dp_node_clock(&dp);
+			fprintf(stderr, "fuzz_node_intake: %s record, reason %u (%s); node 1's clock:",
+				r->kind == CP_BATCH_SKIP ? "skip" : "reject", r->reason,
+				cp_batch_reason_text(r->reason));
+			for (unsigned k = 0; k < c->n; k++)
+				fprintf(stderr, " %u:%llu", c->node[k], (unsigned long long)c->ctr[k]);
+			fprintf(stderr, "\n");
+		}
 		if (r->kind != CP_BATCH_EVENT)
 			fail(r->kind == CP_BATCH_SKIP ? "the legitimate event was skipped"
 						      : "the legitimate event was rejected");
@@ -718,7 +727,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fprintf(stderr, "fuzz_node_intake: replayed %u inputs of %s without a failure\n", k,
 			replay);
-		exit(0);
+		fflush(stderr);
+		_exit(0); /* libFuzzer treats exit() inside an input as a crash */
 	}
 	run_input(data, size);
 	return 0;

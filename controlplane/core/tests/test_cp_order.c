@@ -276,6 +276,50 @@ static void test_impossible_counter_of_real_node(void **state)
 	cp_order_destroy(o);
 }
 
+/* A forged frame made honest clocks claim voter 3's seq 5 while 3 reported nothing: every
+ * event stamped after it names (3, 5). Past the gap timeout 3's seqs 1..5 leave as one skip
+ * record and both waiters are ordered; neither is rejected. A late report of one of those
+ * seqs is stale. (Found by fuzz_node_intake: rejecting the head cost every later event of
+ * every node whose clock had merged the claim.) */
+static void test_phantom_claim_on_voter_skipped(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep(o, r, 2, 1, 0, 2, P(2, 1), P(3, 5)), 0);
+		assert_int_equal(rep(o, r, 1, 1, 0, 3, P(1, 1), P(2, 1), P(3, 5)), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 999, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 3);
+	assert_int_equal(b.recs[0].kind, CP_BATCH_SKIP);
+	assert_int_equal(b.recs[0].origin, 3);
+	assert_int_equal(b.recs[0].seq, 1);
+	assert_int_equal(b.recs[0].seq_last, 5);
+	assert_int_equal(b.recs[1].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[1].origin, 2);
+	assert_int_equal(b.recs[2].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[2].origin, 1);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.rejects, 0);
+	assert_int_equal(st.phantom_skips, 1);
+	cp_order_committed(o, &b);
+	assert_int_equal(cp_order_ordered_through(o, 3), 5);
+	assert_int_equal(rep(o, 3, 3, 4, 1100, 1, P(3, 4)), 0);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.stale, 1);
+	/* node 3 stamps above the skip: its seq 6 is ordered at once */
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 3, 6, 1200, 1, P(3, 6)), 0);
+	assert_int_equal(cp_order_cut(o, 1200, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){3}, (uint64_t[]){6});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 /* A predecessor whose report was refused for lack of room exists (it is re-reported): the
  * event naming it waits past the gap timeout instead of being rejected. */
 static void test_refused_predecessor_not_impossible(void **state)
@@ -830,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_impossible_counter_of_real_node),
 		cmocka_unit_test(test_oversized_timestamp_refused_alone),
 		cmocka_unit_test(test_refused_predecessor_not_impossible),
+		cmocka_unit_test(test_phantom_claim_on_voter_skipped),
 		cmocka_unit_test(test_repair_minority_run),
 		cmocka_unit_test(test_repair_retry_interval),
 		cmocka_unit_test(test_nobufs_and_commit),
