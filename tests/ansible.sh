@@ -192,6 +192,11 @@ grep -o '"msg": "node [0-9]*: [^"]*"' "$work/site.yml.log" || true
 say "site.yml: $(($(date +%s) - ts)) s"
 leaders=$(for n in "${nodes[@]}"; do status_of "$n" | python3 -c 'import json,sys; print(json.load(sys.stdin)["leader"])'; done | sort -u)
 [[ $(wc -w <<<"$leaders") == 1 && $leaders != 0 ]] || fail "nodes disagree on the leader: $leaders"
+for n in "${nodes[@]}"; do # the role's keyring and TLS files are in use
+	a=$(status_of "$n" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dataplane"].get("gossip_auth", "on"))')
+	[[ $a == on ]] || fail "node $n: gossip_auth $a"
+	grep -q '^tls_cert = /etc/rumor/tls/' "$work/h$n/etc/rumor/node-$n.conf" || fail "node $n: no TLS in node-$n.conf"
+done
 
 # 5. The cluster orders events from every node.
 for n in "${nodes[@]}"; do
