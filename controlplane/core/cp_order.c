@@ -713,9 +713,24 @@ static bool is_voter(const struct cp_order *o, uint16_t node)
 	return o->slot_of[node] && (o->voter_mask >> (o->slot_of[node] - 1) & 1);
 }
 
+/* Does p's head wait, through the heads it waits for, on p itself? Honest clocks never do
+ * (p's head would have happened before itself); forged timestamps can, and then every head
+ * of the cycle waits for good unless one leaves. */
+static bool waits_in_cycle(const struct cp_order *o, uint16_t p)
+{
+	uint16_t q = o->og[p].wait_node;
+	for (unsigned steps = 0; q && steps < CP_ORDER_MAX_REPORTERS; steps++) {
+		if (q == p)
+			return true;
+		q = o->og[q].wait_node;
+	}
+	return false;
+}
+
 /* A head that a majority holds but that waits for (n, c) with c above every seq of n that
  * anyone reported (or skipped, or ordered, or was refused for lack of room only): no report
- * will ever satisfy it unless one is still on its way. After gap_timeout_us, when n is a voter
+ * will ever satisfy it unless one is still on its way, or that waits in a cycle of heads
+ * (forged timestamps: see waits_in_cycle). After gap_timeout_us, when n is a voter
  * and c within phantom_skip_max, n's seqs through c are skipped as one record and the head
  * proceeds; otherwise the head is rejected, through Raft, as a visible record, and its
  * origin's later events proceed. */
@@ -726,7 +741,8 @@ static void check_impossible(struct cp_order *o)
 		uint64_t s = o->rt[p] + 1;
 		uint16_t n = g->wait_node;
 
-		if (!n || g->wait_ctr <= o->og[n].max_seq || g->wait_ctr <= o->og[n].refused_max) {
+		if (!n || ((g->wait_ctr <= o->og[n].max_seq || g->wait_ctr <= o->og[n].refused_max) &&
+			   !waits_in_cycle(o, (uint16_t)p))) {
 			g->imp_on = 0;
 			continue;
 		}
@@ -743,7 +759,8 @@ static void check_impossible(struct cp_order *o)
 			g->imp_on = 0;
 			continue;
 		}
-		if (is_voter(o, n) && g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max) {
+		if (g->wait_ctr > o->og[n].max_seq && is_voter(o, n) &&
+		    g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max) {
 			/* A voter's seqs a little above all it reported: a forged or garbled claim
 			 * that honest clocks merged, so every later event of theirs names it too.
 			 * Rejecting the head would cost one event per clock that carries it; skip

@@ -519,6 +519,16 @@ static void fail(const char *why)
 		(unsigned long long)cp_order_ordered_through(order, 2),
 		(unsigned long long)cp_order_ordered_through(order, 3), st.pending, st.ready,
 		(unsigned long long)st.skips, (unsigned long long)st.rejects);
+	for (uint16_t o = 1; o <= 4; o++) {
+		struct cp_order_origin_info oi;
+		if (cp_order_origin_info(order, o, &oi) != 0)
+			continue;
+		fprintf(stderr, "  origin %u: ordered %llu ready %llu max %llu held %u waits (%u, %llu) "
+			"gap %d head state %d holders %u\n", o, (unsigned long long)oi.ordered,
+			(unsigned long long)oi.ready_through, (unsigned long long)oi.max_seq, oi.held,
+			oi.wait_node, (unsigned long long)oi.wait_ctr, oi.gap, oi.head_state,
+			oi.head_holders);
+	}
 	FILE *f = fopen("fuzz_node_intake.history", "wb");
 	if (f) {
 		fwrite(history, 1, history_len, f);

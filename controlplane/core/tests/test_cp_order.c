@@ -320,6 +320,37 @@ static void test_phantom_claim_on_voter_skipped(void **state)
 	cp_order_destroy(o);
 }
 
+/* Forged timestamps in a cycle: (2,1) claims it saw (3,1) and (3,1) claims it saw (2,1).
+ * Neither head can ever be ready; past the gap timeout one leaves as a reject record and
+ * the other is ordered. (Found by fuzz_node_intake: the order of both origins, and of every
+ * event depending on them, stopped for good.) */
+static void test_timestamp_cycle_broken(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep(o, r, 2, 1, 0, 2, P(2, 1), P(3, 1)), 0);
+		assert_int_equal(rep(o, r, 3, 1, 0, 2, P(2, 1), P(3, 1)), 0);
+		assert_int_equal(rep(o, r, 1, 1, 0, 2, P(1, 1), P(2, 1)), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 999, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 1000, 0, &b), 3);
+	assert_int_equal(b.recs[0].kind, CP_BATCH_REJECT);
+	assert_int_equal(b.recs[0].origin, 2);
+	assert_int_equal(b.recs[0].reason, CP_BATCH_REASON_IMPOSSIBLE_TS);
+	assert_int_equal(b.recs[1].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[2].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[1].origin + b.recs[2].origin, 1 + 3);
+	struct cp_order_stats st;
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.rejects, 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 /* A predecessor whose report was refused for lack of room exists (it is re-reported): the
  * event naming it waits past the gap timeout instead of being rejected. */
 static void test_refused_predecessor_not_impossible(void **state)
@@ -875,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_timestamp_refused_alone),
 		cmocka_unit_test(test_refused_predecessor_not_impossible),
 		cmocka_unit_test(test_phantom_claim_on_voter_skipped),
+		cmocka_unit_test(test_timestamp_cycle_broken),
 		cmocka_unit_test(test_repair_minority_run),
 		cmocka_unit_test(test_repair_retry_interval),
 		cmocka_unit_test(test_nobufs_and_commit),
