@@ -6,12 +6,13 @@
 # gossip frame (origin, seqs, event count, clock entries, ids, payloads, per-event timestamps)
 # with what `rumorctl events --json` says about the same events.
 # Two clusters, one after the other:
-#   tls       control links as deployed (mutual TLS 1.3): gossip checked; on the control bridge
-#             the handshakes of a node restarted at the end are TLS 1.3, and no cp_net frame
-#             travels in clear
-#   insecure  RUMOR_INSECURE=1 (plaintext control links): gossip checked again, and the control
-#             protocol too: every report record's ids, CRC32C of every frame, and the order
-#             batches in the captured Raft entries (in index order: the log's global order)
+#   tls       as deployed: control links mutual TLS 1.3, gossip frames sealed. Gossip checked,
+#             and every frame's auth header (addressee = IP destination, counters unique per
+#             sender); on the control bridge the handshakes of a node restarted at the end are
+#             TLS 1.3 and no cp_net frame travels in clear
+#   insecure  RUMOR_INSECURE=1 (plaintext control links, no auth header): gossip checked again,
+#             and the control protocol: every report record's ids, CRC32C of every frame, and
+#             the order batches in the captured Raft entries (in index order: the global order)
 # usage: dissector.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RUMOR_DISSECTOR_LUA: another
 # script to test, e.g. a deliberately broken copy, which must make this test fail;
 # RUMOR_DISSECTOR_PHASES: "tls insecure" by default)
@@ -94,6 +95,7 @@ dissect_gossip() {
 		-e rumor.first_seq -e rumor.last_seq -e rumor.event_count -e rumor.clock_count \
 		-e rumor.clock -e rumor.clock.node -e rumor.clock.counter -e rumor.event.seq \
 		-e rumor.event.id -e rumor.event.len -e rumor.event.data -e rumor.event.clock \
+		-e ip.src -e ip.dst -e rumor.auth.key_id -e rumor.auth.dst -e rumor.auth.counter \
 		-e _ws.expert.message >"$RUMOR_RUN/gossip.json" ||
 		fail "tshark (gossip): $(cat "$RUMOR_RUN/tshark.err")"
 	log "capture: $(tsh -q -z io,phs 2>/dev/null | grep -E '^ *(eth|udp|rumor|tcp|tls|rumorcp) ' | tr -s ' ' | tr '\n' ';')"
@@ -122,7 +124,7 @@ run_tls() {
 		fail "rumorctl events"
 	dissect_gossip
 	python3 "$SRC/tests/dissector_check.py" --events "$RUMOR_RUN/events.json" \
-		--gossip "$RUMOR_RUN/gossip.json" --prefix "SET ws-" --expect "$n" --min-multi 1 ||
+		--gossip "$RUMOR_RUN/gossip.json" --prefix "SET ws-" --expect "$n" --min-multi 1 --auth ||
 		fail "tls: dissected gossip disagrees with rumorctl events (capture kept in $PCAP)"
 	local hello13 clear payload tlsrec
 	hello13=$(tsh -Y 'tcp.port == 7100 and tls.handshake.type == 2 and tls.handshake.extensions.supported_version == 0x0304' | wc -l)

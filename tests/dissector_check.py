@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--control", help="tshark -T json of the rumorcp frames")
     ap.add_argument("--prefix", default="", help="payload prefix of the test's own events")
     ap.add_argument("--expect", type=int, default=0, help="how many such events were sent")
+    ap.add_argument("--auth", action="store_true",
+                    help="every frame must carry an auth header addressed to its IP destination")
     ap.add_argument("--min-multi", type=int, default=0,
                     help="at least this many frames must carry several events")
     a = ap.parse_args()
@@ -67,6 +69,8 @@ def main():
     seen = {}            # (origin, seq) -> frames that carried it
     counts = {}          # event_count -> frames
     nclock = 0
+    hop_ctrs = {}        # (sender, counter) -> frame: a sender never reuses a counter
+    nauth = 0
     for L in frames:
         fn = one(L, "frame.number")
         where = f"frame {fn}"
@@ -77,6 +81,22 @@ def main():
         origin = int(one(L, "rumor.origin"))
         first = int(one(L, "rumor.first_seq"))
         count = int(one(L, "rumor.event_count"))
+        if a.auth:
+            sender = int(one(L, "rumor.sender"))
+            src, dst = (int(one(L, k).split(".")[-1]) for k in ("ip.src", "ip.dst"))
+            keys = many(L, "rumor.auth.key_id")
+            if len(keys) != 1:
+                err(f"{where}: {len(keys)} auth headers")
+            else:
+                nauth += 1
+                adst, ctr = int(one(L, "rumor.auth.dst")), int(one(L, "rumor.auth.counter"))
+                if adst != dst or sender != src:
+                    err(f"{where}: auth addressee {adst} / sender {sender} but IP "
+                        f"{src} -> {dst} (data IPs end in the node id)")
+                if (sender, ctr) in hop_ctrs:
+                    err(f"{where}: sender {sender} counter {ctr} also in frame "
+                        f"{hop_ctrs[(sender, ctr)]}")
+                hop_ctrs[(sender, ctr)] = fn
         if ftype == 2:   # PULL_REQ: a header only
             continue
         nclk = int(one(L, "rumor.clock_count"))
@@ -185,6 +205,8 @@ def main():
           f"{dict(sorted(counts.items()))}, {multi} with several), {nclock} clock entries; "
           f"{len(ours)} test events, all {len(ours) - len(missing)} seen agree on origin, seq, "
           f"id, data; {checked_clock} per-event timestamps equal clock_text"
+          + (f"; {nauth} auth headers addressed to their IP destination, counters unique per "
+             f"sender" if a.auth else "")
           + (f"; control: {ncp} frames, {nraft} raft messages, {nrep} report records "
              f"({nrep_ids} ids match), {len(batch)} batch records in raft entries in the log's "
              f"order" if a.control else "")

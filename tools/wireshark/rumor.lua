@@ -13,6 +13,7 @@ local VC_ENTRY = 10            -- u16 node + u64 counter
 local NODE_ID_MAX = 1023       -- RUMOR_NODE_ID_MAX
 local VC_MAX = 256             -- RUMOR_VC_MAX_ENTRIES
 local MAX_EVENTS = 128         -- RUMOR_WIRE_MAX_EVENTS
+local AUTH_LEN = 52            -- RUMOR_WIRE_AUTH_LEN: after the fixed header when flags & 0x80
 
 -------------------------------------------------------------------------------------------
 -- Gossip (data network)
@@ -34,6 +35,16 @@ local gf = {
 	last_seq = ProtoField.uint64("rumor.last_seq", "Last seq"),
 	event_count = ProtoField.uint16("rumor.event_count", "Event count"),
 	clock_count = ProtoField.uint16("rumor.clock_count", "Clock entries"),
+	auth = ProtoField.none("rumor.auth", "Auth header"),
+	auth_key = ProtoField.uint8("rumor.auth.key_id", "Key id"),
+	auth_alg = ProtoField.uint8("rumor.auth.alg", "Algorithm", base.DEC, { [1] = "AES-256-GMAC" }),
+	auth_dst = ProtoField.uint16("rumor.auth.dst", "Addressee node"),
+	auth_ctr = ProtoField.uint64("rumor.auth.counter", "Sender counter"),
+	auth_epoch = ProtoField.uint32("rumor.auth.epoch", "Counter epoch (s)"),
+	auth_n = ProtoField.uint32("rumor.auth.n", "Frames in epoch"),
+	auth_nonce = ProtoField.uint64("rumor.auth.nonce", "Body nonce"),
+	auth_bodytag = ProtoField.bytes("rumor.auth.body_tag", "Body tag"),
+	auth_hoptag = ProtoField.bytes("rumor.auth.hop_tag", "Hop tag"),
 	clock = ProtoField.string("rumor.clock", "Timestamp"),
 	clock_node = ProtoField.uint16("rumor.clock.node", "Node"),
 	clock_ctr = ProtoField.uint64("rumor.clock.counter", "Counter"),
@@ -53,6 +64,8 @@ local ge = {
 			      expert.severity.ERROR),
 	pull = ProtoExpert.new("rumor.pull", "Pull request", expert.group.SEQUENCE,
 			       expert.severity.NOTE),
+	noauth = ProtoExpert.new("rumor.noauth", "Frame without auth header", expert.group.SECURITY,
+				 expert.severity.WARN),
 }
 gossip.experts = ge
 
@@ -146,15 +159,40 @@ local function dissect_gossip(tvb, pinfo, tree)
 		return len
 	end
 
+	-- the auth header (flags 0x80): per hop like the fixed header; the tags are GMACs this
+	-- dissector shows but cannot check (no AES in Lua, and no keyring)
+	local off = HDR_LEN
+	if tvb(6, 1):uint() >= 0x80 then -- RUMOR_WIRE_F_AUTH, the flags' top bit
+		if len - off < AUTH_LEN then
+			bad(t, "truncated")
+			return len
+		end
+		local at = t:add(gf.auth, tvb(off, AUTH_LEN))
+		at:add(gf.auth_key, tvb(off, 1))
+		at:add(gf.auth_alg, tvb(off + 1, 1))
+		at:add(gf.auth_dst, tvb(off + 2, 2))
+		at:add(gf.auth_ctr, tvb(off + 4, 8))
+		at:add(gf.auth_epoch, tvb(off + 4, 4)):set_generated()
+		at:add(gf.auth_n, tvb(off + 8, 4)):set_generated()
+		at:add(gf.auth_nonce, tvb(off + 12, 8))
+		at:add(gf.auth_bodytag, tvb(off + 20, 16))
+		at:add(gf.auth_hoptag, tvb(off + 36, 16))
+		at:set_text(string.format("Auth header: key %d, to node %d, counter %s", tvb(off, 1):uint(),
+			tvb(off + 2, 2):uint(), tostring(tvb(off + 4, 8):uint64())))
+		off = off + AUTH_LEN
+	else
+		t:add_proto_expert_info(ge.noauth, "no auth header: a node with a keyring refuses it (auth_no_key)")
+	end
+
 	if ftype == 2 then
 		t:add_proto_expert_info(ge.pull, "asks " .. sender .. "'s peer for these seqs")
 		if nclk ~= 0 then bad(cki, "clock count over bound") end
-		if nev == 0 or nev > MAX_EVENTS or len ~= HDR_LEN then bad(ei, "event count mismatch") end
+		if nev == 0 or nev > MAX_EVENTS or len ~= off then bad(ei, "event count mismatch") end
 		return len
 	end
 
 	-- the timestamp shared by the frame's events
-	local off = HDR_LEN
+	local body0 = off
 	if len - off < nclk * VC_ENTRY then
 		bad(cki, "truncated")
 		return len
@@ -180,7 +218,7 @@ local function dissect_gossip(tvb, pinfo, tree)
 	local text = vc_text(nodes, ctrs)
 	ct:set_text("Timestamp: " .. text)
 	-- the string value itself is the text (for -T fields / -T json)
-	t:add(gf.clock, tvb(HDR_LEN, nclk * VC_ENTRY), text):set_generated()
+	t:add(gf.clock, tvb(body0, nclk * VC_ENTRY), text):set_generated()
 	if not clock_ok then
 		bad(ct, "malformed clock")
 	elseif origin_ctr == nil or origin_ctr ~= last then
@@ -221,7 +259,7 @@ local function dissect_gossip(tvb, pinfo, tree)
 			local c2 = {}
 			for k = 1, #ctrs do c2[k] = ctrs[k] end
 			c2[oidx] = seq
-			et:add(gf.ev_clock, tvb(HDR_LEN, nclk * VC_ENTRY), vc_text(nodes, c2)):set_generated()
+			et:add(gf.ev_clock, tvb(body0, nclk * VC_ENTRY), vc_text(nodes, c2)):set_generated()
 		end
 		if elen > 0 then
 			local pr = tvb(off + EV_HDR_LEN, elen)
