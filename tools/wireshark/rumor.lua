@@ -3,8 +3,9 @@
 -- Load: tshark -X lua_script:tools/wireshark/rumor.lua ...  (README.md beside this file)
 --
 -- The checks mirror rumor_wire_decode_rumor(): a frame the dataplane would drop gets an expert
--- note naming the reason, so a capture shows why a node counted a drop. Event ids are shown
--- but not recomputed (XXH3-128 is not available to Lua dissectors).
+-- note naming the reason, so a capture shows why a node counted a drop. Event ids and the auth
+-- header's GMAC tags are shown but not recomputed (no XXH3 or AES in Lua, no keyring). A TLS
+-- control link is handed to Wireshark's TLS dissector (decrypted with tls.keylog_file).
 
 local RUMOR_MAGIC = 0x52554d52 -- "RUMR", the gossip header and the control HELLO alike
 local HDR_LEN = 28             -- RUMOR_WIRE_HDR_LEN
