@@ -254,18 +254,26 @@ static int body_tag(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
 {
 	const struct gcm_key_data *kd = a->key[key_id];
 	struct gcm_context_data ctx;
-	uint8_t iv[12], pre[32];
+	uint8_t iv[12], buf[32 + 256] __attribute__((aligned(64))), *pre = buf;
 
 	if (key_id == 0 || kd == NULL)
 		return RUMOR_AUTH_NO_KEY;
 	/* cluster (8..12), origin (12..14), then first_seq and the counts (16..28): everything
 	 * but type, flags, rounds and sender, which relays patch */
-	memset(pre, 0, sizeof(pre));
+	memset(pre, 0, 32);
 	memcpy(pre, hdr + 8, 6);
 	memcpy(pre + 6, hdr + 16, 12);
 	mk_iv(iv, 'B', key_id, hdr + 12, nonce);
+	if (body_len <= sizeof(buf) - 32) {
+		/* small bodies: one call over a copy beats init/update/finalize (bench_auth) */
+		if (body_len)
+			memcpy(buf + 32, body, body_len);
+		IMB_AES256_GCM_ENC(a->mgr, kd, &ctx, NULL, NULL, 0, iv, buf, 32 + body_len, tag,
+				   RUMOR_AUTH_TAG_LEN);
+		return 0;
+	}
 	IMB_AES256_GMAC_INIT(a->mgr, kd, &ctx, iv, 12);
-	IMB_AES256_GMAC_UPDATE(a->mgr, kd, &ctx, pre, sizeof(pre));
+	IMB_AES256_GMAC_UPDATE(a->mgr, kd, &ctx, pre, 32);
 	if (body_len)
 		IMB_AES256_GMAC_UPDATE(a->mgr, kd, &ctx, body, body_len);
 	IMB_AES256_GMAC_FINALIZE(a->mgr, kd, &ctx, tag, RUMOR_AUTH_TAG_LEN);

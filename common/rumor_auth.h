@@ -87,11 +87,15 @@ void rumor_auth_window_init(struct rumor_auth_window *w, uint64_t floor);
 int rumor_auth_window_check(const struct rumor_auth_window *w, uint64_t ctr);
 void rumor_auth_window_accept(struct rumor_auth_window *w, uint64_t ctr);
 
-/* A sender's counter: the epoch (wall-clock seconds, never below the last one persisted) in
- * the high 32 bits, frames sent within it in the low 32. */
-static inline uint64_t rumor_auth_counter(uint32_t epoch, uint32_t n)
+/* A sender's counter is its wall clock in 64 ns units (2^64 of them last 37,000 years), one
+ * above the last one stamped when two frames fall into one unit (15.6 M units a second, more
+ * than a 10 Gb/s port's frames: it does not run ahead of the clock). So a run never repeats
+ * an earlier run's counters, and a receiver refuses everything below its own start time
+ * (RUMOR_AUTH_OLD_EPOCH): frames captured before it restarted stay refused. */
+#define RUMOR_AUTH_CTR_SHIFT 6
+static inline uint64_t rumor_auth_ctr_of_ns(uint64_t ns)
 {
-	return (uint64_t)epoch << 32 | n;
+	return ns >> RUMOR_AUTH_CTR_SHIFT;
 }
 
 #endif

@@ -17,6 +17,7 @@
 #include "cp_raftio.h"
 #include "cp_sendreq.h"
 #include "cp_view.h"
+#include "dp_node.h"
 #include "rumor_tsrule.h"
 
 static json_t *ok(void)
@@ -81,7 +82,16 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 			if (ds->drops[i])
 				json_object_set_new(why, rumor_wire_strerror(RUMOR_WIRE_ETRUNC - i),
 						    json_integer((json_int_t)ds->drops[i]));
+		/* frame authentication's refusals (dp_node.h DP_DROP_AUTH_*): always listed */
+		for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
+			const char *name = dp_drop_name(i);
+
+			if (name != NULL && !strncmp(name, "auth_", 5))
+				json_object_set_new(why, name, json_integer((json_int_t)ds->drops[i]));
+		}
 		json_object_set_new(dpo, "drops_by_reason", why);
+		json_object_set_new(dpo, "gossip_auth",
+				    json_string(n->cfg.auth.keyring[0] ? "on" : "INSECURE"));
 		json_t *ts = json_object();
 		for (int i = 1; i <= RUMOR_TS_NREASONS; i++)
 			json_object_set_new(ts, rumor_tsrule_name(i),

@@ -3,7 +3,10 @@
 #include "dp_node.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_arp.h>
@@ -13,6 +16,7 @@
 #include <rte_malloc.h>
 #include <rte_memzone.h>
 
+#include "rumor_be.h"
 #include "rumor_eventid.h"
 
 #define SLOT_NONE DP_DEDUPE_NO_SLOT
@@ -23,6 +27,16 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_NOT_MINE] = "not_mine", [DP_DROP_SEGS] = "multi_seg",
 	[DP_DROP_NOMBUF] = "no_mbuf", [DP_DROP_STORE] = "store_full",
 	[DP_DROP_PEER] = "unknown_peer", [DP_DROP_ORIGIN] = "own_origin",
+	[DP_DROP_AUTH_NO_KEY] = "auth_no_key", [DP_DROP_AUTH_BAD_TAG] = "auth_bad_tag",
+	[DP_DROP_AUTH_REPLAY] = "auth_replay", [DP_DROP_AUTH_OLD_EPOCH] = "auth_old_epoch",
+	[DP_DROP_AUTH_BAD_BODY] = "auth_bad_body",
+};
+
+/* rumor_auth_reason -> drops[] index */
+static const int auth_drop[RUMOR_AUTH_NREASONS + 1] = {
+	[RUMOR_AUTH_NO_KEY] = DP_DROP_AUTH_NO_KEY, [RUMOR_AUTH_BAD_TAG] = DP_DROP_AUTH_BAD_TAG,
+	[RUMOR_AUTH_REPLAY] = DP_DROP_AUTH_REPLAY, [RUMOR_AUTH_OLD_EPOCH] = DP_DROP_AUTH_OLD_EPOCH,
+	[RUMOR_AUTH_BAD_BODY] = DP_DROP_AUTH_BAD_BODY,
 };
 
 static const int codec_errs[RUMOR_WIRE_ERR_COUNT] = {
@@ -298,6 +312,197 @@ static inline const struct dp_peer *peer_get(const struct dp_node *n, uint16_t i
 	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid ? &n->peers[id] : NULL;
 }
 
+/* ---------------------------------------------------------------- frame authentication */
+
+/* Persist the last counter stamped (no fsync on the lcore: a killed process leaves it in the
+ * page cache; after a power loss the wall clock, which counters follow, is past it anyway). */
+static void auth_ctr_store(struct dp_node *n)
+{
+	uint8_t b[8];
+
+	if (n->auth_fd < 0)
+		return;
+	rumor_be_st64(b, n->auth_last);
+	if (pwrite(n->auth_fd, b, 8, 0) != 8) {
+		/* nothing better to do on the lcore: the next start still begins above the
+		 * wall clock */
+	}
+}
+
+static uint64_t wall_ctr(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return rumor_auth_ctr_of_ns((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+/* Our next hop counter (rumor_auth.h): the wall clock read from the TSC, strictly rising. */
+static inline uint64_t auth_ctr(struct dp_node *n)
+{
+	uint64_t c = n->auth_base_ctr +
+		     (uint64_t)((unsigned __int128)(rte_rdtsc() - n->auth_base_tsc) * n->auth_mult >>
+				32);
+
+	if (c <= n->auth_last)
+		c = n->auth_last + 1;
+	n->auth_last = c;
+	return c;
+}
+
+/* Once a second: the TSC's idea of the wall clock is set again from CLOCK_REALTIME (NTP's
+ * slewing), and the counter reached is persisted. */
+static void auth_clock(struct dp_node *n, uint64_t now)
+{
+	n->auth_tick = now + n->tsc_hz;
+	n->auth_base_tsc = rte_rdtsc();
+	n->auth_base_ctr = wall_ctr();
+	auth_ctr_store(n);
+}
+
+/* After put_prefix: add the auth header for @dst (key, counter, the slot's body seal or
+ * none for a PULL_REQ) behind the fixed header at @p and seal the hop. */
+static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
+			    const struct dp_auth_slot *as)
+{
+	uint8_t *r = p + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
+
+	r[6] |= RUMOR_WIRE_F_AUTH;
+	ah[RUMOR_WIRE_AUTH_KEY] = as ? as->key : n->auth_key;
+	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, auth_ctr(n));
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, as ? as->nonce : 0);
+	if (as)
+		memcpy(ah + RUMOR_WIRE_AUTH_BODYTAG, as->tag, RUMOR_AUTH_TAG_LEN);
+	else
+		memset(ah + RUMOR_WIRE_AUTH_BODYTAG, 0, RUMOR_AUTH_TAG_LEN);
+	rumor_auth_hop_seal(n->auth, r);
+}
+
+/* The origin seals a closed frame's body once; relays resend that seal. */
+static void auth_seal_body(struct dp_node *n, uint32_t idx)
+{
+	struct dp_auth_slot *as = &n->aslot[idx];
+	const uint8_t *data = dp_store_data(&n->store, idx);
+
+	as->key = n->auth_key;
+	as->nonce = auth_ctr(n);
+	rumor_auth_body_tag(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
+			    dp_store_slot(&n->store, idx)->len - RUMOR_WIRE_HDR_LEN, as->tag);
+}
+
+/* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
+ * by frames whose tag is right). Returns 0 or a rumor_auth_reason. */
+static int auth_rx(struct dp_node *n, const struct rumor_wire_frame *fr, const uint8_t *rumor)
+{
+	const uint8_t *ah = fr->auth;
+	struct rumor_auth_window *w;
+	uint64_t ctr;
+	int rc;
+
+	if (ah == NULL || ah[RUMOR_WIRE_AUTH_ALG] != RUMOR_AUTH_ALG_GMAC256 ||
+	    !rumor_auth_has_key(n->auth, ah[RUMOR_WIRE_AUTH_KEY]))
+		return RUMOR_AUTH_NO_KEY;
+	rc = rumor_auth_hop_verify(n->auth, rumor);
+	if (rc != 0)
+		return rc;
+	if (rumor_be_ld16(ah + RUMOR_WIRE_AUTH_DST) != n->self)
+		return RUMOR_AUTH_BAD_TAG; /* sealed for another node: replayed at us */
+	w = &n->win[fr->hdr.sender];
+	ctr = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
+	rc = rumor_auth_window_check(w, ctr);
+	if (rc != 0)
+		return rc;
+	rumor_auth_window_accept(w, ctr);
+	return 0;
+}
+
+/* Keyring, seal state and windows from [auth]. Returns 0 or -errno with the reason in
+ * p->err. Without a keyring frames go out and are taken unauthenticated. */
+static int auth_init(struct dp_node *n, const struct dp_node_params *p)
+{
+	const struct rumor_config *cfg = p->cfg;
+	char err[256] = "";
+	uint64_t stored = 0, floor;
+	int rc;
+
+	n->auth_fd = -1;
+	if (!cfg->auth.keyring[0]) {
+		if (!cfg->auth.insecure)
+			fprintf(stderr, "rumor-dp: WARNING: no [auth] keyring in %s: gossip frames "
+					"are not authenticated (set keyring, or insecure = true "
+					"to say so)\n", cfg->path);
+		return 0;
+	}
+	n->auth = rumor_auth_new();
+	if (n->auth == NULL) {
+		snprintf(p->err ? p->err : err, p->err ? p->errlen : sizeof(err),
+			 "[auth]: no AES-NI/PCLMULQDQ (or out of memory) for the frame MACs");
+		return -ENOTSUP;
+	}
+	rc = rumor_auth_keyring_load(n->auth, cfg->auth.keyring, err, sizeof(err));
+	if (rc < 0) {
+		if (p->err)
+			snprintf(p->err, p->errlen, "[auth] keyring: %s", err);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	n->auth_key = cfg->auth.use;
+	for (unsigned i = 1; i < 256 && n->auth_key == 0; i++)
+		if (rumor_auth_has_key(n->auth, (uint8_t)i))
+			n->auth_key = (uint8_t)i;
+	if (rumor_auth_use(n->auth, n->auth_key) != 0) {
+		if (p->err)
+			snprintf(p->err, p->errlen, "[auth] use = %u: no such key in %s",
+				 n->auth_key, cfg->auth.keyring);
+		return -EINVAL;
+	}
+	n->aslot = rte_zmalloc("dp_auth_slots", n->store.nslots * sizeof(*n->aslot), 0);
+	n->win = rte_zmalloc("dp_auth_win", (RUMOR_NODE_ID_MAX + 1) * sizeof(*n->win), 0);
+	if (n->aslot == NULL || n->win == NULL)
+		return -ENOMEM;
+	/* Receiver restart: frames sent before we started carry counters below our start time
+	 * (senders' counters follow their wall clocks), so nothing captured before the restart
+	 * is taken again */
+	floor = wall_ctr() + 2;
+	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++)
+		n->win[i].floor = floor;
+	if (p->state_dir != NULL) {
+		char path[512];
+		uint8_t b[8];
+
+		snprintf(path, sizeof(path), "%s/auth-counter-%u", p->state_dir, n->self);
+		n->auth_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (n->auth_fd < 0) {
+			rc = -errno;
+			if (p->err)
+				snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+			return rc;
+		}
+		if (pread(n->auth_fd, b, 8, 0) == 8)
+			stored = rumor_be_ld64(b);
+	}
+	/* 2^32 / (tsc_hz * 64 ns): counter units per TSC tick, scaled by 2^32 */
+	n->auth_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) /
+				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
+	n->auth_base_tsc = rte_rdtsc();
+	n->auth_base_ctr = wall_ctr();
+	n->auth_tick = 0;
+	/* above what a previous run persisted even if the clock went back: GMAC nonces (the
+	 * counters are part of the IVs) must never repeat */
+	n->auth_last = stored > floor ? stored : floor;
+	if (n->auth_fd >= 0) {
+		auth_ctr_store(n);
+		if (fsync(n->auth_fd) != 0) {
+			rc = -errno;
+			if (p->err)
+				snprintf(p->err, p->errlen, "auth-counter fsync: %s", strerror(errno));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* Send slot @idx to each of @peers: per peer a header mbuf (template L2-L4 + patched fixed
  * header) chained in front of a body mbuf attached to the store slot (no payload copy).
  * Mbufs come in one bulk allocation; the slot's refcount moves once for all of them.
@@ -310,11 +515,14 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 	uint16_t body_len = (uint16_t)(sl->len - RUMOR_WIRE_HDR_LEN);
 	unsigned per = body_len > 0 ? 2 : 1, ok = 0, j = 0;
 	const struct dp_peer *pe[DP_FANOUT_MAX];
+	uint16_t pid[DP_FANOUT_MAX];
 	struct rte_mbuf *mb[2 * DP_FANOUT_MAX];
+	uint32_t alen = n->auth ? RUMOR_WIRE_AUTH_LEN : 0;
 	rte_iova_t iova;
 
 	for (unsigned i = 0; i < k && ok < DP_FANOUT_MAX; i++) {
 		pe[ok] = peer_get(n, peers[i]);
+		pid[ok] = peers[i];
 		if (pe[ok] == NULL)
 			n->stats->drops[DP_DROP_PEER]++;
 		else
@@ -334,9 +542,12 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 	for (unsigned i = 0; i < ok; i++) {
 		struct rte_mbuf *h = mb[j++];
 
-		put_prefix(n, pe[i], rte_pktmbuf_mtod(h, uint8_t *), data, sl->len, type, rounds);
-		h->data_len = RUMOR_WIRE_PREFIX_LEN;
-		h->pkt_len = RUMOR_WIRE_PREFIX_LEN;
+		put_prefix(n, pe[i], rte_pktmbuf_mtod(h, uint8_t *), data, sl->len + alen, type,
+			   rounds);
+		if (n->auth)
+			auth_put(n, rte_pktmbuf_mtod(h, uint8_t *), pid[i], &n->aslot[idx]);
+		h->data_len = (uint16_t)(RUMOR_WIRE_PREFIX_LEN + alen);
+		h->pkt_len = RUMOR_WIRE_PREFIX_LEN + alen;
 		if (body_len > 0) {
 			struct rte_mbuf *b = mb[j++];
 
@@ -449,6 +660,8 @@ static void close_frame(struct dp_node *n)
 	sl->first_seq = of->first_seq;
 	sl->from = 0;
 	sl->count = of->body.events;
+	if (n->auth)
+		auth_seal_body(n, of->slot);
 	dp_dedupe_insert(&n->dedupe, n->self, of->first_seq, of->slot);
 	n->stats->originated_frames++;
 	report(n, of->slot, 0);
@@ -457,7 +670,8 @@ static void close_frame(struct dp_node *n)
 
 static size_t body_cap(const struct dp_node *n)
 {
-	return rumor_wire_body_max(n->cfg->gossip.mtu);
+	/* the auth header travels in the same IP MTU */
+	return rumor_wire_body_max(n->cfg->gossip.mtu) - (n->auth ? RUMOR_WIRE_AUTH_LEN : 0);
 }
 
 /* Clock bytes a frame opened now would carry (our entry included). */
@@ -641,7 +855,8 @@ static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id
 		n->stats->drops[DP_DROP_NOMBUF]++;
 		return -ENOBUFS;
 	}
-	p = (uint8_t *)rte_pktmbuf_append(h, RUMOR_WIRE_PREFIX_LEN);
+	p = (uint8_t *)rte_pktmbuf_append(h, RUMOR_WIRE_PREFIX_LEN +
+						(n->auth ? RUMOR_WIRE_AUTH_LEN : 0));
 	if (p == NULL) {
 		rte_pktmbuf_free(h);
 		return -ENOBUFS;
@@ -654,7 +869,10 @@ static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id
 	hdr.first_seq = pl->first_seq;
 	hdr.event_count = pl->count;
 	rumor_wire_put_hdr(hb, &hdr);
-	put_prefix(n, pe, p, hb, RUMOR_WIRE_HDR_LEN, RUMOR_WIRE_PULL_REQ, 0);
+	put_prefix(n, pe, p, hb, RUMOR_WIRE_HDR_LEN + (n->auth ? RUMOR_WIRE_AUTH_LEN : 0),
+		   RUMOR_WIRE_PULL_REQ, 0);
+	if (n->auth)
+		auth_put(n, p, peer_id, NULL);
 	tx_push(n, h);
 	n->stats->pull_sent++;
 	return 0;
@@ -909,6 +1127,11 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		drop(n, m, DP_DROP_NOT_MINE);
 		return;
 	}
+	/* Authenticated before anything else looks at it (a forged PULL_REQ included) */
+	if (n->auth != NULL && (rc = auth_rx(n, fr, buf + RUMOR_WIRE_L2L4_LEN)) != 0) {
+		drop(n, m, auth_drop[rc]);
+		return;
+	}
 	if (fr->hdr.type == RUMOR_WIRE_PULL_REQ) {
 		serve_pull(n, m, now);
 		return;
@@ -960,7 +1183,16 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		}
 	}
 	rumor = buf + RUMOR_WIRE_L2L4_LEN;
-	rlen = (size_t)(fr->body - rumor) + fr->body_len;
+	/* the store keeps the fixed header and body; the auth header is per hop */
+	rlen = RUMOR_WIRE_HDR_LEN + fr->body_len;
+	/* The origin's body seal, paid on first sight only like the event ids */
+	if (n->auth != NULL &&
+	    rumor_auth_body_verify(n->auth, fr->auth[RUMOR_WIRE_AUTH_KEY],
+				   rumor_be_ld64(fr->auth + RUMOR_WIRE_AUTH_NONCE), rumor, fr->body,
+				   fr->body_len, fr->auth + RUMOR_WIRE_AUTH_BODYTAG) != 0) {
+		drop(n, m, DP_DROP_AUTH_BAD_BODY);
+		return;
+	}
 	if (rlen > n->store.slot_size) {
 		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
 		return;
@@ -992,7 +1224,18 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	{
 		struct dp_slot *sl = dp_store_slot(&n->store, idx);
 
-		memcpy(dp_store_data(&n->store, idx), rumor, rlen);
+		uint8_t *d = dp_store_data(&n->store, idx);
+
+		memcpy(d, rumor, RUMOR_WIRE_HDR_LEN);
+		d[6] &= (uint8_t)~RUMOR_WIRE_F_AUTH;
+		memcpy(d + RUMOR_WIRE_HDR_LEN, fr->body, fr->body_len);
+		if (n->auth != NULL) {
+			struct dp_auth_slot *as = &n->aslot[idx];
+
+			as->key = fr->auth[RUMOR_WIRE_AUTH_KEY];
+			as->nonce = rumor_be_ld64(fr->auth + RUMOR_WIRE_AUTH_NONCE);
+			memcpy(as->tag, fr->auth + RUMOR_WIRE_AUTH_BODYTAG, RUMOR_AUTH_TAG_LEN);
+		}
 		sl->born = now;
 		sl->len = (uint32_t)rlen;
 		sl->first_seq = fr->hdr.first_seq;
@@ -1240,6 +1483,8 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	unsigned work = 0, nb;
 
 	n->stats->heartbeat_tsc = now;
+	if (n->auth != NULL && now >= n->auth_tick)
+		auth_clock(n, now);
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
 	dp_node_rx_burst(n, pkts, nb, now);
 	work += nb;
@@ -1407,6 +1652,9 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 			n->clock.nonzero++;
 		}
 	}
+	rc = auth_init(n, p);
+	if (rc != 0)
+		goto fail;
 	if (!p->no_port_setup && port_setup(n, p) != 0) {
 		rc = -EIO;
 		goto fail;
@@ -1429,6 +1677,11 @@ void dp_node_fini(struct dp_node *n)
 	dp_node_tx_flush(n);
 	rte_free(n->pend);
 	rte_free(n->peers);
+	rte_free(n->aslot);
+	rte_free(n->win);
+	if (n->auth != NULL && n->auth_fd >= 0)
+		close(n->auth_fd);
+	rumor_auth_free(n->auth);
 	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)

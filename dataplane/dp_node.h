@@ -184,9 +184,10 @@ struct dp_node {
 	/* frame authentication: NULL auth = insecure (no keyring configured) */
 	struct rumor_auth *auth;
 	uint8_t auth_key;                   /* key id we seal with */
-	uint32_t auth_epoch, auth_n;        /* our counter: epoch << 32 | n */
-	uint64_t auth_tick;                 /* TSC of the next epoch-from-clock check */
-	int auth_fd;                        /* state dir's auth-epoch file, -1: none */
+	uint64_t auth_last;                 /* last counter stamped (rumor_auth_ctr_of_ns) */
+	uint64_t auth_base_ctr, auth_base_tsc, auth_mult; /* wall clock from the TSC */
+	uint64_t auth_tick;                 /* TSC of the next resync with the wall clock */
+	int auth_fd;                        /* state dir's auth-counter file, -1: none */
 	struct dp_auth_slot *aslot;         /* [store.nslots] */
 	struct rumor_auth_window *win;      /* [RUMOR_NODE_ID_MAX + 1], by sender */
 	struct rumor_wire_frame fr;         /* decode scratch */

@@ -27,6 +27,7 @@
 # Control links are TLS: certificates from deploy/make-certs.sh in $RUMOR_RUN/tls, each node's
 # --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead;
 # RUMOR_NODE_EXTRA: lines appended to every node's --node-config (e.g. api_group = rumor).
+# Gossip frames: [auth] keyring = $RUMOR_RUN/gossip.keys (RUMOR_GOSSIP_INSECURE=1: none).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +78,21 @@ make_node() { # id
 	ip -n "$hub" link set "c$id-h" master brctl up
 }
 
+# Gossip frames are authenticated with a keyring made once per run dir (kept across restarts
+# and added nodes); RUMOR_INSECURE=1 or RUMOR_GOSSIP_INSECURE=1: insecure = true instead.
+auth_section() {
+	echo "[auth]"
+	if [[ ${RUMOR_INSECURE:-0} == 1 || ${RUMOR_GOSSIP_INSECURE:-0} == 1 ]]; then
+		echo "insecure = true"
+		return
+	fi
+	if [[ ! -s $run/gossip.keys ]]; then
+		(umask 077; printf '# gossip keyring: <key id> <32 bytes hex>\n1 %s\n' \
+			"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$run/gossip.keys")
+	fi
+	echo "keyring = $run/gossip.keys"; echo "use = 1"
+}
+
 write_config() { # ids...
 	mkdir -p "$run"
 	{
@@ -89,6 +105,7 @@ write_config() { # ids...
 		echo "[storage]"; echo "dir = $data"; echo "api_socket = $run/node-%n.sock"
 		[[ -n ${RUMOR_STORAGE_EXTRA:-} ]] && printf '%b\n' "$RUMOR_STORAGE_EXTRA"
 		echo "[dataplane]"; echo "store_slots = 16384"
+		auth_section
 		for id in "$@"; do
 			echo "[node.$id]"
 			echo "mac = $(mac "$id")"; echo "ip = $(data_ip "$id")"

@@ -1,6 +1,7 @@
 /* rumor-craft: hostile gossip frames built with the project's own codec, written to a raw
- * AF_PACKET socket (tests/attack_timestamps.sh and tests/attack_battery.sh run it in an
- * attacker namespace). */
+ * AF_PACKET socket (tests/attack_timestamps.sh, attack_battery.sh and attack_auth.sh run it in
+ * an attacker namespace); --replay sends frames captured on the bridge again (--flip: each with
+ * one bit of its UDP payload flipped). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -14,17 +15,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rumor_auth.h"
+#include "rumor_be.h"
 #include "rumor_config.h"
 #include "rumor_eventid.h"
 #include "rumor_wire.h"
 
 /* What each kind poisons (issue 13); every frame is otherwise well formed: checksums, ids. */
 enum kind { K_UNKNOWN, K_NEXT500, K_OWN, K_MANY, K_HUGE, K_MAX, K_SEQMAX, K_WRAP,
-	    K_FORGED, K_JUMP, K_PULLREQ, K_PULLRESP, K_TRUNC, K_RANDOM, K_AHEAD, K_N };
+	    K_FORGED, K_JUMP, K_PULLREQ, K_PULLRESP, K_TRUNC, K_RANDOM, K_AHEAD,
+	    K_NOAUTH, K_BADKEY, K_BADTAG, K_REPLAY, K_TAMPER, K_N };
 static const char *const kind_names[K_N] = { "unknown", "next500", "own", "many",
 					     "huge", "max", "seqmax", "wrap",
 					     "forged", "jump", "pullreq", "pullresp",
-					     "trunc", "random", "ahead" };
+					     "trunc", "random", "ahead",
+					     "noauth", "badkey", "badtag", "replay", "tamper" };
 
 static struct {
 	const char *config, *iface, *kinds;
@@ -33,9 +38,50 @@ static struct {
 	double duration, pps;
 	uint16_t next_origin;
 	uint64_t next_seq;
+	uint64_t count;           /* stop after this many frames sent (0: --duration only) */
+	const char *replay;       /* pcap file of captured frames */
+	int flip;                 /* --flip: replayed frames get one bit flipped */
+	uint16_t replay_dst;      /* --replay-dst: only captured frames addressed to this node */
 } opt = { .iface = "atk0", .kinds = "unknown,next500,own,many,huge,max,seqmax,wrap",
 	  .duration = 20, .pps = 500, .next_origin = 3, .next_seq = 1,
 	  .src_mac = { 0x02, 0x52, 0x00, 0x00, 0x00, 0xee }, .src_ip = 0x0a4d00c8 };
+
+/* With the config's [auth] keyring the attacker holds the key (an insider): the classic kinds
+ * are sealed so they reach the checks behind the MAC, sent in the name of a sender id no node
+ * has (its own replay window: a key holder claiming a member's id would jam that member's). */
+static struct rumor_auth *keys;
+static uint16_t sign_sender;
+static uint64_t sign_ctr;
+
+static int seal(const struct rumor_config *cfg, uint16_t dst, uint8_t *buf, int len, size_t cap)
+{
+	uint8_t *r = buf + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
+	size_t rl = (size_t)len - RUMOR_WIRE_L2L4_LEN;
+	struct rumor_wire_l2l4 a;
+
+	if ((size_t)len + RUMOR_WIRE_AUTH_LEN > cap || rl < RUMOR_WIRE_HDR_LEN)
+		return len; /* truncated kinds stay as they are */
+	memmove(ah + RUMOR_WIRE_AUTH_LEN, ah, rl - RUMOR_WIRE_HDR_LEN);
+	r[6] |= RUMOR_WIRE_F_AUTH;
+	rumor_be_st16(r + 14, sign_sender);
+	ah[RUMOR_WIRE_AUTH_KEY] = rumor_auth_current(keys);
+	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, ++sign_ctr);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, sign_ctr);
+	rumor_auth_body_tag(keys, ah[RUMOR_WIRE_AUTH_KEY], sign_ctr, r, ah + RUMOR_WIRE_AUTH_LEN,
+			    rl - RUMOR_WIRE_HDR_LEN, ah + RUMOR_WIRE_AUTH_BODYTAG);
+	rumor_auth_hop_seal(keys, r);
+	/* rebuild L2-L4 for the longer payload (addresses from the frame itself) */
+	memcpy(a.dst_mac, buf, 6);
+	memcpy(a.src_mac, buf + 6, 6);
+	a.src_ip = rumor_be_ld32(buf + RUMOR_WIRE_ETH_LEN + 12);
+	a.dst_ip = rumor_be_ld32(buf + RUMOR_WIRE_ETH_LEN + 16);
+	a.src_port = cfg->gossip.port;
+	a.dst_port = cfg->gossip.port;
+	rumor_wire_put_l2l4(buf, &a, rl + RUMOR_WIRE_AUTH_LEN);
+	return len + RUMOR_WIRE_AUTH_LEN;
+}
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint64_t rnd(void)
@@ -110,6 +156,12 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 		origin = (i / 3) % 2 ? origin : (third ? third : origin);
 		seq = opt.next_seq + 1000 + rnd() % 100000;
 		break;
+	case K_NOAUTH: /* issue 14's frame: a member's next seqs, clean timestamp, no auth */
+	case K_BADKEY: /* the same with an auth header under a key id nobody holds */
+	case K_BADTAG: /* the same under the cluster's key id with a tag we cannot compute */
+		origin = opt.next_origin;
+		seq = opt.next_seq + i % 64;
+		break;
 	case K_TRUNC: /* a valid frame cut short below */
 	case K_RANDOM: /* a valid L2-L4 header, random bytes after it */
 		break;
@@ -157,8 +209,11 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 		hdr.rounds_left = 0;
 		hdr.type = k == K_PULLREQ ? RUMOR_WIRE_PULL_REQ : RUMOR_WIRE_PULL_RESP;
 	}
-	int plen = snprintf(payload, sizeof(payload), "SET attack-%s %llu", kind_names[k],
-			    (unsigned long long)i);
+	int plen = k == K_NOAUTH || k == K_BADKEY || k == K_BADTAG
+			   ? snprintf(payload, sizeof(payload), "SET pwned %llu",
+				      (unsigned long long)i)
+			   : snprintf(payload, sizeof(payload), "SET attack-%s %llu", kind_names[k],
+				      (unsigned long long)i);
 	if ((rc = rumor_wire_body_start(&b, body, sizeof(body), &ts)) != 0)
 		return rc;
 	for (unsigned e = 0; e < hdr.event_count; e++) {
@@ -174,9 +229,31 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	a.dst_port = cfg->gossip.port;
 	if (k == K_PULLREQ) {
 		hdr.clock_count = 0;
-		return rumor_wire_encode(buf, cap, &a, &hdr, body, 0);
+		rc = rumor_wire_encode(buf, cap, &a, &hdr, body, 0);
+		return rc > 0 && keys != NULL ? seal(cfg, dst->id, buf, rc, cap) : rc;
+	}
+	if (k == K_BADKEY || k == K_BADTAG) {
+		/* an auth header in front of the body: right layout, addressed to dst, fresh
+		 * counters; key 200 (a keyring of cluster.sh has key 1 only) or key 1 */
+		uint8_t ab[RUMOR_WIRE_AUTH_LEN + sizeof(body)];
+
+		if (b.len > sizeof(body) - RUMOR_WIRE_AUTH_LEN)
+			return RUMOR_WIRE_ENOBUFS;
+		hdr.flags |= RUMOR_WIRE_F_AUTH;
+		ab[RUMOR_WIRE_AUTH_KEY] = k == K_BADKEY ? 200 : 1;
+		ab[RUMOR_WIRE_AUTH_ALG] = 1;
+		rumor_be_st16(ab + RUMOR_WIRE_AUTH_DST, dst->id);
+		rumor_be_st64(ab + RUMOR_WIRE_AUTH_CTR,
+			      rumor_auth_ctr_of_ns(((uint64_t)time(NULL) + 5) * 1000000000ull) + i);
+		rumor_be_st64(ab + RUMOR_WIRE_AUTH_NONCE, i + 1);
+		for (unsigned j = RUMOR_WIRE_AUTH_BODYTAG; j < RUMOR_WIRE_AUTH_LEN; j++)
+			ab[j] = (uint8_t)rnd();
+		memcpy(ab + RUMOR_WIRE_AUTH_LEN, body, b.len);
+		return rumor_wire_encode(buf, cap, &a, &hdr, ab, RUMOR_WIRE_AUTH_LEN + b.len);
 	}
 	rc = rumor_wire_encode(buf, cap, &a, &hdr, body, b.len);
+	if (rc > 0 && keys != NULL && k != K_NOAUTH)
+		rc = seal(cfg, dst->id, buf, rc, cap);
 	if (rc > 0 && k == K_TRUNC) {
 		/* cut in the rumor part with IP and UDP lengths that agree (a bridge with
 		 * br_netfilter drops IP packets shorter than their header says), or anywhere */
@@ -210,6 +287,66 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	return rc;
 }
 
+/* Captured frames (classic pcap, as dumpcap -P / tcpdump -w write): the rumor frames among
+ * them (IPv4, UDP to the gossip port) addressed to a configured node. */
+struct capframe {
+	uint16_t len;
+	uint8_t b[1600];
+};
+
+static struct capframe *load_pcap(const struct rumor_config *cfg, const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t gh[24], rh[16];
+	struct capframe *v = NULL;
+	size_t cap = 0;
+	int swap;
+
+	*n = 0;
+	if (f == NULL || fread(gh, 1, 24, f) != 24) {
+		fprintf(stderr, "rumor-craft: %s: %s\n", path, f ? "short file" : strerror(errno));
+		exit(1);
+	}
+	/* a1b2c3d4 (usec) or a1b23c4d (nsec), in either byte order */
+	swap = gh[0] == 0xa1;
+	while (fread(rh, 1, 16, f) == 16) {
+		uint32_t incl = swap ? rumor_be_ld32(rh + 8)
+				     : (uint32_t)rh[8] | rh[9] << 8 | rh[10] << 16 |
+					       (uint32_t)rh[11] << 24;
+		uint8_t pkt[65536];
+		const uint8_t *ip = pkt + RUMOR_WIRE_ETH_LEN;
+
+		if (incl > sizeof(pkt) || fread(pkt, 1, incl, f) != incl)
+			break;
+		if (incl > sizeof(v->b) || incl < RUMOR_WIRE_PREFIX_LEN ||
+		    rumor_be_ld16(pkt + 12) != 0x0800 || ip[9] != 17 ||
+		    rumor_be_ld16(ip + RUMOR_WIRE_IP_LEN + 2) != cfg->gossip.port)
+			continue;
+		{
+			uint32_t dip = rumor_be_ld32(ip + 16);
+			bool ok = false;
+
+			for (unsigned i = 0; i < cfg->n_nodes; i++)
+				if (cfg->nodes[i].ip == dip &&
+				    (!opt.replay_dst || cfg->nodes[i].id == opt.replay_dst))
+					ok = true;
+			if (!ok)
+				continue;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			v = realloc(v, cap * sizeof(*v));
+			if (v == NULL)
+				exit(1);
+		}
+		v[*n].len = (uint16_t)incl;
+		memcpy(v[*n].b, pkt, incl);
+		(*n)++;
+	}
+	fclose(f);
+	return v;
+}
+
 static int parse_mac(const char *s, uint8_t *m)
 {
 	unsigned v[6];
@@ -225,9 +362,11 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: rumor-craft --config FILE [--iface IF] [--src-mac MAC] [--src-ip IP]\n"
-		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ]\n"
+		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ] [--count N]\n"
+		"         [--replay PCAP [--flip] [--replay-dst NODE]]\n"
 		"kinds: unknown next500 own many huge max seqmax wrap forged jump pullreq\n"
-		"       pullresp trunc random ahead (comma separated); --pps 0: unpaced\n");
+		"       pullresp trunc random ahead noauth badkey badtag (comma separated);\n"
+		"       --pps 0: unpaced; --replay: the captured rumor frames again, in a loop\n");
 	exit(2);
 }
 
@@ -236,7 +375,9 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "config", 1, 0, 'c' }, { "iface", 1, 0, 'i' },    { "src-mac", 1, 0, 'm' },
 		{ "src-ip", 1, 0, 'a' }, { "kinds", 1, 0, 'k' },    { "duration", 1, 0, 'd' },
-		{ "pps", 1, 0, 'p' },    { "next", 1, 0, 'n' },     { 0, 0, 0, 0 },
+		{ "pps", 1, 0, 'p' },    { "next", 1, 0, 'n' },     { "count", 1, 0, 'C' },
+		{ "replay", 1, 0, 'R' }, { "flip", 0, 0, 'F' },     { "replay-dst", 1, 0, 'D' },
+		{ 0, 0, 0, 0 },
 	};
 	static struct rumor_config cfg;
 	uint64_t sent[K_N] = { 0 }, fails = 0;
@@ -262,6 +403,10 @@ int main(int argc, char **argv)
 		case 'k': opt.kinds = optarg; break;
 		case 'd': opt.duration = atof(optarg); break;
 		case 'p': opt.pps = atof(optarg); break;
+		case 'C': opt.count = strtoull(optarg, NULL, 10); break;
+		case 'R': opt.replay = optarg; break;
+		case 'F': opt.flip = 1; break;
+		case 'D': opt.replay_dst = (uint16_t)atoi(optarg); break;
 		case 'n':
 			if (sscanf(optarg, "%u:%llu", &o, &s) != 2 || !o || o > RUMOR_NODE_ID_MAX || !s)
 				usage();
@@ -288,6 +433,32 @@ int main(int argc, char **argv)
 		}
 		kinds[nk++] = (enum kind)k;
 	}
+	struct capframe *cf = NULL;
+	size_t ncf = 0;
+
+	if (cfg.auth.keyring[0] && !opt.replay) {
+		keys = rumor_auth_new();
+		if (keys == NULL || rumor_auth_keyring_load(keys, cfg.auth.keyring, err, sizeof(err)) < 0 ||
+		    rumor_auth_use(keys, cfg.auth.use ? cfg.auth.use : 1) != 0) {
+			fprintf(stderr, "rumor-craft: [auth] keyring: %s\n", err);
+			return 1;
+		}
+		/* a sender id of no configured node, one per process; counters above any
+		 * receiver's start floor */
+		sign_sender = (uint16_t)(1000 + (unsigned)getpid() % 24);
+		sign_ctr = rumor_auth_ctr_of_ns(((uint64_t)time(NULL) + 60) * 1000000000ull);
+	}
+
+	if (opt.replay != NULL) {
+		cf = load_pcap(&cfg, opt.replay, &ncf);
+		if (ncf == 0) {
+			fprintf(stderr, "rumor-craft: no rumor frames in %s\n", opt.replay);
+			return 1;
+		}
+		kinds[0] = opt.flip ? K_TAMPER : K_REPLAY;
+		nk = 1;
+		fprintf(stderr, "rumor-craft: %zu captured frames from %s\n", ncf, opt.replay);
+	}
 	if (!nk || cfg.n_nodes < 2)
 		usage();
 
@@ -305,19 +476,41 @@ int main(int argc, char **argv)
 
 		if (t - t0 >= opt.duration)
 			break;
+		if (opt.count && i - fails >= opt.count)
+			break;
 		if (gap > 0 && due > t)
 			usleep((useconds_t)((due - t) * 1e6));
 		enum kind k = kinds[i % nk];
 		const struct rumor_node_conf *dst = &cfg.nodes[(i / nk) % cfg.n_nodes];
-		int len = craft(&cfg, dst, k, i, frame, sizeof(frame));
 		struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifx,
 					  .sll_halen = 6 };
+		int len;
 
+		if (cf != NULL) {
+			const struct capframe *c0 = &cf[i % ncf];
+
+			len = c0->len;
+			memcpy(frame, c0->b, (size_t)len);
+			memcpy(sa.sll_addr, frame, 6);
+			/* our own source MAC: the bridge must not learn the real sender's on our
+			 * port (its frames would then come to us) */
+			memcpy(frame + 6, opt.src_mac, 6);
+			if (opt.flip) {
+				/* one bit anywhere in the UDP payload: the rumor header, the auth
+				 * header or the body (L2-L4 bits are the checksums' business) */
+				size_t off = RUMOR_WIRE_L2L4_LEN +
+					     rnd() % (size_t)(len - RUMOR_WIRE_L2L4_LEN);
+
+				frame[off] ^= (uint8_t)(1u << (rnd() % 8));
+			}
+		} else {
+			len = craft(&cfg, dst, k, i, frame, sizeof(frame));
+			memcpy(sa.sll_addr, dst->mac, 6);
+		}
 		if (len < 0) {
 			fails++;
 			continue;
 		}
-		memcpy(sa.sll_addr, dst->mac, 6);
 		if (sendto(fd, frame, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) != len)
 			fails++;
 		else
