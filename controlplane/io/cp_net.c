@@ -27,6 +27,7 @@
 #define ACCEPT_BACKOFF_MAX 100
 #define TLS_IN 16640                     /* ciphertext recv: one full TLS record and a bit */
 #define TLS_BATCH (256u << 10)           /* plaintext encrypted per outbound send at most */
+#define TLS_REC 16384                    /* small frames are joined into records this big */
 
 struct frame {
     struct frame *next;
@@ -60,7 +61,7 @@ struct peer {
     /* TLS: session, ciphertext in, ciphertext being sent; the first `enc` queued frames are
      * in obuf and complete once all of it is sent */
     struct cp_tls *tls;
-    uint8_t *pin, *obuf;
+    uint8_t *pin, *obuf, *stage;
     size_t olen, osent, ocap;
     unsigned enc;
     uint64_t tls_fails;  /* in a row, for sparse logging */
@@ -1087,15 +1088,34 @@ static void peer_tls_flush(struct peer *p)
         return;
     p->olen = p->osent = 0;
     p->enc = 0;
-    if (p->state == P_UP) {
-        size_t bytes = 0;
-        for (struct frame *f = p->qhead; f && p->enc < MAX_IOV && bytes < TLS_BATCH;
+    if (p->state == P_UP && p->qhead) {
+        /* small frames share records (a 64-byte report would otherwise cost a record
+         * header, a tag and a cipher call of its own) */
+        size_t bytes = 0, sl = 0;
+        int rv = 0;
+        if (p->stage == NULL && (p->stage = malloc(TLS_REC)) == NULL) {
+            peer_fail(p, -ENOMEM);
+            return;
+        }
+        for (struct frame *f = p->qhead; f && p->enc < MAX_IOV && bytes < TLS_BATCH && rv == 0;
              f = f->next, p->enc++) {
-            if (cp_tls_write(p->tls, f->data, f->len) != 0) {
-                peer_fail(p, -EPROTO);
-                return;
+            if (sl > 0 && sl + f->len > TLS_REC) {
+                rv = cp_tls_write(p->tls, p->stage, sl);
+                sl = 0;
+            }
+            if (rv == 0 && f->len >= TLS_REC) {
+                rv = cp_tls_write(p->tls, f->data, f->len);
+            } else if (rv == 0) {
+                memcpy(p->stage + sl, f->data, f->len);
+                sl += f->len;
             }
             bytes += f->len;
+        }
+        if (rv == 0 && sl > 0)
+            rv = cp_tls_write(p->tls, p->stage, sl);
+        if (rv != 0) {
+            peer_fail(p, -EPROTO);
+            return;
         }
     }
     size_t pend = cp_tls_pending(p->tls);
@@ -1371,6 +1391,7 @@ static void finish_cb(struct cp_loop_req *req, int res)
         cp_tls_free(p->tls);
         free(p->pin);
         free(p->obuf);
+        free(p->stage);
         free(p);
     }
     if (net->lfd >= 0)
