@@ -41,8 +41,9 @@ local gf = {
 	auth_alg = ProtoField.uint8("rumor.auth.alg", "Algorithm", base.DEC, { [1] = "AES-256-GMAC" }),
 	auth_dst = ProtoField.uint16("rumor.auth.dst", "Addressee node"),
 	auth_ctr = ProtoField.uint64("rumor.auth.counter", "Sender counter"),
-	auth_epoch = ProtoField.uint32("rumor.auth.epoch", "Counter epoch (s)"),
-	auth_n = ProtoField.uint32("rumor.auth.n", "Frames in epoch"),
+	-- the counter is the sender's wall clock in 64 ns units (rumor_auth.h)
+	auth_time = ProtoField.absolute_time("rumor.auth.time", "Counter as the sender's clock",
+		base.UTC),
 	auth_nonce = ProtoField.uint64("rumor.auth.nonce", "Body nonce"),
 	auth_bodytag = ProtoField.bytes("rumor.auth.body_tag", "Body tag"),
 	auth_hoptag = ProtoField.bytes("rumor.auth.hop_tag", "Hop tag"),
@@ -173,8 +174,12 @@ local function dissect_gossip(tvb, pinfo, tree)
 		at:add(gf.auth_alg, tvb(off + 1, 1))
 		at:add(gf.auth_dst, tvb(off + 2, 2))
 		at:add(gf.auth_ctr, tvb(off + 4, 8))
-		at:add(gf.auth_epoch, tvb(off + 4, 4)):set_generated()
-		at:add(gf.auth_n, tvb(off + 8, 4)):set_generated()
+		do
+			local ns = tvb(off + 4, 8):uint64() * 64
+			local sec = ns / 1000000000
+			at:add(gf.auth_time, tvb(off + 4, 8),
+				NSTime.new(sec:tonumber(), (ns - sec * 1000000000):tonumber())):set_generated()
+		end
 		at:add(gf.auth_nonce, tvb(off + 12, 8))
 		at:add(gf.auth_bodytag, tvb(off + 20, 16))
 		at:add(gf.auth_hoptag, tvb(off + 36, 16))
