@@ -759,8 +759,13 @@ static void check_impossible(struct cp_order *o)
 			g->imp_on = 0;
 			continue;
 		}
-		if (g->wait_ctr > o->og[n].max_seq && is_voter(o, n) &&
-		    g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max) {
+		bool phantom = g->wait_ctr > o->og[n].max_seq && is_voter(o, n) &&
+			       g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max;
+		/* n's reported events go first, unless they wait (through others) on p: a
+		 * cycle that only p's reject breaks */
+		if (phantom && o->rt[n] < o->og[n].max_seq && waits_in_cycle(o, (uint16_t)p))
+			phantom = false;
+		if (phantom) {
 			/* A voter's seqs a little above all it reported: a forged or garbled claim
 			 * that honest clocks merged, so every later event of theirs names it too.
 			 * Rejecting the head would cost one event per clock that carries it; skip

@@ -637,7 +637,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	off = snprintf(text, sizeof(text),
 		       "[cluster]\nid = %u\n[gossip]\nfanout = 2\nrounds = 3\nflush_us = 100\n"
-		       "[dataplane]\nstore_slots = %u\n", CLUSTER, SLOTS);
+		       "[dataplane]\nstore_slots = %u\n[auth]\ninsecure = true\n", CLUSTER, SLOTS);
 	for (unsigned i = 1; i <= 4; i++)
 		off += snprintf(text + off, sizeof(text) - (size_t)off,
 				"[node.%u]\nmac = 02:00:00:00:00:%02x\nip = 10.9.0.%u\n"
