@@ -4,7 +4,8 @@
 # leader's control port and says HELLO as node B (a follower) without TLS, over TLS without a
 # certificate, with a certificate of another CA, and with node A's real certificate; then, over
 # A's own authenticated link, sends reports naming reporter B, view assignments and repair
-# requests (A is not the leader). Pass: every impersonation is refused and counted by reason in
+# requests (A is not the leader). With node 1 leading, B = 2 and A = 3: node 3's certificate
+# claiming node 2. Pass: every impersonation is refused and counted by reason in
 # `rumorctl status` (limits.control_tls), A's own link stays up while its forged messages are
 # refused and counted, every send succeeds, all nodes converge to one order digest.
 # usage: attack_control_tls.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RCT_FORGED: messages)
@@ -19,7 +20,7 @@ export RCT_FORGED=$FORGED
 up 3
 trap 'rc=$?; set +e; ip netns del "$ATK" 2>/dev/null; (exit $rc); cleanup' EXIT
 leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
-read -r A B <<<"$(for i in $NODES; do [[ $i == "$leader" ]] || echo "$i"; done | tr '\n' ' ')"
+read -r B A <<<"$(for i in $NODES; do [[ $i == "$leader" ]] || echo "$i"; done | tr '\n' ' ')"
 ip netns add "$ATK"
 ip -n "$ATK" link set lo up
 ip link add tatk0 netns "$ATK" type veth peer name tatk0-h netns "$RUMOR_NS-hub"
