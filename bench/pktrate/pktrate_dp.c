@@ -3,13 +3,16 @@
  * net_null RX. Prints one JSON line per run. The frame copy into an RX mbuf (what a NIC's
  * DMA does) is inside the timed loop; the simulated controlplane releases every frame.
  * Usage: rumor-pktrate [EAL: --vdev net_null0 ...] -- --fanout F --event-bytes B
- *        [--seconds S] [--originate] */
+ *        [--seconds S] [--originate] [--auth]
+ * --auth: a keyring in the config, so every frame is verified (hop and body tag, replay
+ * window) and every copy sealed; the input frames come sealed by their origins. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -17,6 +20,8 @@
 #include <rte_malloc.h>
 
 #include "dp_node.h"
+#include "rumor_auth.h"
+#include "rumor_be.h"
 #include "rumor_wire.h"
 
 #define NODES 12
@@ -26,8 +31,10 @@
 
 static struct rumor_config cfg;
 static struct dp_node node;
+static struct rumor_auth *keys;   /* the origins' sealing (--auth) */
+static char keyring[64];
 
-static void load_config(unsigned fanout)
+static void load_config(unsigned fanout, int auth)
 {
 	char text[8192], err[256];
 	int off = snprintf(text, sizeof(text),
@@ -35,6 +42,24 @@ static void load_config(unsigned fanout)
 			   "flush_us = 50\n[dataplane]\nstore_slots = 8192\n"
 			   "store_peer_cap = 8192\n",
 			   CLUSTER, fanout);
+
+	if (auth) {
+		static const char key[] = "1 000102030405060708090a0b0c0d0e0f"
+					  "101112131415161718191a1b1c1d1e1f\n";
+		FILE *f;
+
+		snprintf(keyring, sizeof(keyring), "/tmp/rumor-pktrate-%d.keys", (int)getpid());
+		f = fopen(keyring, "w");
+		if (f == NULL || fputs(key, f) < 0 || fclose(f) != 0)
+			rte_exit(EXIT_FAILURE, "cannot write %s\n", keyring);
+		off += snprintf(text + off, sizeof(text) - (size_t)off,
+				"[auth]\nkeyring = %s\nuse = 1\n", keyring);
+		keys = rumor_auth_new();
+		if (keys == NULL || rumor_auth_keyring_parse(keys, key, "bench", err,
+							     sizeof(err)) != 1 ||
+		    rumor_auth_use(keys, 1) != 0)
+			rte_exit(EXIT_FAILURE, "auth: %s\n", err);
+	}
 
 	for (unsigned i = 1; i <= NODES; i++)
 		off += snprintf(text + off, sizeof(text) - (size_t)off,
@@ -79,6 +104,31 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 	h.first_seq = seq;
 	h.event_count = 1;
 	h.clock_count = ts.n;
+	if (keys != NULL) {
+		/* sealed as the origin sends it: a counter above the receiver's start */
+		uint8_t ab[2048 + RUMOR_WIRE_AUTH_LEN], *r, *ah;
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		h.flags = RUMOR_WIRE_F_AUTH;
+		memset(ab, 0, RUMOR_WIRE_AUTH_LEN);
+		memcpy(ab + RUMOR_WIRE_AUTH_LEN, body, b.len);
+		len = rumor_wire_encode(buf, cap, &a, &h, ab, RUMOR_WIRE_AUTH_LEN + b.len);
+		if (len <= 0)
+			rte_exit(EXIT_FAILURE, "encode failed\n");
+		r = buf + RUMOR_WIRE_L2L4_LEN;
+		ah = r + RUMOR_WIRE_HDR_LEN;
+		ah[RUMOR_WIRE_AUTH_KEY] = 1;
+		ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+		rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, SELF);
+		rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR,
+			      rumor_auth_ctr_of_ns(((uint64_t)now.tv_sec + 1) * 1000000000ull) + i);
+		rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, i + 1);
+		rumor_auth_body_tag(keys, 1, i + 1, r, ah + RUMOR_WIRE_AUTH_LEN, b.len,
+				    ah + RUMOR_WIRE_AUTH_BODYTAG);
+		rumor_auth_hop_seal(keys, r);
+		return (unsigned)len;
+	}
 	len = rumor_wire_encode(buf, cap, &a, &h, body, b.len);
 	if (len <= 0)
 		rte_exit(EXIT_FAILURE, "encode failed\n");
@@ -121,6 +171,10 @@ static void forget(void)
 	rumor_vc_dense_init(&node.clock);
 	rumor_vc_init(&node.clock_sparse);
 	node.clock_dirty = false;
+	/* and every counter seen: the same sealed frames pass the replay window again */
+	if (node.win != NULL)
+		for (unsigned o = 0; o <= NODES; o++)
+			rumor_auth_window_init(&node.win[o], node.win[o].floor);
 }
 
 int main(int argc, char **argv)
@@ -129,9 +183,10 @@ int main(int argc, char **argv)
 		{"fanout", required_argument, NULL, 'f'},
 		{"event-bytes", required_argument, NULL, 'b'},
 		{"seconds", required_argument, NULL, 's'},
-		{"originate", no_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+		{"originate", no_argument, NULL, 'o'}, {"auth", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
 	};
-	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = 2048;
+	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = 2048, auth = 0;
 	double seconds = 3;
 	struct dp_node_params p;
 	uint8_t *frames;
@@ -151,10 +206,11 @@ int main(int argc, char **argv)
 		case 'b': evlen = (unsigned)atoi(optarg); break;
 		case 's': seconds = atof(optarg); break;
 		case 'o': originate = 1; break;
+		case 'a': auth = 1; break;
 		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
-	load_config(fanout);
+	load_config(fanout, (int)auth);
 	memset(&p, 0, sizeof(p));
 	p.cfg = &cfg;
 	p.node_id = SELF;
@@ -163,6 +219,8 @@ int main(int argc, char **argv)
 	p.rx_mbufs = 8191;
 	p.seed = 1;
 	ret = dp_node_init(&node, &p);
+	if (keyring[0])
+		unlink(keyring);
 	if (ret != 0)
 		rte_exit(EXIT_FAILURE, "node init: %s\n", strerror(-ret));
 	hz = rte_get_tsc_hz();
@@ -249,12 +307,17 @@ int main(int argc, char **argv)
 		       ",\"tx_pkts\":%" PRIu64 ",\"tx_pps\":%.0f,\"rx_fps\":%.0f,"
 		       "\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,\"tx_per_cpu_s\":%.0f,"
 		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
-		       ",\"hugepages\":%s}\n",
+		       ",\"auth\":%s,\"drops_auth\":%" PRIu64 ",\"hugepages\":%s}\n",
 		       originate ? "originate" : "relay", fanout, evlen, flen, secs, rx, tx,
 		       (double)tx / secs, (double)rx / secs, (double)evs / secs, cpu,
 		       cpu > 0 ? (double)tx / cpu : 0, cpu > 0 ? (double)rx / cpu : 0,
 		       cpu > 0 ? (double)evs / cpu : 0,
 		       node.stats->tx_full, node.stats->drops[DP_DROP_STORE],
+		       auth ? "true" : "false",
+		       node.stats->drops[DP_DROP_AUTH_NO_KEY] + node.stats->drops[DP_DROP_AUTH_BAD_TAG] +
+			       node.stats->drops[DP_DROP_AUTH_REPLAY] +
+			       node.stats->drops[DP_DROP_AUTH_OLD_EPOCH] +
+			       node.stats->drops[DP_DROP_AUTH_BAD_BODY],
 		       rte_eal_has_hugepages() ? "true" : "false");
 	}
 	rte_free(frames);

@@ -6,6 +6,7 @@ CPU second of the forwarding thread (rumor: CLOCK_THREAD_CPUTIME_ID; testpmd: /p
 over the measured window), which stay comparable on a shared, overloaded machine.
 Usage: run_pktrate.py --build BUILD_DIR [--quick] [--seconds S] [--out DIR]"""
 import argparse
+import statistics
 import json
 import os
 import re
@@ -86,11 +87,13 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rumor(build, fanout, evlen, seconds, originate=False):
+def rumor(build, fanout, evlen, seconds, originate=False, auth=False):
     cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + eal(["net_null0"], "1") + \
         ["--", "--fanout", str(fanout), "--event-bytes", str(evlen), "--seconds", str(seconds)]
     if originate:
         cmd.append("--originate")
+    if auth:
+        cmd.append("--auth")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         if "memory" in (r.stdout + r.stderr).lower():
@@ -111,6 +114,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="about 1 s per point (~30 s in all)")
     ap.add_argument("--out", default=".")
     ap.add_argument("--plot-only", metavar="JSON", help=argparse.SUPPRESS)
+    ap.add_argument("--auth-only", action="store_true",
+                    help="only the frame authentication on/off comparison")
     a = ap.parse_args()
     global NO_HUGE, MEM_MB
     if a.plot_only:
@@ -137,9 +142,33 @@ def main():
     report(res, a.out)
 
 
+def auth_onoff(a, runs=3):
+    """Relay rate with frame authentication off and on (issue 14: at most 15 % lower at
+    fanout 1, 64 B events): `runs` runs each, alternating, medians and spread (min..max) of
+    the per-CPU-second rate."""
+    vals = {False: [], True: []}
+    for _ in range(runs):
+        for auth in (False, True):
+            r = rumor(a.build, 1, 22, a.seconds, auth=auth)
+            if r.get("drops_auth", 0) or r["tx_pkts"] != r["rx_frames"]:
+                sys.exit("rumor-pktrate --auth: %d auth drops, %d of %d frames sent"
+                         % (r.get("drops_auth", 0), r["tx_pkts"], r["rx_frames"]))
+            vals[auth].append(r.get("tx_per_cpu_s", r["tx_pps"]))
+    med = {k: statistics.median(v) for k, v in vals.items()}
+    return {"fanout": 1, "size": "64B", "runs": runs,
+            "off_tx_per_cpu_s": [round(x) for x in vals[False]],
+            "on_tx_per_cpu_s": [round(x) for x in vals[True]],
+            "off_median": round(med[False]), "on_median": round(med[True]),
+            "off_spread": [round(min(vals[False])), round(max(vals[False]))],
+            "on_spread": [round(min(vals[True])), round(max(vals[True]))],
+            "on_vs_off": round(med[True] / med[False], 4) if med[False] else None}
+
+
 def measure(a):
     mem = "4 KiB pages (--no-huge, too few free hugepages)" if NO_HUGE else \
         "2 MiB hugepages (-m %d)" % MEM_MB
+    if a.auth_only:
+        return {"memory": mem, "rows": [], "auth": auth_onoff(a)}
     rows = []
     for name, size, evlen in SIZES:
         base, base_cpu = testpmd(size, a.seconds)
@@ -166,13 +195,27 @@ def measure(a):
            "cores": "1 forwarding lcore each (machine shared: 2 cores)",
            "rows": rows, "originate_64B_events_per_s": round(ev["events_per_s"]),
            "originate_64B_events_per_cpu_s": round(ev.get("events_per_cpu_s", 0)),
-           "originate_tx_pps": round(ev["tx_pps"])}
+           "originate_tx_pps": round(ev["tx_pps"]), "auth": auth_onoff(a)}
     return res
+
+
+def report_auth(au):
+    print("frame authentication, relay fanout 1, 64 B events, %d runs each alternating, per CPU s:"
+          % au["runs"])
+    print("  off: median %d (%d..%d)  on: median %d (%d..%d)  on/off %.3f"
+          % (au["off_median"], au["off_spread"][0], au["off_spread"][1], au["on_median"],
+             au["on_spread"][0], au["on_spread"][1], au["on_vs_off"]))
 
 
 def report(res, out_dir):
     rows = res["rows"]
     mem = res["memory"]
+    if not rows:
+        report_auth(res["auth"])
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "pktrate_auth.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        return
     print("pktrate: net_null vdevs, %s, 1 forwarding lcore each" % mem)
     print("%-5s %6s %13s %13s %13s %13s %7s %7s %12s %12s %7s" % (
         "size", "fanout", "testpmd tx/s", "tpmd-copy/s", "rumor tx/s", "rumor rx/s", "ratio",
@@ -184,6 +227,8 @@ def report(res, out_dir):
             r["testpmd_tx_per_cpu_s"], r["rumor_tx_per_cpu_s"], r["ratio_cpu"]))
     print("originate: %d events/s of 64 B packed into full frames (fanout 1, %d frames/s)"
           % (res["originate_64B_events_per_s"], res["originate_tx_pps"]))
+    if "auth" in res:
+        report_auth(res["auth"])
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "pktrate.json"), "w") as f:
         json.dump(res, f, indent=1)
