@@ -28,6 +28,7 @@ packages=(
 	tshark   # tests/dissector.sh; its debconf question (capture as non-root?) takes the default "no" under DEBIAN_FRONTEND=noninteractive
 	devscripts debhelper lintian debootstrap ansible   # tests/package.sh (.deb build, lintian, Debian 12 root), tests/ansible*.sh
 	libssl-dev openssl   # control-link TLS 1.3 (controlplane/io/cp_tls.c); deploy/make-certs.sh
+	libipsec-mb-dev   # gossip frame MACs, AES-256-GMAC (common/rumor_auth.c)
 )
 missing=()
 for p in "${packages[@]}"; do
