@@ -727,6 +727,24 @@ static bool waits_in_cycle(const struct cp_order *o, uint16_t p)
 	return false;
 }
 
+/* In p's cycle of waits, does some head wait on a counter its node reported? That head's
+ * reject breaks the cycle and lets the phantom claims in it be skipped: p's need not go. */
+static bool cycle_has_real_wait(const struct cp_order *o, uint16_t p)
+{
+	uint16_t q = p;
+	for (unsigned steps = 0; steps < CP_ORDER_MAX_REPORTERS; steps++) {
+		const struct orig *g = &o->og[q];
+		if (!g->wait_node)
+			return false;
+		if (q != p && g->wait_ctr <= o->og[g->wait_node].max_seq)
+			return true;
+		q = g->wait_node;
+		if (q == p)
+			return false;
+	}
+	return false;
+}
+
 /* A head that a majority holds but that waits for (n, c) with c above every seq of n that
  * anyone reported (or skipped, or ordered, or was refused for lack of room only): no report
  * will ever satisfy it unless one is still on its way, or that waits in a cycle of heads
@@ -763,8 +781,11 @@ static void check_impossible(struct cp_order *o)
 			       g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max;
 		/* n's reported events go first, unless they wait (through others) on p: a
 		 * cycle that only p's reject breaks */
-		if (phantom && o->rt[n] < o->og[n].max_seq && waits_in_cycle(o, (uint16_t)p))
+		if (phantom && o->rt[n] < o->og[n].max_seq && waits_in_cycle(o, (uint16_t)p)) {
+			if (cycle_has_real_wait(o, (uint16_t)p))
+				continue; /* that head goes, then the claim is skipped */
 			phantom = false;
+		}
 		if (phantom) {
 			/* A voter's seqs a little above all it reported: a forged or garbled claim
 			 * that honest clocks merged, so every later event of theirs names it too.
