@@ -337,15 +337,20 @@ static uint64_t wall_ctr(void)
 	return rumor_auth_ctr_of_ns((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
 }
 
-/* Our next hop counter (rumor_auth.h): the wall clock read from the TSC, strictly rising. */
+/* The wall clock as a counter, from the TSC: read once per RX burst and loop pass. */
+static inline void auth_now(struct dp_node *n)
+{
+	n->auth_now_ctr = n->auth_base_ctr +
+			  (uint64_t)((unsigned __int128)(rte_rdtsc() - n->auth_base_tsc) *
+					     n->auth_mult >>
+				     32);
+}
+
+/* Our next hop counter (rumor_auth.h): that clock, strictly rising. */
 static inline uint64_t auth_ctr(struct dp_node *n)
 {
-	uint64_t c = n->auth_base_ctr +
-		     (uint64_t)((unsigned __int128)(rte_rdtsc() - n->auth_base_tsc) * n->auth_mult >>
-				32);
+	uint64_t c = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr : n->auth_last + 1;
 
-	if (c <= n->auth_last)
-		c = n->auth_last + 1;
 	n->auth_last = c;
 	return c;
 }
@@ -357,6 +362,7 @@ static void auth_clock(struct dp_node *n, uint64_t now)
 	n->auth_tick = now + n->tsc_hz;
 	n->auth_base_tsc = rte_rdtsc();
 	n->auth_base_ctr = wall_ctr();
+	n->auth_now_ctr = n->auth_base_ctr;
 	auth_ctr_store(n);
 }
 
@@ -487,6 +493,7 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
 	n->auth_base_tsc = rte_rdtsc();
 	n->auth_base_ctr = wall_ctr();
+	n->auth_now_ctr = n->auth_base_ctr;
 	n->auth_tick = 0;
 	/* above what a previous run persisted even if the clock went back: GMAC nonces (the
 	 * counters are part of the IVs) must never repeat */
@@ -1472,6 +1479,8 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		memcpy(&seq, p + 16, 8);
 		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
 	}
+	if (n->auth != NULL)
+		auth_now(n);
 	for (unsigned i = 0; i < nb; i++)
 		dp_node_rx(n, pkts[i], now);
 }
@@ -1483,8 +1492,12 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	unsigned work = 0, nb;
 
 	n->stats->heartbeat_tsc = now;
-	if (n->auth != NULL && now >= n->auth_tick)
-		auth_clock(n, now);
+	if (n->auth != NULL) {
+		if (now >= n->auth_tick)
+			auth_clock(n, now);
+		else
+			auth_now(n);
+	}
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
 	dp_node_rx_burst(n, pkts, nb, now);
 	work += nb;

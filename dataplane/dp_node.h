@@ -186,6 +186,7 @@ struct dp_node {
 	uint8_t auth_key;                   /* key id we seal with */
 	uint64_t auth_last;                 /* last counter stamped (rumor_auth_ctr_of_ns) */
 	uint64_t auth_base_ctr, auth_base_tsc, auth_mult; /* wall clock from the TSC */
+	uint64_t auth_now_ctr;              /* that clock at this burst / loop pass */
 	uint64_t auth_tick;                 /* TSC of the next resync with the wall clock */
 	int auth_fd;                        /* state dir's auth-counter file, -1: none */
 	struct dp_auth_slot *aslot;         /* [store.nslots] */
