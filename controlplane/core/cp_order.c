@@ -727,22 +727,32 @@ static bool waits_in_cycle(const struct cp_order *o, uint16_t p)
 	return false;
 }
 
-/* In p's cycle of waits, does some head wait on a counter its node reported? That head's
- * reject breaks the cycle and lets the phantom claims in it be skipped: p's need not go. */
-static bool cycle_has_real_wait(const struct cp_order *o, uint16_t p)
+/* The head that leaves p's cycle of waits: the one reported last (it closed the cycle),
+ * among the heads that wait on a counter their node reported when there are any (a phantom
+ * claim in the cycle is then skipped rather than rejected). */
+static uint16_t cycle_victim(const struct cp_order *o, uint16_t p)
 {
-	uint16_t q = p;
+	uint16_t best = 0, q = p;
+	uint64_t best_seen = 0;
+	bool best_real = false;
 	for (unsigned steps = 0; steps < CP_ORDER_MAX_REPORTERS; steps++) {
 		const struct orig *g = &o->og[q];
-		if (!g->wait_node)
-			return false;
-		if (q != p && g->wait_ctr <= o->og[g->wait_node].max_seq)
-			return true;
+		uint32_t idx = ring_get(g, o->rt[q] + 1);
+		if (g->wait_node && idx != NONE32 && o->pool[idx].state == EV_PENDING) {
+			bool real = g->wait_ctr <= o->og[g->wait_node].max_seq;
+			uint64_t seen = o->pool[idx].first_seen;
+			if (!best || (real && !best_real) ||
+			    (real == best_real && (seen > best_seen || (seen == best_seen && q < best)))) {
+				best = q;
+				best_seen = seen;
+				best_real = real;
+			}
+		}
 		q = g->wait_node;
-		if (q == p)
-			return false;
+		if (!q || q == p)
+			break;
 	}
-	return false;
+	return best;
 }
 
 /* A head that a majority holds but that waits for (n, c) with c above every seq of n that
@@ -779,12 +789,13 @@ static void check_impossible(struct cp_order *o)
 		}
 		bool phantom = g->wait_ctr > o->og[n].max_seq && is_voter(o, n) &&
 			       g->wait_ctr - o->rt[n] <= o->cfg.phantom_skip_max;
-		/* n's reported events go first, unless they wait (through others) on p: a
-		 * cycle that only p's reject breaks */
-		if (phantom && o->rt[n] < o->og[n].max_seq && waits_in_cycle(o, (uint16_t)p)) {
-			if (cycle_has_real_wait(o, (uint16_t)p))
-				continue; /* that head goes, then the claim is skipped */
-			phantom = false;
+		/* In a cycle one head leaves (cycle_victim), the others wait for that; n's
+		 * reported events that wait back on p cannot go first. */
+		if (waits_in_cycle(o, (uint16_t)p)) {
+			if (cycle_victim(o, (uint16_t)p) != p)
+				continue;
+			if (o->rt[n] < o->og[n].max_seq)
+				phantom = false;
 		}
 		if (phantom) {
 			/* A voter's seqs a little above all it reported: a forged or garbled claim

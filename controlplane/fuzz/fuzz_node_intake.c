@@ -62,7 +62,7 @@ static struct {
 #define HONEST_MAX 512u
 static struct cp_report honest[HONEST_MAX];
 static unsigned honest_n, honest_next;
-static uint64_t last_repair;
+static uint64_t last_repair, last_members;
 static unsigned inputs_since_reset;
 static uint8_t history[HISTORY_MAX];
 static size_t history_len;
@@ -332,7 +332,10 @@ static void lead(void)
 		slot_of[s].held = false;
 		to_dp(&rel);
 	}
-	send_members();
+	if (now - last_members >= 100000) { /* rumor-cp sends it on changes and periodically */
+		last_members = now;
+		send_members();
+	}
 }
 
 static void step(uint64_t advance_us)
@@ -342,8 +345,10 @@ static void step(uint64_t advance_us)
 	drain_dp();
 	members_receive();
 	lead();
-	dp_node_poll(&dp, now);
-	drain_dp();
+	if (rte_ring_count(dp.cp2dp)) {
+		dp_node_poll(&dp, now);
+		drain_dp();
+	}
 }
 
 /* ---------------------------------------------------------------- hostile steps */
@@ -547,7 +552,7 @@ static void check_legit_orderable(void)
 	originate_legit();
 	while (now - start < CHECK_BOUND_US) {
 		uint64_t wait = cp_order_next_deadline(order, now);
-		step(wait < 200 ? 200 : wait > 50000 ? 50000 : wait);
+		step(wait < 500 ? 500 : wait > 100000 ? 100000 : wait);
 		if (legit.status < 0) /* refused (store full): a client retries */
 			originate_legit();
 		if (legit.ordered)
@@ -589,7 +594,7 @@ static void world_start(void)
 		abort();
 	memset(slot_of, 0, sizeof(slot_of));
 	honest_n = honest_next = 0;
-	last_repair = 0;
+	last_repair = last_members = 0;
 	inputs_since_reset = 0;
 	history_len = 0;
 	now = 1000;
