@@ -90,6 +90,20 @@ static uint64_t cert_id(X509 *x)
     return parse_id(s + sizeof(cn) - 1, l - (sizeof(cn) - 1));
 }
 
+/* Debugging only: RUMOR_TLS_KEYLOG=FILE appends every session's secrets in the NSS key log
+ * format (Wireshark's tls.keylog_file) so captures of the control links can be decrypted.
+ * Never set it in production: whoever reads the file reads the links. */
+static FILE *keylog;
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    (void)ssl;
+    if (keylog) {
+        fprintf(keylog, "%s\n", line);
+        fflush(keylog);
+    }
+}
+
 static void ssl_errstr(char *buf, size_t cap)
 {
     unsigned long e = ERR_peek_last_error();
@@ -139,6 +153,14 @@ int cp_tls_ctx_create(const char *cert, const char *key, const char *ca,
     SSL_CTX_set_options(c->ssl, SSL_OP_NO_TICKET);
     SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    const char *kl = getenv("RUMOR_TLS_KEYLOG");
+    if (kl && *kl) {
+        if (keylog == NULL && (keylog = fopen(kl, "a")) != NULL)
+            fprintf(stderr, "cp_tls: WARNING: RUMOR_TLS_KEYLOG: writing TLS session secrets "
+                    "to %s (debugging only)\n", kl);
+        if (keylog)
+            SSL_CTX_set_keylog_callback(c->ssl, keylog_cb);
+    }
     if (SSL_CTX_use_certificate_chain_file(c->ssl, cert) != 1) {
         what = "cannot load certificate";
         file = cert;
