@@ -97,6 +97,14 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 			json_object_set_new(ts, rumor_tsrule_name(i),
 					    json_integer((json_int_t)ds->ts_drops[i - 1]));
 		json_object_set_new(dpo, "ts_drops", ts);
+		/* budget refusals (dataplane/README.md "Budgets"), always listed as well */
+		json_t *bd = json_object();
+		for (int i = 1; i <= RUMOR_DP_BUDGET_NREASONS; i++)
+			json_object_set_new(bd, rumor_dp_budget_name(i),
+					    json_integer((json_int_t)ds->budget_drops[i - 1]));
+		json_object_set_new(dpo, "budget_drops", bd);
+		json_object_set_new(dpo, "expire_asked", json_integer((json_int_t)ds->expire_asked));
+		json_object_set_new(dpo, "aged_out", json_integer((json_int_t)ds->aged_out));
 		json_object_set_new(dpo, "members", json_integer(ds->members_n));
 		json_object_set_new(dpo, "acks_queued", json_integer((json_int_t)ds->acks_queued));
 	}
