@@ -42,6 +42,7 @@ static struct {
 	const char *replay;       /* pcap file of captured frames */
 	int flip;                 /* --flip: replayed frames get one bit flipped */
 	uint16_t replay_dst;      /* --replay-dst: only captured frames addressed to this node */
+	int spoof;                /* --spoof: crafted frames come from their sender's MAC + IP */
 } opt = { .iface = "atk0", .kinds = "unknown,next500,own,many,huge,max,seqmax,wrap",
 	  .duration = 20, .pps = 500, .next_origin = 3, .next_seq = 1,
 	  .src_mac = { 0x02, 0x52, 0x00, 0x00, 0x00, 0xee }, .src_ip = 0x0a4d00c8 };
@@ -224,6 +225,11 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	memcpy(a.dst_mac, dst->mac, 6);
 	memcpy(a.src_mac, opt.src_mac, 6);
 	a.src_ip = opt.src_ip;
+	if (opt.spoof && rumor_config_node(cfg, hdr.sender) != NULL) {
+		/* the member the frame names as sender: what the link-source budgets trust */
+		memcpy(a.src_mac, rumor_config_node(cfg, hdr.sender)->mac, 6);
+		a.src_ip = rumor_config_node(cfg, hdr.sender)->ip;
+	}
 	a.dst_ip = dst->ip;
 	a.src_port = cfg->gossip.port;
 	a.dst_port = cfg->gossip.port;
@@ -363,7 +369,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rumor-craft --config FILE [--iface IF] [--src-mac MAC] [--src-ip IP]\n"
 		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ] [--count N]\n"
-		"         [--replay PCAP [--flip] [--replay-dst NODE]]\n"
+		"         [--replay PCAP [--flip] [--replay-dst NODE]] [--spoof]\n"
 		"kinds: unknown next500 own many huge max seqmax wrap forged jump pullreq\n"
 		"       pullresp trunc random ahead noauth badkey badtag (comma separated);\n"
 		"       --pps 0: unpaced; --replay: the captured rumor frames again, in a loop\n");
@@ -377,6 +383,7 @@ int main(int argc, char **argv)
 		{ "src-ip", 1, 0, 'a' }, { "kinds", 1, 0, 'k' },    { "duration", 1, 0, 'd' },
 		{ "pps", 1, 0, 'p' },    { "next", 1, 0, 'n' },     { "count", 1, 0, 'C' },
 		{ "replay", 1, 0, 'R' }, { "flip", 0, 0, 'F' },     { "replay-dst", 1, 0, 'D' },
+		{ "spoof", 0, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct rumor_config cfg;
@@ -406,6 +413,7 @@ int main(int argc, char **argv)
 		case 'C': opt.count = strtoull(optarg, NULL, 10); break;
 		case 'R': opt.replay = optarg; break;
 		case 'F': opt.flip = 1; break;
+		case 'S': opt.spoof = 1; break;
 		case 'D': opt.replay_dst = (uint16_t)atoi(optarg); break;
 		case 'n':
 			if (sscanf(optarg, "%u:%llu", &o, &s) != 2 || !o || o > RUMOR_NODE_ID_MAX || !s)
@@ -482,6 +490,11 @@ int main(int argc, char **argv)
 			usleep((useconds_t)((due - t) * 1e6));
 		enum kind k = kinds[i % nk];
 		const struct rumor_node_conf *dst = &cfg.nodes[(i / nk) % cfg.n_nodes];
+
+		/* spoofing a member's MAC makes the bridge send that member's frames to us: the
+		 * ones for it would come back to our own port and be lost */
+		if (opt.spoof && dst->id == opt.next_origin)
+			dst = &cfg.nodes[(i / nk + 1) % cfg.n_nodes];
 		struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifx,
 					  .sll_halen = 6 };
 		int len;
