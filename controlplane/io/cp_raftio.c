@@ -557,22 +557,28 @@ struct send_wrap {
     struct cp_net_send_req nreq;
     struct cp_loop_req lreq;
     struct raft_io_send *req;
+    raft_io_send_cb cb; /* NULL for libraft's TimeoutNow (leadership transfer), whose req may
+                           be freed with the transfer before the send completes */
 };
 
 static void send_done(struct cp_net_send_req *nreq, int status)
 {
     struct send_wrap *w = nreq->data;
     struct raft_io_send *req = w->req;
+    raft_io_send_cb cb = w->cb;
     free(w);
-    req->cb(req, map_err(status));
+    if (cb)
+        cb(req, map_err(status));
 }
 
 static void send_failed(struct cp_loop_req *lreq, int status)
 {
     struct send_wrap *w = lreq->data;
     struct raft_io_send *req = w->req;
+    raft_io_send_cb cb = w->cb;
     free(w);
-    req->cb(req, status);
+    if (cb)
+        cb(req, status);
 }
 
 static int io_send(struct raft_io *io, struct raft_io_send *req,
@@ -586,6 +592,7 @@ static int io_send(struct raft_io *io, struct raft_io_send *req,
         return RAFT_NOMEM;
     req->cb = cb;
     w->req = req;
+    w->cb = cb;
     w->nreq.data = w;
     w->nreq.cb = send_done;
     w->lreq.data = w;
