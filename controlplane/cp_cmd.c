@@ -65,6 +65,7 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	json_object_set_new(r, "waiting_payload", json_integer((json_int_t)cp_fsm_queue_len(n->fsm)));
 	json_object_set_new(r, "held_events", json_integer(n->held.count));
 	json_object_set_new(r, "limits", cp_api_limits_json(n->api, cp_raftio_net(&n->io)));
+	json_object_set_new(r, "insecure", json_boolean(!cp_net_secure(cp_raftio_net(&n->io))));
 	json_object_set_new(r, "uptime_s",
 			    json_integer((json_int_t)((cp_loop_now_ms() - n->started_ms) / 1000)));
 	json_object_set_new(r, "dataplane",

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cp_local.h"
+#include "cp_metrics.h"
 
 struct ctx {
 	const char *path;
@@ -18,12 +20,13 @@ struct ctx {
 	size_t errlen;
 	FILE *f;
 	int cur_line;   /* line the reader handed to inih last */
-	int line[6];    /* line of tls_cert, tls_key, tls_ca, insecure, api_group, api_admin_group */
+	int line[7];    /* line of tls_cert, tls_key, tls_ca, insecure, api_group, api_admin_group,
+			 * metrics_listen */
 	bool failed;
 };
 
 static const char *const keys[] = { "tls_cert", "tls_key", "tls_ca", "insecure", "api_group",
-				    "api_admin_group" };
+				    "api_admin_group", "metrics_listen" };
 
 static void fail(struct ctx *c, int line, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -113,7 +116,7 @@ static int on_key(void *user, const char *sec, const char *key, const char *v)
 			break;
 	if (k == sizeof(keys) / sizeof(keys[0])) {
 		fail(c, line, key, "unknown key (want tls_cert, tls_key, tls_ca, insecure, "
-		     "api_group, api_admin_group)");
+		     "api_group, api_admin_group, metrics_listen)");
 		return 0;
 	}
 	if (c->line[k]) {
@@ -134,6 +137,18 @@ static int on_key(void *user, const char *sec, const char *key, const char *v)
 			l->insecure = false;
 		else
 			fail(c, line, key, "want true or false, got '%s'", v);
+	} else if (k == 6) {
+		struct sockaddr_storage ss;
+		unsigned slen;
+		char why[160];
+		if (cp_metrics_parse_addr(v, &ss, &slen, why, sizeof(why)) < 0)
+			fail(c, line, key, "%s", why);
+		else if (strlen(v) >= sizeof(l->metrics_listen))
+			fail(c, line, key, "too long (most %zu bytes)", sizeof(l->metrics_listen) - 1);
+		else {
+			strcpy(l->metrics_listen, v);
+			l->metrics_line = line;
+		}
 	} else {
 		gid_t g;
 		if (group_id(v, &g) < 0) {

@@ -18,11 +18,14 @@ struct cp_local {
 	bool has_api_group, has_api_admin_group;
 	gid_t api_group;                    /* group owning the API socket (mode 0660) */
 	gid_t api_admin_group;              /* members may run admin commands */
+	char metrics_listen[72];            /* Prometheus /metrics "host:port" ("": off) */
+	int metrics_line;                   /* its line, for start-up errors */
 };
 
 /* Parse @path ("%n" in values is replaced by @node). Keys (section [control] or none):
  * tls_cert, tls_key, tls_ca (all three), insecure = true|false, api_group, api_admin_group
- * (group name or number). Either the three tls_* keys or insecure = true must be given.
+ * (group name or number), metrics_listen = HOST:PORT (an address literal: rumor-cp serves
+ * Prometheus GET /metrics there, docs/metrics.md). Either the three tls_* keys or insecure = true must be given.
  * Returns 0, or -EINVAL / -ENOENT / -EACCES with "FILE:LINE: key: what" in @err. */
 int cp_local_load(const char *path, unsigned node, struct cp_local *out, char *err,
 		  size_t errlen);

@@ -5,6 +5,7 @@
 
 #include "cp_api.h"
 #include "cp_local.h"
+#include "cp_metrics.h"
 #include "cp_node.h"
 #include "cp_tls.h"
 
@@ -29,6 +30,12 @@ int cp_local_setup(struct cp_node *n, const char *path)
 	g.has_admin_group = l.has_api_admin_group;
 	g.admin_group = l.api_admin_group;
 	cp_api_set_guard(&g);
+	/* rumor-cp's --metrics, opened before, wins over the file's address */
+	if (l.metrics_listen[0] && !n->metrics &&
+	    (rc = cp_metrics_open(l.metrics_listen, &n->metrics, err, sizeof(err))) < 0) {
+		fprintf(stderr, "rumor-cp: %s:%d: metrics_listen: %s\n", path, l.metrics_line, err);
+		return rc;
+	}
 	if (l.insecure) {
 		fprintf(stderr, "rumor-cp: WARNING: insecure = true in %s: control links are "
 			"plaintext and unauthenticated: anyone reaching the control port can speak "

@@ -23,7 +23,8 @@
 # RUMOR_PIN=1 (pin node i to core (i-1) mod nproc instead of letting lcore 0 float),
 # RUMOR_STORAGE_EXTRA (lines appended to the [storage] section, e.g. min_free_mb = 32),
 # RUMOR_DATA (the nodes' data dirs, default $RUMOR_RUN/data: e.g. on a power-loss file system).
-# RUMOR_METRICS=1: each rumor-cp serves Prometheus /metrics on its control IP, port 9464.
+# RUMOR_METRICS=1: each rumor-cp serves Prometheus /metrics on its control IP, port 9464
+# (metrics_listen in its --node-config).
 # Control links are TLS: certificates from deploy/make-certs.sh in $RUMOR_RUN/tls, each node's
 # --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead;
 # RUMOR_NODE_EXTRA: lines appended to every node's --node-config (e.g. api_group = rumor).
@@ -125,6 +126,7 @@ node_conf() { # id: write node id's --node-config (TLS files, or insecure), prin
 			"$run/tls/node-$1.key" "$run/tls/ca.crt" >"$f"
 	fi
 	[[ -n ${RUMOR_NODE_EXTRA:-} ]] && printf '%b\n' "$RUMOR_NODE_EXTRA" >>"$f"
+	[[ ${RUMOR_METRICS:-0} == 1 ]] && echo "metrics_listen = $(ctl_ip "$1"):9464" >>"$f"
 	echo "$f"
 }
 
@@ -153,11 +155,9 @@ start_node() { # id [extra rumor-cp args]
 		kill -0 "$(cat "$run/dp-$id.pid")" 2>/dev/null || die "rumor-dp of node $id exited: $(tail -3 "$run/log/dp-$id.log")"
 		sleep 0.1
 	done
-	local met=()
-	[[ ${RUMOR_METRICS:-0} == 1 ]] && met=(--metrics "$(ctl_ip "$id"):9464")
 	setsid ip netns exec "$n" "$build/controlplane/rumor-cp" "${lcore[@]}" --proc-type=secondary --no-pci \
 		--file-prefix "$n" --log-level=lib.eal:warning \
-		-- --config "$conf" --node "$id" --node-config "$(node_conf "$id")" "${met[@]}" "$@" \
+		-- --config "$conf" --node "$id" --node-config "$(node_conf "$id")" "$@" \
 		>>"$run/log/cp-$id.log" 2>&1 &
 	echo $! >"$run/cp-$id.pid"
 	for _ in $(seq 100); do

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Cluster test of rumor-cp's Prometheus /metrics: 3 nodes serve it on their control IPs
-# (cluster.sh RUMOR_METRICS=1); every scrape passes `promtool check metrics` with no error and
-# no lint warning; after more sends the applied index and the commit latency histograms of the
-# ack levels used grow, the term is equal on every node and one node says it leads; idle
-# connections to the server never stall the event loop; a bad or taken address stops start-up.
+# (cluster.sh RUMOR_METRICS=1: metrics_listen in each node config); every scrape passes
+# `promtool check metrics` with no error and no lint warning; after more sends the applied index
+# and the commit latency histograms of the ack levels used grow, the term is equal on every node
+# and one node says it leads; idle connections to the server never stall the event loop; a bad
+# or taken address stops start-up.
 # usage: metrics.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir)
 TEST=metrics TEST_NS=${TEST_NS:-18}
 . "$(dirname "$0")/cluster_lib.sh"
@@ -158,6 +159,20 @@ for bad in "$(ctl_ip 1):$PORT" "$(ctl_ip 1):notaport" "nohost"; do
 	((rc == 2)) && [[ $out == *"--metrics: "* ]] ||
 		fail "rumor-cp --metrics $bad: rc $rc, output: $out"
 	log "--metrics $bad: $(grep -- '--metrics: ' <<<"$out")"
+done
+# the same through the node config's metrics_listen: the error names the file and line
+for bad in "$(ctl_ip 1):$PORT" "$(ctl_ip 1):99999" "[::1:80"; do
+	lc=$RUMOR_RUN/bad-node.conf
+	grep -v '^metrics_listen' "$RUMOR_RUN/node-1.conf" >"$lc"
+	echo "metrics_listen = $bad" >>"$lc"
+	line=$(grep -n '^metrics_listen' "$lc" | cut -d: -f1)
+	rc=0
+	out=$(timeout 30 ip netns exec "$ns1" "$RUMOR_BUILD/controlplane/rumor-cp" --proc-type=secondary \
+		--no-pci --file-prefix "$ns1" --log-level=lib.eal:error -- --config "$RUMOR_RUN/rumor.conf" \
+		--node 1 --node-config "$lc" 2>&1) || rc=$?
+	((rc == 2)) && [[ $out == *"$lc:$line: metrics_listen: "* ]] ||
+		fail "metrics_listen = $bad: rc $rc, output: $out"
+	log "metrics_listen = $bad: $(grep -- 'metrics_listen: ' <<<"$out")"
 done
 kill -0 "$(cat "$RUMOR_RUN/cp-1.pid")" 2>/dev/null || fail "rumor-cp of node 1 died"
 scrape 1 "$RUMOR_RUN/m2-1.prom"

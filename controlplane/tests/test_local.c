@@ -54,6 +54,10 @@ static void test_ok(void **state)
 	assert_int_equal(load("insecure = true\n", &l), 0);
 	assert_true(l.insecure);
 	assert_false(l.has_api_group);
+	assert_string_equal(l.metrics_listen, "");
+	assert_int_equal(load("insecure = true\nmetrics_listen = [::1]:9464\n", &l), 0);
+	assert_string_equal(l.metrics_listen, "[::1]:9464");
+	assert_int_equal(l.metrics_line, 2);
 }
 
 static void test_errors(void **state)
@@ -80,6 +84,12 @@ static void test_errors(void **state)
 	expect_err(2, "api_group: no such group 'no-such-group-rumor'");
 	assert_int_equal(load("insecure = true\nthis is not ini\n", &l), -EINVAL);
 	expect_err(2, "syntax error");
+	assert_int_equal(load("insecure = true\nmetrics_listen = 127.0.0.1:0\n", &l), -EINVAL);
+	expect_err(2, "metrics_listen: bad port in '127.0.0.1:0' (want 1..65535)");
+	assert_int_equal(load("insecure = true\n\nmetrics_listen = localhost:9464\n", &l), -EINVAL);
+	expect_err(3, "metrics_listen: bad IPv4 address in 'localhost:9464'");
+	assert_int_equal(load("insecure = true\nmetrics_listen = 9464\n", &l), -EINVAL);
+	expect_err(2, "metrics_listen: want host:port, got '9464'");
 	assert_int_equal(cp_local_load("/nonexistent/x.conf", 1, &l, err, sizeof(err)), -ENOENT);
 }
 
