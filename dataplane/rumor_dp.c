@@ -91,6 +91,9 @@ int main(int argc, char **argv)
 	ret = rumor_config_load(config, &cfg, err, sizeof(err));
 	if (ret != 0)
 		rte_exit(EXIT_FAILURE, "config: %s\n", err);
+	if (!cfg.auth.keyring[0] && !cfg.auth.insecure) /* secure by default */
+		rte_exit(EXIT_FAILURE, "config: %s: no [auth] keyring: set keyring = FILE, or "
+			 "insecure = true to run unauthenticated\n", config);
 	if (!rte_eth_dev_is_valid_port(p.port_id))
 		rte_exit(EXIT_FAILURE, "port %u does not exist (add a --vdev or device)\n",
 			 p.port_id);

@@ -37,7 +37,7 @@ ip -n "$P-br" link set br0 up
 CFG=$WORK/rumor.conf
 {
 	printf '[cluster]\nid = 4242\n[gossip]\nfanout = %d\nrounds = %d\nflush_us = 100\n' "${RDPT_FANOUT:-3}" "${RDPT_ROUNDS:-4}"
-	printf '[dataplane]\nstore_slots = 512\n'
+	printf '[dataplane]\nstore_slots = 512\n[auth]\ninsecure = true\n'
 	for i in $(seq 1 "$N"); do
 		printf '[node.%d]\nmac = 02:00:00:00:01:%02x\nip = 10.77.0.%d\ncontrol = 127.0.0.1:%d\n' \
 			"$i" "$i" "$i" $((7100 + i))
