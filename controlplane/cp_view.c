@@ -25,6 +25,7 @@
 #include "cp_node.h"
 #include "cp_raftio.h"
 #include "cp_view.h"
+#include "rumor_rand.h"
 
 #define VIEW_TICK_MS 100
 /* rumor_view_tick pace: the library retries repair up to passive_size times per tick while the
@@ -87,10 +88,7 @@ struct cp_view {
 
 static uint64_t mix64(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rumor_splitmix64(s);
 }
 
 static struct cp_net *net_of(struct cp_node *n)

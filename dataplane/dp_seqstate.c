@@ -1,6 +1,9 @@
 /* Origin sequence reservation file: a fixed 32-byte record (magic, version, node id,
- * reserved high-water mark, CRC-32), replaced atomically (tmp + fsync + rename + dir fsync). */
+ * reserved high-water mark, CRC32C), replaced atomically (tmp + fsync + rename + dir fsync).
+ * Version 1 files (the same record with a CRC-32) are still read, so an upgraded node keeps
+ * its reservation; the next write makes them version 2. */
 #include "dp_seqstate.h"
+#include "rumor_crc32c.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,13 +13,14 @@
 #include <unistd.h>
 
 #define REC_LEN 32
-#define REC_VERSION 1u
+#define REC_VERSION 2u
+#define REC_VERSION_CRC32 1u /* before the one CRC32C: read only */
 #define TMP_FILE DP_SEQSTATE_FILE ".tmp"
 static const char magic[8] = {'R', 'U', 'M', 'O', 'R', 'S', 'E', 'Q'};
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t len)
+static uint32_t crc32_ieee_v1(const uint8_t *p, size_t len)
 {
-	/* bitwise: runs once per block, a table is not worth its cache lines */
+	/* version 1 files only; bitwise: it runs once, at an upgrade */
 	uint32_t c = 0xFFFFFFFFu;
 
 	for (size_t i = 0; i < len; i++) {
@@ -71,7 +75,7 @@ static int persist(struct dp_seqstate *s, uint64_t reserved)
 	put_le(rec + 8, REC_VERSION, 4);
 	put_le(rec + 12, s->node, 2);
 	put_le(rec + 16, reserved, 8);
-	put_le(rec + 24, crc32_ieee(rec, 24), 4);
+	put_le(rec + 24, rumor_crc32c(0, rec, 24), 4);
 	fd = openat(s->dirfd, TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
@@ -116,15 +120,17 @@ static int load(struct dp_seqstate *s, const char *dir, uint64_t *out, char *err
 		seterr(err, errlen, "%s/%s: %s", dir, DP_SEQSTATE_FILE, strerror(errno));
 		return -EIO;
 	}
-	if (r != REC_LEN || memcmp(rec, magic, sizeof(magic)) != 0 ||
-	    get_le(rec + 24, 4) != crc32_ieee(rec, 24)) {
+	uint32_t version = r == REC_LEN ? (uint32_t)get_le(rec + 8, 4) : 0;
+	uint32_t crc = version == REC_VERSION_CRC32 ? crc32_ieee_v1(rec, 24) :
+						      rumor_crc32c(0, rec, 24);
+	if (r != REC_LEN || memcmp(rec, magic, sizeof(magic)) != 0 || get_le(rec + 24, 4) != crc) {
 		seterr(err, errlen,
 		       "%s/%s is corrupt (%zd bytes, bad magic or checksum): refusing to start, "
 		       "origin sequences could be reused",
 		       dir, DP_SEQSTATE_FILE, r);
 		return -EBADMSG;
 	}
-	if (get_le(rec + 8, 4) != REC_VERSION) {
+	if (version != REC_VERSION && version != REC_VERSION_CRC32) {
 		seterr(err, errlen, "%s/%s: unknown version %u", dir, DP_SEQSTATE_FILE,
 		       (unsigned)get_le(rec + 8, 4));
 		return -EBADMSG;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "rumor_eventid.h"
+#include "rumor_rand.h"
 #include "rumor_sock.h"
 
 /* room in one ORIGINATE message (RUMOR_MSG_ORIGINATE_DATA is 4064): keep a margin */
@@ -77,10 +78,7 @@ static uint64_t now_ns(void)
 
 static uint64_t mix(uint64_t x)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return rumor_splitmix64(&x);
 }
 
 /* Event k's payload: a unique "n<tag>-<k> " prefix, or a KV command for a --kv share. */

@@ -6,15 +6,13 @@
 #include <string.h>
 
 #include "view_impl.h"
+#include "rumor_rand.h"
 
 #define VIEW_DEFAULT_PERIOD_MS 5000u
 
 static uint64_t splitmix64(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rumor_splitmix64(s);
 }
 
 uint64_t view_rand(struct rumor_view *v)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "view_impl.h"
+#include "rumor_rand.h"
 
 static int ld_join(struct rumor_view *v, uint64_t now_ms)
 {
@@ -61,10 +62,7 @@ const struct view_ops view_leader_ops = {
 
 static uint64_t mix(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rumor_splitmix64(s);
 }
 
 int rumor_view_leader_samples(const uint32_t *members, size_t n, unsigned size, uint64_t seed,

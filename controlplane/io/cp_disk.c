@@ -3,7 +3,7 @@
 #include "cp_le.h"
 #include "cp_fileio.h"
 #include "cp_disk.h"
-#include "cp_crc32c.h"
+#include "rumor_crc32c.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -214,9 +214,9 @@ static void rec_encode(uint8_t *out, raft_index first, const struct raft_entry *
     cp_le_st32(out + 16, n);
     cp_le_st32(out + 20, 0);
     cp_le_st64(out + 24, body_len);
-    cp_le_st32(out + 32, cp_crc32c(0, body, body_len));
+    cp_le_st32(out + 32, rumor_crc32c(0, body, body_len));
     cp_le_st32(out + 36, 0);
-    cp_le_st32(out + 4, cp_crc32c(0, out + 8, REC_HDR - 8));
+    cp_le_st32(out + 4, rumor_crc32c(0, out + 8, REC_HDR - 8));
 }
 
 /* Parse a body already CRC-checked: fills entries (pointing into body) if e != NULL.
@@ -302,7 +302,7 @@ static int meta_read(struct cp_disk *d, int which, uint64_t *seq, raft_term *ter
     if (r == 0)
         return 0; /* created but never written: a crash during the first write */
     if (r != META_SIZE || cp_le_ld32(b) != META_MAGIC ||
-        cp_le_ld32(b + 36) != cp_crc32c(0, b, 36)) {
+        cp_le_ld32(b + 36) != rumor_crc32c(0, b, 36)) {
         /* One damaged copy is the expected result of a crash while writing it; the
          * other copy is then the truth. */
         logf_(d, "cp_disk: %s/%s damaged (offset 0), using the other copy", d->dir, name);
@@ -325,7 +325,7 @@ int cp_disk_set_meta(struct cp_disk *d, raft_term term, raft_id vote)
     cp_le_st64(b + 8, seq);
     cp_le_st64(b + 16, term);
     cp_le_st64(b + 24, vote);
-    cp_le_st32(b + 36, cp_crc32c(0, b, 36));
+    cp_le_st32(b + 36, rumor_crc32c(0, b, 36));
     char name[32];
     snprintf(name, sizeof(name), "metadata%d", (int)(seq % 2) + 1);
     int fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -464,7 +464,7 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
     if (cp_le_ld32(b) != SNAP_MAGIC || cp_le_ld64(b + 8) != index ||
         SNAP_HDR + conf_len + data_len != (uint64_t)st.st_size)
         goto fail;
-    if (cp_le_ld32(b + 4) != cp_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
+    if (cp_le_ld32(b + 4) != rumor_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
         off_bad = 8;
         goto fail;
     }
@@ -636,7 +636,7 @@ static bool intact_header_after(int fd, uint64_t from, uint64_t size)
     }
     bool found = false;
     for (size_t o = 0; !found && o + REC_HDR <= len; o += 8)
-        found = cp_le_ld32(b + o) == REC_MAGIC && cp_le_ld32(b + o + 4) == cp_crc32c(0, b + o + 8,
+        found = cp_le_ld32(b + o) == REC_MAGIC && cp_le_ld32(b + o + 4) == rumor_crc32c(0, b + o + 8,
                                                                           REC_HDR - 8);
     free(b);
     return found;
@@ -676,7 +676,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
         rv = cp_read_full(fd, h, REC_HDR, (off_t)off);
         if (rv)
             goto out;
-        if (cp_le_ld32(h) != REC_MAGIC || cp_le_ld32(h + 4) != cp_crc32c(0, h + 8, REC_HDR - 8)) {
+        if (cp_le_ld32(h) != REC_MAGIC || cp_le_ld32(h + 4) != rumor_crc32c(0, h + 8, REC_HDR - 8)) {
             static const uint8_t zero[REC_HDR];
             why = memcmp(h, zero, REC_HDR) == 0 ? "zeroed tail" : "bad record header checksum";
             if (is_open && intact_header_after(fd, off, size)) {
@@ -708,7 +708,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
         rv = cp_read_full(fd, body, blen, (off_t)(off + REC_HDR));
         if (rv)
             goto out;
-        if (cp_le_ld32(h + 32) != cp_crc32c(0, body, blen) ||
+        if (cp_le_ld32(h + 32) != rumor_crc32c(0, body, blen) ||
             rec_parse_body(body, blen, n, NULL, NULL) != 0) {
             /* A torn write can only damage the last record of the open segment. */
             if (is_open && off + REC_HDR + blen == size) {
@@ -1383,7 +1383,7 @@ static void snap_advance(struct snapjob *j, size_t res)
     while (res > 0) {
         size_t left = j->src[j->src_i].iov_len - j->src_off;
         size_t take = left < res ? left : res;
-        j->crc = cp_crc32c(j->crc, (const uint8_t *)j->src[j->src_i].iov_base + j->src_off,
+        j->crc = rumor_crc32c(j->crc, (const uint8_t *)j->src[j->src_i].iov_base + j->src_off,
                            take);
         j->src_off += take;
         res -= take;
@@ -1576,7 +1576,7 @@ static void snap_start(struct cp_disk *d, struct op *op)
     cp_le_st64(j->h + 24, s->configuration_index);
     cp_le_st64(j->h + 40, j->conf.len);
     cp_le_st64(j->h + 48, data_len);
-    j->crc = cp_crc32c(0, j->h + 8, SNAP_HDR - 8);
+    j->crc = rumor_crc32c(0, j->h + 8, SNAP_HDR - 8);
     j->file_off = SNAP_HDR;
     j->step = SJ_OPEN;
     submitted(d, cp_loop_openat(d->loop, &j->lreq, d->dfd, "snapshot.tmp",

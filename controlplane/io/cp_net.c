@@ -3,7 +3,7 @@
  * the same frames travel inside a cp_tls session whose ciphertext this file moves. */
 #include "cp_le.h"
 #include "cp_net.h"
-#include "cp_crc32c.h"
+#include "rumor_crc32c.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -112,8 +112,8 @@ static void frame_header(uint8_t *h, uint32_t len, uint8_t type, uint16_t app_ty
     h[8] = type;
     h[9] = 0;
     cp_le_st16(h + 10, app_type);
-    uint32_t crc = cp_crc32c(0, h + 8, 4);
-    cp_le_st32(h + 4, cp_crc32c(crc, h + CP_NET_HDR, len));
+    uint32_t crc = rumor_crc32c(0, h + 8, 4);
+    cp_le_st32(h + 4, rumor_crc32c(crc, h + CP_NET_HDR, len));
 }
 
 static void hello_encode(uint8_t *b, uint8_t type, uint64_t cluster, uint64_t from,
@@ -407,7 +407,7 @@ static bool conn_parse(struct conn *c)
         }
         if (c->have - off < CP_NET_HDR + (size_t)len)
             break;
-        uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
+        uint32_t crc = rumor_crc32c(rumor_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
         if (crc != cp_le_ld32(h + 4)) {
             if (c->up) {
                 net->st.bad_frames++;
@@ -820,7 +820,7 @@ static void peer_recv_cb(struct cp_loop_req *req, int res);
 static bool peer_ack(struct peer *p)
 {
     const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
-    uint32_t crc = cp_crc32c(cp_crc32c(0, h + 8, 4), b, HELLO_LEN);
+    uint32_t crc = rumor_crc32c(rumor_crc32c(0, h + 8, 4), b, HELLO_LEN);
     if (cp_le_ld32(h) != HELLO_LEN || crc != cp_le_ld32(h + 4) || h[8] != T_ACK ||
         cp_le_ld32(b) != HELLO_MAGIC || cp_le_ld64(b + 8) != p->net->cfg.cluster_id ||
         cp_le_ld64(b + 16) != p->id || cp_le_ld64(b + 24) != p->net->cfg.self_id) {

@@ -3,7 +3,7 @@
 #include "cp_le.h"
 #include "cp_fileio.h"
 #include "cp_plog.h"
-#include "cp_crc32c.h"
+#include "rumor_crc32c.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -95,7 +95,7 @@ static void seg_name(char *buf, size_t n, uint64_t no)
 
 static bool hdr_intact(const uint8_t *h)
 {
-    return cp_le_ld32(h) == REC_MAGIC && cp_le_ld32(h + 4) == cp_crc32c(0, h + 8, CP_PLOG_HDR - 8);
+    return cp_le_ld32(h) == REC_MAGIC && cp_le_ld32(h + 4) == rumor_crc32c(0, h + 8, CP_PLOG_HDR - 8);
 }
 
 static bool rec_valid(uint16_t origin, uint16_t count, uint32_t len, uint64_t first)
@@ -117,9 +117,9 @@ int cp_plog_rec_encode(const struct cp_plog_rec *r, void *out, size_t cap)
     cp_le_st16(p + 10, r->count);
     cp_le_st32(p + 12, r->len);
     cp_le_st64(p + 16, r->first_seq);
-    cp_le_st32(p + 24, cp_crc32c(0, r->frame, r->len));
+    cp_le_st32(p + 24, rumor_crc32c(0, r->frame, r->len));
     cp_le_st32(p + 28, 0);
-    cp_le_st32(p + 4, cp_crc32c(0, p + 8, CP_PLOG_HDR - 8));
+    cp_le_st32(p + 4, rumor_crc32c(0, p + 8, CP_PLOG_HDR - 8));
     memcpy(p + CP_PLOG_HDR, r->frame, r->len);
     memset(p + CP_PLOG_HDR + r->len, 0, size - CP_PLOG_HDR - r->len);
     return (int)size;
@@ -146,7 +146,7 @@ static int hdr_decode(const uint8_t *p, size_t len, struct cp_plog_rec *r)
 static int body_check(const uint8_t *hdr, const uint8_t *frame, uint32_t len, const uint8_t *pad,
                       size_t pad_len)
 {
-    if (cp_le_ld32(hdr + 24) != cp_crc32c(0, frame, len))
+    if (cp_le_ld32(hdr + 24) != rumor_crc32c(0, frame, len))
         return -EUCLEAN;
     for (size_t i = 0; i < pad_len; i++)
         if (pad[i] != 0)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dp_seqstate.h"
+#include "rumor_crc32c.h"
 
 static char dir[64];
 static char file[128];
@@ -125,6 +126,51 @@ static void test_refuse(void **state)
 				     sizeof(err)) < 0);
 }
 
+static uint32_t crc32_ieee(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+/* A version 1 file (CRC-32, before the one CRC32C) written by the previous release: read, so
+ * the upgraded node resumes above its reservation, and rewritten as version 2 (CRC32C). */
+static void test_version1_upgrade(void **state)
+{
+	struct dp_seqstate s;
+	uint8_t rec[32] = { 'R', 'U', 'M', 'O', 'R', 'S', 'E', 'Q', 1, 0, 0, 0, 4, 0 };
+	uint64_t start = 0;
+	char err[200];
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		rec[16 + i] = (uint8_t)(500u >> (8 * i));
+	uint32_t c = crc32_ieee(rec, 24);
+	for (int i = 0; i < 4; i++)
+		rec[24 + i] = (uint8_t)(c >> (8 * i));
+	write_file(rec, sizeof(rec));
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 500); /* the first seq stamped is 501 */
+	dp_seqstate_close(&s);
+	f = fopen(file, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(rec, 1, sizeof(rec), f), sizeof(rec));
+	fclose(f);
+	assert_int_equal(rec[8], 2);
+	c = rumor_crc32c(0, rec, 24);
+	assert_int_equal(rec[24] | rec[25] << 8 | rec[26] << 16 | (uint32_t)rec[27] << 24, c);
+	/* a version 1 file whose CRC-32 is wrong is still corrupt */
+	rec[8] = 1;
+	write_file(rec, sizeof(rec));
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), -EBADMSG);
+}
+
 static void test_none(void **state)
 {
 	struct dp_seqstate s;
@@ -141,6 +187,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version1_upgrade, setup, teardown),
 		cmocka_unit_test(test_none),
 	};
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "rumor_rand.h"
 
 struct gsim {
 	struct gsim_config cfg;
@@ -31,10 +32,7 @@ struct gsim {
 
 static uint64_t rnd(struct gsim *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rumor_splitmix64(&s->rng);
 }
 
 static uint32_t below(struct gsim *s, uint32_t n)

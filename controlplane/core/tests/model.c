@@ -4,13 +4,11 @@
 #include <string.h>
 
 #include "model.h"
+#include "rumor_rand.h"
 
 uint64_t m_rand(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rumor_splitmix64(s);
 }
 
 void m_init(struct model *m, unsigned nodes, uint64_t seed)

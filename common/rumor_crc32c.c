@@ -1,6 +1,6 @@
-/* cp_crc32c: CRC32C with a runtime choice between the SSE4.2 instruction and a
+/* rumor_crc32c: CRC32C with a runtime choice between the SSE4.2 instruction and a
  * byte-wise table (reflected polynomial 0x82F63B78). */
-#include "cp_crc32c.h"
+#include "rumor_crc32c.h"
 
 #include <string.h>
 
@@ -49,7 +49,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8
 }
 #endif
 
-uint32_t cp_crc32c(uint32_t crc, const void *p, size_t len)
+uint32_t rumor_crc32c(uint32_t crc, const void *p, size_t len)
 {
     if (crc_mode == 0)
         crc_init();
