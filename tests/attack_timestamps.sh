@@ -26,21 +26,7 @@ ip -n "$ATK" link set atk0 address 02:52:00:00:00:ee up
 ip -n "$RUMOR_NS-hub" link set atk0-h master brdata up
 log "leader is node $leader; attacker namespace $ATK on $RUMOR_NS-hub/brdata"
 
-# client LOOP: send --wait until $RUMOR_RUN/stop exists; one line per send: node rc ms
-client() {
-	local i=$1 j=0 t0 t1 rc out
-	while [[ ! -e $RUMOR_RUN/stop ]]; do
-		j=$((j + 1))
-		t0=$(date +%s%N)
-		out=$("$CTL" -n "$i" --json --timeout 5000 send "SET atk-client-$i-$j $j" --wait 2>&1) &&
-			rc=0 || rc=$?
-		t1=$(date +%s%N)
-		((rc == 0)) || echo "send $j rc $rc: $out" | tr '\n' ' ' | cut -c1-200 >>"$RUMOR_RUN/fail-$i"
-		((rc == 0)) || echo >>"$RUMOR_RUN/fail-$i"
-		echo "$i $rc $(((t1 - t0) / 1000000))" >>"$RUMOR_RUN/lat-$i"
-		sleep 0.05
-	done
-}
+client() { send_loop "$1" atk-client; } # NODE (cluster_lib.sh)
 
 for i in $NODES; do
 	"$CTL" -n "$i" --timeout 5000 send "SET atk-warmup-$i 1" --wait >/dev/null ||
@@ -65,15 +51,7 @@ PIDS=()
 # latency and failures per node
 bad=0
 for i in $NODES; do
-	read -r n nfail p50 p99 <<<"$(python3 - "$RUMOR_RUN/lat-$i" <<'PY'
-import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-ms = sorted(int(r[2]) for r in rows)
-fail = sum(1 for r in rows if r[1] != '0')
-q = lambda p: ms[min(len(ms) - 1, int(p * len(ms)))] if ms else -1
-print(len(rows), fail, q(0.50), q(0.99))
-PY
-)"
+	read -r n nfail p50 p99 <<<"$(send_stats "$i")"
 	log "node $i: $n sends --wait, $nfail failed, p50 ${p50} ms, p99 ${p99} ms"
 	if ((nfail > 0)); then
 		log "node $i: first failures: $(head -3 "$RUMOR_RUN/fail-$i" | tr '\n' '|')"

@@ -199,3 +199,43 @@ wait_loads() {
 	for i in $1; do cat "$RUMOR_RUN/load-$i.out"; done
 	((LOAD_RC == 0)) || log "rumor-load reported lost or unsent events: checking convergence first"
 }
+
+# send_loop NODE TAG [STOPFILE]: `send --wait` until STOPFILE (default $RUMOR_RUN/stop) exists;
+# one line per send "node rc ms" in $RUMOR_RUN/lat-NODE, failures in $RUMOR_RUN/fail-NODE.
+send_loop() {
+	local i=$1 tag=$2 stop=${3:-$RUMOR_RUN/stop} j=0 t0 t1 rc out
+	while [[ ! -e $stop ]]; do
+		j=$((j + 1))
+		t0=$(date +%s%N)
+		out=$("$CTL" -n "$i" --json --timeout 5000 send "SET $tag-$i-$j $j" --wait 2>&1) &&
+			rc=0 || rc=$?
+		t1=$(date +%s%N)
+		((rc == 0)) || { echo "send $j rc $rc: $out" | tr '\n' ' ' | cut -c1-200; echo; } >>"$RUMOR_RUN/fail-$i"
+		echo "$i $rc $(((t1 - t0) / 1000000))" >>"$RUMOR_RUN/lat-$i"
+		sleep 0.05
+	done
+}
+
+# send_stats NODE: "sends failed p50_ms p99_ms" of send_loop's lines for NODE
+send_stats() {
+	python3 - "$RUMOR_RUN/lat-$1" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+ms = sorted(int(r[2]) for r in rows)
+fail = sum(1 for r in rows if r[1] != '0')
+q = lambda p: ms[min(len(ms) - 1, int(p * len(ms)))] if ms else -1
+print(len(rows), fail, q(0.50), q(0.99))
+PY
+}
+
+# dp_tel NODE CMD: one rte_telemetry command's object of NODE's rumor-dp, as JSON
+dp_tel() {
+	python3 - "/var/run/dpdk/$RUMOR_NS-n$1/dpdk_telemetry.v2" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.send(sys.argv[2].encode())
+print(json.dumps(json.loads(s.recv(65536).decode())[sys.argv[2]]))
+PY
+}
