@@ -46,7 +46,7 @@
 #define PLOG_BUFFER_MAX (16u << 20)  /* appended, not yet durable: beyond it the dataplane waits */
 #define PLOG_EAGER_BYTES (256u << 10) /* write at once past this even while bursts are full */
 #define PLOG_BUSY_RECORDS 16          /* an fdatasync covering this many means load ... */
-#define PLOG_BUSY_GAP_US 6000         /* ... and the next write waits this long after the last */
+#define PLOG_BUSY_GAP_US 10000        /* ... and the next write waits this long after the last */
 
 static_assert(CP_PLOG_ORIGIN_MAX == RUMOR_NODE_ID_MAX, "payload log indexes every origin");
 
