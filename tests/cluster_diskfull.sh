@@ -17,9 +17,11 @@ cleanup_extra() { umount "$RUMOR_DATA" 2>/dev/null || true; rmdir "$RUMOR_DATA" 
 up 3
 leader=$(wait_leader "1 2 3" 20) || fail "no leader elected"
 free_mb() { df -m --output=avail "$RUMOR_DATA" | tail -1 | tr -d ' '; }
-# leave about 12 MiB above the threshold: the load below needs far more
+# leave about 24 MiB above the threshold: each node zero-fills a 4 MiB payload-log segment
+# before its first record (12 MiB at once), the rest holds a few thousand events; the load
+# below needs far more
 filler=$RUMOR_DATA/filler
-dd if=/dev/zero of="$filler" bs=1M count=$(($(free_mb) - MIN_FREE - 12)) status=none
+dd if=/dev/zero of="$filler" bs=1M count=$(($(free_mb) - MIN_FREE - 24)) status=none
 log "leader $leader; $(free_mb) MiB free on the nodes' disk, threshold $MIN_FREE MiB"
 
 # the loaders retry refusals ("retry later") until they give up (4 x --timeout of sending)
