@@ -1351,8 +1351,11 @@ int cp_net_create(struct cp_loop *loop, const struct cp_net_cfg *cfg,
         net->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(net->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* A deep backlog: a connection flood lands in the queue, where accept_admit sheds it
+         * at once; with a shallow one the kernel drops the handshakes' last ACKs under load,
+         * and those connections look open to their peer until SYN-ACK retries get through. */
         if (net->lfd < 0 || bind(net->lfd, (struct sockaddr *)&ss, len) != 0 ||
-            listen(net->lfd, 128) != 0) {
+            listen(net->lfd, 4096) != 0) {
             rv = -errno;
             if (errmsg)
                 snprintf(errmsg, 256, "listen on %s: %s", cfg->listen_addr, strerror(-rv));
