@@ -150,7 +150,7 @@ static void test_version1_upgrade(void **state)
 
 	(void)state;
 	for (int i = 0; i < 8; i++)
-		rec[16 + i] = (uint8_t)(500u >> (8 * i));
+		rec[16 + i] = (uint8_t)(UINT64_C(500) >> (8 * i));
 	uint32_t c = crc32_ieee(rec, 24);
 	for (int i = 0; i < 4; i++)
 		rec[24 + i] = (uint8_t)(c >> (8 * i));
