@@ -225,17 +225,8 @@ static void report(struct cp_node *n, const struct cp_report *r)
 static void report_frame(struct cp_node *n, const struct rumor_wire_frame *f, uint16_t skip,
 			 const struct rumor_vc *holder_clock)
 {
-	struct cp_report *r = n->rep;
-
-	r->origin = f->hdr.origin;
-	r->reporter = n->self;
-	r->count = (uint16_t)(f->hdr.event_count - skip);
-	r->first_seq = f->hdr.first_seq + skip;
-	for (uint16_t i = 0; i < r->count; i++)
-		r->id[i] = f->ev[skip + i].id;
-	r->timestamp = f->clock;
-	r->holder_clock = *holder_clock;
-	report(n, r);
+	cp_report_from_frame(n->rep, f, skip, n->self, holder_clock);
+	report(n, n->rep);
 }
 
 static void serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);

@@ -93,3 +93,16 @@ unsigned cp_report_ingest(struct cp_order *o, const struct cp_report *r, struct 
 	}
 	return refused;
 }
+
+void cp_report_from_frame(struct cp_report *r, const struct rumor_wire_frame *f, uint16_t skip,
+			  uint16_t reporter, const struct rumor_vc *holder_clock)
+{
+	r->origin = f->hdr.origin;
+	r->reporter = reporter;
+	r->count = (uint16_t)(f->hdr.event_count - skip);
+	r->first_seq = f->hdr.first_seq + skip;
+	for (uint16_t i = 0; i < r->count; i++)
+		r->id[i] = f->ev[skip + i].id;
+	r->timestamp = f->clock;
+	r->holder_clock = *holder_clock;
+}

@@ -34,6 +34,10 @@ int cp_report_encode(const struct cp_report *r, uint8_t *buf, size_t cap);
  * (count, origin, reporter or seq out of range), or a rumor_vc_decode error for the clocks. */
 int cp_report_decode(const uint8_t *buf, size_t len, struct cp_report *r);
 
+/* The record for events [@skip, event_count) of a decoded frame held by @reporter. */
+void cp_report_from_frame(struct cp_report *r, const struct rumor_wire_frame *f, uint16_t skip,
+			  uint16_t reporter, const struct rumor_vc *holder_clock);
+
 /* Leader side: merge @r's holder clock into @o and enter one report per event at @now_us
  * (the frame's timestamp carries its last seq; event i's own timestamp has seq i). @ts is
  * scratch for one clock. Returns how many of the events @o refused (see cp_order_report). */

@@ -169,15 +169,7 @@ static void intake(const struct rumor_msg_new_frame *nf)
 	slot_of[nf->slot].origin = nf->origin;
 	slot_of[nf->slot].first = nf->first_seq;
 	slot_of[nf->slot].last = nf->first_seq + nf->count - 1;
-	memset(&r, 0, sizeof(r));
-	r.origin = fr.hdr.origin;
-	r.reporter = SELF;
-	r.count = fr.hdr.event_count;
-	r.first_seq = fr.hdr.first_seq;
-	for (unsigned i = 0; i < r.count; i++)
-		r.id[i] = fr.ev[i].id;
-	r.timestamp = fr.clock;
-	r.holder_clock = nf->holder_clock;
+	cp_report_from_frame(&r, &fr, 0, SELF, &nf->holder_clock);
 	cp_report_ingest(order, &r, &ts_scratch, now);
 }
 
@@ -236,15 +228,7 @@ static void members_receive(void)
 			    rumor_wire_decode(p, out[i]->pkt_len, CLUSTER, RUMOR_WIRE_PORT, 0, &fr) != 0 ||
 			    fr.hdr.type == RUMOR_WIRE_PULL_REQ)
 				continue;
-			memset(&r, 0, sizeof(r));
-			r.origin = fr.hdr.origin;
-			r.reporter = to;
-			r.count = fr.hdr.event_count;
-			r.first_seq = fr.hdr.first_seq;
-			for (unsigned k = 0; k < r.count; k++)
-				r.id[k] = fr.ev[k].id;
-			r.timestamp = fr.clock;
-			r.holder_clock = fr.clock;
+			cp_report_from_frame(&r, &fr, 0, to, &fr.clock);
 			cp_report_ingest(order, &r, &ts_scratch, now);
 			honest[honest_next] = r;
 			honest_next = (honest_next + 1) % HONEST_MAX;
