@@ -19,14 +19,23 @@ static void check_reencode(const struct rumor_wire_frame *fr, const uint8_t *rum
 {
 	static uint8_t buf[65536];
 	struct rumor_wire_body b;
+	/* The auth header is opaque to the codec (the keyring checks it): it is located, and
+	 * copied back as it was. */
+	size_t head = RUMOR_WIRE_HDR_LEN + (fr->auth ? RUMOR_WIRE_AUTH_LEN : 0);
 
+	if ((fr->auth != NULL) != !!(fr->hdr.flags & RUMOR_WIRE_F_AUTH))
+		abort();
 	rumor_wire_put_hdr(buf, &fr->hdr);
+	if (fr->auth) {
+		if (fr->auth != rumor + RUMOR_WIRE_HDR_LEN)
+			abort();
+		memcpy(buf + RUMOR_WIRE_HDR_LEN, fr->auth, RUMOR_WIRE_AUTH_LEN);
+	}
 	if (fr->hdr.type == RUMOR_WIRE_PULL_REQ) {
-		if (len != RUMOR_WIRE_HDR_LEN)
+		if (len != head)
 			abort();
 	} else {
-		if (rumor_wire_body_start(&b, buf + RUMOR_WIRE_HDR_LEN,
-					  sizeof(buf) - RUMOR_WIRE_HDR_LEN, &fr->clock))
+		if (rumor_wire_body_start(&b, buf + head, sizeof(buf) - head, &fr->clock))
 			abort();
 		for (unsigned i = 0; i < fr->hdr.event_count; i++) {
 			const struct rumor_wire_event *ev = &fr->ev[i];
@@ -36,7 +45,7 @@ static void check_reencode(const struct rumor_wire_frame *fr, const uint8_t *rum
 			if (rumor_wire_body_add(&b, &ev->id, ev->payload, ev->len))
 				abort();
 		}
-		if (RUMOR_WIRE_HDR_LEN + b.len != len || b.events != fr->hdr.event_count)
+		if (head + b.len != len || b.events != fr->hdr.event_count)
 			abort();
 	}
 	if (memcmp(buf, rumor, len))
