@@ -11,7 +11,7 @@
 #include "cp_kv.h"
 #include "cp_loop.h"
 #include "cp_net.h"
-#include "cp_node.h"
+#include "cp_node_int.h"
 #include "cp_plog.h"
 #include "cp_order.h"
 #include "cp_raftio.h"
@@ -48,7 +48,7 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	uint64_t drops = 0;
 	char digest[17];
 
-	raft_leader(&n->raft, &lid, &laddr);
+	raft_leader(n->raft, &lid, &laddr);
 	cp_fsm_get_stats(n->fsm, &fs);
 	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
 		drops += ds->drops[i];
@@ -56,18 +56,18 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	json_t *r = ok();
 	json_object_set_new(r, "node", json_integer(n->self));
 	json_object_set_new(r, "role", json_string(cp_node_role(n)));
-	json_object_set_new(r, "term", json_integer((json_int_t)n->raft.current_term));
+	json_object_set_new(r, "term", json_integer((json_int_t)n->raft->current_term));
 	json_object_set_new(r, "leader", json_integer((json_int_t)lid));
-	json_object_set_new(r, "commit_index", json_integer((json_int_t)n->raft.commit_index));
-	json_object_set_new(r, "last_applied", json_integer((json_int_t)raft_last_applied(&n->raft)));
+	json_object_set_new(r, "commit_index", json_integer((json_int_t)n->raft->commit_index));
+	json_object_set_new(r, "last_applied", json_integer((json_int_t)raft_last_applied(n->raft)));
 	json_object_set_new(r, "applied_gseq", json_integer((json_int_t)cp_fsm_last_gseq(n->fsm)));
 	json_object_set_new(r, "order_digest", json_string(digest));
 	json_object_set_new(r, "waiting_payload", json_integer((json_int_t)cp_fsm_queue_len(n->fsm)));
-	json_object_set_new(r, "held_events", json_integer(n->held.count));
-	json_object_set_new(r, "limits", cp_api_limits_json(n->api, cp_raftio_net(&n->io)));
-	json_object_set_new(r, "insecure", json_boolean(!cp_net_secure(cp_raftio_net(&n->io))));
+	json_object_set_new(r, "held_events", json_integer(n->hold.held.count));
+	json_object_set_new(r, "limits", cp_api_limits_json(n->api, n->net));
+	json_object_set_new(r, "insecure", json_boolean(!cp_net_secure(n->net)));
 	json_object_set_new(r, "uptime_s",
-			    json_integer((json_int_t)((cp_loop_now_ms() - n->started_ms) / 1000)));
+			    json_integer((json_int_t)((cp_now_ms(n) - n->started_ms) / 1000)));
 	json_object_set_new(r, "dataplane",
 			    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
 				      n->dp_alive ? "alive" : "DEAD", "rx_pkts", (json_int_t)ds->rx_pkts,
@@ -121,23 +121,23 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));
-	if (n->want_origin) {
+	if (n->rec.want_origin) {
 		/* the committed event the apply waits for: operators see which payload is missing
 		 * (fetched from every peer's store and payload log meanwhile) */
 		char hex[33];
-		rumor_event_id_hex(&n->want_id, hex);
+		rumor_event_id_hex(&n->rec.want_id, hex);
 		json_object_set_new(r, "waiting_for",
-				    json_pack("{s:i, s:I, s:s, s:I}", "origin", n->want_origin,
-					      "seq", (json_int_t)n->want_seq, "id", hex, "for_ms",
-					      (json_int_t)(cp_loop_now_ms() - n->want_first_ms)));
+				    json_pack("{s:i, s:I, s:s, s:I}", "origin", n->rec.want_origin,
+					      "seq", (json_int_t)n->rec.want_seq, "id", hex, "for_ms",
+					      (json_int_t)(cp_now_ms(n) - n->rec.want_first_ms)));
 	}
 	json_object_set_new(r, "disk", json_pack("{s:I, s:i, s:b}", "free_mb",
 						 (json_int_t)n->disk_free_mb, "min_free_mb",
 						 (int)n->cfg.storage.min_free_mb, "refusing",
 						 n->disk_low));
 	json_object_set_new(r, "ring_backlog",
-			    json_pack("{s:i, s:i, s:I}", "releases_pending", (int)n->rel_n,
-				      "originations_parked", (int)n->parked_n, "release_ring_full",
+			    json_pack("{s:i, s:i, s:I}", "releases_pending", (int)n->hold.rel_n,
+				      "originations_parked", (int)n->subs.parked_n, "release_ring_full",
 				      (json_int_t)n->st.release_ring_full));
 	struct cp_plog_stats ps;
 	cp_plog_stats(n->plog, &ps);
@@ -159,7 +159,7 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)fs.skips, "kv_cmds", (json_int_t)fs.kv_cmds, "dups",
 				      (json_int_t)fs.dups, "rejects", (json_int_t)fs.rejects,
 				      "lost", (json_int_t)fs.lost));
-	if (n->leading) {
+	if (n->lead.leading) {
 		struct cp_order_stats os;
 		cp_order_get_stats(n->order, &os);
 		json_object_set_new(r, "order",
@@ -171,12 +171,12 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 					      "pending", (int)os.pending, "ready", (int)os.ready));
 		/* events waiting for a majority or a predecessor for over 2 s: operators see them */
 		json_t *stuck = json_array();
-		unsigned k = cp_order_stuck(n->order, cp_loop_now_us(), 2000000, add_stuck, stuck);
+		unsigned k = cp_order_stuck(n->order, cp_now_us(n), 2000000, add_stuck, stuck);
 		json_object_set_new(r, "stuck_events", json_integer(k));
-		json_object_set_new(r, "applies_inflight", json_integer(n->applies_inflight));
+		json_object_set_new(r, "applies_inflight", json_integer(n->lead.applies_inflight));
 		json_object_set_new(r, "next_cut_us",
 				    json_integer((json_int_t)cp_order_next_deadline(n->order,
-										     cp_loop_now_us())));
+										     cp_now_us(n))));
 		json_object_set_new(r, "stuck_oldest", stuck);
 		json_t *origins = json_object();
 		for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++) {
@@ -204,13 +204,13 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 static void cmd_members(struct cp_node *n, struct cp_api_client *c)
 {
 	static const char *roles[] = { "standby", "voter", "spare" };
-	const struct raft_configuration *conf = &n->raft.configuration;
-	struct cp_net *net = cp_raftio_net(&n->io);
+	const struct raft_configuration *conf = &n->raft->configuration;
+	struct cp_net *net = n->net;
 	raft_id lid;
 	const char *laddr;
 	json_t *arr = json_array();
 
-	raft_leader(&n->raft, &lid, &laddr);
+	raft_leader(n->raft, &lid, &laddr);
 	for (unsigned i = 0; i < conf->n; i++) {
 		const struct raft_server *s = &conf->servers[i];
 		const char *state = s->id == n->self ? "self" :
@@ -253,8 +253,8 @@ static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
 {
 	json_t *r = ok();
 
-	json_object_set_new(r, "local", cp_node_clock_json(&n->last_clock));
-	if (n->leading) {
+	json_object_set_new(r, "local", cp_node_clock_json(&n->hold.last_clock));
+	if (n->lead.leading) {
 		struct rumor_vc *g = malloc(sizeof(*g));
 		if (g && cp_order_global_clock(n->order, g) == 0)
 			json_object_set_new(r, "global", cp_node_clock_json(g));
@@ -434,8 +434,8 @@ static void cmd_snapshot(struct cp_node *n, struct cp_api_client *c)
 	cp_api_reply(c, json_pack("{s:b, s:I, s:s, s:s, s:I, s:I, s:i}", "ok", 1, "applied_gseq",
 				  (json_int_t)cp_fsm_last_gseq(n->fsm), "order_digest", d1,
 				  "kv_digest", d2, "raft_last_applied",
-				  (json_int_t)raft_last_applied(&n->raft), "raft_last_index",
-				  (json_int_t)raft_last_index(&n->raft), "snapshot_threshold",
+				  (json_int_t)raft_last_applied(n->raft), "raft_last_index",
+				  (json_int_t)raft_last_index(n->raft), "snapshot_threshold",
 				  (int)n->cfg.raft.snapshot_threshold));
 }
 
@@ -495,7 +495,7 @@ static void on_added(struct raft_change *req, int status)
 	}
 	memset(&ch->u.change, 0, sizeof(ch->u.change));
 	ch->u.change.data = ch;
-	rc = raft_assign(&ch->n->raft, &ch->u.change, ch->id, ch->role, on_assigned);
+	rc = raft_assign(ch->n->raft, &ch->u.change, ch->id, ch->role, on_assigned);
 	if (rc)
 		change_done(ch, rc, "add");
 }
@@ -516,10 +516,10 @@ static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *c
 		cp_api_error(c, "%s: node id must be 1..%u", cmd, RUMOR_NODE_ID_MAX);
 		return;
 	}
-	if (raft_state(&n->raft) != RAFT_LEADER) {
+	if (raft_state(n->raft) != RAFT_LEADER) {
 		raft_id lid;
 		const char *laddr;
-		raft_leader(&n->raft, &lid, &laddr);
+		raft_leader(n->raft, &lid, &laddr);
 		cp_api_error(c, "%s: not the leader (node %llu is; send it there)", cmd,
 			     (unsigned long long)lid);
 		return;
@@ -539,10 +539,10 @@ static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *c
 	ch->role = json_is_false(json_object_get(req, "voter")) ? RAFT_STANDBY : RAFT_VOTER;
 	if (!strcmp(cmd, "transfer")) {
 		ch->u.transfer.data = ch;
-		rc = raft_transfer(&n->raft, &ch->u.transfer, id, on_transfer);
+		rc = raft_transfer(n->raft, &ch->u.transfer, id, on_transfer);
 	} else if (!strcmp(cmd, "remove")) {
 		ch->u.change.data = ch;
-		rc = raft_remove(&n->raft, &ch->u.change, id, on_removed);
+		rc = raft_remove(n->raft, &ch->u.change, id, on_removed);
 	} else {
 		/* the node must be in the config file (the cluster script rewrites it) */
 		struct rumor_config *fresh = malloc(sizeof(*fresh));
@@ -560,7 +560,7 @@ static void cmd_change(struct cp_node *n, struct cp_api_client *c, const char *c
 		free(fresh);
 		cp_raftio_add_peer(&n->io, id, addr);
 		ch->u.change.data = ch;
-		rc = raft_add(&n->raft, &ch->u.change, id, addr, on_added);
+		rc = raft_add(n->raft, &ch->u.change, id, addr, on_added);
 	}
 	if (rc) {
 		cp_api_error(c, "%s %llu: %s", cmd, (unsigned long long)id, raft_strerror(rc));
@@ -630,8 +630,8 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 			free(w);
 			return;
 		}
-		w->next = n->watchers;
-		n->watchers = w;
+		w->next = n->subs.watchers;
+		n->subs.watchers = w;
 		cp_api_reply(c, json_pack("{s:b, s:s}", "ok", 1, "watching",
 					  w->gossip ? "ordered+gossip" : "ordered"));
 	} else
@@ -644,16 +644,16 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c)
 
 	/* Only marked: this runs inside a reply to a watcher that overflowed, while the caller
 	 * walks the list; cp_node frees marked watchers later. */
-	for (struct cp_watcher *w = n->watchers; w; w = w->next)
+	for (struct cp_watcher *w = n->subs.watchers; w; w = w->next)
 		if (w->client == c)
 			w->client = NULL;
-	for (struct cp_orig *o = n->origs; o; o = o->next)
+	for (struct cp_orig *o = n->subs.origs; o; o = o->next)
 		if (o->client == c)
 			o->client = NULL;
-	for (struct cp_waiter *w = n->waiters; w; w = w->next)
+	for (struct cp_waiter *w = n->subs.waiters; w; w = w->next)
 		if (w->client == c)
 			w->client = NULL;
-	for (struct cp_waiter *w = n->dwaiters; w; w = w->next)
+	for (struct cp_waiter *w = n->subs.dwaiters; w; w = w->next)
 		if (w->client == c)
 			w->client = NULL;
 	if (pending_change && pending_change->c == c)

@@ -6,7 +6,7 @@
 #include "cp_api.h"
 #include "cp_local.h"
 #include "cp_metrics.h"
-#include "cp_node.h"
+#include "cp_node_int.h"
 #include "cp_tls.h"
 
 int cp_local_setup(struct cp_node *n, const char *path)

@@ -6,7 +6,7 @@
 
 #include "cp_batch.h"
 #include "cp_members.h"
-#include "cp_node.h"
+#include "cp_node_int.h"
 
 uint64_t cp_members_build(const struct raft_configuration *conf, const uint64_t *wm,
 			  struct rumor_msg_members *out)
@@ -39,12 +39,12 @@ void cp_members_tick(struct cp_node *n, uint64_t now_ms)
 	struct rumor_msg *m;
 	uint64_t h;
 
-	if (n->raft.configuration.n == 0)
+	if (n->raft->configuration.n == 0)
 		return; /* not bootstrapped yet: the dataplane keeps the config file's nodes */
-	h = cp_members_build(&n->raft.configuration, cp_fsm_watermarks(n->fsm), &mm);
+	h = cp_members_build(&n->raft->configuration, cp_fsm_watermarks(n->fsm), &mm);
 	if (sent && h == last_hash && now_ms - last_ms < CP_MEMBERS_PERIOD_MS)
 		return;
-	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_MEMBERS, &m) < 0)
+	if (cp_dp_alloc(n, RUMOR_MSG_MEMBERS, &m) < 0)
 		return; /* ring or pool full: next tick */
 	m->u.members = mm;
 	if (dp_client_send(&n->dp, m) < 0) {

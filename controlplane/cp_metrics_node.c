@@ -11,7 +11,7 @@
 #include "cp_fsm.h"
 #include "cp_loop.h"
 #include "cp_metrics.h"
-#include "cp_node.h"
+#include "cp_node_int.h"
 #include "cp_order.h"
 #include "cp_plog.h"
 #include "cp_raftio.h"
@@ -104,7 +104,7 @@ static void render_limits(struct cp_node *n, struct cp_mtext *t)
 						   "prehandshake_oversize", "bad_hello",
 						   "bad_frames", "accept_nofd", "shed_nofd",
 						   "accept_errors" };
-	json_t *lim = cp_api_limits_json(n->api, cp_raftio_net(&n->io));
+	json_t *lim = cp_api_limits_json(n->api, n->net);
 	json_t *api = json_object_get(lim, "api"), *net = json_object_get(lim, "net");
 	bool f;
 	uint64_t v;
@@ -215,14 +215,14 @@ static void render_raft(struct cp_node *n, struct cp_mtext *t)
 	const char *role = cp_node_role(n), *laddr;
 	raft_id lid;
 
-	raft_leader(&n->raft, &lid, &laddr);
+	raft_leader(n->raft, &lid, &laddr);
 	one(t, "rumor_node_id", "gauge", "this node's id", n->self);
 	one(t, "rumor_uptime_seconds", "gauge", "seconds since rumor-cp started",
-	    (cp_loop_now_ms() - n->started_ms) / 1000);
-	one(t, "rumor_raft_term", "gauge", "Raft current term", n->raft.current_term);
-	one(t, "rumor_raft_commit_index", "gauge", "Raft commit index", n->raft.commit_index);
+	    (cp_now_ms(n) - n->started_ms) / 1000);
+	one(t, "rumor_raft_term", "gauge", "Raft current term", n->raft->current_term);
+	one(t, "rumor_raft_commit_index", "gauge", "Raft commit index", n->raft->commit_index);
 	one(t, "rumor_raft_applied_index", "gauge", "Raft last applied index",
-	    raft_last_applied(&n->raft));
+	    raft_last_applied(n->raft));
 	one(t, "rumor_raft_leader_id", "gauge", "the leader this node knows (0: none)", lid);
 	cp_mtext_family(t, "rumor_raft_role", "gauge", "1 for this node's Raft role");
 	for (size_t i = 0; i < sizeof(roles) / sizeof(*roles); i++)
@@ -241,10 +241,10 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 	one(t, "rumor_fsm_waiting_payload", "gauge", "committed events waiting for their payload",
 	    cp_fsm_queue_len(n->fsm));
 	one(t, "rumor_held_events", "gauge", "events held in the store, not applied yet",
-	    n->held.count);
+	    n->hold.held.count);
 	one(t, "rumor_apply_waiting_seconds", "gauge",
 	    "how long the apply has waited for one committed payload (0: not waiting)",
-	    n->want_origin ? (cp_loop_now_ms() - n->want_first_ms) / 1000 : 0);
+	    n->rec.want_origin ? (cp_now_ms(n) - n->rec.want_first_ms) / 1000 : 0);
 	one(t, "rumor_fsm_batches_total", "counter", "order batches applied", fs.batches);
 	one(t, "rumor_fsm_events_applied_total", "counter", "events applied", fs.applied);
 	one(t, "rumor_fsm_skips_total", "counter", "skip records applied", fs.skips);
@@ -303,7 +303,7 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 	cp_mtext_u64(t, "rumor_cp_drops_total", "reason", "fsm_duplicate", fs.dups);
 	cp_mtext_u64(t, "rumor_cp_drops_total", "reason", "fsm_bad_batch", fs.bad_batches);
 	cp_mtext_u64(t, "rumor_cp_drops_total", "reason", "kv_error", fs.kv_errors);
-	if (n->leading) {
+	if (n->lead.leading) {
 		struct cp_order_stats os;
 		cp_order_get_stats(n->order, &os);
 		cp_mtext_u64(t, "rumor_cp_drops_total", "reason", "order_full",
@@ -322,7 +322,7 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 		one(t, "rumor_order_ready_events", "gauge", "events ready, not cut yet (leader)",
 		    os.ready);
 		one(t, "rumor_order_applies_inflight", "gauge", "batches proposed, not applied yet",
-		    n->applies_inflight);
+		    n->lead.applies_inflight);
 	}
 
 	cp_plog_stats(n->plog, &ps);
@@ -353,9 +353,9 @@ static void render_queues(struct cp_node *n, struct cp_mtext *t)
 {
 	unsigned dw = 0, aw = 0;
 
-	for (struct cp_waiter *w = n->dwaiters; w; w = w->next)
+	for (struct cp_waiter *w = n->subs.dwaiters; w; w = w->next)
 		dw++;
-	for (struct cp_waiter *w = n->waiters; w; w = w->next)
+	for (struct cp_waiter *w = n->subs.waiters; w; w = w->next)
 		aw++;
 	if (n->dp.dp2cp && n->dp.cp2dp) {
 		cp_mtext_family(t, "rumor_ring_depth", "gauge",
@@ -372,9 +372,9 @@ static void render_queues(struct cp_node *n, struct cp_mtext *t)
 	cp_mtext_family(t, "rumor_backlog", "gauge",
 			"work the controlplane holds back: releases waiting for ring room, "
 			"originations parked for the seq floor, reports waiting for their fsync");
-	cp_mtext_u64(t, "rumor_backlog", "queue", "releases_pending", n->rel_n);
-	cp_mtext_u64(t, "rumor_backlog", "queue", "originations_parked", n->parked_n);
-	cp_mtext_u64(t, "rumor_backlog", "queue", "reports_pending_fsync", n->pend_n);
+	cp_mtext_u64(t, "rumor_backlog", "queue", "releases_pending", n->hold.rel_n);
+	cp_mtext_u64(t, "rumor_backlog", "queue", "originations_parked", n->subs.parked_n);
+	cp_mtext_u64(t, "rumor_backlog", "queue", "reports_pending_fsync", n->hold.pend_n);
 	one(t, "rumor_cp_release_ring_full_total", "counter",
 	    "releases that found the ring to the dataplane full", n->st.release_ring_full);
 	cp_mtext_family(t, "rumor_waiters", "gauge", "client sends waiting for their answer");

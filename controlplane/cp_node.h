@@ -1,34 +1,22 @@
-/* cp_node: one rumor-cp node. Joins the planes and the order: drains the dataplane's
- * new-frame records, reports holdings to the Raft leader, runs the ordering service while
- * leader, applies committed batches through the state machine, releases payloads, answers
- * the API. Everything runs on one io_uring loop (cp_loop). */
+/* cp_node: one rumor-cp node. Joins the planes and the order: the holder (frames from the
+ * dataplane to the payload log to reports), the leader (the ordering service, proposals),
+ * recovery (payloads it lacks), the apply (state machine, ordered.log) and the API's
+ * clients. Everything runs on one io_uring loop (cp_loop); the node's modules reach the
+ * world through a cp_env (cp_env.h). Its state is private (cp_node_int.h). */
 #ifndef CP_NODE_H
 #define CP_NODE_H
 
 #include <jansson.h>
-#include <raft.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cp_batch.h"
-#include "cp_fetch.h"
-#include "cp_held.h"
-#include "cp_jsonl.h"
-#include "cp_olog.h"
-#include "cp_report.h"
-#include "cp_reqids.h"
-#include "dp_client.h"
 #include "rumor_config.h"
-#include "rumor_wire.h"
+#include "rumor_vc.h"
 
+struct cp_node;
 struct cp_loop;
-struct cp_api;
-struct cp_metrics;
 struct cp_api_client;
-struct cp_fsm;
-struct cp_order;
-struct cp_plog;
-struct cp_view;
+struct cp_metrics;
 
 /* APP message types on the control transport. */
 enum cp_app_type {
@@ -50,196 +38,17 @@ enum cp_ack {
 	CP_ACK_APPLIED = 2,   /* ordered and applied on this node (gseq known) */
 };
 
-/* Client originations waiting for the dataplane's ack. */
-struct cp_orig {
-	struct cp_orig *next;
-	uint64_t req_id;
-	struct cp_api_client *client;     /* NULL once the client left */
-	uint8_t ack;                      /* enum cp_ack */
-	bool ids;                         /* the reply lists the events' ids */
-	char reqid[CP_REQID_MAX + 1];     /* the client's request id, "" for none */
-	bool has_tag;
-	int64_t tag;                      /* the client's request tag, echoed in the reply */
-	uint64_t t0_us;                   /* when the send came (commit latency metrics) */
-	uint16_t count;
-	uint16_t data_len;
-	uint8_t data[];                   /* the packed events, to compute their ids */
-};
-
-/* A client waiting for its event (origin = us, seq) to be durable or applied. */
-struct cp_waiter {
-	struct cp_waiter *next;
-	uint64_t seq;
-	uint64_t first_seq;               /* the request's first event */
-	struct cp_api_client *client;
-	struct rumor_event_id id;
-	bool has_tag;
-	int64_t tag;
-	uint64_t t0_us;                   /* when the send came (commit latency metrics) */
-};
-
-/* A payload this node lacks (prefetch scratch). */
-struct cp_want {
-	uint16_t origin;
-	uint64_t seq;
-};
-
-struct cp_watcher {
-	struct cp_watcher *next;
-	struct cp_api_client *client;
-	bool gossip;
-	uint16_t origin;                  /* only this origin's events (0: all) */
-};
-
-/* A recently applied event with its timestamp, for `events` and `watch`. */
-struct cp_recent {
-	uint64_t gseq;
-	uint16_t origin;
-	uint64_t seq;
-	struct rumor_event_id id;
-	char clock[256];
-};
-#define CP_RECENT 1024
-
-struct cp_slot_frame {
-	const uint8_t *frame;             /* rumor part in the dataplane store */
-	uint32_t len;
-	uint64_t first_seq;               /* the frame's, even when we hold only its tail */
-	bool durable;                     /* in the payload log on disk: reportable */
-};
-
-/* A held frame whose payload-log record is not durable yet: reported once it is. */
-struct cp_pending_report {
-	uint64_t ticket;                  /* cp_plog ticket of its record */
-	uint64_t first_seq;
-	uint32_t slot;
-	uint16_t origin;
-	bool pulled;
-};
-
-/* A RELEASE the ring did not take yet. */
-struct cp_release {
-	uint64_t first_seq;
-	uint32_t slot;
-	uint16_t origin;
-};
-
-/* A payload-log record decoded for the apply or for a peer (recovery paths). */
-struct cp_plog_frame {
-	uint8_t *buf;                     /* CP_PLOG_MAX_FRAME bytes */
-	struct rumor_wire_frame *f;
-	uint16_t origin;                  /* 0: nothing decoded */
-	uint64_t first_seq;
-};
-
-struct cp_node_stats {
-	uint64_t frames, events_new, events_known, frames_bad, held_full, frames_dup_announce;
-	uint64_t reports_sent, report_bytes, reports_local, reports_refused, report_backpressure;
-	uint64_t rereports;
-	uint64_t batches_proposed, batch_events, apply_failed;
-	uint64_t pulls, pulls_failed, releases, release_ring_full;
-	uint64_t originated, originate_refused, send_retries;
-	uint64_t log_write_errors;
-	uint64_t plog_refused;            /* frames not made durable (disk error): never reported */
-	uint64_t plog_reads, plog_read_errors;
-	uint64_t fetches_sent, fetch_served;
-	uint64_t repairs_asked, repair_frames;  /* leader: runs asked for; holder: frames resent */
-	uint64_t prefetches;              /* committed events asked from peers before the apply */
-};
-
-#define CP_PARKED_MAX 256
-#define CP_REQIDS_WINDOW 65536            /* requests a retry is recognised within */
-
-struct cp_node {
-	struct rumor_config cfg;
-	const struct rumor_node_conf *me;
-	uint16_t self;
-	bool join;                        /* new node: never bootstrap, the leader adds it */
-	char dir[RUMOR_CONFIG_PATH_MAX + 16];
-	char api_path[RUMOR_CONFIG_PATH_MAX];
-
-	struct cp_loop *loop;
-	struct dp_client dp;
-	bool dp_alive;
-	struct cp_held held;
-	struct cp_fetch fetch;            /* payloads from our ordered.log or from peers */
-	uint8_t *fetch_tmp;               /* payload handed to the fsm, freed at the next get */
-	unsigned fetch_rr;                /* which peer the next fetch asks */
-	struct cp_slot_frame *slot_frame;
-	struct cp_fsm *fsm;
-	struct cp_order *order;
-	struct raft raft;
-	struct raft_io io;
-	struct cp_api *api;
-	struct cp_tls_ctx *tls;           /* control-link TLS (cp_local.c); NULL: insecure */
-	const char *local_path;           /* --node-config */
-	struct cp_loop_timer *tick, *slow;
-	struct cp_view *view;             /* partial view (cp_view.c), NULL when not running */
-
-	raft_id leader;
-	bool leading;
-	unsigned applies_inflight;
-	struct cp_batch batch;
-
-	uint8_t *rep_buf;
-	size_t rep_len, rep_cap;
-	struct cp_report *rep;            /* scratch */
-	struct rumor_wire_frame *frame;   /* scratch for dataplane records */
-	struct rumor_wire_frame *aframe;  /* the frame of the event being applied ... */
-	uint32_t aframe_slot;             /* ... and its slot (UINT32_MAX: none) */
-	struct rumor_vc *ts;              /* scratch */
-	struct rumor_vc *ats;             /* timestamp of the applied events of aframe */
-	struct cp_want *want_buf;         /* PREFETCH_MAX_BATCH entries */
-	struct rumor_vc last_clock;       /* our clock as of the last frame the dataplane stored */
-
-	uint64_t next_req;
-	struct cp_orig *origs;
-	struct cp_waiter *waiters, **waiters_tail;   /* ack applied, by seq */
-	struct cp_waiter *dwaiters, **dwaiters_tail; /* ack durable, by seq */
-	uint64_t durable_through;         /* our events through this seq are majority-durable */
-	uint64_t *durable_sent;           /* leader: announced per origin */
-	bool seq_floor_known;             /* the dataplane stamps above what the cluster saw */
-	bool disk_low;                    /* free space below [storage] min_free_mb */
-	uint64_t disk_free_mb;
-	uint64_t seq_floor;
-	uint64_t seq_query_ms;            /* last SEQ_QUERY sent */
-	uint64_t leading_since_ms;
-	struct cp_reqids reqids;          /* recent client request ids (exactly-once retries) */
-	struct rumor_msg *parked[CP_PARKED_MAX]; /* originations waiting for the seq floor */
-	unsigned parked_n;
-	struct cp_watcher *watchers;
-	struct cp_jsonl line;             /* scratch for per-event JSON lines */
-
-	uint64_t *applied_through;        /* [RUMOR_NODE_ID_MAX + 1] */
-	uint16_t want_origin;             /* the fsm waits for this payload (0: none) */
-	uint64_t want_seq;
-	uint64_t want_since_ms;
-	struct rumor_event_id want_id;
-	uint64_t want_first_ms;
-	uint64_t last_rereport_ms;        /* held events are re-reported every REREPORT_AGE_MS */
-	uint64_t last_repair_ms;          /* leader: minority-held runs looked for */
-	bool commit_unannounced;          /* leader: applied a batch followers may not know of */
-
-	struct cp_recent *recent;         /* ring of CP_RECENT */
-
-	struct cp_olog olog;              /* ordered.log: the operator's export */
-	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
-	struct cp_pending_report *pend;   /* ring of reports waiting for their record's fsync */
-	uint32_t pend_head, pend_n, pend_cap;
-	uint64_t plog_durable, plog_last_batch; /* tickets: durable, covered by the last sync */
-	uint64_t plog_flush_us;           /* when the last payload-log write was started */
-	struct cp_release *rel;           /* ring of releases waiting for room in cp2dp */
-	uint32_t rel_head, rel_n, rel_cap;
-	struct cp_plog_frame apply_pf;    /* record the apply reads payloads from */
-	struct cp_plog_frame serve_pf;    /* record peers' fetches are served from */
-	struct raft_fsm fsm_hooks;        /* cp_fsm's raft_fsm with our snapshot hook */
-	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
-
-	struct cp_node_stats st;
-	struct cp_metrics *metrics;       /* /metrics server (rumor_cp.c), NULL: off */
-	uint64_t started_ms;
-	volatile int stop;
-};
+/* A node for @self of @cfg (copied). @join: a new node, never bootstrap (the leader adds it).
+ * @local_path: the node-local file (--node-config, TLS and API guard). Returns 0, -ENOMEM. */
+int cp_node_new(const struct rumor_config *cfg, uint16_t self, bool join,
+		const char *local_path, struct cp_node **out);
+void cp_node_free(struct cp_node *n);
+/* The /metrics server it publishes to (may be NULL), before cp_node_start. */
+void cp_node_set_metrics(struct cp_node *n, struct cp_metrics *m);
+struct cp_metrics *cp_node_metrics(const struct cp_node *n);
+/* Ask the loop to stop at its next tick (async-signal-safe). */
+void cp_node_request_stop(struct cp_node *n);
+uint16_t cp_node_self(const struct cp_node *n);
 
 /* Set up everything from the config (already loaded) and start Raft. The DPDK secondary EAL
  * must be initialised. Returns 0 or a negative errno with a message on stderr. */

@@ -22,7 +22,7 @@
 
 #include "cp_loop.h"
 #include "cp_net.h"
-#include "cp_node.h"
+#include "cp_node_int.h"
 #include "cp_raftio.h"
 #include "cp_view.h"
 #include "rumor_rand.h"
@@ -45,6 +45,7 @@
 #define RETRY_MS 4000
 #define RETRY_MAX 64          /* messages per flush: peer-down repair may refill the outbox */
 
+#undef LOG
 #define LOG(n, fmt, ...) \
 	fprintf(stderr, "rumor-cp[%u] view: " fmt "\n", (unsigned)(n)->self, ##__VA_ARGS__)
 
@@ -93,7 +94,7 @@ static uint64_t mix64(uint64_t *s)
 
 static struct cp_net *net_of(struct cp_node *n)
 {
-	return cp_raftio_net(&n->io);
+	return n->net;
 }
 
 /* ---------------------------------------------------------------- dataplane */
@@ -114,7 +115,7 @@ static void sync_dataplane(struct cp_view *cv)
 		return;
 	if (cv->ever_pushed && !cv->push_pending && cp_view_set_equal(&cur, &cv->pushed))
 		return;
-	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_VIEW, &m) < 0) {
+	if (cp_dp_alloc(n, RUMOR_MSG_VIEW, &m) < 0) {
 		cv->push_pending = true;
 		cv->st.push_retries++;
 		return;
@@ -192,7 +193,7 @@ static void flush(struct cp_view *cv)
 {
 	struct cp_node *n = cv->n;
 	struct rumor_view_msg m;
-	uint64_t now = cp_loop_now_ms();
+	uint64_t now = cp_now_ms(n);
 
 	for (unsigned i = 0; i < FLUSH_MAX && rumor_view_outbox_pop(cv->v, &m) == 0; i++) {
 		if (m.dst == n->self) {
@@ -235,10 +236,10 @@ void cp_view_on_app(struct cp_node *n, uint64_t from, const uint8_t *p, size_t l
 	}
 	cv->st.recv++;
 	if (from <= RUMOR_NODE_ID_MAX)
-		cv->heard_ms[from] = cp_loop_now_ms();
+		cv->heard_ms[from] = cp_now_ms(n);
 	if (m.type == RUMOR_VIEW_MSG_VIEW_ASSIGN && m.epoch > cv->epoch)
 		cv->epoch = m.epoch;
-	if (rumor_view_on_message(cv->v, &m, cp_loop_now_ms()) == -EINVAL)
+	if (rumor_view_on_message(cv->v, &m, cp_now_ms(n)) == -EINVAL)
 		cv->st.refused++;
 	flush(cv);
 }
@@ -252,7 +253,7 @@ void cp_view_net_peer_down(void *node, uint64_t id, int err)
 	if (!cv || id == 0 || id > UINT32_MAX)
 		return;
 	cv->st.peer_down++;
-	peer_down(cv, (uint32_t)id, cp_loop_now_ms());
+	peer_down(cv, (uint32_t)id, cp_now_ms(n));
 	flush(cv);
 }
 
@@ -308,7 +309,7 @@ static size_t leader_members(struct cp_view *cv, uint32_t *out)
 {
 	struct cp_node *n = cv->n;
 	struct cp_net *net = net_of(n);
-	const struct raft_configuration *c = &n->raft.configuration;
+	const struct raft_configuration *c = &n->raft->configuration;
 	uint32_t raw[RUMOR_CONFIG_MAX_NODES + 64];
 	size_t k = 0;
 
@@ -328,19 +329,19 @@ static void leader_duties(struct cp_view *cv, uint64_t now)
 	uint32_t members[RUMOR_CONFIG_MAX_NODES + 64];
 	size_t nm;
 
-	if (raft_state(&n->raft) != RAFT_LEADER) {
+	if (raft_state(n->raft) != RAFT_LEADER) {
 		cv->leading = false;
 		return;
 	}
 	nm = leader_members(cv, members);
 	bool changed = nm != cv->n_members || memcmp(members, cv->members, nm * sizeof(members[0]));
-	bool fresh = !cv->leading || cv->term != n->raft.current_term;
+	bool fresh = !cv->leading || cv->term != n->raft->current_term;
 	uint64_t age = now - cv->last_assign_ms;
 	if (!fresh && !(changed && age >= ASSIGN_MIN_GAP_MS) &&
 	    age < n->cfg.gossip.view_refresh_ms)
 		return;
 	if (fresh) {
-		cv->term = n->raft.current_term;
+		cv->term = n->raft->current_term;
 		cv->assign_ctr = 0;
 	}
 	cv->leading = true;
@@ -395,7 +396,7 @@ static void leader_duties(struct cp_view *cv, uint64_t now)
 static void on_timer(struct cp_loop_timer *t)
 {
 	struct cp_view *cv = t->data;
-	uint64_t now = cp_loop_now_ms();
+	uint64_t now = cp_now_ms(cv->n);
 
 	retry_parked(cv, now);
 	if (!cv->joined)
@@ -414,7 +415,7 @@ int cp_view_start(struct cp_node *n)
 	struct rumor_view_config vc;
 	struct cp_view *cv;
 	enum rumor_view_strategy s = n->cfg.gossip.view;
-	uint64_t seed = (uint64_t)n->self * 0x9e3779b97f4a7c15ull ^ cp_loop_now_us();
+	uint64_t seed = (uint64_t)n->self * 0x9e3779b97f4a7c15ull ^ cp_now_us(n);
 	int rc;
 
 	cv = calloc(1, sizeof(*cv));
@@ -444,7 +445,7 @@ int cp_view_start(struct cp_node *n)
 		free(cv);
 		return rc;
 	}
-	cv->start_ms = cp_loop_now_ms();
+	cv->start_ms = cp_now_ms(n);
 	cv->maint_ms = rumor_view_get_config(cv->v)->period_ms / 5;
 	if (cv->maint_ms < MAINT_MIN_MS)
 		cv->maint_ms = MAINT_MIN_MS;

@@ -22,7 +22,7 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	if (the_node)
-		the_node->stop = 1;
+		cp_node_request_stop(the_node);
 }
 
 static void usage(void)
@@ -48,8 +48,11 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct cp_node *n = calloc(1, sizeof(*n));
-	const char *config = NULL, *metrics = NULL;
+	static struct rumor_config cfg;
+	struct cp_metrics *mx = NULL;
+	const char *config = NULL, *metrics = NULL, *local_path = NULL;
+	bool join = false;
+	struct cp_node *n;
 	char err[512];
 	struct cp_loop *loop;
 	int rc, opt;
@@ -69,8 +72,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'n': id = strtol(optarg, NULL, 10); break;
-		case 'j': n->join = true; break;
-		case 'L': n->local_path = optarg; break;
+		case 'j': join = true; break;
+		case 'L': local_path = optarg; break;
 		case 'm': metrics = optarg; break;
 		default: usage(); return 2;
 		}
@@ -79,17 +82,21 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (rumor_config_load(config, &n->cfg, err, sizeof(err)) < 0) {
+	if (rumor_config_load(config, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rumor-cp: %s\n", err);
 		return 2;
 	}
-	n->self = (uint16_t)id;
+	if (cp_node_new(&cfg, (uint16_t)id, join, local_path, &n) < 0) {
+		fprintf(stderr, "rumor-cp: out of memory\n");
+		return 1;
+	}
 	/* before the node config: its metrics_listen (once cp_local has it) yields to --metrics */
-	if (metrics && (rc = cp_metrics_open(metrics, &n->metrics, err, sizeof(err))) < 0) {
+	if (metrics && (rc = cp_metrics_open(metrics, &mx, err, sizeof(err))) < 0) {
 		fprintf(stderr, "rumor-cp: --metrics: %s\n", err);
 		return 2;
 	}
-	if (cp_local_setup(n, n->local_path) < 0) /* TLS or insecure; API guard */
+	cp_node_set_metrics(n, mx);
+	if (cp_local_setup(n, local_path) < 0) /* TLS or insecure; API guard */
 		return 2;
 	rc = cp_loop_create(1024, &loop);
 	if (rc < 0) {
@@ -105,12 +112,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rumor-cp: start failed: %s\n", strerror(-rc));
 		return 1;
 	}
-	printf("rumor-cp: ready (node %u)\n", n->self);
+	printf("rumor-cp: ready (node %u)\n", cp_node_self(n));
 	fflush(stdout);
 	rc = cp_loop_run(loop);
 	cp_node_stop(n);
-	cp_metrics_close(n->metrics);
-	fprintf(stderr, "rumor-cp[%u]: stopped\n", n->self);
+	cp_metrics_close(cp_node_metrics(n));
+	fprintf(stderr, "rumor-cp[%u]: stopped\n", cp_node_self(n));
+	cp_node_free(n);
 	rte_eal_cleanup();
 	return rc < 0 ? 1 : 0;
 }

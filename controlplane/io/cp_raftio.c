@@ -356,6 +356,8 @@ struct cp_disk *cp_raftio_disk(struct raft_io *io)
 static void net_raft_cb(void *arg, uint64_t from, const uint8_t *p, size_t len)
 {
     struct impl *im = arg;
+    if (im == NULL)
+        return; /* an owner's transport delivering before raft_io was set up */
     if (im->recv == NULL || im->closing)
         return;
     struct raft_message m;
@@ -398,6 +400,12 @@ static void net_down_cb(void *arg, uint64_t id, int err)
         im->cfg.app.peer_down(im->cfg.app.arg, id, err);
 }
 
+void cp_raftio_net_raft(void *arg, uint64_t from, const uint8_t *p, size_t len)
+{
+    struct raft_io *io = arg;
+    net_raft_cb(io ? io->impl : NULL, from, p, len);
+}
+
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
     struct impl *im = IMPL(io);
@@ -413,7 +421,12 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
                              .tls = im->cfg.tls };
     struct cp_net_cbs cbs = { .arg = im, .raft = net_raft_cb, .app = net_app_cb,
                               .peer_up = net_up_cb, .peer_down = net_down_cb };
-    rv = cp_net_create(im->loop, &nc, &cbs, &im->net, io->errmsg);
+    if (im->cfg.net) {
+        im->net = im->cfg.net; /* the owner's: its callbacks are the owner's too */
+        rv = 0;
+    } else {
+        rv = cp_net_create(im->loop, &nc, &cbs, &im->net, io->errmsg);
+    }
     if (rv) {
         cp_disk_close(im->disk);
         im->disk = NULL;
@@ -449,6 +462,10 @@ static void close_step(struct cp_loop_req *req, int res)
     if (im->disk) {
         cp_disk_close(im->disk);
         im->disk = NULL;
+    }
+    if (im->net && im->cfg.net) {
+        im->net = NULL; /* the owner closes its transport */
+        im->net_closed = true;
     }
     if (im->net) {
         if (!im->net_closed) {

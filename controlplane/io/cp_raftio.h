@@ -27,6 +27,10 @@ struct cp_raftio_cfg {
     unsigned max_queue_msgs;
     /* Control-link TLS (cp_net_cfg.tls; NULL: plaintext). */
     struct cp_tls_ctx *tls;
+    /* The owner's transport: created (with cp_raftio_net_raft as its .raft callback and the
+     * raft_io as that callback's arg) and closed by the owner, after raft's close callback.
+     * NULL: raft_io creates its own at io->init from the fields above and closes it. */
+    struct cp_net *net;
 };
 
 /* Fill io (version 2) with our implementation. No I/O happens until raft calls
@@ -38,6 +42,8 @@ void cp_raftio_close(struct raft_io *io);
 /* Tell the transport where node id listens ("host:port"). Addresses are also learnt from
  * raft's own sends. Errors: -EINVAL, -ENOMEM, -ENOTCONN (io->init not called yet). */
 int cp_raftio_add_peer(struct raft_io *io, raft_id id, const char *addr);
+/* cp_net_cbs.raft for an owner's transport (cfg.net): @arg is the struct raft_io. */
+void cp_raftio_net_raft(void *arg, uint64_t from, const uint8_t *p, size_t len);
 /* The transport, for APP messages of the owner; NULL before io->init. */
 struct cp_net *cp_raftio_net(struct raft_io *io);
 /* The disk, for stats; NULL before io->init. */

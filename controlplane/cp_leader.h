@@ -1,0 +1,33 @@
+/* cp_leader: this node while it leads: the ordering service fed by reports, batches
+ * proposed to Raft, commits and durability announced, repairs of minority-held runs, the
+ * voter set kept in sync with Raft's configuration. */
+#ifndef CP_LEADER_H
+#define CP_LEADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_batch.h"
+
+struct cp_node;
+
+struct cp_leader {
+	bool leading;
+	unsigned applies_inflight;
+	struct cp_batch batch;
+	uint64_t *durable_sent;           /* announced per origin */
+	uint64_t leading_since_ms;
+	uint64_t last_repair_ms;          /* minority-held runs looked for */
+	bool commit_unannounced;          /* applied a batch followers may not know of */
+};
+
+void cp_leader_check(struct cp_node *n);
+void cp_leader_propose(struct cp_node *n);
+void cp_leader_announce_durable(struct cp_node *n);
+void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
+void cp_leader_on_seq_query(struct cp_node *n, uint64_t from);
+void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms);
+int cp_leader_init(struct cp_node *n);
+
+#endif
