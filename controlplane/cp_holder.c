@@ -9,6 +9,7 @@
 
 #include "cp_node_int.h"
 #include "cp_order.h"
+#include "cp_plant.h"
 #include "cp_plog.h"
 
 #define REPORT_FLUSH_BYTES (48u << 10)   /* one APP message */
@@ -60,12 +61,6 @@ void cp_holder_release_slot(struct cp_node *n, uint32_t slot, uint16_t origin, u
 		n->hold.rel[(n->hold.rel_head + n->hold.rel_n++) % n->hold.rel_cap] = r;
 }
 
-void cp_holder_report_ingest(struct cp_node *n, const struct cp_report *r)
-{
-	n->st.reports_refused += cp_report_ingest(n->order, r, n->ts, cp_now_us(n));
-	n->st.reports_local++;
-}
-
 void cp_holder_flush_reports(struct cp_node *n)
 {
 	struct iovec iov = { n->hold.rep_buf, n->hold.rep_len };
@@ -86,6 +81,8 @@ void cp_holder_flush_reports(struct cp_node *n)
 	if (rc == 0) {
 		n->st.reports_sent++;
 		n->st.report_bytes += n->hold.rep_len;
+	} else {
+		n->hold.pass_broken = true; /* dropped: this re-report pass is not complete */
 	}
 	n->hold.rep_len = 0;
 }
@@ -95,7 +92,7 @@ static void report(struct cp_node *n, const struct cp_report *r)
 	size_t need = cp_report_size(r);
 
 	if (n->lead.leading) {
-		cp_holder_report_ingest(n, r);
+		cp_leader_ingest_report(n, r);
 		return;
 	}
 	if (n->hold.rep_len + need > n->hold.rep_cap) {
@@ -157,13 +154,17 @@ static void rereport_plog(struct cp_node *n, uint64_t window)
 
 	for (unsigned o = 1; o <= RUMOR_NODE_ID_MAX; o++) {
 		uint64_t done = n->applied_through[o], s = done;
-		while ((s = cp_plog_next_seq(n->plog, (uint16_t)o, s)) && s - done <= window) {
+		while ((s = cp_plog_next_seq(n->plog, (uint16_t)o, s))) {
+			if (s - done > window) {
+				n->hold.pass_broken = true; /* the rest waits for the window */
+				break;
+			}
 			if (cp_held_get(&n->hold.held, (uint16_t)o, s))
 				continue; /* the held path reports it once it is durable */
 			/* not held, not applied: read back at load, so durable (a record still in
 			 * flight always belongs to a held frame or to applied events) */
 			if (cp_holder_frame_load(n, pf, (uint16_t)o, s) < 0)
-				break;
+				continue; /* unreadable (counted): we do not hold it */
 			report_frame(n, pf->f, (uint16_t)(s - pf->first_seq), &pf->f->clock);
 			n->st.rereports++;
 			s = pf->first_seq + pf->f->hdr.event_count - 1;
@@ -176,6 +177,7 @@ static void rereport_plog(struct cp_node *n, uint64_t window)
  * lost with a connection is never lost for good (the order treats repeats as no-ops). */
 void cp_holder_rereport(struct cp_node *n, uint64_t window)
 {
+	n->hold.pass_broken = false;
 	for (uint32_t s = 0; s < n->hold.held.n_slots; s++) {
 		const struct cp_held_slot *hs = &n->hold.held.slots[s];
 		const struct cp_slot_frame *sf = &n->hold.slot_frame[s];
@@ -188,8 +190,12 @@ void cp_holder_rereport(struct cp_node *n, uint64_t window)
 			continue;
 		}
 		uint64_t done = n->applied_through[hs->origin];
-		if (done >= hs->last_seq || (hs->first_seq > done && hs->first_seq - done > window))
+		if (done >= hs->last_seq)
 			continue;
+		if (hs->first_seq > done && hs->first_seq - done > window) {
+			n->hold.pass_broken = true;
+			continue;
+		}
 		if (rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0, n->hold.frame) < 0)
 			continue;
 		/* skip counts from the frame's first event, which we may hold only the tail of */
@@ -199,6 +205,17 @@ void cp_holder_rereport(struct cp_node *n, uint64_t window)
 	}
 	rereport_plog(n, window);
 	cp_holder_flush_reports(n);
+	/* Everything durable here was reported, on the link the marker follows: the leader may
+	 * count us among the majority a skip waits for (cp_order_pass). */
+	if (n->hold.pass_broken || n->hold.rep_len || !n->leader)
+		return;
+	if (n->lead.leading) {
+		cp_order_pass(n->order, n->self, cp_now_us(n));
+	} else {
+		struct iovec iov = { NULL, 0 };
+		if (cp_peer_send(n, n->leader, CP_APP_REPORTED_ALL, &iov, 0) == 0)
+			n->st.rereport_passes++;
+	}
 }
 
 /* Read the record holding (origin, seq) into @pf, unless @pf holds it already.
@@ -244,7 +261,8 @@ static void hold_durably(struct cp_node *n, const struct rumor_msg_new_frame *nf
 			    strerror((int)-t));
 		return;
 	}
-	if (t == 0) { /* its events are durable already (a frame announced again) */
+	if (t == 0 || CP_PLANTED(CP_PLANT_EARLY_REPORT)) { /* its events are durable already (a
+							     * frame announced again) */
 		n->hold.slot_frame[nf->slot].durable = true;
 		report_frame(n, f, skip, pulled ? &f->clock : &nf->holder_clock);
 		return;
@@ -445,4 +463,22 @@ int cp_holder_init(struct cp_node *n)
 		return -ENOMEM;
 	rumor_vc_init(&h->last_clock);
 	return cp_held_init(&h->held, slots * 24u + 4096u, slots);
+}
+
+void cp_holder_free(struct cp_node *n)
+{
+	struct cp_holder *h = &n->hold;
+
+	cp_held_fini(&h->held);
+	free(h->rep_buf);
+	free(h->rep);
+	free(h->frame);
+	free(h->slot_frame);
+	free(h->rel);
+	free(h->pend);
+	free(h->apply_pf.buf);
+	free(h->apply_pf.f);
+	free(h->serve_pf.buf);
+	free(h->serve_pf.f);
+	memset(h, 0, sizeof(*h));
 }

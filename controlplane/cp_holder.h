@@ -65,7 +65,8 @@ struct cp_holder {
 	uint32_t rel_head, rel_n, rel_cap;
 	struct cp_plog_frame apply_pf;      /* record the apply reads payloads from */
 	struct cp_plog_frame serve_pf;      /* record peers' fetches are served from */
-	uint64_t last_rereport_ms;          /* held events are re-reported periodically */
+	uint64_t last_rereport_ms;
+	bool pass_broken;                   /* the re-report pass under way missed something */          /* held events are re-reported periodically */
 };
 
 void cp_holder_on_new_frame(struct cp_node *n, const struct rumor_msg_new_frame *nf);
@@ -73,7 +74,6 @@ void cp_holder_on_expire(struct cp_node *n, const struct rumor_msg_release *e);
 void cp_holder_on_plog_durable(void *arg, uint64_t ticket);
 void cp_holder_plog_note(void *arg, const char *msg);
 void cp_holder_plog_flush(struct cp_node *n);
-void cp_holder_report_ingest(struct cp_node *n, const struct cp_report *r);
 void cp_holder_flush_reports(struct cp_node *n);
 void cp_holder_rereport(struct cp_node *n, uint64_t window);
 void cp_holder_repair_serve(struct cp_node *n, const struct cp_repair *r);
@@ -87,6 +87,7 @@ void cp_holder_send_pending_releases(struct cp_node *n);
 int cp_holder_frame_load(struct cp_node *n, struct cp_plog_frame *pf, uint16_t origin,
 			 uint64_t seq);
 int cp_holder_init(struct cp_node *n);
+void cp_holder_free(struct cp_node *n);
 #define CP_REPORT_MAX_BYTES (4u << 20)    /* stop draining the dataplane beyond this */
 #define CP_PLOG_BUFFER_MAX (16u << 20)    /* appended, not durable: beyond it the dataplane waits */
 #define CP_PLOG_EAGER_BYTES (256u << 10)  /* write at once past this even while bursts are full */

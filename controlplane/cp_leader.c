@@ -11,6 +11,7 @@
 #include "cp_member.h"
 #include "cp_node_int.h"
 #include "cp_order.h"
+#include "cp_plant.h"
 #include "cp_plog.h"
 #include "rumor_be.h"
 
@@ -45,30 +46,55 @@ static void on_repair_run(void *arg, const struct cp_order_repair *run)
 	cp_peer_send(n, run->holder, CP_APP_REPAIR, &iov, 1);
 }
 
-/* Leader: tell each origin how far its events are held by a majority (ready, cut or
- * ordered: each needs a majority of durable holders). */
+/* Tell each origin how far its events are held by a majority and will be ordered as
+ * themselves: never through a skip or reject not committed yet (its seqs never will be),
+ * and only above what is committed (the origin learns those from its own apply). */
 void cp_leader_announce_durable(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;
+
+	/* Until an entry of this term is applied, the order may not know every record a former
+	 * leader committed (a skip among them): its idea of "will be ordered" waits for that. */
+	if (n->lead.caught_up_term != n->raft->current_term)
+		return;
 
 	for (unsigned i = 0; i < c->n; i++) {
 		struct cp_order_origin_info oi;
 		uint16_t o = (uint16_t)c->servers[i].id;
 		if (o > RUMOR_NODE_ID_MAX || cp_order_origin_info(n->order, o, &oi) < 0 ||
-		    oi.ready_through <= n->lead.durable_sent[o])
+		    oi.durable_through <= n->lead.durable_sent[o] ||
+		    oi.durable_through <= oi.ordered)
 			continue;
 		if (o == n->self) {
-			n->lead.durable_sent[o] = oi.ready_through;
-			cp_subs_durable_reached(n, oi.ready_through);
+			n->lead.durable_sent[o] = oi.durable_through;
+			cp_subs_durable_reached(n, oi.durable_through, oi.ordered);
 			continue;
 		}
-		uint8_t msg[10];
+		uint8_t msg[18];
 		struct iovec iov = { msg, sizeof(msg) };
 		rumor_be_st16(msg, o);
-		rumor_be_st64(msg + 2, oi.ready_through);
+		rumor_be_st64(msg + 2, oi.durable_through);
+		rumor_be_st64(msg + 10, oi.ordered);
 		if (cp_peer_send(n, o, CP_APP_DURABLE, &iov, 1) == 0)
-			n->lead.durable_sent[o] = oi.ready_through;
+			n->lead.durable_sent[o] = oi.durable_through;
 	}
+}
+
+/* A proposal, tagged with the incarnation of the leader state that counted it. */
+struct apply_req {
+	struct raft_apply r;
+	uint64_t incarnation;
+};
+
+static struct raft_apply *apply_req_new(struct cp_node *n)
+{
+	struct apply_req *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->r.data = n;
+	a->incarnation = n->incarnation;
+	return &a->r;
 }
 
 static void on_apply_done(struct raft_apply *req, int status, void *result)
@@ -76,6 +102,10 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
 	struct cp_node *n = req->data;
 	(void)result;
 
+	if (((struct apply_req *)req)->incarnation != n->incarnation) {
+		free(req); /* counted by a leader state that is gone (the simulator's restart) */
+		return;
+	}
 	n->lead.applies_inflight--;
 	if (status == 0)
 		n->lead.commit_unannounced = true;
@@ -119,13 +149,12 @@ void cp_leader_propose(struct cp_node *n)
 			return;
 		size_t size = cp_batch_encoded_size(&n->lead.batch);
 		struct raft_buffer buf = { .base = raft_malloc(size), .len = size };
-		struct raft_apply *req = calloc(1, sizeof(*req));
+		struct raft_apply *req = apply_req_new(n);
 		if (!buf.base || !req || cp_batch_encode(&n->lead.batch, buf.base, size) < 0) {
 			raft_free(buf.base);
 			free(req);
 			return;
 		}
-		req->data = n;
 		rc = raft_apply(n->raft, req, &buf, 1, on_apply_done);
 		if (rc != 0) {
 			LOG(n, "raft_apply: %s", raft_strerror(rc));
@@ -168,7 +197,7 @@ int cp_node_skip_lost(struct cp_node *n, uint16_t origin, uint64_t seq, char *wh
 	int rc = cp_batch_add_reject(&b, origin, seq, &n->rec.want_id, CP_BATCH_REASON_LOST);
 	size_t size = cp_batch_encoded_size(&b);
 	struct raft_buffer buf = { .base = raft_malloc(size), .len = size };
-	struct raft_apply *req = calloc(1, sizeof(*req));
+	struct raft_apply *req = apply_req_new(n);
 	if (rc < 0 || !buf.base || !req || cp_batch_encode(&b, buf.base, size) < 0) {
 		raft_free(buf.base);
 		free(req);
@@ -176,7 +205,6 @@ int cp_node_skip_lost(struct cp_node *n, uint16_t origin, uint64_t seq, char *wh
 		return rc < 0 ? rc : -ENOMEM;
 	}
 	cp_batch_free(&b);
-	req->data = n;
 	if ((rc = raft_apply(n->raft, req, &buf, 1, on_apply_done)) != 0) {
 		raft_free(buf.base);
 		free(req);
@@ -201,8 +229,18 @@ static void set_voters(struct cp_node *n)
 		LOG(n, "voters not given to the order: %s", strerror(-rc));
 }
 
+static void on_term_barrier(struct raft_barrier *req, int status)
+{
+	struct cp_node *n = req->data;
+
+	if (status == 0 && n->lead.leading)
+		n->lead.caught_up_term = n->lead.barrier_term;
+	free(req);
+}
+
 static void become_leader(struct cp_node *n)
 {
+	struct raft_barrier *req = calloc(1, sizeof(*req));
 	const uint64_t *wm = cp_fsm_watermarks(n->fsm);
 
 	cp_order_reset(n->order);
@@ -215,6 +253,12 @@ static void become_leader(struct cp_node *n)
 	n->lead.leading_since_ms = cp_now_ms(n);
 	n->hold.rep_len = 0;
 	LOG(n, "leader for term %llu", (unsigned long long)n->raft->current_term);
+	n->lead.barrier_term = n->raft->current_term;
+	if (req) {
+		req->data = n;
+		if (raft_barrier(n->raft, req, on_term_barrier) != 0)
+			free(req);
+	}
 	cp_holder_rereport(n, UINT64_MAX);
 }
 
@@ -243,6 +287,18 @@ void cp_leader_check(struct cp_node *n)
 		set_voters(n); /* membership may have changed */
 }
 
+/* One holder's report into the order (ours, or a peer's from cp_leader_on_reports). */
+void cp_leader_ingest_report(struct cp_node *n, const struct cp_report *r)
+{
+	n->st.reports_refused += cp_report_ingest(n->order, r, n->ts, cp_now_us(n));
+	n->st.reports_local++;
+	if (CP_PLANTED(CP_PLANT_REPORT_TWICE) && r->reporter < RUMOR_NODE_ID_MAX) {
+		struct cp_report twice = *r;
+		twice.reporter = (uint16_t)(r->reporter % n->cfg.n_nodes + 1);
+		cp_report_ingest(n->order, &twice, n->ts, cp_now_us(n));
+	}
+}
+
 /* Reports from a holder: only the leader orders; a report names its sender. */
 void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
 {
@@ -260,7 +316,7 @@ void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, si
 			cp_refused(n, CP_NET_REFUSED_REPORTER, from);
 			return;
 		}
-		cp_holder_report_ingest(n, n->hold.rep);
+		cp_leader_ingest_report(n, n->hold.rep);
 		off += (size_t)used;
 	}
 }
@@ -288,8 +344,16 @@ void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms)
 
 int cp_leader_init(struct cp_node *n)
 {
+	n->incarnation++;
 	n->lead.durable_sent = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
 	if (!n->lead.durable_sent)
 		return -ENOMEM;
 	return cp_batch_init(&n->lead.batch, 1024);
+}
+
+void cp_leader_free(struct cp_node *n)
+{
+	free(n->lead.durable_sent);
+	cp_batch_free(&n->lead.batch);
+	memset(&n->lead, 0, sizeof(n->lead));
 }

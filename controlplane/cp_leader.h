@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cp_batch.h"
+#include "cp_report.h"
 
 struct cp_node;
 
@@ -20,14 +21,18 @@ struct cp_leader {
 	uint64_t leading_since_ms;
 	uint64_t last_repair_ms;          /* minority-held runs looked for */
 	bool commit_unannounced;          /* applied a batch followers may not know of */
+	uint64_t barrier_term;            /* term whose first barrier was asked ... */
+	uint64_t caught_up_term;          /* ... and applied: the order knows what is committed */
 };
 
 void cp_leader_check(struct cp_node *n);
 void cp_leader_propose(struct cp_node *n);
 void cp_leader_announce_durable(struct cp_node *n);
+void cp_leader_ingest_report(struct cp_node *n, const struct cp_report *r);
 void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
 void cp_leader_on_seq_query(struct cp_node *n, uint64_t from);
 void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms);
 int cp_leader_init(struct cp_node *n);
+void cp_leader_free(struct cp_node *n);
 
 #endif

@@ -33,8 +33,6 @@ uint64_t cp_members_build(const struct raft_configuration *conf, const uint64_t 
 
 void cp_members_tick(struct cp_node *n, uint64_t now_ms)
 {
-	static uint64_t last_hash, last_ms;
-	static int sent;
 	struct rumor_msg_members mm;
 	struct rumor_msg *m;
 	uint64_t h;
@@ -42,18 +40,17 @@ void cp_members_tick(struct cp_node *n, uint64_t now_ms)
 	if (n->raft->configuration.n == 0)
 		return; /* not bootstrapped yet: the dataplane keeps the config file's nodes */
 	h = cp_members_build(&n->raft->configuration, cp_fsm_watermarks(n->fsm), &mm);
-	if (sent && h == last_hash && now_ms - last_ms < CP_MEMBERS_PERIOD_MS)
+	if (n->members_sent && h == n->members_hash &&
+	    now_ms - n->members_ms < CP_MEMBERS_PERIOD_MS)
 		return;
 	if (cp_dp_alloc(n, RUMOR_MSG_MEMBERS, &m) < 0)
 		return; /* ring or pool full: next tick */
 	m->u.members = mm;
-	if (dp_client_send(&n->dp, m) < 0) {
-		dp_client_msg_free(&n->dp, m);
+	if (cp_dp_send(n, m) < 0)
 		return;
-	}
-	sent = 1;
-	last_hash = h;
-	last_ms = now_ms;
+	n->members_sent = true;
+	n->members_hash = h;
+	n->members_ms = now_ms;
 }
 
 void cp_members_reject_jsonl(struct cp_jsonl *l, const struct cp_fsm_entry *e, const char *hex)

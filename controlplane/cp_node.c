@@ -23,6 +23,7 @@
 #include "cp_metrics.h"
 #include "cp_net.h"
 #include "cp_node_int.h"
+#include "cp_plant.h"
 #include "rumor_rand.h"
 #include "cp_order.h"
 #include "cp_plog.h"
@@ -129,8 +130,8 @@ void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, s
 		return;
 	}
 	if (type == CP_APP_DURABLE) {
-		if (len == 10 && rumor_be_ld16(p) == n->self && from == n->leader)
-			cp_subs_durable_reached(n, rumor_be_ld64(p + 2));
+		if (len == 18 && rumor_be_ld16(p) == n->self && from == n->leader)
+			cp_subs_durable_reached(n, rumor_be_ld64(p + 2), rumor_be_ld64(p + 10));
 		return;
 	}
 	if (type == CP_APP_FETCH_RESP) {
@@ -140,6 +141,9 @@ void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, s
 	}
 	if (type == CP_APP_REPORTS)
 		cp_leader_on_reports(n, from, p, len);
+	else if (type == CP_APP_REPORTED_ALL && n->lead.leading)
+		cp_order_pass(n->order, (uint16_t)(from <= RUMOR_NODE_ID_MAX ? from : 0),
+			      cp_now_us(n));
 }
 
 /* ---------------------------------------------------------------- dataplane records */
@@ -341,6 +345,32 @@ static int fsm_snapshot_hook(struct raft_fsm *rf, struct raft_buffer *bufs[], un
 	return cp_fsm_raft(n->fsm)->snapshot(rf, bufs, nb);
 }
 
+/* The state machine as a restart rebuilds it: from its own snapshot (KV, watermarks, the
+ * committed queue), so that what it waits for is asked again. The simulator's restart. */
+int cp_node_fsm_reload(struct cp_node *n)
+{
+	struct cp_payload_provider pp = { .data = n, .get = cp_recovery_get, .want = cp_recovery_want,
+					  .applied = pp_applied, .committed = pp_committed };
+	struct cp_fsm_config fcfg;
+	struct cp_fsm *f;
+	size_t len;
+	void *buf;
+	int rc;
+
+	if ((rc = cp_fsm_snapshot_save(n->fsm, &buf, &len)) < 0)
+		return rc;
+	cp_fsm_config_default(&fcfg);
+	if ((rc = cp_fsm_create(&fcfg, &pp, &f)) < 0 || (rc = cp_fsm_snapshot_load(f, buf, len)) < 0) {
+		free(buf);
+		return rc;
+	}
+	free(buf);
+	cp_fsm_destroy(n->fsm);
+	n->fsm = f;
+	n->fsm_hooks.data = cp_fsm_raft(f)->data; /* Raft holds &n->fsm_hooks */
+	return 0;
+}
+
 int cp_node_init_core(struct cp_node *n)
 {
 	struct cp_payload_provider pp = { .data = n, .get = cp_recovery_get, .want = cp_recovery_want,
@@ -374,6 +404,8 @@ int cp_node_init_core(struct cp_node *n)
 	ocfg.batch_max_us = n->cfg.raft.batch_max_us;
 	ocfg.gap_timeout_us = (uint64_t)n->cfg.raft.gap_timeout_ms * 1000u;
 	ocfg.max_pending = n->cfg.dataplane.store_slots * 32u;
+	ocfg.debug_flip_sort = CP_PLANTED(CP_PLANT_CAUSAL);
+	ocfg.skip_needs_passes = true;
 	if ((rc = cp_order_create(&ocfg, &n->order)) < 0)
 		return rc;
 	n->fsm_hooks = *cp_fsm_raft(n->fsm);

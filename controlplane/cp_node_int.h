@@ -60,6 +60,7 @@ struct cp_node_stats {
 	uint64_t plog_reads, plog_read_errors;
 	uint64_t fetches_sent, fetch_served;
 	uint64_t repairs_asked, repair_frames;  /* leader: runs asked for; holder: frames resent */
+	uint64_t rereport_passes;         /* complete re-report passes told to the leader */
 	uint64_t voter_sync_errors;        /* a configuration the order refused */
 	uint64_t prefetches;              /* committed events asked from peers before the apply */
 };
@@ -79,6 +80,7 @@ struct cp_node {
 
 	struct cp_env env;                /* the world: dataplane, peers, time, randomness */
 	uint64_t rng;                     /* rumor-cp's env.random state */
+	uint64_t incarnation;             /* bumped each time the leader state is set up */
 	struct cp_loop *loop;
 	struct dp_client dp;
 	bool dp_alive;
@@ -112,6 +114,8 @@ struct cp_node {
 	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
 	struct raft_fsm fsm_hooks;        /* cp_fsm's raft_fsm with our snapshot hook */
 	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
+	bool members_sent;                /* cp_members: the last MEMBERS sent to the dataplane */
+	uint64_t members_hash, members_ms;
 	bool disk_low;                    /* free space below [storage] min_free_mb */
 	uint64_t disk_free_mb;
 
@@ -123,6 +127,7 @@ struct cp_node {
 
 /* cp_node.c: the node's core, driven by its environment (rumor-cp: cp_node_io.c). */
 int cp_node_init_core(struct cp_node *n);        /* after cfg, self, env, raft are set */
+int cp_node_fsm_reload(struct cp_node *n);       /* rebuild the state machine from itself */
 void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, size_t len);
 unsigned cp_node_poll_dataplane(struct cp_node *n); /* records taken */
 void cp_node_tick(struct cp_node *n);             /* every 1 ms */

@@ -208,8 +208,9 @@ void cp_recovery_tick(struct cp_node *n, uint64_t now_ms)
 
 	if (!r->want_origin || now_ms - r->want_since_ms < CP_PULL_RETRY_MS)
 		return;
+	/* held, or readable here (a damaged record is not: it counts as missing) */
 	if (cp_held_get(&n->hold.held, r->want_origin, r->want_seq) ||
-	    cp_plog_has(n->plog, r->want_origin, r->want_seq)) {
+	    cp_holder_frame_load(n, &n->hold.apply_pf, r->want_origin, r->want_seq) == 0) {
 		cp_fsm_drain(n->fsm);
 		return;
 	}
@@ -223,4 +224,12 @@ int cp_recovery_init(struct cp_node *n)
 	cp_fetch_init(&n->rec.fetch);
 	n->rec.want_buf = malloc(CP_PREFETCH_MAX_BATCH * sizeof(*n->rec.want_buf));
 	return n->rec.want_buf ? 0 : -ENOMEM;
+}
+
+void cp_recovery_free(struct cp_node *n)
+{
+	cp_fetch_fini(&n->rec.fetch);
+	free(n->rec.fetch_tmp);
+	free(n->rec.want_buf);
+	memset(&n->rec, 0, sizeof(n->rec));
 }

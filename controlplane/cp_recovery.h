@@ -41,6 +41,7 @@ void cp_recovery_serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p,
 void cp_recovery_prefetch(struct cp_node *n, const struct cp_batch *b);
 void cp_recovery_tick(struct cp_node *n, uint64_t now_ms);
 int cp_recovery_init(struct cp_node *n);
+void cp_recovery_free(struct cp_node *n);
 #define CP_PULL_RETRY_MS 300
 
 #endif

@@ -108,27 +108,54 @@ static void learn_seq_floor(struct cp_node *n, uint64_t now_ms)
 	cp_peer_send(n, n->leader, CP_APP_SEQ_QUERY, &iov, 0);
 }
 
-void cp_subs_durable_reached(struct cp_node *n, uint64_t through)
+static void durable_reply(struct cp_node *n, struct cp_waiter *w, const char *error)
 {
-	if (through > n->subs.durable_through)
-		n->subs.durable_through = through;
-	while (n->subs.dwaiters && n->subs.dwaiters->seq <= n->subs.durable_through) {
-		struct cp_waiter *w = n->subs.dwaiters;
-		char hex[33];
-		n->subs.dwaiters = w->next;
-		if (!n->subs.dwaiters)
-			n->subs.dwaiters_tail = &n->subs.dwaiters;
-		if (w->client) {
-			cp_metrics_observe(n->metrics, CP_ACK_DURABLE, w->t0_us, cp_now_us(n));
-			rumor_event_id_hex(&w->id, hex);
-			reply_tagged(w->client,
-				     json_pack("{s:b, s:s, s:s, s:i, s:I, s:I}", "ok", 1, "ack", "durable",
-					       "id", hex, "origin", n->self, "first_seq",
-					       (json_int_t)w->first_seq, "seq", (json_int_t)w->seq),
-				     w->has_tag, w->tag);
-		}
-		free(w);
+	char hex[33];
+
+	if (w->client && !error) {
+		cp_metrics_observe(n->metrics, CP_ACK_DURABLE, w->t0_us, cp_now_us(n));
+		rumor_event_id_hex(&w->id, hex);
+		reply_tagged(w->client,
+			     json_pack("{s:b, s:s, s:s, s:i, s:I, s:I}", "ok", 1, "ack", "durable",
+				       "id", hex, "origin", n->self, "first_seq",
+				       (json_int_t)w->first_seq, "seq", (json_int_t)w->seq),
+			     w->has_tag, w->tag);
+	} else if (w->client) {
+		reply_tagged(w->client, json_pack("{s:b, s:s}", "ok", 0, "error", error),
+			     w->has_tag, w->tag);
 	}
+	free(w);
+}
+
+/* Answer the durable waiters whose seq is in [lo, hi]: ok, or @error. */
+static void durable_answer(struct cp_node *n, uint64_t lo, uint64_t hi, const char *error)
+{
+	struct cp_subs *s = &n->subs;
+
+	for (struct cp_waiter **pp = &s->dwaiters; *pp && (*pp)->seq <= hi;) {
+		struct cp_waiter *w = *pp;
+		if (w->seq < lo) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (s->dwaiters_tail == &w->next)
+			s->dwaiters_tail = pp;
+		durable_reply(n, w, error);
+	}
+}
+
+void cp_subs_durable_reached(struct cp_node *n, uint64_t through, uint64_t floor)
+{
+	struct cp_subs *s = &n->subs;
+
+	if (through > s->durable_through) {
+		s->durable_through = through;
+		s->durable_floor = floor;
+	}
+	/* at or below the floor, the seq's fate is committed: the apply answers it */
+	if (s->durable_through > s->durable_floor)
+		durable_answer(n, s->durable_floor + 1, s->durable_through, NULL);
 }
 
 /* Waiter lists are answered from the head by seq: keep them sorted. New events come in seq
@@ -250,7 +277,7 @@ static int answer_retry(struct cp_node *n, struct cp_api_client *client,
 
 	if (count != rec->count)
 		return -EEXIST; /* the same request id with other events */
-	if (opt->ack == CP_ACK_APPLIED && rec->outcome != CP_REQID_PENDING) {
+	if (opt->ack != CP_ACK_STAMPED && rec->outcome != CP_REQID_PENDING) {
 		json_t *r;
 		if (rec->outcome == CP_REQID_APPLIED) {
 			struct rumor_event_id id;
@@ -266,6 +293,8 @@ static int answer_retry(struct cp_node *n, struct cp_api_client *client,
 			r = json_pack("{s:b, s:s, s:i, s:I, s:I, s:b}", "ok", 1, "id", hex, "origin",
 				      n->self, "seq", (json_int_t)last, "gseq", (json_int_t)rec->gseq,
 				      "retry", 1);
+			if (opt->ack == CP_ACK_DURABLE) /* applied: durable too */
+				json_object_set_new(r, "ack", json_string("durable"));
 		} else {
 			r = json_pack("{s:b, s:s, s:b}", "ok", 0, "error",
 				      rec->outcome == CP_REQID_UNKNOWN ?
@@ -285,7 +314,7 @@ static int answer_retry(struct cp_node *n, struct cp_api_client *client,
 	memcpy(o->data, data, data_len);
 	n->st.send_retries++;
 	orig_stamped(n, o, rec->first_seq);
-	cp_subs_durable_reached(n, 0); /* a durable waiter of events durable already answers at once */
+	cp_subs_durable_reached(n, 0, 0); /* events known durable already answer at once */
 	return 0;
 }
 
@@ -381,7 +410,10 @@ void cp_subs_notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, con
 			cp_api_reply_line(w->client, l->p, l->len);
 	}
 	if (e->origin == n->self) {
-		cp_subs_durable_reached(n, e->seq_last); /* applied implies durable at a majority */
+		/* applied as itself: durable at a majority; skipped or rejected: never will be */
+		durable_answer(n, e->seq, e->seq_last, e->kind == CP_BATCH_EVENT ? NULL :
+			       e->kind == CP_BATCH_SKIP ? "the event was skipped (not ordered)" :
+			       "the event was rejected (not ordered)");
 		cp_reqids_applied(&n->subs.reqids, e->seq_last, e->gseq, e->kind == CP_BATCH_EVENT);
 	}
 	/* a skip answers every waiter of its range at once */
@@ -441,4 +473,29 @@ int cp_subs_init(struct cp_node *n)
 	n->subs.waiters_tail = &n->subs.waiters;
 	n->subs.dwaiters_tail = &n->subs.dwaiters;
 	return cp_reqids_init(&n->subs.reqids, CP_REQIDS_WINDOW);
+}
+
+/* Everything pending is dropped (a crash of rumor-cp: its clients see the connection go). */
+void cp_subs_free(struct cp_node *n)
+{
+	struct cp_subs *s = &n->subs;
+
+	for (struct cp_orig *o = s->origs, *next; o; o = next) {
+		next = o->next;
+		free(o);
+	}
+	struct cp_waiter *lists[2] = { s->waiters, s->dwaiters };
+	for (int i = 0; i < 2; i++)
+		for (struct cp_waiter *w = lists[i], *next; w; w = next) {
+			next = w->next;
+			free(w);
+		}
+	for (struct cp_watcher *w = s->watchers, *next; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	for (unsigned i = 0; i < s->parked_n; i++)
+		n->env.dp_free(n->env.arg, s->parked[i]);
+	cp_reqids_fini(&s->reqids);
+	memset(s, 0, sizeof(*s));
 }

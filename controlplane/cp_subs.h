@@ -61,7 +61,8 @@ struct cp_subs {
 	struct cp_orig *origs;
 	struct cp_waiter *waiters, **waiters_tail;   /* ack applied, by seq */
 	struct cp_waiter *dwaiters, **dwaiters_tail; /* ack durable, by seq */
-	uint64_t durable_through;         /* our events through this seq are majority-durable */
+	uint64_t durable_through;         /* the leader's last word: our seqs in (floor, through] */
+	uint64_t durable_floor;           /* will be ordered as themselves */
 	bool seq_floor_known;             /* the dataplane stamps above what the cluster saw */
 	uint64_t seq_floor;
 	uint64_t seq_query_ms;            /* last SEQ_QUERY sent */
@@ -75,11 +76,14 @@ void cp_subs_notify_gossip(struct cp_node *n, const struct rumor_wire_frame *f);
 void cp_subs_notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, const char *clock,
 			    const char *hex);
 void cp_subs_on_originate_ack(struct cp_node *n, const struct rumor_msg_originate_ack *a);
-void cp_subs_durable_reached(struct cp_node *n, uint64_t through);
+/* The leader says: our seqs in (@floor, @through] are held by a majority and will be
+ * ordered as themselves; those at or below @floor are committed (the apply tells). */
+void cp_subs_durable_reached(struct cp_node *n, uint64_t through, uint64_t floor);
 uint64_t cp_subs_seq_seen(struct cp_node *n, uint16_t origin);
 void cp_subs_set_seq_floor(struct cp_node *n, uint64_t floor);
 void cp_subs_tick(struct cp_node *n, uint64_t now_ms);
 void cp_subs_reap_watchers(struct cp_node *n);
 int cp_subs_init(struct cp_node *n);
+void cp_subs_free(struct cp_node *n);
 
 #endif

@@ -58,6 +58,7 @@ struct orig {
 	uint16_t wait_node; /* head blocked on (wait_node, wait_ctr); 0 = not waiting */
 	uint16_t wait_next; /* next origin waiting on the same node */
 	uint16_t waiters;   /* first origin waiting on this one */
+	uint64_t reject_lo, reject_hi; /* uncommitted rejects lie in [lo, hi] (0: none) */
 	uint8_t gap_on;
 	uint8_t imp_on;
 	uint8_t queued;
@@ -72,6 +73,7 @@ struct cp_order {
 	unsigned majority;    /* 0: no voters, nothing is ever ready */
 	unsigned nslots;
 	uint8_t slot_of[NORIG]; /* reporter slot + 1, 0 = none */
+	uint64_t pass_us[CP_ORDER_MAX_REPORTERS]; /* a reporter's last complete re-report */
 	uint16_t node_of[CP_ORDER_MAX_REPORTERS]; /* reporter slot -> node id */
 	uint32_t ring_max;
 	uint32_t pool_size;
@@ -403,6 +405,12 @@ static void raise_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
 			g->skip_tail = NONE32;
 		ev_free(o, k);
 	}
+	if (g->reject_lo && g->reject_lo <= seq) {
+		/* conservative: what lies between the next one and reject_hi counts as rejected */
+		g->reject_lo = g->reject_hi > seq ? seq + 1 : 0;
+		if (!g->reject_lo)
+			g->reject_hi = 0;
+	}
 	g->ordered = seq;
 	if (g->base < seq)
 		g->base = seq;
@@ -451,6 +459,7 @@ void cp_order_reset(struct cp_order *o)
 	o->nwork = 0;
 	o->skips_new = 0;
 	o->max_origin = 0;
+	memset(o->pass_us, 0, sizeof(o->pass_us));
 }
 
 static int get_slot(struct cp_order *o, uint16_t node)
@@ -462,6 +471,38 @@ static int get_slot(struct cp_order *o, uint16_t node)
 	o->slot_of[node] = (uint8_t)(++o->nslots);
 	o->node_of[o->nslots - 1] = node;
 	return o->nslots - 1;
+}
+
+int cp_order_pass(struct cp_order *o, uint16_t reporter, uint64_t now_us)
+{
+	int slot;
+
+	if (reporter == 0 || reporter > RUMOR_NODE_ID_MAX || (slot = get_slot(o, reporter)) < 0)
+		return -EINVAL;
+	o->pass_us[slot] = now_us;
+	return 0;
+}
+
+/* Voters that have not re-reported everything they hold since @since: they may hold what
+ * the order has not heard of. */
+static uint64_t unpassed(const struct cp_order *o, uint64_t since)
+{
+	uint64_t m = 0;
+
+	if (!o->cfg.skip_needs_passes)
+		return 0;
+	for (uint64_t v = o->voter_mask; v; v &= v - 1)
+		if (o->pass_us[__builtin_ctzll(v)] <= since)
+			m |= v & -v;
+	return m;
+}
+
+/* May the order give up on an event held by @holders (voter slots; 0: nobody reported it)?
+ * Only if even with every voter it has not heard from in full, fewer than a majority could
+ * hold it: then it was never on a majority's disks, so never acknowledged as durable. */
+static bool may_skip(const struct cp_order *o, uint64_t holders, uint64_t unheard)
+{
+	return (unsigned)__builtin_popcountll((holders | unheard) & o->voter_mask) < o->majority;
 }
 
 int cp_order_set_voters(struct cp_order *o, const uint16_t *ids, unsigned n)
@@ -669,8 +710,14 @@ static void check_gaps(struct cp_order *o)
 			g->gap_since = o->now;
 			continue;
 		}
+
 		if (o->now - g->gap_since < o->cfg.gap_timeout_us)
 			continue;
+		uint64_t unheard = unpassed(o, g->gap_since);
+		if (!may_skip(o, idx == NONE32 ? 0 : o->pool[idx].holders, unheard)) {
+			o->st.skips_deferred++;
+			continue;
+		}
 		if (idx == NONE32 && o->free_head == NONE32)
 			continue; /* reserve exhausted: the next cut frees some */
 		/* The run goes as one record: seqs nobody reported (a stretch found by walking
@@ -687,7 +734,8 @@ static void check_gaps(struct cp_order *o)
 			}
 			struct ev *e = &o->pool[idx];
 			if (e->state != EV_PENDING || held_by_majority(o, e) ||
-			    o->now - e->first_seen < o->cfg.gap_timeout_us)
+			    o->now - e->first_seen < o->cfg.gap_timeout_us ||
+			    !may_skip(o, e->holders, unheard))
 				break;
 			ev_free(o, idx);
 			t++;
@@ -782,6 +830,10 @@ static void check_impossible(struct cp_order *o)
 		}
 		if (o->now - g->imp_since < o->cfg.gap_timeout_us)
 			continue;
+		if (!may_skip(o, 0, unpassed(o, g->imp_since))) {
+			o->st.skips_deferred++;
+			continue;
+		}
 		uint32_t idx = ring_get(g, s);
 		if (idx == NONE32 || o->pool[idx].state != EV_PENDING) {
 			g->imp_on = 0;
@@ -819,6 +871,11 @@ static void check_impossible(struct cp_order *o)
 		}
 		g->imp_on = 0;
 		o->pool[idx].state = EV_REJECT;
+		uint64_t rs = o->pool[idx].seq;
+		if (!g->reject_lo || rs < g->reject_lo)
+			g->reject_lo = rs;
+		if (rs > g->reject_hi)
+			g->reject_hi = rs;
 		o->skips_new++;
 		unwait(o, (uint16_t)p);
 		push_work(o, (uint16_t)p);
@@ -1120,7 +1177,15 @@ int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
 	g = &o->og[origin];
 	if (!g->held && !g->ordered)
 		return -ENOENT;
+	/* durable: ready seqs below the first skip or reject not committed yet (those will not
+	 * be ordered as events; committed ones the origin learns from its own apply) */
+	uint64_t dt = o->rt[origin];
+	if (g->skip_head != NONE32 && o->pool[g->skip_head].seq - 1 < dt)
+		dt = o->pool[g->skip_head].seq - 1;
+	if (g->reject_lo && g->reject_lo - 1 < dt)
+		dt = g->reject_lo - 1;
 	*out = (struct cp_order_origin_info){ .ordered = g->ordered, .ready_through = o->rt[origin],
+					      .durable_through = dt,
 					      .max_seq = g->max_seq, .held = g->held,
 					      .wait_node = g->wait_node, .wait_ctr = g->wait_ctr,
 					      .gap = g->gap_on, .head_state = -1,

@@ -4,6 +4,7 @@
 #define CP_ORDER_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cp_batch.h"
@@ -24,6 +25,10 @@ struct cp_order_config {
 				       that nobody reported, with c at most this far above what
 				       is ordered of n: n's seqs through c are skipped (one
 				       record) instead of the head being rejected */
+	bool skip_needs_passes;     /* a skip, phantom skip or reject also waits until a majority
+				       of voters re-reported all they hold since the gap began
+				       (cp_order_pass): none of what they hold is skipped, so no
+				       event a majority holds on disk is (rumor-cp sets it) */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
 };
@@ -53,6 +58,8 @@ struct cp_order_stats {
 	uint64_t refused_invalid;  /* refused: bad origin/seq/clock */
 	uint64_t conflicts;        /* same (origin, seq) reported with a different id */
 	uint64_t uncounted;        /* reports from reporters beyond CP_ORDER_MAX_REPORTERS */
+	uint64_t skips_deferred;   /* order cuts at which a due skip or reject waited for a
+				      majority of re-report passes (skip_needs_passes) */
 	uint64_t batches;          /* batches cut */
 	uint64_t events_cut;       /* events put into batches */
 	uint64_t skips;            /* skip records emitted */
@@ -81,6 +88,10 @@ void cp_order_reset(struct cp_order *o);
  * once. Returns 0, -EINVAL (n == 0, id 0 or out of range), -ENOSPC (too many distinct
  * reporters ever seen to give each voter a slot). */
 int cp_order_set_voters(struct cp_order *o, const uint16_t *ids, unsigned n);
+
+/* @reporter has re-reported everything it holds (its reports came before this, on the same
+ * link). Returns 0 or -EINVAL. */
+int cp_order_pass(struct cp_order *o, uint16_t reporter, uint64_t now_us);
 
 /* Declare (origin, 1..seq) already ordered (from cp_fsm watermarks on becoming leader).
  * Raising is idempotent; lowering is ignored. Returns 0 or -EINVAL. */
@@ -150,6 +161,9 @@ int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out);
 struct cp_order_origin_info {
 	uint64_t ordered;      /* committed through */
 	uint64_t ready_through;/* ordered, cut or ready through */
+	uint64_t durable_through; /* through here, every seq above `ordered` is an event a
+				     majority holds on disk: it will be ordered as itself (not a
+				     skip or reject) */
 	uint64_t max_seq;      /* highest seq reported */
 	uint32_t held;         /* events in the table */
 	uint16_t wait_node;    /* the head waits for (wait_node, wait_ctr); 0: not waiting */

@@ -1,0 +1,1378 @@
+/* rumor-sim: a deterministic simulation of whole rumor nodes. N nodes run the real node
+ * code (cp_node.c core, cp_holder, cp_leader, cp_recovery, cp_subs, cp_fsm, cp_order,
+ * cp_members) on libraft's raft_fixture (in-memory Raft I/O and clock); this file is their
+ * environment (controlplane/cp_env.h) in place of rumor-cp's cp_node_io.c: an in-memory
+ * dataplane per node (stamping, dedupe, store, gossip with loss, duplication, reordering
+ * and partitions, pulls), a control network, simulated disks for the payload log
+ * (sim_plog.c: unsynced writes lost at a crash, EIO on sync, rotten records), clients that
+ * send with ack "durable" or "applied", and faults: partitions, crashes and restarts of any
+ * node or of all at once. After every step a checker verifies prefix agreement, FIFO and
+ * causal order of every node's applied events, and that no acknowledged event is skipped;
+ * at the end, with faults healed, that every acknowledged event is applied everywhere, the
+ * KV state equals a replay of the order, and a new event from each node is ordered within a
+ * bound (liveness).
+ *
+ * Usage: rumor-sim [--seeds N] [--seed S] [--plant NAME] [--expect-fail] [--long] [-v]
+ * A failing seed prints the one command that replays it. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <raft.h>
+#include <raft/fixture.h>
+
+#include "cp_api.h"
+#include "cp_kv.h"
+#include "cp_metrics.h"
+#include "cp_node_int.h"
+#include "cp_order.h"
+#include "cp_plant.h"
+#include "cp_plog.h"
+#include "cp_view.h"
+#include "rumor_rand.h"
+#include "sim.h"
+
+enum cp_plant cp_planted;
+
+#define SIM_MAX 5
+#define SIM_SLOTS 1024
+#define SIM_FANOUT 2
+#define SIM_ROUNDS 3
+#define SIM_MAX_CLIENTS 4096
+#define SIM_SETTLE_MS 15000
+#define SIM_LIVE_MS 120000
+
+/* ---------------------------------------------------------------- model state */
+
+struct sim_slot {
+	bool used;
+	uint8_t *buf;
+	uint32_t len;
+	uint16_t origin, count;
+	uint64_t first_seq;
+};
+
+struct sim_node;
+
+struct sim_dp {                       /* one node's dataplane */
+	struct sim_slot slot[SIM_SLOTS];
+	uint64_t *seen;                   /* open-addressed set of origin << 48 | seq */
+	uint32_t seen_cap, seen_n;
+	uint64_t ordered_through[SIM_MAX + 1]; /* dedupe watermark (from RELEASE) */
+	struct rumor_vc clock;
+	uint64_t next_seq, floor;
+	struct rumor_msg **q;             /* dp -> cp ring */
+	unsigned qh, qn, qcap;
+};
+
+struct sim_node {
+	struct sim *s;
+	unsigned idx;                     /* fixture index; node id idx + 1 */
+	uint16_t id;
+	bool up;
+	uint64_t down_until_ms;
+	struct cp_node *n;
+	struct cp_plog *plog;
+	struct sim_dp dp;
+	uint64_t rng;
+	uint64_t last_tick_ms, last_slow_ms;
+	uint64_t checked;                 /* gseqs checked */
+	uint64_t through[SIM_MAX + 1];    /* applied per origin, as checked */
+	uint64_t disk_due_ms;
+	uint64_t refused;
+};
+
+enum ev_kind { EV_GOSSIP, EV_APP };
+
+struct sim_ev {
+	uint64_t due_ms, order;
+	uint8_t kind;
+	uint8_t rounds;
+	uint16_t type;
+	unsigned from, to;                /* fixture indexes */
+	uint8_t *p;
+	size_t len;
+	bool pulled;
+};
+
+struct sim_sent {                     /* an originated event, as the dataplane stamped it */
+	uint16_t origin;
+	uint64_t seq;
+	struct rumor_event_id id;
+	struct rumor_vc ts;
+	char payload[40];
+	uint16_t len;
+};
+
+struct sim_client {                   /* one request: its pointer is the cp_api_client */
+	struct sim *s;
+	unsigned node;
+	uint8_t ack;
+	bool acked, failed;
+	uint64_t seq;                     /* from the reply */
+	char idhex[33];
+	char error[96];
+	char payload[40];
+	uint16_t len;
+	uint64_t sent_ms, ack_ms;
+	bool liveness;                    /* sent after healing: must be ordered in time */
+};
+
+struct sim_ref {                      /* the agreed order, gseq - 1 */
+	uint8_t kind;
+	uint16_t origin;
+	uint64_t seq, seq_last;
+	struct rumor_event_id id;
+};
+
+struct sim {
+	struct raft_fixture f;
+	struct sim_node node[SIM_MAX];
+	unsigned nn;
+	uint64_t seed, rng, step, order;
+	bool conn[SIM_MAX][SIM_MAX];
+	struct sim_ev *ev;
+	size_t nev, evcap;
+	struct sim_sent *sent;
+	size_t nsent, sentcap;
+	struct sim_client *cl;
+	size_t ncl;
+	struct sim_ref *ref;
+	size_t nref, refcap;
+	unsigned loss_pct, dup_pct, eio_pct;
+	bool healed;
+	bool failed, safety;              /* a safety property broke (not only liveness) */
+	char why[512];
+	uint64_t stats_crashes, stats_allcrash, stats_parts, stats_acked, stats_eio, stats_rot;
+	uint64_t stats_skips, stats_pulls;
+};
+
+static int g_verbose;
+
+static void fail(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->failed)
+		return;
+	s->failed = true;
+	s->safety = strncmp(fmt, "liveness", 8) != 0 && !strstr(fmt, "applied through gseq");
+	va_start(ap, fmt);
+	int k = snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms step %" PRIu64 "] ",
+			 sim_now_ms(s), s->step);
+	vsnprintf(s->why + k, sizeof(s->why) - (size_t)k, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t rnd(struct sim *s)
+{
+	return rumor_splitmix64(&s->rng);
+}
+
+static unsigned below(struct sim *s, unsigned n)
+{
+	return n ? (unsigned)(rnd(s) % n) : 0;
+}
+
+uint64_t sim_now_ms(const struct sim *s)
+{
+	return s->f.time;
+}
+
+unsigned sim_disk_latency_ms(struct sim *s, unsigned node)
+{
+	(void)node;
+	/* mostly a fast device; now and then a slow sync (a busy disk, a journal commit) */
+	return below(s, 10) ? 1 + below(s, 4) : 20 + below(s, 80);
+}
+
+bool sim_disk_fails(struct sim *s, unsigned node)
+{
+	(void)node;
+	if (s->healed || below(s, 1000) >= s->eio_pct * 10)
+		return false;
+	s->stats_eio++;
+	return true;
+}
+
+void sim_disk_schedule(struct sim *s, unsigned node, uint64_t due_ms)
+{
+	s->node[node].disk_due_ms = due_ms;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void ev_push(struct sim *s, const struct sim_ev *e)
+{
+	if (s->nev == s->evcap) {
+		s->evcap = s->evcap ? s->evcap * 2 : 1024;
+		s->ev = realloc(s->ev, s->evcap * sizeof(*s->ev));
+	}
+	s->ev[s->nev] = *e;
+	s->ev[s->nev].order = ++s->order;
+	s->nev++;
+}
+
+/* The earliest due event (ties: first pushed), removed; false when none is due by @now. */
+static bool ev_pop(struct sim *s, uint64_t now, struct sim_ev *out)
+{
+	size_t best = SIZE_MAX;
+
+	for (size_t i = 0; i < s->nev; i++)
+		if (s->ev[i].due_ms <= now &&
+		    (best == SIZE_MAX || s->ev[i].due_ms < s->ev[best].due_ms ||
+		     (s->ev[i].due_ms == s->ev[best].due_ms && s->ev[i].order < s->ev[best].order)))
+			best = i;
+	if (best == SIZE_MAX)
+		return false;
+	*out = s->ev[best];
+	s->ev[best] = s->ev[--s->nev];
+	return true;
+}
+
+/* ---------------------------------------------------------------- the dataplane model */
+
+static bool seen_has(const struct sim_dp *d, uint64_t k)
+{
+	if (!d->seen_cap)
+		return false;
+	for (uint32_t i = (uint32_t)(rumor_splitmix64(&(uint64_t){ k }) & (d->seen_cap - 1));;
+	     i = (i + 1) & (d->seen_cap - 1)) {
+		if (d->seen[i] == 0)
+			return false;
+		if (d->seen[i] == k)
+			return true;
+	}
+}
+
+static void seen_add(struct sim_dp *d, uint64_t k)
+{
+	if ((d->seen_n + 1) * 2 > d->seen_cap) {
+		uint64_t *old = d->seen;
+		uint32_t oc = d->seen_cap;
+		d->seen_cap = oc ? oc * 2 : 1024;
+		d->seen = calloc(d->seen_cap, sizeof(uint64_t));
+		d->seen_n = 0;
+		for (uint32_t i = 0; i < oc; i++)
+			if (old[i])
+				seen_add(d, old[i]);
+		free(old);
+	}
+	uint32_t i = (uint32_t)(rumor_splitmix64(&(uint64_t){ k }) & (d->seen_cap - 1));
+	while (d->seen[i] && d->seen[i] != k)
+		i = (i + 1) & (d->seen_cap - 1);
+	if (!d->seen[i]) {
+		d->seen[i] = k;
+		d->seen_n++;
+	}
+}
+
+static bool dp_seen(const struct sim_dp *d, uint16_t origin, uint64_t seq)
+{
+	return seq <= d->ordered_through[origin] || seen_has(d, (uint64_t)origin << 48 | seq);
+}
+
+static void dp_to_cp(struct sim_node *sn, struct rumor_msg *m)
+{
+	struct sim_dp *d = &sn->dp;
+
+	if (d->qn == d->qcap) {
+		unsigned cap = d->qcap ? d->qcap * 2 : 256;
+		struct rumor_msg **q = malloc(cap * sizeof(*q));
+		for (unsigned i = 0; i < d->qn; i++)
+			q[i] = d->q[(d->qh + i) % d->qcap];
+		free(d->q);
+		d->q = q;
+		d->qh = 0;
+		d->qcap = cap;
+	}
+	d->q[(d->qh + d->qn++) % d->qcap] = m;
+}
+
+static struct rumor_msg *msg_new(uint16_t type)
+{
+	struct rumor_msg *m = calloc(1, sizeof(*m));
+	m->type = type;
+	return m;
+}
+
+static void announce(struct sim_node *sn, uint32_t slot, uint16_t flags)
+{
+	struct sim_slot *sl = &sn->dp.slot[slot];
+	struct rumor_msg *m = msg_new(RUMOR_MSG_NEW_FRAME);
+
+	m->u.new_frame = (struct rumor_msg_new_frame){
+		.origin = sl->origin, .count = sl->count, .flags = flags, .slot = slot,
+		.frame_len = sl->len, .first_seq = sl->first_seq, .frame = sl->buf,
+		.holder_clock = sn->dp.clock };
+	dp_to_cp(sn, m);
+}
+
+static void gossip_send(struct sim *s, unsigned from, unsigned to, const uint8_t *p, size_t len,
+			uint8_t rounds, bool pulled)
+{
+	if (from == to || !s->conn[from][to])
+		return;
+	if (!s->healed && below(s, 100) < s->loss_pct)
+		return;
+	unsigned copies = (!s->healed && below(s, 100) < s->dup_pct) ? 2 : 1;
+	for (unsigned c = 0; c < copies; c++) {
+		struct sim_ev e = { .due_ms = sim_now_ms(s) + below(s, 6), .kind = EV_GOSSIP,
+				    .rounds = rounds, .from = from, .to = to, .len = len,
+				    .p = malloc(len), .pulled = pulled };
+		memcpy(e.p, p, len);
+		ev_push(s, &e);
+	}
+}
+
+static void fan_out(struct sim *s, unsigned from, const uint8_t *p, size_t len, uint8_t rounds)
+{
+	if (!rounds)
+		return;
+	for (unsigned k = 0; k < SIM_FANOUT; k++) {
+		unsigned to = below(s, s->nn);
+		gossip_send(s, from, to, p, len, rounds - 1, false);
+	}
+}
+
+static int store(struct sim_node *sn, const uint8_t *p, size_t len, const struct rumor_wire_hdr *h)
+{
+	for (uint32_t i = 0; i < SIM_SLOTS; i++) {
+		struct sim_slot *sl = &sn->dp.slot[i];
+		if (sl->used)
+			continue;
+		*sl = (struct sim_slot){ .used = true, .buf = malloc(len), .len = (uint32_t)len,
+					 .origin = h->origin, .count = h->event_count,
+					 .first_seq = h->first_seq };
+		memcpy(sl->buf, p, len);
+		return (int)i;
+	}
+	return -ENOSPC;
+}
+
+static void dp_receive(struct sim *s, struct sim_node *sn, const struct sim_ev *e)
+{
+	static struct rumor_wire_frame f;
+	bool fresh = false;
+
+	if (rumor_wire_decode_rumor(e->p, e->len, 1, RUMOR_WIRE_DEC_VERIFY_IDS, &f) != 0)
+		return;
+	for (uint16_t i = 0; i < f.hdr.event_count; i++)
+		fresh |= !dp_seen(&sn->dp, f.hdr.origin, f.hdr.first_seq + i);
+	if (!fresh)
+		return;
+	int slot = store(sn, e->p, e->len, &f.hdr);
+	if (slot < 0)
+		return; /* store full: the order's pull or a repair brings it later */
+	for (uint16_t i = 0; i < f.hdr.event_count; i++)
+		seen_add(&sn->dp, (uint64_t)f.hdr.origin << 48 | (f.hdr.first_seq + i));
+	rumor_vc_merge(&sn->dp.clock, &f.clock);
+	announce(sn, (uint32_t)slot, e->pulled ? RUMOR_NEW_FRAME_PULLED : 0);
+	fan_out(s, sn->idx, e->p, e->len, e->rounds);
+}
+
+static void dp_originate(struct sim *s, struct sim_node *sn, const struct rumor_msg_originate *o)
+{
+	static uint8_t buf[65536];
+	struct rumor_msg *ack = msg_new(RUMOR_MSG_ORIGINATE_ACK);
+	struct rumor_wire_body b;
+	struct rumor_wire_hdr h = { .type = RUMOR_WIRE_GOSSIP, .rounds_left = SIM_ROUNDS,
+				    .cluster_id = 1, .origin = sn->id, .sender = sn->id };
+	struct sim_dp *d = &sn->dp;
+	size_t off = 0;
+
+	ack->u.originate_ack.req_id = o->req_id;
+	ack->u.originate_ack.origin = sn->id;
+	if (d->next_seq < d->floor)
+		d->next_seq = d->floor;
+	h.first_seq = d->next_seq + 1;
+	h.event_count = o->count;
+	struct rumor_vc ts = d->clock;
+	rumor_vc_set(&ts, sn->id, h.first_seq + o->count - 1);
+	h.clock_count = ts.n;
+	rumor_wire_body_start(&b, buf + RUMOR_WIRE_HDR_LEN, sizeof(buf) - RUMOR_WIRE_HDR_LEN, &ts);
+	for (uint16_t i = 0; i < o->count; i++) {
+		uint16_t len = (uint16_t)(o->data[off] | o->data[off + 1] << 8);
+		const uint8_t *p = o->data + off + 2;
+		struct rumor_event_id id;
+		rumor_event_id_compute(sn->id, h.first_seq + i, p, len, &id);
+		rumor_wire_body_add(&b, &id, p, len);
+		if (s->nsent == s->sentcap) {
+			s->sentcap = s->sentcap ? s->sentcap * 2 : 1024;
+			s->sent = realloc(s->sent, s->sentcap * sizeof(*s->sent));
+		}
+		struct sim_sent *se = &s->sent[s->nsent++];
+		*se = (struct sim_sent){ .origin = sn->id, .seq = h.first_seq + i, .id = id,
+					 .ts = ts, .len = len };
+		rumor_vc_set(&se->ts, sn->id, h.first_seq + i);
+		memcpy(se->payload, p, len < sizeof(se->payload) ? len : sizeof(se->payload));
+		off += 2u + len;
+	}
+	rumor_wire_put_hdr(buf, &h);
+	size_t len = RUMOR_WIRE_HDR_LEN + b.len;
+	int slot = store(sn, buf, len, &h);
+	if (slot < 0) {
+		s->nsent -= o->count;
+		ack->u.originate_ack.status = -ENOSPC;
+		dp_to_cp(sn, ack);
+		return;
+	}
+	d->next_seq = h.first_seq + o->count - 1;
+	d->clock = ts;
+	for (uint16_t i = 0; i < o->count; i++)
+		seen_add(d, (uint64_t)sn->id << 48 | (h.first_seq + i));
+	ack->u.originate_ack.first_seq = h.first_seq;
+	ack->u.originate_ack.count = o->count;
+	announce(sn, (uint32_t)slot, 0);
+	dp_to_cp(sn, ack);
+	fan_out(s, sn->idx, buf, len, SIM_ROUNDS + 1);
+}
+
+static const struct sim_slot *dp_find(const struct sim_node *sn, uint16_t origin, uint64_t seq)
+{
+	for (uint32_t i = 0; i < SIM_SLOTS; i++) {
+		const struct sim_slot *sl = &sn->dp.slot[i];
+		if (sl->used && sl->origin == origin && seq >= sl->first_seq &&
+		    seq < sl->first_seq + sl->count)
+			return sl;
+	}
+	return NULL;
+}
+
+/* A PULL: the first peer (in a random order) that stores the frame sends it. */
+static void dp_pull(struct sim *s, struct sim_node *sn, const struct rumor_msg_pull *p)
+{
+	unsigned start = below(s, s->nn);
+
+	s->stats_pulls++;
+	for (unsigned k = 0; k < s->nn; k++) {
+		struct sim_node *peer = &s->node[(start + k) % s->nn];
+		const struct sim_slot *sl;
+		if (peer == sn || !peer->up || !s->conn[sn->idx][peer->idx] ||
+		    !(sl = dp_find(peer, p->origin, p->first_seq)))
+			continue;
+		gossip_send(s, peer->idx, sn->idx, sl->buf, sl->len, 0, true);
+		return;
+	}
+	struct rumor_msg *m = msg_new(RUMOR_MSG_PULL_FAILED);
+	m->u.pull_failed = *p;
+	dp_to_cp(sn, m);
+}
+
+static void dp_release(struct sim_node *sn, const struct rumor_msg_release *r)
+{
+	struct sim_slot *sl;
+
+	if (r->slot >= SIM_SLOTS)
+		return;
+	if (r->ordered_through > sn->dp.ordered_through[r->origin])
+		sn->dp.ordered_through[r->origin] = r->ordered_through;
+	sl = &sn->dp.slot[r->slot];
+	if (!sl->used || sl->origin != r->origin || sl->first_seq != r->first_seq)
+		return;
+	free(sl->buf);
+	*sl = (struct sim_slot){ 0 };
+}
+
+static void dp_handle(struct sim *s, struct sim_node *sn, struct rumor_msg *m)
+{
+	switch (m->type) {
+	case RUMOR_MSG_ORIGINATE:
+		dp_originate(s, sn, &m->u.originate);
+		break;
+	case RUMOR_MSG_RELEASE:
+		dp_release(sn, &m->u.release);
+		break;
+	case RUMOR_MSG_PULL:
+		dp_pull(s, sn, &m->u.pull);
+		break;
+	case RUMOR_MSG_RESYNC:
+		for (uint32_t i = 0; i < SIM_SLOTS; i++)
+			if (sn->dp.slot[i].used)
+				announce(sn, i, RUMOR_NEW_FRAME_RESYNC);
+		break;
+	case RUMOR_MSG_SEND_TO: {
+		const struct rumor_msg_send_to *t = &m->u.send_to;
+		const struct sim_slot *sl = t->slot < SIM_SLOTS ? &sn->dp.slot[t->slot] : NULL;
+		if (!sl || !sl->used || sl->origin != t->origin || sl->first_seq != t->first_seq)
+			break;
+		for (unsigned i = 0; i < t->n; i++)
+			if (t->peer[i] >= 1 && t->peer[i] <= s->nn)
+				gossip_send(s, sn->idx, t->peer[i] - 1u, sl->buf, sl->len, 0, true);
+		break;
+	}
+	case RUMOR_MSG_SEQ_FLOOR:
+		if (m->u.seq_floor.floor > sn->dp.floor)
+			sn->dp.floor = m->u.seq_floor.floor;
+		break;
+	default: /* MEMBERS, VIEW: the model has neither a timestamp rule nor views */
+		break;
+	}
+	free(m);
+}
+
+/* ---------------------------------------------------------------- the environment */
+
+static int env_dp_alloc(void *arg, uint16_t type, struct rumor_msg **out)
+{
+	(void)arg;
+	*out = msg_new(type);
+	return 0;
+}
+
+static int env_dp_send(void *arg, struct rumor_msg *m)
+{
+	struct sim_node *sn = arg;
+
+	if (!sn->up) {
+		free(m); /* a dead node's dataplane takes nothing */
+		return 0;
+	}
+	dp_handle(sn->s, sn, m);
+	return 0;
+}
+
+static void env_dp_free(void *arg, struct rumor_msg *m)
+{
+	(void)arg;
+	free(m);
+}
+
+static unsigned env_dp_recv(void *arg, struct rumor_msg **msgs, unsigned max)
+{
+	struct sim_dp *d = &((struct sim_node *)arg)->dp;
+	unsigned k = 0;
+
+	while (k < max && d->qn) {
+		msgs[k++] = d->q[d->qh];
+		d->qh = (d->qh + 1) % d->qcap;
+		d->qn--;
+	}
+	return k;
+}
+
+static int env_peer_send(void *arg, uint64_t to, uint16_t type, const struct iovec *iov,
+			 unsigned cnt)
+{
+	struct sim_node *sn = arg;
+	struct sim *s = sn->s;
+	size_t len = 0, off = 0;
+
+	if (!sn->up || to < 1 || to > s->nn || !s->conn[sn->idx][to - 1])
+		return -ENOTCONN;
+	for (unsigned i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	struct sim_ev e = { .due_ms = sim_now_ms(s) + 1 + below(s, 3), .kind = EV_APP,
+			    .type = type, .from = sn->idx, .to = (unsigned)to - 1, .len = len,
+			    .p = malloc(len ? len : 1) };
+	for (unsigned i = 0; i < cnt; i++) {
+		memcpy(e.p + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	ev_push(s, &e);
+	return 0;
+}
+
+static void env_refused(void *arg, int reason, uint64_t from)
+{
+	(void)reason;
+	(void)from;
+	((struct sim_node *)arg)->refused++;
+}
+
+static uint64_t env_now_us(void *arg)
+{
+	return sim_now_ms(((struct sim_node *)arg)->s) * 1000u;
+}
+
+static uint64_t env_random(void *arg)
+{
+	return rumor_splitmix64(&((struct sim_node *)arg)->rng);
+}
+
+/* ---------------------------------------------------------------- what rumor-cp links */
+
+/* The API: a reply to a simulated client's request. */
+int cp_api_reply(struct cp_api_client *c, json_t *reply)
+{
+	struct sim_client *cl = (struct sim_client *)c;
+	json_t *ok = json_object_get(reply, "ok");
+
+	if (ok && json_is_true(ok) && json_object_get(reply, "seq")) {
+		const char *hex = json_string_value(json_object_get(reply, "id"));
+		cl->acked = true;
+		cl->ack_ms = sim_now_ms(cl->s);
+		cl->seq = (uint64_t)json_integer_value(json_object_get(reply, "seq"));
+		if (hex)
+			snprintf(cl->idhex, sizeof(cl->idhex), "%s", hex);
+	} else if (ok && !json_is_true(ok)) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		cl->failed = true;
+		snprintf(cl->error, sizeof(cl->error), "%s", e ? e : "?");
+	}
+	json_decref(reply);
+	return 0;
+}
+
+int cp_api_reply_line(struct cp_api_client *c, const char *line, size_t len)
+{
+	(void)c;
+	(void)line;
+	(void)len;
+	return 0;
+}
+
+void cp_view_on_app(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
+{
+	(void)n;
+	(void)from;
+	(void)p;
+	(void)len;
+}
+
+void cp_metrics_observe(struct cp_metrics *m, unsigned level, uint64_t t0_us, uint64_t now_us)
+{
+	(void)m;
+	(void)level;
+	(void)t0_us;
+	(void)now_us;
+}
+
+/* ordered.log is the operator's export: the simulated node has none (fd -1). */
+int cp_olog_append(struct cp_olog *l, uint64_t gseq, const char *line, size_t len)
+{
+	(void)l;
+	(void)gseq;
+	(void)line;
+	(void)len;
+	return 0;
+}
+
+int cp_olog_flush(struct cp_olog *l)
+{
+	(void)l;
+	return 0;
+}
+
+int cp_olog_sync(struct cp_olog *l)
+{
+	(void)l;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+static const char *config_text(unsigned nn)
+{
+	static char txt[4096];
+	int k = snprintf(txt, sizeof(txt),
+			 "[cluster]\nid = 1\n[raft]\nbatch_max_events = 64\nbatch_max_us = 3000\n"
+			 "gap_timeout_ms = 1500\n[dataplane]\nstore_slots = %u\n[auth]\n"
+			 "insecure = true\n", SIM_SLOTS);
+	for (unsigned i = 1; i <= nn; i++)
+		k += snprintf(txt + k, sizeof(txt) - (size_t)k,
+			      "[node.%u]\nmac = 02:00:00:00:00:%02x\nip = 10.0.0.%u\n"
+			      "control = 10.0.1.%u:7100\n", i, i, i, i);
+	return txt;
+}
+
+static void node_plog_cfg(struct sim_node *sn, struct cp_plog_cfg *pc)
+{
+	*pc = (struct cp_plog_cfg){ .buffer_max = CP_PLOG_BUFFER_MAX,
+				    .durable = cp_holder_on_plog_durable, .owner_starts_writes = true,
+				    .arg = sn->n };
+}
+
+static void node_create(struct sim *s, unsigned i)
+{
+	struct sim_node *sn = &s->node[i];
+	struct cp_node *n = calloc(1, sizeof(*n));
+	char err[256];
+	struct cp_plog_cfg pc;
+
+	sn->s = s;
+	sn->idx = i;
+	sn->id = (uint16_t)(i + 1);
+	sn->up = true;
+	sn->rng = s->seed * 31 + i;
+	rumor_vc_init(&sn->dp.clock);
+	sn->n = n;
+	if (rumor_config_parse(config_text(s->nn), "sim.conf", &n->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rumor-sim: config: %s\n", err);
+		exit(2);
+	}
+	n->self = sn->id;
+	n->me = rumor_config_node(&n->cfg, n->self);
+	n->env = (struct cp_env){ .version = CP_ENV_VERSION, .arg = sn,
+				  .dp_alloc = env_dp_alloc, .dp_send = env_dp_send,
+				  .dp_free = env_dp_free, .dp_recv = env_dp_recv,
+				  .peer_send = env_peer_send, .refused = env_refused,
+				  .now_us = env_now_us, .random = env_random };
+	n->olog.fd = -1;
+	n->dp_alive = true;
+	if (cp_node_init_core(n) < 0) {
+		fprintf(stderr, "rumor-sim: node %u: init failed\n", sn->id);
+		exit(2);
+	}
+	node_plog_cfg(sn, &pc);
+	sim_plog_open(s, i, &pc, &sn->plog);
+	n->plog = sn->plog;
+	if (raft_fixture_grow(&s->f, &n->fsm_hooks) != 0) {
+		fprintf(stderr, "rumor-sim: raft_fixture_grow failed\n");
+		exit(2);
+	}
+	n->raft = raft_fixture_get(&s->f, i);
+	raft_set_snapshot_threshold(n->raft, 64);
+	raft_set_snapshot_trailing(n->raft, 32);
+}
+
+/* The node's processes die: the dataplane's store and rings, rumor-cp's memory, and what
+ * the payload log had not synced. Raft's state survives (the fixture keeps it: what its log
+ * and snapshot on disk would give back, and the state machine replayed from them). */
+static void node_crash(struct sim *s, struct sim_node *sn)
+{
+	struct cp_node *n = sn->n;
+	struct sim_dp *d = &sn->dp;
+
+	if (!sn->up)
+		return;
+	sn->up = false;
+	s->stats_crashes++;
+	raft_fixture_kill(&s->f, sn->idx);
+	for (uint32_t i = 0; i < SIM_SLOTS; i++)
+		free(d->slot[i].buf);
+	memset(d->slot, 0, sizeof(d->slot));
+	while (d->qn) {
+		free(d->q[d->qh]);
+		d->qh = (d->qh + 1) % d->qcap;
+		d->qn--;
+	}
+	free(d->seen);
+	d->seen = NULL;
+	d->seen_cap = d->seen_n = 0;
+	/* the dataplane's seq reservation is on disk (dp_seqstate): next_seq survives */
+	rumor_vc_init(&d->clock);
+	rumor_vc_set(&d->clock, sn->id, d->next_seq);
+	for (unsigned c = 0; c < s->ncl; c++)
+		if (s->cl[c].node == sn->idx && !s->cl[c].acked)
+			s->cl[c].failed = true; /* its connection went with the process */
+	/* rumor-cp's memory is gone; what Raft still completes for the dead server (a disk
+	 * write in flight) meets empty state, as the replay after the restart would */
+	cp_holder_free(n);
+	cp_recovery_free(n);
+	cp_subs_free(n);
+	cp_leader_free(n);
+	cp_order_reset(n->order);
+	n->leader = 0;
+	n->aframe_slot = UINT32_MAX;
+	n->members_sent = false;
+	sim_plog_crash(sn->plog);
+	if (cp_holder_init(n) < 0 || cp_recovery_init(n) < 0 || cp_subs_init(n) < 0 ||
+	    cp_leader_init(n) < 0)
+		fail(s, "node %u: restart: out of memory", sn->id);
+}
+
+static void node_restart(struct sim *s, struct sim_node *sn)
+{
+	struct cp_node *n = sn->n;
+
+	if (sn->up)
+		return;
+	sn->up = true;
+	if (cp_node_fsm_reload(n) < 0)
+		fail(s, "node %u: the state machine did not reload from its snapshot", sn->id);
+	raft_fixture_revive(&s->f, sn->idx);
+	struct rumor_msg *m = msg_new(RUMOR_MSG_RESYNC);
+	dp_handle(s, sn, m);
+	cp_fsm_drain(n->fsm);
+}
+
+static void set_conn(struct sim *s, unsigned a, unsigned b, bool up)
+{
+	if (a == b || s->conn[a][b] == up)
+		return;
+	s->conn[a][b] = s->conn[b][a] = up;
+	if (up) {
+		raft_fixture_reconnect(&s->f, a, b);
+		raft_fixture_reconnect(&s->f, b, a);
+	} else {
+		raft_fixture_disconnect(&s->f, a, b);
+		raft_fixture_disconnect(&s->f, b, a);
+	}
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void client_send(struct sim *s, unsigned i, bool liveness)
+{
+	struct sim_node *sn = &s->node[i];
+	uint8_t data[64];
+
+	if (!sn->up || s->ncl == SIM_MAX_CLIENTS)
+		return;
+	struct sim_client *cl = &s->cl[s->ncl];
+	*cl = (struct sim_client){ .s = s, .node = i, .ack = below(s, 2) ? CP_ACK_DURABLE : CP_ACK_APPLIED,
+				   .sent_ms = sim_now_ms(s), .liveness = liveness };
+	cl->len = (uint16_t)snprintf(cl->payload, sizeof(cl->payload), "SET k%u v%" PRIu64,
+				     below(s, 8), s->ncl);
+	data[0] = (uint8_t)cl->len;
+	data[1] = 0;
+	memcpy(data + 2, cl->payload, cl->len);
+	struct cp_send_opts opt = { .ack = cl->ack };
+	int rc = cp_node_originate(sn->n, (struct cp_api_client *)cl, &opt, data,
+				   (uint16_t)(cl->len + 2), 1);
+	if (rc == 0)
+		s->ncl++;
+}
+
+/* ---------------------------------------------------------------- the checker */
+
+static const struct sim_sent *sent_find(const struct sim *s, uint16_t origin, uint64_t seq)
+{
+	for (size_t i = s->nsent; i-- > 0;)
+		if (s->sent[i].origin == origin && s->sent[i].seq == seq)
+			return &s->sent[i];
+	return NULL;
+}
+
+static bool live_acked(const struct sim *s, unsigned i)
+{
+	for (size_t c = 0; c < s->ncl; c++)
+		if (s->cl[c].liveness && s->cl[c].node == i && s->cl[c].acked)
+			return true;
+	return false;
+}
+
+/* Node @i has a liveness event acknowledged, or one still pending. */
+static bool live_ok(const struct sim *s, unsigned i)
+{
+	for (size_t c = 0; c < s->ncl; c++)
+		if (s->cl[c].liveness && s->cl[c].node == i && !s->cl[c].failed)
+			return true;
+	return false;
+}
+
+/* An acknowledged event that a skip or a reject covers was lost. */
+static void check_not_acked(struct sim *s, uint16_t origin, uint64_t seq, uint64_t last,
+			    const char *what, unsigned node)
+{
+	for (size_t c = 0; c < s->ncl; c++) {
+		const struct sim_client *cl = &s->cl[c];
+		if (cl->acked && s->node[cl->node].id == origin && cl->seq >= seq && cl->seq <= last) {
+			char where[128] = "";
+			int k = 0;
+			for (unsigned i = 0; i < s->nn; i++)
+				k += snprintf(where + k, sizeof(where) - (size_t)k, " n%u:%s%s%s%s", i + 1,
+					      cp_plog_has(s->node[i].plog, origin, cl->seq) ? "log" : "-",
+					      dp_find(&s->node[i], origin, cl->seq) ? "+store" : "",
+					      s->node[i].up ? "" : "(down)",
+					      s->node[i].n->lead.leading ? "(leader)" : "");
+			fail(s, "node %u: acknowledged event %u:%" PRIu64 " (ack %s at %" PRIu64
+			     " ms) was %s; held:%s", node, origin, cl->seq,
+			     cl->ack == CP_ACK_DURABLE ? "durable" : "applied", cl->ack_ms, what, where);
+		}
+	}
+}
+
+static void check_node(struct sim *s, struct sim_node *sn)
+{
+	uint64_t last = cp_fsm_last_gseq(sn->n->fsm);
+
+	for (uint64_t g = sn->checked + 1; g <= last && !s->failed; g++) {
+		struct cp_fsm_entry e;
+		if (cp_fsm_log_get(sn->n->fsm, g, &e) != 0) {
+			/* installed a snapshot past it: the leader's snapshot carries the state */
+			sn->checked = g;
+			for (unsigned o = 1; o <= s->nn; o++)
+				sn->through[o] = cp_fsm_watermark(sn->n->fsm, (uint16_t)o);
+			continue;
+		}
+		if (g > s->nref) {
+			if (s->nref == s->refcap) {
+				s->refcap = s->refcap ? s->refcap * 2 : 1024;
+				s->ref = realloc(s->ref, s->refcap * sizeof(*s->ref));
+			}
+			s->ref[s->nref++] = (struct sim_ref){ e.kind, e.origin, e.seq, e.seq_last, e.id };
+		}
+		const struct sim_ref *r = &s->ref[g - 1];
+		if (r->kind != e.kind || r->origin != e.origin || r->seq != e.seq ||
+		    r->seq_last != e.seq_last || !rumor_event_id_equal(&r->id, &e.id)) {
+			fail(s, "node %u gseq %" PRIu64 ": %u:%" PRIu64 " kind %u, others applied "
+			     "%u:%" PRIu64 " kind %u (prefix agreement)", sn->id, g, e.origin, e.seq,
+			     e.kind, r->origin, r->seq, r->kind);
+			return;
+		}
+		if (e.origin < 1 || e.origin > s->nn) {
+			fail(s, "node %u gseq %" PRIu64 ": origin %u", sn->id, g, e.origin);
+			return;
+		}
+		if (e.seq != sn->through[e.origin] + 1) {
+			fail(s, "node %u gseq %" PRIu64 ": %u:%" PRIu64 " after %u:%" PRIu64 " (FIFO)",
+			     sn->id, g, e.origin, e.seq, e.origin, sn->through[e.origin]);
+			return;
+		}
+		if (e.kind == CP_BATCH_EVENT) {
+			const struct sim_sent *se = sent_find(s, e.origin, e.seq);
+			if (!se || !rumor_event_id_equal(&se->id, &e.id)) {
+				fail(s, "node %u gseq %" PRIu64 ": %u:%" PRIu64 " was never sent with "
+				     "that id", sn->id, g, e.origin, e.seq);
+				return;
+			}
+			for (uint16_t k = 0; k < se->ts.n; k++) {
+				uint16_t o = se->ts.node[k];
+				if (o != e.origin && o <= s->nn && sn->through[o] < se->ts.ctr[k]) {
+					fail(s, "node %u gseq %" PRIu64 ": %u:%" PRIu64 " before its "
+					     "causal predecessor %u:%" PRIu64 " (applied through %"
+					     PRIu64 ")", sn->id, g, e.origin, e.seq, o, se->ts.ctr[k],
+					     sn->through[o]);
+					return;
+				}
+			}
+		} else {
+			check_not_acked(s, e.origin, e.seq, e.seq_last,
+					e.kind == CP_BATCH_SKIP ? "skipped" : "rejected", sn->id);
+			if (e.kind == CP_BATCH_SKIP && sn->idx == 0)
+				s->stats_skips++;
+		}
+		sn->through[e.origin] = e.seq_last;
+		sn->checked = g;
+	}
+}
+
+/* Heal everything, then: every node applies the same order, every acknowledged event is
+ * in it as itself, KV state equals a replay, and new events are ordered in time. */
+static void check_end(struct sim *s)
+{
+	struct cp_kv *kv;
+	uint64_t last = 0;
+
+	for (unsigned i = 0; i < s->nn; i++)
+		if (cp_fsm_last_gseq(s->node[i].n->fsm) > last)
+			last = cp_fsm_last_gseq(s->node[i].n->fsm);
+	for (unsigned i = 0; i < s->nn && !s->failed; i++) {
+		struct sim_node *sn = &s->node[i];
+		if (cp_fsm_last_gseq(sn->n->fsm) != last && g_verbose)
+			for (unsigned j = 0; j < s->nn; j++) {
+				const struct cp_node *m = s->node[j].n;
+				fprintf(stderr, "node %u: fetches sent %" PRIu64 " served %" PRIu64
+					" plog reads %" PRIu64 " errors %" PRIu64 " pulls %" PRIu64
+					" failed %" PRIu64 " fetch rejected %" PRIu64 " resp %" PRIu64 "\n",
+					j + 1, m->st.fetches_sent, m->st.fetch_served, m->st.plog_reads,
+					m->st.plog_read_errors, m->st.pulls, m->st.pulls_failed,
+					m->rec.fetch.rejected, m->rec.fetch.responses);
+			}
+		if (cp_fsm_last_gseq(sn->n->fsm) != last)
+			fail(s, "node %u applied through gseq %" PRIu64 ", others %" PRIu64
+			     " (waiting for %u:%" PRIu64 ", %" PRIu64 " queued; raft: state %d term %"
+			     PRIu64 " applied %" PRIu64 " commit %" PRIu64 " last %" PRIu64 ")", sn->id,
+			     cp_fsm_last_gseq(sn->n->fsm), last, sn->n->rec.want_origin,
+			     sn->n->rec.want_seq, cp_fsm_queue_len(sn->n->fsm), raft_state(sn->n->raft),
+			     (uint64_t)sn->n->raft->current_term, (uint64_t)raft_last_applied(sn->n->raft),
+			     (uint64_t)sn->n->raft->commit_index, (uint64_t)raft_last_index(sn->n->raft));
+	}
+	for (size_t c = 0; c < s->ncl && !s->failed; c++) {
+		const struct sim_client *cl = &s->cl[c];
+		uint16_t o = s->node[cl->node].id;
+		if (cl->liveness && !cl->acked && !(cl->failed && live_acked(s, cl->node))) {
+			const struct cp_node *n = s->node[cl->node].n;
+			unsigned no = 0, nw = 0, nd = 0;
+			for (const struct cp_orig *x = n->subs.origs; x; x = x->next)
+				no++;
+			for (const struct cp_waiter *x = n->subs.waiters; x; x = x->next)
+				nw++;
+			for (const struct cp_waiter *x = n->subs.dwaiters; x; x = x->next)
+				nd++;
+			for (unsigned i = 0; i < s->nn; i++) {
+				struct cp_order_origin_info oi;
+				const struct cp_node *m = s->node[i].n;
+				uint64_t k = n->subs.waiters ? n->subs.waiters->seq :
+					     n->subs.dwaiters ? n->subs.dwaiters->seq : 0;
+				struct cp_order_stats ost;
+				cp_order_get_stats(m->order, &ost);
+				fprintf(stderr, "node %u: passes sent %" PRIu64 ", skips deferred %" PRIu64
+					", pass_broken %d, leader %u\n", i + 1, m->st.rereport_passes,
+					ost.skips_deferred, m->hold.pass_broken, (unsigned)m->leader);
+				for (uint16_t q = 1; q <= s->nn; q++)
+				if (m->lead.leading && cp_order_origin_info(m->order, q, &oi) == 0)
+					fprintf(stderr, "leader %u, origin %u: ordered %" PRIu64 " ready %"
+						PRIu64 " durable %" PRIu64 " max %" PRIu64 " held %u wait %u:%"
+						PRIu64 " gap %d (%" PRIu64 " ms) head %d holders %u caught_up %d inflight %u\n", i + 1, q,
+						oi.ordered, oi.ready_through, oi.durable_through, oi.max_seq,
+						oi.held, oi.wait_node, oi.wait_ctr, oi.gap, oi.gap_age_us / 1000,
+						oi.head_state, oi.head_holders,
+						m->lead.caught_up_term == m->raft->current_term,
+						m->lead.applies_inflight);
+				fprintf(stderr, "node %u: %u:%" PRIu64 " %s%s\n", i + 1, o, k,
+					cp_plog_has(s->node[i].plog, o, k) ? "log" : "-",
+					dp_find(&s->node[i], o, k) ? "+store" : "");
+			}
+			fail(s, "liveness: event %zu sent by node %u after healing (ack %s) was not "
+			     "acknowledged within %u ms (%s; floor %s, %u parked, %u stamping, %u "
+			     "waiting applied, %u durable; durable (%" PRIu64 ", %" PRIu64 "], applied "
+			     "%" PRIu64 ")", c, o, cl->ack == CP_ACK_DURABLE ? "durable" : "applied",
+			     SIM_LIVE_MS, cl->failed ? cl->error : "pending",
+			     n->subs.seq_floor_known ? "known" : "unknown", n->subs.parked_n, no, nw, nd,
+			     n->subs.durable_floor, n->subs.durable_through, n->applied_through[o]);
+		}
+		if (!cl->acked)
+			continue;
+		bool found = false;
+		for (size_t g = 0; g < s->nref && !found; g++) {
+			char hex[33];
+			rumor_event_id_hex(&s->ref[g].id, hex);
+			found = s->ref[g].kind == CP_BATCH_EVENT && s->ref[g].origin == o &&
+				s->ref[g].seq == cl->seq && !strcmp(hex, cl->idhex);
+		}
+		if (!found)
+			fail(s, "acknowledged event %u:%" PRIu64 " (ack %s) is not in the order", o,
+			     cl->seq, cl->ack == CP_ACK_DURABLE ? "durable" : "applied");
+	}
+	if (s->failed || cp_kv_create(&kv) < 0)
+		return;
+	for (size_t g = 0; g < s->nref; g++) {
+		const struct sim_sent *se;
+		if (s->ref[g].kind == CP_BATCH_EVENT &&
+		    (se = sent_find(s, s->ref[g].origin, s->ref[g].seq)))
+			cp_kv_exec(kv, se->payload, se->len);
+	}
+	uint64_t want = cp_kv_digest(kv);
+	cp_kv_destroy(kv);
+	for (unsigned i = 0; i < s->nn && !s->failed; i++)
+		if (cp_kv_digest(cp_fsm_kv(s->node[i].n->fsm)) != want)
+			fail(s, "node %u: KV state differs from a replay of the order", i + 1);
+}
+
+/* ---------------------------------------------------------------- the run */
+
+static void deliver(struct sim *s, const struct sim_ev *e)
+{
+	struct sim_node *to = &s->node[e->to];
+
+	if (!to->up || !s->conn[e->from][e->to] || !s->node[e->from].up)
+		return;
+	if (e->kind == EV_GOSSIP)
+		dp_receive(s, to, e);
+	else
+		cp_node_on_app(to->n, e->from + 1u, e->type, e->p, e->len);
+}
+
+static void run_nodes(struct sim *s)
+{
+	uint64_t now = sim_now_ms(s);
+	struct sim_ev e;
+
+	while (ev_pop(s, now, &e)) {
+		deliver(s, &e);
+		free(e.p);
+	}
+	for (unsigned i = 0; i < s->nn; i++) {
+		struct sim_node *sn = &s->node[i];
+		if (!sn->up)
+			continue;
+		if (sn->disk_due_ms && now >= sn->disk_due_ms) {
+			sn->disk_due_ms = 0;
+			sim_plog_complete(sn->plog, now);
+		}
+		while (cp_node_poll_dataplane(sn->n))
+			;
+		if (now != sn->last_tick_ms) {
+			sn->last_tick_ms = now;
+			cp_node_tick(sn->n);
+		}
+		if (now - sn->last_slow_ms >= 100) {
+			sn->last_slow_ms = now;
+			cp_node_tick_slow(sn->n);
+		}
+	}
+}
+
+static void faults(struct sim *s)
+{
+	unsigned r = below(s, 1000);
+
+	if (r < 3 && !getenv("SIM_NO_CRASH")) { /* a node crashes */
+		struct sim_node *sn = &s->node[below(s, s->nn)];
+		node_crash(s, sn);
+		sn->down_until_ms = sim_now_ms(s) + 200 + below(s, 3000);
+	} else if (r < 4 && !getenv("SIM_NO_CRASH")) { /* power cut: every node at once */
+		s->stats_allcrash++;
+		for (unsigned i = 0; i < s->nn; i++) {
+			node_crash(s, &s->node[i]);
+			s->node[i].down_until_ms = sim_now_ms(s) + 100 + below(s, 1000);
+		}
+	} else if (r < 8 && !getenv("SIM_NO_CUT")) { /* a node is cut off, or one link fails */
+		s->stats_parts++;
+		unsigned a = below(s, s->nn), b = below(s, s->nn);
+		if (below(s, 2))
+			for (unsigned j = 0; j < s->nn; j++)
+				set_conn(s, a, j, false);
+		else
+			set_conn(s, a, b, false);
+	} else if (r < 14) { /* a link heals */
+		unsigned a = below(s, s->nn), b = below(s, s->nn);
+		set_conn(s, a, b, true);
+	} else if (r < 15 && below(s, 8) == 0 && !getenv("SIM_NO_ROT")) {
+		s->stats_rot++;
+		sim_plog_rot(s->node[below(s, s->nn)].plog, rnd(s));
+	}
+	for (unsigned i = 0; i < s->nn; i++)
+		if (!s->node[i].up && sim_now_ms(s) >= s->node[i].down_until_ms)
+			node_restart(s, &s->node[i]);
+}
+
+static void heal(struct sim *s)
+{
+	s->healed = true;
+	for (unsigned a = 0; a < s->nn; a++) {
+		node_restart(s, &s->node[a]);
+		for (unsigned b = 0; b < s->nn; b++)
+			set_conn(s, a, b, true);
+	}
+}
+
+/* SIM_TRACE=origin:seq prints each change of where that event is. */
+static void trace(struct sim *s)
+{
+	static char last[512];
+	static unsigned to;
+	static uint64_t ts;
+	char now[512];
+	int k = 0;
+
+	if (!to) {
+		const char *t = getenv("SIM_TRACE");
+		if (!t || sscanf(t, "%u:%" SCNu64, &to, &ts) != 2)
+			return;
+	}
+	for (unsigned i = 0; i < s->nn; i++) {
+		const struct cp_node *n = s->node[i].n;
+		struct cp_order_origin_info oi = { 0 };
+		bool info = n->lead.leading && cp_order_origin_info(n->order, (uint16_t)to, &oi) == 0;
+		k += snprintf(now + k, sizeof(now) - (size_t)k, " n%u(rr %" PRIu64 " ref %" PRIu64
+			      " app %" PRIu64 "):%s%s%s%s%s", i + 1, n->st.rereports,
+			      n->st.reports_refused, n->applied_through[to],
+			      s->node[i].up ? "" : "DOWN,",
+			      cp_plog_has(s->node[i].plog, (uint16_t)to, ts) ? "log," : "",
+			      dp_find(&s->node[i], (uint16_t)to, ts) ? "store," : "",
+			      cp_held_get(&n->hold.held, (uint16_t)to, ts) ? "held," : "",
+			      n->lead.leading ? "L" : "");
+		if (info)
+			k += snprintf(now + k, sizeof(now) - (size_t)k, "[ord %" PRIu64 " rdy %" PRIu64
+				      " dur %" PRIu64 " max %" PRIu64 "]", oi.ordered, oi.ready_through,
+				      oi.durable_through, oi.max_seq);
+	}
+	if (strcmp(now, last)) {
+		fprintf(stderr, "TRACE %u:%" PRIu64 " t=%" PRIu64 ":%s\n", to, ts, sim_now_ms(s), now);
+		strcpy(last, now);
+	}
+}
+
+static void check_all(struct sim *s)
+{
+	trace(s);
+	for (unsigned i = 0; i < s->nn && !s->failed; i++)
+		check_node(s, &s->node[i]);
+}
+
+static bool quiet(struct sim *s)
+{
+	uint64_t last = cp_fsm_last_gseq(s->node[0].n->fsm);
+
+	for (size_t c = 0; c < s->ncl; c++)
+		if (s->cl[c].liveness && !s->cl[c].acked && !s->cl[c].failed)
+			return false;
+	for (unsigned i = 1; i < s->nn; i++)
+		if (cp_fsm_last_gseq(s->node[i].n->fsm) != last)
+			return false;
+	return true;
+}
+
+static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	uint64_t steps = lng ? 20000 : 3000;
+
+	s->seed = seed;
+	s->rng = seed * 0x9e3779b97f4a7c15ull + 7;
+	s->nn = 3 + 2 * below(s, 2);
+	s->loss_pct = below(s, 25);
+	s->dup_pct = below(s, 10);
+	s->eio_pct = below(s, 3);
+	s->cl = calloc(SIM_MAX_CLIENTS, sizeof(*s->cl));
+	if (raft_fixture_initialize(&s->f) != 0)
+		return -1;
+	for (unsigned a = 0; a < s->nn; a++)
+		for (unsigned b = 0; b < s->nn; b++)
+			s->conn[a][b] = true;
+	for (unsigned i = 0; i < s->nn; i++)
+		node_create(s, i);
+	struct raft_configuration conf;
+	raft_fixture_configuration(&s->f, s->nn, &conf);
+	raft_fixture_bootstrap(&s->f, &conf);
+	raft_configuration_close(&conf);
+	raft_fixture_start(&s->f);
+	for (unsigned i = 0; i < s->nn; i++)
+		raft_fixture_set_network_latency(&s->f, i, 2);
+
+	for (s->step = 1; s->step <= steps && !s->failed; s->step++) {
+		raft_fixture_step(&s->f);
+		run_nodes(s);
+		faults(s);
+		if (below(s, 4) == 0)
+			client_send(s, below(s, s->nn), false);
+		check_all(s);
+	}
+	/* heal, let everything settle, then every node sends one more event */
+	heal(s);
+	uint64_t t0 = sim_now_ms(s), last_live = 0;
+	bool sent_live = false;
+	while (!s->failed && sim_now_ms(s) - t0 < SIM_SETTLE_MS + SIM_LIVE_MS) {
+		raft_fixture_step(&s->f);
+		run_nodes(s);
+		check_all(s);
+		if (sim_now_ms(s) - t0 >= 2000 && sim_now_ms(s) - last_live >= 2000) {
+			/* one event per node, sent again while refused (a full store pushes back) */
+			for (unsigned i = 0; i < s->nn; i++)
+				if (!live_ok(s, i))
+					client_send(s, i, true);
+			sent_live = true;
+			last_live = sim_now_ms(s);
+		}
+		if (sent_live && sim_now_ms(s) - t0 >= 2000 + SIM_LIVE_MS)
+			break; /* the liveness bound */
+		if (sent_live && quiet(s))
+			break;
+	}
+	if (!s->failed)
+		check_end(s);
+	*events = s->nsent;
+	if (g_verbose)
+		fprintf(stderr, "seed %" PRIu64 ": %u nodes, loss %u%%, dup %u%%, eio %u%%: %zu "
+			"sent, %zu requests, gseq %zu, %" PRIu64 " crashes (%" PRIu64 " of all), %"
+			PRIu64 " cuts, %" PRIu64 " EIO, %" PRIu64 " skips, %" PRIu64 " pulls%s%s\n",
+			seed, s->nn, s->loss_pct, s->dup_pct, s->eio_pct, s->nsent, s->ncl, s->nref,
+			s->stats_crashes, s->stats_allcrash, s->stats_parts, s->stats_eio,
+			s->stats_skips, s->stats_pulls, s->failed ? ": FAIL " : "",
+			s->failed ? s->why : "");
+	int failed = s->failed ? (s->safety ? 2 : 1) : 0;
+	if (failed)
+		snprintf(why, cap, "%s", s->why);
+	/* tear down: Raft first (its close runs the nodes' callbacks) */
+	raft_fixture_close(&s->f);
+	for (unsigned i = 0; i < s->nn; i++) {
+		struct sim_node *sn = &s->node[i];
+		struct sim_dp *d = &sn->dp;
+		for (uint32_t k = 0; k < SIM_SLOTS; k++)
+			free(d->slot[k].buf);
+		while (d->qn) {
+			free(d->q[d->qh]);
+			d->qh = (d->qh + 1) % d->qcap;
+			d->qn--;
+		}
+		free(d->seen);
+		cp_holder_free(sn->n);
+		cp_recovery_free(sn->n);
+		cp_subs_free(sn->n);
+		cp_leader_free(sn->n);
+		cp_fsm_destroy(sn->n->fsm);
+		cp_order_destroy(sn->n->order);
+		free(sn->n->aframe);
+		free(sn->n->ts);
+		free(sn->n->ats);
+		free(sn->n->applied_through);
+		free(sn->n->recent);
+		free(sn->n->snap_applied[0]);
+		free(sn->n->snap_applied[1]);
+		cp_jsonl_free(&sn->n->line);
+		free(sn->n);
+		sim_plog_free(sn->plog);
+		free(sn->dp.q);
+	}
+	for (size_t i = 0; i < s->nev; i++)
+		free(s->ev[i].p);
+	free(s->ev);
+	free(s->sent);
+	free(s->cl);
+	free(s->ref);
+	free(s);
+	return failed;
+}
+
+static const char *plant_names[CP_PLANT_COUNT] = {
+	"none", "early-report", "report-twice", "skip-fsync", "causal",
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seeds", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
+		{ "plant", required_argument, NULL, 'p' }, { "expect-fail", no_argument, NULL, 'x' },
+		{ "long", no_argument, NULL, 'l' }, { "verbose", no_argument, NULL, 'v' },
+		{ 0 }
+	};
+	uint64_t first = 1, nseeds = 1000, events = 0;
+	bool expect_fail = false, lng = false, one = false;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "n:s:p:xlv", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n': nseeds = strtoull(optarg, NULL, 10); break;
+		case 's': first = strtoull(optarg, NULL, 10); one = true; break;
+		case 'p':
+			for (unsigned i = 0; i < CP_PLANT_COUNT; i++)
+				if (!strcmp(optarg, plant_names[i]))
+					cp_planted = (enum cp_plant)i;
+			if (!cp_planted && strcmp(optarg, "none")) {
+				fprintf(stderr, "rumor-sim: unknown plant %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'x': expect_fail = true; break;
+		case 'l': lng = true; break;
+		case 'v': g_verbose = 1; break;
+		default:
+			fprintf(stderr, "usage: rumor-sim [--seeds N] [--seed S] [--plant NAME] "
+				"[--expect-fail] [--long] [-v]\n");
+			return 2;
+		}
+	}
+	if (one)
+		nseeds = 1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t failed = 0, total_events = 0;
+	for (uint64_t seed = first; seed < first + nseeds; seed++) {
+		char why[512] = "";
+		int rc = run(seed, lng, why, sizeof(why), &events);
+		total_events += events;
+		if (rc < 0) {
+			fprintf(stderr, "rumor-sim: seed %" PRIu64 ": fixture setup failed\n", seed);
+			return 2;
+		}
+		if (rc && expect_fail && rc != 2)
+			rc = 0; /* a planted bug is caught by a safety check, not by slowness */
+		if (rc) {
+			failed++;
+			if (!expect_fail || failed == 1)
+				printf("seed %" PRIu64 " FAILED: %s\n  replay: %s --seed %" PRIu64
+				       "%s%s%s -v\n", seed, why, argv[0], seed,
+				       cp_planted ? " --plant " : "",
+				       cp_planted ? plant_names[cp_planted] : "", lng ? " --long" : "");
+			if (expect_fail)
+				break; /* caught: one seed is enough */
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("rumor-sim: %" PRIu64 " seed(s) from %" PRIu64 ", %" PRIu64 " events, %" PRIu64
+	       " failed, %.1f s%s%s\n", nseeds, first, total_events, failed, secs,
+	       cp_planted ? ", planted " : "", cp_planted ? plant_names[cp_planted] : "");
+	if (expect_fail)
+		return failed ? 0 : 1;
+	return failed ? 1 : 0;
+}
