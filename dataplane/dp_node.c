@@ -221,12 +221,16 @@ static struct rumor_msg *msg_alloc(struct dp_node *n, uint16_t type)
 
 /* ---------------------------------------------------------------- TX */
 
+static void auth_seal_tx(struct dp_node *n);
+
 void dp_node_tx_flush(struct dp_node *n)
 {
 	uint16_t sent = 0;
 
 	if (n->ntx == 0)
 		return;
+	if (n->auth != NULL)
+		auth_seal_tx(n);
 	/* Count bytes before the burst: sent mbufs belong to the driver afterwards (net_null
 	 * frees them inside the call). */
 	uint64_t bytes = 0;
@@ -245,11 +249,18 @@ void dp_node_tx_flush(struct dp_node *n)
 	n->ntx = 0;
 }
 
-static inline void tx_push(struct dp_node *n, struct rte_mbuf *m)
+/* @seal: the frame's rumor header when its hop is still to be sealed (auth_seal_tx). */
+static inline void tx_push_seal(struct dp_node *n, struct rte_mbuf *m, uint8_t *seal)
 {
 	if (n->ntx == DP_TXBUF)
 		dp_node_tx_flush(n);
+	n->txseal[n->ntx] = seal;
 	n->txbuf[n->ntx++] = m;
+}
+
+static inline void tx_push(struct dp_node *n, struct rte_mbuf *m)
+{
+	tx_push_seal(n, m, NULL);
 }
 
 static void l2l4_to(struct dp_node *n, const struct rumor_node_conf *peer,
@@ -366,8 +377,45 @@ static void auth_clock(struct dp_node *n, uint64_t now)
 	auth_ctr_store(n);
 }
 
-/* After put_prefix: add the auth header for @dst (key, counter, the slot's body seal or
- * none for a PULL_REQ) behind the fixed header at @p and seal the hop. */
+/* Seal the hops of the TX burst, in order, just before it goes out: sealing them together
+ * keeps the carry-less multipliers busy, and the header stores have long retired. Each
+ * counter comes with its key stream block, made RUMOR_AUTH_PADS at a time (the counters are
+ * reserved like auth_ctr's, so nothing else stamps them); pads older than the clock are
+ * dropped unused, so counters still follow the wall clock and a receiver started since
+ * never sees one below its start. */
+static void auth_seal_tx(struct dp_node *n)
+{
+	struct rumor_auth_pads *pd = &n->pads;
+	uint8_t *r[DP_TXBUF];
+	unsigned k = 0, i = 0;
+
+	for (unsigned j = 0; j < n->ntx; j++)
+		if (n->txseal[j] != NULL)
+			r[k++] = n->txseal[j];
+	while (i < k) {
+		uint8_t key = r[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY];
+		unsigned done;
+
+		if (pd->next >= RUMOR_AUTH_PADS || pd->key != key ||
+		    pd->ctr0 + pd->next < n->auth_now_ctr) {
+			uint64_t c0 = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr
+								      : n->auth_last + 1;
+
+			n->auth_last = c0 + RUMOR_AUTH_PADS - 1;
+			if (rumor_auth_pads_fill(n->auth, pd, key, n->self, c0) != 0) {
+				i++; /* a key we do not hold (no slot carries one): unsealed */
+				continue;
+			}
+		}
+		done = rumor_auth_hop_seal_pads(n->auth, r + i, k - i, pd);
+		if (done == 0 && pd->next < RUMOR_AUTH_PADS && pd->key == key)
+			i++; /* not ours to seal (sender field): never happens */
+		i += done;
+	}
+}
+
+/* After put_prefix: add the auth header for @dst (key, the slot's body seal or none for a
+ * PULL_REQ) behind the fixed header at @p; the counter and hop tag come at TX flush. */
 static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 			    const struct dp_auth_slot *as)
 {
@@ -377,13 +425,11 @@ static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 	ah[RUMOR_WIRE_AUTH_KEY] = as ? as->key : n->auth_key;
 	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
 	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, auth_ctr(n));
 	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, as ? as->nonce : 0);
 	if (as)
 		memcpy(ah + RUMOR_WIRE_AUTH_BODYTAG, as->tag, RUMOR_AUTH_TAG_LEN);
 	else
 		memset(ah + RUMOR_WIRE_AUTH_BODYTAG, 0, RUMOR_AUTH_TAG_LEN);
-	rumor_auth_hop_seal(n->auth, r);
 }
 
 /* The origin seals a closed frame's body once; relays resend that seal. */
@@ -400,17 +446,26 @@ static void auth_seal_body(struct dp_node *n, uint32_t idx)
 
 /* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
  * by frames whose tag is right). Returns 0 or a rumor_auth_reason. */
-static int auth_rx(struct dp_node *n, const struct rumor_wire_frame *fr, const uint8_t *rumor)
+static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const struct rumor_wire_frame *fr,
+		   const uint8_t *rumor)
 {
 	const uint8_t *ah = fr->auth;
 	struct rumor_auth_window *w;
 	uint64_t ctr;
 	int rc;
 
-	if (ah == NULL || ah[RUMOR_WIRE_AUTH_ALG] != RUMOR_AUTH_ALG_GMAC256 ||
-	    !rumor_auth_has_key(n->auth, ah[RUMOR_WIRE_AUTH_KEY]))
+	/* (a key id we do not hold: the hop check says RUMOR_AUTH_NO_KEY) */
+	if (ah == NULL || ah[RUMOR_WIRE_AUTH_ALG] != RUMOR_AUTH_ALG_GMAC256)
 		return RUMOR_AUTH_NO_KEY;
-	rc = rumor_auth_hop_verify(n->auth, rumor);
+	/* the burst's checks made this one already (dp_node_rx_burst), over these bytes */
+	if (n->pre_i < n->pre_n && n->pre_m[n->pre_i] == m &&
+	    rumor == rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_L2L4_LEN) {
+		rc = n->pre_rc[n->pre_i];
+		n->arx = &n->pre_rx[n->pre_i];
+	} else {
+		rc = rumor_auth_hop_check(n->auth, rumor, &n->arx1);
+		n->arx = &n->arx1;
+	}
 	if (rc != 0)
 		return rc;
 	if (rumor_be_ld16(ah + RUMOR_WIRE_AUTH_DST) != n->self)
@@ -489,6 +544,7 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 			stored = rumor_be_ld64(b);
 	}
 	/* 2^32 / (tsc_hz * 64 ns): counter units per TSC tick, scaled by 2^32 */
+	n->pads.next = RUMOR_AUTH_PADS; /* none yet */
 	n->auth_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) /
 				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
 	n->auth_base_tsc = rte_rdtsc();
@@ -566,7 +622,8 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 			h->nb_segs = 2;
 			h->pkt_len += body_len;
 		}
-		tx_push(n, h);
+		tx_push_seal(n, h,
+			     n->auth ? rte_pktmbuf_mtod(h, uint8_t *) + RUMOR_WIRE_L2L4_LEN : NULL);
 	}
 	return ok;
 }
@@ -880,7 +937,7 @@ static int send_pull_req(struct dp_node *n, struct dp_pull *pl, uint16_t peer_id
 		   RUMOR_WIRE_PULL_REQ, 0);
 	if (n->auth)
 		auth_put(n, p, peer_id, NULL);
-	tx_push(n, h);
+	tx_push_seal(n, h, n->auth ? p + RUMOR_WIRE_L2L4_LEN : NULL);
 	n->stats->pull_sent++;
 	return 0;
 }
@@ -1135,7 +1192,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	/* Authenticated before anything else looks at it (a forged PULL_REQ included) */
-	if (n->auth != NULL && (rc = auth_rx(n, fr, buf + RUMOR_WIRE_L2L4_LEN)) != 0) {
+	if (n->auth != NULL && (rc = auth_rx(n, m, fr, buf + RUMOR_WIRE_L2L4_LEN)) != 0) {
 		drop(n, m, auth_drop[rc]);
 		return;
 	}
@@ -1194,9 +1251,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	rlen = RUMOR_WIRE_HDR_LEN + fr->body_len;
 	/* The origin's body seal, paid on first sight only like the event ids */
 	if (n->auth != NULL &&
-	    rumor_auth_body_verify(n->auth, fr->auth[RUMOR_WIRE_AUTH_KEY],
-				   rumor_be_ld64(fr->auth + RUMOR_WIRE_AUTH_NONCE), rumor, fr->body,
-				   fr->body_len, fr->auth + RUMOR_WIRE_AUTH_BODYTAG) != 0) {
+	    rumor_auth_body_check(n->auth, n->arx, rumor, fr->body, fr->body_len) != 0) {
 		drop(n, m, DP_DROP_AUTH_BAD_BODY);
 		return;
 	}
@@ -1479,10 +1534,33 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		memcpy(&seq, p + 16, 8);
 		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
 	}
-	if (n->auth != NULL)
-		auth_now(n);
-	for (unsigned i = 0; i < nb; i++)
-		dp_node_rx(n, pkts[i], now);
+	if (n->auth == NULL) {
+		for (unsigned i = 0; i < nb; i++)
+			dp_node_rx(n, pkts[i], now);
+		return;
+	}
+	auth_now(n);
+	for (unsigned o = 0; o < nb; o += RUMOR_AUTH_BURST) {
+		const uint8_t *r[RUMOR_AUTH_BURST];
+		unsigned k = nb - o < RUMOR_AUTH_BURST ? nb - o : RUMOR_AUTH_BURST;
+
+		/* The hop checks of the whole burst at once (their AES rounds overlap), on the
+		 * bytes at the auth header's fixed place; dp_node_rx takes a result only for the
+		 * very mbuf and offset it decoded, after the codec found the header there. */
+		for (unsigned i = 0; i < k; i++) {
+			struct rte_mbuf *m = pkts[o + i];
+
+			n->pre_m[i] = m;
+			r[i] = m->nb_segs == 1 && m->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN
+				       ? rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_L2L4_LEN
+				       : NULL;
+		}
+		rumor_auth_hop_check_burst(n->auth, r, k, n->pre_rx, n->pre_rc);
+		n->pre_n = k;
+		for (n->pre_i = 0; n->pre_i < k; n->pre_i++)
+			dp_node_rx(n, pkts[o + n->pre_i], now);
+		n->pre_n = 0;
+	}
 }
 
 unsigned dp_node_poll(struct dp_node *n, uint64_t now)
