@@ -59,6 +59,21 @@ int rumor_auth_body_verify(const struct rumor_auth *a, uint8_t key_id, uint64_t 
 			   const uint8_t *hdr, const uint8_t *body, size_t body_len,
 			   const uint8_t tag[RUMOR_AUTH_TAG_LEN]);
 
+/* Confidentiality (issue 14, the dataplane does not use it yet): AES-256-GCM of the body
+ * with IV ('E', key id, origin, @nonce) and the body tag's header fields as AAD. The GCM tag
+ * takes the body tag's place in the auth header, so the origin encrypts once and relays
+ * forward ciphertext and tag unchanged (hop tags as ever). A nonce is used for a GMAC body
+ * tag or for an encrypted body, never both (the 'B' / 'E' domains keep them apart anyway).
+ * @out may be @body / @ct (in place); the ciphertext is as long as the body. Open verifies
+ * and decrypts: RUMOR_AUTH_BAD_BODY leaves zeros in @out, never a forged plaintext.
+ * Return 0, RUMOR_AUTH_NO_KEY or (open) RUMOR_AUTH_BAD_BODY. */
+int rumor_auth_body_seal_enc(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			     const uint8_t *hdr, const uint8_t *body, uint8_t *out, size_t len,
+			     uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+int rumor_auth_body_open(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			 const uint8_t *hdr, const uint8_t *ct, uint8_t *out, size_t len,
+			 const uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+
 /* Hop tag over the fixed header as sent and the auth header up to the hop tag
  * (RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED bytes at @rumor), IV ('H', key id, sender,
  * counter) taken from those bytes. Seal writes the tag into the auth header. */

@@ -526,9 +526,119 @@ static void auth_fast_matches_portable(void **state)
 	rumor_auth_free(pa);
 }
 
+/* AES-256-GCM bodies: OpenSSL decrypts what we seal (IV 'E', AAD the header fields), open
+ * round-trips in place and apart, and refuses (zeros out) any flipped bit of ciphertext, tag,
+ * header field under the AAD, nonce or key. */
+static void ossl_gcm_dec(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+			 const uint8_t *ct, size_t len, const uint8_t tag[16], uint8_t *pt)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl = 0;
+
+	assert_non_null(c);
+	assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, NULL, &outl, aad, 32), 1);
+	if (len)
+		assert_int_equal(EVP_DecryptUpdate(c, pt, &outl, ct, (int)len), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)tag), 1);
+	assert_int_equal(EVP_DecryptFinal_ex(c, pt + outl, &outl), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void auth_body_encrypt_round_trip(void **state)
+{
+	static const uint8_t key1[32] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+					  11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+					  22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
+	struct rumor_auth *a = mk();
+	uint8_t hdr[RUMOR_WIRE_HDR_LEN], pt[1500], ct[1500], back[1500], tag[16], iv[12],
+		aad[32];
+	struct test_rng r;
+
+	(void)state;
+	test_rng_seed(&r, 4242);
+	for (size_t len = 0; len <= 1400; len += len < 80 ? 1 : 97) {
+		uint64_t nonce = test_rng_next(&r);
+
+		for (size_t i = 0; i < sizeof(hdr); i++)
+			hdr[i] = (uint8_t)test_rng_next(&r);
+		for (size_t i = 0; i < len; i++)
+			pt[i] = (uint8_t)test_rng_next(&r);
+		assert_int_equal(rumor_auth_body_seal_enc(a, 1, nonce, hdr, pt, ct, len, tag), 0);
+		if (len >= 16)
+			assert_memory_not_equal(ct, pt, len);
+		/* OpenSSL opens it */
+		iv[0] = 'E';
+		iv[1] = 1;
+		memcpy(iv + 2, hdr + 12, 2);
+		rumor_be_st64(iv + 4, nonce);
+		memset(aad, 0, 32);
+		memcpy(aad, hdr + 8, 6);
+		memcpy(aad + 6, hdr + 16, 12);
+		ossl_gcm_dec(key1, iv, aad, ct, len, tag, back);
+		assert_memory_equal(back, pt, len);
+		/* ours, apart and in place */
+		memset(back, 0xee, sizeof(back));
+		assert_int_equal(rumor_auth_body_open(a, 1, nonce, hdr, ct, back, len, tag), 0);
+		assert_memory_equal(back, pt, len);
+		memcpy(back, ct, len);
+		assert_int_equal(rumor_auth_body_open(a, 1, nonce, hdr, back, back, len, tag), 0);
+		assert_memory_equal(back, pt, len);
+		/* tamper: one bit of ciphertext, tag, a header field under the AAD; other nonce,
+		 * other key, the GMAC domain's tag */
+		for (int t = 0; t < 6; t++) {
+			uint8_t c2[1500], t2[16], h2[RUMOR_WIRE_HDR_LEN];
+			uint64_t n2 = nonce;
+			uint8_t k2 = 1;
+
+			memcpy(c2, ct, len);
+			memcpy(t2, tag, 16);
+			memcpy(h2, hdr, sizeof(h2));
+			if (t == 0 && len)
+				c2[test_rng_below(&r, len)] ^= (uint8_t)(1u << test_rng_below(&r, 8));
+			else if (t == 1)
+				t2[test_rng_below(&r, 16)] ^= (uint8_t)(1u << test_rng_below(&r, 8));
+			else if (t == 2)
+				h2[16 + test_rng_below(&r, 12)] ^= 1;   /* first_seq, counts */
+			else if (t == 3)
+				n2 ^= 1;
+			else if (t == 4)
+				k2 = 7;
+			else
+				assert_int_equal(rumor_auth_body_tag(a, 1, nonce, hdr, pt, len, t2), 0);
+			if (t == 0 && !len)
+				continue;
+			memset(back, 0xee, sizeof(back));
+			assert_int_equal(rumor_auth_body_open(a, k2, n2, h2, c2, back, len, t2),
+					 RUMOR_AUTH_BAD_BODY);
+			for (size_t i = 0; i < len; i++)
+				assert_int_equal(back[i], 0);
+		}
+		/* the fields relays patch (type, flags, rounds, sender) are not under it */
+		{
+			uint8_t h2[RUMOR_WIRE_HDR_LEN];
+
+			memcpy(h2, hdr, sizeof(h2));
+			h2[5] ^= 2;
+			h2[6] ^= 0x40;
+			h2[7] ^= 1;
+			h2[14] ^= 1;
+			memset(back, 0xee, sizeof(back));
+			assert_int_equal(rumor_auth_body_open(a, 1, nonce, h2, ct, back, len, tag),
+					 RUMOR_AUTH_OK);
+			assert_memory_equal(back, pt, len);
+		}
+	}
+	assert_int_equal(rumor_auth_body_seal_enc(a, 9, 1, hdr, pt, ct, 10, tag),
+			 RUMOR_AUTH_NO_KEY);
+	assert_int_equal(rumor_auth_body_open(a, 9, 1, hdr, ct, back, 10, tag), RUMOR_AUTH_NO_KEY);
+	rumor_auth_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(auth_gmac_kat),
 	cmocka_unit_test(auth_fast_matches_portable),
+	cmocka_unit_test(auth_body_encrypt_round_trip),
 	cmocka_unit_test(auth_every_bit_flip),
 	cmocka_unit_test(auth_relay_resign),
 	cmocka_unit_test(auth_window_in_order_and_reordered),
