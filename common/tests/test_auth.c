@@ -343,6 +343,21 @@ static void auth_config_section(void **state)
 	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
 	snprintf(text, sizeof(text), "%s[auth]\ninsecure = maybe\n", base);
 	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	/* encrypt: off by default, true/false, and only with a keyring (the line at fault) */
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.auth.encrypt);
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\nencrypt = true\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.auth.encrypt);
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\nencrypt = on\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":9:"));
+	assert_non_null(strstr(err, "[auth] encrypt"));
+	snprintf(text, sizeof(text), "%s[auth]\ninsecure = true\nencrypt = true\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":9:"));
+	assert_non_null(strstr(err, "no keyring"));
 }
 
 static void auth_wire_decode_locates_header(void **state)
