@@ -421,7 +421,7 @@ static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 {
 	uint8_t *r = p + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
 
-	r[6] |= RUMOR_WIRE_F_AUTH;
+	r[6] |= RUMOR_WIRE_F_AUTH | (as && n->encrypt ? RUMOR_WIRE_F_ENC : 0);
 	ah[RUMOR_WIRE_AUTH_KEY] = as ? as->key : n->auth_key;
 	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
 	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
@@ -436,20 +436,25 @@ static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 static void auth_seal_body(struct dp_node *n, uint32_t idx)
 {
 	struct dp_auth_slot *as = &n->aslot[idx];
-	const uint8_t *data = dp_store_data(&n->store, idx);
+	uint8_t *data = dp_store_data(&n->store, idx);
+	size_t blen = dp_store_slot(&n->store, idx)->len - RUMOR_WIRE_HDR_LEN;
 
 	as->key = n->auth_key;
 	as->nonce = auth_ctr(n);
-	rumor_auth_body_tag(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
-			    dp_store_slot(&n->store, idx)->len - RUMOR_WIRE_HDR_LEN, as->tag);
+	if (n->encrypt)
+		/* once: relays forward this ciphertext and its tag */
+		rumor_auth_body_seal_enc(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
+					 data + n->ct_off, blen, as->tag);
+	else
+		rumor_auth_body_tag(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
+				    blen, as->tag);
 }
 
 /* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
  * by frames whose tag is right). Returns 0 or a rumor_auth_reason. */
-static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const struct rumor_wire_frame *fr,
-		   const uint8_t *rumor)
+static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *ah,
+		   uint16_t sender, const uint8_t *rumor)
 {
-	const uint8_t *ah = fr->auth;
 	struct rumor_auth_window *w;
 	uint64_t ctr;
 	int rc;
@@ -470,7 +475,7 @@ static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const struct rum
 		return rc;
 	if (rumor_be_ld16(ah + RUMOR_WIRE_AUTH_DST) != n->self)
 		return RUMOR_AUTH_BAD_TAG; /* sealed for another node: replayed at us */
-	w = &n->win[fr->hdr.sender];
+	w = &n->win[sender];
 	ctr = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
 	rc = rumor_auth_window_check(w, ctr);
 	if (rc != 0)
@@ -517,6 +522,13 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 			snprintf(p->err, p->errlen, "[auth] use = %u: no such key in %s",
 				 n->auth_key, cfg->auth.keyring);
 		return -EINVAL;
+	}
+	n->encrypt = cfg->auth.encrypt && n->ct_off != 0;
+	if (n->encrypt) {
+		n->encbuf = rte_malloc("dp_encbuf", RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_L2L4_LEN +
+							    n->ct_off + RUMOR_WIRE_AUTH_LEN, 64);
+		if (n->encbuf == NULL)
+			return -ENOMEM;
 	}
 	n->aslot = rte_zmalloc("dp_auth_slots", n->store.nslots * sizeof(*n->aslot), 0);
 	n->win = rte_zmalloc("dp_auth_win", (RUMOR_NODE_ID_MAX + 1) * sizeof(*n->win), 0);
@@ -581,6 +593,7 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 	uint16_t pid[DP_FANOUT_MAX];
 	struct rte_mbuf *mb[2 * DP_FANOUT_MAX];
 	uint32_t alen = n->auth ? RUMOR_WIRE_AUTH_LEN : 0;
+	uint8_t *body;
 	rte_iova_t iova;
 
 	for (unsigned i = 0; i < k && ok < DP_FANOUT_MAX; i++) {
@@ -599,9 +612,11 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 	}
 	if (body_len > 0)
 		rte_mbuf_ext_refcnt_update(&sl->shinfo, (int16_t)ok);
+	/* the body on the wire: the plaintext, or with [auth] encrypt its ciphertext */
+	body = n->encrypt ? data + n->ct_off : data + RUMOR_WIRE_HDR_LEN;
 	iova = dp_store_iova(&n->store, idx);
 	if (iova != RTE_BAD_IOVA)
-		iova += RUMOR_WIRE_HDR_LEN;
+		iova += (rte_iova_t)(body - data);
 	for (unsigned i = 0; i < ok; i++) {
 		struct rte_mbuf *h = mb[j++];
 
@@ -614,8 +629,7 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 		if (body_len > 0) {
 			struct rte_mbuf *b = mb[j++];
 
-			rte_pktmbuf_attach_extbuf(b, data + RUMOR_WIRE_HDR_LEN, iova, body_len,
-						  &sl->shinfo);
+			rte_pktmbuf_attach_extbuf(b, body, iova, body_len, &sl->shinfo);
 			b->data_len = body_len;
 			b->pkt_len = body_len;
 			h->next = b;
@@ -1157,6 +1171,74 @@ static void clock_merge(struct dp_node *n, const struct rumor_vc *ts)
 	}
 }
 
+/* [auth] encrypt: a received frame whose body is ciphertext. Everything the codec would check
+ * first that this needs (lengths, addressee IP, node ids) is checked here on the raw bytes,
+ * then the hop tag, addressee and replay window (auth_rx), then duplicates are dropped
+ * unopened; a new frame's body is verified and decrypted into n->encbuf behind a copy of its
+ * headers (F_ENC cleared), which dp_node_rx then decodes as any frame. Returns 1 when
+ * @*buf / @*len now point at the opened frame, 0 when @m was dropped or freed. */
+static int enc_open(struct dp_node *n, struct rte_mbuf *m, const uint8_t **buf, uint16_t *len)
+{
+	const uint8_t *b = *buf, *r = b + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
+	uint16_t ip_total = rumor_be_ld16(b + RUMOR_WIRE_ETH_LEN + 2);
+	uint16_t origin = rumor_be_ld16(r + 12), sender = rumor_be_ld16(r + 14);
+	uint64_t seq = rumor_be_ld64(r + 16);
+	size_t blen;
+	int rc;
+
+	if (*len < RUMOR_WIRE_AUTH_PREFIX_LEN || ip_total > *len - RUMOR_WIRE_ETH_LEN ||
+	    ip_total < RUMOR_WIRE_AUTH_PREFIX_LEN - RUMOR_WIRE_ETH_LEN) {
+		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ETRUNC));
+		return 0;
+	}
+	blen = (size_t)ip_total + RUMOR_WIRE_ETH_LEN - RUMOR_WIRE_AUTH_PREFIX_LEN;
+	if (RUMOR_WIRE_HDR_LEN + blen > n->ct_off) {
+		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
+		return 0;
+	}
+	if (rumor_be_ld32(b + RUMOR_WIRE_ETH_LEN + 16) != n->my_ip) {
+		drop(n, m, DP_DROP_NOT_MINE);
+		return 0;
+	}
+	if (origin == 0 || origin > RUMOR_NODE_ID_MAX || sender == 0 ||
+	    sender > RUMOR_NODE_ID_MAX) {
+		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENODE));
+		return 0;
+	}
+	if (ah[RUMOR_WIRE_AUTH_ALG] != RUMOR_AUTH_ALG_GMAC256) {
+		drop(n, m, DP_DROP_AUTH_NO_KEY);
+		return 0;
+	}
+	rc = auth_rx(n, m, ah, sender, r);
+	if (rc != 0) {
+		drop(n, m, auth_drop[rc]);
+		return 0;
+	}
+	if (seq != 0 && dp_dedupe_late(&n->dedupe, origin, seq)) {
+		n->stats->rx_frames_late++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (seq != 0 && dp_dedupe_lookup_h(&n->dedupe, origin, seq,
+					   dp_dedupe_hash(&n->dedupe, origin, seq), NULL)) {
+		n->stats->rx_frames_dup++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	memcpy(n->encbuf, b, RUMOR_WIRE_AUTH_PREFIX_LEN);
+	if (rumor_auth_body_open(n->auth, ah[RUMOR_WIRE_AUTH_KEY],
+				 rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE), r,
+				 b + RUMOR_WIRE_AUTH_PREFIX_LEN, n->encbuf + RUMOR_WIRE_AUTH_PREFIX_LEN,
+				 blen, ah + RUMOR_WIRE_AUTH_BODYTAG) != 0) {
+		drop(n, m, DP_DROP_AUTH_BAD_BODY);
+		return 0;
+	}
+	n->encbuf[RUMOR_WIRE_L2L4_LEN + 6] &= (uint8_t)~RUMOR_WIRE_F_ENC;
+	*buf = n->encbuf;
+	*len = (uint16_t)(RUMOR_WIRE_AUTH_PREFIX_LEN + blen);
+	return 1;
+}
+
 void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 {
 	struct rumor_wire_frame *fr = &n->fr;
@@ -1168,6 +1250,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	uint16_t src;
 	uint32_t idx;
 	uint64_t hh;
+	bool opened = false;
 	int rc;
 
 	n->stats->rx_pkts++;
@@ -1182,6 +1265,20 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		arp_in(n, m);
 		return;
 	}
+	/* The body is ciphertext exactly when the flag says so, and only a node that encrypts
+	 * takes that (a PULL_REQ has no body): anything else is dropped before the codec could
+	 * misread a body. The flag is under the hop tag. */
+	if (n->auth != NULL && len >= RUMOR_WIRE_PREFIX_LEN &&
+	    rumor_be_ld32(buf + RUMOR_WIRE_L2L4_LEN) == RUMOR_WIRE_MAGIC) {
+		bool enc = buf[RUMOR_WIRE_L2L4_LEN + 6] & RUMOR_WIRE_F_ENC;
+
+		if (enc != (n->encrypt && buf[RUMOR_WIRE_L2L4_LEN + 5] != RUMOR_WIRE_PULL_REQ)) {
+			drop(n, m, DP_DROP_AUTH_NO_KEY);
+			return;
+		}
+		if (enc && !(opened = enc_open(n, m, &buf, &len)))
+			return;
+	}
 	rc = rumor_wire_decode(buf, len, n->cluster_id, n->udp_port, 0, fr);
 	if (rc != 0) {
 		drop(n, m, rumor_wire_err_index(rc));
@@ -1192,7 +1289,8 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	/* Authenticated before anything else looks at it (a forged PULL_REQ included) */
-	if (n->auth != NULL && (rc = auth_rx(n, m, fr, buf + RUMOR_WIRE_L2L4_LEN)) != 0) {
+	if (n->auth != NULL && !opened &&
+	    (rc = auth_rx(n, m, fr->auth, fr->hdr.sender, buf + RUMOR_WIRE_L2L4_LEN)) != 0) {
 		drop(n, m, auth_drop[rc]);
 		return;
 	}
@@ -1250,12 +1348,12 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	/* the store keeps the fixed header and body; the auth header is per hop */
 	rlen = RUMOR_WIRE_HDR_LEN + fr->body_len;
 	/* The origin's body seal, paid on first sight only like the event ids */
-	if (n->auth != NULL &&
+	if (n->auth != NULL && !opened &&
 	    rumor_auth_body_check(n->auth, n->arx, rumor, fr->body, fr->body_len) != 0) {
 		drop(n, m, DP_DROP_AUTH_BAD_BODY);
 		return;
 	}
-	if (rlen > n->store.slot_size) {
+	if (rlen > (n->encrypt ? n->ct_off : n->store.slot_size)) {
 		drop(n, m, rumor_wire_err_index(RUMOR_WIRE_ENOBUFS));
 		return;
 	}
@@ -1291,6 +1389,10 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		memcpy(d, rumor, RUMOR_WIRE_HDR_LEN);
 		d[6] &= (uint8_t)~RUMOR_WIRE_F_AUTH;
 		memcpy(d + RUMOR_WIRE_HDR_LEN, fr->body, fr->body_len);
+		if (opened) /* the ciphertext as it came: what fan-out forwards */
+			memcpy(d + n->ct_off,
+			       rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_AUTH_PREFIX_LEN,
+			       fr->body_len);
 		if (n->auth != NULL) {
 			struct dp_auth_slot *as = &n->aslot[idx];
 
@@ -1700,7 +1802,14 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 		rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
 		goto fail;
 	}
+	/* with [auth] encrypt a slot has room for the body's ciphertext behind the frame */
+	n->ct_off = cfg->auth.encrypt && cfg->auth.keyring[0]
+			    ? (uint32_t)RTE_ALIGN_CEIL(rumor_wire_body_max(cfg->gossip.mtu) +
+							       RUMOR_WIRE_HDR_LEN,
+						       RTE_CACHE_LINE_SIZE)
+			    : 0;
 	rc = dp_store_init(&n->store, slots,
+			   n->ct_off ? 2 * n->ct_off :
 			   (uint32_t)(rumor_wire_body_max(cfg->gossip.mtu) + RUMOR_WIRE_HDR_LEN),
 			   cfg->dataplane.store_peer_cap, n->self, sock);
 	if (rc != 0)
@@ -1773,6 +1882,7 @@ void dp_node_fini(struct dp_node *n)
 	if (n->auth != NULL && n->auth_fd >= 0)
 		close(n->auth_fd);
 	rumor_auth_free(n->auth);
+	rte_free(n->encbuf);
 	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)

@@ -200,6 +200,12 @@ struct dp_node {
 	int pre_rc[RUMOR_AUTH_BURST];
 	unsigned pre_i, pre_n;
 	uint8_t *txseal[DP_TXBUF];          /* per txbuf[] entry: hop to seal at flush, or NULL */
+	/* [auth] encrypt: bodies travel as AES-256-GCM ciphertext. A slot holds the plaintext
+	 * frame (what the node and rumor-cp read) at its start and the body's ciphertext (what
+	 * fan-out sends, zero copy) at ct_off; encbuf is a received frame, opened, for the codec */
+	bool encrypt;
+	uint32_t ct_off;
+	uint8_t *encbuf;
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;
