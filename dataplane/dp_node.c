@@ -1267,8 +1267,8 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	}
 	/* The body is ciphertext exactly when the flag says so, and only a node that encrypts
 	 * takes that (a PULL_REQ has no body): anything else is dropped before the codec could
-	 * misread a body. The flag is under the hop tag. */
-	if (n->auth != NULL && len >= RUMOR_WIRE_PREFIX_LEN &&
+	 * misread a body (also without a keyring). The flag is under the hop tag. */
+	if (len >= RUMOR_WIRE_PREFIX_LEN &&
 	    rumor_be_ld32(buf + RUMOR_WIRE_L2L4_LEN) == RUMOR_WIRE_MAGIC) {
 		bool enc = buf[RUMOR_WIRE_L2L4_LEN + 6] & RUMOR_WIRE_F_ENC;
 
