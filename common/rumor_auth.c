@@ -1,6 +1,6 @@
-/* Gossip frame authentication: keyring, AES-256-GMAC body/hop tags through intel-ipsec-mb's
- * direct GMAC API (AES-NI/VAES + PCLMULQDQ kernels, picked by bench/micro/bench_auth), and
- * the RFC 6479-style anti-replay window. */
+/* Gossip frame authentication: keyring, AES-256-GMAC body/hop tags (our own fused AES-NI +
+ * VPCLMULQDQ kernel for frame-sized inputs, intel-ipsec-mb for the rest and on CPUs without
+ * AVX-512 VPCLMULQDQ; bench/micro/bench_auth), and the RFC 6479-style anti-replay window. */
 #include "rumor_auth.h"
 #include "rumor_be.h"
 #include "rumor_wire.h"
@@ -11,13 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <immintrin.h>
 #include <intel-ipsec-mb.h>
+
+/* Per key: ipsec-mb's GCM key data (long inputs, portable path), and for the fast path the
+ * AES-256 round keys and H^16..H^1 byte-reflected (hpow[16 - i] = H^i), 4 zero entries
+ * behind so a 4-lane load past the last power reads zeros. */
+struct auth_key {
+	struct gcm_key_data kd;
+	__m128i rk[15];
+	__m128i hpow[20];
+	__m128i lh_hop;   /* the hop tag's length block times H, reduced (its length is fixed) */
+};
 
 struct rumor_auth {
 	IMB_MGR *mgr;
 	uint8_t use;
-	struct gcm_key_data *key[256];   /* NULL: no such key id */
+	bool fast;                  /* AVX-512 VPCLMULQDQ + AES-NI kernel */
+	struct auth_key *key[256];  /* NULL: no such key id */
 };
+
+/* Fast path: inputs up to this many 16-byte blocks (plus the length block) are summed with
+ * one power of H each and reduced once; longer ones go to ipsec-mb. */
+#define FAST_MAX_BLOCKS 15
+#define FAST __attribute__((target("aes,pclmul,ssse3,avx2,avx512f,avx512bw,avx512vl,vpclmulqdq")))
 
 static const char *const reason_names[RUMOR_AUTH_NREASONS] = {
 	"auth_no_key", "auth_bad_tag", "auth_replay", "auth_old_epoch", "auth_bad_body",
@@ -26,6 +43,15 @@ static const char *const reason_names[RUMOR_AUTH_NREASONS] = {
 const char *rumor_auth_reason_name(int reason)
 {
 	return reason >= 1 && reason <= RUMOR_AUTH_NREASONS ? reason_names[reason - 1] : NULL;
+}
+
+/* What the fast kernel below needs (a CPU without it gets intel-ipsec-mb alone). */
+static bool cpu_fast(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq") &&
+	       __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
 }
 
 struct rumor_auth *rumor_auth_new(void)
@@ -46,8 +72,208 @@ struct rumor_auth *rumor_auth_new(void)
 		rumor_auth_free(a);
 		return NULL;
 	}
+	a->fast = cpu_fast();
 	return a;
 }
+
+bool rumor_auth_set_portable(struct rumor_auth *a, bool portable)
+{
+	a->fast = !portable && cpu_fast();
+	return a->fast;
+}
+
+/* ---------------------------------------------------------------- fast GMAC kernel
+ * GHASH through POLYVAL (RFC 8452, appendix A): blocks byte-swapped, 256-bit carry-less
+ * products, a Montgomery reduction. Multiplication is linear, so a message of n blocks is
+ * sum(B_i * H^(n+1-i)) with one reduction at the end (the aggregated form), 4 blocks per
+ * VPCLMULQDQ; the powers of H are made once per key. Everything is constant time: no table
+ * lookups, no data-dependent branches (lengths are public). */
+
+static FAST inline __m128i bswap128(__m128i x)
+{
+	return _mm_shuffle_epi8(x, _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+						14, 15));
+}
+
+/* The 256-bit carry-less product (lo, mid, hi: middle terms not yet folded in) reduced
+ * Montgomery-style in POLYVAL's field (RFC 8452: GHASH(H, X) = ByteReverse(POLYVAL(
+ * mulX(ByteReverse(H)), ByteReverse(X))), so byte-swapped blocks and keys converted once
+ * give GHASH): two multiplications by the polynomial's constant instead of shifts. */
+static FAST inline __m128i gf_reduce(__m128i lo, __m128i mid, __m128i hi)
+{
+	const __m128i poly = _mm_set_epi64x((long long)0xc200000000000000ull, 1);
+	__m128i t;
+
+	lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
+	hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+	t = _mm_clmulepi64_si128(lo, poly, 0x10);
+	lo = _mm_xor_si128(_mm_shuffle_epi32(lo, 78), t);
+	t = _mm_clmulepi64_si128(lo, poly, 0x10);
+	lo = _mm_xor_si128(_mm_shuffle_epi32(lo, 78), t);
+	return _mm_xor_si128(hi, lo);
+}
+
+static FAST inline void gf_mul_acc(__m128i a, __m128i b, __m128i *lo, __m128i *mid, __m128i *hi)
+{
+	*lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, b, 0x00));
+	*hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, b, 0x11));
+	*mid = _mm_xor_si128(*mid, _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x01),
+						 _mm_clmulepi64_si128(a, b, 0x10)));
+}
+
+static FAST __m128i gf_mul(__m128i a, __m128i b)
+{
+	__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+
+	gf_mul_acc(a, b, &lo, &mid, &hi);
+	return gf_reduce(lo, mid, hi);
+}
+
+static FAST inline __m128i fold4(__m512i x)
+{
+	__m256i y = _mm256_xor_si256(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
+
+	return _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+}
+
+struct gh_acc {
+	__m512i lo, mid, hi;
+};
+
+/* Adds @len bytes at @p (the last block zero-padded) as blocks @first.. of a message of
+ * @n blocks (block i gets H^(n+1-i)); never reads a byte past @len (masked loads). */
+static FAST inline void gh_add(const struct auth_key *k, struct gh_acc *g, const uint8_t *p,
+			       size_t len, unsigned first, unsigned n)
+{
+	const __m512i bs = _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+							       11, 12, 13, 14, 15));
+	const __m128i *pw = k->hpow + (16 - n) + first;
+
+	for (size_t o = 0; o < len; o += 64, pw += 4) {
+		size_t r = len - o;
+		__mmask64 m = r >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << r) - 1;
+		__m512i d = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(m, p + o), bs);
+		__m512i h = _mm512_loadu_si512((const void *)pw);
+
+		g->lo = _mm512_xor_si512(g->lo, _mm512_clmulepi64_epi128(d, h, 0x00));
+		g->hi = _mm512_xor_si512(g->hi, _mm512_clmulepi64_epi128(d, h, 0x11));
+		g->mid = _mm512_ternarylogic_epi64(g->mid, _mm512_clmulepi64_epi128(d, h, 0x01),
+						   _mm512_clmulepi64_epi128(d, h, 0x10), 0x96);
+	}
+}
+
+/* GHASH of the AAD (@a, @alen: a multiple of 16) || (@b, @blen), no ciphertext, reflected;
+ * at most FAST_MAX_BLOCKS blocks. */
+static FAST __m128i ghash_aad(const struct auth_key *k, const uint8_t *a, size_t alen,
+			      const uint8_t *b, size_t blen)
+{
+	unsigned n = (unsigned)(alen / 16 + (blen + 15) / 16);
+	struct gh_acc g = { _mm512_setzero_si512(), _mm512_setzero_si512(),
+			    _mm512_setzero_si512() };
+	__m128i lo, mid, hi;
+
+	/* n data blocks and the length block: block i of n + 1 gets H^(n+2-i), the length H */
+	if (alen)
+		gh_add(k, &g, a, alen, 0, n + 1);
+	if (blen)
+		gh_add(k, &g, b, blen, (unsigned)(alen / 16), n + 1);
+	lo = fold4(g.lo);
+	mid = fold4(g.mid);
+	hi = fold4(g.hi);
+	gf_mul_acc(_mm_set_epi64x((long long)((alen + blen) * 8), 0), k->hpow[15], &lo, &mid,
+		   &hi);
+	return gf_reduce(lo, mid, hi);
+}
+
+static FAST inline __m128i aes_round_keys_enc1(const struct auth_key *k, __m128i x)
+{
+	x = _mm_xor_si128(x, k->rk[0]);
+	for (unsigned r = 1; r < 14; r++)
+		x = _mm_aesenc_si128(x, k->rk[r]);
+	return _mm_aesenclast_si128(x, k->rk[14]);
+}
+
+/* E_K of two blocks at once (the AES rounds' latency overlaps). */
+static FAST inline void aes_enc2(const struct auth_key *k, __m128i *x, __m128i *y)
+{
+	__m128i a = _mm_xor_si128(*x, k->rk[0]), b = _mm_xor_si128(*y, k->rk[0]);
+
+	for (unsigned r = 1; r < 14; r++) {
+		a = _mm_aesenc_si128(a, k->rk[r]);
+		b = _mm_aesenc_si128(b, k->rk[r]);
+	}
+	*x = _mm_aesenclast_si128(a, k->rk[14]);
+	*y = _mm_aesenclast_si128(b, k->rk[14]);
+}
+
+static FAST inline __m128i tag_of(__m128i x, __m128i ekj0)
+{
+	return _mm_xor_si128(bswap128(x), ekj0);
+}
+
+static FAST void fast_key(IMB_MGR *mgr, struct auth_key *k, const uint8_t key[32])
+{
+	uint8_t dec[16 * 15] __attribute__((aligned(16)));
+	__m128i h;
+
+	IMB_AES_KEYEXP_256(mgr, key, k->rk, dec);
+	memset(dec, 0, sizeof(dec));
+	h = bswap128(aes_round_keys_enc1(k, _mm_setzero_si128()));
+	{
+		/* mulX in POLYVAL's field: shift left one bit, reduce by x^128 + x^127 + x^126 +
+		 * x^121 + 1 (the key POLYVAL needs to compute GHASH) */
+		uint64_t lo = (uint64_t)_mm_cvtsi128_si64(h);
+		uint64_t hi = (uint64_t)_mm_extract_epi64(h, 1);
+		uint64_t carry = hi >> 63;
+
+		hi = hi << 1 | lo >> 63;
+		lo <<= 1;
+		hi ^= (0 - carry) & 0xc200000000000000ull;
+		lo ^= carry;
+		h = _mm_set_epi64x((long long)hi, (long long)lo);
+	}
+	memset(k->hpow, 0, sizeof(k->hpow));
+	k->hpow[15] = h;
+	for (int i = 14; i >= 0; i--)
+		k->hpow[i] = gf_mul(k->hpow[i + 1], h);
+	k->lh_hop = gf_mul(_mm_set_epi64x((RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED) * 8, 0),
+			   h);
+}
+
+static FAST void fast_gmac(const struct auth_key *k, const uint8_t iv[12], const uint8_t *a,
+			   size_t alen, const uint8_t *b, size_t blen, uint8_t tag[16])
+{
+	uint8_t j[16];
+	__m128i x = ghash_aad(k, a, alen, b, blen);
+
+	memcpy(j, iv, 12);
+	j[12] = j[13] = j[14] = 0;
+	j[15] = 1;
+	_mm_storeu_si128((__m128i *)tag,
+			 tag_of(x, aes_round_keys_enc1(k, _mm_loadu_si128((const __m128i *)j))));
+}
+
+/* The hop tag's GHASH: its 64 bytes (@raw, as on the wire) are exactly 4 blocks, one
+ * VPCLMULQDQ each way. */
+static FAST inline __m128i ghash_hop_reg(const struct auth_key *k, __m512i raw)
+{
+	const __m512i bs = _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+							       11, 12, 13, 14, 15));
+	__m512i d = _mm512_shuffle_epi8(raw, bs);
+	__m512i h = _mm512_loadu_si512((const void *)(k->hpow + 11)); /* H^5..H^2 */
+	__m128i lo = fold4(_mm512_clmulepi64_epi128(d, h, 0x00));
+	__m128i hi = fold4(_mm512_clmulepi64_epi128(d, h, 0x11));
+	__m128i mid = fold4(_mm512_xor_si512(_mm512_clmulepi64_epi128(d, h, 0x01),
+					     _mm512_clmulepi64_epi128(d, h, 0x10)));
+
+	return _mm_xor_si128(gf_reduce(lo, mid, hi), k->lh_hop);
+}
+
+static FAST inline __m128i ghash_hop(const struct auth_key *k, const uint8_t *rumor)
+{
+	return ghash_hop_reg(k, _mm512_loadu_si512((const void *)rumor));
+}
+
 
 void rumor_auth_free(struct rumor_auth *a)
 {
@@ -56,7 +282,7 @@ void rumor_auth_free(struct rumor_auth *a)
 	for (unsigned i = 0; i < 256; i++) {
 		if (a->key[i] != NULL) {
 			/* key material must not outlive us in freed memory */
-			memset(a->key[i], 0, sizeof(*a->key[i]));
+			explicit_bzero(a->key[i], sizeof(*a->key[i]));
 			free(a->key[i]);
 		}
 	}
@@ -67,17 +293,21 @@ void rumor_auth_free(struct rumor_auth *a)
 
 int rumor_auth_set_key(struct rumor_auth *a, uint8_t id, const uint8_t key[RUMOR_AUTH_KEY_LEN])
 {
-	struct gcm_key_data *kd;
+	struct auth_key *k;
 
 	if (id == 0)
 		return -EINVAL;
 	if (a->key[id] != NULL)
 		return -EEXIST;
-	kd = aligned_alloc(64, (sizeof(*kd) + 63) & ~(size_t)63);
-	if (kd == NULL)
+	k = aligned_alloc(64, (sizeof(*k) + 63) & ~(size_t)63);
+	if (k == NULL)
 		return -ENOMEM;
-	IMB_AES256_GCM_PRE(a->mgr, key, kd);
-	a->key[id] = kd;
+	memset(k, 0, sizeof(*k));
+	IMB_AES256_GCM_PRE(a->mgr, key, &k->kd);
+	/* the fast kernel's key data whenever the CPU could run it (set_portable may switch) */
+	if (cpu_fast())
+		fast_key(a->mgr, k, key);
+	a->key[id] = k;
 	return 0;
 }
 
@@ -217,14 +447,19 @@ int rumor_auth_keyring_load(struct rumor_auth *a, const char *path, char *err, s
 int rumor_auth_gmac(const struct rumor_auth *a, uint8_t key_id, const uint8_t iv[12],
 		    const uint8_t *aad, size_t len, uint8_t tag[RUMOR_AUTH_TAG_LEN])
 {
-	const struct gcm_key_data *kd = a->key[key_id];
+	const struct auth_key *k = a->key[key_id];
 	struct gcm_context_data ctx;
 
-	if (key_id == 0 || kd == NULL)
+	if (key_id == 0 || k == NULL)
 		return RUMOR_AUTH_NO_KEY;
+	if (a->fast && len <= FAST_MAX_BLOCKS * 16) {
+		fast_gmac(k, iv, NULL, 0, aad, len, tag);
+		return 0;
+	}
 	/* GCM with no plaintext is GMAC; the one-shot call is ~20 % cheaper than
 	 * init/update/finalize for a hop's 64 bytes (bench_auth) */
-	IMB_AES256_GCM_ENC(a->mgr, kd, &ctx, NULL, NULL, 0, iv, aad, len, tag, RUMOR_AUTH_TAG_LEN);
+	IMB_AES256_GCM_ENC(a->mgr, &k->kd, &ctx, NULL, NULL, 0, iv, aad, len, tag,
+			   RUMOR_AUTH_TAG_LEN);
 	return 0;
 }
 
@@ -249,34 +484,49 @@ static void mk_iv(uint8_t iv[12], uint8_t dom, uint8_t key_id, const uint8_t nod
 	rumor_be_st64(iv + 4, ctr);
 }
 
-static int body_tag(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
-		    const uint8_t *hdr, const uint8_t *body, size_t body_len, uint8_t *tag)
+/* The body tag's first 32 bytes of AAD: cluster (8..12), origin (12..14), then first_seq and
+ * the counts (16..28): everything but type, flags, rounds and sender, which relays patch. */
+static inline void body_pre(uint8_t pre[32], const uint8_t *hdr)
 {
-	const struct gcm_key_data *kd = a->key[key_id];
-	struct gcm_context_data ctx;
-	uint8_t iv[12], buf[32 + 256] __attribute__((aligned(64))), *pre = buf;
-
-	if (key_id == 0 || kd == NULL)
-		return RUMOR_AUTH_NO_KEY;
-	/* cluster (8..12), origin (12..14), then first_seq and the counts (16..28): everything
-	 * but type, flags, rounds and sender, which relays patch */
 	memset(pre, 0, 32);
 	memcpy(pre, hdr + 8, 6);
 	memcpy(pre + 6, hdr + 16, 12);
+}
+
+static inline bool body_fast(const struct rumor_auth *a, size_t body_len)
+{
+	return a->fast && 2 + (body_len + 15) / 16 <= FAST_MAX_BLOCKS;
+}
+
+static int body_tag(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+		    const uint8_t *hdr, const uint8_t *body, size_t body_len, uint8_t *tag)
+{
+	const struct auth_key *k = a->key[key_id];
+	struct gcm_context_data ctx;
+	uint8_t iv[12], buf[32 + 256] __attribute__((aligned(64))), *pre = buf;
+
+	if (key_id == 0 || k == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	body_pre(pre, hdr);
 	mk_iv(iv, 'B', key_id, hdr + 12, nonce);
+	if (body_fast(a, body_len)) {
+		/* no copy: the kernel sums the two pieces */
+		fast_gmac(k, iv, pre, 32, body, body_len, tag);
+		return 0;
+	}
 	if (body_len <= sizeof(buf) - 32) {
 		/* small bodies: one call over a copy beats init/update/finalize (bench_auth) */
 		if (body_len)
 			memcpy(buf + 32, body, body_len);
-		IMB_AES256_GCM_ENC(a->mgr, kd, &ctx, NULL, NULL, 0, iv, buf, 32 + body_len, tag,
-				   RUMOR_AUTH_TAG_LEN);
+		IMB_AES256_GCM_ENC(a->mgr, &k->kd, &ctx, NULL, NULL, 0, iv, buf, 32 + body_len,
+				   tag, RUMOR_AUTH_TAG_LEN);
 		return 0;
 	}
-	IMB_AES256_GMAC_INIT(a->mgr, kd, &ctx, iv, 12);
-	IMB_AES256_GMAC_UPDATE(a->mgr, kd, &ctx, pre, 32);
+	IMB_AES256_GMAC_INIT(a->mgr, &k->kd, &ctx, iv, 12);
+	IMB_AES256_GMAC_UPDATE(a->mgr, &k->kd, &ctx, pre, 32);
 	if (body_len)
-		IMB_AES256_GMAC_UPDATE(a->mgr, kd, &ctx, body, body_len);
-	IMB_AES256_GMAC_FINALIZE(a->mgr, kd, &ctx, tag, RUMOR_AUTH_TAG_LEN);
+		IMB_AES256_GMAC_UPDATE(a->mgr, &k->kd, &ctx, body, body_len);
+	IMB_AES256_GMAC_FINALIZE(a->mgr, &k->kd, &ctx, tag, RUMOR_AUTH_TAG_LEN);
 	return 0;
 }
 
@@ -297,6 +547,47 @@ int rumor_auth_body_verify(const struct rumor_auth *a, uint8_t key_id, uint64_t 
 	if (rc != 0)
 		return rc;
 	return tag_differs(t, tag) ? RUMOR_AUTH_BAD_BODY : RUMOR_AUTH_OK;
+}
+
+/* Confidentiality: AES-256-GCM of the body. IV domain 'E' (never 'B': a nonce's GMAC body tag
+ * and its GCM tag must not share a key stream block), AAD the 32 bytes body_pre makes. */
+int rumor_auth_body_seal_enc(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			     const uint8_t *hdr, const uint8_t *body, uint8_t *out, size_t len,
+			     uint8_t tag[RUMOR_AUTH_TAG_LEN])
+{
+	const struct auth_key *k = a->key[key_id];
+	struct gcm_context_data ctx;
+	uint8_t iv[12], pre[32];
+
+	if (key_id == 0 || k == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	body_pre(pre, hdr);
+	mk_iv(iv, 'E', key_id, hdr + 12, nonce);
+	IMB_AES256_GCM_ENC(a->mgr, &k->kd, &ctx, out, body, len, iv, pre, 32, tag,
+			   RUMOR_AUTH_TAG_LEN);
+	return 0;
+}
+
+int rumor_auth_body_open(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			 const uint8_t *hdr, const uint8_t *ct, uint8_t *out, size_t len,
+			 const uint8_t tag[RUMOR_AUTH_TAG_LEN])
+{
+	const struct auth_key *k = a->key[key_id];
+	struct gcm_context_data ctx;
+	uint8_t iv[12], pre[32], t[RUMOR_AUTH_TAG_LEN];
+
+	if (key_id == 0 || k == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	body_pre(pre, hdr);
+	mk_iv(iv, 'E', key_id, hdr + 12, nonce);
+	IMB_AES256_GCM_DEC(a->mgr, &k->kd, &ctx, out, ct, len, iv, pre, 32, t,
+			   RUMOR_AUTH_TAG_LEN);
+	if (tag_differs(t, tag)) {
+		/* nothing of a forged body may be read: the caller sees zeros, and an error */
+		explicit_bzero(out, len);
+		return RUMOR_AUTH_BAD_BODY;
+	}
+	return RUMOR_AUTH_OK;
 }
 
 static int hop_tag(const struct rumor_auth *a, const uint8_t *rumor, uint8_t *tag)
@@ -327,6 +618,316 @@ int rumor_auth_hop_verify(const struct rumor_auth *a, const uint8_t *rumor)
 	return tag_differs(t, rumor + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG)
 		       ? RUMOR_AUTH_BAD_TAG
 		       : RUMOR_AUTH_OK;
+}
+
+/* ---------------------------------------------------------------- relay fast path */
+
+static FAST inline __m128i j0_reg(uint8_t dom, uint8_t key_id, const uint8_t *node_be,
+				  const uint8_t *ctr_be);
+static FAST inline void aes_enc8(const struct auth_key *const *k, __m128i *b);
+
+static FAST inline int fast_differs(__m128i t, const uint8_t *want)
+{
+	__m128i d = _mm_xor_si128(t, _mm_loadu_si128((const __m128i *)want));
+
+	return !_mm_testz_si128(d, d);
+}
+
+static FAST int fast_hop_check(const struct auth_key *k, const uint8_t *rumor,
+			       struct rumor_auth_rx *rx)
+{
+	const uint8_t *ah = rumor + RUMOR_WIRE_HDR_LEN;
+	uint8_t key_id = ah[RUMOR_WIRE_AUTH_KEY];
+	__m128i jh = j0_reg('H', key_id, rumor + 14, ah + RUMOR_WIRE_AUTH_CTR);
+	__m128i jb = j0_reg('B', key_id, rumor + 12, ah + RUMOR_WIRE_AUTH_NONCE);
+	__m128i x = ghash_hop(k, rumor);
+
+	/* the body tag's E_K(J0) rides along: two blocks cost one block's latency */
+	aes_enc2(k, &jh, &jb);
+	_mm_storeu_si128((__m128i *)rx->ks, jb);
+	rx->key = key_id;
+	return fast_differs(tag_of(x, jh), ah + RUMOR_WIRE_AUTH_HOPTAG) ? RUMOR_AUTH_BAD_TAG
+									 : RUMOR_AUTH_OK;
+}
+
+int rumor_auth_hop_check(const struct rumor_auth *a, const uint8_t *rumor,
+			 struct rumor_auth_rx *rx)
+{
+	uint8_t key_id = rumor[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY];
+
+	rx->key = 0;
+	if (key_id == 0 || a->key[key_id] == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	if (!a->fast) {
+		int rc = rumor_auth_hop_verify(a, rumor);
+
+		if (rc == 0)
+			rx->key = key_id;
+		return rc;
+	}
+	return fast_hop_check(a->key[key_id], rumor, rx);
+}
+
+/* The body tag's GHASH, its 32 bytes of header fields built in registers (body_pre). */
+static FAST __m128i ghash_body(const struct auth_key *k, const uint8_t *hdr, const uint8_t *body,
+			       size_t blen)
+{
+	unsigned n = (unsigned)(2 + (blen + 15) / 16);
+	__m128i x = _mm_loadu_si128((const __m128i *)(hdr + 8));   /* hdr[8..24) */
+	__m128i y = _mm_loadu_si128((const __m128i *)(hdr + 12));  /* hdr[12..28) */
+	__m128i keep6 = _mm_set_epi64x(0, 0xffffffffffffll);
+	/* pre = hdr[8..14) || hdr[16..28) || 0^14 */
+	__m128i p0 = _mm_or_si128(_mm_and_si128(x, keep6),
+				  _mm_andnot_si128(keep6, _mm_slli_si128(y, 2)));
+	__m128i p1 = _mm_srli_si128(y, 14);
+	struct gh_acc g = { _mm512_setzero_si512(), _mm512_setzero_si512(),
+			    _mm512_setzero_si512() };
+	__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+
+	gf_mul_acc(bswap128(p0), k->hpow[16 - (n + 1)], &lo, &mid, &hi);
+	gf_mul_acc(bswap128(p1), k->hpow[16 - (n + 1) + 1], &lo, &mid, &hi);
+	if (blen)
+		gh_add(k, &g, body, blen, 2, n + 1);
+	lo = _mm_xor_si128(lo, fold4(g.lo));
+	mid = _mm_xor_si128(mid, fold4(g.mid));
+	hi = _mm_xor_si128(hi, fold4(g.hi));
+	gf_mul_acc(_mm_set_epi64x((long long)((32 + blen) * 8), 0), k->hpow[15], &lo, &mid, &hi);
+	return gf_reduce(lo, mid, hi);
+}
+
+static FAST int fast_body_check(const struct auth_key *k, const struct rumor_auth_rx *rx,
+				const uint8_t *hdr, const uint8_t *body, size_t body_len,
+				const uint8_t *tag)
+{
+	return fast_differs(tag_of(ghash_body(k, hdr, body, body_len),
+				   _mm_loadu_si128((const __m128i *)rx->ks)),
+			    tag)
+		       ? RUMOR_AUTH_BAD_BODY
+		       : RUMOR_AUTH_OK;
+}
+
+int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx *rx,
+			  const uint8_t *rumor, const uint8_t *body, size_t body_len)
+{
+	const uint8_t *ah = rumor + RUMOR_WIRE_HDR_LEN;
+
+	/* only after a passed hop check of this very frame (its key id, its nonce) */
+	if (rx->key == 0 || rx->key != ah[RUMOR_WIRE_AUTH_KEY] || a->key[rx->key] == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	if (!body_fast(a, body_len))
+		return rumor_auth_body_verify(a, rx->key, rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE),
+					      rumor, body, body_len, ah + RUMOR_WIRE_AUTH_BODYTAG);
+	return fast_body_check(a->key[rx->key], rx, rumor, body, body_len,
+			       ah + RUMOR_WIRE_AUTH_BODYTAG);
+}
+
+static FAST void fast_pads(const struct auth_key *k, struct rumor_auth_pads *p)
+{
+	const uint8_t node_be[2] = { (uint8_t)(p->node >> 8), (uint8_t)p->node };
+	const struct auth_key *kk[8] = { k, k, k, k, k, k, k, k };
+	__m128i b[RUMOR_AUTH_PADS];
+
+	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++) {
+		uint64_t c = p->ctr0 + i;
+		uint8_t cb[8];
+
+		rumor_be_st64(cb, c);
+		b[i] = j0_reg('H', p->key, node_be, cb);
+	}
+	aes_enc8(kk, b);
+	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++)
+		_mm_storeu_si128((__m128i *)p->ks[i], b[i]);
+}
+
+int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
+			 uint16_t node, uint64_t ctr0)
+{
+	p->next = RUMOR_AUTH_PADS; /* nothing usable until filled */
+	if (key_id == 0 || a->key[key_id] == NULL)
+		return RUMOR_AUTH_NO_KEY;
+	p->key = key_id;
+	p->node = node;
+	p->ctr0 = ctr0;
+	if (a->fast)
+		fast_pads(a->key[key_id], p);
+	p->next = 0;
+	return 0;
+}
+
+static FAST void fast_seal_pad(const struct auth_key *k, uint8_t *rumor, const uint8_t *ks)
+{
+	_mm_storeu_si128((__m128i *)(rumor + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG),
+			 tag_of(ghash_hop(k, rumor), _mm_loadu_si128((const __m128i *)ks)));
+}
+
+int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct rumor_auth_pads *p)
+{
+	uint8_t *ah = rumor + RUMOR_WIRE_HDR_LEN;
+	unsigned i = p->next;
+
+	/* a pad belongs to one (key, sender, counter): anything else would reuse a nonce */
+	if (i >= RUMOR_AUTH_PADS || ah[RUMOR_WIRE_AUTH_KEY] != p->key ||
+	    rumor_be_ld16(rumor + 14) != p->node || a->key[p->key] == NULL)
+		return -EINVAL;
+	p->next = (uint8_t)(i + 1);
+	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, p->ctr0 + i);
+	if (!a->fast)
+		return rumor_auth_hop_seal(a, rumor);
+	fast_seal_pad(a->key[p->key], rumor, p->ks[i]);
+	explicit_bzero(p->ks[i], 16);
+	return 0;
+}
+
+
+/* J0 from registers (the IV's pieces as loaded): building it in memory with byte stores and
+ * loading it back stalls on store forwarding. */
+static FAST inline __m128i j0_reg(uint8_t dom, uint8_t key_id, const uint8_t *node_be,
+				  const uint8_t *ctr_be)
+{
+	uint16_t node;
+	uint64_t ctr;
+
+	memcpy(&node, node_be, 2);
+	memcpy(&ctr, ctr_be, 8);
+	return _mm_set_epi64x((long long)(ctr >> 32 | 1ull << 56),
+			      (long long)((uint64_t)dom | (uint64_t)key_id << 8 |
+					  (uint64_t)node << 16 | ctr << 32));
+}
+
+/* E_K of 8 blocks, block i under key @k[i]: 8 independent chains so the AES units never wait
+ * on a round's latency; fixed count so they stay in registers. */
+static FAST inline void aes_enc8(const struct auth_key *const *k, __m128i *b)
+{
+	__m128i x0 = _mm_xor_si128(b[0], k[0]->rk[0]), x1 = _mm_xor_si128(b[1], k[1]->rk[0]);
+	__m128i x2 = _mm_xor_si128(b[2], k[2]->rk[0]), x3 = _mm_xor_si128(b[3], k[3]->rk[0]);
+	__m128i x4 = _mm_xor_si128(b[4], k[4]->rk[0]), x5 = _mm_xor_si128(b[5], k[5]->rk[0]);
+	__m128i x6 = _mm_xor_si128(b[6], k[6]->rk[0]), x7 = _mm_xor_si128(b[7], k[7]->rk[0]);
+
+#pragma GCC unroll 13
+	for (unsigned r = 1; r < 14; r++) {
+		x0 = _mm_aesenc_si128(x0, k[0]->rk[r]);
+		x1 = _mm_aesenc_si128(x1, k[1]->rk[r]);
+		x2 = _mm_aesenc_si128(x2, k[2]->rk[r]);
+		x3 = _mm_aesenc_si128(x3, k[3]->rk[r]);
+		x4 = _mm_aesenc_si128(x4, k[4]->rk[r]);
+		x5 = _mm_aesenc_si128(x5, k[5]->rk[r]);
+		x6 = _mm_aesenc_si128(x6, k[6]->rk[r]);
+		x7 = _mm_aesenc_si128(x7, k[7]->rk[r]);
+	}
+	b[0] = _mm_aesenclast_si128(x0, k[0]->rk[14]);
+	b[1] = _mm_aesenclast_si128(x1, k[1]->rk[14]);
+	b[2] = _mm_aesenclast_si128(x2, k[2]->rk[14]);
+	b[3] = _mm_aesenclast_si128(x3, k[3]->rk[14]);
+	b[4] = _mm_aesenclast_si128(x4, k[4]->rk[14]);
+	b[5] = _mm_aesenclast_si128(x5, k[5]->rk[14]);
+	b[6] = _mm_aesenclast_si128(x6, k[6]->rk[14]);
+	b[7] = _mm_aesenclast_si128(x7, k[7]->rk[14]);
+}
+
+static FAST void fast_hop_check_burst(const struct rumor_auth *a, const uint8_t *const *rumor,
+				      unsigned n, struct rumor_auth_rx *rx, int *rc)
+{
+	const struct auth_key *kk[2 * RUMOR_AUTH_BURST + 8];
+	__m128i b[2 * RUMOR_AUTH_BURST + 8];
+	unsigned idx[RUMOR_AUTH_BURST], m = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *r = rumor[i], *ah;
+		uint8_t key_id;
+
+		rx[i].key = 0;
+		rc[i] = RUMOR_AUTH_NO_KEY;
+		if (r == NULL)
+			continue;
+		ah = r + RUMOR_WIRE_HDR_LEN;
+		key_id = ah[RUMOR_WIRE_AUTH_KEY];
+		if (key_id == 0 || a->key[key_id] == NULL)
+			continue;
+		kk[2 * m] = kk[2 * m + 1] = a->key[key_id];
+		b[2 * m] = j0_reg('H', key_id, r + 14, ah + RUMOR_WIRE_AUTH_CTR);
+		b[2 * m + 1] = j0_reg('B', key_id, r + 12, ah + RUMOR_WIRE_AUTH_NONCE);
+		idx[m++] = i;
+	}
+	if (m == 0)
+		return;
+	/* whole groups of 8: the tail runs on copies of the first key and block */
+	for (unsigned j = 2 * m; j % 8; j++) {
+		kk[j] = kk[0];
+		b[j] = b[0];
+	}
+	for (unsigned g = 0; g < 2 * m; g += 8)
+		aes_enc8(kk + g, b + g);
+	for (unsigned j = 0; j < m; j++) {
+		unsigned i = idx[j];
+		const uint8_t *r = rumor[i];
+
+		_mm_storeu_si128((__m128i *)rx[i].ks, b[2 * j + 1]);
+		rc[i] = fast_differs(tag_of(ghash_hop(kk[2 * j], r), b[2 * j]),
+				     r + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG)
+				? RUMOR_AUTH_BAD_TAG
+				: RUMOR_AUTH_OK;
+		if (rc[i] == RUMOR_AUTH_OK)
+			rx[i].key = r[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY];
+	}
+}
+
+void rumor_auth_hop_check_burst(const struct rumor_auth *a, const uint8_t *const *rumor,
+				unsigned n, struct rumor_auth_rx *rx, int *rc)
+{
+	for (unsigned o = 0; o < n; o += RUMOR_AUTH_BURST) {
+		unsigned m = n - o < RUMOR_AUTH_BURST ? n - o : RUMOR_AUTH_BURST;
+
+		if (a->fast) {
+			fast_hop_check_burst(a, rumor + o, m, rx + o, rc + o);
+			continue;
+		}
+		for (unsigned i = o; i < o + m; i++) {
+			rx[i].key = 0;
+			rc[i] = rumor[i] != NULL ? rumor_auth_hop_check(a, rumor[i], &rx[i])
+						 : RUMOR_AUTH_NO_KEY;
+		}
+	}
+}
+
+static FAST unsigned fast_seal_pads(const struct auth_key *k, uint8_t *const *rumor, unsigned n,
+				    struct rumor_auth_pads *p)
+{
+	unsigned i = 0;
+
+	for (; i < n && p->next < RUMOR_AUTH_PADS; i++) {
+		uint8_t *r = rumor[i], *ah = r + RUMOR_WIRE_HDR_LEN;
+
+		if (ah[RUMOR_WIRE_AUTH_KEY] != p->key || rumor_be_ld16(r + 14) != p->node)
+			break;
+		uint64_t c = p->ctr0 + p->next;
+		/* the counter goes into the loaded bytes in a register: storing it and loading
+		 * the 64 bytes back would stall on store forwarding */
+		const __mmask8 at = 1u << ((RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR) / 8);
+		__m512i d = _mm512_mask_set1_epi64(_mm512_loadu_si512((const void *)r), at,
+						   (long long)__builtin_bswap64(c));
+
+		rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, c);
+		_mm_storeu_si128((__m128i *)(ah + RUMOR_WIRE_AUTH_HOPTAG),
+				 tag_of(ghash_hop_reg(k, d),
+					_mm_loadu_si128((const __m128i *)p->ks[p->next])));
+		explicit_bzero(p->ks[p->next], 16);
+		p->next++;
+	}
+	return i;
+}
+
+unsigned rumor_auth_hop_seal_pads(const struct rumor_auth *a, uint8_t *const *rumor, unsigned n,
+				  struct rumor_auth_pads *p)
+{
+	unsigned i = 0;
+
+	if (p->next >= RUMOR_AUTH_PADS || a->key[p->key] == NULL)
+		return 0;
+	if (a->fast)
+		return fast_seal_pads(a->key[p->key], rumor, n, p);
+	while (i < n && rumor_auth_hop_seal_pad(a, rumor[i], p) == 0)
+		i++;
+	return i;
 }
 
 /* ---------------------------------------------------------------- anti-replay window */

@@ -59,12 +59,72 @@ int rumor_auth_body_verify(const struct rumor_auth *a, uint8_t key_id, uint64_t 
 			   const uint8_t *hdr, const uint8_t *body, size_t body_len,
 			   const uint8_t tag[RUMOR_AUTH_TAG_LEN]);
 
+/* Confidentiality (issue 14, the dataplane does not use it yet): AES-256-GCM of the body
+ * with IV ('E', key id, origin, @nonce) and the body tag's header fields as AAD. The GCM tag
+ * takes the body tag's place in the auth header, so the origin encrypts once and relays
+ * forward ciphertext and tag unchanged (hop tags as ever). A nonce is used for a GMAC body
+ * tag or for an encrypted body, never both (the 'B' / 'E' domains keep them apart anyway).
+ * @out may be @body / @ct (in place); the ciphertext is as long as the body. Open verifies
+ * and decrypts: RUMOR_AUTH_BAD_BODY leaves zeros in @out, never a forged plaintext.
+ * Return 0, RUMOR_AUTH_NO_KEY or (open) RUMOR_AUTH_BAD_BODY. */
+int rumor_auth_body_seal_enc(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			     const uint8_t *hdr, const uint8_t *body, uint8_t *out, size_t len,
+			     uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+int rumor_auth_body_open(const struct rumor_auth *a, uint8_t key_id, uint64_t nonce,
+			 const uint8_t *hdr, const uint8_t *ct, uint8_t *out, size_t len,
+			 const uint8_t tag[RUMOR_AUTH_TAG_LEN]);
+
 /* Hop tag over the fixed header as sent and the auth header up to the hop tag
  * (RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED bytes at @rumor), IV ('H', key id, sender,
  * counter) taken from those bytes. Seal writes the tag into the auth header. */
 int rumor_auth_hop_seal(const struct rumor_auth *a, uint8_t *rumor);
 /* Returns 0, RUMOR_AUTH_NO_KEY or RUMOR_AUTH_BAD_TAG. */
 int rumor_auth_hop_verify(const struct rumor_auth *a, const uint8_t *rumor);
+
+/* The relay's fast path (same tags as above, less work per frame):
+ * - rumor_auth_hop_check: rumor_auth_hop_verify, and in the same AES pass the key stream
+ *   block of the body tag's IV (key id and nonce from the auth header) into @rx, so a new
+ *   frame's rumor_auth_body_check is only the GHASH and a duplicate pays nothing more. The
+ *   body check trusts @rx only for the frame it was filled from (same @rumor).
+ * - a sender's next RUMOR_AUTH_PADS hop counters get their key stream blocks in one pass
+ *   (rumor_auth_pads_fill: counters ctr0.., sender @node, key @key_id); each
+ *   rumor_auth_hop_seal_pad writes the next unused counter into the auth header and seals
+ *   with its pad, once: -EINVAL when the pads are used up or belong to another key or
+ *   sender (the header's key id and sender field). Returns 0 or RUMOR_AUTH_NO_KEY. */
+struct rumor_auth_rx {
+	uint8_t ks[RUMOR_AUTH_TAG_LEN];
+	uint8_t key;        /* 0: no passed hop check */
+};
+int rumor_auth_hop_check(const struct rumor_auth *a, const uint8_t *rumor,
+			 struct rumor_auth_rx *rx);
+/* @rumor: fixed header then the auth header (as received); body apart. Returns 0,
+ * RUMOR_AUTH_NO_KEY or RUMOR_AUTH_BAD_BODY. */
+int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx *rx,
+			  const uint8_t *rumor, const uint8_t *body, size_t body_len);
+#define RUMOR_AUTH_PADS 8
+struct rumor_auth_pads {
+	uint64_t ctr0;
+	uint16_t node;
+	uint8_t key, next;  /* next >= RUMOR_AUTH_PADS: used up */
+	uint8_t ks[RUMOR_AUTH_PADS][RUMOR_AUTH_TAG_LEN];
+};
+/* rumor_auth_hop_check for @n frames at once (independent frames keep the AES and
+ * carry-less multipliers busy): rumor[i] NULL = not a candidate (rc[i] RUMOR_AUTH_NO_KEY). */
+#define RUMOR_AUTH_BURST 32
+void rumor_auth_hop_check_burst(const struct rumor_auth *a, const uint8_t *const *rumor,
+				unsigned n, struct rumor_auth_rx *rx, int *rc);
+/* rumor_auth_hop_seal_pad for rumor[0..n) in order while the pads last and match; returns
+ * how many were sealed (the caller refills and goes on with the rest). */
+unsigned rumor_auth_hop_seal_pads(const struct rumor_auth *a, uint8_t *const *rumor, unsigned n,
+				  struct rumor_auth_pads *p);
+int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
+			 uint16_t node, uint64_t ctr0);
+int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct rumor_auth_pads *p);
+
+/* Tests and the bench: true = use intel-ipsec-mb only (the kernel above needs AVX-512
+ * VPCLMULQDQ and AES-NI; it is on by default where the CPU has them). Returns whether the
+ * fast kernel is used now. */
+bool rumor_auth_set_portable(struct rumor_auth *a, bool portable);
 
 /* Raw GMAC (for the known-answer tests and the bench): tag of @aad under key @key_id. */
 int rumor_auth_gmac(const struct rumor_auth *a, uint8_t key_id, const uint8_t iv[12],

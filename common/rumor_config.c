@@ -59,6 +59,7 @@ struct parse_ctx {
 	int window_line;
 	int heartbeat_line;
 	int auth_line;            /* line of the last [auth] key, for the consistency checks */
+	int encrypt_line;         /* line of [auth] encrypt */
 	struct node_state nodes[RUMOR_CONFIG_MAX_NODES];
 	/* Keys seen in the current non-node section, to reject duplicates. */
 	char seen_keys[32][32];
@@ -526,6 +527,13 @@ static int handler(void *user, const char *sec, const char *key, const char *v)
 		fail(c, c->cur_line, sec, key, "want true or false");
 		return 0;
 	}
+	if (k == S_AUTH && !strcmp(key, "encrypt")) {
+		c->encrypt_line = c->cur_line;
+		if (parse_bool(v, &cfg->auth.encrypt) == 0)
+			return 1;
+		fail(c, c->cur_line, sec, key, "want true or false");
+		return 0;
+	}
 
 	if (k == S_CLUSTER && !strcmp(key, "name"))
 		return !parse_str(c, sec, key, v, cfg->cluster_name, sizeof(cfg->cluster_name));
@@ -616,6 +624,10 @@ static void finish(struct parse_ctx *c)
 	if (cfg->auth.insecure && cfg->auth.keyring[0]) {
 		fail(c, c->auth_line, "auth", "insecure",
 		     "true, but a keyring is set too (remove one)");
+		return;
+	}
+	if (cfg->auth.encrypt && !cfg->auth.keyring[0]) {
+		fail(c, c->encrypt_line, "auth", "encrypt", "true, but no keyring to encrypt with");
 		return;
 	}
 	if (cfg->auth.use && !cfg->auth.keyring[0]) {

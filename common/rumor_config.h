@@ -80,6 +80,7 @@ struct rumor_config {
 						       frames unauthenticated (needs insecure) */
 		uint8_t use;              /* key id sealing our frames (0: the file's lowest) */
 		bool insecure;            /* no keyring on purpose: rumor-dp starts without one */
+		bool encrypt;             /* frame bodies AES-256-GCM encrypted (needs keyring) */
 	} auth;
 };
 

@@ -35,6 +35,10 @@
 #define RUMOR_WIRE_PREFIX_LEN (RUMOR_WIRE_L2L4_LEN + RUMOR_WIRE_HDR_LEN)
 /* Auth header (see above): offsets inside it. Per hop like the fixed header. */
 #define RUMOR_WIRE_F_AUTH 0x80
+/* With F_AUTH: the body is AES-256-GCM ciphertext ([auth] encrypt, rumor_auth_body_open);
+ * the codec must not be given it before it is opened (the dataplane drops such a frame
+ * when it does not encrypt itself, and a plaintext one when it does). */
+#define RUMOR_WIRE_F_ENC 0x40
 #define RUMOR_WIRE_AUTH_LEN 52
 #define RUMOR_WIRE_AUTH_KEY 0
 #define RUMOR_WIRE_AUTH_ALG 1

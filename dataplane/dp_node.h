@@ -191,6 +191,21 @@ struct dp_node {
 	int auth_fd;                        /* state dir's auth-counter file, -1: none */
 	struct dp_auth_slot *aslot;         /* [store.nslots] */
 	struct rumor_auth_window *win;      /* [RUMOR_NODE_ID_MAX + 1], by sender */
+	const struct rumor_auth_rx *arx;    /* the frame in dp_node_rx: its hop check's state */
+	struct rumor_auth_rx arx1;          /* ... when checked alone (not in a burst) */
+	struct rumor_auth_pads pads;        /* our next hop counters' key stream blocks */
+	/* an RX burst's hop checks, done together before its frames (dp_node_rx_burst) */
+	struct rte_mbuf *pre_m[RUMOR_AUTH_BURST];
+	struct rumor_auth_rx pre_rx[RUMOR_AUTH_BURST];
+	int pre_rc[RUMOR_AUTH_BURST];
+	unsigned pre_i, pre_n;
+	uint8_t *txseal[DP_TXBUF];          /* per txbuf[] entry: hop to seal at flush, or NULL */
+	/* [auth] encrypt: bodies travel as AES-256-GCM ciphertext. A slot holds the plaintext
+	 * frame (what the node and rumor-cp read) at its start and the body's ciphertext (what
+	 * fan-out sends, zero copy) at ct_off; encbuf is a received frame, opened, for the codec */
+	bool encrypt;
+	uint32_t ct_off;
+	uint8_t *encbuf;
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;

@@ -3,9 +3,11 @@
  * net_null RX. Prints one JSON line per run. The frame copy into an RX mbuf (what a NIC's
  * DMA does) is inside the timed loop; the simulated controlplane releases every frame.
  * Usage: rumor-pktrate [EAL: --vdev net_null0 ...] -- --fanout F --event-bytes B
- *        [--seconds S] [--originate] [--auth]
+ *        [--seconds S] [--originate] [--auth | --encrypt]
  * --auth: a keyring in the config, so every frame is verified (hop and body tag, replay
- * window) and every copy sealed; the input frames come sealed by their origins. */
+ * window) and every copy sealed; the input frames come sealed by their origins.
+ * --encrypt: the same with [auth] encrypt = true: input bodies are AES-256-GCM ciphertext,
+ * each new one is verified and decrypted into the store, fan-out sends its ciphertext. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ static struct dp_node node;
 static struct rumor_auth *keys;   /* the origins' sealing (--auth) */
 static char keyring[64];
 
+static int encrypt;               /* --encrypt: [auth] encrypt = true, bodies sealed as GCM */
+
 static void load_config(unsigned fanout, int auth)
 {
 	char text[8192], err[256];
@@ -53,7 +57,8 @@ static void load_config(unsigned fanout, int auth)
 		if (f == NULL || fputs(key, f) < 0 || fclose(f) != 0)
 			rte_exit(EXIT_FAILURE, "cannot write %s\n", keyring);
 		off += snprintf(text + off, sizeof(text) - (size_t)off,
-				"[auth]\nkeyring = %s\nuse = 1\n", keyring);
+				"[auth]\nkeyring = %s\nuse = 1\nencrypt = %s\n", keyring,
+				encrypt ? "true" : "false");
 		keys = rumor_auth_new();
 		if (keys == NULL || rumor_auth_keyring_parse(keys, key, "bench", err,
 							     sizeof(err)) != 1 ||
@@ -110,7 +115,7 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 		struct timespec now;
 
 		clock_gettime(CLOCK_REALTIME, &now);
-		h.flags = RUMOR_WIRE_F_AUTH;
+		h.flags = RUMOR_WIRE_F_AUTH | (encrypt ? RUMOR_WIRE_F_ENC : 0);
 		memset(ab, 0, RUMOR_WIRE_AUTH_LEN);
 		memcpy(ab + RUMOR_WIRE_AUTH_LEN, body, b.len);
 		len = rumor_wire_encode(buf, cap, &a, &h, ab, RUMOR_WIRE_AUTH_LEN + b.len);
@@ -124,8 +129,13 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 		rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR,
 			      rumor_auth_ctr_of_ns(((uint64_t)now.tv_sec + 1) * 1000000000ull) + i);
 		rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, i + 1);
-		rumor_auth_body_tag(keys, 1, i + 1, r, ah + RUMOR_WIRE_AUTH_LEN, b.len,
-				    ah + RUMOR_WIRE_AUTH_BODYTAG);
+		if (encrypt)
+			rumor_auth_body_seal_enc(keys, 1, i + 1, r, ah + RUMOR_WIRE_AUTH_LEN,
+						 ah + RUMOR_WIRE_AUTH_LEN, b.len,
+						 ah + RUMOR_WIRE_AUTH_BODYTAG);
+		else
+			rumor_auth_body_tag(keys, 1, i + 1, r, ah + RUMOR_WIRE_AUTH_LEN, b.len,
+					    ah + RUMOR_WIRE_AUTH_BODYTAG);
 		rumor_auth_hop_seal(keys, r);
 		return (unsigned)len;
 	}
@@ -184,6 +194,7 @@ int main(int argc, char **argv)
 		{"event-bytes", required_argument, NULL, 'b'},
 		{"seconds", required_argument, NULL, 's'},
 		{"originate", no_argument, NULL, 'o'}, {"auth", no_argument, NULL, 'a'},
+		{"encrypt", no_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = 2048, auth = 0;
@@ -207,6 +218,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'o': originate = 1; break;
 		case 'a': auth = 1; break;
+		case 'e': auth = 1; encrypt = 1; break;
 		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
@@ -307,13 +319,14 @@ int main(int argc, char **argv)
 		       ",\"tx_pkts\":%" PRIu64 ",\"tx_pps\":%.0f,\"rx_fps\":%.0f,"
 		       "\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,\"tx_per_cpu_s\":%.0f,"
 		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
-		       ",\"auth\":%s,\"drops_auth\":%" PRIu64 ",\"hugepages\":%s}\n",
+		       ",\"auth\":%s,\"encrypt\":%s,\"drops_auth\":%" PRIu64
+		       ",\"hugepages\":%s}\n",
 		       originate ? "originate" : "relay", fanout, evlen, flen, secs, rx, tx,
 		       (double)tx / secs, (double)rx / secs, (double)evs / secs, cpu,
 		       cpu > 0 ? (double)tx / cpu : 0, cpu > 0 ? (double)rx / cpu : 0,
 		       cpu > 0 ? (double)evs / cpu : 0,
 		       node.stats->tx_full, node.stats->drops[DP_DROP_STORE],
-		       auth ? "true" : "false",
+		       auth ? "true" : "false", encrypt ? "true" : "false",
 		       node.stats->drops[DP_DROP_AUTH_NO_KEY] + node.stats->drops[DP_DROP_AUTH_BAD_TAG] +
 			       node.stats->drops[DP_DROP_AUTH_REPLAY] +
 			       node.stats->drops[DP_DROP_AUTH_OLD_EPOCH] +

@@ -87,12 +87,14 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rumor(build, fanout, evlen, seconds, originate=False, auth=False):
+def rumor(build, fanout, evlen, seconds, originate=False, auth=False, encrypt=False):
     cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + eal(["net_null0"], "1") + \
         ["--", "--fanout", str(fanout), "--event-bytes", str(evlen), "--seconds", str(seconds)]
     if originate:
         cmd.append("--originate")
-    if auth:
+    if encrypt:
+        cmd.append("--encrypt")
+    elif auth:
         cmd.append("--auth")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
@@ -116,6 +118,11 @@ def main():
     ap.add_argument("--plot-only", metavar="JSON", help=argparse.SUPPRESS)
     ap.add_argument("--auth-only", action="store_true",
                     help="only the frame authentication on/off comparison")
+    ap.add_argument("--auth-base", metavar="BUILD",
+                    help="also measure this (older) build's auth off/on, alternating with --build")
+    ap.add_argument("--auth-runs", type=int, default=3, help="runs per point of the auth comparison")
+    ap.add_argument("--encrypt-only", action="store_true",
+                    help="only the cost of [auth] encrypt: off / auth / auth + encrypt, 64 B and 1 KiB")
     a = ap.parse_args()
     global NO_HUGE, MEM_MB
     if a.plot_only:
@@ -142,26 +149,60 @@ def main():
     report(res, a.out)
 
 
-def auth_onoff(a, runs=3):
+def auth_onoff(a, runs=None):
     """Relay rate with frame authentication off and on (issue 14: at most 15 % lower at
     fanout 1, 64 B events): `runs` runs each, alternating, medians and spread (min..max) of
-    the per-CPU-second rate."""
-    vals = {False: [], True: []}
+    the per-CPU-second rate. With --auth-base the older build's off/on runs alternate with
+    ours in the same loop (its figures under "base")."""
+    runs = runs or a.auth_runs
+    builds = [("new", a.build)] + ([("base", a.auth_base)] if a.auth_base else [])
+    vals = {(b, auth): [] for b, _ in builds for auth in (False, True)}
     for _ in range(runs):
-        for auth in (False, True):
-            r = rumor(a.build, 1, 22, a.seconds, auth=auth)
-            if r.get("drops_auth", 0) or r["tx_pkts"] != r["rx_frames"]:
-                sys.exit("rumor-pktrate --auth: %d auth drops, %d of %d frames sent"
-                         % (r.get("drops_auth", 0), r["tx_pkts"], r["rx_frames"]))
-            vals[auth].append(r.get("tx_per_cpu_s", r["tx_pps"]))
-    med = {k: statistics.median(v) for k, v in vals.items()}
-    return {"fanout": 1, "size": "64B", "runs": runs,
-            "off_tx_per_cpu_s": [round(x) for x in vals[False]],
-            "on_tx_per_cpu_s": [round(x) for x in vals[True]],
-            "off_median": round(med[False]), "on_median": round(med[True]),
-            "off_spread": [round(min(vals[False])), round(max(vals[False]))],
-            "on_spread": [round(min(vals[True])), round(max(vals[True]))],
-            "on_vs_off": round(med[True] / med[False], 4) if med[False] else None}
+        for b, path in builds:
+            for auth in (False, True):
+                r = rumor(path, 1, 22, a.seconds, auth=auth)
+                if r.get("drops_auth", 0) or r["tx_pkts"] != r["rx_frames"]:
+                    sys.exit("rumor-pktrate --auth: %d auth drops, %d of %d frames sent"
+                             % (r.get("drops_auth", 0), r["tx_pkts"], r["rx_frames"]))
+                vals[(b, auth)].append(r.get("tx_per_cpu_s", r["tx_pps"]))
+
+    def summary(b):
+        off, on = vals[(b, False)], vals[(b, True)]
+        mo, mn = statistics.median(off), statistics.median(on)
+        return {"off_tx_per_cpu_s": [round(x) for x in off],
+                "on_tx_per_cpu_s": [round(x) for x in on],
+                "off_median": round(mo), "on_median": round(mn),
+                "off_spread": [round(min(off)), round(max(off))],
+                "on_spread": [round(min(on)), round(max(on))],
+                "on_vs_off": round(mn / mo, 4) if mo else None}
+    res = {"fanout": 1, "size": "64B", "runs": runs}
+    res.update(summary("new"))
+    if a.auth_base:
+        res["base"] = summary("base")
+        res["base"]["build"] = a.auth_base
+    return res
+
+
+def encrypt_cost(a):
+    """Relay at fanout 1: no auth, auth (GMAC), auth + encrypt (AES-256-GCM bodies: each new
+    frame verified and decrypted into the store, its ciphertext kept and forwarded), the
+    three alternating, a.auth_runs runs each, 64 B and 1 KiB events; per-CPU-second rates."""
+    res = {}
+    for name, evlen in (("64B", 22), ("1KiB", 1000)):
+        vals = {m: [] for m in ("off", "auth", "encrypt")}
+        for _ in range(a.auth_runs):
+            for m in vals:
+                r = rumor(a.build, 1, evlen, a.seconds, auth=m != "off", encrypt=m == "encrypt")
+                if r.get("drops_auth", 0) or r["tx_pkts"] != r["rx_frames"]:
+                    sys.exit("rumor-pktrate %s: %d auth drops, %d of %d frames sent"
+                             % (m, r.get("drops_auth", 0), r["tx_pkts"], r["rx_frames"]))
+                vals[m].append(r.get("tx_per_cpu_s", r["tx_pps"]))
+        med = {m: statistics.median(v) for m, v in vals.items()}
+        res[name] = {m: {"median": round(med[m]), "spread": [round(min(v)), round(max(v))],
+                         "runs": [round(x) for x in v]} for m, v in vals.items()}
+        res[name]["encrypt_vs_auth"] = round(med["encrypt"] / med["auth"], 4)
+        res[name]["encrypt_vs_off"] = round(med["encrypt"] / med["off"], 4)
+    return res
 
 
 def measure(a):
@@ -169,6 +210,8 @@ def measure(a):
         "2 MiB hugepages (-m %d)" % MEM_MB
     if a.auth_only:
         return {"memory": mem, "rows": [], "auth": auth_onoff(a)}
+    if a.encrypt_only:
+        return {"memory": mem, "rows": [], "encrypt": encrypt_cost(a)}
     rows = []
     for name, size, evlen in SIZES:
         base, base_cpu = testpmd(size, a.seconds)
@@ -202,14 +245,25 @@ def measure(a):
 def report_auth(au):
     print("frame authentication, relay fanout 1, 64 B events, %d runs each alternating, per CPU s:"
           % au["runs"])
-    print("  off: median %d (%d..%d)  on: median %d (%d..%d)  on/off %.3f"
-          % (au["off_median"], au["off_spread"][0], au["off_spread"][1], au["on_median"],
-             au["on_spread"][0], au["on_spread"][1], au["on_vs_off"]))
+    for name, x in [("", au)] + ([("base ", au["base"])] if "base" in au else []):
+        print("  %soff: median %d (%d..%d)  on: median %d (%d..%d)  on/off %.3f"
+              % (name, x["off_median"], x["off_spread"][0], x["off_spread"][1], x["on_median"],
+                 x["on_spread"][0], x["on_spread"][1], x["on_vs_off"]))
 
 
 def report(res, out_dir):
     rows = res["rows"]
     mem = res["memory"]
+    if not rows and "encrypt" in res:
+        for name, x in res["encrypt"].items():
+            print("[auth] encrypt, relay fanout 1, %s events, per CPU s: " % name + "  ".join(
+                "%s median %d (%d..%d)" % (m, x[m]["median"], x[m]["spread"][0], x[m]["spread"][1])
+                for m in ("off", "auth", "encrypt")) +
+                "  encrypt/auth %.3f encrypt/off %.3f" % (x["encrypt_vs_auth"], x["encrypt_vs_off"]))
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "pktrate_encrypt.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        return
     if not rows:
         report_auth(res["auth"])
         os.makedirs(out_dir, exist_ok=True)

@@ -343,6 +343,21 @@ static void auth_config_section(void **state)
 	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
 	snprintf(text, sizeof(text), "%s[auth]\ninsecure = maybe\n", base);
 	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	/* encrypt: off by default, true/false, and only with a keyring (the line at fault) */
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.auth.encrypt);
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\nencrypt = true\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.auth.encrypt);
+	snprintf(text, sizeof(text), "%s[auth]\nkeyring = /k\nencrypt = on\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":9:"));
+	assert_non_null(strstr(err, "[auth] encrypt"));
+	snprintf(text, sizeof(text), "%s[auth]\ninsecure = true\nencrypt = true\n", base);
+	assert_int_equal(rumor_config_parse(text, "c", &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":9:"));
+	assert_non_null(strstr(err, "no keyring"));
 }
 
 static void auth_wire_decode_locates_header(void **state)
@@ -383,8 +398,262 @@ static void auth_wire_decode_locates_header(void **state)
 	rumor_auth_free(a);
 }
 
+/* The fused kernel (AVX-512 VPCLMULQDQ + AES-NI) against intel-ipsec-mb and OpenSSL over the
+ * same frames: body tags for every body length across its limit (13 blocks of body) and
+ * past it, hop tags, the relay API (hop check + body check, pads), and its refusals. */
+static void auth_fast_matches_portable(void **state)
+{
+	static const uint8_t key1[32] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+					  11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+					  22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
+	struct rumor_auth *fa = mk(), *pa = mk();
+	uint8_t b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN + 400], *ah = b + RUMOR_WIRE_HDR_LEN,
+		*body = ah + RUMOR_WIRE_AUTH_LEN, t1[16], t2[16], want[16], iv[12],
+		aad[32 + 400];
+	struct rumor_auth_rx rx;
+	struct rumor_auth_pads pads;
+	struct test_rng r;
+
+	(void)state;
+	assert_false(rumor_auth_set_portable(pa, true));
+	if (!rumor_auth_set_portable(fa, false))
+		print_message("no AVX-512 VPCLMULQDQ here: both sides portable\n");
+	test_rng_seed(&r, 1414);
+	for (size_t len = 0; len <= 400; len++) {
+		uint64_t nonce = test_rng_next(&r);
+
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)test_rng_next(&r);
+		b[5] = RUMOR_WIRE_GOSSIP;
+		ah[RUMOR_WIRE_AUTH_KEY] = 1;
+		ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+		rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, nonce);
+		assert_int_equal(rumor_auth_body_tag(fa, 1, nonce, b, body, len, t1), 0);
+		assert_int_equal(rumor_auth_body_tag(pa, 1, nonce, b, body, len, t2), 0);
+		memset(aad, 0, 32);
+		memcpy(aad, b + 8, 6);
+		memcpy(aad + 6, b + 16, 12);
+		memcpy(aad + 32, body, len);
+		iv[0] = 'B';
+		iv[1] = 1;
+		memcpy(iv + 2, b + 12, 2);
+		rumor_be_st64(iv + 4, nonce);
+		ossl_gmac(key1, iv, aad, 32 + len, want);
+		assert_memory_equal(t1, want, 16);
+		assert_memory_equal(t2, want, 16);
+		memcpy(ah + RUMOR_WIRE_AUTH_BODYTAG, want, 16);
+		/* hop tag: OpenSSL over the 64 sealed bytes */
+		assert_int_equal(rumor_auth_hop_seal(fa, b), 0);
+		iv[0] = 'H';
+		memcpy(iv + 2, b + 14, 2);
+		memcpy(iv + 4, ah + RUMOR_WIRE_AUTH_CTR, 8);
+		ossl_gmac(key1, iv, b, RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED, want);
+		assert_memory_equal(ah + RUMOR_WIRE_AUTH_HOPTAG, want, 16);
+		assert_int_equal(rumor_auth_hop_verify(pa, b), RUMOR_AUTH_OK);
+		/* relay API, both kernels: accepts the frame, refuses one flipped bit anywhere */
+		for (int k = 0; k < 2; k++) {
+			struct rumor_auth *a = k ? pa : fa;
+			size_t nb = 8 * (RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN + len);
+			size_t bit = (size_t)test_rng_below(&r, nb);
+
+			assert_int_equal(rumor_auth_hop_check(a, b, &rx), RUMOR_AUTH_OK);
+			assert_int_equal(rumor_auth_body_check(a, &rx, b, body, len), RUMOR_AUTH_OK);
+			b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			if (bit / 8 >= RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN) {
+				assert_int_equal(rumor_auth_hop_check(a, b, &rx), RUMOR_AUTH_OK);
+				assert_int_equal(rumor_auth_body_check(a, &rx, b, body, len),
+						 RUMOR_AUTH_BAD_BODY);
+			} else if (bit / 8 >= RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_BODYTAG &&
+				   bit / 8 < RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG) {
+				/* the body tag is under the hop tag too */
+				assert_int_equal(rumor_auth_hop_check(a, b, &rx), RUMOR_AUTH_BAD_TAG);
+			} else {
+				assert_int_not_equal(rumor_auth_hop_check(a, b, &rx), RUMOR_AUTH_OK);
+			}
+			b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+	}
+	/* a body check needs a passed hop check of a frame with the same key */
+	memset(&rx, 0, sizeof(rx));
+	assert_int_equal(rumor_auth_body_check(fa, &rx, b, body, 10), RUMOR_AUTH_NO_KEY);
+	/* pads: 8 seals with counters ctr0.., each verifies; then refused until refilled */
+	assert_int_equal(rumor_auth_pads_fill(fa, &pads, 9, 2, 77), RUMOR_AUTH_NO_KEY);
+	rumor_be_st16(b + 14, 2);
+	assert_int_equal(rumor_auth_pads_fill(fa, &pads, 1, 2, CTR(5, 100)), 0);
+	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++) {
+		b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_DST] ^= (uint8_t)i;
+		assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), 0);
+		assert_int_equal(rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR), CTR(5, 100) + i);
+		assert_int_equal(rumor_auth_hop_verify(pa, b), RUMOR_AUTH_OK);
+		memcpy(t1, ah + RUMOR_WIRE_AUTH_HOPTAG, 16);
+		assert_int_equal(rumor_auth_hop_seal(pa, b), 0);
+		assert_memory_equal(t1, ah + RUMOR_WIRE_AUTH_HOPTAG, 16);
+	}
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), -EINVAL);
+	assert_int_equal(rumor_auth_pads_fill(fa, &pads, 1, 3, CTR(5, 200)), 0);
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), -EINVAL);   /* sender 2 */
+	assert_int_equal(rumor_auth_pads_fill(fa, &pads, 7, 2, CTR(5, 200)), 0);
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), -EINVAL);   /* key 1 */
+	ah[RUMOR_WIRE_AUTH_KEY] = 7;
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), 0);
+	assert_int_equal(rumor_auth_hop_verify(pa, b), RUMOR_AUTH_OK);
+	/* a TX burst sealed at once: in order while the pads last and match the key; each
+	 * verifies (also by the burst check, which finds one changed bit) */
+	{
+		uint8_t fb[12][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN], *pr[12];
+		const uint8_t *cr[12];
+		struct rumor_auth_rx brx[12];
+		int brc[12];
+
+		for (unsigned i = 0; i < 12; i++) {
+			memcpy(fb[i], b, sizeof(fb[i]));
+			fb[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY] = i == 10 ? 7 : 1;
+			fb[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_DST] = (uint8_t)i;
+			pr[i] = fb[i];
+			cr[i] = fb[i];
+		}
+		for (int k = 0; k < 2; k++) {
+			struct rumor_auth *a = k ? pa : fa;
+
+			assert_int_equal(rumor_auth_pads_fill(a, &pads, 1, 2, CTR(6, 1)), 0);
+			assert_int_equal(rumor_auth_hop_seal_pads(a, pr, 12, &pads), 8);
+			assert_int_equal(rumor_auth_pads_fill(a, &pads, 1, 2, CTR(6, 9)), 0);
+			assert_int_equal(rumor_auth_hop_seal_pads(a, pr + 8, 4, &pads), 2);
+			for (unsigned i = 0; i < 10; i++) {
+				assert_int_equal(rumor_be_ld64(fb[i] + RUMOR_WIRE_HDR_LEN +
+							       RUMOR_WIRE_AUTH_CTR),
+						 CTR(6, 1) + i);
+				assert_int_equal(rumor_auth_hop_verify(pa, fb[i]), RUMOR_AUTH_OK);
+			}
+			fb[4][RUMOR_WIRE_HDR_LEN + 7] ^= 4;
+			cr[11] = NULL;
+			rumor_auth_hop_check_burst(k ? fa : pa, cr, 12, brx, brc);
+			for (unsigned i = 0; i < 12; i++)
+				assert_int_equal(brc[i], i == 4 || i == 10 ? RUMOR_AUTH_BAD_TAG :
+							 i == 11 ? RUMOR_AUTH_NO_KEY : RUMOR_AUTH_OK);
+			assert_int_equal(brx[4].key, 0);
+			assert_int_equal(brx[3].key, 1);
+			fb[4][RUMOR_WIRE_HDR_LEN + 7] ^= 4;
+			cr[11] = fb[11];
+		}
+	}
+	rumor_auth_free(fa);
+	rumor_auth_free(pa);
+}
+
+/* AES-256-GCM bodies: OpenSSL decrypts what we seal (IV 'E', AAD the header fields), open
+ * round-trips in place and apart, and refuses (zeros out) any flipped bit of ciphertext, tag,
+ * header field under the AAD, nonce or key. */
+static void ossl_gcm_dec(const uint8_t key[32], const uint8_t iv[12], const uint8_t *aad,
+			 const uint8_t *ct, size_t len, const uint8_t tag[16], uint8_t *pt)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl = 0;
+
+	assert_non_null(c);
+	assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, NULL, &outl, aad, 32), 1);
+	if (len)
+		assert_int_equal(EVP_DecryptUpdate(c, pt, &outl, ct, (int)len), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)tag), 1);
+	assert_int_equal(EVP_DecryptFinal_ex(c, pt + outl, &outl), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void auth_body_encrypt_round_trip(void **state)
+{
+	static const uint8_t key1[32] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+					  11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+					  22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
+	struct rumor_auth *a = mk();
+	uint8_t hdr[RUMOR_WIRE_HDR_LEN], pt[1500], ct[1500], back[1500], tag[16], iv[12],
+		aad[32];
+	struct test_rng r;
+
+	(void)state;
+	test_rng_seed(&r, 4242);
+	for (size_t len = 0; len <= 1400; len += len < 80 ? 1 : 97) {
+		uint64_t nonce = test_rng_next(&r);
+
+		for (size_t i = 0; i < sizeof(hdr); i++)
+			hdr[i] = (uint8_t)test_rng_next(&r);
+		for (size_t i = 0; i < len; i++)
+			pt[i] = (uint8_t)test_rng_next(&r);
+		assert_int_equal(rumor_auth_body_seal_enc(a, 1, nonce, hdr, pt, ct, len, tag), 0);
+		if (len >= 16)
+			assert_memory_not_equal(ct, pt, len);
+		/* OpenSSL opens it */
+		iv[0] = 'E';
+		iv[1] = 1;
+		memcpy(iv + 2, hdr + 12, 2);
+		rumor_be_st64(iv + 4, nonce);
+		memset(aad, 0, 32);
+		memcpy(aad, hdr + 8, 6);
+		memcpy(aad + 6, hdr + 16, 12);
+		ossl_gcm_dec(key1, iv, aad, ct, len, tag, back);
+		assert_memory_equal(back, pt, len);
+		/* ours, apart and in place */
+		memset(back, 0xee, sizeof(back));
+		assert_int_equal(rumor_auth_body_open(a, 1, nonce, hdr, ct, back, len, tag), 0);
+		assert_memory_equal(back, pt, len);
+		memcpy(back, ct, len);
+		assert_int_equal(rumor_auth_body_open(a, 1, nonce, hdr, back, back, len, tag), 0);
+		assert_memory_equal(back, pt, len);
+		/* tamper: one bit of ciphertext, tag, a header field under the AAD; other nonce,
+		 * other key, the GMAC domain's tag */
+		for (int t = 0; t < 6; t++) {
+			uint8_t c2[1500], t2[16], h2[RUMOR_WIRE_HDR_LEN];
+			uint64_t n2 = nonce;
+			uint8_t k2 = 1;
+
+			memcpy(c2, ct, len);
+			memcpy(t2, tag, 16);
+			memcpy(h2, hdr, sizeof(h2));
+			if (t == 0 && len)
+				c2[test_rng_below(&r, len)] ^= (uint8_t)(1u << test_rng_below(&r, 8));
+			else if (t == 1)
+				t2[test_rng_below(&r, 16)] ^= (uint8_t)(1u << test_rng_below(&r, 8));
+			else if (t == 2)
+				h2[16 + test_rng_below(&r, 12)] ^= 1;   /* first_seq, counts */
+			else if (t == 3)
+				n2 ^= 1;
+			else if (t == 4)
+				k2 = 7;
+			else
+				assert_int_equal(rumor_auth_body_tag(a, 1, nonce, hdr, pt, len, t2), 0);
+			if (t == 0 && !len)
+				continue;
+			memset(back, 0xee, sizeof(back));
+			assert_int_equal(rumor_auth_body_open(a, k2, n2, h2, c2, back, len, t2),
+					 RUMOR_AUTH_BAD_BODY);
+			for (size_t i = 0; i < len; i++)
+				assert_int_equal(back[i], 0);
+		}
+		/* the fields relays patch (type, flags, rounds, sender) are not under it */
+		{
+			uint8_t h2[RUMOR_WIRE_HDR_LEN];
+
+			memcpy(h2, hdr, sizeof(h2));
+			h2[5] ^= 2;
+			h2[6] ^= 0x40;
+			h2[7] ^= 1;
+			h2[14] ^= 1;
+			memset(back, 0xee, sizeof(back));
+			assert_int_equal(rumor_auth_body_open(a, 1, nonce, h2, ct, back, len, tag),
+					 RUMOR_AUTH_OK);
+			assert_memory_equal(back, pt, len);
+		}
+	}
+	assert_int_equal(rumor_auth_body_seal_enc(a, 9, 1, hdr, pt, ct, 10, tag),
+			 RUMOR_AUTH_NO_KEY);
+	assert_int_equal(rumor_auth_body_open(a, 9, 1, hdr, ct, back, 10, tag), RUMOR_AUTH_NO_KEY);
+	rumor_auth_free(a);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(auth_gmac_kat),
+	cmocka_unit_test(auth_fast_matches_portable),
+	cmocka_unit_test(auth_body_encrypt_round_trip),
 	cmocka_unit_test(auth_every_bit_flip),
 	cmocka_unit_test(auth_relay_resign),
 	cmocka_unit_test(auth_window_in_order_and_reordered),
