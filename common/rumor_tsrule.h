@@ -1,5 +1,5 @@
 /* rumor_tsrule: the one rule a gossip frame's timestamp must pass where it enters a node,
- * before it touches the clock, the dedupe table or the store (DESIGN.md §7). Pure C. */
+ * before it touches the clock, the dedupe table or the store (docs/ARCHITECTURE.md §7). Pure C. */
 #ifndef RUMOR_TSRULE_H
 #define RUMOR_TSRULE_H
 

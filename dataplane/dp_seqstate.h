@@ -1,4 +1,4 @@
-/* Origin sequence reservation across restarts (DESIGN.md §2 hazard 3): a small state file
+/* Origin sequence reservation across restarts (a restarted origin must not stamp a seq twice): a small state file
  * holds a reserved high-water mark; seqs are stamped only at or below it, and it is moved up
  * one block at a time (one write + fsync per block, never per event). No DPDK calls. */
 #ifndef DP_SEQSTATE_H
