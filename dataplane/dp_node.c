@@ -421,6 +421,7 @@ static int auth_rx(struct dp_node *n, const struct rumor_wire_frame *fr, const u
 	if (rc != 0)
 		return rc;
 	rumor_auth_window_accept(w, ctr);
+	n->stats->auth_rx_by_key[ah[RUMOR_WIRE_AUTH_KEY]]++;
 	return 0;
 }
 
@@ -1411,6 +1412,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 	case RUMOR_MSG_SEQ_FLOOR:
 		seq_floor(n, &msg->u.seq_floor);
 		break;
+	case RUMOR_MSG_KEYRING:
+		dp_keyring_set(n, &msg->u.keyring);
+		break;
 	default:
 		break;
 	}
@@ -1668,6 +1672,7 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	rc = auth_init(n, p);
 	if (rc != 0)
 		goto fail;
+	dp_keyring_publish(n);
 	if (!p->no_port_setup && port_setup(n, p) != 0) {
 		rc = -EIO;
 		goto fail;
@@ -1695,6 +1700,7 @@ void dp_node_fini(struct dp_node *n)
 	if (n->auth != NULL && n->auth_fd >= 0)
 		close(n->auth_fd);
 	rumor_auth_free(n->auth);
+	dp_keyring_fini(n);
 	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)
