@@ -15,6 +15,7 @@
 #include "rumor_be.h"
 #include "cp_api.h"
 #include "cp_fsm.h"
+#include "cp_keys.h"
 #include "cp_jsonl.h"
 #include "cp_loop.h"
 #include "cp_members.h"
@@ -1637,6 +1638,7 @@ static void on_slow(struct cp_loop_timer *t)
 	reap_watchers(n);
 	check_disk(n);
 	cp_metrics_node_tick(n, now); /* publishes at most every 500 ms */
+	cp_keys_tick(n, now);
 	if (cp_plog_error(n->plog) < 0)
 		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
 
@@ -1887,6 +1889,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	cp_loop_timer_start(loop, n->slow, 100, 100, on_slow);
 	cp_loop_set_idle_poll(loop, poll_dataplane, n, 20, 1000);
 
+	cp_keys_start(n);
 	/* frames held before we (re)attached: have the dataplane tell us about them again */
 	struct rumor_msg *m;
 	if (dp_client_msg_alloc(&n->dp, RUMOR_MSG_RESYNC, &m) == 0)
