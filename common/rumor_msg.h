@@ -217,6 +217,7 @@ struct rumor_dp_stats {
 	uint64_t keyring_gen;                /* replicated keyring generation in use, 0: file */
 	uint64_t keyring_updates;            /* KEYRING messages swapped in */
 	uint64_t keyring_refused;            /* KEYRING messages refused (see dp_keyring.c) */
+	uint64_t keyring_swap_ns;            /* CLOCK_REALTIME of the last swap, 0: none */
 	uint8_t auth_use;                    /* key id we seal with now */
 	uint8_t auth_keys[32];               /* bitmap of the key ids we accept now */
 	uint64_t auth_rx_by_key[256];        /* frames whose hop tag verified, by key id */

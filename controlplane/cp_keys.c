@@ -127,8 +127,8 @@ static void cmd_list(struct cp_node *n, struct cp_api_client *c)
 			snprintf(id, sizeof(id), "%u", i);
 			json_object_set_new(rx, id, json_integer((json_int_t)ds->auth_rx_by_key[i]));
 		}
-	json_t *r = json_pack("{s:b, s:i, s:{s:I, s:i, s:o, s:o}, s:{s:I, s:i, s:o, s:o, s:I, s:I}, "
-			      "s:s}",
+	json_t *r = json_pack("{s:b, s:i, s:{s:I, s:i, s:o, s:o}, s:{s:I, s:i, s:o, s:o, s:I, s:I, "
+			      "s:I}, s:s}",
 			      "ok", 1, "node", n->self,
 			      "replicated", "gen", (json_int_t)kr->gen, "use", kr->use, "keys", keys,
 			      "removed", id_list(kr->removed),
@@ -136,6 +136,7 @@ static void cmd_list(struct cp_node *n, struct cp_api_client *c)
 			      "keys", id_list(ds->auth_keys), "rx_by_key", rx,
 			      "updates", (json_int_t)ds->keyring_updates,
 			      "refused", (json_int_t)ds->keyring_refused,
+			      "swapped_unix_ms", (json_int_t)(ds->keyring_swap_ns / 1000000),
 			      "bootstrap", n->cfg.auth.keyring[0] ? n->cfg.auth.keyring : "");
 	cp_api_reply(c, r);
 }

@@ -1,6 +1,7 @@
 /* dp_keyring: RUMOR_MSG_KEYRING, the replicated gossip keyring (issue 14) swapped into a
  * running rumor-dp; the stats it publishes (key in use, keys accepted, frames by key id). */
 #include <string.h>
+#include <time.h>
 
 #include "dp_node.h"
 
@@ -84,6 +85,9 @@ void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k)
 	n->auth_key = use;
 	st->keyring_gen = k->gen;
 	st->keyring_updates++;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	st->keyring_swap_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	dp_keyring_publish(n);
 wipe:
 	/* the message object goes back to a pool in shared hugepages */

@@ -2,13 +2,15 @@
 # Gossip key rotation under load (issue 14): 3 nodes booted with cluster.sh's keyring file (key
 # 1); every node sends (rumor-load at a fixed rate plus a `send --wait` loop) while the leader
 # commits install 2 -> use 2 -> remove 1 (the use through a follower: rumorctl follows the
-# leader pointer). Pass: every acknowledged event is applied on every node in one order with
+# leader pointer), then install 3 -> use 3 -> remove 2 back to back (a follower may lag behind
+# the leader's switch: its drops must be made good by pull/repair/fetch). Pass: every acknowledged event is applied on every node in one order with
 # equal order/KV digests (check_order.py --acked); each step reaches every dataplane; after the
 # switch frames verify under key 2 only (stats by key id) and a capture of node 1's link holds
-# key 2 frames only; after the removal frames sealed with key 1 (rumor-craft with the file's
-# keyring) are all refused as auth_no_key while the same frames sealed with key 2 pass the MAC;
+# key 2 frames only (key 3 after rotation 2); then frames sealed with the removed keys 1 (the
+# file's keyring) and 2 (rumor-craft) are all refused as auth_no_key while the same frames
+# sealed with key 3 pass the MAC;
 # refused operations answer why (use of a missing key, remove of the key in use); node 3
-# restarted from a snapshot comes back with key 2 although its file has key 1 only.
+# restarted from a snapshot comes back with key 3 although its file has key 1 only.
 # usage: cluster_keyrotate.sh SOURCE_ROOT (env RUMOR_BUILD, RUMOR_KEYROT_EVENTS, _RATE)
 TEST=cluster_keyrotate TEST_NS=17
 . "$(dirname "$0")/cluster_lib.sh"
@@ -17,7 +19,7 @@ NODES="1 2 3"
 CRAFT=${RUMOR_CRAFT:-$RUMOR_BUILD/tools/rumor-craft}
 [[ -x $CRAFT ]] || fail "missing $CRAFT (build first)"
 command -v dumpcap >/dev/null || skip "dumpcap (tshark) not installed"
-PER=${RUMOR_KEYROT_EVENTS:-4000}
+PER=${RUMOR_KEYROT_EVENTS:-18000}
 RATE=${RUMOR_KEYROT_RATE:-300}
 ATK=$RUMOR_NS-atk
 HUB=$RUMOR_NS-hub
@@ -48,10 +50,19 @@ wait_dp() {
 	done
 	return 1
 }
-rx() { # "k1 k2" frames verified under key 1 and 2, summed over the nodes
-	local a=0 b=0 i x y
+# swap_ms T0_MS: the latest dataplane swap (stats) after T0, in ms after it
+swap_ms() {
+	local m=0 i t
 	for i in $NODES; do
-		read -r x y <<<"$(kf "$i" "d['dataplane']['rx_by_key'].get('1', 0), d['dataplane']['rx_by_key'].get('2', 0)" | tr -d '(),')"
+		t=$(kf "$i" "d['dataplane']['swapped_unix_ms']")
+		((t - $1 > m)) && m=$((t - $1))
+	done
+	echo "$m"
+}
+rx() { # [KEY]: "k1 kKEY" frames verified under key 1 and KEY (2), summed over the nodes
+	local a=0 b=0 i x y k=${1:-2}
+	for i in $NODES; do
+		read -r x y <<<"$(kf "$i" "d['dataplane']['rx_by_key'].get('1', 0), d['dataplane']['rx_by_key'].get('$k', 0)" | tr -d '(),')"
 		a=$((a + x)) b=$((b + y))
 	done
 	echo "$a $b"
@@ -88,6 +99,7 @@ for i in $NODES; do ack_loop "$i" & AL[$i]=$!; PIDS+=($!); done
 sleep 3
 
 K2=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+nk0=$(nokey)
 # refused before it can be: use of a key nobody installed
 out=$("$CTL" -n "$leader" keys use 2 2>&1) && { log "FAIL: use 2 before install: $out"; bad=1; } ||
 	log "use 2 before install refused: $out"
@@ -96,14 +108,14 @@ out=$("$CTL" -n "$leader" keys install 2 "$K2" 2>&1) || fail "keys install 2: $o
 t_cmd=$(($(ms) - t0))
 t_all=$(wait_dp "2 in d['dataplane']['keys'] and 1 in d['dataplane']['keys'] and d['dataplane']['use'] == 1" 10) ||
 	fail "install 2 did not reach every dataplane: $(for i in $NODES; do keys "$i"; done)"
-log "install 2: $out; committed in $t_cmd ms, on every dataplane $t_all ms later"
+log "install 2: $out; committed in $t_cmd ms, swapped in by the last dataplane $(swap_ms "$t0") ms after the command (seen by polling after $t_all ms)"
 [[ $out != *"$K2"* && $(keys 1) != *"$K2"* ]] || { log "FAIL: key material printed"; bad=1; }
 sleep 1
 t0=$(ms)
 out=$("$CTL" -n "$follower" keys use 2 2>&1) || fail "keys use 2 (asked at follower $follower): $out"
 t_cmd=$(($(ms) - t0))
 t_all=$(wait_dp "d['dataplane']['use'] == 2" 10) || fail "use 2 did not reach every dataplane"
-log "use 2 (asked at node $follower): $out; committed in $t_cmd ms, every dataplane sealing with 2 $t_all ms later"
+log "use 2 (asked at node $follower): $out; committed in $t_cmd ms, last dataplane sealing with 2 $(swap_ms "$t0") ms after the command"
 out=$("$CTL" -n "$leader" keys remove 2 2>&1) && { log "FAIL: remove of the key in use: $out"; bad=1; } ||
 	log "remove 2 (in use) refused: $out"
 sleep 1
@@ -117,12 +129,12 @@ out=$("$CTL" -n "$leader" keys remove 1 2>&1) || fail "keys remove 1: $out"
 t_cmd=$(($(ms) - t0))
 t_all=$(wait_dp "d['dataplane']['keys'] == [2] and d['replicated']['removed'] == [1]" 10) ||
 	fail "remove 1 did not reach every dataplane"
-log "remove 1: $out; committed in $t_cmd ms, gone from every dataplane $t_all ms later"
+log "remove 1: $out; committed in $t_cmd ms, gone from the last dataplane $(swap_ms "$t0") ms after the command"
 
 # what node 1 sends and receives on its link now: key 2 only
 ip netns exec "$HUB" dumpcap -q -P -i d1-h -f "udp port 7946" -a duration:2 \
 	-w "$RUMOR_RUN/cap.pcap" 2>"$RUMOR_RUN/dumpcap.err" || fail "dumpcap: $(cat "$RUMOR_RUN/dumpcap.err")"
-bykey=$(python3 - "$RUMOR_RUN/cap.pcap" <<'PY'
+cat >"$RUMOR_RUN/bykey.py" <<'PY'
 import struct, sys, collections
 d = open(sys.argv[1], 'rb').read()
 off, keys = 24, collections.Counter()
@@ -135,31 +147,62 @@ while off + 16 <= len(d):
         keys['auth%d' % r[28] if r[6] & 0x80 else 'noauth'] += 1
 print(' '.join('%s=%d' % kv for kv in sorted(keys.items())))
 PY
-)
+bykey=$(python3 "$RUMOR_RUN/bykey.py" "$RUMOR_RUN/cap.pcap")
 log "captured on node 1's link after the removal: $bykey"
 [[ $bykey =~ ^auth2=[0-9]+$ ]] || { log "FAIL: frames with another key id (or none) on the wire"; bad=1; }
 
-# frames sealed with the removed key 1 (the file's keyring) are refused; the same with key 2 pass
+log "honest frames refused as auth_no_key during rotation 1 (install 2 .. remove 1): $(($(nokey) - nk0))"
+
+# rotation 2, back to back from the leader: install 3, use 3, remove 2 without waiting, so a
+# follower may still lack key 3 while the leader already seals with it; what it drops must
+# come to it by pull, repair or fetch
+K3=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+nk0=$(nokey)
+t0=$(ms)
+for step in "install 3 $K3" "use 3" "remove 2"; do
+	out=$("$CTL" -n "$leader" keys $step 2>&1) || fail "keys $step: $out"
+	log "keys ${step/$K3/<64 hex>}: $out"
+done
+t_cmds=$(($(ms) - t0))
+t_all=$(wait_dp "d['dataplane']['keys'] == [3] and d['dataplane']['use'] == 3" 10) ||
+	fail "rotation 2 did not reach every dataplane"
+for p in "${LOADERS[@]}"; do
+	kill -0 "$p" 2>/dev/null || { log "FAIL: a rumor-load ended before rotation 2 did (raise RUMOR_KEYROT_EVENTS)"; bad=1; }
+done
+log "rotation 2: three commands in $t_cmds ms, last dataplane on key 3 alone $(swap_ms "$t0") ms after the first"
+sleep 2
+log "honest frames refused as auth_no_key during rotation 2: $(($(nokey) - nk0))"
+ip netns exec "$HUB" dumpcap -q -P -i d1-h -f "udp port 7946" -a duration:2 \
+	-w "$RUMOR_RUN/cap3.pcap" 2>"$RUMOR_RUN/dumpcap.err" || fail "dumpcap: $(cat "$RUMOR_RUN/dumpcap.err")"
+bykey=$(python3 "$RUMOR_RUN/bykey.py" "$RUMOR_RUN/cap3.pcap")
+log "captured on node 1's link after rotation 2: $bykey"
+[[ $bykey =~ ^auth3=[0-9]+$ ]] || { log "FAIL: frames with another key id (or none) on the wire"; bad=1; }
+
+# frames sealed with the removed keys 1 (the file's keyring) and 2 are refused; the same with
+# key 3 pass the MAC (and are dropped later, as rumor-craft's "unknown" origin)
 CR=(ip netns exec "$ATK" "$CRAFT" --iface atk0 --src-mac 02:52:00:00:00:ee --src-ip 10.77.0.200
 	--kinds unknown --count 3000 --pps 3000 --duration 60)
-sed -e "s|^keyring = .*|keyring = $RUMOR_RUN/k2.keys|" -e 's/^use = .*/use = 2/' \
-	"$RUMOR_RUN/rumor.conf" >"$RUMOR_RUN/rumor-k2.conf"
-(umask 077; echo "2 $K2" >"$RUMOR_RUN/k2.keys")
-for k in 1 2; do
+for k in 2 3; do
+	sed -e "s|^keyring = .*|keyring = $RUMOR_RUN/k$k.keys|" -e "s/^use = .*/use = $k/" \
+		"$RUMOR_RUN/rumor.conf" >"$RUMOR_RUN/rumor-k$k.conf"
+	kk=K$k
+	(umask 077; echo "$k ${!kk}" >"$RUMOR_RUN/k$k.keys")
+done
+for k in 1 2 3; do
 	conf=$RUMOR_RUN/rumor.conf
-	((k == 2)) && conf=$RUMOR_RUN/rumor-k2.conf
+	((k > 1)) && conf=$RUMOR_RUN/rumor-k$k.conf
 	n0=$(nokey)
-	read -r a1 b1 <<<"$(rx)"
+	read -r a1 b1 <<<"$(rx 3)"
 	"${CR[@]}" --config "$conf" >"$RUMOR_RUN/craft-k$k.out" 2>&1 || fail "rumor-craft: $(cat "$RUMOR_RUN/craft-k$k.out")"
 	sleep 1
 	n1=$(nokey)
-	read -r a2 b2 <<<"$(rx)"
+	read -r a2 b2 <<<"$(rx 3)"
 	sent=$(sed -n 's/.*rumor-craft: sent unknown=\([0-9]*\).*/\1/p' "$RUMOR_RUN/craft-k$k.out")
-	log "rumor-craft, $sent frames sealed with key $k: auth_no_key +$((n1 - n0)), verified under key 2 +$((b2 - b1))"
-	if ((k == 1)); then
-		((sent > 0 && n1 - n0 == sent)) || { log "FAIL: key 1 frames not all refused as auth_no_key"; bad=1; }
+	log "rumor-craft, $sent frames sealed with key $k: auth_no_key +$((n1 - n0)), verified under key 3 +$((b2 - b1))"
+	if ((k < 3)); then
+		((sent > 0 && n1 - n0 == sent)) || { log "FAIL: key $k frames not all refused as auth_no_key"; bad=1; }
 	else
-		((n1 - n0 == 0 && b2 - b1 >= sent)) || { log "FAIL: key 2 frames did not pass the MAC"; bad=1; }
+		((n1 - n0 == 0 && b2 - b1 >= sent)) || { log "FAIL: key 3 frames did not pass the MAC"; bad=1; }
 	fi
 done
 
@@ -193,12 +236,12 @@ done
 t0=$(ms)
 $CLUSTER restart 3 >/dev/null 2>&1 || fail "restart of node 3"
 for _ in $(seq 100); do
-	[[ $(kf 3 "d['dataplane']['use'] == 2 and d['dataplane']['keys'] == [2]") == True ]] && break
+	[[ $(kf 3 "d['dataplane']['use'] == 3 and d['dataplane']['keys'] == [3]") == True ]] && break
 	sleep 0.2
 done
-[[ $(kf 3 "d['dataplane']['use'] == 2 and d['dataplane']['keys'] == [2]") == True ]] ||
+[[ $(kf 3 "d['dataplane']['use'] == 3 and d['dataplane']['keys'] == [3]") == True ]] ||
 	{ log "FAIL: restarted node 3: $(keys 3)"; bad=1; }
-log "node 3 restarted: sealing with key 2 after $(($(ms) - t0)) ms ($(kf 3 "d['replicated']['gen'], d['dataplane']['gen']"))"
+log "node 3 restarted: sealing with key 3 after $(($(ms) - t0)) ms ($(kf 3 "d['replicated']['gen'], d['dataplane']['gen']"))"
 out=$("$CTL" -n 3 --json --timeout 10000 send "SET after-restart 1" --wait 2>&1) ||
 	{ log "FAIL: node 3 send after restart: $out"; bad=1; }
 converge "$NODES" 30 || fail "no convergence after node 3's restart"
