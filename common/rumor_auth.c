@@ -311,6 +311,24 @@ int rumor_auth_set_key(struct rumor_auth *a, uint8_t id, const uint8_t key[RUMOR
 	return 0;
 }
 
+int rumor_auth_copy_key(struct rumor_auth *dst, const struct rumor_auth *src, uint8_t id)
+{
+	struct auth_key *kd;
+
+	if (id == 0)
+		return -EINVAL;
+	if (src->key[id] == NULL)
+		return -ENOKEY;
+	if (dst->key[id] != NULL)
+		return -EEXIST;
+	kd = aligned_alloc(64, (sizeof(*kd) + 63) & ~(size_t)63);
+	if (kd == NULL)
+		return -ENOMEM;
+	memcpy(kd, src->key[id], sizeof(*kd));
+	dst->key[id] = kd;
+	return 0;
+}
+
 bool rumor_auth_has_key(const struct rumor_auth *a, uint8_t id)
 {
 	return id != 0 && a->key[id] != NULL;

@@ -38,6 +38,10 @@ bool rumor_auth_has_key(const struct rumor_auth *a, uint8_t id);
 /* Seal with key @id from now on. Returns 0 or -ENOKEY. */
 int rumor_auth_use(struct rumor_auth *a, uint8_t id);
 uint8_t rumor_auth_current(const struct rumor_auth *a);   /* 0: none chosen */
+/* Key @id of @src into @dst as well (the expanded key is copied; the raw key is not kept
+ * anywhere): the dataplane builds a new keyring from its bootstrap one this way (issue 14).
+ * Returns 0, -ENOKEY (@src lacks it), -EEXIST, -EINVAL (id 0), -ENOMEM. */
+int rumor_auth_copy_key(struct rumor_auth *dst, const struct rumor_auth *src, uint8_t id);
 
 /* Keyring text: one key a line, "<id 1..255> <64 hex digits>", '#' comments and blank lines.
  * Returns the number of keys, or -EINVAL with "NAME:LINE: what" in @err (-ENOENT/-EACCES

@@ -39,6 +39,7 @@ enum rumor_msg_type {
 	RUMOR_MSG_SEND_TO = 69,      /* repair: send a held frame to these peers */
 	RUMOR_MSG_MEMBERS = 70,      /* Raft configuration + ordered-through seqs (tsrule) */
 	RUMOR_MSG_SEQ_FLOOR = 71,    /* the cluster has seen our seqs through this: stamp above */
+	RUMOR_MSG_KEYRING = 72,      /* the replicated gossip keyring (issue 14) */
 };
 
 /* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
@@ -120,6 +121,23 @@ struct rumor_msg_seq_floor {
 	uint64_t floor;
 };
 
+/* The replicated keyring as rumor-cp's state machine holds it (cp_fsm.h struct
+ * cp_fsm_keyring: how it combines with the [auth] keyring file). Sent on every accepted
+ * keyring entry and again while the dataplane's stats show an older @gen; the dataplane
+ * takes a @gen above the one it has, then wipes the key bytes of the message object
+ * (the pool is shared hugepage memory). 16 keys: 3 + 32 + 16 * 33 + 8 = 571 bytes. */
+#define RUMOR_MSG_KEYRING_MAX 16
+struct rumor_msg_keyring {
+	uint64_t gen;
+	uint8_t use;                 /* 0: the file's use */
+	uint8_t n;
+	uint8_t removed[32];         /* bitmap by key id */
+	struct {
+		uint8_t id;
+		uint8_t key[32];
+	} keys[RUMOR_MSG_KEYRING_MAX];
+};
+
 struct rumor_msg {
 	uint16_t type;
 	uint16_t reserved;
@@ -135,6 +153,7 @@ struct rumor_msg {
 		struct rumor_msg_send_to send_to;
 		struct rumor_msg_members members;
 		struct rumor_msg_seq_floor seq_floor;
+		struct rumor_msg_keyring keyring;
 	} u;
 };
 
@@ -194,6 +213,14 @@ struct rumor_dp_stats {
 	uint64_t expire_asked;               /* EXPIRE sent: frames held past the age bound */
 	uint64_t aged_out;                   /* released by the cp after an EXPIRE */
 	uint64_t stranger_used;              /* slots held by frames from strangers */
+	/* gossip keyring (issue 14; dataplane/dp_keyring.c) */
+	uint64_t keyring_gen;                /* replicated keyring generation in use, 0: file */
+	uint64_t keyring_updates;            /* KEYRING messages swapped in */
+	uint64_t keyring_refused;            /* KEYRING messages refused (see dp_keyring.c) */
+	uint64_t keyring_swap_ns;            /* CLOCK_REALTIME of the last swap, 0: none */
+	uint8_t auth_use;                    /* key id we seal with now */
+	uint8_t auth_keys[32];               /* bitmap of the key ids we accept now */
+	uint64_t auth_rx_by_key[256];        /* frames whose hop tag verified, by key id */
 };
 
 #endif

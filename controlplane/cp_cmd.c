@@ -8,6 +8,7 @@
 
 #include "cp_api.h"
 #include "cp_fsm.h"
+#include "cp_keys.h"
 #include "cp_kv.h"
 #include "cp_loop.h"
 #include "cp_net.h"
@@ -609,6 +610,8 @@ void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req)
 	}
 	else if (!strcmp(cmd, "transfer") || !strcmp(cmd, "add") || !strcmp(cmd, "remove"))
 		cmd_change(n, c, cmd, req);
+	else if (!strncmp(cmd, "keys_", 5))
+		cp_keys_cmd(n, c, cmd, req); /* admin only: cp_api's guard (not a client command) */
 	else if (!strcmp(cmd, "watch")) {
 		/* {"cmd":"watch"[, "gossip":true][, "origin":N]}: the ordered stream (and the
 		 * raw gossip with clocks), optionally only origin N's events */
@@ -658,4 +661,5 @@ void cp_cmd_client_closed(void *arg, struct cp_api_client *c)
 			w->client = NULL;
 	if (pending_change && pending_change->c == c)
 		pending_change->c = NULL;
+	cp_keys_client_closed(n, c);
 }

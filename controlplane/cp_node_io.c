@@ -11,6 +11,7 @@
 #include <sys/statvfs.h>
 
 #include "cp_api.h"
+#include "cp_keys.h"
 #include "cp_members.h"
 #include "cp_metrics.h"
 #include "cp_node_int.h"
@@ -113,6 +114,7 @@ static void on_slow(struct cp_loop_timer *t)
 
 	check_disk(n);
 	cp_metrics_node_tick(n, cp_now_ms(n)); /* publishes at most every 500 ms */
+	cp_keys_tick(n, cp_now_ms(n));
 	if (alive != n->dp_alive) {
 		LOG(n, "dataplane %s", alive ? "alive" : "DEAD (no heartbeat for 3 s)");
 		n->dp_alive = alive;
@@ -292,6 +294,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	cp_loop_timer_start(loop, n->slow, 100, 100, on_slow);
 	cp_loop_set_idle_poll(loop, poll_dataplane, n, 20, 1000);
 
+	cp_keys_start(n);
 	/* frames held before we (re)attached: have the dataplane tell us about them again */
 	struct rumor_msg *m;
 	if (cp_dp_alloc(n, RUMOR_MSG_RESYNC, &m) == 0)

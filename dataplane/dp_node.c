@@ -481,6 +481,7 @@ static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *a
 	if (rc != 0)
 		return rc;
 	rumor_auth_window_accept(w, ctr);
+	n->stats->auth_rx_by_key[ah[RUMOR_WIRE_AUTH_KEY]]++;
 	return 0;
 }
 
@@ -1568,6 +1569,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 	case RUMOR_MSG_SEQ_FLOOR:
 		seq_floor(n, &msg->u.seq_floor);
 		break;
+	case RUMOR_MSG_KEYRING:
+		dp_keyring_set(n, &msg->u.keyring);
+		break;
 	default:
 		break;
 	}
@@ -1855,6 +1859,7 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	rc = auth_init(n, p);
 	if (rc != 0)
 		goto fail;
+	dp_keyring_publish(n);
 	if (!p->no_port_setup && port_setup(n, p) != 0) {
 		rc = -EIO;
 		goto fail;
@@ -1883,6 +1888,7 @@ void dp_node_fini(struct dp_node *n)
 		close(n->auth_fd);
 	rumor_auth_free(n->auth);
 	rte_free(n->encbuf);
+	dp_keyring_fini(n);
 	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)

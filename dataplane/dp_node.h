@@ -206,6 +206,7 @@ struct dp_node {
 	bool encrypt;
 	uint32_t ct_off;
 	uint8_t *encbuf;
+	struct rumor_auth *auth_boot;       /* the file's keyring once a KEYRING replaced it */
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
 } __rte_cache_aligned;
@@ -240,6 +241,12 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 
 /* Process one cp2dp message (takes ownership of @msg). Exposed for tests. */
 void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);
+
+/* dp_keyring.c: RUMOR_MSG_KEYRING (swaps n->auth between bursts; wipes the message's
+ * keys), the keyring part of the stats, and freeing the bootstrap keyring. */
+void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k);
+void dp_keyring_publish(struct dp_node *n);
+void dp_keyring_fini(struct dp_node *n);
 
 /* Send what is buffered for TX. */
 void dp_node_tx_flush(struct dp_node *n);

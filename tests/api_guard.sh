@@ -2,7 +2,7 @@
 # Guarded API socket: one node whose --node-config sets api_group and api_admin_group. The socket
 # is mode 0660 with that group; a user outside it cannot connect; a member of api_group that is
 # not an admin can run status, members and send but gets "permission denied" for add, remove,
-# transfer and skip-lost (counted in limits.api.refused_admin); a member of api_admin_group gets
+# transfer, skip-lost and keys list/install/use/remove (counted in limits.api.refused_admin); a member of api_admin_group gets
 # past the guard (whatever the command itself answers); root too.
 # usage: api_guard.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir)
 TEST=api_guard TEST_NS=${TEST_NS:-16}
@@ -31,7 +31,8 @@ out=$(as $U --json status) || { log "FAIL: $U status: $out"; bad=1; }
 log "$U status: ok (${#out} bytes)"
 out=$(as $U send "SET guard 1" --wait) || { log "FAIL: $U send: $out"; bad=1; }
 out=$(as $U members) || { log "FAIL: $U members: $out"; bad=1; }
-for cmd in "add 9" "remove 9" "transfer 1" "skip-lost 1 1"; do
+for cmd in "add 9" "remove 9" "transfer 1" "skip-lost 1 1" "keys list" "keys install 9 --generate" \
+	"keys use 9" "keys remove 9"; do
 	out=$(as $U $cmd) && { log "FAIL: $U '$cmd' succeeded: $out"; bad=1; continue; }
 	[[ $out == *"permission denied"* ]] || { log "FAIL: $U '$cmd': no permission error: $out"; bad=1; }
 	log "$U $cmd: $(echo "$out" | head -1)"
@@ -43,6 +44,10 @@ for who in $UA root; do
 done
 ra=$(field 1 "d['limits']['api']['refused_admin']")
 log "limits.api.refused_admin = $ra"
-((ra == 4)) || { log "FAIL: refused_admin $ra, want 4"; bad=1; }
+((ra == 8)) || { log "FAIL: refused_admin $ra, want 8"; bad=1; }
+# the gossip keyring is an admin's (issue 14): root lists it, with fingerprints only
+out=$("$CTL" -n 1 --timeout 3000 keys list 2>&1) || { log "FAIL: root keys list: $out"; bad=1; }
+log "root keys list: $(echo "$out" | head -1)"
+out=$(as $UA keys list) || { log "FAIL: $UA keys list: $out"; bad=1; }
 ((bad == 0)) || fail "see above"
-log "PASS: socket 0660 $G; non-admin refused add/remove/transfer/skip-lost, status/send/members allowed; admin and root pass"
+log "PASS: socket 0660 $G; non-admin refused add/remove/transfer/skip-lost/keys, status/send/members allowed; admin and root pass"

@@ -65,6 +65,11 @@ json events events 0 -n "$leader" events --count 10
 json kv kv 0 -n "$f2" kv
 json kv-key kv 0 -n "$f2" kv schema-1
 json snapshot snapshot 0 -n "$f2" snapshot
+json keys-list keys_list 0 -n "$f1" keys list
+# a key installed, not used: the gossip goes on under the file's key (issue 14)
+json keys-install keys_change 0 -n "$f1" keys install 9 --generate
+json keys-list-after keys_list 0 -n "$f2" keys list
+json keys-refused error 1 -n "$leader" keys remove 9
 json error error 1 -n "$leader" transfer 99
 json error-follower error 1 -n "$f1" add 9
 json cluster cluster 0 cluster

@@ -61,6 +61,11 @@ static void usage(FILE *f)
 		"                              waiting_for has no payload on any live node: commit it\n"
 		"                              as lost so the order goes on (logged, visible)\n"
 		"  transfer ID                 hand leadership to node ID\n"
+		"  keys list                   gossip keyring: replicated keys (fingerprints only), the\n"
+		"                              key sealing frames, this node's dataplane (admin)\n"
+		"  keys install ID HEX|--generate | keys use ID | keys remove ID\n"
+		"                              replicated through Raft (admin; sent to the leader):\n"
+		"                              rotate with install K2, use K2, remove K1\n"
 		"  add ID [--standby] | remove ID   membership changes (leader)\n"
 		"options:\n"
 		"  -n NODE          the node's API socket by the pattern: $RUMOR_RUN/node-NODE.sock\n"
@@ -252,6 +257,10 @@ static void print_human(const char *cmd, json_t *r, int verbose)
 		}
 		return;
 	}
+	if (!strcmp(cmd, "keys")) {
+		rctl_print_keys(r);
+		return;
+	}
 	if (!strcmp(cmd, "kv")) {
 		json_object_foreach(json_object_get(r, "kv"), k, v)
 			printf("%s = %s\n", k, json_string_value(v));
@@ -333,7 +342,7 @@ static int run(struct ctl *c, int argc, char **argv)
 	};
 	struct rctl_global g = { .timeout_ms = 0 };
 	char sock[256] = "";
-	int wait = 0, gossip = 0, standby = 0, opt, rc, timeout_set = 0;
+	int wait = 0, gossip = 0, standby = 0, generate = 0, opt, rc, timeout_set = 0;
 	const char *ack = NULL, *node = NULL;
 	long count = 0, from = 0;
 
@@ -385,7 +394,7 @@ static int run(struct ctl *c, int argc, char **argv)
 	}
 	const char *cmd = argv[optind++];
 	/* command arguments: positionals and options may mix */
-	const char *pos[2] = { NULL, NULL };
+	const char *pos[3] = { NULL, NULL, NULL };
 	int npos = 0;
 	for (int i = optind; i < argc; i++) {
 		const char *a = argv[i];
@@ -397,13 +406,15 @@ static int run(struct ctl *c, int argc, char **argv)
 			gossip = 1;
 		else if (!strcmp(a, "--standby"))
 			standby = 1;
+		else if (!strcmp(a, "--generate"))
+			generate = 1;
 		else if (!strcmp(a, "--json"))
 			c->json = 1;
 		else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
 			c->verbose = 1;
 		else if ((!strcmp(a, "--count") || !strcmp(a, "--from")) && i + 1 < argc)
 			*(a[2] == 'c' ? &count : &from) = atol(argv[++i]);
-		else if (a[0] != '-' && npos < 2)
+		else if (a[0] != '-' && npos < (strcmp(cmd, "keys") ? 2 : 3))
 			pos[npos++] = a;
 		else {
 			usage(stderr);
@@ -444,12 +455,20 @@ static int run(struct ctl *c, int argc, char **argv)
 		}
 		json_object_set_new(req, "id", json_integer(atol(pos[0])));
 		json_object_set_new(req, "voter", json_boolean(!standby));
+	} else if (!strcmp(cmd, "keys")) {
+		if (rctl_keys_request(req, pos, npos, generate) < 0) {
+			json_decref(req);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
 	}
 
+	int redirected = 0;
+again:
 	c->fd = connect_socket(sock, c->timeout_ms);
 	rc = c->fd < 0 ? c->fd : send_request(c, req);
-	json_decref(req);
 	if (rc < 0) {
+		json_decref(req);
 		if (c->fd >= 0)
 			fprintf(stderr, "rumorctl: %s: %s\n", cmd, strerror(-rc));
 		return EXIT_UNREACHABLE;
@@ -464,9 +483,22 @@ static int run(struct ctl *c, int argc, char **argv)
 		return EXIT_TIMEOUT;
 	}
 	if (rc <= 0) {
+		json_decref(req);
 		fprintf(stderr, "rumorctl: %s: connection closed by node\n", cmd);
 		return EXIT_UNREACHABLE;
 	}
+	/* keys changes go to the leader: follow the node's pointer once (by the -n pattern) */
+	long long leader = json_integer_value(json_object_get(r, "leader"));
+	if (!strcmp(cmd, "keys") && !redirected && node && !json_is_true(json_object_get(r, "ok")) &&
+	    leader > 0 && rctl_expand(g.pattern, (unsigned)leader, sock, sizeof(sock)) == 0) {
+		json_decref(r);
+		close(c->fd);
+		c->fd = -1;
+		c->len = 0;
+		redirected = 1;
+		goto again;
+	}
+	json_decref(req);
 	return finish(c, cmd, r);
 }
 

@@ -85,4 +85,9 @@ int rctl_config_pattern(const char *path, char *pattern, size_t cap);
  * return an RCTL_HEALTH_* code. */
 int rctl_cluster(const struct rctl_global *g, int argc, char **argv, int check);
 
+/* `keys` (rumorctl_keys.c): fill @req from the positionals (list | install ID HEX|--generate
+ * | use ID | remove ID). Returns 0, or -1 for a usage error. */
+int rctl_keys_request(json_t *req, const char *const *pos, int npos, int generate);
+void rctl_print_keys(json_t *r);
+
 #endif

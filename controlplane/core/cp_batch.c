@@ -189,3 +189,62 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 	b->n = count;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- keyring entries */
+
+int cp_entry_kind(const void *buf, size_t len)
+{
+	if (len < 4)
+		return CP_ENTRY_UNKNOWN;
+	uint32_t m = get32(buf);
+	return m == CP_BATCH_MAGIC ? CP_ENTRY_BATCH : m == CP_KEYOP_MAGIC ? CP_ENTRY_KEYOP
+									: CP_ENTRY_UNKNOWN;
+}
+
+static int keyop_valid(const struct cp_keyop *k)
+{
+	uint8_t any = 0;
+
+	for (unsigned i = 0; i < CP_KEYOP_KEY_LEN; i++)
+		any |= k->key[i];
+	if (k->id == 0)
+		return 0;
+	if (k->op == CP_KEYOP_INSTALL)
+		return 1;
+	return (k->op == CP_KEYOP_USE || k->op == CP_KEYOP_REMOVE) && !any;
+}
+
+long cp_keyop_encode(const struct cp_keyop *k, void *buf, size_t cap)
+{
+	uint8_t *p = buf;
+
+	if (!keyop_valid(k))
+		return -EINVAL;
+	if (cap < CP_KEYOP_SIZE)
+		return -ENOBUFS;
+	put32(p, CP_KEYOP_MAGIC);
+	p[4] = CP_KEYOP_VERSION;
+	p[5] = k->op;
+	p[6] = k->id;
+	p[7] = 0;
+	memcpy(p + 8, k->key, CP_KEYOP_KEY_LEN);
+	return CP_KEYOP_SIZE;
+}
+
+int cp_keyop_decode(const void *buf, size_t len, struct cp_keyop *k)
+{
+	const uint8_t *p = buf;
+
+	if (len != CP_KEYOP_SIZE)
+		return -EMSGSIZE;
+	if (get32(p) != CP_KEYOP_MAGIC || p[4] != CP_KEYOP_VERSION || p[7] != 0)
+		return -EPROTO;
+	k->op = p[5];
+	k->id = p[6];
+	memcpy(k->key, p + 8, CP_KEYOP_KEY_LEN);
+	if (!keyop_valid(k)) {
+		memset(k, 0, sizeof(*k));
+		return -EINVAL;
+	}
+	return 0;
+}

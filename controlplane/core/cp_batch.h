@@ -96,4 +96,44 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap);
  * Returns 0 on success. */
 int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b);
 
+/* Keyring entry (issue 14): a second Raft entry kind beside the batch, told apart by its
+ * magic, so batches keep their exact bytes and old logs decode unchanged. 40 B:
+ *   magic u32 "RKEY" (0x59454b52), version u8 (=1), op u8 (enum cp_keyop_kind), id u8
+ *   (1..255), reserved u8 (=0), key 32 B (the AES-256 key for install, all zero otherwise)
+ * A node built before this kind counts such an entry as a bad batch and ignores it (on every
+ * old node alike): upgrade every node before the first `rumorctl keys` command. */
+#define CP_KEYOP_MAGIC 0x59454b52u
+#define CP_KEYOP_VERSION 1u
+#define CP_KEYOP_SIZE 40u
+#define CP_KEYOP_KEY_LEN 32u
+
+enum cp_keyop_kind {
+	CP_KEYOP_INSTALL = 1, /* add key id (refused when the id is installed already) */
+	CP_KEYOP_USE = 2,     /* seal with key id from now on (refused unless installed) */
+	CP_KEYOP_REMOVE = 3,  /* drop key id (refused while in use) */
+};
+
+struct cp_keyop {
+	uint8_t op;
+	uint8_t id;
+	uint8_t key[CP_KEYOP_KEY_LEN];
+};
+
+enum cp_entry_kind {
+	CP_ENTRY_UNKNOWN = 0,
+	CP_ENTRY_BATCH = 1,
+	CP_ENTRY_KEYOP = 2,
+};
+
+/* Which codec an entry's bytes are for, by their magic (CP_ENTRY_UNKNOWN when shorter than
+ * a magic or none matches). */
+int cp_entry_kind(const void *buf, size_t len);
+
+/* Encode @k into @buf (CP_KEYOP_SIZE bytes). Returns CP_KEYOP_SIZE, -ENOBUFS or -EINVAL
+ * (unknown op, id 0, a key on use/remove). */
+long cp_keyop_encode(const struct cp_keyop *k, void *buf, size_t cap);
+/* Strict: -EMSGSIZE (length != 40), -EPROTO (magic, version, reserved), -EINVAL (op, id 0,
+ * nonzero key bytes on use/remove). Returns 0. */
+int cp_keyop_decode(const void *buf, size_t len, struct cp_keyop *k);
+
 #endif

@@ -10,6 +10,7 @@
 #define NORIG (RUMOR_NODE_ID_MAX + 1u)
 #define SNAP_MAGIC 0x4d534652u /* "RFSM" */
 #define SNAP_VERSION 1u
+#define SNAP_VERSION_KEYS 2u /* version 1 + the keyring before the KV */
 
 struct logent {
 	struct cp_fsm_entry e;
@@ -33,6 +34,10 @@ struct cp_fsm {
 	struct logent *log;     /* by gseq % log_window; holds (last - nlog, last] */
 	uint64_t nlog;
 	uint64_t wm[NORIG];
+	struct cp_fsm_keyring kr;
+	int keyop_rc;
+	cp_fsm_keyring_cb kr_cb;
+	void *kr_data;
 };
 
 void cp_fsm_config_default(struct cp_fsm_config *cfg)
@@ -44,8 +49,10 @@ void cp_fsm_config_default(struct cp_fsm_config *cfg)
 static int fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
 {
 	struct cp_fsm *f = rf->data;
-	*result = NULL;
-	return cp_fsm_apply_buf(f, buf->base, buf->len);
+	int rc = cp_fsm_apply_buf(f, buf->base, buf->len);
+	/* a keyring entry's verdict for the proposer's callback (cp_fsm_last_keyop) */
+	*result = cp_entry_kind(buf->base, buf->len) == CP_ENTRY_KEYOP ? &f->keyop_rc : NULL;
+	return rc;
 }
 
 static int fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n)
@@ -120,6 +127,7 @@ void cp_fsm_destroy(struct cp_fsm *f)
 	free(f->q);
 	cp_kv_destroy(f->kv);
 	cp_batch_free(&f->scratch);
+	memset(&f->kr, 0, sizeof(f->kr)); /* key material */
 	free(f);
 }
 
@@ -160,8 +168,102 @@ static void lost_queued(struct cp_fsm *f, const struct cp_batch_rec *lost)
 	f->st.dups++;
 }
 
+/* ---------------------------------------------------------------- keyring */
+
+static int kr_find(const struct cp_fsm_keyring *kr, uint8_t id)
+{
+	for (unsigned i = 0; i < kr->n; i++)
+		if (kr->keys[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static int kr_removed(const struct cp_fsm_keyring *kr, uint8_t id)
+{
+	return kr->removed[id >> 3] >> (id & 7) & 1;
+}
+
+int cp_fsm_keyop_check(const struct cp_fsm *f, const struct cp_keyop *k)
+{
+	const struct cp_fsm_keyring *kr = &f->kr;
+	int at = kr_find(kr, k->id);
+
+	if (k->id == 0)
+		return -EINVAL;
+	switch (k->op) {
+	case CP_KEYOP_INSTALL:
+		if (at >= 0)
+			return -EEXIST;
+		return kr->n >= CP_FSM_KEYS_MAX ? -ENOSPC : 0;
+	case CP_KEYOP_USE:
+		return at >= 0 ? 0 : -ENOKEY;
+	case CP_KEYOP_REMOVE:
+		if (kr->use == 0 || kr->use == k->id)
+			return -EBUSY;
+		return at < 0 && kr_removed(kr, k->id) ? -ENOENT : 0;
+	}
+	return -EINVAL;
+}
+
+static void keyop_apply(struct cp_fsm *f, const struct cp_keyop *k)
+{
+	struct cp_fsm_keyring *kr = &f->kr;
+	int rc = cp_fsm_keyop_check(f, k), at = kr_find(kr, k->id);
+
+	f->keyop_rc = rc;
+	if (rc) {
+		f->st.keyops_refused++;
+		return;
+	}
+	if (k->op == CP_KEYOP_INSTALL) {
+		unsigned i = kr->n;
+		while (i > 0 && kr->keys[i - 1].id > k->id) { /* keep them by id */
+			kr->keys[i] = kr->keys[i - 1];
+			i--;
+		}
+		kr->keys[i].id = k->id;
+		memcpy(kr->keys[i].key, k->key, CP_KEYOP_KEY_LEN);
+		kr->n++;
+		kr->removed[k->id >> 3] &= (uint8_t)~(1u << (k->id & 7));
+	} else if (k->op == CP_KEYOP_USE) {
+		kr->use = k->id;
+	} else {
+		if (at >= 0) {
+			memmove(&kr->keys[at], &kr->keys[at + 1],
+				(size_t)(kr->n - at - 1) * sizeof(kr->keys[0]));
+			kr->n--;
+			memset(&kr->keys[kr->n], 0, sizeof(kr->keys[0]));
+		}
+		kr->removed[k->id >> 3] |= (uint8_t)(1u << (k->id & 7));
+	}
+	kr->gen++;
+	f->st.keyops++;
+	if (f->kr_cb)
+		f->kr_cb(f->kr_data, kr);
+}
+
+void cp_fsm_set_keyring_cb(struct cp_fsm *f, cp_fsm_keyring_cb cb, void *data)
+{
+	f->kr_cb = cb;
+	f->kr_data = data;
+}
+const struct cp_fsm_keyring *cp_fsm_keyring(const struct cp_fsm *f) { return &f->kr; }
+int cp_fsm_last_keyop(const struct cp_fsm *f) { return f->keyop_rc; }
+
 int cp_fsm_apply_buf(struct cp_fsm *f, const void *buf, size_t len)
 {
+	if (cp_entry_kind(buf, len) == CP_ENTRY_KEYOP) {
+		/* no gseq, no digest change: the order and the KV are as without it */
+		struct cp_keyop k;
+		if (cp_keyop_decode(buf, len, &k)) {
+			f->st.bad_batches++;
+			f->keyop_rc = -EINVAL;
+			return 0;
+		}
+		keyop_apply(f, &k);
+		memset(&k, 0, sizeof(k));
+		return 0;
+	}
 	f->st.batches++;
 	if (cp_batch_decode(buf, len, &f->scratch)) {
 		f->st.bad_batches++;
@@ -362,7 +464,7 @@ int cp_fsm_snapshot_save(const struct cp_fsm *f, void **buf, size_t *len)
 {
 	struct wbuf w = {0};
 	w_u32(&w, SNAP_MAGIC);
-	w_u32(&w, SNAP_VERSION);
+	w_u32(&w, f->kr.gen ? SNAP_VERSION_KEYS : SNAP_VERSION);
 	w_u64(&w, f->last_gseq);
 	w_u64(&w, f->digest);
 	uint32_t nwm = 0;
@@ -389,6 +491,16 @@ int cp_fsm_snapshot_save(const struct cp_fsm *f, void **buf, size_t *len)
 		w_u32(&w, e->len);
 		if (e->len)
 			w_bytes(&w, e->payload, e->len);
+	}
+	if (f->kr.gen) {
+		w_u64(&w, f->kr.gen);
+		w_bytes(&w, &f->kr.use, 1);
+		w_bytes(&w, f->kr.removed, sizeof(f->kr.removed));
+		w_bytes(&w, &f->kr.n, 1);
+		for (unsigned i = 0; i < f->kr.n; i++) {
+			w_bytes(&w, &f->kr.keys[i].id, 1);
+			w_bytes(&w, f->kr.keys[i].key, CP_KEYOP_KEY_LEN);
+		}
 	}
 	size_t kvlen = cp_kv_snapshot_size(f->kv);
 	w_u64(&w, kvlen);
@@ -462,7 +574,10 @@ static void r_rec(struct rbuf *r, struct cp_batch_rec *rec)
 int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 {
 	struct rbuf r = {buf, len, 0};
-	if (r_uint(&r, 4) != SNAP_MAGIC || r_uint(&r, 4) != SNAP_VERSION)
+	if (r_uint(&r, 4) != SNAP_MAGIC)
+		return r.err ? r.err : -EPROTO;
+	uint64_t version = r_uint(&r, 4);
+	if (version != SNAP_VERSION && version != SNAP_VERSION_KEYS)
 		return r.err ? r.err : -EPROTO;
 	/* Build the new state aside so that a bad snapshot leaves the fsm untouched. */
 	struct cp_fsm *n = NULL;
@@ -529,6 +644,30 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 		l->e.payload = e.kind == CP_BATCH_EVENT ? l->copy : NULL;
 		n->nlog++;
 	}
+	if (version == SNAP_VERSION_KEYS && !r.err) {
+		struct cp_fsm_keyring *kr = &n->kr;
+		kr->gen = r_uint(&r, 8);
+		kr->use = (uint8_t)r_uint(&r, 1);
+		const uint8_t *rm = r_take(&r, sizeof(kr->removed));
+		if (rm)
+			memcpy(kr->removed, rm, sizeof(kr->removed));
+		kr->n = (uint8_t)r_uint(&r, 1);
+		if (!r.err && (kr->gen == 0 || kr->n > CP_FSM_KEYS_MAX || kr->removed[0] & 1))
+			r.err = -EINVAL;
+		for (unsigned i = 0; i < kr->n && !r.err; i++) {
+			kr->keys[i].id = (uint8_t)r_uint(&r, 1);
+			const uint8_t *kp = r_take(&r, CP_KEYOP_KEY_LEN);
+			if (!kp)
+				break;
+			memcpy(kr->keys[i].key, kp, CP_KEYOP_KEY_LEN);
+			/* ascending ids, none removed, id 0 never */
+			if (kr->keys[i].id == 0 || (i && kr->keys[i].id <= kr->keys[i - 1].id) ||
+			    kr_removed(kr, kr->keys[i].id))
+				r.err = -EINVAL;
+		}
+		if (!r.err && kr->use && kr_find(kr, kr->use) < 0)
+			r.err = -EINVAL;
+	}
 	uint64_t kvlen = r_uint(&r, 8);
 	if (!r.err && kvlen != r.left)
 		r.err = -EMSGSIZE;
@@ -550,5 +689,9 @@ int cp_fsm_snapshot_load(struct cp_fsm *f, const void *buf, size_t len)
 	f->st = tmp.st;
 	*n = tmp;
 	cp_fsm_destroy(n);
+	f->kr_cb = tmp.kr_cb;
+	f->kr_data = tmp.kr_data;
+	if (f->kr.gen && f->kr_cb)
+		f->kr_cb(f->kr_data, &f->kr);
 	return 0;
 }

@@ -27,6 +27,32 @@ struct cp_fsm_entry {
 	int8_t kv_rc;             /* cp_kv_exec() result: 0, 1 (not a command), < 0 error */
 };
 
+/* The replicated keyring (issue 14), changed only by committed keyring entries (cp_batch.h
+ * struct cp_keyop), identical on every node at the same log index. How a node's dataplane
+ * combines it with its [auth] keyring file (the bootstrap):
+ *   - gen == 0 (no keyring entry ever accepted): the file alone, as before;
+ *   - else: every key installed here, plus the file's keys whose id is neither installed
+ *     here nor in @removed; seal with @use when it is nonzero, else with the file's use.
+ * So the replicated keyring is authoritative for every id it names (install replaces a
+ * file key of that id, remove removes it from the file's set too); ids it never named keep
+ * coming from the file. Apply refuses (deterministically, on every node): install of an id
+ * installed here (-EEXIST) or beyond CP_FSM_KEYS_MAX keys (-ENOSPC); use of an id not
+ * installed here (-ENOKEY); remove of the id in use (-EBUSY), any remove before a use was
+ * committed (-EBUSY: the file's key is in use and the fsm cannot know which it is), or of
+ * an id neither installed nor removable (-ENOENT: removed already). */
+#define CP_FSM_KEYS_MAX 16
+struct cp_fsm_key {
+	uint8_t id;
+	uint8_t key[CP_KEYOP_KEY_LEN];
+};
+struct cp_fsm_keyring {
+	uint64_t gen;            /* accepted keyring entries so far; 0: none */
+	uint8_t use;             /* 0: no use committed (the file's use) */
+	uint8_t n;
+	uint8_t removed[32];     /* bitmap by id: removed, and not installed again since */
+	struct cp_fsm_key keys[CP_FSM_KEYS_MAX]; /* by id, ascending */
+};
+
 /* Where payloads come from (the event store in production, a map in tests). All callbacks
  * run on the caller's thread inside cp_fsm_drain()/apply. */
 struct cp_payload_provider {
@@ -43,6 +69,11 @@ struct cp_payload_provider {
 	 * feeds it to cp_order_committed(). Optional. */
 	void (*committed)(void *data, const struct cp_batch *b);
 };
+
+/* Called after every accepted keyring entry and after a snapshot load with a keyring:
+ * rumor-cp hands it to its dataplane. Optional (a setter, not a provider field, so that
+ * the providers written before it stay as they are). */
+typedef void (*cp_fsm_keyring_cb)(void *data, const struct cp_fsm_keyring *kr);
 
 struct cp_fsm_config {
 	uint32_t log_window;   /* retained ordered-log entries (payload copies), >= 1 */
@@ -63,6 +94,8 @@ struct cp_fsm_stats {
 	uint64_t kv_errors;     /* malformed KV commands */
 	uint64_t wants;         /* want() calls */
 	uint64_t lost;          /* queued events an operator declared lost (applied as rejects) */
+	uint64_t keyops;        /* keyring entries accepted */
+	uint64_t keyops_refused;/* keyring entries refused by the rules above */
 };
 
 struct cp_fsm;
@@ -97,12 +130,25 @@ uint64_t cp_fsm_queue_len(const struct cp_fsm *f);     /* committed, not yet app
 const struct cp_kv *cp_fsm_kv(const struct cp_fsm *f);
 void cp_fsm_get_stats(const struct cp_fsm *f, struct cp_fsm_stats *st);
 
+void cp_fsm_set_keyring_cb(struct cp_fsm *f, cp_fsm_keyring_cb cb, void *data);
+/* The replicated keyring (never NULL; gen 0 until the first accepted entry). */
+const struct cp_fsm_keyring *cp_fsm_keyring(const struct cp_fsm *f);
+/* What applying @k now would return: 0 or the -errno of the rules above. The API checks
+ * with it before proposing; the verdict that counts is the one at apply. */
+int cp_fsm_keyop_check(const struct cp_fsm *f, const struct cp_keyop *k);
+/* The verdict of the last keyring entry applied (0 or -errno). libraft's apply result for a
+ * keyring entry points at it (valid inside the raft_apply callback only). */
+int cp_fsm_last_keyop(const struct cp_fsm *f);
+
 /* Retained log lookup by gseq. Returns 0 with *e (payload points into the fsm, valid until
  * the next apply/restore) or -ENOENT when outside the window. */
 int cp_fsm_log_get(const struct cp_fsm *f, uint64_t gseq, struct cp_fsm_entry *e);
 
 /* Snapshot to one malloc'd buffer (*buf, *len; free()). Carries KV, last gseq, digest,
- * watermarks, the committed-but-unapplied queue and the retained log window.
+ * watermarks, the committed-but-unapplied queue, the retained log window and (version 2,
+ * written only once a keyring entry was accepted, so that older nodes still read the
+ * snapshots of a cluster that never used `keys`) the replicated keyring. Version 1 loads
+ * as "no keyring entry".
  * Returns 0 or -ENOMEM. */
 int cp_fsm_snapshot_save(const struct cp_fsm *f, void **buf, size_t *len);
 /* Replace the whole state from a snapshot. Returns 0 or -EPROTO (bad magic/version),
