@@ -285,6 +285,104 @@ static void on_repair_run(void *arg, const struct cp_order_repair *run)
 	cp_net_send(cp_raftio_net(&n->io), run->holder, CP_NET_APP, CP_APP_REPAIR, &iov, 1, NULL);
 }
 
+/* Issue 14: is our copy of (origin, seq) another event than @id? Then *@sender is the hop
+ * sender that delivered it. */
+static bool held_wrong(struct cp_node *n, uint16_t origin, uint64_t seq,
+		       const struct rumor_event_id *id, uint16_t *sender)
+{
+	const struct cp_held_event *e = cp_held_get(&n->held, origin, seq);
+	struct cp_plog_frame *pf = &n->serve_pf;
+
+	if (e) {
+		const struct cp_slot_frame *sf = &n->slot_frame[e->slot];
+		*sender = sf->frame ? cp_report_frame_sender(sf->frame, sf->len) : 0;
+		return !rumor_event_id_equal(&e->id, id);
+	}
+	if (plog_frame_load(n, pf, origin, seq) < 0)
+		return false;
+	*sender = pf->f->hdr.sender;
+	return !rumor_event_id_equal(&pf->f->ev[seq - pf->first_seq].id, id);
+}
+
+static void forge_report(void *arg, const struct cp_report *r)
+{
+	report(arg, r);
+}
+
+/* The right payload of (origin, seq) fetched? A wrong copy (a forger answered) is dropped. */
+static int forge_have(void *arg, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
+{
+	struct cp_node *n = arg;
+	uint8_t *p;
+	size_t len;
+
+	if (!cp_fetch_have(&n->fetch, origin, seq))
+		return 0;
+	if (cp_fetch_get(&n->fetch, origin, seq, id, &p, &len) < 0) {
+		cp_fetch_done(&n->fetch, origin, seq);
+		return 0;
+	}
+	free(p); /* it stays in n->fetch for the apply */
+	return 1;
+}
+
+static void forge_poll(struct cp_node *n)
+{
+	struct cp_forge_io io = { forge_have, forge_report, n };
+
+	if (cp_forge_poll(&n->forge, &io, n->self, &n->last_clock, n->rep))
+		flush_reports(n);
+}
+
+/* Holder side of CP_APP_WRONG_ID: count our copy, fetch the right one from the origin (it
+ * holds it: it reported it), report it once it is here (cp_forge_poll on FETCH_RESP). */
+static void on_wrong_id(struct cp_node *n, const uint8_t *p, size_t len)
+{
+	struct cp_report *r = n->rep;
+	uint8_t req[CP_FETCH_REQ_LEN];
+	struct iovec iov = { req, sizeof(req) };
+	uint16_t sender = 0;
+
+	for (size_t off = 0; off < len;) {
+		int used = cp_report_decode(p + off, len - off, r);
+		if (used < 0 || r->reporter != n->self || r->count != 1 || r->origin == n->self)
+			return;
+		off += (size_t)used;
+		n->forge.notices++;
+		if (held_wrong(n, r->origin, r->first_seq, &r->id[0], &sender))
+			cp_forge_note(&n->forge, r->origin, r->first_seq, sender);
+		cp_forge_want(&n->forge, r->origin, r->first_seq, &r->id[0], &r->timestamp,
+			      cp_loop_now_ms());
+		cp_fetch_req_encode(req, r->origin, r->first_seq, 1);
+		cp_net_send(cp_raftio_net(&n->io), r->origin, CP_NET_APP, CP_APP_FETCH_REQ, &iov, 1,
+			    NULL);
+	}
+	forge_poll(n);
+}
+
+/* Leader side: a holder reported another id than the origin's. */
+static void on_wrong_holder(void *arg, const struct cp_order_notice *nt)
+{
+	struct cp_node *n = arg;
+	struct cp_report *r = n->rep;
+	uint8_t buf[512];
+	int len;
+
+	*r = (struct cp_report){ .origin = nt->origin, .reporter = nt->holder, .count = 1,
+				 .first_seq = nt->seq, .timestamp = *nt->ts };
+	r->id[0] = nt->id;
+	rumor_vc_init(&r->holder_clock);
+	if (nt->holder == n->self) {
+		if ((len = cp_report_encode(r, buf, sizeof(buf))) > 0)
+			on_wrong_id(n, buf, (size_t)len);
+		return;
+	}
+	if ((len = cp_report_encode(r, buf, sizeof(buf))) < 0)
+		return;
+	struct iovec iov = { buf, (size_t)len };
+	cp_net_send(cp_raftio_net(&n->io), nt->holder, CP_NET_APP, CP_APP_WRONG_ID, &iov, 1, NULL);
+}
+
 /* cp_tls: `from` is the id the sender's certificate names (or, insecure, what its HELLO
  * claimed). Raft's own idea of the leader, not n->leader: that is polled on the tick, and the
  * new leader's first message may come in the same iteration as its first heartbeat. */
@@ -354,8 +452,15 @@ static void on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, si
 		return;
 	}
 	if (type == CP_APP_FETCH_RESP) {
-		if (cp_fetch_resp_take(&n->fetch, p, len) > 0)
+		if (cp_fetch_resp_take(&n->fetch, p, len) > 0) {
+			forge_poll(n); /* issue 14 hook */
 			cp_fsm_drain(n->fsm);
+		}
+		return;
+	}
+	if (type == CP_APP_WRONG_ID) { /* issue 14 hook: only the leader tells */
+		if (from_leader(n, from))
+			on_wrong_id(n, p, len);
 		return;
 	}
 	if (type != CP_APP_REPORTS)
@@ -1057,6 +1162,10 @@ static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_
 		*len = e->len;
 		return 0;
 	}
+	if (e) /* issue 14: our copy is not the event its origin reported */
+		cp_forge_note(&n->forge, origin, seq, n->slot_frame[e->slot].frame ?
+			      cp_report_frame_sender(n->slot_frame[e->slot].frame,
+						     n->slot_frame[e->slot].len) : 0);
 	/* not in the dataplane's store (a replay after a restart, a released frame): our payload
 	 * log, else a peer's answer */
 	struct cp_plog_frame *pf = &n->apply_pf;
@@ -1067,10 +1176,14 @@ static int pp_get(void *data, uint16_t origin, uint64_t seq, const struct rumor_
 			*len = ev->len;
 			return 0;
 		}
+		cp_forge_note(&n->forge, origin, seq, pf->f->hdr.sender); /* issue 14 */
 	}
 	uint8_t *p;
-	if (cp_fetch_get(&n->fetch, origin, seq, id, &p, len) < 0)
+	if (cp_fetch_get(&n->fetch, origin, seq, id, &p, len) < 0) {
+		if (cp_fetch_have(&n->fetch, origin, seq)) /* a wrong copy must not block the right */
+			cp_fetch_done(&n->fetch, origin, seq);
 		return -EAGAIN;
+	}
 	free(n->fetch_tmp);
 	n->fetch_tmp = p;
 	*payload = p;
@@ -1658,7 +1771,10 @@ static void on_slow(struct cp_loop_timer *t)
 		n->last_repair_ms = now;
 		cp_order_repairs(n->order, now_us(), REPAIR_AFTER_US, REPAIR_RETRY_US,
 				 REPAIR_MAX_SEQS, on_repair_run, n);
+		cp_order_wrong_holders(n->order, now_us(), REPAIR_RETRY_US, REPAIR_MAX_SEQS,
+				       on_wrong_holder, n); /* issue 14 hook */
 	}
+	cp_forge_applied(&n->forge, n->applied_through);
 	if (now - n->last_rereport_ms >= REREPORT_AGE_MS && n->leader) {
 		n->last_rereport_ms = now;
 		/* only the part the order needs next: a report is lost only with a connection,

@@ -40,6 +40,7 @@ enum cp_app_type {
 	CP_APP_DURABLE = 6,   /* leader -> origin: your events through seq are on a majority's disks */
 	CP_APP_SEQ_QUERY = 7, /* starting node -> leader: the highest seq you have seen from me? */
 	CP_APP_SEQ_REPLY = 8, /* leader -> that node: u64 */
+	CP_APP_WRONG_ID = 9,  /* leader -> holder: your copy is not the origin's (cp_report.h) */
 };
 
 /* What a send's reply waits for (the request's "ack"): each is true when said, whatever
@@ -236,6 +237,7 @@ struct cp_node {
 	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
 
 	struct cp_node_stats st;
+	struct cp_forge forge;            /* issue 14: forged copies we held, by hop sender */
 	struct cp_metrics *metrics;       /* /metrics server (rumor_cp.c), NULL: off */
 	uint64_t started_ms;
 	volatile int stop;
