@@ -287,9 +287,10 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 	one(t, "rumor_cp_prefetches_total", "counter", "committed events fetched before the apply",
 	    s->prefetches);
 	/* issue 14: copies that were not their origin's event, by the hop sender */
-	cp_mtext_family(t, "rumor_cp_forged_copies_total", "counter",
-			"held copies with another id than their origin reported, by hop sender");
-	for (unsigned snd = 0; snd <= RUMOR_NODE_ID_MAX; snd++) {
+	if (n->forge.total) /* a family with no sample at all would be an empty one */
+		cp_mtext_family(t, "rumor_cp_forged_copies_total", "counter",
+				"held copies with another id than their origin reported, by hop sender");
+	for (unsigned snd = 0; n->forge.total && snd <= RUMOR_NODE_ID_MAX; snd++) {
 		char id[8];
 		if (!n->forge.by_sender[snd])
 			continue;
