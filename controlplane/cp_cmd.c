@@ -122,6 +122,23 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));
+	{
+		/* issue 14: copies we held that were not their origin's event, by the hop sender
+		 * that delivered them (a member forging or tampering is named here) */
+		json_t *fb = json_object();
+		for (unsigned s = 0; s <= RUMOR_NODE_ID_MAX; s++) {
+			char k[8];
+			if (!n->forge.by_sender[s])
+				continue;
+			snprintf(k, sizeof(k), "%u", s);
+			json_object_set_new(fb, k, json_integer((json_int_t)n->forge.by_sender[s]));
+		}
+		json_object_set_new(r, "forged",
+				    json_pack("{s:I, s:I, s:I, s:o}", "copies",
+					      (json_int_t)n->forge.total, "notices",
+					      (json_int_t)n->forge.notices, "fixed",
+					      (json_int_t)n->forge.fixed, "by_sender", fb));
+	}
 	if (n->rec.want_origin) {
 		/* the committed event the apply waits for: operators see which payload is missing
 		 * (fetched from every peer's store and payload log meanwhile) */
@@ -164,12 +181,14 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 		struct cp_order_stats os;
 		cp_order_get_stats(n->order, &os);
 		json_object_set_new(r, "order",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "reports",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I}", "reports",
 					      (json_int_t)os.reports, "batches", (json_int_t)os.batches,
 					      "events_cut", (json_int_t)os.events_cut, "skips",
 					      (json_int_t)os.skips, "refused",
 					      (json_int_t)(os.refused_nobufs + os.refused_invalid),
-					      "pending", (int)os.pending, "ready", (int)os.ready));
+					      "pending", (int)os.pending, "ready", (int)os.ready,
+					      "forged_reports", (json_int_t)os.forged, "replaced",
+					      (json_int_t)os.replaced));
 		/* events waiting for a majority or a predecessor for over 2 s: operators see them */
 		json_t *stuck = json_array();
 		unsigned k = cp_order_stuck(n->order, cp_now_us(n), 2000000, add_stuck, stuck);

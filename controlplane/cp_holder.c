@@ -482,3 +482,79 @@ void cp_holder_free(struct cp_node *n)
 	free(h->serve_pf.f);
 	memset(h, 0, sizeof(*h));
 }
+
+/* ---------------------------------------------------------------- forged copies (issue 14) */
+
+/* Is our copy of (origin, seq) another event than @id? Then *@sender is the hop sender that
+ * delivered it. */
+static bool held_wrong(struct cp_node *n, uint16_t origin, uint64_t seq,
+		       const struct rumor_event_id *id, uint16_t *sender)
+{
+	const struct cp_held_event *e = cp_held_get(&n->hold.held, origin, seq);
+	struct cp_plog_frame *pf = &n->hold.serve_pf;
+
+	if (e) {
+		const struct cp_slot_frame *sf = &n->hold.slot_frame[e->slot];
+		*sender = sf->frame ? cp_report_frame_sender(sf->frame, sf->len) : 0;
+		return !rumor_event_id_equal(&e->id, id);
+	}
+	if (cp_holder_frame_load(n, pf, origin, seq) < 0)
+		return false;
+	*sender = pf->f->hdr.sender;
+	return !rumor_event_id_equal(&pf->f->ev[seq - pf->first_seq].id, id);
+}
+
+static void forge_report(void *arg, const struct cp_report *r)
+{
+	report(arg, r);
+}
+
+/* The right payload of (origin, seq) fetched? A wrong copy (a forger answered) is dropped. */
+static int forge_have(void *arg, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
+{
+	struct cp_node *n = arg;
+	uint8_t *p;
+	size_t len;
+
+	if (!cp_fetch_have(&n->rec.fetch, origin, seq))
+		return 0;
+	if (cp_fetch_get(&n->rec.fetch, origin, seq, id, &p, &len) < 0) {
+		cp_fetch_done(&n->rec.fetch, origin, seq);
+		return 0;
+	}
+	free(p); /* it stays in the fetch map for the apply */
+	return 1;
+}
+
+void cp_holder_forge_poll(struct cp_node *n)
+{
+	struct cp_forge_io io = { forge_have, forge_report, n };
+
+	if (cp_forge_poll(&n->forge, &io, n->self, &n->hold.last_clock, n->hold.rep))
+		cp_holder_flush_reports(n);
+}
+
+/* CP_APP_WRONG_ID: count our copy, fetch the right one from the origin (it holds it: it
+ * reported it), report it once it is here (cp_holder_forge_poll on FETCH_RESP). */
+void cp_holder_on_wrong_id(struct cp_node *n, const uint8_t *p, size_t len)
+{
+	struct cp_report *r = n->hold.rep;
+	uint8_t req[CP_FETCH_REQ_LEN];
+	struct iovec iov = { req, sizeof(req) };
+	uint16_t sender = 0;
+
+	for (size_t off = 0; off < len;) {
+		int used = cp_report_decode(p + off, len - off, r);
+		if (used < 0 || r->reporter != n->self || r->count != 1 || r->origin == n->self)
+			return;
+		off += (size_t)used;
+		n->forge.notices++;
+		if (held_wrong(n, r->origin, r->first_seq, &r->id[0], &sender))
+			cp_forge_note(&n->forge, r->origin, r->first_seq, sender);
+		cp_forge_want(&n->forge, r->origin, r->first_seq, &r->id[0], &r->timestamp,
+			      cp_now_ms(n));
+		cp_fetch_req_encode(req, r->origin, r->first_seq, 1);
+		cp_peer_send(n, r->origin, CP_APP_FETCH_REQ, &iov, 1);
+	}
+	cp_holder_forge_poll(n);
+}

@@ -86,6 +86,10 @@ void cp_holder_send_pending_releases(struct cp_node *n);
  * (the decoded-frame cache of the apply and of served fetches). 0, -ENOENT, the read's. */
 int cp_holder_frame_load(struct cp_node *n, struct cp_plog_frame *pf, uint16_t origin,
 			 uint64_t seq);
+/* Issue 14: the leader says our copies are not the origin's events (CP_APP_WRONG_ID); the
+ * right ones, once fetched, are reported (poll after each FETCH_RESP). */
+void cp_holder_on_wrong_id(struct cp_node *n, const uint8_t *p, size_t len);
+void cp_holder_forge_poll(struct cp_node *n);
 int cp_holder_init(struct cp_node *n);
 void cp_holder_free(struct cp_node *n);
 #define CP_REPORT_MAX_BYTES (4u << 20)    /* stop draining the dataplane beyond this */

@@ -333,6 +333,28 @@ void cp_leader_on_seq_query(struct cp_node *n, uint64_t from)
 	cp_peer_send(n, from, CP_APP_SEQ_REPLY, &iov, 1);
 }
 
+/* A holder reported another id than the origin's: tell it (issue 14). */
+static void on_wrong_holder(void *arg, const struct cp_order_notice *nt)
+{
+	struct cp_node *n = arg;
+	struct cp_report *r = n->hold.rep;
+	uint8_t buf[512];
+	int len;
+
+	*r = (struct cp_report){ .origin = nt->origin, .reporter = nt->holder, .count = 1,
+				 .first_seq = nt->seq, .timestamp = *nt->ts };
+	r->id[0] = nt->id;
+	rumor_vc_init(&r->holder_clock);
+	if ((len = cp_report_encode(r, buf, sizeof(buf))) < 0)
+		return;
+	if (nt->holder == n->self) {
+		cp_holder_on_wrong_id(n, buf, (size_t)len);
+		return;
+	}
+	struct iovec iov = { buf, (size_t)len };
+	cp_peer_send(n, nt->holder, CP_APP_WRONG_ID, &iov, 1);
+}
+
 void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms)
 {
 	if (!n->lead.leading || now_ms - n->lead.last_repair_ms < REPAIR_PERIOD_MS)
@@ -340,6 +362,8 @@ void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms)
 	n->lead.last_repair_ms = now_ms;
 	cp_order_repairs(n->order, cp_now_us(n), REPAIR_AFTER_US, REPAIR_RETRY_US,
 			 REPAIR_MAX_SEQS, on_repair_run, n);
+	cp_order_wrong_holders(n->order, cp_now_us(n), REPAIR_RETRY_US, REPAIR_MAX_SEQS,
+			       on_wrong_holder, n);
 }
 
 int cp_leader_init(struct cp_node *n)

@@ -286,6 +286,21 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 	    s->repair_frames);
 	one(t, "rumor_cp_prefetches_total", "counter", "committed events fetched before the apply",
 	    s->prefetches);
+	/* issue 14: copies that were not their origin's event, by the hop sender */
+	if (n->forge.total) /* a family with no sample at all would be an empty one */
+		cp_mtext_family(t, "rumor_cp_forged_copies_total", "counter",
+				"held copies with another id than their origin reported, by hop sender");
+	for (unsigned snd = 0; n->forge.total && snd <= RUMOR_NODE_ID_MAX; snd++) {
+		char id[8];
+		if (!n->forge.by_sender[snd])
+			continue;
+		snprintf(id, sizeof(id), "%u", snd);
+		cp_mtext_u64(t, "rumor_cp_forged_copies_total", "sender", id, n->forge.by_sender[snd]);
+	}
+	one(t, "rumor_cp_forge_notices_total", "counter",
+	    "leader notices that our copy is not the origin's", n->forge.notices);
+	one(t, "rumor_cp_forge_fixed_total", "counter",
+	    "right payloads fetched and reported after such a notice", n->forge.fixed);
 	cp_mtext_family(t, "rumor_cp_drops_total", "counter",
 			"what the controlplane dropped or refused, by reason");
 	cp_mtext_u64(t, "rumor_cp_drops_total", "reason", "bad_frame", s->frames_bad);
@@ -317,6 +332,10 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 		one(t, "rumor_order_events_cut_total", "counter", "events put into batches (leader)",
 		    os.events_cut);
 		one(t, "rumor_order_skips_total", "counter", "skip records cut (leader)", os.skips);
+		one(t, "rumor_order_forged_reports_total", "counter",
+		    "reporters of another id than the origin's own (leader)", os.forged);
+		one(t, "rumor_order_replaced_total", "counter",
+		    "first-reported ids replaced by the origin's report (leader)", os.replaced);
 		one(t, "rumor_order_pending_events", "gauge", "events in the order's table (leader)",
 		    os.pending);
 		one(t, "rumor_order_ready_events", "gauge", "events ready, not cut yet (leader)",

@@ -135,8 +135,15 @@ void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, s
 		return;
 	}
 	if (type == CP_APP_FETCH_RESP) {
-		if (cp_fetch_resp_take(&n->rec.fetch, p, len) > 0)
+		if (cp_fetch_resp_take(&n->rec.fetch, p, len) > 0) {
+			cp_holder_forge_poll(n); /* a right copy a wrong holder waited for */
 			cp_fsm_drain(n->fsm);
+		}
+		return;
+	}
+	if (type == CP_APP_WRONG_ID) { /* only the leader tells */
+		if (from_leader(n, from))
+			cp_holder_on_wrong_id(n, p, len);
 		return;
 	}
 	if (type == CP_APP_REPORTS)
@@ -314,6 +321,7 @@ void cp_node_tick_slow(struct cp_node *n)
 		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
 	cp_recovery_tick(n, now);
 	cp_leader_tick_slow(n, now);
+	cp_forge_applied(&n->forge, n->applied_through);
 	if (now - n->hold.last_rereport_ms >= CP_REREPORT_AGE_MS && n->leader) {
 		n->hold.last_rereport_ms = now;
 		/* only the part the order needs next: a report is lost only with a connection,

@@ -31,6 +31,7 @@ enum cp_app_type {
 	CP_APP_SEQ_REPLY = 8, /* leader -> that node: u64 */
 	CP_APP_REPORTED_ALL = 9, /* holder -> leader: the reports before this were all I hold
 				    on disk (a complete re-report pass); no payload */
+	CP_APP_WRONG_ID = 10, /* leader -> holder: your copy is not the origin's (cp_report.h) */
 };
 
 /* What a send's reply waits for (the request's "ack"): each is true when said, whatever

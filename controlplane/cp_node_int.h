@@ -97,6 +97,7 @@ struct cp_node {
 	struct cp_view *view;             /* partial view (cp_view.c), NULL when not running */
 	raft_id leader;                   /* as Raft said at the last tick */
 
+	struct cp_forge forge;            /* issue 14: forged copies we held, by hop sender */
 	struct cp_holder hold;
 	struct cp_recovery rec;
 	struct cp_subs subs;

@@ -39,6 +39,10 @@ int cp_recovery_get(void *data, uint16_t origin, uint64_t seq, const struct rumo
 		*len = e->len;
 		return 0;
 	}
+	if (e) /* issue 14: our copy is not the event its origin reported */
+		cp_forge_note(&n->forge, origin, seq, n->hold.slot_frame[e->slot].frame ?
+			      cp_report_frame_sender(n->hold.slot_frame[e->slot].frame,
+						     n->hold.slot_frame[e->slot].len) : 0);
 	/* not in the dataplane's store (a replay after a restart, a released frame): our payload
 	 * log, else a peer's answer */
 	struct cp_plog_frame *pf = &n->hold.apply_pf;
@@ -49,10 +53,14 @@ int cp_recovery_get(void *data, uint16_t origin, uint64_t seq, const struct rumo
 			*len = ev->len;
 			return 0;
 		}
+		cp_forge_note(&n->forge, origin, seq, pf->f->hdr.sender);
 	}
 	uint8_t *p;
-	if (cp_fetch_get(&n->rec.fetch, origin, seq, id, &p, len) < 0)
+	if (cp_fetch_get(&n->rec.fetch, origin, seq, id, &p, len) < 0) {
+		if (cp_fetch_have(&n->rec.fetch, origin, seq)) /* a wrong copy must not block the right */
+			cp_fetch_done(&n->rec.fetch, origin, seq);
 		return -EAGAIN;
+	}
 	free(n->rec.fetch_tmp);
 	n->rec.fetch_tmp = p;
 	*payload = p;

@@ -106,3 +106,87 @@ void cp_report_from_frame(struct cp_report *r, const struct rumor_wire_frame *f,
 	r->timestamp = f->clock;
 	r->holder_clock = *holder_clock;
 }
+
+uint16_t cp_report_frame_sender(const uint8_t *rumor, size_t len)
+{
+	/* magic(4) version(1) type(1) flags(1) rounds(1) cluster(4) origin(2) sender(2) */
+	return len >= 16 ? rumor_be_ld16(rumor + 14) : 0;
+}
+
+void cp_forge_init(struct cp_forge *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+static uint64_t forge_key(uint16_t origin, uint64_t seq)
+{
+	return (uint64_t)origin << 48 | (seq & ((1ull << 48) - 1));
+}
+
+int cp_forge_note(struct cp_forge *f, uint16_t origin, uint64_t seq, uint16_t sender)
+{
+	uint64_t k = forge_key(origin, seq), h = (k * 0x9E3779B97F4A7C15ull) >> 52;
+
+	if (f->seen[h % CP_FORGE_SEEN] == k)
+		return 0;
+	f->seen[h % CP_FORGE_SEEN] = k;
+	f->total++;
+	f->by_sender[sender <= RUMOR_NODE_ID_MAX ? sender : 0]++;
+	return 1;
+}
+
+int cp_forge_want(struct cp_forge *f, uint16_t origin, uint64_t seq,
+		  const struct rumor_event_id *id, const struct rumor_vc *ts, uint64_t now_ms)
+{
+	struct cp_forge_fix *slot = NULL;
+
+	if (!origin || origin > RUMOR_NODE_ID_MAX || !seq)
+		return -EINVAL;
+	for (unsigned i = 0; i < CP_FORGE_FIX; i++) {
+		struct cp_forge_fix *x = &f->fix[i];
+		if (x->origin == origin && x->seq == seq) {
+			slot = x;
+			break;
+		}
+		if (!slot || (slot->origin && (!x->origin || x->asked_ms < slot->asked_ms)))
+			slot = x;
+	}
+	slot->origin = origin;
+	slot->seq = seq;
+	slot->id = *id;
+	slot->ts = *ts;
+	slot->asked_ms = now_ms;
+	return 0;
+}
+
+unsigned cp_forge_poll(struct cp_forge *f, const struct cp_forge_io *io, uint16_t self,
+		       const struct rumor_vc *holder_clock, struct cp_report *scratch)
+{
+	unsigned made = 0;
+
+	for (unsigned i = 0; i < CP_FORGE_FIX; i++) {
+		struct cp_forge_fix *x = &f->fix[i];
+
+		if (!x->origin || io->have(io->arg, x->origin, x->seq, &x->id) != 1)
+			continue;
+		scratch->origin = x->origin;
+		scratch->reporter = self;
+		scratch->count = 1;
+		scratch->first_seq = x->seq;
+		scratch->id[0] = x->id;
+		scratch->timestamp = x->ts;
+		scratch->holder_clock = *holder_clock;
+		x->origin = 0;
+		f->fixed++;
+		made++;
+		io->report(io->arg, scratch);
+	}
+	return made;
+}
+
+void cp_forge_applied(struct cp_forge *f, const uint64_t *applied)
+{
+	for (unsigned i = 0; i < CP_FORGE_FIX; i++)
+		if (f->fix[i].origin && f->fix[i].seq <= applied[f->fix[i].origin])
+			f->fix[i].origin = 0;
+}

@@ -1,7 +1,8 @@
 /* rumor-craft: hostile gossip frames built with the project's own codec, written to a raw
  * AF_PACKET socket (tests/attack_timestamps.sh, attack_battery.sh and attack_auth.sh run it in
  * an attacker namespace); --replay sends frames captured on the bridge again (--flip: each with
- * one bit of its UDP payload flipped). */
+ * one bit of its UDP payload flipped); --kinds member --as ID: a member holding the keyring
+ * forges another origin's next seqs, sealed in its own name (tests/attack_member_forge.sh). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -24,12 +25,13 @@
 /* What each kind poisons (issue 13); every frame is otherwise well formed: checksums, ids. */
 enum kind { K_UNKNOWN, K_NEXT500, K_OWN, K_MANY, K_HUGE, K_MAX, K_SEQMAX, K_WRAP,
 	    K_FORGED, K_JUMP, K_PULLREQ, K_PULLRESP, K_TRUNC, K_RANDOM, K_AHEAD,
-	    K_NOAUTH, K_BADKEY, K_BADTAG, K_REPLAY, K_TAMPER, K_N };
+	    K_NOAUTH, K_BADKEY, K_BADTAG, K_REPLAY, K_TAMPER, K_MEMBER, K_N };
 static const char *const kind_names[K_N] = { "unknown", "next500", "own", "many",
 					     "huge", "max", "seqmax", "wrap",
 					     "forged", "jump", "pullreq", "pullresp",
 					     "trunc", "random", "ahead",
-					     "noauth", "badkey", "badtag", "replay", "tamper" };
+					     "noauth", "badkey", "badtag", "replay", "tamper",
+					     "member" };
 
 static struct {
 	const char *config, *iface, *kinds;
@@ -43,8 +45,10 @@ static struct {
 	int flip;                 /* --flip: replayed frames get one bit flipped */
 	uint16_t replay_dst;      /* --replay-dst: only captured frames addressed to this node */
 	int spoof;                /* --spoof: crafted frames come from their sender's MAC + IP */
+	uint16_t as;              /* --as: the member we are (kind member): sender id, MAC + IP */
+	uint64_t span;            /* --span: kind member forges next_seq .. next_seq + span - 1 */
 } opt = { .iface = "atk0", .kinds = "unknown,next500,own,many,huge,max,seqmax,wrap",
-	  .duration = 20, .pps = 500, .next_origin = 3, .next_seq = 1,
+	  .duration = 20, .pps = 500, .next_origin = 3, .next_seq = 1, .span = 64,
 	  .src_mac = { 0x02, 0x52, 0x00, 0x00, 0x00, 0xee }, .src_ip = 0x0a4d00c8 };
 
 /* With the config's [auth] keyring the attacker holds the key (an insider): the classic kinds
@@ -68,6 +72,16 @@ static int seal(const struct rumor_config *cfg, uint16_t dst, uint8_t *buf, int 
 	ah[RUMOR_WIRE_AUTH_KEY] = rumor_auth_current(keys);
 	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
 	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
+	if (opt.as) {
+		/* a member's counters are its wall clock (rumor_auth.h): ours stay next to the
+		 * member's own, so receivers' windows for it do not jump ahead of its frames */
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		uint64_t c = rumor_auth_ctr_of_ns((uint64_t)rt.tv_sec * 1000000000ull +
+						  (uint64_t)rt.tv_nsec);
+		if (c > sign_ctr)
+			sign_ctr = c;
+	}
 	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, ++sign_ctr);
 	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, sign_ctr);
 	rumor_auth_body_tag(keys, ah[RUMOR_WIRE_AUTH_KEY], sign_ctr, r, ah + RUMOR_WIRE_AUTH_LEN,
@@ -82,6 +96,13 @@ static int seal(const struct rumor_config *cfg, uint16_t dst, uint8_t *buf, int 
 	a.dst_port = cfg->gossip.port;
 	rumor_wire_put_l2l4(buf, &a, rl + RUMOR_WIRE_AUTH_LEN);
 	return len + RUMOR_WIRE_AUTH_LEN;
+}
+
+/* kind member: the nodes it sends to (all but itself and the origin) */
+static unsigned member_targets = 1;
+static int member_target(const struct rumor_node_conf *nc)
+{
+	return nc->id != opt.as && nc->id != opt.next_origin;
 }
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -157,6 +178,11 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 		origin = (i / 3) % 2 ? origin : (third ? third : origin);
 		seq = opt.next_seq + 1000 + rnd() % 100000;
 		break;
+	case K_MEMBER: /* a key holder's forgery: another origin's next seqs with our bytes,
+			* sealed and sent in our own (member's) name */
+		origin = opt.next_origin;
+		seq = opt.next_seq + (i / member_targets) % opt.span;
+		break;
 	case K_NOAUTH: /* issue 14's frame: a member's next seqs, clean timestamp, no auth */
 	case K_BADKEY: /* the same with an auth header under a key id nobody holds */
 	case K_BADTAG: /* the same under the cluster's key id with a tag we cannot compute */
@@ -201,7 +227,7 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 		return -EINVAL;
 	rumor_vc_set(&ts, origin, seq);
 	hdr.origin = origin;
-	hdr.sender = origin;
+	hdr.sender = k == K_MEMBER ? opt.as : origin;
 	hdr.first_seq = seq;
 	hdr.clock_count = ts.n;
 	if (k == K_PULLREQ || k == K_PULLRESP) {
@@ -210,7 +236,7 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 		hdr.rounds_left = 0;
 		hdr.type = k == K_PULLREQ ? RUMOR_WIRE_PULL_REQ : RUMOR_WIRE_PULL_RESP;
 	}
-	int plen = k == K_NOAUTH || k == K_BADKEY || k == K_BADTAG
+	int plen = k == K_NOAUTH || k == K_BADKEY || k == K_BADTAG || k == K_MEMBER
 			   ? snprintf(payload, sizeof(payload), "SET pwned %llu",
 				      (unsigned long long)i)
 			   : snprintf(payload, sizeof(payload), "SET attack-%s %llu", kind_names[k],
@@ -225,7 +251,7 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 	memcpy(a.dst_mac, dst->mac, 6);
 	memcpy(a.src_mac, opt.src_mac, 6);
 	a.src_ip = opt.src_ip;
-	if (opt.spoof && rumor_config_node(cfg, hdr.sender) != NULL) {
+	if ((opt.spoof || k == K_MEMBER) && rumor_config_node(cfg, hdr.sender) != NULL) {
 		/* the member the frame names as sender: what the link-source budgets trust */
 		memcpy(a.src_mac, rumor_config_node(cfg, hdr.sender)->mac, 6);
 		a.src_ip = rumor_config_node(cfg, hdr.sender)->ip;
@@ -369,9 +395,11 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rumor-craft --config FILE [--iface IF] [--src-mac MAC] [--src-ip IP]\n"
 		"         [--kinds LIST] [--duration S] [--pps N] [--next ORIGIN:SEQ] [--count N]\n"
-		"         [--replay PCAP [--flip] [--replay-dst NODE]] [--spoof]\n"
+		"         [--replay PCAP [--flip] [--replay-dst NODE]] [--spoof] [--as ID --span N]\n"
 		"kinds: unknown next500 own many huge max seqmax wrap forged jump pullreq\n"
-		"       pullresp trunc random ahead noauth badkey badtag (comma separated);\n"
+		"       pullresp trunc random ahead noauth badkey badtag member (comma separated);\n"
+		"       member (needs --as): origin's --next seqs .. + --span - 1, SET pwned, sealed\n"
+		"       in member ID's name from its MAC + IP, to every node but ID and the origin;\n"
 		"       --pps 0: unpaced; --replay: the captured rumor frames again, in a loop\n");
 	exit(2);
 }
@@ -383,7 +411,7 @@ int main(int argc, char **argv)
 		{ "src-ip", 1, 0, 'a' }, { "kinds", 1, 0, 'k' },    { "duration", 1, 0, 'd' },
 		{ "pps", 1, 0, 'p' },    { "next", 1, 0, 'n' },     { "count", 1, 0, 'C' },
 		{ "replay", 1, 0, 'R' }, { "flip", 0, 0, 'F' },     { "replay-dst", 1, 0, 'D' },
-		{ "spoof", 0, 0, 'S' },
+		{ "spoof", 0, 0, 'S' },  { "as", 1, 0, 'A' },       { "span", 1, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct rumor_config cfg;
@@ -415,6 +443,8 @@ int main(int argc, char **argv)
 		case 'F': opt.flip = 1; break;
 		case 'S': opt.spoof = 1; break;
 		case 'D': opt.replay_dst = (uint16_t)atoi(optarg); break;
+		case 'A': opt.as = (uint16_t)atoi(optarg); break;
+		case 'P': opt.span = strtoull(optarg, NULL, 10); if (!opt.span) usage(); break;
 		case 'n':
 			if (sscanf(optarg, "%u:%llu", &o, &s) != 2 || !o || o > RUMOR_NODE_ID_MAX || !s)
 				usage();
@@ -453,7 +483,7 @@ int main(int argc, char **argv)
 		}
 		/* a sender id of no configured node, one per process; counters above any
 		 * receiver's start floor */
-		sign_sender = (uint16_t)(1000 + (unsigned)getpid() % 24);
+		sign_sender = opt.as ? opt.as : (uint16_t)(1000 + (unsigned)getpid() % 24);
 		sign_ctr = rumor_auth_ctr_of_ns(((uint64_t)time(NULL) + 60) * 1000000000ull);
 	}
 
@@ -469,6 +499,19 @@ int main(int argc, char **argv)
 	}
 	if (!nk || cfg.n_nodes < 2)
 		usage();
+	for (unsigned k = 0; k < nk; k++)
+		if (kinds[k] == K_MEMBER) {
+			if (!opt.as || !rumor_config_node(&cfg, opt.as) || !keys || nk != 1) {
+				fprintf(stderr, "rumor-craft: kind member needs --as MEMBER, the "
+						"config's [auth] keyring, and no other kind\n");
+				return 2;
+			}
+			member_targets = 0;
+			for (unsigned j = 0; j < cfg.n_nodes; j++)
+				member_targets += member_target(&cfg.nodes[j]);
+			if (!member_targets)
+				usage();
+		}
 
 	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	unsigned ifx = if_nametoindex(opt.iface);
@@ -495,6 +538,15 @@ int main(int argc, char **argv)
 		 * ones for it would come back to our own port and be lost */
 		if (opt.spoof && dst->id == opt.next_origin)
 			dst = &cfg.nodes[(i / nk + 1) % cfg.n_nodes];
+		if (k == K_MEMBER) {
+			/* not to ourselves (our own port), not to the origin (it drops its own
+			 * seqs): each other node in turn, each seq once per round of them */
+			unsigned want = (unsigned)(i % member_targets), j;
+			for (j = 0; j < cfg.n_nodes; j++)
+				if (member_target(&cfg.nodes[j]) && want-- == 0)
+					break;
+			dst = &cfg.nodes[j];
+		}
 		struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifx,
 					  .sll_halen = 6 };
 		int len;

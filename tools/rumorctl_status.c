@@ -106,7 +106,8 @@ static const char *const known[] = {
 	"ok", "node", "role", "term", "leader", "commit_index", "last_applied", "applied_gseq",
 	"order_digest", "waiting_payload", "held_events", "limits", "uptime_s", "dataplane",
 	"node_stats", "waiting_for", "disk", "ring_backlog", "payload_log", "fsm", "order",
-	"stuck_events", "applies_inflight", "next_cut_us", "stuck_oldest", "order_origins", NULL
+	"stuck_events", "applies_inflight", "next_cut_us", "stuck_oldest", "order_origins",
+	"forged", NULL
 };
 
 static const char *const known_dp[] = {
@@ -132,6 +133,7 @@ void rctl_print_status(json_t *r, int verbose)
 	json_t *dp = json_object_get(r, "dataplane"), *disk = json_object_get(r, "disk");
 	json_t *pl = json_object_get(r, "payload_log"), *fsm = json_object_get(r, "fsm");
 	json_t *ord = json_object_get(r, "order"), *wf = json_object_get(r, "waiting_for");
+	json_t *fg = json_object_get(r, "forged");
 	json_t *api = json_object_get(json_object_get(r, "limits"), "api");
 	json_t *net = json_object_get(json_object_get(r, "limits"), "net");
 	char a[64], b[64], list[512];
@@ -196,10 +198,18 @@ void rctl_print_status(json_t *r, int verbose)
 		     "%lld rejected, %lld duplicates)", num(fsm, "applied"), num(fsm, "batches"),
 		     num(fsm, "kv_cmds"), num(fsm, "skips"), num(fsm, "lost"), num(fsm, "rejects"),
 		     num(fsm, "dups"));
+	if (fg) /* issue 14: a member forging another origin's events is named by sender */
+		line("forged copies", "%lld held (by hop sender: %s), %lld notices, %lld fixed",
+		     num(fg, "copies"), nonzero_list(list, sizeof(list),
+						     json_object_get(fg, "by_sender")),
+		     num(fg, "notices"), num(fg, "fixed"));
 	if (ord) {
 		line("ordering", "%lld batches, %lld events cut, %lld skips, %lld refused, "
 		     "%lld pending, %lld ready", num(ord, "batches"), num(ord, "events_cut"),
 		     num(ord, "skips"), num(ord, "refused"), num(ord, "pending"), num(ord, "ready"));
+		if (num(ord, "forged_reports") || num(ord, "replaced"))
+			line("forged reports", "%lld (not the origin's id), %lld replaced by the "
+			     "origin's report", num(ord, "forged_reports"), num(ord, "replaced"));
 		line("stuck events", "%lld (over 2 s)", num(r, "stuck_events"));
 	}
 	if (api)

@@ -21,9 +21,13 @@ enum {
 
 struct ev {
 	struct rumor_event_id id;
+	struct rumor_event_id alt_id; /* a second id holders reported before the origin did */
 	uint64_t seq;
 	uint64_t sum;
-	uint64_t holders;
+	uint64_t holders;    /* reporters of id (the only ones counted once confirmed) */
+	uint64_t alt;        /* reporters of alt_id (0: none) */
+	uint64_t wrong;      /* reporters of another id than the origin's: told to fetch it */
+	uint64_t notice_at;  /* when they were last told (0: never) */
 	uint64_t first_seen;
 	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
 	uint64_t last;       /* a skip's last seq */
@@ -32,6 +36,7 @@ struct ev {
 	uint16_t ts_n;
 	uint16_t check_pos;
 	uint8_t state;
+	uint8_t confirmed;   /* id is the one the origin itself reported */
 };
 
 struct orig {
@@ -93,6 +98,7 @@ struct cp_order {
 	uint16_t heap[NORIG];
 	uint16_t defer[NORIG];
 	struct rumor_vc_dense gclock;
+	struct rumor_vc notice_ts; /* scratch for cp_order_wrong_holders() */
 };
 
 void cp_order_config_default(struct cp_order_config *cfg)
@@ -260,10 +266,12 @@ static uint32_t skip_covering(const struct cp_order *o, const struct orig *g, ui
 	return NONE32;
 }
 
+/* Only the origin's own report names the id (issue 14: every member holds the gossip key,
+ * so a frame's seal does not say who made it): until the origin reported, nothing counts. */
 static inline int held_by_majority(const struct cp_order *o, const struct ev *e)
 {
-	return o->majority && (unsigned)__builtin_popcountll(e->holders & o->voter_mask) >=
-				      o->majority;
+	return o->majority && e->confirmed &&
+	       (unsigned)__builtin_popcountll(e->holders & o->voter_mask) >= o->majority;
 }
 
 static void push_work(struct cp_order *o, uint16_t p)
@@ -497,12 +505,24 @@ static uint64_t unpassed(const struct cp_order *o, uint64_t since)
 	return m;
 }
 
-/* May the order give up on an event held by @holders (voter slots; 0: nobody reported it)?
- * Only if even with every voter it has not heard from in full, fewer than a majority could
- * hold it: then it was never on a majority's disks, so never acknowledged as durable. */
-static bool may_skip(const struct cp_order *o, uint64_t holders, uint64_t unheard)
+/* May the order give up on (origin, s), held as @e (NULL: nobody reported it)? Only if it was
+ * never on a majority's disks as its origin's event, so never acknowledged as durable:
+ * - the origin re-reported all it holds since @since and did not vouch for it (an origin
+ *   reports every durable event of its own; a forged seq it never used is one of these);
+ * - or even with every voter not heard in full, fewer than a majority could hold it. */
+static bool may_skip(const struct cp_order *o, uint16_t origin, const struct ev *e,
+		     uint64_t since, uint64_t unheard)
 {
-	return (unsigned)__builtin_popcountll((holders | unheard) & o->voter_mask) < o->majority;
+	uint64_t h = 0;
+
+	if (!o->cfg.skip_needs_passes)
+		return true;
+	if ((!e || !e->confirmed) && o->slot_of[origin] &&
+	    o->pass_us[o->slot_of[origin] - 1] > since)
+		return true;
+	if (e)
+		h = e->confirmed ? e->holders : e->holders | e->alt;
+	return (unsigned)__builtin_popcountll((h | unheard) & o->voter_mask) < o->majority;
 }
 
 int cp_order_set_voters(struct cp_order *o, const uint16_t *ids, unsigned n)
@@ -547,6 +567,116 @@ int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock)
 	return 0;
 }
 
+/* Copy r's timestamp into event @idx: dependencies (every entry but the origin's) and the
+ * sum key. Returns 0, or -EINVAL when ts[origin] != seq. */
+static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_report *r)
+{
+	struct ev *e = &o->pool[idx];
+	const struct rumor_vc *ts = r->ts;
+	size_t base = (size_t)idx * o->cfg.max_clock_entries;
+	uint16_t *nodes = o->ts_node + base;
+	uint64_t *ctrs = o->ts_ctr + base;
+	uint64_t sum = 0;
+	unsigned k = 0;
+
+	if (rumor_vc_get(ts, r->origin) != r->seq)
+		return -EINVAL; /* checked first: a replaced candidate's cells stay intact */
+	/* one pass: copy the dependencies, sum the key */
+	for (unsigned i = 0; i < ts->n; i++) {
+		uint16_t n = ts->node[i];
+		uint64_t c = ts->ctr[i];
+		sum += c;
+		nodes[k] = n;
+		ctrs[k] = c;
+		if (n != r->origin)
+			k++;
+	}
+	e->ts_n = (uint16_t)k;
+	e->sum = sum;
+	e->check_pos = 0;
+	return 0;
+}
+
+static void note_wrong(struct cp_order *o, struct ev *e, uint64_t bits)
+{
+	bits &= ~e->holders;
+	o->st.forged += (unsigned)__builtin_popcountll(bits & ~e->wrong);
+	e->wrong |= bits;
+}
+
+/* A report for an (origin, seq) the table holds. Until the origin itself reported, holders'
+ * ids are candidates (two kept: the forged one and the real one, whichever came first); the
+ * origin's report fixes the id, its timestamp replaces a forged candidate's, and the
+ * holders of any other id are marked wrong (cp_order_wrong_holders tells them). Only
+ * PENDING events can be unconfirmed: nothing unconfirmed is ever ready. Returns 1 when the
+ * report counts (check readiness), 0 for a repeat, -EEXIST / -EINVAL / -E2BIG. */
+static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_report *r,
+			uint64_t bit)
+{
+	struct ev *e = &o->pool[idx];
+	bool same = rumor_event_id_equal(&e->id, &r->id);
+
+	if (e->confirmed) {
+		if (!same) {
+			o->st.conflicts++;
+			note_wrong(o, e, bit);
+			return -EEXIST;
+		}
+		o->st.reports++;
+		if (e->holders & bit)
+			return 0;
+		e->holders |= bit;
+		e->wrong &= ~bit;
+		return 1;
+	}
+	if (r->reporter != r->origin) {
+		if (same || !(e->alt || e->holders)) {
+			o->st.reports++;
+			if (e->holders & bit)
+				return 0;
+			e->holders |= bit;
+			return 1; /* counts once confirmed */
+		}
+		if (e->alt && !rumor_event_id_equal(&e->alt_id, &r->id)) {
+			o->st.conflicts++; /* a third version: its reporter re-reports later */
+			return -EEXIST;
+		}
+		o->st.reports++;
+		e->alt_id = r->id;
+		e->alt |= bit;
+		return 0;
+	}
+	/* the origin's word */
+	if (same) {
+		e->confirmed = 1;
+		note_wrong(o, e, e->alt);
+		e->holders |= bit;
+		e->alt = 0;
+		o->st.reports++;
+		return 1;
+	}
+	if (r->ts->n > o->cfg.max_clock_entries) {
+		o->st.refused_invalid++;
+		return -E2BIG;
+	}
+	if (load_ts(o, idx, r)) {
+		o->st.refused_invalid++;
+		return -EINVAL;
+	}
+	bool alt_is = e->alt && rumor_event_id_equal(&e->alt_id, &r->id);
+	uint64_t alt = e->alt, was = alt_is ? e->holders : e->holders | e->alt;
+	e->id = r->id;
+	e->holders = (alt_is ? alt : 0) | bit;
+	e->alt = 0;
+	e->confirmed = 1;
+	e->first_seen = o->now; /* the real event starts its own clock (gap, repair) */
+	e->repair_at = 0;
+	note_wrong(o, e, was);
+	o->st.replaced++;
+	o->st.reports++;
+	return 1;
+}
+
 int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us)
 {
 	uint16_t origin = r->origin;
@@ -578,14 +708,9 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 	}
 	if (idx != NONE32) {
 		e = &o->pool[idx];
-		if (!rumor_event_id_equal(&e->id, &r->id)) {
-			o->st.conflicts++;
-			return -EEXIST;
-		}
-		o->st.reports++;
-		if (e->holders & bit)
-			return 0;
-		e->holders |= bit;
+		int rc = known_report(o, idx, r, bit);
+		if (rc <= 0)
+			return rc;
 	} else {
 		const struct rumor_vc *ts = r->ts;
 		if (ts->n > o->cfg.max_clock_entries) {
@@ -615,28 +740,13 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		e->seq = r->seq;
 		e->origin = origin;
 		e->holders = bit;
+		e->alt = e->wrong = 0;
+		e->notice_at = 0;
+		e->confirmed = r->reporter == origin || o->cfg.debug_any_reporter;
 		e->first_seen = now_us;
 		e->repair_at = 0;
-		e->check_pos = 0;
 		e->state = EV_PENDING;
-		size_t base = (size_t)idx * o->cfg.max_clock_entries;
-		uint16_t *nodes = o->ts_node + base;
-		uint64_t *ctrs = o->ts_ctr + base;
-		uint64_t sum = 0, own = 0;
-		unsigned k = 0;
-		/* one pass: copy the dependencies, sum the key, find ts[origin] */
-		for (unsigned i = 0; i < ts->n; i++) {
-			uint16_t n = ts->node[i];
-			uint64_t c = ts->ctr[i];
-			sum += c;
-			nodes[k] = n;
-			ctrs[k] = c;
-			if (n == origin)
-				own = c;
-			else
-				k++;
-		}
-		if (own != r->seq) {
+		if (load_ts(o, idx, r)) {
 			ev_free(o, idx);
 			g->max_seq = old_max; /* a refused report must not start gap timers */
 			if (g->held) { /* ... nor widen the window */
@@ -646,8 +756,6 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 			o->st.refused_invalid++;
 			return -EINVAL;
 		}
-		e->ts_n = (uint16_t)k;
-		e->sum = sum;
 		note_origin(o, origin);
 		o->st.events_created++;
 		o->st.reports++;
@@ -714,7 +822,8 @@ static void check_gaps(struct cp_order *o)
 		if (o->now - g->gap_since < o->cfg.gap_timeout_us)
 			continue;
 		uint64_t unheard = unpassed(o, g->gap_since);
-		if (!may_skip(o, idx == NONE32 ? 0 : o->pool[idx].holders, unheard)) {
+		if (!may_skip(o, (uint16_t)n, idx == NONE32 ? NULL : &o->pool[idx], g->gap_since,
+			      unheard)) {
 			o->st.skips_deferred++;
 			continue;
 		}
@@ -735,7 +844,7 @@ static void check_gaps(struct cp_order *o)
 			struct ev *e = &o->pool[idx];
 			if (e->state != EV_PENDING || held_by_majority(o, e) ||
 			    o->now - e->first_seen < o->cfg.gap_timeout_us ||
-			    !may_skip(o, e->holders, unheard))
+			    !may_skip(o, (uint16_t)n, e, g->gap_since, unheard))
 				break;
 			ev_free(o, idx);
 			t++;
@@ -830,7 +939,7 @@ static void check_impossible(struct cp_order *o)
 		}
 		if (o->now - g->imp_since < o->cfg.gap_timeout_us)
 			continue;
-		if (!may_skip(o, 0, unpassed(o, g->imp_since))) {
+		if (!may_skip(o, n, NULL, g->imp_since, unpassed(o, g->imp_since))) {
 			o->st.skips_deferred++;
 			continue;
 		}
@@ -1078,8 +1187,9 @@ unsigned cp_order_stuck(const struct cp_order *o, uint64_t now_us, uint64_t min_
 	return count;
 }
 
+/* @holders hold the right bytes; @known also counts the wrong holders (not sent to). */
 static void repair_fill(const struct cp_order *o, uint16_t origin, uint64_t seq,
-			uint64_t holders, struct cp_order_repair *r)
+			uint64_t holders, uint64_t known, struct cp_order_repair *r)
 {
 	unsigned os = o->slot_of[origin];
 
@@ -1088,7 +1198,7 @@ static void repair_fill(const struct cp_order *o, uint16_t origin, uint64_t seq,
 	r->holder = os && (holders >> (os - 1) & 1) ? origin
 						    : o->node_of[__builtin_ctzll(holders)];
 	r->nmissing = 0;
-	for (uint64_t m = o->voter_mask & ~holders; m; m &= m - 1)
+	for (uint64_t m = o->voter_mask & ~known; m; m &= m - 1)
 		r->missing[r->nmissing++] = o->node_of[__builtin_ctzll(m)];
 }
 
@@ -1121,10 +1231,12 @@ unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_
 				continue;
 			}
 
-			if (e && e->state == EV_PENDING && !held_by_majority(o, e) &&
+			/* unconfirmed: only the origin can vouch for those bytes, nobody spreads
+			 * them; wrong holders are told (cp_order_wrong_holders), not repaired */
+			if (e && e->state == EV_PENDING && e->confirmed && !held_by_majority(o, e) &&
 			    now_us - e->first_seen >= min_age_us &&
 			    (!e->repair_at || now_us - e->repair_at >= retry_us)) {
-				h = e->holders;
+				h = e->holders | e->wrong;
 				e->repair_at = now_us;
 			}
 			if (open && h == mask) {
@@ -1137,9 +1249,9 @@ unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_
 					cb(arg, &r);
 				open = 0;
 			}
-			if (!h || !(o->voter_mask & ~h))
+			if (!h || !(e->holders) || !(o->voter_mask & ~h))
 				continue; /* nothing to do here, or nobody to send to */
-			repair_fill(o, (uint16_t)n, t, h, &r);
+			repair_fill(o, (uint16_t)n, t, h & ~e->wrong, h, &r);
 			mask = h;
 			open = 1;
 		}
@@ -1150,6 +1262,53 @@ unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_
 		}
 	}
 	return runs;
+}
+
+unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t retry_us,
+				uint32_t max_seqs, cp_order_notice_cb cb, void *arg)
+{
+	unsigned told = 0;
+
+	if (max_seqs == 0)
+		return 0;
+	for (unsigned n = 1; n <= o->max_origin; n++) {
+		const struct orig *g = &o->og[n];
+		uint64_t s = o->rt[n] + 1, end = g->max_seq;
+
+		if (end < s)
+			continue;
+		if (end - s >= max_seqs)
+			end = s + max_seqs - 1;
+		for (uint64_t t = s; t <= end; t++) {
+			uint32_t idx = ring_get(g, t);
+			if (idx == NONE32) {
+				t = next_held(g, t, end) - 1;
+				continue;
+			}
+			struct ev *e = &o->pool[idx];
+			uint64_t m = e->wrong & ~e->holders;
+			if (e->state != EV_PENDING || !e->confirmed || !m ||
+			    (e->notice_at && now_us - e->notice_at < retry_us))
+				continue;
+			e->notice_at = now_us;
+			/* the origin's timestamp again, for the holder to report with */
+			size_t base = (size_t)idx * o->cfg.max_clock_entries;
+			rumor_vc_init(&o->notice_ts);
+			for (unsigned i = 0; i < e->ts_n; i++)
+				rumor_vc_set(&o->notice_ts, o->ts_node[base + i], o->ts_ctr[base + i]);
+			rumor_vc_set(&o->notice_ts, (uint16_t)n, t);
+			for (; m; m &= m - 1) {
+				struct cp_order_notice nt = { .origin = (uint16_t)n, .seq = t,
+							      .id = e->id, .ts = &o->notice_ts,
+							      .holder = o->node_of[__builtin_ctzll(m)] };
+				told++;
+				o->st.wrong_notices++;
+				if (cb)
+					cb(arg, &nt);
+			}
+		}
+	}
+	return told;
 }
 
 void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st)

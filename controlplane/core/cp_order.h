@@ -31,6 +31,9 @@ struct cp_order_config {
 				       event a majority holds on disk is (rumor-cp sets it) */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
+	unsigned debug_any_reporter;/* TESTS ONLY: any holder's first report names the id (the
+				       rule before issue 14), for tests of readiness and gaps
+				       that never let the origin report */
 };
 
 /* Defaults: 65536 pending, 64 entries, 4096 events / 2 ms, 500 ms gap timeout, phantom skips
@@ -57,6 +60,11 @@ struct cp_order_stats {
 	uint64_t refused_nobufs;   /* refused: max_pending or per-origin window full */
 	uint64_t refused_invalid;  /* refused: bad origin/seq/clock */
 	uint64_t conflicts;        /* same (origin, seq) reported with a different id */
+	uint64_t forged;           /* reporters that held another id than the origin's own
+				      (each counted once per event) */
+	uint64_t replaced;         /* candidates that holders reported first, replaced by the
+				      origin's own report of another id */
+	uint64_t wrong_notices;    /* cp_order_wrong_holders() notices handed out */
 	uint64_t uncounted;        /* reports from reporters beyond CP_ORDER_MAX_REPORTERS */
 	uint64_t skips_deferred;   /* order cuts at which a due skip or reject waited for a
 				      majority of re-report passes (skip_needs_passes) */
@@ -97,7 +105,13 @@ int cp_order_pass(struct cp_order *o, uint16_t reporter, uint64_t now_us);
  * Raising is idempotent; lowering is ignored. Returns 0 or -EINVAL. */
 int cp_order_set_ordered(struct cp_order *o, uint16_t origin, uint64_t seq);
 
-/* Record one report at time @now_us. Returns
+/* Record one report at time @now_us. Only the origin's own report (reporter == origin)
+ * names an event's id: before it comes, holders' reports are candidates that count for
+ * nothing; it fixes the id (its timestamp replaces a candidate's of another id), and from
+ * then on only reports of that id count toward the majority. Reports of another id are
+ * -EEXIST and their reporters are told (cp_order_wrong_holders) until they report the right
+ * one. An unconfirmed event is never ready: like a minority-held one it is skipped at the
+ * gap timeout when something waits behind it. Returns
  *   0         accepted (or ignored as stale / repeat: see stats)
  *   -EINVAL   origin/reporter 0 or out of range, seq 0, ts NULL or ts[origin] != seq
  *   -E2BIG    ts has more entries than max_clock_entries
@@ -151,6 +165,21 @@ typedef void (*cp_order_repair_cb)(void *arg, const struct cp_order_repair *r);
  * Seqs nobody reported are left to the gap timeout. Returns the number of runs. */
 unsigned cp_order_repairs(struct cp_order *o, uint64_t now_us, uint64_t min_age_us,
 			  uint64_t retry_us, uint32_t max_seqs, cp_order_repair_cb cb, void *arg);
+
+/* Holders that reported another id than the origin's for a pending event: each is told the
+ * right id and the origin's timestamp (@ts valid during the call) so that it drops its
+ * bytes, fetches the right ones and reports them. Looks at each origin's next @max_seqs
+ * unordered seqs; an event is told again after @retry_us. Returns notices handed out. */
+struct cp_order_notice {
+	uint16_t origin;
+	uint16_t holder;
+	uint64_t seq;
+	struct rumor_event_id id;
+	const struct rumor_vc *ts;
+};
+typedef void (*cp_order_notice_cb)(void *arg, const struct cp_order_notice *n);
+unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t retry_us,
+				uint32_t max_seqs, cp_order_notice_cb cb, void *arg);
 
 void cp_order_get_stats(const struct cp_order *o, struct cp_order_stats *st);
 

@@ -731,6 +731,20 @@ static void node_create(struct sim *s, unsigned i)
 	raft_set_snapshot_trailing(n->raft, 32);
 }
 
+static void set_conn(struct sim *s, unsigned a, unsigned b, bool up)
+{
+	if (a == b || s->conn[a][b] == up)
+		return;
+	s->conn[a][b] = s->conn[b][a] = up;
+	if (up) {
+		raft_fixture_reconnect(&s->f, a, b);
+		raft_fixture_reconnect(&s->f, b, a);
+	} else {
+		raft_fixture_disconnect(&s->f, a, b);
+		raft_fixture_disconnect(&s->f, b, a);
+	}
+}
+
 /* The node's processes die: the dataplane's store and rings, rumor-cp's memory, and what
  * the payload log had not synced. Raft's state survives (the fixture keeps it: what its log
  * and snapshot on disk would give back, and the state machine replayed from them). */
@@ -743,7 +757,11 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 		return;
 	sn->up = false;
 	s->stats_crashes++;
-	raft_fixture_kill(&s->f, sn->idx);
+	/* Raft keeps its state (what its disk would give back) and is cut off while the node is
+	 * down: the fixture's kill/revive loses writes in flight, which a real disk does not */
+	for (unsigned j = 0; j < s->nn; j++)
+		if (j != sn->idx && s->conn[sn->idx][j])
+			set_conn(s, sn->idx, j, false);
 	for (uint32_t i = 0; i < SIM_SLOTS; i++)
 		free(d->slot[i].buf);
 	memset(d->slot, 0, sizeof(d->slot));
@@ -786,24 +804,12 @@ static void node_restart(struct sim *s, struct sim_node *sn)
 	sn->up = true;
 	if (cp_node_fsm_reload(n) < 0)
 		fail(s, "node %u: the state machine did not reload from its snapshot", sn->id);
-	raft_fixture_revive(&s->f, sn->idx);
+	for (unsigned j = 0; j < s->nn; j++)
+		if (j != sn->idx && s->node[j].up)
+			set_conn(s, sn->idx, j, true);
 	struct rumor_msg *m = msg_new(RUMOR_MSG_RESYNC);
 	dp_handle(s, sn, m);
 	cp_fsm_drain(n->fsm);
-}
-
-static void set_conn(struct sim *s, unsigned a, unsigned b, bool up)
-{
-	if (a == b || s->conn[a][b] == up)
-		return;
-	s->conn[a][b] = s->conn[b][a] = up;
-	if (up) {
-		raft_fixture_reconnect(&s->f, a, b);
-		raft_fixture_reconnect(&s->f, b, a);
-	} else {
-		raft_fixture_disconnect(&s->f, a, b);
-		raft_fixture_disconnect(&s->f, b, a);
-	}
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -1176,6 +1182,11 @@ static void check_all(struct sim *s)
 {
 	trace(s);
 	for (unsigned i = 0; i < s->nn && !s->failed; i++)
+		if (raft_state(s->node[i].n->raft) == RAFT_UNAVAILABLE &&
+		    s->node[i].n->raft->current_term)
+			fail(s, "node %u: Raft stopped (unavailable): %s", i + 1,
+			     raft_errmsg(s->node[i].n->raft));
+	for (unsigned i = 0; i < s->nn && !s->failed; i++)
 		check_node(s, &s->node[i]);
 }
 
@@ -1189,7 +1200,25 @@ static bool quiet(struct sim *s)
 	for (unsigned i = 1; i < s->nn; i++)
 		if (cp_fsm_last_gseq(s->node[i].n->fsm) != last)
 			return false;
+	/* and every acknowledged event is ordered (a durable one may still be on its way) */
+	for (size_t c = 0; c < s->ncl; c++) {
+		const struct sim_client *cl = &s->cl[c];
+		if (!cl->acked)
+			continue;
+		bool found = false;
+		for (size_t g = s->nref; g-- > 0 && !found;)
+			found = s->ref[g].origin == s->node[cl->node].id && s->ref[g].seq == cl->seq;
+		if (!found)
+			return false;
+	}
 	return true;
+}
+
+static void raft_trace_emit(struct raft_tracer *t, const char *file, int line,
+			    const char *message)
+{
+	(void)t;
+	fprintf(stderr, "RAFT %s:%d %s\n", file, line, message);
 }
 
 static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
@@ -1218,6 +1247,13 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	raft_fixture_start(&s->f);
 	for (unsigned i = 0; i < s->nn; i++)
 		raft_fixture_set_network_latency(&s->f, i, 2);
+	if (getenv("SIM_RAFT_TRACE")) { /* libraft's own tracer, one server */
+		unsigned t = (unsigned)atoi(getenv("SIM_RAFT_TRACE"));
+		if (t >= 1 && t <= s->nn) {
+			s->f.servers[t - 1].tracer.enabled = true;
+			s->f.servers[t - 1].tracer.emit = raft_trace_emit;
+		}
+	}
 
 	for (s->step = 1; s->step <= steps && !s->failed; s->step++) {
 		raft_fixture_step(&s->f);
@@ -1248,6 +1284,8 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 		if (sent_live && quiet(s))
 			break;
 	}
+	if (g_verbose)
+		fprintf(stderr, "settled from %" PRIu64 " to %" PRIu64 " ms\n", t0, sim_now_ms(s));
 	if (!s->failed)
 		check_end(s);
 	*events = s->nsent;

@@ -85,12 +85,96 @@ static void test_bad_fields(void **state)
 	free(d);
 }
 
+
+/* ---- issue 14, holder side (cp_forge) */
+
+static void test_forge_counts_once_by_sender(void **state)
+{
+	(void)state;
+	static struct cp_forge f;
+	cp_forge_init(&f);
+	assert_int_equal(cp_forge_note(&f, 2, 7, 3), 1);
+	assert_int_equal(cp_forge_note(&f, 2, 7, 3), 0); /* a notice, then the apply: once */
+	assert_int_equal(cp_forge_note(&f, 2, 8, 3), 1);
+	assert_int_equal(cp_forge_note(&f, 2, 9, 0), 1);
+	assert_int_equal(cp_forge_note(&f, 2, 10, 60000), 1); /* out of range: unknown */
+	assert_int_equal(f.total, 4);
+	assert_int_equal(f.by_sender[3], 2);
+	assert_int_equal(f.by_sender[0], 2);
+	uint8_t hdr[28] = { 'R', 'U', 'M', 'R', 1, 1, 0, 2, 0, 0, 0, 77, 0, 2, 0, 3 };
+	assert_int_equal(cp_report_frame_sender(hdr, sizeof(hdr)), 3);
+	assert_int_equal(cp_report_frame_sender(hdr, 15), 0);
+}
+
+struct fio {
+	int have_seq;           /* the seq whose right payload is at hand (0: none) */
+	unsigned reports;
+	struct cp_report last;
+};
+
+static int fio_have(void *arg, uint16_t origin, uint64_t seq, const struct rumor_event_id *id)
+{
+	struct fio *x = arg;
+	(void)origin;
+	return (uint64_t)x->have_seq == seq && id->hi == 42;
+}
+
+static void fio_report(void *arg, const struct cp_report *r)
+{
+	struct fio *x = arg;
+	x->reports++;
+	x->last = *r;
+}
+
+static void test_forge_fix_reports_origin_clock(void **state)
+{
+	(void)state;
+	static struct cp_forge f;
+	static struct cp_report scratch;
+	struct fio x = { 0 };
+	struct cp_forge_io io = { fio_have, fio_report, &x };
+	struct rumor_event_id id = { 42, 5 };
+	struct rumor_vc ts, hc;
+	cp_forge_init(&f);
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, 2, 5);
+	rumor_vc_set(&ts, 1, 3);
+	rumor_vc_init(&hc);
+	rumor_vc_set(&hc, 1, 9);
+	assert_int_equal(cp_forge_want(&f, 0, 5, &id, &ts, 10), -EINVAL);
+	assert_int_equal(cp_forge_want(&f, 2, 5, &id, &ts, 10), 0);
+	assert_int_equal(cp_forge_want(&f, 2, 5, &id, &ts, 20), 0); /* a repeat: same entry */
+	assert_int_equal(cp_forge_poll(&f, &io, 1, &hc, &scratch), 0); /* not fetched yet */
+	x.have_seq = 5;
+	assert_int_equal(cp_forge_poll(&f, &io, 1, &hc, &scratch), 1);
+	assert_int_equal(x.reports, 1);
+	assert_int_equal(x.last.origin, 2);
+	assert_int_equal(x.last.reporter, 1);
+	assert_int_equal(x.last.count, 1);
+	assert_int_equal(x.last.first_seq, 5);
+	assert_int_equal(x.last.id[0].hi, 42);
+	assert_int_equal(rumor_vc_get(&x.last.timestamp, 1), 3); /* the origin's clock */
+	assert_int_equal(rumor_vc_get(&x.last.holder_clock, 1), 9);
+	assert_int_equal(f.fixed, 1);
+	assert_int_equal(cp_forge_poll(&f, &io, 1, &hc, &scratch), 0); /* done */
+	/* more wanted than slots: the oldest goes, nothing overflows */
+	for (uint64_t s = 1; s <= CP_FORGE_FIX + 8; s++)
+		assert_int_equal(cp_forge_want(&f, 3, s, &id, &ts, 100 + s), 0);
+	static uint64_t applied[RUMOR_NODE_ID_MAX + 1];
+	applied[3] = CP_FORGE_FIX + 8;
+	cp_forge_applied(&f, applied);
+	for (unsigned i = 0; i < CP_FORGE_FIX; i++)
+		assert_int_equal(f.fix[i].origin, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_forge_counts_once_by_sender),
+		cmocka_unit_test(test_forge_fix_reports_origin_clock),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

@@ -21,6 +21,7 @@ struct m_event {
 	char payload[48];
 	uint32_t held;     /* bitmask of nodes holding it (bit = node id) */
 	uint32_t reported; /* bitmask of nodes that reported it to some leader */
+	uint64_t vouched_us; /* when its origin first reported it (0: not yet) */
 };
 
 struct model {

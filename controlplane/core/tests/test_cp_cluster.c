@@ -188,11 +188,15 @@ static void papplied(void *d, const struct cp_fsm_entry *e)
 			g_skip_ranges += e->seq_last > e->seq;
 			g_skipped_seqs += e->seq_last - e->seq + 1;
 			/* with no fault for two gap timeouts, every majority-held event is
-			   reported to the leader well before its gap could time out */
+			   reported to the leader well before its gap could time out; only the
+			   origin's own report vouches for it (issue 14): a node that made events
+			   before it joined cannot report them, they may be skipped */
 			uint64_t now_us = raft_fixture_time(&c->f) * 1000;
 			for (uint64_t s = e->seq; s <= e->seq_last && !c->failed; s++) {
 				int i = m_find(&c->m, e->origin, s);
 				if (i >= 0 && majority_holds(c, n->idx, &c->m.ev[i]) &&
+				    c->m.ev[i].vouched_us &&
+				    now_us > c->m.ev[i].vouched_us + 2 * GAP_US &&
 				    now_us > c->last_fault_us + 2 * GAP_US)
 					cfail(c, "skip %u:%llu (of %llu..%llu) lost an event a majority held (held %x reported %x leader %u last fault %llu ms)",
 					     e->origin, (unsigned long long)s, (unsigned long long)e->seq,
@@ -377,6 +381,8 @@ static void reports(struct cluster *c, uint64_t now_us, unsigned drop_pct)
 				if (rc == 0) {
 					TR(c, o, s, "reported by %u to %u\n", i + 1, ldr + 1);
 					e->reported |= 1u << (i + 1);
+					if (i + 1 == o && !e->vouched_us)
+						e->vouched_us = now_us + 1;
 				} else if (rc != -ENOBUFS) {
 					cfail(c, "report %u:%llu from %u: %d", o,
 					     (unsigned long long)s, i + 1, rc);

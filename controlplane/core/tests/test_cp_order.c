@@ -14,10 +14,16 @@
 
 static const uint16_t voters3[] = {1, 2, 3};
 
+/* The tests written before issue 14 let holders report an origin's events without the
+ * origin: they run with debug_any_reporter (their subject is readiness, gaps, bounds);
+ * mk_strict() is the production rule. */
+static unsigned strict;
+
 static struct cp_order *mk(uint32_t max_pending, unsigned flip)
 {
 	struct cp_order_config cfg;
 	cp_order_config_default(&cfg);
+	cfg.debug_any_reporter = !strict;
 	cfg.max_pending = max_pending;
 	cfg.gap_timeout_us = 1000;
 	cfg.batch_max_us = 100;
@@ -140,6 +146,7 @@ static void test_thresholds(void **state)
 	(void)state;
 	struct cp_order_config cfg;
 	cp_order_config_default(&cfg);
+	cfg.debug_any_reporter = 1;
 	cfg.batch_max_events = 3;
 	cfg.batch_max_us = 100;
 	struct cp_order *o;
@@ -784,6 +791,7 @@ static void test_invalid_and_conflict(void **state)
 	assert_int_equal(cp_order_report(o, &r, 0), -EEXIST);
 	struct cp_order_config cfg;
 	cp_order_config_default(&cfg);
+	cfg.debug_any_reporter = 1;
 	cfg.max_clock_entries = 2;
 	struct cp_order *o2;
 	assert_int_equal(cp_order_create(&cfg, &o2), 0);
@@ -840,14 +848,16 @@ static void run_random(uint64_t seed, unsigned flip, int *violations)
 			perm[i - 1] = perm[j];
 			perm[j] = t;
 		}
-		for (unsigned r = 1; r <= 3; r++)
+		for (unsigned r = 1; r <= 3 + strict; r++)
 			for (unsigned i = 0; i < m.nev; i++) {
 				struct m_event *e = &m.ev[perm[(i + r * 7) % m.nev]];
 				e->reported = 1;
 				struct rumor_vc ts;
 				m_ts(e, &ts);
+				/* strict: the origin's own report comes last of four */
 				struct cp_order_report rp = {.id = e->id, .seq = e->seq, .ts = &ts,
-							     .origin = e->origin, .reporter = (uint16_t)r};
+							     .origin = e->origin,
+							     .reporter = r == 4 ? e->origin : (uint16_t)r};
 				assert_int_equal(cp_order_report(o, &rp, 0), 0);
 			}
 		cp_batch_init(&b[k], 0);
@@ -925,6 +935,396 @@ static void test_member_voters(void **state)
 	raft_configuration_close(&conf);
 }
 
+
+/* ---- issue 14: only the origin's own report names the id (strict, the production rule) */
+
+static struct cp_order *mk_strict(void)
+{
+	strict = 1;
+	struct cp_order *o = mk(1024, 0);
+	strict = 0;
+	return o;
+}
+
+/* Report with an explicit id (hi = @tag: 0 the origin's real one, others forged). */
+static int rep_id(struct cp_order *o, uint16_t reporter, uint16_t origin, uint64_t seq,
+		  uint64_t tag, uint64_t now, unsigned npairs, ...)
+{
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	va_list ap;
+	va_start(ap, npairs);
+	for (unsigned i = 0; i < npairs; i++) {
+		unsigned n = va_arg(ap, unsigned);
+		uint64_t c = va_arg(ap, uint64_t);
+		rumor_vc_set(&ts, (uint16_t)n, c);
+	}
+	va_end(ap);
+	struct cp_order_report r = {.seq = seq, .ts = &ts, .origin = origin, .reporter = reporter};
+	r.id.hi = 1000 * tag + origin;
+	r.id.lo = seq;
+	return cp_order_report(o, &r, now);
+}
+
+struct notices {
+	unsigned n;
+	struct cp_order_notice v[8];
+	uint64_t ts_own[8];
+	unsigned ts_n[8];
+};
+
+static void on_notice(void *arg, const struct cp_order_notice *nt)
+{
+	struct notices *ns = arg;
+	if (ns->n < 8) {
+		ns->v[ns->n] = *nt;
+		ns->ts_own[ns->n] = rumor_vc_get(nt->ts, nt->origin);
+		ns->ts_n[ns->n] = nt->ts->n;
+		ns->v[ns->n++].ts = NULL;
+	}
+}
+
+static unsigned count_kind(const struct cp_batch *b, uint16_t origin, unsigned kind)
+{
+	unsigned k = 0;
+	for (uint32_t i = 0; i < b->n; i++)
+		k += b->recs[i].origin == origin && b->recs[i].kind == kind;
+	return k;
+}
+
+/* A member forges (2,1) with its own bytes; voters 1 and 3 (a majority) hold the forgery
+ * before the origin's real event exists. It is never ordered; the origin's report replaces
+ * it, 1 and 3 are told the real id, and the real event is ordered once one of them reports
+ * it (after fetching it). */
+static void test_forged_majority_replaced_by_origin(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	struct cp_order_stats st;
+	struct notices ns = {0};
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 7, 0, 2, P(2, 1), P(1, 9)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 7, 0, 2, P(2, 1), P(1, 9)), 0);
+	for (uint64_t t = 0; t <= 5000; t += 500)
+		assert_int_equal(cp_order_cut(o, t, 1, &b), 0); /* never ordered, never skipped:
+								   nothing waits behind it */
+	assert_int_equal(cp_order_wrong_holders(o, 5000, 100, 64, on_notice, &ns), 0);
+	/* the origin's real event, another id and another clock */
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 5000, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 5000, 1, &b), 0); /* only the origin holds it */
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.replaced, 1);
+	assert_int_equal(st.forged, 2);
+	/* a forged copy reported again does not count */
+	assert_int_equal(rep_id(o, 1, 2, 1, 7, 5001, 2, P(2, 1), P(1, 9)), -EEXIST);
+	assert_int_equal(cp_order_cut(o, 5001, 1, &b), 0);
+	assert_int_equal(cp_order_wrong_holders(o, 5001, 100, 64, on_notice, &ns), 2);
+	assert_int_equal(ns.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(ns.v[i].origin, 2);
+		assert_int_equal(ns.v[i].seq, 1);
+		assert_int_equal(ns.v[i].id.hi, 2); /* the real id */
+		assert_int_equal(ns.ts_own[i], 1);
+		assert_int_equal(ns.ts_n[i], 1);   /* the origin's clock, not the forgery's */
+	}
+	assert_int_equal(ns.v[0].holder + ns.v[1].holder, 1 + 3);
+	/* told again only after retry_us */
+	assert_int_equal(cp_order_wrong_holders(o, 5050, 100, 64, on_notice, &ns), 0);
+	assert_int_equal(cp_order_wrong_holders(o, 5101, 100, 64, NULL, NULL), 2);
+	/* node 1 fetched the real bytes and reports them: a majority of the real id */
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 5200, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 5200, 1, &b), 1);
+	assert_int_equal(b.recs[0].kind, CP_BATCH_EVENT);
+	assert_int_equal(b.recs[0].id.hi, 2);
+	/* nobody left to tell: node 3 is wrong, but the event is cut */
+	assert_int_equal(cp_order_wrong_holders(o, 9999, 100, 64, NULL, NULL), 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* The origin reported first: a forgery arriving later is refused and counted; honest copies
+ * make the majority. */
+static void test_origin_first_forgery_refused(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	struct cp_order_stats st;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 5, 0, 1, P(2, 1)), -EEXIST);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	assert_int_equal(b.recs[0].id.hi, 2);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.forged, 1);
+	assert_int_equal(st.replaced, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Two versions before the origin spoke: the one the origin names counts with its earlier
+ * holders, the other one's holders are wrong. */
+static void test_second_candidate_is_the_real_one(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	struct cp_order_stats st;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 9, 0, 1, P(2, 1)), 0);  /* forged first */
+	assert_int_equal(rep_id(o, 3, 2, 1, 0, 0, 1, P(2, 1)), 0);  /* real, kept aside */
+	assert_int_equal(rep_id(o, 1, 2, 1, 8, 0, 1, P(2, 1)), -EEXIST); /* a third one */
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 10, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 10, 1, &b), 1); /* 2 and 3 */
+	assert_int_equal(b.recs[0].id.hi, 2);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.forged, 1);
+	assert_int_equal(st.replaced, 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* The origin's report may come after the holders' (a slow disk, a re-report after its
+ * restart): same id, ordered then, nothing counted as forged. */
+static void test_origin_reports_late(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	struct cp_order_stats st;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_cut(o, 500, 1, &b), 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 600, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 600, 1, &b), 1);
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.forged, 0);
+	assert_int_equal(st.replaced, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Wedge cases. A forged event for a seq the origin never uses, held by a majority, and an
+ * honest event whose clock merged the forged counter: the forgery is skipped at the gap
+ * timeout (never ordered) and the dependent proceeds. */
+static void test_forged_unused_seq_skipped(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	unsigned ev2 = 0, sk2 = 0, ev1 = 0;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 7, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 7, 0, 1, P(2, 1)), 0);
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep_id(o, r, 1, 1, 0, 0, 2, P(1, 1), P(2, 1)), 0);
+	for (uint64_t t = 0; t <= 3000; t += 250) {
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		ev2 += count_kind(&b, 2, CP_BATCH_EVENT);
+		sk2 += count_kind(&b, 2, CP_BATCH_SKIP);
+		ev1 += count_kind(&b, 1, CP_BATCH_EVENT);
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(ev2, 0);
+	assert_int_equal(sk2, 1);
+	assert_int_equal(ev1, 1);
+	assert_int_equal(cp_order_ordered_through(o, 2), 1);
+	/* the origin's own later report of seq 1 is stale; its seq 2 goes on */
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 3100, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 2, 0, 3100, 1, P(2, 2)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 2, 0, 3100, 1, P(2, 2)), 0);
+	assert_int_equal(cp_order_cut(o, 3100, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){2}, (uint64_t[]){2});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* The origin crashed before its report (its frame never reached its disk) and restarted
+ * above its seq reservation: the majority-held but unvouched seq 1 goes in the skip run
+ * with the unused seqs, and the origin's events after the restart are ordered. */
+static void test_origin_crashed_before_report(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	unsigned ev2 = 0, sk2 = 0;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	for (uint16_t r = 2; r <= 3; r++)
+		assert_int_equal(rep_id(o, r, 2, 1001, 0, 100, 1, P(2, 1001)), 0);
+	for (uint64_t t = 100; t <= 4000; t += 250) {
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		for (uint32_t i = 0; i < b.n; i++)
+			if (b.recs[i].origin == 2 && b.recs[i].kind == CP_BATCH_SKIP) {
+				assert_int_equal(b.recs[i].seq, 1);
+				assert_int_equal(b.recs[i].seq_last, 1000);
+			}
+		ev2 += count_kind(&b, 2, CP_BATCH_EVENT);
+		sk2 += count_kind(&b, 2, CP_BATCH_SKIP);
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(sk2, 1);
+	assert_int_equal(ev2, 1);
+	assert_int_equal(cp_order_ordered_through(o, 2), 1001);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* The phantom rule still holds with forged events: (2,1) names (3,5) and a forgery of (3,5)
+ * is held by a majority (so 3's max_seq is 5: not "impossible"). 3's seqs 1..5 go as one
+ * skip, never as an event, and (2,1) is ordered; 3's real seq 6 follows. */
+static void test_forged_counter_named_by_dependents(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	unsigned ev3 = 0, sk3 = 0, ev2 = 0;
+	cp_batch_init(&b, 0);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep_id(o, r, 2, 1, 0, 0, 2, P(2, 1), P(3, 5)), 0);
+		assert_int_equal(rep_id(o, r, 3, 5, 4, 0, 1, P(3, 5)), 0); /* forged */
+	}
+	for (uint64_t t = 0; t <= 4000; t += 250) {
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		ev3 += count_kind(&b, 3, CP_BATCH_EVENT);
+		sk3 += count_kind(&b, 3, CP_BATCH_SKIP);
+		ev2 += count_kind(&b, 2, CP_BATCH_EVENT);
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(ev3, 0);
+	assert_true(sk3 >= 1);
+	assert_int_equal(ev2, 1);
+	assert_int_equal(cp_order_ordered_through(o, 3), 5);
+	for (uint16_t r = 3; r >= 2; r--)
+		assert_int_equal(rep_id(o, r, 3, 6, 0, 4100, 1, P(3, 6)), 0);
+	assert_int_equal(cp_order_cut(o, 4100, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){3}, (uint64_t[]){6});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Cycles with the origins reporting: a forged timestamp cycle between two vouched heads is
+ * broken by one reject (as before issue 14); a cycle through an unvouched forgery is broken
+ * by skipping the forgery. Either way every origin goes on. */
+static void test_cycles_strict(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	unsigned rejects = 0, events = 0, skips = 0;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	assert_int_equal(rep_id(o, 3, 3, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	assert_int_equal(rep_id(o, 1, 3, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	for (uint64_t t = 0; t <= 3000; t += 250) {
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		for (uint32_t i = 0; i < b.n; i++) {
+			rejects += b.recs[i].kind == CP_BATCH_REJECT;
+			events += b.recs[i].kind == CP_BATCH_EVENT;
+		}
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(rejects, 1);
+	assert_int_equal(events, 1);
+	cp_order_destroy(o);
+
+	o = mk_strict();
+	rejects = events = 0;
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 0, 2, P(2, 1), P(3, 1)), 0);
+	assert_int_equal(rep_id(o, 1, 3, 1, 6, 0, 2, P(2, 1), P(3, 1)), 0); /* forged */
+	assert_int_equal(rep_id(o, 2, 3, 1, 6, 0, 2, P(2, 1), P(3, 1)), 0);
+	for (uint64_t t = 0; t <= 3000; t += 250) {
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		for (uint32_t i = 0; i < b.n; i++) {
+			rejects += b.recs[i].kind == CP_BATCH_REJECT;
+			events += b.recs[i].kind == CP_BATCH_EVENT && b.recs[i].origin == 2;
+			skips += b.recs[i].kind == CP_BATCH_SKIP && b.recs[i].origin == 3;
+			assert_false(b.recs[i].kind == CP_BATCH_EVENT && b.recs[i].origin == 3);
+		}
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(rejects, 0);
+	assert_int_equal(events, 1);
+	assert_int_equal(skips, 1);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+struct runs {
+	unsigned n;
+	struct cp_order_repair v[4];
+};
+
+static void on_run(void *arg, const struct cp_order_repair *r)
+{
+	struct runs *rs = arg;
+	if (rs->n < 4)
+		rs->v[rs->n++] = *r;
+}
+
+/* Repair spreads only bytes the origin vouched for, and not to holders of another id (they
+ * are told instead: their dataplane would drop the copy as a duplicate). */
+static void test_repair_strict(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct runs rs = {0};
+	assert_int_equal(rep_id(o, 1, 2, 1, 7, 0, 1, P(2, 1)), 0); /* unvouched */
+	assert_int_equal(cp_order_repairs(o, 1000, 100, 100, 64, on_run, &rs), 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 1000, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_repairs(o, 2000, 100, 100, 64, on_run, &rs), 1);
+	assert_int_equal(rs.v[0].holder, 2);
+	assert_int_equal(rs.v[0].nmissing, 1);
+	assert_int_equal(rs.v[0].missing[0], 3);
+	cp_order_destroy(o);
+}
+
+/* Random DAGs, every event reported by the three voters and then its origin: the same
+ * batches in both report orders (the origin's report arrives last for each event). */
+static void test_random_dags_strict(void **state)
+{
+	(void)state;
+	int v = 0;
+	strict = 1;
+	for (uint64_t seed = 1; seed <= 30; seed++)
+		run_random(seed, 0, &v);
+	strict = 0;
+	assert_int_equal(v, 0);
+}
+
+/* A wiped origin that stamps a seq again with other bytes: its first word stands while the
+ * event is pending (the second is a conflict, counted), and once cut a report of the seq is
+ * stale; nothing waits. (Unvouched copies of its previous life are replaced like a forgery:
+ * test_forged_majority_replaced_by_origin.) */
+static void test_wiped_origin_restamps(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_strict();
+	struct cp_batch b;
+	struct cp_order_stats st;
+	cp_batch_init(&b, 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 3, 0, 1, P(2, 1)), -EEXIST); /* its second life */
+	assert_int_equal(rep_id(o, 1, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	assert_int_equal(b.recs[0].id.hi, 2);
+	assert_int_equal(rep_id(o, 2, 2, 1, 3, 10, 1, P(2, 1)), 0); /* cut: stale */
+	cp_order_get_stats(o, &st);
+	assert_int_equal(st.stale, 1);
+	assert_int_equal(st.replaced, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -953,6 +1353,17 @@ int main(void)
 		cmocka_unit_test(test_random_dags_deterministic),
 		cmocka_unit_test(test_planted_bug_caught),
 		cmocka_unit_test(test_member_voters),
+		cmocka_unit_test(test_forged_majority_replaced_by_origin),
+		cmocka_unit_test(test_origin_first_forgery_refused),
+		cmocka_unit_test(test_second_candidate_is_the_real_one),
+		cmocka_unit_test(test_origin_reports_late),
+		cmocka_unit_test(test_forged_unused_seq_skipped),
+		cmocka_unit_test(test_origin_crashed_before_report),
+		cmocka_unit_test(test_forged_counter_named_by_dependents),
+		cmocka_unit_test(test_cycles_strict),
+		cmocka_unit_test(test_repair_strict),
+		cmocka_unit_test(test_random_dags_strict),
+		cmocka_unit_test(test_wiped_origin_restamps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
