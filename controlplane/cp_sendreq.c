@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cp_sendreq.h"
+#include "rumor_be.h"
 
 int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *buf,
 		    size_t cap, size_t *len, uint16_t *count, char *err, size_t errlen)
@@ -34,8 +35,7 @@ int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *
 			rc = -EINVAL;
 			break;
 		}
-		buf[off] = (uint8_t)n;
-		buf[off + 1] = (uint8_t)(n >> 8);
+		rumor_le_st16(buf + off, (uint16_t)n);
 		memcpy(buf + off + 2, json_string_value(v), n);
 		off += 2 + n;
 		(*count)++;

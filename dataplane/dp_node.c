@@ -282,12 +282,6 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 	pe->valid = 1;
 }
 
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Write the L2-L4 prefix for @pe and the rumor header @hdr (patched) at @p. */
 static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe, uint8_t *p,
 			      const uint8_t *hdr, uint32_t rlen, uint8_t type, uint8_t rounds)
@@ -299,9 +293,9 @@ static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe,
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	memcpy(p, pe->l2l4, RUMOR_WIRE_L2L4_LEN);
-	put16(ip + 2, iplen);
-	put16(ip + 10, (uint16_t)~sum);
-	put16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
+	rumor_be_st16(ip + 2, iplen);
+	rumor_be_st16(ip + 10, (uint16_t)~sum);
+	rumor_be_st16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
 	memcpy(p + RUMOR_WIRE_L2L4_LEN, hdr, RUMOR_WIRE_HDR_LEN);
 	p[RUMOR_WIRE_L2L4_LEN + 5] = type;
 	rumor_wire_patch_hop(p + RUMOR_WIRE_L2L4_LEN, rounds, n->self);

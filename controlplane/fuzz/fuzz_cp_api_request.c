@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rumor_be.h"
 #include "cp_sendreq.h"
 #include "rumor_msg.h"
 #include "rumor_vc.h"
@@ -29,7 +30,7 @@ static void send_fields(json_t *req)
 		return;
 	}
 	while (off < len) {
-		size_t n = buf[off] | (size_t)buf[off + 1] << 8;
+		size_t n = rumor_le_ld16(buf + off);
 		if (n > 1400)
 			abort();
 		off += 2 + n;
