@@ -745,19 +745,14 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 	rem = of->open ? cap - of->body.len : 0;
 	events = of->open ? of->body.events : RUMOR_WIRE_MAX_EVENTS;
 	for (unsigned i = 0; i < o->count; i++) {
-		size_t len, sz;
+		const uint8_t *payload;
+		uint16_t len;
+		size_t sz;
 
-		if (off + 2 > o->data_len) {
+		if (rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len) != 1) {
 			ack(n, o->req_id, -EINVAL, 0, 0);
 			return;
 		}
-		len = o->data[off] | (size_t)o->data[off + 1] << 8;
-		off += 2;
-		if (off + len > o->data_len) {
-			ack(n, o->req_id, -EINVAL, 0, 0);
-			return;
-		}
-		off += len;
 		sz = rumor_wire_event_size(len);
 		if (clk + sz > cap) {
 			ack(n, o->req_id, -EMSGSIZE, 0, 0);
@@ -795,13 +790,14 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 	}
 	off = 0;
 	for (unsigned i = 0; i < o->count; i++) {
-		size_t len = o->data[off] | (size_t)o->data[off + 1] << 8;
-		const uint8_t *payload = o->data + off + 2;
+		const uint8_t *payload = NULL;
+		uint16_t len = 0;
 		struct rumor_event_id id;
 		uint64_t seq;
 		int rc;
 
-		off += 2 + len;
+		/* the dry run checked every event */
+		(void)rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len);
 		rumor_vc_dense_tick(&n->clock, n->self, &seq);
 		/* keep the sparse copy in step without a full O(node ids) export */
 		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, n->self, seq) != 0)

@@ -496,10 +496,7 @@ static void originate_legit(void)
 	memset(&m, 0, sizeof(m));
 	m.type = RUMOR_MSG_ORIGINATE;
 	m.u.originate.req_id = ++legit.req;
-	m.u.originate.count = 1;
-	m.u.originate.data[0] = 5;
-	memcpy(m.u.originate.data + 2, "legit", 5);
-	m.u.originate.data_len = 7;
+	rumor_msg_originate_add(&m, "legit", 5);
 	legit.status = 1;
 	legit.seq = 0;
 	legit.ordered = false;
