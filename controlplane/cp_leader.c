@@ -12,7 +12,6 @@
 #include "cp_node_int.h"
 #include "cp_order.h"
 #include "cp_plog.h"
-#include "rumor_be.h"
 
 #define APPLIES_INFLIGHT_MAX 8
 /* A head held by a minority this long is sent on by a holder (cp_repair), at most once a
@@ -62,10 +61,9 @@ void cp_leader_announce_durable(struct cp_node *n)
 			cp_subs_durable_reached(n, oi.ready_through);
 			continue;
 		}
-		uint8_t msg[10];
+		uint8_t msg[CP_APPMSG_DURABLE_LEN];
 		struct iovec iov = { msg, sizeof(msg) };
-		rumor_be_st16(msg, o);
-		rumor_be_st64(msg + 2, oi.ready_through);
+		cp_appmsg_durable_encode(msg, o, oi.ready_through);
 		if (cp_peer_send(n, o, CP_APP_DURABLE, &iov, 1) == 0)
 			n->lead.durable_sent[o] = oi.ready_through;
 	}
@@ -268,12 +266,12 @@ void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, si
 /* A starting node asks the highest seq the cluster has seen from it. */
 void cp_leader_on_seq_query(struct cp_node *n, uint64_t from)
 {
-	uint8_t msg[8];
+	uint8_t msg[CP_APPMSG_SEQ_REPLY_LEN];
 	struct iovec iov = { msg, sizeof(msg) };
 
 	if (!n->lead.leading || from > RUMOR_NODE_ID_MAX)
 		return;
-	rumor_be_st64(msg, cp_subs_seq_seen(n, (uint16_t)from));
+	cp_appmsg_seq_reply_encode(msg, cp_subs_seq_seen(n, (uint16_t)from));
 	cp_peer_send(n, from, CP_APP_SEQ_REPLY, &iov, 1);
 }
 
