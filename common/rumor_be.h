@@ -23,91 +23,29 @@
 #define RUMOR_TO_LE64(v) (v)
 #endif
 
-/* Big-endian: gossip frames, clocks, view messages, every control TCP frame. */
-static inline uint16_t rumor_be_ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_BE16(v);
-}
-
-static inline uint32_t rumor_be_ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_BE32(v);
-}
-
-static inline uint64_t rumor_be_ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_BE64(v);
-}
-
-static inline void rumor_be_st16(uint8_t *p, uint16_t v)
-{
-	v = RUMOR_TO_BE16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void rumor_be_st32(uint8_t *p, uint32_t v)
-{
-	v = RUMOR_TO_BE32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void rumor_be_st64(uint8_t *p, uint64_t v)
-{
-	v = RUMOR_TO_BE64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-/* Little-endian: what is on disk (Raft log, snapshots, payload log, batches, KV and state
+/* One load and one store per order and width: rumor_be_ld16/32/64, rumor_be_st16/32/64 and
+ * rumor_le_ld16/32/64, rumor_le_st16/32/64.
+ * Big-endian: gossip frames, clocks, view messages, every control TCP frame.
+ * Little-endian: what is on disk (Raft log, snapshots, payload log, batches, KV and state
  * machine snapshots), the API's packed requests and ORIGINATE's packed events. */
-static inline uint16_t rumor_le_ld16(const uint8_t *p)
-{
-	uint16_t v;
+#define RUMOR_BYTE_ORDER_FNS(order, bits, conv)                                              \
+	static inline uint##bits##_t rumor_##order##_ld##bits(const uint8_t *p)            \
+	{                                                                                    \
+		uint##bits##_t v;                                                            \
+		memcpy(&v, p, sizeof(v));                                                    \
+		return conv(v);                                                              \
+	}                                                                                    \
+	static inline void rumor_##order##_st##bits(uint8_t *p, uint##bits##_t v)          \
+	{                                                                                    \
+		v = conv(v);                                                                 \
+		memcpy(p, &v, sizeof(v));                                                    \
+	}
 
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_LE16(v);
-}
-
-static inline uint32_t rumor_le_ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_LE32(v);
-}
-
-static inline uint64_t rumor_le_ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return RUMOR_TO_LE64(v);
-}
-
-static inline void rumor_le_st16(uint8_t *p, uint16_t v)
-{
-	v = RUMOR_TO_LE16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void rumor_le_st32(uint8_t *p, uint32_t v)
-{
-	v = RUMOR_TO_LE32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void rumor_le_st64(uint8_t *p, uint64_t v)
-{
-	v = RUMOR_TO_LE64(v);
-	memcpy(p, &v, sizeof(v));
-}
+RUMOR_BYTE_ORDER_FNS(be, 16, RUMOR_TO_BE16)
+RUMOR_BYTE_ORDER_FNS(be, 32, RUMOR_TO_BE32)
+RUMOR_BYTE_ORDER_FNS(be, 64, RUMOR_TO_BE64)
+RUMOR_BYTE_ORDER_FNS(le, 16, RUMOR_TO_LE16)
+RUMOR_BYTE_ORDER_FNS(le, 32, RUMOR_TO_LE32)
+RUMOR_BYTE_ORDER_FNS(le, 64, RUMOR_TO_LE64)
 
 #endif
