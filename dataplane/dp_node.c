@@ -276,7 +276,7 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + 10, 0, 2);  /* IP checksum */
 	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4, 0, 2); /* UDP length */
 	for (unsigned i = 0; i < RUMOR_WIRE_IP_LEN; i += 2)
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+		sum += rumor_be_ld16(ip + i);
 	pe->csum_base = sum;
 	pe->ip = c->ip;
 	pe->valid = 1;

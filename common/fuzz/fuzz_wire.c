@@ -70,8 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0 && rcv != 0 && rcv != RUMOR_WIRE_EID)
 		abort();
 	if (rc == 0) {
-		size_t udp_len = (size_t)data[RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4] << 8 |
-				 data[RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 5];
+		size_t udp_len = rumor_be_ld16(data + RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4);
 
 		rc = rumor_wire_decode(data, size, cluster, RUMOR_WIRE_PORT, 0, &fr);
 		check_reencode(&fr, data + RUMOR_WIRE_L2L4_LEN, udp_len - RUMOR_WIRE_UDP_LEN);
