@@ -19,7 +19,6 @@ struct cp_loop;
 struct cp_api_client;
 struct cp_metrics;
 
-
 /* What a send's reply waits for (the request's "ack"): each is true when said, whatever
  * crashes next. */
 enum cp_ack {
