@@ -1,5 +1,6 @@
 /* Event ids: XXH3-128 over (origin u16 LE, seq u64 LE, payload), hex and wire forms. */
 #include "rumor_eventid.h"
+#include "rumor_be.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,10 +19,8 @@ void rumor_event_id_compute(uint16_t origin, uint64_t seq, const void *payload, 
 	uint8_t pre[10];
 	XXH128_hash_t h;
 
-	pre[0] = (uint8_t)origin;
-	pre[1] = (uint8_t)(origin >> 8);
-	for (int i = 0; i < 8; i++)
-		pre[2 + i] = (uint8_t)(seq >> (8 * i));
+	rumor_le_st16(pre, origin);
+	rumor_le_st64(pre + 2, seq);
 
 	if (len <= EVENTID_ONESHOT_MAX) {
 		uint8_t buf[sizeof(pre) + EVENTID_ONESHOT_MAX];

@@ -6,8 +6,12 @@
 #define RUMOR_MSG_H
 
 #include <assert.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "rumor_be.h"
 #include "rumor_eventid.h"
 #include "rumor_tsrule.h"
 #include "rumor_vc.h"
@@ -58,7 +62,8 @@ struct rumor_msg_new_frame {
 #define RUMOR_NEW_FRAME_PULLED 0x1
 #define RUMOR_NEW_FRAME_RESYNC 0x2
 
-/* Client events to originate: @count events packed as (u16 len little-endian, bytes). */
+/* Client events to originate: @count events packed as (u16 len little-endian, bytes); packed
+ * and walked only through rumor_msg_originate_put/_add/_next below. */
 #define RUMOR_MSG_ORIGINATE_DATA (RUMOR_MSG_SIZE - 32u)
 struct rumor_msg_originate {
 	uint64_t req_id;
@@ -158,6 +163,56 @@ struct rumor_msg {
 };
 
 static_assert(sizeof(struct rumor_msg) <= RUMOR_MSG_SIZE, "message object too small");
+
+/* Append one event (u16 little-endian length, bytes) to packed events at @data + *@off,
+ * @cap bytes in all; *@off moves past it. Returns 0 or -EMSGSIZE when it does not fit. The
+ * API's send requests are packed with it too, then copied into an ORIGINATE. */
+static inline int rumor_msg_originate_put(uint8_t *data, size_t cap, size_t *off,
+					  const void *payload, uint16_t len)
+{
+	if (*off > cap || cap - *off < 2u + len)
+		return -EMSGSIZE;
+	rumor_le_st16(data + *off, len);
+	if (len)
+		memcpy(data + *off + 2, payload, len);
+	*off += 2u + len;
+	return 0;
+}
+
+/* Append one event to an ORIGINATE message (count and data_len follow). Returns 0 or
+ * -EMSGSIZE when the message has no room for it. */
+static inline int rumor_msg_originate_add(struct rumor_msg *msg, const void *payload,
+					  uint16_t len)
+{
+	struct rumor_msg_originate *o = &msg->u.originate;
+	size_t off = o->data_len;
+	int rc = rumor_msg_originate_put(o->data, RUMOR_MSG_ORIGINATE_DATA, &off, payload, len);
+
+	if (rc == 0) {
+		o->data_len = (uint16_t)off;
+		o->count++;
+	}
+	return rc;
+}
+
+/* The next packed event at @data + *@off (@data_len bytes in all): *@payload, *@len, and
+ * *@off moves past it. Returns 1 for an event, 0 at the end (*@off == @data_len), -EINVAL
+ * when what is left is not a whole event (its length or bytes cut short). */
+static inline int rumor_msg_originate_next(const uint8_t *data, size_t data_len, size_t *off,
+					   const uint8_t **payload, uint16_t *len)
+{
+	if (*off >= data_len)
+		return *off == data_len ? 0 : -EINVAL;
+	if (data_len - *off < 2)
+		return -EINVAL;
+	uint16_t n = rumor_le_ld16(data + *off);
+	if (data_len - *off - 2 < n)
+		return -EINVAL;
+	*payload = data + *off + 2;
+	*len = n;
+	*off += 2u + n;
+	return 1;
+}
 
 /* Per-source budgets of the dataplane (issue 13): frames and requests refused because one
  * origin, one link source or one requester used its share. Counted at index reason - 1. */

@@ -19,6 +19,7 @@
 #include "cp_sendreq.h"
 #include "cp_view.h"
 #include "dp_node.h"
+#include "rumor_be.h"
 #include "rumor_tsrule.h"
 
 static json_t *ok(void)
@@ -397,11 +398,6 @@ static void cmd_events(struct cp_node *n, struct cp_api_client *c, json_t *req)
 	cp_api_reply(c, r);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Every pair, read from the store's documented snapshot form (sorted by key), at most @max. */
 static void kv_list(const struct cp_kv *kv, json_t *map, size_t max)
 {
@@ -413,8 +409,8 @@ static void kv_list(const struct cp_kv *kv, json_t *map, size_t max)
 		free(buf);
 		return;
 	}
-	for (uint32_t i = 0, n = le32(buf); i < n && i < max; i++) {
-		uint32_t klen = le32(buf + off), vlen = le32(buf + off + 4 + klen);
+	for (uint32_t i = 0, n = rumor_le_ld32(buf); i < n && i < max; i++) {
+		uint32_t klen = rumor_le_ld32(buf + off), vlen = rumor_le_ld32(buf + off + 4 + klen);
 		memcpy(key, buf + off + 4, klen);
 		key[klen] = 0;
 		json_object_set_new(map, key, json_stringn((const char *)buf + off + 8 + klen, vlen));

@@ -131,13 +131,33 @@ int cp_fetch_get(struct cp_fetch *f, uint16_t origin, uint64_t seq,
 	return -ENOENT;
 }
 
-int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out, size_t cap)
+int cp_fetch_clock_vc(struct cp_fetch *f, uint16_t origin, uint64_t seq, struct rumor_vc *out)
 {
 	struct cp_fetch_cell *c = map_find(&f->got, mkkey(origin, seq));
 
 	if (!c)
 		return -ENOENT;
-	snprintf(out, cap, "%s", ((const struct cp_fetched *)(uintptr_t)c->val)->clock);
+	const struct cp_fetched *p = (const struct cp_fetched *)(uintptr_t)c->val;
+	/* checked when taken */
+	if (rumor_vc_decode(out, p->clock_n, p->data + p->len,
+			    (size_t)p->clock_n * RUMOR_VC_WIRE_ENTRY) < 0)
+		rumor_vc_init(out);
+	return 0;
+}
+
+int cp_fetch_clock(struct cp_fetch *f, uint16_t origin, uint64_t seq, char *out, size_t cap)
+{
+	struct rumor_vc vc;
+	int rc = cp_fetch_clock_vc(f, origin, seq, &vc);
+
+	if (rc < 0)
+		return rc;
+	if (!vc.n) {
+		if (cap)
+			out[0] = 0;
+		return 0;
+	}
+	rumor_vc_format(&vc, out, cap);
 	return 0;
 }
 
@@ -184,9 +204,10 @@ int cp_fetch_req_decode(const uint8_t *p, size_t len, uint16_t *origin, uint64_t
 
 int cp_fetch_resp_add(uint8_t *buf, size_t cap, uint16_t origin, uint64_t seq,
 		      const struct rumor_event_id *id, const void *data, size_t len,
-		      const char *clock)
+		      const struct rumor_vc *clock)
 {
-	size_t cl = clock ? strnlen(clock, 255) : 0;
+	uint16_t cn = clock ? clock->n : 0;
+	size_t cl = (size_t)cn * RUMOR_VC_WIRE_ENTRY;
 
 	if (cap < REC_HDR + len + 2 + cl)
 		return -ENOBUFS;
@@ -195,8 +216,9 @@ int cp_fetch_resp_add(uint8_t *buf, size_t cap, uint16_t origin, uint64_t seq,
 	rumor_event_id_store(id, buf + 10);
 	rumor_be_st32(buf + 26, (uint32_t)len);
 	memcpy(buf + REC_HDR, data, len);
-	rumor_be_st16(buf + REC_HDR + len, (uint16_t)cl);
-	memcpy(buf + REC_HDR + len + 2, clock, cl);
+	rumor_be_st16(buf + REC_HDR + len, cn);
+	if (cn && rumor_vc_encode(clock, buf + REC_HDR + len + 2, cl) != (int)cl)
+		return -EINVAL;
 	return (int)(REC_HDR + len + 2 + cl);
 }
 
@@ -216,10 +238,12 @@ int cp_fetch_resp_take(struct cp_fetch *f, const uint8_t *p, size_t len)
 		if (len - off - REC_HDR < (size_t)dlen + 2 || !origin || !seq || seq > SEQ_MASK)
 			return -EINVAL;
 		const uint8_t *data = p + off + REC_HDR;
-		uint16_t cl = rumor_be_ld16(data + dlen);
-		if (len - off - REC_HDR - dlen - 2 < cl || cl > 255)
+		uint16_t cn = rumor_be_ld16(data + dlen);
+		size_t cl = (size_t)cn * RUMOR_VC_WIRE_ENTRY;
+		if (cn > RUMOR_VC_MAX_ENTRIES || len - off - REC_HDR - dlen - 2 < cl ||
+		    rumor_vc_decode(&f->scratch, cn, data + dlen + 2, cl) != (int)cl)
 			return -EINVAL;
-		const char *clock = (const char *)data + dlen + 2;
+		const uint8_t *clock = data + dlen + 2;
 		off += REC_HDR + dlen + 2u + cl;
 		rumor_event_id_compute(origin, seq, data, dlen, &check);
 		if (!rumor_event_id_equal(&id, &check)) {
@@ -228,14 +252,14 @@ int cp_fetch_resp_take(struct cp_fetch *f, const uint8_t *p, size_t len)
 		}
 		if (map_find(&f->got, mkkey(origin, seq)))
 			continue;
-		struct cp_fetched *e = malloc(sizeof(*e) + dlen);
+		struct cp_fetched *e = malloc(sizeof(*e) + dlen + cl);
 		if (!e)
 			return -ENOMEM;
 		e->id = id;
-		memcpy(e->clock, clock, cl);
-		e->clock[cl] = 0;
 		e->len = dlen;
+		e->clock_n = cn;
 		memcpy(e->data, data, dlen);
+		memcpy(e->data + dlen, clock, cl);
 		if (map_put(&f->got, mkkey(origin, seq), (uint64_t)(uintptr_t)e) < 0) {
 			free(e);
 			return -ENOMEM;

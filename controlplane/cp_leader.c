@@ -13,7 +13,6 @@
 #include "cp_order.h"
 #include "cp_plant.h"
 #include "cp_plog.h"
-#include "rumor_be.h"
 
 #define APPLIES_INFLIGHT_MAX 8
 /* A head held by a minority this long is sent on by a holder (cp_repair), at most once a
@@ -53,8 +52,9 @@ void cp_leader_announce_durable(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;
 
-	/* Until an entry of this term is applied, the order may not know every record a former
-	 * leader committed (a skip among them): its idea of "will be ordered" waits for that. */
+	/* Until a batch of this term is applied (so is everything committed before it), the order
+	 * may not know every record a former leader committed (a skip among them): its idea of
+	 * "will be ordered" waits for that. */
 	if (n->lead.caught_up_term != n->raft->current_term)
 		return;
 
@@ -70,11 +70,9 @@ void cp_leader_announce_durable(struct cp_node *n)
 			cp_subs_durable_reached(n, oi.durable_through, oi.ordered);
 			continue;
 		}
-		uint8_t msg[18];
+		uint8_t msg[CP_APPMSG_DURABLE_LEN];
 		struct iovec iov = { msg, sizeof(msg) };
-		rumor_be_st16(msg, o);
-		rumor_be_st64(msg + 2, oi.durable_through);
-		rumor_be_st64(msg + 10, oi.ordered);
+		cp_appmsg_durable_encode(msg, o, oi.durable_through, oi.ordered);
 		if (cp_peer_send(n, o, CP_APP_DURABLE, &iov, 1) == 0)
 			n->lead.durable_sent[o] = oi.durable_through;
 	}
@@ -107,8 +105,10 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
 		return;
 	}
 	n->lead.applies_inflight--;
-	if (status == 0)
+	if (status == 0) {
 		n->lead.commit_unannounced = true;
+		n->lead.caught_up_term = n->raft->current_term;
+	}
 	if (status != 0) {
 		/* leadership lost: the events stay reported; the next leader orders them. Never
 		 * resubmit from here (libraft crashes on raft_apply inside this callback). */
@@ -229,18 +229,8 @@ static void set_voters(struct cp_node *n)
 		LOG(n, "voters not given to the order: %s", strerror(-rc));
 }
 
-static void on_term_barrier(struct raft_barrier *req, int status)
-{
-	struct cp_node *n = req->data;
-
-	if (status == 0 && n->lead.leading)
-		n->lead.caught_up_term = n->lead.barrier_term;
-	free(req);
-}
-
 static void become_leader(struct cp_node *n)
 {
-	struct raft_barrier *req = calloc(1, sizeof(*req));
 	const uint64_t *wm = cp_fsm_watermarks(n->fsm);
 
 	cp_order_reset(n->order);
@@ -253,12 +243,6 @@ static void become_leader(struct cp_node *n)
 	n->lead.leading_since_ms = cp_now_ms(n);
 	n->hold.rep_len = 0;
 	LOG(n, "leader for term %llu", (unsigned long long)n->raft->current_term);
-	n->lead.barrier_term = n->raft->current_term;
-	if (req) {
-		req->data = n;
-		if (raft_barrier(n->raft, req, on_term_barrier) != 0)
-			free(req);
-	}
 	cp_holder_rereport(n, UINT64_MAX);
 }
 
@@ -324,12 +308,12 @@ void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, si
 /* A starting node asks the highest seq the cluster has seen from it. */
 void cp_leader_on_seq_query(struct cp_node *n, uint64_t from)
 {
-	uint8_t msg[8];
+	uint8_t msg[CP_APPMSG_SEQ_REPLY_LEN];
 	struct iovec iov = { msg, sizeof(msg) };
 
 	if (!n->lead.leading || from > RUMOR_NODE_ID_MAX)
 		return;
-	rumor_be_st64(msg, cp_subs_seq_seen(n, (uint16_t)from));
+	cp_appmsg_seq_reply_encode(msg, cp_subs_seq_seen(n, (uint16_t)from));
 	cp_peer_send(n, from, CP_APP_SEQ_REPLY, &iov, 1);
 }
 

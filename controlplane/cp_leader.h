@@ -21,8 +21,8 @@ struct cp_leader {
 	uint64_t leading_since_ms;
 	uint64_t last_repair_ms;          /* minority-held runs looked for */
 	bool commit_unannounced;          /* applied a batch followers may not know of */
-	uint64_t barrier_term;            /* term whose first barrier was asked ... */
-	uint64_t caught_up_term;          /* ... and applied: the order knows what is committed */
+	uint64_t caught_up_term;          /* a batch of this term applied: the order knows what is
+					     committed */
 };
 
 void cp_leader_check(struct cp_node *n);

@@ -14,7 +14,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "rumor_be.h"
 #include "cp_api.h"
 #include "cp_fsm.h"
 #include "cp_jsonl.h"
@@ -125,13 +124,18 @@ void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, s
 		return;
 	}
 	if (type == CP_APP_SEQ_REPLY) {
-		if (len == 8 && from == n->leader && !n->subs.seq_floor_known)
-			cp_subs_set_seq_floor(n, rumor_be_ld64(p));
+		uint64_t seen;
+		if (cp_appmsg_seq_reply_decode(p, len, &seen) == 0 && from == n->leader &&
+		    !n->subs.seq_floor_known)
+			cp_subs_set_seq_floor(n, seen);
 		return;
 	}
 	if (type == CP_APP_DURABLE) {
-		if (len == 18 && rumor_be_ld16(p) == n->self && from == n->leader)
-			cp_subs_durable_reached(n, rumor_be_ld64(p + 2), rumor_be_ld64(p + 10));
+		uint16_t to;
+		uint64_t through, floor;
+		if (cp_appmsg_durable_decode(p, len, &to, &through, &floor) == 0 && to == n->self &&
+		    from == n->leader)
+			cp_subs_durable_reached(n, through, floor);
 		return;
 	}
 	if (type == CP_APP_FETCH_RESP) {

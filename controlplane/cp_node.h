@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cp_appmsg.h" /* the APP message types */
 #include "rumor_config.h"
 #include "rumor_vc.h"
 
@@ -17,22 +18,6 @@ struct cp_node;
 struct cp_loop;
 struct cp_api_client;
 struct cp_metrics;
-
-/* APP message types on the control transport. */
-enum cp_app_type {
-	CP_APP_REPORTS = 1,   /* holder -> leader: concatenated cp_report records */
-	CP_APP_VIEW = 2,      /* partial-view maintenance: one encoded rumor_view_msg (cp_view) */
-	CP_APP_FETCH_REQ = 3, /* payloads of an origin's seq range, please (cp_fetch) */
-	CP_APP_FETCH_RESP = 4,/* the payloads we have of that range */
-	CP_APP_REPAIR = 5,    /* leader -> holder: send a minority-held run to others (cp_repair) */
-	CP_APP_DURABLE = 6,   /* leader -> origin: u16 origin, u64 through, u64 floor: your seqs in
-				 (floor, through] are on a majority's disks and will be ordered */
-	CP_APP_SEQ_QUERY = 7, /* starting node -> leader: the highest seq you have seen from me? */
-	CP_APP_SEQ_REPLY = 8, /* leader -> that node: u64 */
-	CP_APP_REPORTED_ALL = 9, /* holder -> leader: the reports before this were all I hold
-				    on disk (a complete re-report pass); no payload */
-	CP_APP_WRONG_ID = 10, /* leader -> holder: your copy is not the origin's (cp_report.h) */
-};
 
 /* What a send's reply waits for (the request's "ack"): each is true when said, whatever
  * crashes next. */

@@ -114,7 +114,7 @@ void cp_recovery_serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p,
 		const struct cp_held_event *e = cp_held_get(&n->hold.held, origin, s);
 		int w = -1;
 		if (e) {
-			char clock[256] = "";
+			const struct rumor_vc *clock = NULL; /* unknown unless its frame decodes */
 			const struct cp_slot_frame *sf = &n->hold.slot_frame[e->slot];
 			if (decoded != e->slot && sf->frame &&
 			    rumor_wire_decode_rumor(sf->frame, sf->len, n->cfg.cluster_id, 0,
@@ -122,7 +122,7 @@ void cp_recovery_serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p,
 				decoded = e->slot;
 			if (decoded == e->slot) {
 				rumor_vc_set(&n->hold.frame->clock, origin, s);
-				rumor_vc_format(&n->hold.frame->clock, clock, sizeof(clock));
+				clock = &n->hold.frame->clock;
 			}
 			w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s, &e->id,
 					      e->payload, e->len, clock);
@@ -131,11 +131,9 @@ void cp_recovery_serve_fetch(struct cp_node *n, uint64_t from, const uint8_t *p,
 			struct cp_plog_frame *pf = &n->hold.serve_pf;
 			const struct rumor_wire_event *ev = &pf->f->ev[s - pf->first_seq];
 			struct rumor_vc ts = pf->f->clock;
-			char clock[256];
 			rumor_vc_set(&ts, origin, s);
-			rumor_vc_format(&ts, clock, sizeof(clock));
 			w = cp_fetch_resp_add(buf + off, CP_FETCH_RESP_MAX - off, origin, s, &ev->id,
-					      ev->payload, ev->len, clock);
+					      ev->payload, ev->len, &ts);
 		}
 		if (w == -ENOBUFS && off) {
 			/* a range of large payloads spans several responses */

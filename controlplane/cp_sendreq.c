@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cp_sendreq.h"
+#include "rumor_msg.h"
 
 int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *buf,
 		    size_t cap, size_t *len, uint16_t *count, char *err, size_t errlen)
@@ -29,15 +30,11 @@ int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *
 			rc = -EINVAL;
 			break;
 		}
-		if (off + 2 + n > cap) {
+		if (rumor_msg_originate_put(buf, cap, &off, json_string_value(v), (uint16_t)n) < 0) {
 			snprintf(err, errlen, "send: batch over %zu bytes: split it", cap);
 			rc = -EINVAL;
 			break;
 		}
-		buf[off] = (uint8_t)n;
-		buf[off + 1] = (uint8_t)(n >> 8);
-		memcpy(buf + off + 2, json_string_value(v), n);
-		off += 2 + n;
 		(*count)++;
 	}
 	json_decref(one);

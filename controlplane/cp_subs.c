@@ -230,14 +230,16 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 	}
 	json_t *ids = json_array();
 	size_t off = 0;
-	for (uint16_t i = 0; i < o->count && off + 2 <= o->data_len; i++) {
-		uint16_t len = (uint16_t)(o->data[off] | o->data[off + 1] << 8);
+	const uint8_t *ev;
+	uint16_t len;
+	for (uint16_t i = 0;
+	     i < o->count && rumor_msg_originate_next(o->data, o->data_len, &off, &ev, &len) == 1;
+	     i++) {
 		struct rumor_event_id id;
 		char hex[33];
-		rumor_event_id_compute(n->self, a->first_seq + i, o->data + off + 2, len, &id);
+		rumor_event_id_compute(n->self, a->first_seq + i, ev, len, &id);
 		rumor_event_id_hex(&id, hex);
 		json_array_append_new(ids, json_string(hex));
-		off += 2u + len;
 		if (o->ack != CP_ACK_STAMPED && o->client && i + 1 == o->count) {
 			struct cp_waiter *w = calloc(1, sizeof(*w));
 			if (!w) {
@@ -283,12 +285,12 @@ static int answer_retry(struct cp_node *n, struct cp_api_client *client,
 			struct rumor_event_id id;
 			char hex[33];
 			size_t off = 0;
-			for (uint16_t i = 0; i + 1 < count; i++)
-				off += 2u + (uint16_t)(data[off] | data[off + 1] << 8);
-			uint16_t len = (uint16_t)(data[off] | data[off + 1] << 8);
-			if (off + 2u + len > data_len)
-				return -EINVAL;
-			rumor_event_id_compute(n->self, last, data + off + 2, len, &id);
+			const uint8_t *ev = NULL;
+			uint16_t len = 0;
+			for (uint16_t i = 0; i < count; i++)
+				if (rumor_msg_originate_next(data, data_len, &off, &ev, &len) != 1)
+					return -EINVAL;
+			rumor_event_id_compute(n->self, last, ev, len, &id);
 			rumor_event_id_hex(&id, hex);
 			r = json_pack("{s:b, s:s, s:i, s:I, s:I, s:b}", "ok", 1, "id", hex, "origin",
 				      n->self, "seq", (json_int_t)last, "gseq", (json_int_t)rec->gseq,

@@ -57,20 +57,6 @@ unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsi
 	return rte_ring_sc_dequeue_burst(c->dp2cp, (void **)msgs, max, NULL);
 }
 
-int dp_client_originate_add(struct rumor_msg *msg, const void *payload, uint16_t len)
-{
-	struct rumor_msg_originate *o = &msg->u.originate;
-
-	if ((size_t)o->data_len + 2 + len > RUMOR_MSG_ORIGINATE_DATA)
-		return -ENOSPC;
-	o->data[o->data_len] = (uint8_t)len;
-	o->data[o->data_len + 1] = (uint8_t)(len >> 8);
-	memcpy(o->data + o->data_len + 2, payload, len);
-	o->data_len = (uint16_t)(o->data_len + 2 + len);
-	o->count++;
-	return 0;
-}
-
 const struct rumor_dp_stats *dp_client_stats(const struct dp_client *c)
 {
 	return c->stats;

@@ -37,10 +37,6 @@ int dp_client_send(struct dp_client *c, struct rumor_msg *msg);
 /* Up to @max dp2cp messages into @msgs; returns how many. The caller frees them. */
 unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsigned max);
 
-/* Add one event (u16 length little-endian + bytes) to an ORIGINATE message.
- * Returns 0 or -ENOSPC when it does not fit. */
-int dp_client_originate_add(struct rumor_msg *msg, const void *payload, uint16_t len);
-
 /* Dataplane statistics (live, written by rumor-dp). */
 const struct rumor_dp_stats *dp_client_stats(const struct dp_client *c);
 

@@ -287,16 +287,10 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + 10, 0, 2);  /* IP checksum */
 	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4, 0, 2); /* UDP length */
 	for (unsigned i = 0; i < RUMOR_WIRE_IP_LEN; i += 2)
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+		sum += rumor_be_ld16(ip + i);
 	pe->csum_base = sum;
 	pe->ip = c->ip;
 	pe->valid = 1;
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* Write the L2-L4 prefix for @pe and the rumor header @hdr (patched) at @p. */
@@ -310,9 +304,9 @@ static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe,
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	memcpy(p, pe->l2l4, RUMOR_WIRE_L2L4_LEN);
-	put16(ip + 2, iplen);
-	put16(ip + 10, (uint16_t)~sum);
-	put16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
+	rumor_be_st16(ip + 2, iplen);
+	rumor_be_st16(ip + 10, (uint16_t)~sum);
+	rumor_be_st16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
 	memcpy(p + RUMOR_WIRE_L2L4_LEN, hdr, RUMOR_WIRE_HDR_LEN);
 	p[RUMOR_WIRE_L2L4_LEN + 5] = type;
 	rumor_wire_patch_hop(p + RUMOR_WIRE_L2L4_LEN, rounds, n->self);
@@ -823,19 +817,14 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 	rem = of->open ? cap - of->body.len : 0;
 	events = of->open ? of->body.events : RUMOR_WIRE_MAX_EVENTS;
 	for (unsigned i = 0; i < o->count; i++) {
-		size_t len, sz;
+		const uint8_t *payload;
+		uint16_t len;
+		size_t sz;
 
-		if (off + 2 > o->data_len) {
+		if (rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len) != 1) {
 			ack(n, o->req_id, -EINVAL, 0, 0);
 			return;
 		}
-		len = o->data[off] | (size_t)o->data[off + 1] << 8;
-		off += 2;
-		if (off + len > o->data_len) {
-			ack(n, o->req_id, -EINVAL, 0, 0);
-			return;
-		}
-		off += len;
 		sz = rumor_wire_event_size(len);
 		if (clk + sz > cap) {
 			ack(n, o->req_id, -EMSGSIZE, 0, 0);
@@ -873,13 +862,14 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 	}
 	off = 0;
 	for (unsigned i = 0; i < o->count; i++) {
-		size_t len = o->data[off] | (size_t)o->data[off + 1] << 8;
-		const uint8_t *payload = o->data + off + 2;
+		const uint8_t *payload = NULL;
+		uint16_t len = 0;
 		struct rumor_event_id id;
 		uint64_t seq;
 		int rc;
 
-		off += 2 + len;
+		/* the dry run checked every event */
+		(void)rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len);
 		rumor_vc_dense_tick(&n->clock, n->self, &seq);
 		/* keep the sparse copy in step without a full O(node ids) export */
 		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, n->self, seq) != 0)

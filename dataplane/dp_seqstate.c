@@ -3,6 +3,7 @@
  * Version 1 files (the same record with a CRC-32) are still read, so an upgraded node keeps
  * its reservation; the next write makes them version 2. */
 #include "dp_seqstate.h"
+#include "rumor_be.h"
 #include "rumor_crc32c.h"
 
 #include <errno.h>
@@ -31,21 +32,6 @@ static uint32_t crc32_ieee_v1(const uint8_t *p, size_t len)
 	return ~c;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -72,10 +58,10 @@ static int persist(struct dp_seqstate *s, uint64_t reserved)
 
 	memset(rec, 0, sizeof(rec));
 	memcpy(rec, magic, sizeof(magic));
-	put_le(rec + 8, REC_VERSION, 4);
-	put_le(rec + 12, s->node, 2);
-	put_le(rec + 16, reserved, 8);
-	put_le(rec + 24, rumor_crc32c(0, rec, 24), 4);
+	rumor_le_st32(rec + 8, REC_VERSION);
+	rumor_le_st16(rec + 12, s->node);
+	rumor_le_st64(rec + 16, reserved);
+	rumor_le_st32(rec + 24, rumor_crc32c(0, rec, 24));
 	fd = openat(s->dirfd, TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
@@ -120,10 +106,10 @@ static int load(struct dp_seqstate *s, const char *dir, uint64_t *out, char *err
 		seterr(err, errlen, "%s/%s: %s", dir, DP_SEQSTATE_FILE, strerror(errno));
 		return -EIO;
 	}
-	uint32_t version = r == REC_LEN ? (uint32_t)get_le(rec + 8, 4) : 0;
+	uint32_t version = r == REC_LEN ? rumor_le_ld32(rec + 8) : 0;
 	uint32_t crc = version == REC_VERSION_CRC32 ? crc32_ieee_v1(rec, 24) :
 						      rumor_crc32c(0, rec, 24);
-	if (r != REC_LEN || memcmp(rec, magic, sizeof(magic)) != 0 || get_le(rec + 24, 4) != crc) {
+	if (r != REC_LEN || memcmp(rec, magic, sizeof(magic)) != 0 || rumor_le_ld32(rec + 24) != crc) {
 		seterr(err, errlen,
 		       "%s/%s is corrupt (%zd bytes, bad magic or checksum): refusing to start, "
 		       "origin sequences could be reused",
@@ -132,15 +118,15 @@ static int load(struct dp_seqstate *s, const char *dir, uint64_t *out, char *err
 	}
 	if (version != REC_VERSION && version != REC_VERSION_CRC32) {
 		seterr(err, errlen, "%s/%s: unknown version %u", dir, DP_SEQSTATE_FILE,
-		       (unsigned)get_le(rec + 8, 4));
+		       (unsigned)rumor_le_ld32(rec + 8));
 		return -EBADMSG;
 	}
-	if (get_le(rec + 12, 2) != s->node) {
+	if (rumor_le_ld16(rec + 12) != s->node) {
 		seterr(err, errlen, "%s/%s belongs to node %u, not node %u", dir,
-		       DP_SEQSTATE_FILE, (unsigned)get_le(rec + 12, 2), s->node);
+		       DP_SEQSTATE_FILE, (unsigned)rumor_le_ld16(rec + 12), s->node);
 		return -EBADMSG;
 	}
-	*out = get_le(rec + 16, 8);
+	*out = rumor_le_ld64(rec + 16);
 	return 0;
 }
 

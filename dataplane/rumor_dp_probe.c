@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		while (dp_client_msg_alloc(&c, RUMOR_MSG_ORIGINATE, &m) != 0)
 			drain(&c, release, quiet);
 		m->u.originate.req_id = i + 1;
-		dp_client_originate_add(m, payload, (uint16_t)size);
+		rumor_msg_originate_add(m, payload, (uint16_t)size);
 		while (dp_client_send(&c, m) != 0)
 			drain(&c, release, quiet);
 	}

@@ -30,12 +30,12 @@ def crc32c(data, crc=0):
 
 
 def frame(ftype, payload, app=0):
-    tail = struct.pack("<BBH", ftype, 0, app)
-    return struct.pack("<II", len(payload), crc32c(tail + payload)) + tail + payload
+    tail = struct.pack(">BBH", ftype, 0, app)
+    return struct.pack(">II", len(payload), crc32c(tail + payload)) + tail + payload
 
 
 def hello(cluster, frm, to):
-    return frame(1, struct.pack("<IIQQQ", 0x524D5552, 1, cluster, frm, to))
+    return frame(1, struct.pack(">IIQQQ", 0x52554D52, 1, cluster, frm, to))
 
 
 def report(origin, reporter, seq):

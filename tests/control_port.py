@@ -79,7 +79,7 @@ def idle(host, port, n, hold, src=None):
 
 
 def oversize(host, port, n, nbytes, src=None):
-    hdr = struct.pack("<IIBBH", 256 << 20, 0, 3, 0, 0)  # RAFT frame of 256 MiB, before HELLO
+    hdr = struct.pack(">IIBBH", 256 << 20, 0, 3, 0, 0)  # RAFT frame of 256 MiB, before HELLO
     chunk = b"\xab" * 65536
     took, closed, refused, held = 0, 0, 0, []
     for _ in range(n):

@@ -309,8 +309,7 @@ static int craft(const struct rumor_config *cfg, const struct rumor_node_conf *d
 			body[j] = (uint8_t)rnd();
 		if (rnd() % 2) {
 			body[0] = 'R', body[1] = 'U', body[2] = 'M', body[3] = 'R', body[4] = 1;
-			body[8] = (uint8_t)(cfg->cluster_id >> 24), body[9] = (uint8_t)(cfg->cluster_id >> 16);
-			body[10] = (uint8_t)(cfg->cluster_id >> 8), body[11] = (uint8_t)cfg->cluster_id;
+			rumor_be_st32(body + 8, cfg->cluster_id);
 		}
 		memcpy(buf + RUMOR_WIRE_L2L4_LEN, body, len);
 		rumor_wire_put_l2l4(buf, &a, len);
@@ -342,9 +341,7 @@ static struct capframe *load_pcap(const struct rumor_config *cfg, const char *pa
 	/* a1b2c3d4 (usec) or a1b23c4d (nsec), in either byte order */
 	swap = gh[0] == 0xa1;
 	while (fread(rh, 1, 16, f) == 16) {
-		uint32_t incl = swap ? rumor_be_ld32(rh + 8)
-				     : (uint32_t)rh[8] | rh[9] << 8 | rh[10] << 16 |
-					       (uint32_t)rh[11] << 24;
+		uint32_t incl = swap ? rumor_be_ld32(rh + 8) : rumor_le_ld32(rh + 8);
 		uint8_t pkt[65536];
 		const uint8_t *ip = pkt + RUMOR_WIRE_ETH_LEN;
 

@@ -290,15 +290,8 @@ int main(int argc, char **argv)
 			m->u.originate.req_id = 1;
 			m->u.originate.count = 0;
 			m->u.originate.data_len = 0;
-			for (unsigned k = 0; k < 60; k++) {
-				uint8_t *d = m->u.originate.data + m->u.originate.data_len;
-
-				d[0] = (uint8_t)evlen;
-				d[1] = (uint8_t)(evlen >> 8);
-				memcpy(d + 2, ev, evlen);
-				m->u.originate.data_len = (uint16_t)(m->u.originate.data_len + 2 + evlen);
-				m->u.originate.count++;
-			}
+			for (unsigned k = 0; k < 60; k++)
+				rumor_msg_originate_add(m, ev, (uint16_t)evlen);
 			dp_node_cp_msg(&node, m, rte_rdtsc());
 			dp_node_tx_flush(&node);
 			fake_cp();

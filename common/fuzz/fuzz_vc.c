@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rumor_be.h"
 #include "rumor_vc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	count = (uint16_t)(data[0] << 8 | data[1]);
+	count = rumor_be_ld16(data);
 	n = rumor_vc_decode(&vc, count, data + 2, size - 2);
 	if (n < 0)
 		return 0;

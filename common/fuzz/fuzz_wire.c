@@ -5,14 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rumor_be.h"
 #include "rumor_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Rebuild the rumor part (header + clock + events) from a decoded frame and compare. */
 static void check_reencode(const struct rumor_wire_frame *fr, const uint8_t *rumor, size_t len)
@@ -60,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Take the cluster id from where the frame carries it, so the fuzzer is not stopped
 	 * by ECLUSTER; the mismatch case is covered by the unit tests. */
-	cluster = size >= RUMOR_WIRE_L2L4_LEN + 12 ? be32(data + RUMOR_WIRE_L2L4_LEN + 8) : 0;
+	cluster = size >= RUMOR_WIRE_L2L4_LEN + 12 ? rumor_be_ld32(data + RUMOR_WIRE_L2L4_LEN + 8) : 0;
 	rc = rumor_wire_decode(data, size, cluster, RUMOR_WIRE_PORT, 0, &fr);
 	if (rc != 0 && rumor_wire_err_index(rc) < 0)
 		abort();
@@ -74,14 +70,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0 && rcv != 0 && rcv != RUMOR_WIRE_EID)
 		abort();
 	if (rc == 0) {
-		size_t udp_len = (size_t)data[RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4] << 8 |
-				 data[RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 5];
+		size_t udp_len = rumor_be_ld16(data + RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_IP_LEN + 4);
 
 		rc = rumor_wire_decode(data, size, cluster, RUMOR_WIRE_PORT, 0, &fr);
 		check_reencode(&fr, data + RUMOR_WIRE_L2L4_LEN, udp_len - RUMOR_WIRE_UDP_LEN);
 	}
 
-	cluster = size >= 12 ? be32(data + 8) : 0;
+	cluster = size >= 12 ? rumor_be_ld32(data + 8) : 0;
 	rc = rumor_wire_decode_rumor(data, size, cluster, 0, &fr);
 	if (rc != 0 && rumor_wire_err_index(rc) < 0)
 		abort();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rumor_be.h"
 #include "rumor_wire.h"
 
 #define CLUSTER 0xC0FFEEu
@@ -116,8 +117,7 @@ int main(int argc, char **argv)
 			rumor_vc_init(&c);
 			for (uint16_t i = 0; i < sizes[s]; i++)
 				rumor_vc_set(&c, (uint16_t)(1 + i * 61 % 1000), 1 + (uint64_t)i * 999);
-			out[0] = (uint8_t)(c.n >> 8);
-			out[1] = (uint8_t)c.n;
+			rumor_be_st16(out, c.n);
 			int n = rumor_vc_encode(&c, out + 2, sizeof(out) - 2);
 
 			snprintf(name, sizeof(name), "clock_%u", sizes[s]);

@@ -5,6 +5,7 @@
 
 #include "test_util.h"
 
+#include "rumor_be.h"
 #include "rumor_wire.h"
 
 #define CLUSTER 0xC0FFEEu
@@ -28,29 +29,18 @@ static const struct rumor_wire_l2l4 addr = {
 #define OFF_HDR RUMOR_WIRE_L2L4_LEN
 #define OFF_BODY RUMOR_WIRE_PREFIX_LEN
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Recompute the IPv4 header checksum after editing the header (written independently of the
  * codec's own). */
 static void fix_ip_csum(uint8_t *f)
 {
 	uint32_t sum = 0;
 
-	wr16(f + OFF_IP + 10, 0);
+	rumor_be_st16(f + OFF_IP + 10, 0);
 	for (int i = 0; i < 20; i += 2)
-		sum += rd16(f + OFF_IP + i);
+		sum += rumor_be_ld16(f + OFF_IP + i);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	wr16(f + OFF_IP + 10, (uint16_t)~sum);
+	rumor_be_st16(f + OFF_IP + 10, (uint16_t)~sum);
 }
 
 static void fill_payload(uint8_t *p, size_t len, unsigned seed)
@@ -191,11 +181,11 @@ static void wire_roundtrip_one_event(void **state)
 	(void)state;
 	assert_int_equal(len, OFF_BODY + 30 + 18 + 64);
 	/* Wire layout spot checks. */
-	assert_int_equal(rd16(f + 12), 0x0800);
+	assert_int_equal(rumor_be_ld16(f + 12), 0x0800);
 	assert_int_equal(f[OFF_IP], 0x45);
-	assert_int_equal(rd16(f + OFF_IP + 2), len - RUMOR_WIRE_ETH_LEN);
-	assert_int_equal(rd16(f + OFF_UDP + 4), len - OFF_UDP);
-	assert_int_equal(rd16(f + OFF_UDP + 2), RUMOR_WIRE_PORT);
+	assert_int_equal(rumor_be_ld16(f + OFF_IP + 2), len - RUMOR_WIRE_ETH_LEN);
+	assert_int_equal(rumor_be_ld16(f + OFF_UDP + 4), len - OFF_UDP);
+	assert_int_equal(rumor_be_ld16(f + OFF_UDP + 2), RUMOR_WIRE_PORT);
 	assert_memory_equal(f + OFF_HDR, "RUMR", 4);
 	assert_int_equal(f[OFF_HDR + 4], RUMOR_WIRE_VERSION);
 	assert_int_equal(decode_exact(f, len, RUMOR_WIRE_DEC_VERIFY_IDS, fr), 0);
@@ -372,7 +362,7 @@ static void wire_patch_hop(void **state)
 	h.flags = 0x5a;
 	rumor_wire_put_hdr(hb, &h);
 	assert_int_equal(hb[6], 0x5a);
-	assert_int_equal(rd16(hb + 14), SENDER);
+	assert_int_equal(rumor_be_ld16(hb + 14), SENDER);
 	free(fr);
 }
 
@@ -433,8 +423,8 @@ static int decode_gossip_after(void (*corrupt)(uint8_t *f, size_t *len), unsigne
 /* Rewrite IP/UDP lengths after the rumor part changed size. */
 static void fix_lengths(uint8_t *f, size_t len)
 {
-	wr16(f + OFF_IP + 2, (uint16_t)(len - RUMOR_WIRE_ETH_LEN));
-	wr16(f + OFF_UDP + 4, (uint16_t)(len - OFF_UDP));
+	rumor_be_st16(f + OFF_IP + 2, (uint16_t)(len - RUMOR_WIRE_ETH_LEN));
+	rumor_be_st16(f + OFF_UDP + 4, (uint16_t)(len - OFF_UDP));
 	fix_ip_csum(f);
 }
 
@@ -450,8 +440,8 @@ static void err_etrunc(void **state)
 	assert_int_equal(decode_gossip_after(cut_clock, 0), RUMOR_WIRE_ETRUNC);
 }
 
-static void c_ethertype(uint8_t *f, size_t *len) { (void)len; wr16(f + 12, 0x86dd); }
-static void c_vlan(uint8_t *f, size_t *len) { (void)len; wr16(f + 12, 0x8100); }
+static void c_ethertype(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + 12, 0x86dd); }
+static void c_vlan(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + 12, 0x8100); }
 
 static void err_enotip(void **state)
 {
@@ -462,14 +452,14 @@ static void err_enotip(void **state)
 
 static void c_ipver(uint8_t *f, size_t *len) { (void)len; f[OFF_IP] = 0x65; fix_ip_csum(f); }
 static void c_ihl(uint8_t *f, size_t *len) { (void)len; f[OFF_IP] = 0x46; fix_ip_csum(f); }
-static void c_mf(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_IP + 6, 0x2000); fix_ip_csum(f); }
-static void c_fragoff(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_IP + 6, 0x4001); fix_ip_csum(f); }
+static void c_mf(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_IP + 6, 0x2000); fix_ip_csum(f); }
+static void c_fragoff(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_IP + 6, 0x4001); fix_ip_csum(f); }
 static void c_iptotal_big(uint8_t *f, size_t *len)
 {
-	wr16(f + OFF_IP + 2, (uint16_t)(*len - RUMOR_WIRE_ETH_LEN + 1));
+	rumor_be_st16(f + OFF_IP + 2, (uint16_t)(*len - RUMOR_WIRE_ETH_LEN + 1));
 	fix_ip_csum(f);
 }
-static void c_iptotal_small(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_IP + 2, 27); fix_ip_csum(f); }
+static void c_iptotal_small(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_IP + 2, 27); fix_ip_csum(f); }
 
 static void err_eiphdr(void **state)
 {
@@ -500,7 +490,7 @@ static void err_enotudp(void **state)
 	assert_int_equal(decode_gossip_after(c_tcp, 0), RUMOR_WIRE_ENOTUDP);
 }
 
-static void c_port(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_UDP + 2, RUMOR_WIRE_PORT + 1); }
+static void c_port(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_UDP + 2, RUMOR_WIRE_PORT + 1); }
 
 static void err_eport(void **state)
 {
@@ -508,9 +498,9 @@ static void err_eport(void **state)
 	assert_int_equal(decode_gossip_after(c_port, 0), RUMOR_WIRE_EPORT);
 }
 
-static void c_udplen_minus(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_UDP + 4, rd16(f + OFF_UDP + 4) - 1); }
-static void c_udplen_plus(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_UDP + 4, rd16(f + OFF_UDP + 4) + 1); }
-static void c_udplen_tiny(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_UDP + 4, 3); }
+static void c_udplen_minus(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_UDP + 4, rumor_be_ld16(f + OFF_UDP + 4) - 1); }
+static void c_udplen_plus(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_UDP + 4, rumor_be_ld16(f + OFF_UDP + 4) + 1); }
+static void c_udplen_tiny(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_UDP + 4, 3); }
 
 static void err_eudplen(void **state)
 {
@@ -554,10 +544,10 @@ static void err_ecluster(void **state)
 	assert_int_equal(decode_gossip_after(c_cluster, 0), RUMOR_WIRE_ECLUSTER);
 }
 
-static void c_origin0(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 12, 0); }
-static void c_origin_big(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 12, 1024); }
-static void c_sender0(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 14, 0); }
-static void c_sender_big(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 14, 0xffff); }
+static void c_origin0(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 12, 0); }
+static void c_origin_big(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 12, 1024); }
+static void c_sender0(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 14, 0); }
+static void c_sender_big(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 14, 0xffff); }
 
 static void err_enode(void **state)
 {
@@ -584,7 +574,7 @@ static void err_eseq(void **state)
 	assert_int_equal(decode_gossip_after(c_seq_wrap, 0), RUMOR_WIRE_ESEQ);
 }
 
-static void c_clkcnt(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 26, RUMOR_VC_MAX_ENTRIES + 1); }
+static void c_clkcnt(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 26, RUMOR_VC_MAX_ENTRIES + 1); }
 
 static void err_eclockcnt(void **state)
 {
@@ -596,14 +586,14 @@ static void err_eclockcnt(void **state)
 	assert_int_equal(decode_gossip_after(c_clkcnt, 0), RUMOR_WIRE_ECLOCKCNT);
 	/* PULL_REQ carries no clock. */
 	len = make_pull_req(f, 2);
-	wr16(f + OFF_HDR + 26, 1);
+	rumor_be_st16(f + OFF_HDR + 26, 1);
 	assert_int_equal(decode_exact(f, len, 0, fr), RUMOR_WIRE_ECLOCKCNT);
 	free(fr);
 }
 
-static void c_clk_order(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_BODY + 10, 9); } /* 1, 9, 7 */
+static void c_clk_order(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_BODY + 10, 9); } /* 1, 9, 7 */
 static void c_clk_zero(uint8_t *f, size_t *len) { (void)len; memset(f + OFF_BODY + 22, 0, 8); }
-static void c_clk_node(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_BODY + 20, 2000); }
+static void c_clk_node(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_BODY + 20, 2000); }
 
 static void err_eclock(void **state)
 {
@@ -614,7 +604,7 @@ static void err_eclock(void **state)
 }
 
 static void c_clk_orig(uint8_t *f, size_t *len) { (void)len; f[OFF_BODY + 19]++; }
-static void c_evcnt_minus(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_HDR + 24, 3); }
+static void c_evcnt_minus(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_HDR + 24, 3); }
 static void c_first_seq(uint8_t *f, size_t *len) { (void)len; f[OFF_HDR + 23]++; }
 
 static void err_eclockorig(void **state)
@@ -628,7 +618,7 @@ static void err_eclockorig(void **state)
 /* Keep the clock consistent (origin entry = first_seq + count - 1) while the count lies. */
 static void set_count_consistent(uint8_t *f, uint16_t count)
 {
-	wr16(f + OFF_HDR + 24, count);
+	rumor_be_st16(f + OFF_HDR + 24, count);
 	/* Clock entry 2 (bytes 10..19 of the body) is the origin's. */
 	uint64_t last = FIRST_SEQ + (uint64_t)count - 1;
 
@@ -656,7 +646,7 @@ static void err_eevcnt(void **state)
 	assert_int_equal(decode_gossip_after(c_count_over, 0), RUMOR_WIRE_EEVCNT);
 	/* PULL_REQ: no events asked, or a body where none belongs. */
 	len = make_pull_req(f, 1);
-	wr16(f + OFF_HDR + 24, 0);
+	rumor_be_st16(f + OFF_HDR + 24, 0);
 	assert_int_equal(decode_exact(f, len, 0, fr), RUMOR_WIRE_EEVCNT);
 	len = make_pull_req(f, 1);
 	f[len++] = 0;
@@ -666,8 +656,8 @@ static void err_eevcnt(void **state)
 }
 
 /* Event 4 (last) starts at body + 30 + 3 * 38; its length field at +16. */
-static void c_evlen_last(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_BODY + 30 + 3 * 38 + 16, 21); }
-static void c_evlen_first(uint8_t *f, size_t *len) { (void)len; wr16(f + OFF_BODY + 30 + 16, 0xffff); }
+static void c_evlen_last(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_BODY + 30 + 3 * 38 + 16, 21); }
+static void c_evlen_first(uint8_t *f, size_t *len) { (void)len; rumor_be_st16(f + OFF_BODY + 30 + 16, 0xffff); }
 
 static void err_eevlen(void **state)
 {

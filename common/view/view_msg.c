@@ -3,22 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rumor_be.h"
 #include "rumor_view.h"
 
 #define HDR 22
-
-static void put32(uint8_t *p, uint32_t x)
-{
-	p[0] = (uint8_t)(x >> 24);
-	p[1] = (uint8_t)(x >> 16);
-	p[2] = (uint8_t)(x >> 8);
-	p[3] = (uint8_t)x;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Flags each type may carry, and whether it carries ids. */
 static int type_rules(uint8_t type, unsigned *flags_ok, int *ids_ok)
@@ -76,15 +64,14 @@ int rumor_view_msg_encode(const struct rumor_view_msg *m, uint8_t *buf, size_t c
 	buf[1] = m->type;
 	buf[2] = m->flags;
 	buf[3] = m->ttl;
-	buf[4] = (uint8_t)(m->n_ids >> 8);
-	buf[5] = (uint8_t)m->n_ids;
-	put32(buf + 6, m->src);
-	put32(buf + 10, m->dst);
-	put32(buf + 14, m->origin);
-	put32(buf + 18, m->epoch);
+	rumor_be_st16(buf + 4, m->n_ids);
+	rumor_be_st32(buf + 6, m->src);
+	rumor_be_st32(buf + 10, m->dst);
+	rumor_be_st32(buf + 14, m->origin);
+	rumor_be_st32(buf + 18, m->epoch);
 	uint8_t *p = buf + HDR;
 	for (unsigned i = 0; i < m->n_ids; i++, p += 4)
-		put32(p, m->ids[i]);
+		rumor_be_st32(p, m->ids[i]);
 	if (ages)
 		memcpy(p, m->ages, m->n_ids);
 	*len = need;
@@ -101,20 +88,20 @@ int rumor_view_msg_decode(const uint8_t *buf, size_t len, struct rumor_view_msg 
 	m.type = buf[1];
 	m.flags = buf[2];
 	m.ttl = buf[3];
-	unsigned n = (unsigned)buf[4] << 8 | buf[5];
+	unsigned n = rumor_be_ld16(buf + 4);
 	if (n > RUMOR_VIEW_MSG_MAX_IDS || (m.flags & ~RUMOR_VIEW_F_ALL) != 0)
 		return -EBADMSG;
 	m.n_ids = (uint16_t)n;
 	int ages = (m.flags & RUMOR_VIEW_F_AGES) != 0;
 	if (len != HDR + (size_t)n * (4u + (unsigned)ages))
 		return -EBADMSG;
-	m.src = get32(buf + 6);
-	m.dst = get32(buf + 10);
-	m.origin = get32(buf + 14);
-	m.epoch = get32(buf + 18);
+	m.src = rumor_be_ld32(buf + 6);
+	m.dst = rumor_be_ld32(buf + 10);
+	m.origin = rumor_be_ld32(buf + 14);
+	m.epoch = rumor_be_ld32(buf + 18);
 	const uint8_t *p = buf + HDR;
 	for (unsigned i = 0; i < n; i++, p += 4)
-		m.ids[i] = get32(p);
+		m.ids[i] = rumor_be_ld32(p);
 	if (ages)
 		memcpy(m.ages, p, n);
 	if (rumor_view_msg_validate(&m) != 0)

@@ -4,14 +4,9 @@
 #include <string.h>
 
 #include "cp_batch.h"
+#include "rumor_be.h"
 #include "rumor_vc.h"
 
-static inline void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static inline void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
-static inline void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
-static inline uint16_t get16(const uint8_t *p) { return p[0] | (uint16_t)p[1] << 8; }
-static inline uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static inline uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 int cp_batch_init(struct cp_batch *b, uint32_t cap)
 {
@@ -121,19 +116,19 @@ long cp_batch_encode(const struct cp_batch *b, void *buf, size_t cap)
 		return -ENOBUFS;
 	uint8_t *p = buf;
 	memset(p, 0, CP_BATCH_HDR_SIZE);
-	put32(p, CP_BATCH_MAGIC);
+	rumor_le_st32(p, CP_BATCH_MAGIC);
 	p[4] = CP_BATCH_VERSION;
-	put32(p + 8, b->n);
+	rumor_le_st32(p + 8, b->n);
 	p += CP_BATCH_HDR_SIZE;
 	for (uint32_t i = 0; i < b->n; i++, p += CP_BATCH_REC_SIZE) {
 		const struct cp_batch_rec *r = &b->recs[i];
 		int range = r->kind == CP_BATCH_SKIP && r->seq_last > r->seq;
 		p[0] = range ? CP_BATCH_WIRE_SKIP_RANGE : r->kind;
 		p[1] = r->kind == CP_BATCH_REJECT ? r->reason : 0;
-		put16(p + 2, r->origin);
-		put64(p + 4, r->seq);
-		put64(p + 12, range ? r->seq_last : r->id.hi);
-		put64(p + 20, range ? 0 : r->id.lo);
+		rumor_le_st16(p + 2, r->origin);
+		rumor_le_st64(p + 4, r->seq);
+		rumor_le_st64(p + 12, range ? r->seq_last : r->id.hi);
+		rumor_le_st64(p + 20, range ? 0 : r->id.lo);
 	}
 	return (long)need;
 }
@@ -144,10 +139,10 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 	b->n = 0;
 	if (len < CP_BATCH_HDR_SIZE)
 		return -EMSGSIZE;
-	if (get32(p) != CP_BATCH_MAGIC || p[4] != CP_BATCH_VERSION || p[5] != 0 ||
-	    get16(p + 6) != 0 || get32(p + 12) != 0)
+	if (rumor_le_ld32(p) != CP_BATCH_MAGIC || p[4] != CP_BATCH_VERSION || p[5] != 0 ||
+	    rumor_le_ld16(p + 6) != 0 || rumor_le_ld32(p + 12) != 0)
 		return -EPROTO;
-	uint32_t count = get32(p + 8);
+	uint32_t count = rumor_le_ld32(p + 8);
 	if (count > CP_BATCH_MAX_RECORDS)
 		return -E2BIG;
 	if (len != CP_BATCH_HDR_SIZE + (size_t)count * CP_BATCH_REC_SIZE)
@@ -160,10 +155,10 @@ int cp_batch_decode(const void *buf, size_t len, struct cp_batch *b)
 		struct cp_batch_rec *r = &b->recs[i];
 		r->kind = p[0];
 		r->reason = p[1];
-		r->origin = get16(p + 2);
-		r->seq = get64(p + 4);
-		r->id.hi = get64(p + 12);
-		r->id.lo = get64(p + 20);
+		r->origin = rumor_le_ld16(p + 2);
+		r->seq = rumor_le_ld64(p + 4);
+		r->id.hi = rumor_le_ld64(p + 12);
+		r->id.lo = rumor_le_ld64(p + 20);
 		r->seq_last = r->seq;
 		if (r->kind == CP_BATCH_WIRE_SKIP_RANGE) {
 			if (r->id.hi <= r->seq || r->id.lo || r->reason) {
@@ -196,7 +191,7 @@ int cp_entry_kind(const void *buf, size_t len)
 {
 	if (len < 4)
 		return CP_ENTRY_UNKNOWN;
-	uint32_t m = get32(buf);
+	uint32_t m = rumor_le_ld32(buf);
 	return m == CP_BATCH_MAGIC ? CP_ENTRY_BATCH : m == CP_KEYOP_MAGIC ? CP_ENTRY_KEYOP
 									: CP_ENTRY_UNKNOWN;
 }
@@ -222,7 +217,7 @@ long cp_keyop_encode(const struct cp_keyop *k, void *buf, size_t cap)
 		return -EINVAL;
 	if (cap < CP_KEYOP_SIZE)
 		return -ENOBUFS;
-	put32(p, CP_KEYOP_MAGIC);
+	rumor_le_st32(p, CP_KEYOP_MAGIC);
 	p[4] = CP_KEYOP_VERSION;
 	p[5] = k->op;
 	p[6] = k->id;
@@ -237,7 +232,7 @@ int cp_keyop_decode(const void *buf, size_t len, struct cp_keyop *k)
 
 	if (len != CP_KEYOP_SIZE)
 		return -EMSGSIZE;
-	if (get32(p) != CP_KEYOP_MAGIC || p[4] != CP_KEYOP_VERSION || p[7] != 0)
+	if (rumor_le_ld32(p) != CP_KEYOP_MAGIC || p[4] != CP_KEYOP_VERSION || p[7] != 0)
 		return -EPROTO;
 	k->op = p[5];
 	k->id = p[6];

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include "cp_fsm.h"
+#include "rumor_be.h"
 #include "rumor_vc.h"
 
 #define NORIG (RUMOR_NODE_ID_MAX + 1u)
@@ -429,20 +430,21 @@ static void w_bytes(struct wbuf *w, const void *src, size_t n)
 static void w_u64(struct wbuf *w, uint64_t v)
 {
 	uint8_t b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	rumor_le_st64(b, v);
 	w_bytes(w, b, 8);
 }
 
 static void w_u32(struct wbuf *w, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t b[4];
+	rumor_le_st32(b, v);
 	w_bytes(w, b, 4);
 }
 
 static void w_u16(struct wbuf *w, uint16_t v)
 {
-	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+	uint8_t b[2];
+	rumor_le_st16(b, v);
 	w_bytes(w, b, 2);
 }
 
@@ -542,10 +544,10 @@ static const uint8_t *r_take(struct rbuf *r, size_t n)
 static uint64_t r_uint(struct rbuf *r, unsigned n)
 {
 	const uint8_t *p = r_take(r, n);
-	uint64_t v = 0;
-	for (unsigned i = 0; p && i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
+
+	if (!p)
+		return 0;
+	return n == 8 ? rumor_le_ld64(p) : n == 4 ? rumor_le_ld32(p) : n == 2 ? rumor_le_ld16(p) : p[0];
 }
 
 static void r_rec(struct rbuf *r, struct cp_batch_rec *rec)

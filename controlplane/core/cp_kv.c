@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "cp_kv.h"
+#include "rumor_be.h"
 
 struct ent {
 	char *key; /* NULL = empty slot; key and value share one allocation */
@@ -261,16 +262,6 @@ static const struct ent **sorted(const struct cp_kv *kv)
 	return v;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 uint64_t cp_kv_digest(const struct cp_kv *kv)
 {
 	const struct ent **v = sorted(kv);
@@ -280,10 +271,10 @@ uint64_t cp_kv_digest(const struct cp_kv *kv)
 		return 0;
 	for (size_t i = 0; i < kv->n; i++) {
 		uint8_t l[4];
-		put32(l, v[i]->klen);
+		rumor_le_st32(l, v[i]->klen);
 		XXH3_64bits_update(&st, l, 4);
 		XXH3_64bits_update(&st, v[i]->key, v[i]->klen);
-		put32(l, v[i]->vlen);
+		rumor_le_st32(l, v[i]->vlen);
 		XXH3_64bits_update(&st, l, 4);
 		XXH3_64bits_update(&st, v[i]->val, v[i]->vlen);
 	}
@@ -309,13 +300,13 @@ long cp_kv_snapshot_write(const struct cp_kv *kv, void *buf, size_t cap)
 	if (!v)
 		return -ENOMEM;
 	uint8_t *p = buf;
-	put32(p, (uint32_t)kv->n);
+	rumor_le_st32(p, (uint32_t)kv->n);
 	p += 4;
 	for (size_t i = 0; i < kv->n; i++) {
-		put32(p, v[i]->klen);
+		rumor_le_st32(p, v[i]->klen);
 		memcpy(p + 4, v[i]->key, v[i]->klen);
 		p += 4 + v[i]->klen;
-		put32(p, v[i]->vlen);
+		rumor_le_st32(p, v[i]->vlen);
 		memcpy(p + 4, v[i]->val, v[i]->vlen);
 		p += 4 + v[i]->vlen;
 	}
@@ -329,18 +320,18 @@ long cp_kv_snapshot_read(struct cp_kv *kv, const void *buf, size_t len)
 	cp_kv_clear(kv);
 	if (len < 4)
 		return -EMSGSIZE;
-	uint32_t n = get32(p);
+	uint32_t n = rumor_le_ld32(p);
 	p += 4;
 	const uint8_t *prev = NULL;
 	uint32_t prevlen = 0;
 	int rc = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		if (end - p < 4) { rc = -EMSGSIZE; break; }
-		uint32_t kl = get32(p);
+		uint32_t kl = rumor_le_ld32(p);
 		if (kl > CP_KV_KEY_MAX) { rc = -E2BIG; break; }
 		if ((size_t)(end - p) < 8u + kl) { rc = -EMSGSIZE; break; }
 		const uint8_t *k = p + 4;
-		uint32_t vl = get32(p + 4 + kl);
+		uint32_t vl = rumor_le_ld32(p + 4 + kl);
 		if (vl > CP_KV_VAL_MAX) { rc = -E2BIG; break; }
 		if ((size_t)(end - p) < 8u + kl + vl) { rc = -EMSGSIZE; break; }
 		if (prev) {

@@ -20,7 +20,9 @@ static void send_fields(json_t *req)
 	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
 	char err[160];
 	size_t len, off = 0;
-	uint16_t count, seen = 0;
+	uint16_t count, seen = 0, n;
+	const uint8_t *ev;
+	int rc;
 
 	if (cp_sendreq_pack(req, 1400, 1500, buf, sizeof(buf), &len, &count, err,
 			    sizeof(err)) < 0) {
@@ -28,14 +30,12 @@ static void send_fields(json_t *req)
 			abort();
 		return;
 	}
-	while (off < len) {
-		size_t n = buf[off] | (size_t)buf[off + 1] << 8;
+	while ((rc = rumor_msg_originate_next(buf, len, &off, &ev, &n)) == 1) {
 		if (n > 1400)
 			abort();
-		off += 2 + n;
 		seen++;
 	}
-	if (off != len || seen != count || len > sizeof(buf))
+	if (rc != 0 || off != len || seen != count || len > sizeof(buf))
 		abort();
 }
 

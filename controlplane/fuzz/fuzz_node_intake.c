@@ -28,6 +28,7 @@
 #include "cp_order.h"
 #include "cp_report.h"
 #include "dp_node.h"
+#include "rumor_be.h"
 #include "rumor_config.h"
 #include "rumor_msg.h"
 #include "rumor_wire.h"
@@ -444,10 +445,7 @@ static void raw_rumor(struct in *in)
 		n = in->n;
 	l2l4_from(link, &a);
 	memcpy(buf + RUMOR_WIRE_L2L4_LEN, start, sizeof(start));
-	buf[RUMOR_WIRE_L2L4_LEN + 8] = (uint8_t)(CLUSTER >> 24);
-	buf[RUMOR_WIRE_L2L4_LEN + 9] = (uint8_t)(CLUSTER >> 16);
-	buf[RUMOR_WIRE_L2L4_LEN + 10] = (uint8_t)(CLUSTER >> 8);
-	buf[RUMOR_WIRE_L2L4_LEN + 11] = (uint8_t)CLUSTER;
+	rumor_be_st32(buf + RUMOR_WIRE_L2L4_LEN + 8, CLUSTER);
 	memcpy(buf + RUMOR_WIRE_L2L4_LEN + 12, in->p, n);
 	in->p += n;
 	in->n -= n;
@@ -498,10 +496,7 @@ static void originate_legit(void)
 	memset(&m, 0, sizeof(m));
 	m.type = RUMOR_MSG_ORIGINATE;
 	m.u.originate.req_id = ++legit.req;
-	m.u.originate.count = 1;
-	m.u.originate.data[0] = 5;
-	memcpy(m.u.originate.data + 2, "legit", 5);
-	m.u.originate.data_len = 7;
+	rumor_msg_originate_add(&m, "legit", 5);
 	legit.status = 1;
 	legit.seq = 0;
 	legit.ordered = false;
@@ -692,8 +687,8 @@ static void run_input(const uint8_t *data, size_t size)
 	}
 	/* kept for the replay: a length, then the bytes */
 	if (history_len + 4 + size <= sizeof(history)) {
-		for (int i = 0; i < 4; i++)
-			history[history_len++] = (uint8_t)(size >> (8 * i));
+		rumor_le_st32(history + history_len, (uint32_t)size);
+		history_len += 4;
 		memcpy(history + history_len, data, size);
 		history_len += size;
 	}
@@ -728,8 +723,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f)
 			fclose(f);
 		while (off + 4 <= n) {
-			size_t len = (size_t)buf[off] | (size_t)buf[off + 1] << 8 |
-				     (size_t)buf[off + 2] << 16 | (size_t)buf[off + 3] << 24;
+			size_t len = rumor_le_ld32(buf + off);
 			off += 4;
 			if (len > n - off)
 				break;

@@ -9,6 +9,7 @@
 
 #include "cp_batch.h"
 #include "cp_disk.h"
+#include "cp_fetch.h"
 #include "cp_fsm.h"
 #include "cp_kv.h"
 #include "cp_raftio.h"
@@ -275,6 +276,34 @@ static void gen_fsm(void)
 	cp_fsm_destroy(f);
 }
 
+static void gen_fetch(void)
+{
+	uint8_t buf[512];
+	struct rumor_event_id id;
+	struct rumor_vc ts;
+	int n, m;
+
+	cp_fetch_req_encode(buf, 2, 17, 4);
+	put("fuzz_cp_fetch", "request", buf, CP_FETCH_REQ_LEN);
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, 1, 40);
+	rumor_vc_set(&ts, 2, 17);
+	rumor_vc_set(&ts, 3, 41);
+	rumor_event_id_compute(2, 17, "SET k v", 7, &id);
+	n = cp_fetch_resp_add(buf, sizeof(buf), 2, 17, &id, "SET k v", 7, &ts);
+	must(n > 0, "fetch resp");
+	put("fuzz_cp_fetch", "response_clock", buf, (size_t)n);
+	rumor_event_id_compute(2, 18, "", 0, &id);
+	rumor_vc_set(&ts, 2, 18);
+	m = cp_fetch_resp_add(buf + n, sizeof(buf) - (size_t)n, 2, 18, &id, "", 0, &ts);
+	must(m > 0, "fetch resp 2");
+	put("fuzz_cp_fetch", "response_two", buf, (size_t)(n + m));
+	rumor_event_id_compute(5, 1, "no clock", 8, &id);
+	n = cp_fetch_resp_add(buf, sizeof(buf), 5, 1, &id, "no clock", 8, NULL);
+	must(n > 0, "fetch resp 3");
+	put("fuzz_cp_fetch", "response_no_clock", buf, (size_t)n);
+}
+
 static void gen_api(void)
 {
 	static const char *lines[][2] = {
@@ -310,5 +339,6 @@ int main(int argc, char **argv)
 	gen_kv();
 	gen_fsm();
 	gen_api();
+	gen_fetch();
 	return 0;
 }

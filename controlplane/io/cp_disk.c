@@ -1,6 +1,6 @@
 /* cp_disk: segmented Raft log + metadata + snapshots. Appends are group-committed over
  * io_uring; structural changes (truncate, roll, snapshot put) are io_uring step chains too. */
-#include "cp_le.h"
+#include "rumor_be.h"
 #include "cp_fileio.h"
 #include "cp_disk.h"
 #include "rumor_crc32c.h"
@@ -199,24 +199,24 @@ static void rec_encode(uint8_t *out, raft_index first, const struct raft_entry *
     uint8_t *data = body + (size_t)n * ENT_HDR;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *h = body + (size_t)i * ENT_HDR;
-        cp_le_st64(h, e[i].term);
-        cp_le_st16(h + 8, e[i].type);
-        cp_le_st16(h + 10, 0);
-        cp_le_st32(h + 12, (uint32_t)e[i].buf.len);
+        rumor_le_st64(h, e[i].term);
+        rumor_le_st16(h + 8, e[i].type);
+        rumor_le_st16(h + 10, 0);
+        rumor_le_st32(h + 12, (uint32_t)e[i].buf.len);
         if (e[i].buf.len)
             memcpy(data, e[i].buf.base, e[i].buf.len);
         memset(data + e[i].buf.len, 0, pad8(e[i].buf.len) - e[i].buf.len);
         data += pad8(e[i].buf.len);
     }
     uint64_t body_len = total - REC_HDR;
-    cp_le_st32(out, REC_MAGIC);
-    cp_le_st64(out + 8, first);
-    cp_le_st32(out + 16, n);
-    cp_le_st32(out + 20, 0);
-    cp_le_st64(out + 24, body_len);
-    cp_le_st32(out + 32, rumor_crc32c(0, body, body_len));
-    cp_le_st32(out + 36, 0);
-    cp_le_st32(out + 4, rumor_crc32c(0, out + 8, REC_HDR - 8));
+    rumor_le_st32(out, REC_MAGIC);
+    rumor_le_st64(out + 8, first);
+    rumor_le_st32(out + 16, n);
+    rumor_le_st32(out + 20, 0);
+    rumor_le_st64(out + 24, body_len);
+    rumor_le_st32(out + 32, rumor_crc32c(0, body, body_len));
+    rumor_le_st32(out + 36, 0);
+    rumor_le_st32(out + 4, rumor_crc32c(0, out + 8, REC_HDR - 8));
 }
 
 /* Parse a body already CRC-checked: fills entries (pointing into body) if e != NULL.
@@ -229,12 +229,12 @@ static int rec_parse_body(const uint8_t *body, uint64_t body_len, uint32_t n,
     uint64_t off = (uint64_t)n * ENT_HDR, bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *h = body + (size_t)i * ENT_HDR;
-        uint32_t len = cp_le_ld32(h + 12);
+        uint32_t len = rumor_le_ld32(h + 12);
         if (off + pad8(len) > body_len)
             return -EBADMSG;
         if (e) {
-            e[i].term = cp_le_ld64(h);
-            e[i].type = cp_le_ld16(h + 8);
+            e[i].term = rumor_le_ld64(h);
+            e[i].type = rumor_le_ld16(h + 8);
             e[i].buf.len = len;
             e[i].buf.base = (void *)(body + off);
             e[i].batch = NULL;
@@ -301,17 +301,17 @@ static int meta_read(struct cp_disk *d, int which, uint64_t *seq, raft_term *ter
     close(fd);
     if (r == 0)
         return 0; /* created but never written: a crash during the first write */
-    if (r != META_SIZE || cp_le_ld32(b) != META_MAGIC ||
-        cp_le_ld32(b + 36) != rumor_crc32c(0, b, 36)) {
+    if (r != META_SIZE || rumor_le_ld32(b) != META_MAGIC ||
+        rumor_le_ld32(b + 36) != rumor_crc32c(0, b, 36)) {
         /* One damaged copy is the expected result of a crash while writing it; the
          * other copy is then the truth. */
         logf_(d, "cp_disk: %s/%s damaged (offset 0), using the other copy", d->dir, name);
         cp_errf(errmsg, "%s/%s: bad checksum at offset 0", d->dir, name);
         return -EUCLEAN;
     }
-    *seq = cp_le_ld64(b + 8);
-    *term = cp_le_ld64(b + 16);
-    *vote = cp_le_ld64(b + 24);
+    *seq = rumor_le_ld64(b + 8);
+    *term = rumor_le_ld64(b + 16);
+    *vote = rumor_le_ld64(b + 24);
     *present = true;
     return 0;
 }
@@ -320,12 +320,12 @@ int cp_disk_set_meta(struct cp_disk *d, raft_term term, raft_id vote)
 {
     uint8_t b[META_SIZE] = { 0 };
     uint64_t seq = d->meta_seq + 1;
-    cp_le_st32(b, META_MAGIC);
-    cp_le_st32(b + 4, 1);
-    cp_le_st64(b + 8, seq);
-    cp_le_st64(b + 16, term);
-    cp_le_st64(b + 24, vote);
-    cp_le_st32(b + 36, rumor_crc32c(0, b, 36));
+    rumor_le_st32(b, META_MAGIC);
+    rumor_le_st32(b + 4, 1);
+    rumor_le_st64(b + 8, seq);
+    rumor_le_st64(b + 16, term);
+    rumor_le_st64(b + 24, vote);
+    rumor_le_st32(b + 36, rumor_crc32c(0, b, 36));
     char name[32];
     snprintf(name, sizeof(name), "metadata%d", (int)(seq % 2) + 1);
     int fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -353,14 +353,14 @@ int cp_conf_encode(const struct raft_configuration *conf, struct raft_buffer *bu
     uint8_t *p = raft_malloc(len);
     if (p == NULL)
         return -ENOMEM;
-    cp_le_st32(p, CONF_MAGIC);
-    cp_le_st32(p + 4, conf->n);
+    rumor_le_st32(p, CONF_MAGIC);
+    rumor_le_st32(p + 4, conf->n);
     size_t o = 8;
     for (unsigned i = 0; i < conf->n; i++) {
         size_t al = strlen(conf->servers[i].address);
-        cp_le_st64(p + o, conf->servers[i].id);
+        rumor_le_st64(p + o, conf->servers[i].id);
         p[o + 8] = (uint8_t)conf->servers[i].role;
-        cp_le_st16(p + o + 9, (uint16_t)al);
+        rumor_le_st16(p + o + 9, (uint16_t)al);
         memcpy(p + o + 11, conf->servers[i].address, al);
         o += 11 + al;
     }
@@ -372,18 +372,18 @@ int cp_conf_encode(const struct raft_configuration *conf, struct raft_buffer *bu
 int cp_conf_decode(const void *vp, size_t len, struct raft_configuration *conf)
 {
     const uint8_t *p = vp;
-    if (len < 8 || cp_le_ld32(p) != CONF_MAGIC)
+    if (len < 8 || rumor_le_ld32(p) != CONF_MAGIC)
         return -EBADMSG;
-    uint32_t n = cp_le_ld32(p + 4);
+    uint32_t n = rumor_le_ld32(p + 4);
     if (n > 4096)
         return -EBADMSG;
     size_t o = 8;
     for (uint32_t i = 0; i < n; i++) {
         if (o + 11 > len)
             goto bad;
-        uint64_t id = cp_le_ld64(p + o);
+        uint64_t id = rumor_le_ld64(p + o);
         int role = p[o + 8];
-        uint16_t al = cp_le_ld16(p + o + 9);
+        uint16_t al = rumor_le_ld16(p + o + 9);
         if (id == 0 || role > RAFT_SPARE || o + 11 + al > len || al == 0 || al > 1024)
             goto bad;
         char addr[1025];
@@ -460,11 +460,11 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
     if (rv != 0)
         goto out;
     rv = -EUCLEAN;
-    uint64_t conf_len = cp_le_ld64(b + 40), data_len = cp_le_ld64(b + 48);
-    if (cp_le_ld32(b) != SNAP_MAGIC || cp_le_ld64(b + 8) != index ||
+    uint64_t conf_len = rumor_le_ld64(b + 40), data_len = rumor_le_ld64(b + 48);
+    if (rumor_le_ld32(b) != SNAP_MAGIC || rumor_le_ld64(b + 8) != index ||
         SNAP_HDR + conf_len + data_len != (uint64_t)st.st_size)
         goto fail;
-    if (cp_le_ld32(b + 4) != rumor_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
+    if (rumor_le_ld32(b + 4) != rumor_crc32c(0, b + 8, (size_t)st.st_size - 8)) {
         off_bad = 8;
         goto fail;
     }
@@ -474,8 +474,8 @@ static int snap_read(struct cp_disk *d, raft_index index, struct raft_snapshot *
         goto out;
     }
     s->index = index;
-    s->term = cp_le_ld64(b + 16);
-    s->configuration_index = cp_le_ld64(b + 24);
+    s->term = rumor_le_ld64(b + 16);
+    s->configuration_index = rumor_le_ld64(b + 24);
     raft_configuration_init(&s->configuration);
     rv = cp_conf_decode(b + SNAP_HDR, conf_len, &s->configuration);
     if (rv == 0) {
@@ -636,7 +636,7 @@ static bool intact_header_after(int fd, uint64_t from, uint64_t size)
     }
     bool found = false;
     for (size_t o = 0; !found && o + REC_HDR <= len; o += 8)
-        found = cp_le_ld32(b + o) == REC_MAGIC && cp_le_ld32(b + o + 4) == rumor_crc32c(0, b + o + 8,
+        found = rumor_le_ld32(b + o) == REC_MAGIC && rumor_le_ld32(b + o + 4) == rumor_crc32c(0, b + o + 8,
                                                                           REC_HDR - 8);
     free(b);
     return found;
@@ -676,7 +676,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
         rv = cp_read_full(fd, h, REC_HDR, (off_t)off);
         if (rv)
             goto out;
-        if (cp_le_ld32(h) != REC_MAGIC || cp_le_ld32(h + 4) != rumor_crc32c(0, h + 8, REC_HDR - 8)) {
+        if (rumor_le_ld32(h) != REC_MAGIC || rumor_le_ld32(h + 4) != rumor_crc32c(0, h + 8, REC_HDR - 8)) {
             static const uint8_t zero[REC_HDR];
             why = memcmp(h, zero, REC_HDR) == 0 ? "zeroed tail" : "bad record header checksum";
             if (is_open && intact_header_after(fd, off, size)) {
@@ -687,11 +687,11 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
             }
             break;
         }
-        uint64_t blen = cp_le_ld64(h + 24);
-        uint32_t n = cp_le_ld32(h + 16);
-        if (cp_le_ld64(h + 8) != next) {
+        uint64_t blen = rumor_le_ld64(h + 24);
+        uint32_t n = rumor_le_ld32(h + 16);
+        if (rumor_le_ld64(h + 8) != next) {
             cp_errf(errmsg, "%s/%s: record at offset %" PRIu64 " has index %" PRIu64
-                 ", expected %llu", d->dir, name, off, cp_le_ld64(h + 8), next);
+                 ", expected %llu", d->dir, name, off, rumor_le_ld64(h + 8), next);
             rv = -EBADMSG;
             goto out;
         }
@@ -708,7 +708,7 @@ static int scan_segment(struct cp_disk *d, raft_index first, bool is_open, raft_
         rv = cp_read_full(fd, body, blen, (off_t)(off + REC_HDR));
         if (rv)
             goto out;
-        if (cp_le_ld32(h + 32) != rumor_crc32c(0, body, blen) ||
+        if (rumor_le_ld32(h + 32) != rumor_crc32c(0, body, blen) ||
             rec_parse_body(body, blen, n, NULL, NULL) != 0) {
             /* A torn write can only damage the last record of the open segment. */
             if (is_open && off + REC_HDR + blen == size) {
@@ -1369,7 +1369,7 @@ static void snap_write_next(struct cp_disk *d)
     }
     /* Everything after the header is written: the header carries the CRC. The fdatasync
      * must cover the whole file, so never RWF_DSYNC (it syncs only the range it wrote). */
-    cp_le_st32(j->h + 4, j->crc);
+    rumor_le_st32(j->h + 4, j->crc);
     j->iov[0] = (struct iovec){ j->h, SNAP_HDR };
     j->step = SJ_HEADER;
     submitted(d, cp_loop_writev_sync(d->loop, &j->lreq, j->fd, j->iov, 1, 0, false,
@@ -1570,12 +1570,12 @@ static void snap_start(struct cp_disk *d, struct op *op)
         data_len += s->bufs[i].len;
     }
     j->n_src = s->n_bufs + 1;
-    cp_le_st32(j->h, SNAP_MAGIC);
-    cp_le_st64(j->h + 8, s->index);
-    cp_le_st64(j->h + 16, s->term);
-    cp_le_st64(j->h + 24, s->configuration_index);
-    cp_le_st64(j->h + 40, j->conf.len);
-    cp_le_st64(j->h + 48, data_len);
+    rumor_le_st32(j->h, SNAP_MAGIC);
+    rumor_le_st64(j->h + 8, s->index);
+    rumor_le_st64(j->h + 16, s->term);
+    rumor_le_st64(j->h + 24, s->configuration_index);
+    rumor_le_st64(j->h + 40, j->conf.len);
+    rumor_le_st64(j->h + 48, data_len);
     j->crc = rumor_crc32c(0, j->h + 8, SNAP_HDR - 8);
     j->file_off = SNAP_HDR;
     j->step = SJ_OPEN;

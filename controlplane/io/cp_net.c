@@ -1,7 +1,7 @@
 /* cp_net: outbound connections carry our messages, inbound ones the peers' (one
  * direction each, as libraft's uv transport does): no duplicate-connection races. With TLS
  * the same frames travel inside a cp_tls session whose ciphertext this file moves. */
-#include "cp_le.h"
+#include "rumor_be.h"
 #include "cp_net.h"
 #include "rumor_crc32c.h"
 
@@ -18,7 +18,7 @@
 
 #define T_HELLO 1
 #define T_ACK 2
-#define HELLO_MAGIC 0x524d5552u /* "RUMR" */
+#define HELLO_MAGIC 0x52554d52u /* "RUMR" */
 #define HELLO_LEN 32
 #define MAX_IOV 64
 #define PRE_MAX (CP_NET_HDR + HELLO_LEN) /* all an inbound peer may send before its HELLO */
@@ -108,23 +108,23 @@ struct cp_net {
 /* crc covers type/flags/app_type and the payload, which must already be in place. */
 static void frame_header(uint8_t *h, uint32_t len, uint8_t type, uint16_t app_type)
 {
-    cp_le_st32(h, len);
+    rumor_be_st32(h, len);
     h[8] = type;
     h[9] = 0;
-    cp_le_st16(h + 10, app_type);
+    rumor_be_st16(h + 10, app_type);
     uint32_t crc = rumor_crc32c(0, h + 8, 4);
-    cp_le_st32(h + 4, rumor_crc32c(crc, h + CP_NET_HDR, len));
+    rumor_be_st32(h + 4, rumor_crc32c(crc, h + CP_NET_HDR, len));
 }
 
 static void hello_encode(uint8_t *b, uint8_t type, uint64_t cluster, uint64_t from,
                          uint64_t to)
 {
     uint8_t *p = b + CP_NET_HDR;
-    cp_le_st32(p, HELLO_MAGIC);
-    cp_le_st32(p + 4, 1);
-    cp_le_st64(p + 8, cluster);
-    cp_le_st64(p + 16, from);
-    cp_le_st64(p + 24, to);
+    rumor_be_st32(p, HELLO_MAGIC);
+    rumor_be_st32(p + 4, 1);
+    rumor_be_st64(p + 8, cluster);
+    rumor_be_st64(p + 16, from);
+    rumor_be_st64(p + 24, to);
     frame_header(b, HELLO_LEN, type, 0);
 }
 
@@ -214,7 +214,7 @@ static bool conn_room(struct conn *c)
     if (c->have == c->cap) { /* only once handshaken: before, cap is exactly PRE_MAX */
         size_t need = c->cap * 2;
         if (c->have >= CP_NET_HDR) {
-            size_t want = CP_NET_HDR + (size_t)cp_le_ld32(c->buf);
+            size_t want = CP_NET_HDR + (size_t)rumor_be_ld32(c->buf);
             if (want > need)
                 need = want;
         }
@@ -312,44 +312,44 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
     uint8_t type = h[8];
     if (!c->up) {
         char ab[INET_ADDRSTRLEN];
-        if (type != T_HELLO || len != HELLO_LEN || cp_le_ld32(p) != HELLO_MAGIC ||
-            cp_le_ld32(p + 4) != 1) {
+        if (type != T_HELLO || len != HELLO_LEN || rumor_be_ld32(p) != HELLO_MAGIC ||
+            rumor_be_ld32(p + 4) != 1) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected inbound connection from %s: bad hello "
                         "(%llu so far)\n", conn_addr(c, ab),
                         (unsigned long long)net->st.bad_hello);
             return false;
         }
-        if (cp_le_ld64(p + 8) != net->cfg.cluster_id) {
+        if (rumor_be_ld64(p + 8) != net->cfg.cluster_id) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected node %llu: cluster id %llu != ours %llu\n",
-                        (unsigned long long)cp_le_ld64(p + 16), (unsigned long long)cp_le_ld64(p + 8),
+                        (unsigned long long)rumor_be_ld64(p + 16), (unsigned long long)rumor_be_ld64(p + 8),
                         (unsigned long long)net->cfg.cluster_id);
             return false;
         }
-        if (cp_le_ld64(p + 24) != net->cfg.self_id || cp_le_ld64(p + 16) == 0 ||
-            cp_le_ld64(p + 16) == net->cfg.self_id) {
+        if (rumor_be_ld64(p + 24) != net->cfg.self_id || rumor_be_ld64(p + 16) == 0 ||
+            rumor_be_ld64(p + 16) == net->cfg.self_id) {
             if (log_due(++net->st.bad_hello))
                 fprintf(stderr, "cp_net: rejected node %llu: it expected node %llu, we are "
-                        "%llu\n", (unsigned long long)cp_le_ld64(p + 16),
-                        (unsigned long long)cp_le_ld64(p + 24),
+                        "%llu\n", (unsigned long long)rumor_be_ld64(p + 16),
+                        (unsigned long long)rumor_be_ld64(p + 24),
                         (unsigned long long)net->cfg.self_id);
             return false;
         }
-        if (c->tls && cp_le_ld64(p + 16) != cp_tls_peer_id(c->tls)) {
+        if (c->tls && rumor_be_ld64(p + 16) != cp_tls_peer_id(c->tls)) {
             /* the one check that makes the certificate's id the sender of everything on
              * this connection */
             if (log_due(++net->st.hello_id_mismatch))
                 fprintf(stderr, "cp_net: rejected inbound connection from %s: HELLO claims node "
                         "%llu, its certificate names node %llu (%llu so far)\n",
-                        conn_addr(c, ab), (unsigned long long)cp_le_ld64(p + 16),
+                        conn_addr(c, ab), (unsigned long long)rumor_be_ld64(p + 16),
                         (unsigned long long)cp_tls_peer_id(c->tls),
                         (unsigned long long)net->st.hello_id_mismatch);
             return false;
         }
         c->up = true;
         net->st.inbound_pending--;
-        c->from = cp_le_ld64(p + 16);
+        c->from = rumor_be_ld64(p + 16);
         hello_encode(c->ack, T_ACK, net->cfg.cluster_id, net->cfg.self_id, c->from);
         if (c->tls)
             return cp_tls_write(c->tls, c->ack, sizeof(c->ack)) == 0; /* sent by the caller */
@@ -364,7 +364,7 @@ static bool conn_frame(struct conn *c, const uint8_t *h, const uint8_t *p, uint3
             net->cbs.raft(net->cbs.arg, c->from, p, len);
     } else if (type == CP_NET_APP) {
         if (net->cbs.app)
-            net->cbs.app(net->cbs.arg, c->from, cp_le_ld16(h + 10), p, len);
+            net->cbs.app(net->cbs.arg, c->from, rumor_be_ld16(h + 10), p, len);
     } else {
         fprintf(stderr, "cp_net: node %llu sent unknown frame type %u\n",
                 (unsigned long long)c->from, type);
@@ -380,7 +380,7 @@ static bool conn_parse(struct conn *c)
     size_t off = 0;
     while (c->have - off >= CP_NET_HDR) {
         const uint8_t *h = c->buf + off;
-        uint32_t len = cp_le_ld32(h);
+        uint32_t len = rumor_be_ld32(h);
         struct cp_net *net = c->net;
         char ab[INET_ADDRSTRLEN];
         /* Before the handshake only a HELLO fits: judged on its header, before any byte of
@@ -408,7 +408,7 @@ static bool conn_parse(struct conn *c)
         if (c->have - off < CP_NET_HDR + (size_t)len)
             break;
         uint32_t crc = rumor_crc32c(rumor_crc32c(0, h + 8, 4), h + CP_NET_HDR, len);
-        if (crc != cp_le_ld32(h + 4)) {
+        if (crc != rumor_be_ld32(h + 4)) {
             if (c->up) {
                 net->st.bad_frames++;
                 fprintf(stderr, "cp_net: frame checksum mismatch from node %llu\n",
@@ -454,12 +454,12 @@ static void conn_tls_in(struct conn *c, size_t n)
     /* A TLS connection starts with a handshake record (0x16). Anything else that reads as
      * our plaintext frame header is judged as before the handshake in plaintext (oversize
      * counted as such), so an insecure peer or a raw attacker is named in the counters. */
-    if (!c->tls_fed && c->cin[0] != 0x16 && n >= 4 && cp_le_ld32(c->cin) > HELLO_LEN) {
+    if (!c->tls_fed && c->cin[0] != 0x16 && n >= 4 && rumor_be_ld32(c->cin) > HELLO_LEN) {
         char ab[INET_ADDRSTRLEN];
         if (log_due(++c->net->st.prehandshake_oversize))
             fprintf(stderr, "cp_net: closed inbound connection from %s: not TLS, a %u-byte "
                     "frame before the handshake (%llu so far)\n", conn_addr(c, ab),
-                    cp_le_ld32(c->cin), (unsigned long long)c->net->st.prehandshake_oversize);
+                    rumor_be_ld32(c->cin), (unsigned long long)c->net->st.prehandshake_oversize);
         conn_kill(c);
         return;
     }
@@ -821,9 +821,9 @@ static bool peer_ack(struct peer *p)
 {
     const uint8_t *h = p->rbuf, *b = p->rbuf + CP_NET_HDR;
     uint32_t crc = rumor_crc32c(rumor_crc32c(0, h + 8, 4), b, HELLO_LEN);
-    if (cp_le_ld32(h) != HELLO_LEN || crc != cp_le_ld32(h + 4) || h[8] != T_ACK ||
-        cp_le_ld32(b) != HELLO_MAGIC || cp_le_ld64(b + 8) != p->net->cfg.cluster_id ||
-        cp_le_ld64(b + 16) != p->id || cp_le_ld64(b + 24) != p->net->cfg.self_id) {
+    if (rumor_be_ld32(h) != HELLO_LEN || crc != rumor_be_ld32(h + 4) || h[8] != T_ACK ||
+        rumor_be_ld32(b) != HELLO_MAGIC || rumor_be_ld64(b + 8) != p->net->cfg.cluster_id ||
+        rumor_be_ld64(b + 16) != p->id || rumor_be_ld64(b + 24) != p->net->cfg.self_id) {
         fprintf(stderr, "cp_net: node %llu answered with a bad handshake\n",
                 (unsigned long long)p->id);
         peer_fail(p, -EPROTO);

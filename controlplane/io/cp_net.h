@@ -18,8 +18,9 @@ struct cp_net;
 /* Frame types carried after the handshake. */
 enum { CP_NET_RAFT = 3, CP_NET_APP = 4 };
 
-/* Frame layout (little endian): u32 payload length, u32 CRC32C over the 4 bytes that
- * follow it and the payload, u8 type, u8 flags (0), u16 app type, payload. */
+/* Frame layout (big-endian, like everything in a control frame): u32 payload length,
+ * u32 CRC32C over the 4 bytes that follow it and the payload, u8 type, u8 flags (0),
+ * u16 app type, payload. */
 #define CP_NET_HDR 12
 
 struct cp_net_cfg {

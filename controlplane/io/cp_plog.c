@@ -1,6 +1,6 @@
 /* cp_plog: the payload log. Segmented CRC32C records of frames, group-committed over
  * io_uring, indexed (origin, seq) -> record in memory; failed writes are kept and retried. */
-#include "cp_le.h"
+#include "rumor_be.h"
 #include "cp_fileio.h"
 #include "cp_plog.h"
 #include "rumor_crc32c.h"
@@ -95,7 +95,7 @@ static void seg_name(char *buf, size_t n, uint64_t no)
 
 static bool hdr_intact(const uint8_t *h)
 {
-    return cp_le_ld32(h) == REC_MAGIC && cp_le_ld32(h + 4) == rumor_crc32c(0, h + 8, CP_PLOG_HDR - 8);
+    return rumor_le_ld32(h) == REC_MAGIC && rumor_le_ld32(h + 4) == rumor_crc32c(0, h + 8, CP_PLOG_HDR - 8);
 }
 
 static bool rec_valid(uint16_t origin, uint16_t count, uint32_t len, uint64_t first)
@@ -112,14 +112,14 @@ int cp_plog_rec_encode(const struct cp_plog_rec *r, void *out, size_t cap)
     if (cap < size)
         return -EINVAL;
     uint8_t *p = out;
-    cp_le_st32(p, REC_MAGIC);
-    cp_le_st16(p + 8, r->origin);
-    cp_le_st16(p + 10, r->count);
-    cp_le_st32(p + 12, r->len);
-    cp_le_st64(p + 16, r->first_seq);
-    cp_le_st32(p + 24, rumor_crc32c(0, r->frame, r->len));
-    cp_le_st32(p + 28, 0);
-    cp_le_st32(p + 4, rumor_crc32c(0, p + 8, CP_PLOG_HDR - 8));
+    rumor_le_st32(p, REC_MAGIC);
+    rumor_le_st16(p + 8, r->origin);
+    rumor_le_st16(p + 10, r->count);
+    rumor_le_st32(p + 12, r->len);
+    rumor_le_st64(p + 16, r->first_seq);
+    rumor_le_st32(p + 24, rumor_crc32c(0, r->frame, r->len));
+    rumor_le_st32(p + 28, 0);
+    rumor_le_st32(p + 4, rumor_crc32c(0, p + 8, CP_PLOG_HDR - 8));
     memcpy(p + CP_PLOG_HDR, r->frame, r->len);
     memset(p + CP_PLOG_HDR + r->len, 0, size - CP_PLOG_HDR - r->len);
     return (int)size;
@@ -132,12 +132,12 @@ static int hdr_decode(const uint8_t *p, size_t len, struct cp_plog_rec *r)
         return -EAGAIN;
     if (!hdr_intact(p))
         return -EBADMSG;
-    r->origin = cp_le_ld16(p + 8);
-    r->count = cp_le_ld16(p + 10);
-    r->len = cp_le_ld32(p + 12);
-    r->first_seq = cp_le_ld64(p + 16);
+    r->origin = rumor_le_ld16(p + 8);
+    r->count = rumor_le_ld16(p + 10);
+    r->len = rumor_le_ld32(p + 12);
+    r->first_seq = rumor_le_ld64(p + 16);
     r->frame = NULL;
-    if (!rec_valid(r->origin, r->count, r->len, r->first_seq) || cp_le_ld32(p + 28) != 0)
+    if (!rec_valid(r->origin, r->count, r->len, r->first_seq) || rumor_le_ld32(p + 28) != 0)
         return -EBADMSG;
     return (int)cp_plog_rec_size(r->len);
 }
@@ -146,7 +146,7 @@ static int hdr_decode(const uint8_t *p, size_t len, struct cp_plog_rec *r)
 static int body_check(const uint8_t *hdr, const uint8_t *frame, uint32_t len, const uint8_t *pad,
                       size_t pad_len)
 {
-    if (cp_le_ld32(hdr + 24) != rumor_crc32c(0, frame, len))
+    if (rumor_le_ld32(hdr + 24) != rumor_crc32c(0, frame, len))
         return -EUCLEAN;
     for (size_t i = 0; i < pad_len; i++)
         if (pad[i] != 0)
@@ -636,7 +636,7 @@ static uint64_t buffered_ticket(const struct cp_plog *pl, uint64_t loc)
             continue;
         uint64_t t = c->first_ticket;
         for (uint64_t p = c->off; p < off; t++)
-            p += cp_plog_rec_size(cp_le_ld32(c->data + (p - c->off) + 12));
+            p += cp_plog_rec_size(rumor_le_ld32(c->data + (p - c->off) + 12));
         return t;
     }
     return 0;

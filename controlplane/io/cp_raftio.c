@@ -1,6 +1,6 @@
 /* cp_raftio: raft_io on io_uring. Requests raft makes are wrapped in small structs that
  * translate our -errno completions into RAFT_* codes; callbacks never run synchronously. */
-#include "cp_le.h"
+#include "rumor_be.h"
 #include "cp_raftio.h"
 
 #include <errno.h>
@@ -101,35 +101,35 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     switch (m->type) {
     case RAFT_IO_REQUEST_VOTE: {
         const struct raft_request_vote *r = &m->request_vote;
-        cp_le_st64(f, r->term);
-        cp_le_st64(f + 8, r->candidate_id);
-        cp_le_st64(f + 16, r->last_log_index);
-        cp_le_st64(f + 24, r->last_log_term);
-        cp_le_st64(f + 32, (r->disrupt_leader ? 1u : 0u) | (r->pre_vote ? 2u : 0u));
+        rumor_be_st64(f, r->term);
+        rumor_be_st64(f + 8, r->candidate_id);
+        rumor_be_st64(f + 16, r->last_log_index);
+        rumor_be_st64(f + 24, r->last_log_term);
+        rumor_be_st64(f + 32, (r->disrupt_leader ? 1u : 0u) | (r->pre_vote ? 2u : 0u));
         break;
     }
     case RAFT_IO_REQUEST_VOTE_RESULT: {
         const struct raft_request_vote_result *r = &m->request_vote_result;
-        cp_le_st64(f, r->term);
-        cp_le_st64(f + 8, r->vote_granted ? 1 : 0);
-        cp_le_st64(f + 16, (uint64_t)r->pre_vote);
+        rumor_be_st64(f, r->term);
+        rumor_be_st64(f + 8, r->vote_granted ? 1 : 0);
+        rumor_be_st64(f + 16, (uint64_t)r->pre_vote);
         break;
     }
     case RAFT_IO_APPEND_ENTRIES: {
         const struct raft_append_entries *a = &m->append_entries;
-        cp_le_st64(f, a->term);
-        cp_le_st64(f + 8, a->prev_log_index);
-        cp_le_st64(f + 16, a->prev_log_term);
-        cp_le_st64(f + 24, a->leader_commit);
-        cp_le_st64(f + 32, a->n_entries);
+        rumor_be_st64(f, a->term);
+        rumor_be_st64(f + 8, a->prev_log_index);
+        rumor_be_st64(f + 16, a->prev_log_term);
+        rumor_be_st64(f + 24, a->leader_commit);
+        rumor_be_st64(f + 32, a->n_entries);
         uint8_t *h = f + 40;
         uint8_t *d = h + (size_t)a->n_entries * ENT_HDR;
         for (unsigned i = 0; i < a->n_entries; i++, h += ENT_HDR) {
             const struct raft_entry *e = &a->entries[i];
-            cp_le_st64(h, e->term);
-            cp_le_st16(h + 8, e->type);
-            cp_le_st16(h + 10, 0);
-            cp_le_st32(h + 12, (uint32_t)e->buf.len);
+            rumor_be_st64(h, e->term);
+            rumor_be_st16(h + 8, e->type);
+            rumor_be_st16(h + 10, 0);
+            rumor_be_st32(h + 12, (uint32_t)e->buf.len);
             if (e->buf.len)
                 memcpy(d, e->buf.base, e->buf.len);
             d += e->buf.len;
@@ -138,19 +138,19 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     }
     case RAFT_IO_APPEND_ENTRIES_RESULT: {
         const struct raft_append_entries_result *r = &m->append_entries_result;
-        cp_le_st64(f, r->term);
-        cp_le_st64(f + 8, r->rejected);
-        cp_le_st64(f + 16, r->last_log_index);
+        rumor_be_st64(f, r->term);
+        rumor_be_st64(f + 8, r->rejected);
+        rumor_be_st64(f + 16, r->last_log_index);
         break;
     }
     case RAFT_IO_INSTALL_SNAPSHOT: {
         const struct raft_install_snapshot *s = &m->install_snapshot;
-        cp_le_st64(f, s->term);
-        cp_le_st64(f + 8, s->last_index);
-        cp_le_st64(f + 16, s->last_term);
-        cp_le_st64(f + 24, s->conf_index);
-        cp_le_st64(f + 32, conf.len);
-        cp_le_st64(f + 40, s->data.len);
+        rumor_be_st64(f, s->term);
+        rumor_be_st64(f + 8, s->last_index);
+        rumor_be_st64(f + 16, s->last_term);
+        rumor_be_st64(f + 24, s->conf_index);
+        rumor_be_st64(f + 32, conf.len);
+        rumor_be_st64(f + 40, s->data.len);
         memcpy(f + 48, conf.base, conf.len);
         if (s->data.len)
             memcpy(f + 48 + conf.len, s->data.base, s->data.len);
@@ -159,9 +159,9 @@ int cp_raftmsg_encode(const struct raft_message *m, struct raft_buffer *out)
     }
     case RAFT_IO_TIMEOUT_NOW: {
         const struct raft_timeout_now *t = &m->timeout_now;
-        cp_le_st64(f, t->term);
-        cp_le_st64(f + 8, t->last_log_index);
-        cp_le_st64(f + 16, t->last_log_term);
+        rumor_be_st64(f, t->term);
+        rumor_be_st64(f + 8, t->last_log_index);
+        rumor_be_st64(f + 16, t->last_log_term);
         break;
     }
     }
@@ -186,22 +186,22 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     m->type = (unsigned short)type;
     switch (type) {
     case RAFT_IO_REQUEST_VOTE: {
-        uint64_t flags = cp_le_ld64(f + 32);
+        uint64_t flags = rumor_be_ld64(f + 32);
         if (len != fl || flags > 3)
             return -EBADMSG;
-        m->request_vote.term = cp_le_ld64(f);
-        m->request_vote.candidate_id = cp_le_ld64(f + 8);
-        m->request_vote.last_log_index = cp_le_ld64(f + 16);
-        m->request_vote.last_log_term = cp_le_ld64(f + 24);
+        m->request_vote.term = rumor_be_ld64(f);
+        m->request_vote.candidate_id = rumor_be_ld64(f + 8);
+        m->request_vote.last_log_index = rumor_be_ld64(f + 16);
+        m->request_vote.last_log_term = rumor_be_ld64(f + 24);
         m->request_vote.disrupt_leader = flags & 1;
         m->request_vote.pre_vote = (flags & 2) != 0;
         return 0;
     }
     case RAFT_IO_REQUEST_VOTE_RESULT: {
-        uint64_t g = cp_le_ld64(f + 8), pv = cp_le_ld64(f + 16);
+        uint64_t g = rumor_be_ld64(f + 8), pv = rumor_be_ld64(f + 16);
         if (len != fl || g > 1 || pv > raft_tribool_false)
             return -EBADMSG;
-        m->request_vote_result.term = cp_le_ld64(f);
+        m->request_vote_result.term = rumor_be_ld64(f);
         m->request_vote_result.vote_granted = g == 1;
         m->request_vote_result.pre_vote = (raft_tribool)pv;
         return 0;
@@ -209,37 +209,37 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     case RAFT_IO_APPEND_ENTRIES_RESULT:
         if (len != fl)
             return -EBADMSG;
-        m->append_entries_result.term = cp_le_ld64(f);
-        m->append_entries_result.rejected = cp_le_ld64(f + 8);
-        m->append_entries_result.last_log_index = cp_le_ld64(f + 16);
+        m->append_entries_result.term = rumor_be_ld64(f);
+        m->append_entries_result.rejected = rumor_be_ld64(f + 8);
+        m->append_entries_result.last_log_index = rumor_be_ld64(f + 16);
         return 0;
     case RAFT_IO_TIMEOUT_NOW:
         if (len != fl)
             return -EBADMSG;
-        m->timeout_now.term = cp_le_ld64(f);
-        m->timeout_now.last_log_index = cp_le_ld64(f + 8);
-        m->timeout_now.last_log_term = cp_le_ld64(f + 16);
+        m->timeout_now.term = rumor_be_ld64(f);
+        m->timeout_now.last_log_index = rumor_be_ld64(f + 8);
+        m->timeout_now.last_log_term = rumor_be_ld64(f + 16);
         return 0;
     case RAFT_IO_APPEND_ENTRIES: {
         struct raft_append_entries *a = &m->append_entries;
-        uint64_t n = cp_le_ld64(f + 32);
+        uint64_t n = rumor_be_ld64(f + 32);
         size_t rest = len - fl;
         if (n > rest / ENT_HDR)
             return -EBADMSG;
         const uint8_t *h = f + 40;
         uint64_t total = 0;
         for (uint64_t i = 0; i < n; i++) {
-            uint16_t t = cp_le_ld16(h + i * ENT_HDR + 8);
-            if (t < RAFT_COMMAND || t > RAFT_CHANGE || cp_le_ld16(h + i * ENT_HDR + 10) != 0)
+            uint16_t t = rumor_be_ld16(h + i * ENT_HDR + 8);
+            if (t < RAFT_COMMAND || t > RAFT_CHANGE || rumor_be_ld16(h + i * ENT_HDR + 10) != 0)
                 return -EBADMSG;
-            total += cp_le_ld32(h + i * ENT_HDR + 12);
+            total += rumor_be_ld32(h + i * ENT_HDR + 12);
         }
         if (n * ENT_HDR + total != rest)
             return -EBADMSG;
-        a->term = cp_le_ld64(f);
-        a->prev_log_index = cp_le_ld64(f + 8);
-        a->prev_log_term = cp_le_ld64(f + 16);
-        a->leader_commit = cp_le_ld64(f + 24);
+        a->term = rumor_be_ld64(f);
+        a->prev_log_index = rumor_be_ld64(f + 8);
+        a->prev_log_term = rumor_be_ld64(f + 16);
+        a->leader_commit = rumor_be_ld64(f + 24);
         a->n_entries = (unsigned)n;
         if (n == 0)
             return 0;
@@ -255,9 +255,9 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
         uint64_t off = 0;
         for (uint64_t i = 0; i < n; i++) {
             struct raft_entry *e = &a->entries[i];
-            e->term = cp_le_ld64(h + i * ENT_HDR);
-            e->type = cp_le_ld16(h + i * ENT_HDR + 8);
-            e->buf.len = cp_le_ld32(h + i * ENT_HDR + 12);
+            e->term = rumor_be_ld64(h + i * ENT_HDR);
+            e->type = rumor_be_ld16(h + i * ENT_HDR + 8);
+            e->buf.len = rumor_be_ld32(h + i * ENT_HDR + 12);
             e->buf.base = batch + off;
             e->batch = batch;
             off += e->buf.len;
@@ -266,7 +266,7 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
     }
     case RAFT_IO_INSTALL_SNAPSHOT: {
         struct raft_install_snapshot *s = &m->install_snapshot;
-        uint64_t cl = cp_le_ld64(f + 32), dl = cp_le_ld64(f + 40);
+        uint64_t cl = rumor_be_ld64(f + 32), dl = rumor_be_ld64(f + 40);
         if (cl > len - fl || dl != len - fl - cl)
             return -EBADMSG;
         raft_configuration_init(&s->conf);
@@ -280,10 +280,10 @@ int cp_raftmsg_decode(const uint8_t *p, size_t len, struct raft_message *m)
         }
         memcpy(s->data.base, f + 48 + cl, dl);
         s->data.len = dl;
-        s->term = cp_le_ld64(f);
-        s->last_index = cp_le_ld64(f + 8);
-        s->last_term = cp_le_ld64(f + 16);
-        s->conf_index = cp_le_ld64(f + 24);
+        s->term = rumor_be_ld64(f);
+        s->last_index = rumor_be_ld64(f + 8);
+        s->last_term = rumor_be_ld64(f + 16);
+        s->conf_index = rumor_be_ld64(f + 24);
         return 0;
     }
     }

@@ -1,5 +1,6 @@
 /* cp_raftio: libraft 0.15 `struct raft_io` (version 2) over cp_loop + cp_net + cp_disk,
- * and the codec for Raft messages carried in cp_net RAFT frames. */
+ * and the codec for Raft messages carried in cp_net RAFT frames (big-endian, as the frame;
+ * the entries' bodies are opaque bytes, little-endian cp_batch records as in the Raft log). */
 #ifndef CP_RAFTIO_H
 #define CP_RAFTIO_H
 

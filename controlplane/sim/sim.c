@@ -727,7 +727,7 @@ static void node_create(struct sim *s, unsigned i)
 		exit(2);
 	}
 	n->raft = raft_fixture_get(&s->f, i);
-	raft_set_snapshot_threshold(n->raft, 64);
+	raft_set_snapshot_threshold(n->raft, getenv("SIM_SNAP") ? (unsigned)atoi(getenv("SIM_SNAP")) : 64);
 	raft_set_snapshot_trailing(n->raft, 32);
 }
 

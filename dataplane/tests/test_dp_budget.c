@@ -470,12 +470,11 @@ static struct rumor_msg *originate_msg(struct fixture *f, uint64_t req, unsigned
 	struct rumor_msg *m = cp_msg(f, RUMOR_MSG_ORIGINATE);
 	struct rumor_msg_originate *o = &m->u.originate;
 
+	uint8_t ev[RUMOR_MSG_ORIGINATE_DATA];
+
 	o->req_id = req;
-	o->data[0] = (uint8_t)len;
-	o->data[1] = 0;
-	memset(o->data + 2, 'a' + (int)(req % 26), len);
-	o->data_len = (uint16_t)(2 + len);
-	o->count = 1;
+	memset(ev, 'a' + (int)(req % 26), len);
+	assert_int_equal(rumor_msg_originate_add(m, ev, (uint16_t)len), 0);
 	return m;
 }
 

@@ -219,13 +219,12 @@ static struct rumor_msg *originate_msg(struct fixture *f, uint64_t req, unsigned
 	struct rumor_msg *m = cp_msg(f, RUMOR_MSG_ORIGINATE);
 	struct rumor_msg_originate *o = &m->u.originate;
 
+	uint8_t ev[RUMOR_MSG_ORIGINATE_DATA];
+
 	o->req_id = req;
 	for (unsigned i = 0; i < n; i++) {
-		o->data[o->data_len] = (uint8_t)len;
-		o->data[o->data_len + 1] = (uint8_t)(len >> 8);
-		memset(o->data + o->data_len + 2, 'a' + (int)i, len);
-		o->data_len = (uint16_t)(o->data_len + 2 + len);
-		o->count++;
+		memset(ev, 'a' + (int)i, len);
+		assert_int_equal(rumor_msg_originate_add(m, ev, (uint16_t)len), 0);
 	}
 	return m;
 }

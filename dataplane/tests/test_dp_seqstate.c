@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dp_seqstate.h"
+#include "rumor_be.h"
 #include "rumor_crc32c.h"
 
 static char dir[64];
@@ -149,11 +150,9 @@ static void test_version1_upgrade(void **state)
 	FILE *f;
 
 	(void)state;
-	for (int i = 0; i < 8; i++)
-		rec[16 + i] = (uint8_t)(UINT64_C(500) >> (8 * i));
+	rumor_le_st64(rec + 16, 500);
 	uint32_t c = crc32_ieee(rec, 24);
-	for (int i = 0; i < 4; i++)
-		rec[24 + i] = (uint8_t)(c >> (8 * i));
+	rumor_le_st32(rec + 24, c);
 	write_file(rec, sizeof(rec));
 	assert_int_equal(dp_seqstate_open(&s, dir, 4, 10, &start, err, sizeof(err)), 0);
 	assert_int_equal(start, 500); /* the first seq stamped is 501 */
@@ -164,7 +163,7 @@ static void test_version1_upgrade(void **state)
 	fclose(f);
 	assert_int_equal(rec[8], 2);
 	c = rumor_crc32c(0, rec, 24);
-	assert_int_equal(rec[24] | rec[25] << 8 | rec[26] << 16 | (uint32_t)rec[27] << 24, c);
+	assert_int_equal(rumor_le_ld32(rec + 24), c);
 	/* a version 1 file whose CRC-32 is wrong is still corrupt */
 	rec[8] = 1;
 	write_file(rec, sizeof(rec));

@@ -301,7 +301,9 @@ end
 
 -------------------------------------------------------------------------------------------
 -- Control protocol (rumor-cp to rumor-cp over TCP): cp_net frames; inside them Raft
--- messages (cp_raftio codec) and the application messages of controlplane/cp_node.h.
+-- messages (cp_raftio codec) and the application messages of controlplane/cp_appmsg.h. Every
+-- field of a control frame is big-endian; a Raft entry's body (a cp_batch) is little-endian,
+-- as in the Raft log on disk (docs/ARCHITECTURE.md, "Wire and disk formats").
 -------------------------------------------------------------------------------------------
 local cp = Proto("rumorcp", "rumor control")
 
@@ -430,7 +432,7 @@ else
 		end]])()
 end
 
-local function le64(tvbr) return tvbr:le_uint64() end
+local function be64(tvbr) return tvbr:uint64() end
 
 -- A COMMAND entry rumor-cp appends: one committed order batch (cp_batch, little-endian), the
 -- events in apply order (global sequence numbers are assigned by counting, not carried).
@@ -490,26 +492,26 @@ local function raft_body(tvb, pinfo, t)
 		t:add_proto_expert_info(ce.bad, "unknown raft type or short message")
 		return
 	end
-	t:add_le(cf.r_term, tvb(f, 8))
-	local term = tostring(le64(tvb(f, 8)))
+	t:add(cf.r_term, tvb(f, 8))
+	local term = tostring(be64(tvb(f, 8)))
 	if rt == 3 then
-		t:add_le(cf.r_cand, tvb(f + 8, 8))
-		t:add_le(cf.r_lli, tvb(f + 16, 8))
-		t:add_le(cf.r_llt, tvb(f + 24, 8))
-		t:add_le(cf.r_vflags, tvb(f + 32, 8))
-		pinfo.cols.info:append(" term " .. term .. " candidate " .. tostring(le64(tvb(f + 8, 8))))
+		t:add(cf.r_cand, tvb(f + 8, 8))
+		t:add(cf.r_lli, tvb(f + 16, 8))
+		t:add(cf.r_llt, tvb(f + 24, 8))
+		t:add(cf.r_vflags, tvb(f + 32, 8))
+		pinfo.cols.info:append(" term " .. term .. " candidate " .. tostring(be64(tvb(f + 8, 8))))
 	elseif rt == 4 then
-		t:add_le(cf.r_granted, tvb(f + 8, 8))
-		t:add_le(cf.r_prevote, tvb(f + 16, 8))
-		pinfo.cols.info:append(" term " .. term .. " granted " .. tostring(le64(tvb(f + 8, 8))))
+		t:add(cf.r_granted, tvb(f + 8, 8))
+		t:add(cf.r_prevote, tvb(f + 16, 8))
+		pinfo.cols.info:append(" term " .. term .. " granted " .. tostring(be64(tvb(f + 8, 8))))
 	elseif rt == 1 then
-		t:add_le(cf.r_pli, tvb(f + 8, 8))
-		t:add_le(cf.r_plt, tvb(f + 16, 8))
-		t:add_le(cf.r_commit, tvb(f + 24, 8))
-		t:add_le(cf.r_nent, tvb(f + 32, 8))
-		local n64 = le64(tvb(f + 32, 8))
+		t:add(cf.r_pli, tvb(f + 8, 8))
+		t:add(cf.r_plt, tvb(f + 16, 8))
+		t:add(cf.r_commit, tvb(f + 24, 8))
+		t:add(cf.r_nent, tvb(f + 32, 8))
+		local n64 = be64(tvb(f + 32, 8))
 		pinfo.cols.info:append(string.format(" term %s prev %s commit %s entries %s", term,
-			tostring(le64(tvb(f + 8, 8))), tostring(le64(tvb(f + 24, 8))), tostring(n64)))
+			tostring(be64(tvb(f + 8, 8))), tostring(be64(tvb(f + 24, 8))), tostring(n64)))
 		local h = f + 40
 		if n64 > UInt64((len - h) / 16) then
 			t:add_proto_expert_info(ce.bad, "entry headers run past the message")
@@ -521,42 +523,42 @@ local function raft_body(tvb, pinfo, t)
 			t:add_proto_expert_info(ce.bad, "entry headers run past the message")
 			return
 		end
-		local index = le64(tvb(f + 8, 8))
+		local index = be64(tvb(f + 8, 8))
 		for _ = 1, n do
-			local elen = tvb(h + 12, 4):le_uint()
+			local elen = tvb(h + 12, 4):uint()
 			index = index + 1
 			local et = t:add(tvb(h, 16), "Entry")
 			et:add(cf.r_eidx, tvb(h, 16), index):set_generated()
-			et:add_le(cf.r_eterm, tvb(h, 8))
-			et:add_le(cf.r_etype, tvb(h + 8, 2))
-			et:add_le(cf.r_elen, tvb(h + 12, 4))
+			et:add(cf.r_eterm, tvb(h, 8))
+			et:add(cf.r_etype, tvb(h + 8, 2))
+			et:add(cf.r_elen, tvb(h + 12, 4))
 			if d + elen > len then
 				et:add_proto_expert_info(ce.bad, "entry data runs past the message")
 				return
 			end
 			if elen > 0 then
 				local dt = et:add(cf.r_edata, tvb(d, elen))
-				if tvb(h + 8, 2):le_uint() == 1 then batch_body(tvb(d, elen):tvb(), dt, index) end
+				if tvb(h + 8, 2):uint() == 1 then batch_body(tvb(d, elen):tvb(), dt, index) end
 			end
 			et:set_text(string.format("Entry %s, term %s, %s, %d bytes", tostring(index),
-				tostring(le64(tvb(h, 8))),
-				entry_types[tvb(h + 8, 2):le_uint()] or "?", elen))
+				tostring(be64(tvb(h, 8))),
+				entry_types[tvb(h + 8, 2):uint()] or "?", elen))
 			h = h + 16
 			d = d + elen
 		end
 	elseif rt == 2 then
-		t:add_le(cf.r_rejected, tvb(f + 8, 8))
-		t:add_le(cf.r_lli, tvb(f + 16, 8))
-		pinfo.cols.info:append(" term " .. term .. " last " .. tostring(le64(tvb(f + 16, 8))))
+		t:add(cf.r_rejected, tvb(f + 8, 8))
+		t:add(cf.r_lli, tvb(f + 16, 8))
+		pinfo.cols.info:append(" term " .. term .. " last " .. tostring(be64(tvb(f + 16, 8))))
 	elseif rt == 5 then
-		t:add_le(cf.r_sidx, tvb(f + 8, 8))
-		t:add_le(cf.r_sterm, tvb(f + 16, 8))
-		t:add_le(cf.r_cidx, tvb(f + 24, 8))
-		t:add_le(cf.r_clen, tvb(f + 32, 8))
-		t:add_le(cf.r_dlen, tvb(f + 40, 8))
+		t:add(cf.r_sidx, tvb(f + 8, 8))
+		t:add(cf.r_sterm, tvb(f + 16, 8))
+		t:add(cf.r_cidx, tvb(f + 24, 8))
+		t:add(cf.r_clen, tvb(f + 32, 8))
+		t:add(cf.r_dlen, tvb(f + 40, 8))
 	elseif rt == 6 then
-		t:add_le(cf.r_lli, tvb(f + 8, 8))
-		t:add_le(cf.r_llt, tvb(f + 16, 8))
+		t:add(cf.r_lli, tvb(f + 8, 8))
+		t:add(cf.r_llt, tvb(f + 16, 8))
 	end
 end
 
@@ -618,26 +620,26 @@ local function dissect_cp_pdu(tvb, pinfo, tree)
 		tree:add(cp, tvb()):add_proto_expert_info(ce.bad, "not a cp_net frame header (bad type, flags or length)")
 		return tvb:len()
 	end
-	local plen = tvb(0, 4):le_uint()
+	local plen = tvb(0, 4):uint()
 	local ftype = tvb(8, 1):uint()
-	local app = tvb(10, 2):le_uint()
+	local app = tvb(10, 2):uint()
 	-- a PDU cut short (snap length, or TCP reassembly off): decode what is there
 	if tvb:len() < CP_HDR + plen then
 		local t = tree:add(cp, tvb())
-		t:add_le(cf.len, tvb(0, 4))
+		t:add(cf.len, tvb(0, 4))
 		t:add(cf.type, tvb(8, 1))
-		t:add_le(cf.app, tvb(10, 2))
+		t:add(cf.app, tvb(10, 2))
 		t:add_proto_expert_info(ce.bad, string.format("frame truncated: %d of %d payload bytes",
 							      tvb:len() - CP_HDR, plen))
 		pinfo.cols.info = "CP " .. (cp_types[ftype] or ("type " .. ftype)) .. " (truncated)"
 		return tvb:len()
 	end
 	local t = tree:add(cp, tvb(0, CP_HDR + plen))
-	t:add_le(cf.len, tvb(0, 4))
-	local crci = t:add_le(cf.crc, tvb(4, 4))
+	t:add(cf.len, tvb(0, 4))
+	local crci = t:add(cf.crc, tvb(4, 4))
 	t:add(cf.type, tvb(8, 1))
 	t:add(cf.flags, tvb(9, 1))
-	t:add_le(cf.app, tvb(10, 2))
+	t:add(cf.app, tvb(10, 2))
 	local name = cp_types[ftype] or ("type " .. ftype)
 	if ftype == 4 then name = app_types[app] or ("APP " .. app) end
 	t:append_text(", " .. name .. ", " .. plen .. " bytes")
@@ -652,7 +654,7 @@ local function dissect_cp_pdu(tvb, pinfo, tree)
 		local crc = crc_update(0, tvb(8, 4):raw())
 		-- cp_crc32c(crc, ...) chains like zlib's crc32: the header's 4 bytes, then the payload
 		if plen > 0 then crc = crc_update(crc, tvb(CP_HDR, plen):raw()) end
-		local ok = crc == tvb(4, 4):le_uint()
+		local ok = crc == tvb(4, 4):uint()
 		t:add(cf.crc_ok, tvb(4, 4), ok):set_generated()
 		if not ok then crci:add_proto_expert_info(ce.badcrc) end
 	end
@@ -661,13 +663,13 @@ local function dissect_cp_pdu(tvb, pinfo, tree)
 		if plen < 32 then
 			t:add_proto_expert_info(ce.bad, "hello shorter than 32 bytes")
 		else
-			t:add_le(cf.h_magic, body(0, 4))
-			t:add_le(cf.h_ver, body(4, 4))
-			t:add_le(cf.h_cluster, body(8, 8))
-			t:add_le(cf.h_from, body(16, 8))
-			t:add_le(cf.h_to, body(24, 8))
-			pinfo.cols.info:append(string.format(" %s -> %s", tostring(body(16, 8):le_uint64()),
-							     tostring(body(24, 8):le_uint64())))
+			t:add(cf.h_magic, body(0, 4))
+			t:add(cf.h_ver, body(4, 4))
+			t:add(cf.h_cluster, body(8, 8))
+			t:add(cf.h_from, body(16, 8))
+			t:add(cf.h_to, body(24, 8))
+			pinfo.cols.info:append(string.format(" %s -> %s", tostring(body(16, 8):uint64()),
+							     tostring(body(24, 8):uint64())))
 		end
 	elseif ftype == 3 and body then
 		raft_body(body, pinfo, t)
@@ -695,14 +697,14 @@ local function cp_pdu_len(tvb, pinfo, off)
 	if rest < CP_HDR or not cp_plausible(tvb, off) then
 		return math.max(rest, 1)
 	end
-	return CP_HDR + tvb(off, 4):le_uint()
+	return CP_HDR + tvb(off, 4):uint()
 end
 
 -- A capture that starts inside a stream sees a segment beginning mid-frame: a header whose
 -- type or flags cannot be ours is not taken for one (the segment is left undecoded).
 function cp_plausible(tvb, off)
 	local t, fl = tvb(off + 8, 1):uint(), tvb(off + 9, 1):uint()
-	return cp_types[t] ~= nil and fl == 0 and tvb(off, 4):le_uint() <= 256 * 1024 * 1024
+	return cp_types[t] ~= nil and fl == 0 and tvb(off, 4):uint() <= 256 * 1024 * 1024
 end
 
 -- With control-link TLS (the default unless insecure = true) the stream is TLS 1.3 from the

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rumor_be.h"
 #include "rumor_crc32c.h"
 #include "cp_disk.h"
 #include "cp_loop.h"
@@ -1071,13 +1072,13 @@ static void test_net_prehandshake_bound(void **state)
     int big = raw_connect_from(b, NULL);
     uint8_t h[CP_NET_HDR] = { 0 };
     uint32_t len = 1u << 20;
-    memcpy(h, &len, 4);
+    rumor_be_st32(h, len);
     h[8] = CP_NET_RAFT;
     assert_int_equal(send(big, h, sizeof(h), 0), (ssize_t)sizeof(h));
     /* a HELLO-sized frame of the wrong type, and 4 KiB of junk */
     int wrong = raw_connect_from(b, NULL), junk = raw_connect_from(b, NULL);
     len = 32;
-    memcpy(h, &len, 4);
+    rumor_be_st32(h, len);
     assert_int_equal(send(wrong, h, sizeof(h), 0), (ssize_t)sizeof(h));
     uint8_t j[4096];
     memset(j, 0xab, sizeof(j));
@@ -1127,7 +1128,8 @@ static void test_net_handshake_timeout(void **state)
     struct cp_net_cfg cfg = { .cluster_id = 7, .self_id = 2, .handshake_timeout_ms = 200 };
     struct cp_net *b = net_new_cfg(&cfg, &rb);
     int idle = raw_connect_from(b, NULL), part = raw_connect_from(b, NULL);
-    uint8_t h[20] = { 32 }; /* a HELLO header and 8 bytes of it, never the rest */
+    uint8_t h[20] = { 0 }; /* a HELLO header and 8 bytes of it, never the rest */
+    rumor_be_st32(h, 32);
     h[8] = 1;
     assert_int_equal(send(part, h, sizeof(h), 0), (ssize_t)sizeof(h));
     run_for(100);
