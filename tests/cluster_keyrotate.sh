@@ -263,7 +263,7 @@ for _ in $(seq 100); do
 done
 [[ $(kf 3 "d['dataplane']['use'] == 3 and d['dataplane']['keys'] == [3]") == True ]] ||
 	{ log "FAIL: restarted node 3: $(keys 3)"; bad=1; }
-log "node 3 restarted: sealing with key 3 after $(($(ms) - t0)) ms ($(kf 3 "d['replicated']['gen'], d['dataplane']['gen']"))"
+log "node 3 restarted: after $(($(ms) - t0)) ms replicated/dataplane generations $(kf 3 "d['replicated']['gen'], d['dataplane']['gen']") (6, 6: sealing with key 3)"
 out=$("$CTL" -n 3 --json --timeout 10000 send "SET after-restart 1" --wait 2>&1) ||
 	{ log "FAIL: node 3 send after restart: $out"; bad=1; }
 converge "$NODES" 30 || fail "no convergence after node 3's restart"
