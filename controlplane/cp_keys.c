@@ -198,7 +198,8 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 					       "gen", (json_int_t)cp_fsm_keyring(n->fsm)->gen,
 					       "ms", (json_int_t)(cp_loop_now_ms() - p->t0_ms)));
 		else if (status != 0)
-			cp_api_error(p->client, "keys %s: not committed (%s): leadership lost?",
+			cp_api_error(p->client, "keys %s: outcome unknown (%s: leadership lost; "
+				     "a new leader may still commit it): see keys list",
 				     op_name(p->op), raft_strerror(status));
 		else {
 			why(msg, sizeof(msg), cp_fsm_keyring(n->fsm), p->op, p->id, rc);

@@ -2,7 +2,8 @@
 # Gossip key rotation under load (issue 14): 3 nodes booted with cluster.sh's keyring file (key
 # 1); every node sends (rumor-load at a fixed rate plus a `send --wait` loop) while the leader
 # commits install 2 -> use 2 -> remove 1 (the use through a follower: rumorctl follows the
-# leader pointer), then install 3 -> use 3 -> remove 2 back to back (a follower may lag behind
+# leader pointer; the third node's rumor-cp stopped during install and use, so that it lags:
+# its dataplane refuses key 2 frames until it applies them), then install 3 -> use 3 -> remove 2 back to back (a follower may lag behind
 # the leader's switch: its drops must be made good by pull/repair/fetch). Pass: every acknowledged event is applied on every node in one order with
 # equal order/KV digests (check_order.py --acked); each step reaches every dataplane; after the
 # switch frames verify under key 2 only (stats by key id) and a capture of node 1's link holds
@@ -19,7 +20,7 @@ NODES="1 2 3"
 CRAFT=${RUMOR_CRAFT:-$RUMOR_BUILD/tools/rumor-craft}
 [[ -x $CRAFT ]] || fail "missing $CRAFT (build first)"
 command -v dumpcap >/dev/null || skip "dumpcap (tshark) not installed"
-PER=${RUMOR_KEYROT_EVENTS:-18000}
+PER=${RUMOR_KEYROT_EVENTS:-27000}
 RATE=${RUMOR_KEYROT_RATE:-300}
 ATK=$RUMOR_NS-atk
 HUB=$RUMOR_NS-hub
@@ -28,6 +29,8 @@ trap 'rc=$?; set +e; ip netns del "$ATK" 2>/dev/null; (exit $rc); cleanup' EXIT
 grep -q '^keyring = ' "$RUMOR_RUN/rumor.conf" || fail "cluster.sh wrote no [auth] keyring"
 leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
 follower=$(for i in $NODES; do ((i != leader)) && echo "$i"; done | head -1)
+lag=$(for i in $NODES; do ((i != leader && i != follower)) && echo "$i"; done; true)
+UP=$(for i in $NODES; do ((i != lag)) && echo "$i"; done | tr '\n' ' '; true)
 ip netns add "$ATK"
 ip link add atk0 netns "$ATK" type veth peer name atk0-h netns "$HUB"
 ip -n "$ATK" link set atk0 address 02:52:00:00:00:ee up
@@ -38,22 +41,23 @@ log "leader is node $leader; $PER events per node at $RATE/s plus send --wait lo
 keys() { "$CTL" -n "$1" --json --timeout 5000 keys list 2>/dev/null; } # NODE
 kf() { keys "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null || echo "?"; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
-# wait_dp PYEXPR TIMEOUT_S: until PYEXPR (d = keys list reply) is True on every node; prints ms
+# wait_dp PYEXPR TIMEOUT_S [NODES]: until PYEXPR (d = keys list reply) is True on every node;
+# prints ms
 wait_dp() {
 	local t0 end i ok
 	t0=$(ms) end=$(($(date +%s) + $2))
 	while (($(date +%s) < end)); do
 		ok=1
-		for i in $NODES; do [[ $(kf "$i" "$1") == True ]] || { ok=0; break; }; done
+		for i in ${3:-$NODES}; do [[ $(kf "$i" "$1") == True ]] || { ok=0; break; }; done
 		((ok)) && { echo $(($(ms) - t0)); return 0; }
 		sleep 0.05
 	done
 	return 1
 }
-# swap_ms T0_MS: the latest dataplane swap (stats) after T0, in ms after it
+# swap_ms T0_MS [NODES]: the latest dataplane swap (stats) after T0, in ms after it
 swap_ms() {
 	local m=0 i t
-	for i in $NODES; do
+	for i in ${2:-$NODES}; do
 		t=$(kf "$i" "d['dataplane']['swapped_unix_ms']")
 		((t - $1 > m)) && m=$((t - $1))
 	done
@@ -67,9 +71,12 @@ rx() { # [KEY]: "k1 kKEY" frames verified under key 1 and KEY (2), summed over t
 	done
 	echo "$a $b"
 }
-nokey() { # auth_no_key drops summed over the nodes
-	local s=0 i
-	for i in $NODES; do s=$((s + $(field "$i" "d['dataplane']['drops_by_reason']['auth_no_key']"))); done
+nokey() { # auth_no_key drops summed over the nodes (dataplane telemetry: also while a
+	local s=0 i v # node's rumor-cp is stopped)
+	for i in $NODES; do
+		v=$(dp_tel "$i" /rumor/stats | python3 -c "import json,sys; print(json.load(sys.stdin).get('drop_auth_no_key', 0))")
+		s=$((s + v))
+	done
 	echo "$s"
 }
 # acknowledged --wait sends: the reply's event id into acked-wait-NODE
@@ -77,7 +84,7 @@ ack_loop() {
 	local i=$1 j=0 out rc
 	while [[ ! -e $RUMOR_RUN/stop ]]; do
 		j=$((j + 1))
-		out=$("$CTL" -n "$i" --json --timeout 10000 send "SET rot-$i-$j $j" --wait 2>&1) && rc=0 || rc=$?
+		out=$("$CTL" -n "$i" --json --timeout 30000 send "SET rot-$i-$j $j" --wait 2>&1) && rc=0 || rc=$?
 		if ((rc == 0)); then
 			python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$out" >>"$RUMOR_RUN/acked-wait-$i"
 		else
@@ -103,19 +110,30 @@ nk0=$(nokey)
 # refused before it can be: use of a key nobody installed
 out=$("$CTL" -n "$leader" keys use 2 2>&1) && { log "FAIL: use 2 before install: $out"; bad=1; } ||
 	log "use 2 before install refused: $out"
+# node $lag lags: its rumor-cp stopped, so it applies neither install nor use while the others
+# switch to key 2; its dataplane keeps forwarding with key 1 only and drops their key 2 frames
+kill -STOP "$(cat "$RUMOR_RUN/cp-$lag.pid")"
+log "node $lag's rumor-cp stopped (SIGSTOP): its dataplane forwards on, with key 1 only"
 t0=$(ms)
 out=$("$CTL" -n "$leader" keys install 2 "$K2" 2>&1) || fail "keys install 2: $out"
 t_cmd=$(($(ms) - t0))
-t_all=$(wait_dp "2 in d['dataplane']['keys'] and 1 in d['dataplane']['keys'] and d['dataplane']['use'] == 1" 10) ||
-	fail "install 2 did not reach every dataplane: $(for i in $NODES; do keys "$i"; done)"
-log "install 2: $out; committed in $t_cmd ms, swapped in by the last dataplane $(swap_ms "$t0") ms after the command (seen by polling after $t_all ms)"
+t_all=$(wait_dp "2 in d['dataplane']['keys'] and 1 in d['dataplane']['keys'] and d['dataplane']['use'] == 1" 10 "$UP") ||
+	fail "install 2 did not reach the dataplanes of $UP: $(for i in $UP; do keys "$i"; done)"
+log "install 2: $out; committed in $t_cmd ms, swapped in by the last dataplane of $UP $(swap_ms "$t0" "$UP") ms after the command (seen by polling after $t_all ms)"
 [[ $out != *"$K2"* && $(keys 1) != *"$K2"* ]] || { log "FAIL: key material printed"; bad=1; }
-sleep 1
 t0=$(ms)
 out=$("$CTL" -n "$follower" keys use 2 2>&1) || fail "keys use 2 (asked at follower $follower): $out"
 t_cmd=$(($(ms) - t0))
-t_all=$(wait_dp "d['dataplane']['use'] == 2" 10) || fail "use 2 did not reach every dataplane"
-log "use 2 (asked at node $follower): $out; committed in $t_cmd ms, last dataplane sealing with 2 $(swap_ms "$t0") ms after the command"
+t_all=$(wait_dp "d['dataplane']['use'] == 2" 10 "$UP") || fail "use 2 did not reach the dataplanes of $UP"
+log "use 2 (asked at node $follower): $out; committed in $t_cmd ms, last dataplane of $UP sealing with 2 $(swap_ms "$t0" "$UP") ms after the command"
+sleep 2
+nk_lag=$(($(nokey) - nk0))
+t0=$(ms)
+kill -CONT "$(cat "$RUMOR_RUN/cp-$lag.pid")"
+t_all=$(wait_dp "d['dataplane']['use'] == 2 and d['dataplane']['gen'] == 2" 20) ||
+	fail "node $lag did not catch up with the keyring"
+log "node $lag's rumor-cp continued: its dataplane sealing with 2 $(swap_ms "$t0" "$lag") ms later; meanwhile $nk_lag honest frames under key 2 were refused as auth_no_key (by node $lag)"
+((nk_lag > 0)) || { log "FAIL: the lagging node refused nothing: the test did not make one lag"; bad=1; }
 out=$("$CTL" -n "$leader" keys remove 2 2>&1) && { log "FAIL: remove of the key in use: $out"; bad=1; } ||
 	log "remove 2 (in use) refused: $out"
 sleep 1
@@ -127,7 +145,8 @@ log "frames verified in 2 s after the switch: key 1 $((a2 - a1)), key 2 $((b2 - 
 t0=$(ms)
 out=$("$CTL" -n "$leader" keys remove 1 2>&1) || fail "keys remove 1: $out"
 t_cmd=$(($(ms) - t0))
-t_all=$(wait_dp "d['dataplane']['keys'] == [2] and d['replicated']['removed'] == [1]" 10) ||
+# 60 s: the node that lagged may still be catching up with the Raft log
+t_all=$(wait_dp "d['dataplane']['keys'] == [2] and d['replicated']['removed'] == [1]" 60) ||
 	fail "remove 1 did not reach every dataplane"
 log "remove 1: $out; committed in $t_cmd ms, gone from the last dataplane $(swap_ms "$t0") ms after the command"
 
@@ -151,7 +170,7 @@ bykey=$(python3 "$RUMOR_RUN/bykey.py" "$RUMOR_RUN/cap.pcap")
 log "captured on node 1's link after the removal: $bykey"
 [[ $bykey =~ ^auth2=[0-9]+$ ]] || { log "FAIL: frames with another key id (or none) on the wire"; bad=1; }
 
-log "honest frames refused as auth_no_key during rotation 1 (install 2 .. remove 1): $(($(nokey) - nk0))"
+log "honest frames refused as auth_no_key during rotation 1 (install 2 .. remove 1): $(($(nokey) - nk0)), $nk_lag of them while node $lag lagged"
 
 # rotation 2, back to back from the leader: install 3, use 3, remove 2 without waiting, so a
 # follower may still lack key 3 while the leader already seals with it; what it drops must
@@ -224,6 +243,9 @@ for i in $NODES; do
 done
 out=$($CHECK --same-end "${acked[@]}" "$RUMOR_RUN/data" 2>&1) || { echo "$out"; fail "order check"; }
 log "check_order: $out"
+# the Raft log and snapshots hold the keys: the data dirs are closed to others
+perm=$(stat -c %a "$RUMOR_RUN"/data/node-* | sort -u | tr '\n' ' ')
+[[ $perm == "700 " ]] || { log "FAIL: data dir modes $perm (want 700)"; bad=1; }
 ((LOAD_RC == 0)) || { log "FAIL: rumor-load reported lost or unsent events"; bad=1; }
 
 # a node restored from its snapshot gets the replicated keyring although its file says key 1
@@ -241,7 +263,7 @@ for _ in $(seq 100); do
 done
 [[ $(kf 3 "d['dataplane']['use'] == 3 and d['dataplane']['keys'] == [3]") == True ]] ||
 	{ log "FAIL: restarted node 3: $(keys 3)"; bad=1; }
-log "node 3 restarted: sealing with key 3 after $(($(ms) - t0)) ms ($(kf 3 "d['replicated']['gen'], d['dataplane']['gen']"))"
+log "node 3 restarted: after $(($(ms) - t0)) ms replicated/dataplane generations $(kf 3 "d['replicated']['gen'], d['dataplane']['gen']") (6, 6: sealing with key 3)"
 out=$("$CTL" -n 3 --json --timeout 10000 send "SET after-restart 1" --wait 2>&1) ||
 	{ log "FAIL: node 3 send after restart: $out"; bad=1; }
 converge "$NODES" 30 || fail "no convergence after node 3's restart"
