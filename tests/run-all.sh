@@ -28,12 +28,31 @@ run_build() { # name, extra meson args...
 	ninja -C "$dir" -j "$jobs"
 }
 
+failed_logs=()
 run_tests() { # dir, label, meson test args...
 	local dir=$out/$1 label=$2; shift 2
 	stage "test $label"
 	if ! meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@"; then
 		failed+=("$label")
+		failed_logs+=("$dir/meson-logs/testlog.json")
 	fi
+}
+
+# The failing tests by name, each with the end of its output, so the last screen of a CI
+# log says what broke without scrolling back through the whole run.
+report_failures() { # testlog.json...
+	python3 - "$@" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    for line in open(path):
+        t = json.loads(line)
+        if t["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+            continue
+        print(f"--- {t['name']}: {t['result']} after {t['duration']:.0f} s")
+        out = (t.get("stdout") or "") + (t.get("stderr") or "")
+        for l in out.splitlines()[-25:]:
+            print("    " + l)
+PY
 }
 
 run_build plain --buildtype=debugoptimized
@@ -53,6 +72,7 @@ fi
 
 stage "summary"
 if ((${#failed[@]})); then
+	report_failures "${failed_logs[@]}" || true
 	echo "FAILED: ${failed[*]}"
 	exit 1
 fi
