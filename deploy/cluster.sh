@@ -16,7 +16,9 @@
 #   cluster.sh heal              remove all partitions and tc rules
 #   cluster.sh netem ID ARGS...  tc netem on node ID's data link, e.g. `netem 2 loss 20%`
 #   cluster.sh exec ID CMD...    run CMD inside node ID's namespace
-# Environment: RUMOR_DP_MEM (MiB of hugepages per rumor-dp, default 96), RUMOR_NS (namespace
+# Environment: RUMOR_DP_MEM (MiB of hugepages per rumor-dp, default 96), RUMOR_DP_RING (frames in
+# each af_packet ring, default 4096: the PMD's 512 overflow when a loaded host deschedules
+# rumor-dp for 20 ms at 25,000 frames/s, and the kernel drops uncounted), RUMOR_NS (namespace
 # prefix, default rumor), RUMOR_RUN (run dir, default /run/rumor-cluster), RUMOR_BUILD (build dir,
 # default ./build), RUMOR_CONF_EXTRA (lines appended to the generated [gossip] section),
 # RUMOR_RAFT_EXTRA (lines appended to the [raft] section, e.g. snapshot_threshold = 64),
@@ -146,7 +148,7 @@ start_node() { # id [extra rumor-cp args]
 	[[ -f $dpl ]] && dp0=$(wc -l <"$dpl")
 	[[ -f $cpl ]] && cp0=$(wc -l <"$cpl")
 	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${lcore[@]}" --file-prefix "$n" \
-		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id" --log-level=lib.eal:warning \
+		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id,framecnt=${RUMOR_DP_RING:-4096}" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" --state-dir "$data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings

@@ -55,6 +55,7 @@ static struct {
 	long events, size, batch, pipeline;
 	double rate, kv, timeout;
 	bool wait_applied, json;
+	const char *ack;            /* "stamped" (the default), "durable" or "applied" */
 	const char *acked_out, *applied_out;
 } opt = { .events = 1000, .size = 64, .batch = 16, .pipeline = 4, .timeout = 60 };
 
@@ -257,6 +258,9 @@ static void usage(FILE *f)
 		"  --pipeline P      requests in flight (4)\n"
 		"  --rate R          events/s cap, 0 = as fast as possible (0)\n"
 		"  --kv F            fraction of events that are KV commands (0)\n"
+		"  --ack LEVEL       what counts as acknowledged: stamped (the origin took the events,\n"
+		"                    the default), durable (on a majority's disks: never skipped) or\n"
+		"                    applied (ordered and applied on this node)\n"
 		"  --wait-applied    watch the ordered stream; wait until every acked event is applied\n"
 		"  --timeout S       give up waiting after S seconds (60)\n"
 		"  --acked-ids FILE  write the ids of acknowledged events\n"
@@ -274,7 +278,8 @@ static int parse_args(int argc, char **argv)
 		{ "rate", 1, 0, 'r' },         { "kv", 1, 0, 'v' },
 		{ "wait-applied", 0, 0, 'w' }, { "timeout", 1, 0, 't' },
 		{ "json", 0, 0, 'j' },         { "acked-ids", 1, 0, 'A' },
-		{ "applied-ids", 1, 0, 'P' },  { "help", 0, 0, 'h' },
+		{ "applied-ids", 1, 0, 'P' },  { "ack", 1, 0, 'a' },
+		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	static char path[512];
@@ -296,16 +301,20 @@ static int parse_args(int argc, char **argv)
 		case 'j': opt.json = true; break;
 		case 'A': opt.acked_out = optarg; break;
 		case 'P': opt.applied_out = optarg; break;
+		case 'a': opt.ack = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
 	if (optind != argc || (opt.node < 0 && !opt.sock) || opt.events < 0 || opt.size < 1 ||
 	    opt.size > 3000 || opt.batch < 1 || opt.pipeline < 1 || opt.kv < 0 || opt.kv > 1 ||
-	    opt.rate < 0) {
+	    opt.rate < 0 || (opt.ack && strcmp(opt.ack, "stamped") && strcmp(opt.ack, "durable") &&
+			     strcmp(opt.ack, "applied"))) {
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (!opt.ack)
+		opt.ack = "stamped";
 	if (!opt.sock) {
 		const char *run = getenv("RUMOR_RUN");
 		snprintf(path, sizeof(path), "%s/node-%d.sock", run ? run : "/run/rumor-cluster",
@@ -360,9 +369,9 @@ static int send_request(int fd, const struct req *r, char *pl, size_t plcap)
 	static char buf[RUMOR_LOAD_REQ_MAX];
 	/* the request id makes a retry of this batch (after a refusal or a lost answer) return
 	 * the first outcome instead of making its events twice */
-	size_t len = (size_t)snprintf(buf, sizeof(buf), "{\"cmd\":\"send\",\"wait\":false,"
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "{\"cmd\":\"send\",\"ack\":\"%s\","
 				      "\"ids\":false,\"tag\":%" PRIu64 ",\"request_id\":\"load-%d-%d-%"
-				      PRIu64 "\",\"batch\":[", r->k0, opt.node, (int)getpid(), r->k0);
+				      PRIu64 "\",\"batch\":[", opt.ack, r->k0, opt.node, (int)getpid(), r->k0);
 
 	for (unsigned i = 0; i < r->cnt; i++) {
 		size_t n = payload(r->k0 + i, pl, plcap);
@@ -431,10 +440,11 @@ static int scan_ordered(const char *l, uint64_t *orig, uint64_t *seq, bool *skip
 	*seq = strtoull(l, &end, 10);
 	if (end == l)
 		return -1;
-	*skip = !strncmp(end, ",\"skip\":true", 13);
+	static const char sk[] = ",\"skip\":true", th[] = ",\"skip_through\":";
+	*skip = !strncmp(end, sk, sizeof(sk) - 1);
 	*through = *seq;
-	if (*skip && !strncmp(end + 13, ",\"skip_through\":", 16))
-		*through = strtoull(end + 29, NULL, 10);
+	if (*skip && !strncmp(end + sizeof(sk) - 1, th, sizeof(th) - 1))
+		*through = strtoull(end + sizeof(sk) - 1 + sizeof(th) - 1, NULL, 10);
 	return 0;
 }
 
@@ -622,18 +632,24 @@ int main(int argc, char **argv)
 					continue;
 				}
 				json_t *tag = json_object_get(j, "tag");
-				uint64_t fs = (uint64_t)json_integer_value(json_object_get(j, "first_seq"));
+				/* a stamped reply has first_seq and count; durable and applied ones
+				 * (and retries) may carry only the last seq */
+				const json_t *fsj = json_object_get(j, "first_seq");
+				const json_t *cntj = json_object_get(j, "count");
 				struct req *m = NULL;
 				for (struct req *r = inflight; r && !m; r = r->next)
 					if (!r->answered && json_is_integer(tag) &&
 					    r->k0 == (uint64_t)json_integer_value(tag) &&
-					    r->cnt == json_integer_value(json_object_get(j, "count")))
+					    (!cntj || r->cnt == json_integer_value(cntj)))
 						m = r;
 				if (!m) {
 					unmatched++;
 					json_decref(j);
 					continue;
 				}
+				uint64_t fs = fsj ? (uint64_t)json_integer_value(fsj)
+						  : (uint64_t)json_integer_value(json_object_get(j, "seq")) -
+						    m->cnt + 1;
 				m->answered = true;
 				for (unsigned i = 0; i < m->cnt; i++) {
 					struct seqrec *s = rec(fs + i, true);
