@@ -1325,6 +1325,181 @@ static void test_wiped_origin_restamps(void **state)
 	cp_order_destroy(o);
 }
 
+/* Reference order, slow and obviously correct: which events are ready is the least fixpoint
+ * over what was reported (the next seq of its origin, confirmed by the origin, held by a
+ * majority of voters, every dependency (n, c) ready or cut through c), and each cut takes,
+ * one record at a time, the ready head of least (timestamp sum, origin) whose dependencies
+ * are all cut (a head whose clock does not cover what it names waits). Random timestamps,
+ * not only honest ones: they may name seqs ahead, or nobody, or form cycles. */
+#define RF_ORIG 9u   /* origins 1..8; node 9 never reports */
+#define RF_SEQ 40u
+struct rf_ev {
+	struct rumor_vc ts;
+	uint64_t sum;
+	unsigned voters;   /* bitmask of voters 1..3 that reported it */
+	int confirmed;     /* the origin reported it */
+	int exists;
+};
+struct rf {
+	struct rf_ev ev[RF_ORIG + 1][RF_SEQ + 1];
+	uint64_t cut[RF_ORIG + 1];
+};
+
+/* Node ids are origin index * rf_stride: 1 keeps clocks in a narrow window (cp_order
+ * stores those dense), 97 spreads them (stored as pairs). */
+static unsigned rf_stride = 1;
+
+static int rf_ready_deps(const struct rf *f, const struct rf_ev *e, uint16_t o,
+			 const uint64_t *through)
+{
+	for (unsigned i = 0; i < e->ts.n; i++) {
+		unsigned k = e->ts.node[i] / rf_stride;
+		if (k != o && through[k] < e->ts.ctr[i])
+			return 0;
+	}
+	(void)f;
+	return 1;
+}
+
+static unsigned rf_cut(struct rf *f, unsigned max, uint16_t *orig, uint64_t *seq)
+{
+	uint64_t rt[RUMOR_NODE_ID_MAX + 1] = {0};
+	for (unsigned o = 1; o <= RF_ORIG; o++)
+		rt[o] = f->cut[o];
+	for (int grew = 1; grew;) {
+		grew = 0;
+		for (uint16_t o = 1; o <= RF_ORIG; o++) {
+			uint64_t s = rt[o] + 1;
+			if (s > RF_SEQ)
+				continue;
+			const struct rf_ev *e = &f->ev[o][s];
+			if (e->exists && e->confirmed && __builtin_popcount(e->voters) >= 2 &&
+			    rf_ready_deps(f, e, o, rt)) {
+				rt[o] = s;
+				grew = 1;
+			}
+		}
+	}
+	unsigned n = 0;
+	while (n < max) {
+		uint16_t best = 0;
+		uint64_t bsum = 0;
+		for (uint16_t o = 1; o <= RF_ORIG; o++) {
+			if (f->cut[o] >= rt[o])
+				continue;
+			const struct rf_ev *e = &f->ev[o][f->cut[o] + 1];
+			if (!rf_ready_deps(f, e, o, f->cut))
+				continue;
+			if (!best || e->sum < bsum) {
+				best = o;
+				bsum = e->sum;
+			}
+		}
+		if (!best)
+			break;
+		orig[n] = best;
+		seq[n++] = ++f->cut[best];
+	}
+	return n;
+}
+
+static unsigned long rf_total;
+static void run_reference(uint64_t seed, unsigned stride)
+{
+	rf_stride = stride;
+	uint64_t rs = seed;
+	struct rf *f = calloc(1, sizeof(*f));
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.max_pending = 4096;
+	cfg.batch_max_events = 1 + m_below(&rs, 24);
+	struct cp_order *o;
+	assert_int_equal(cp_order_create(&cfg, &o), 0);
+	assert_int_equal(cp_order_set_voters(o, voters3, 3), 0);
+	/* timestamps: mostly honest-looking (a prefix of every other origin), some random */
+	for (uint16_t p = 1; p < RF_ORIG; p++)
+		for (uint64_t s = 1; s <= RF_SEQ; s++) {
+			struct rf_ev *e = &f->ev[p][s];
+			rumor_vc_init(&e->ts);
+			for (uint16_t n = 1; n <= RF_ORIG; n++) {
+				unsigned r = m_below(&rs, 1024);
+				uint64_t c = n == p ? s : r < 256 ? 0 : r < 1023 ? m_below(&rs, (unsigned)s)
+								       : 1 + m_below(&rs, RF_SEQ + 4);
+				if (n == RF_ORIG && m_below(&rs, 1000))
+					c = 0;
+				rumor_vc_set(&e->ts, (uint16_t)(n * stride), c);
+			}
+			e->sum = rumor_vc_sum(&e->ts);
+		}
+	/* reports in random order: the origin and each voter, some reports never sent */
+	unsigned nrep = 0, cap = (RF_ORIG - 1) * RF_SEQ * 4;
+	uint32_t *reps = malloc(cap * sizeof(*reps));
+	for (uint16_t p = 1; p < RF_ORIG; p++)
+		for (uint64_t s = 1; s <= RF_SEQ; s++)
+			for (unsigned r = 0; r <= 3; r++)
+				if (m_below(&rs, 400))
+					reps[nrep++] = (uint32_t)(p << 16 | s << 2 | r);
+	for (unsigned i = nrep; i > 1; i--) {
+		unsigned j = (unsigned)(m_rand(&rs) % i);
+		uint32_t t = reps[i - 1];
+		reps[i - 1] = reps[j];
+		reps[j] = t;
+	}
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	uint16_t want_o[64];
+	uint64_t want_s[64];
+	for (unsigned i = 0; i <= nrep; i++) {
+		if (i < nrep) {
+			uint16_t p = (uint16_t)(reps[i] >> 16), r = (uint16_t)(reps[i] & 3);
+			uint64_t s = reps[i] >> 2 & 0x3fff;
+			struct rf_ev *e = &f->ev[p][s];
+			uint16_t node = (uint16_t)(p * stride), reporter = r == 0 ? node : r;
+			struct cp_order_report rp = {.seq = s, .ts = &e->ts, .origin = node,
+						     .reporter = reporter};
+			rp.id.hi = p;
+			rp.id.lo = s;
+			int rc = cp_order_report(o, &rp, 0);
+			assert_int_equal(rc, 0);
+			if (s > f->cut[p]) {
+				e->exists = 1;
+				if (reporter == node)
+					e->confirmed = 1;
+				if (reporter <= 3)
+					e->voters |= 1u << reporter;
+			}
+			if (m_below(&rs, 8))
+				continue;
+		}
+		/* cut until nothing more comes out, committing (sometimes late) */
+		for (;;) {
+			unsigned n = rf_cut(f, cfg.batch_max_events, want_o, want_s);
+			for (unsigned j = 0; j < n; j++)
+				want_o[j] = (uint16_t)(want_o[j] * stride);
+			int k = cp_order_cut(o, 0, 1, &b);
+			assert_int_equal(k, (int)n);
+			rf_total += n;
+			expect(&b, n, want_o, want_s);
+			cp_order_committed(o, &b);
+			if (!n || i < nrep)
+				break;
+		}
+	}
+	free(reps);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+	free(f);
+}
+
+static void test_reference_random(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 400; seed++)
+		run_reference(seed, seed % 2 ? 1 : 97);
+	print_message("reference: %lu records over 400 seeds\n", rf_total);
+	assert_true(rf_total > 400 * 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1364,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(test_repair_strict),
 		cmocka_unit_test(test_random_dags_strict),
 		cmocka_unit_test(test_wiped_origin_restamps),
+		cmocka_unit_test(test_reference_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
