@@ -85,6 +85,7 @@ struct sim_node {
 	uint64_t through[SIM_MAX + 1];    /* applied per origin, as checked */
 	uint64_t disk_due_ms;
 	uint64_t refused;
+	uint64_t seen_commit;             /* raft commit index at the last check */
 };
 
 enum ev_kind { EV_GOSSIP, EV_APP };
@@ -148,12 +149,14 @@ struct sim {
 	bool healed;
 	bool failed, safety;              /* a safety property broke (not only liveness) */
 	unsigned raft_stopped;            /* libraft shut this node's server down (1-based) */
+	uint64_t old_term_commits;        /* libraft 0.15 commits of an older term's entry */
 	char why[512];
 	uint64_t stats_crashes, stats_allcrash, stats_parts, stats_acked, stats_eio, stats_rot;
 	uint64_t stats_skips, stats_pulls;
 };
 
 static int g_verbose;
+static uint64_t g_old_term_commits; /* over every seed run */
 
 static void fail(struct sim *s, const char *fmt, ...)
 {
@@ -1179,18 +1182,69 @@ static void trace(struct sim *s)
 	}
 }
 
+/* The term of entry @i in @r's in-memory log (libraft's logTermOf, log.c, which is not
+ * exported), 0 if the log does not have it. */
+static raft_term log_term(const struct raft *r, raft_index i)
+{
+	const struct raft_log *l = &r->log;
+	size_t n = l->front <= l->back ? l->back - l->front : l->size - l->front + l->back;
+
+	if (i == l->snapshot.last_index && i)
+		return l->snapshot.last_term;
+	if (i <= l->offset || i > l->offset + n)
+		return 0;
+	return l->entries[(l->front + (size_t)(i - 1 - l->offset)) % l->size].term;
+}
+
+/* libraft 0.15's replicationQuorum (replication.c:1623-1656) commits the leader's last
+ * stored index once a majority stores it, whatever that entry's term. Raft (§5.4.2, Figure
+ * 8) forbids committing an older term's entry by counting replicas: another server with a
+ * newer-term entry at that index can still be elected and overwrite it, and libraft then
+ * shuts down the server that applied it ("conflicting terms ... (commit index N)",
+ * replication.c:951, or "new index conflicts with committed entry", :990). Upstream fixed
+ * it in 524f735 ("Don't commit entries from old terms by counting", v0.17.1). Seen here: a
+ * leader's commit index moving onto an entry whose term is older than the leader's. */
+static void watch_commits(struct sim *s)
+{
+	for (unsigned i = 0; i < s->nn; i++) {
+		struct sim_node *sn = &s->node[i];
+		struct raft *r = sn->n->raft;
+		uint64_t c = r->commit_index;
+		if (c > sn->seen_commit && raft_state(r) == RAFT_LEADER) {
+			raft_term t = log_term(r, c);
+			if (t && t < r->current_term) {
+				s->old_term_commits++;
+				if (g_verbose)
+					fprintf(stderr, "[t=%" PRIu64 " ms] leader %u of term %" PRIu64
+						" committed index %" PRIu64 " of term %" PRIu64
+						" by counting replicas\n", sim_now_ms(s), sn->id,
+						(uint64_t)r->current_term, c, (uint64_t)t);
+			}
+		}
+		sn->seen_commit = c;
+	}
+}
+
 static void check_all(struct sim *s)
 {
 	trace(s);
+	watch_commits(s);
 	for (unsigned i = 0; i < s->nn && !s->failed && !s->raft_stopped; i++)
 		if (raft_state(s->node[i].n->raft) == RAFT_UNAVAILABLE &&
 		    s->node[i].n->raft->current_term) {
-			/* libraft shut a server down (seen: a log conflict with an entry it had
-			 * taken as committed, replication.c, after a leader was cut off and came
-			 * back). Not a property of ours: the seed ends here, counted apart. */
+			/* libraft shut a server down. Explained only by its old-term commit (see
+			 * watch_commits): then the seed ends here, counted apart; without one it
+			 * is a failure of ours. */
+			if (!s->old_term_commits) {
+				fail(s, "libraft stopped node %u without an old-term commit before it",
+				     i + 1);
+				break;
+			}
 			s->raft_stopped = i + 1;
-			snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] libraft stopped node %u",
-				 sim_now_ms(s), i + 1);
+			snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] libraft stopped node %u "
+				 "after %" PRIu64 " old-term commit(s) (libraft 0.15's "
+				 "replicationQuorum, fixed upstream in 524f735)", sim_now_ms(s), i + 1,
+				 s->old_term_commits);
 		}
 	for (unsigned i = 0; i < s->nn && !s->failed; i++)
 		check_node(s, &s->node[i]);
@@ -1298,6 +1352,7 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 		check_end(s);
 done:
 	*events = s->nsent;
+	g_old_term_commits += s->old_term_commits;
 	if (g_verbose)
 		fprintf(stderr, "seed %" PRIu64 ": %u nodes, loss %u%%, dup %u%%, eio %u%%: %zu "
 			"sent, %zu requests, gseq %zu, %" PRIu64 " crashes (%" PRIu64 " of all), %"
@@ -1423,8 +1478,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("rumor-sim: %" PRIu64 " seed(s) from %" PRIu64 ", %" PRIu64 " events, %" PRIu64
-	       " failed, %" PRIu64 " ended early by libraft, %.1f s%s%s\n", nseeds, first,
-	       total_events, failed, raft_stops, secs, cp_planted ? ", planted " : "",
+	       " failed, %" PRIu64 " ended early by libraft (%" PRIu64 " old-term commits in all), "
+	       "%.1f s%s%s\n", nseeds, first, total_events, failed, raft_stops, g_old_term_commits,
+	       secs, cp_planted ? ", planted " : "",
 	       cp_planted ? plant_names[cp_planted] : "");
 	if (expect_fail)
 		return failed ? 0 : 1;
