@@ -218,6 +218,11 @@ bool sim_plog_readable(const struct cp_plog *pl, uint16_t origin, uint64_t seq)
 	return r && r->persisted && !r->rotten;
 }
 
+size_t sim_plog_count(const struct cp_plog *pl)
+{
+	return pl->n;
+}
+
 /* Record @i (in log order): false past the end; *count 0 for one deleted or lost. */
 bool sim_plog_record(const struct cp_plog *pl, size_t i, uint16_t *origin, uint64_t *first_seq,
 		     uint16_t *count)
