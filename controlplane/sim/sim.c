@@ -997,8 +997,10 @@ static void raft_restart(struct sim *s, struct sim_node *sn)
 }
 
 /* The node's processes die: the dataplane's store and rings, rumor-cp's memory, and what
- * the payload log had not synced. Raft's state survives (the fixture keeps it: what its log
- * and snapshot on disk would give back, and the state machine replayed from them). */
+ * the payload log had not synced. Its Raft server is cut off and stops ticking; the writes
+ * it had in flight complete (a disk finishes them), and node_restart starts a new instance
+ * from what the fixture stored (raft_restart). SIM_CUT_CRASH: the server keeps running with
+ * its memory, and the state machine reloads from its own snapshot (the old model). */
 static void node_crash(struct sim *s, struct sim_node *sn)
 {
 	struct cp_node *n = sn->n;
@@ -1008,8 +1010,7 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 		return;
 	sn->up = false;
 	s->stats_crashes++;
-	/* Raft keeps its state (what its disk would give back) and is cut off while the node is
-	 * down: the fixture's kill/revive loses writes in flight, which a real disk does not */
+	/* cut off, not raft_fixture_kill: revive would reconnect it to every peer */
 	for (unsigned j = 0; j < s->nn; j++)
 		if (j != sn->idx && s->conn[sn->idx][j])
 			set_conn(s, sn->idx, j, false);
