@@ -10,6 +10,7 @@ enum cp_plant {
 	CP_PLANT_REPORT_TWICE,  /* the leader counts one report as two holders */
 	CP_PLANT_SKIP_FSYNC,    /* the payload log calls a record durable without syncing it */
 	CP_PLANT_CAUSAL,        /* the order puts an event before its causal predecessor */
+	CP_PLANT_RAFT_FSYNC,    /* the Raft log calls an append durable without syncing it */
 	CP_PLANT_COUNT
 };
 

@@ -6,13 +6,16 @@
  * and partitions, pulls), a control network, simulated disks for the payload log
  * (sim_plog.c: unsynced writes lost at a crash, EIO on sync, rotten records), clients that
  * send with ack "durable" or "applied", and faults: partitions, crashes and restarts of any
- * node or of all at once. After every step a checker verifies prefix agreement, FIFO and
- * causal order of every node's applied events, and that no acknowledged event is skipped;
+ * node or of all at once (Raft restarts from what the fixture stored), wipes of a node's whole
+ * disk. After every step a checker verifies that every Raft index committed anywhere holds one
+ * term, prefix agreement, FIFO and causal order of every node's applied events, and that no
+ * acknowledged event is skipped;
  * at the end, with faults healed, that every acknowledged event is applied everywhere, the
  * KV state equals a replay of the order, and a new event from each node is ordered within a
  * bound (liveness).
  *
- * Usage: rumor-sim [--seeds N] [--seed S] [--plant NAME] [--expect-fail] [--long] [-v]
+ * Usage: rumor-sim [--seeds N] [--seed S (the first)] [--plant NAME] [--expect-fail] [--long]
+ *                  [-v]
  * A failing seed prints the one command that replays it. */
 #include <errno.h>
 #include <getopt.h>
@@ -85,6 +88,18 @@ struct sim_node {
 	uint64_t through[SIM_MAX + 1];    /* applied per origin, as checked */
 	uint64_t disk_due_ms;
 	uint64_t refused;
+	uint64_t seen_commit;             /* raft commit index at the last check */
+	raft_index io_base, io_install;   /* see io_truncate */
+	size_t raft_synced;               /* stored entries on the platter (CP_PLANT_RAFT_FSYNC) */
+	uint64_t writeback_ms;            /* the page cache writes them back then */
+	bool wipe;                        /* the restart finds an empty disk */
+	int (*io_truncate)(struct raft_io *io, raft_index index);
+	int (*io_snapshot_put)(struct raft_io *io, unsigned trailing,
+			       struct raft_io_snapshot_put *req, const struct raft_snapshot *snap,
+			       raft_io_snapshot_put_cb cb);
+	int (*io_load)(struct raft_io *io, raft_term *term, raft_id *vote,
+		       struct raft_snapshot **snap, raft_index *start, struct raft_entry *entries[],
+		       size_t *n);
 };
 
 enum ev_kind { EV_GOSSIP, EV_APP };
@@ -136,6 +151,7 @@ struct sim {
 	unsigned nn;
 	uint64_t seed, rng, step, order;
 	bool conn[SIM_MAX][SIM_MAX];
+	uint64_t app_due[SIM_MAX][SIM_MAX]; /* the last APP message's arrival, per link */
 	struct sim_ev *ev;
 	size_t nev, evcap;
 	struct sim_sent *sent;
@@ -148,12 +164,22 @@ struct sim {
 	bool healed;
 	bool failed, safety;              /* a safety property broke (not only liveness) */
 	unsigned raft_stopped;            /* libraft shut this node's server down (1-based) */
+	uint64_t old_term_commits;        /* libraft 0.15 commits of an older term's entry */
+	raft_term *cterm;                 /* [raft index]: the term committed there (0: none yet) */
+	bool *bycount;                    /* ... by a leader's old-term commit */
+	size_t ccap;
+	unsigned wiped;                   /* a wiped node not caught up yet (1-based) */
+	uint64_t wipe_gseq;               /* ... until it applied through this */
+	uint64_t stats_wipes, stats_raft_lost;
 	char why[512];
 	uint64_t stats_crashes, stats_allcrash, stats_parts, stats_acked, stats_eio, stats_rot;
-	uint64_t stats_skips, stats_pulls;
+	uint64_t stats_skips, stats_pulls, stats_restarts;
 };
 
 static int g_verbose;
+static bool g_cut_crash;              /* SIM_CUT_CRASH: the old crash (Raft only cut off) */
+static struct sim *g_sim;             /* the run in progress (the fixture's I/O wrappers) */
+static uint64_t g_old_term_commits; /* over every seed run */
 
 static void fail(struct sim *s, const char *fmt, ...)
 {
@@ -568,7 +594,12 @@ static int env_peer_send(void *arg, uint64_t to, uint16_t type, const struct iov
 		return -ENOTCONN;
 	for (unsigned i = 0; i < cnt; i++)
 		len += iov[i].iov_len;
-	struct sim_ev e = { .due_ms = sim_now_ms(s) + 1 + below(s, 3), .kind = EV_APP,
+	/* a TCP connection: in order on each link (the REPORTED_ALL marker follows the reports) */
+	uint64_t due = sim_now_ms(s) + 1 + below(s, 3);
+	if (due < s->app_due[sn->idx][to - 1])
+		due = s->app_due[sn->idx][to - 1];
+	s->app_due[sn->idx][to - 1] = due;
+	struct sim_ev e = { .due_ms = due, .kind = EV_APP,
 			    .type = type, .from = sn->idx, .to = (unsigned)to - 1, .len = len,
 			    .p = malloc(len ? len : 1) };
 	for (unsigned i = 0; i < cnt; i++) {
@@ -689,6 +720,60 @@ static void node_plog_cfg(struct sim_node *sn, struct cp_plog_cfg *pc)
 				    .arg = sn->n };
 }
 
+/* The fixture's stored log (fixture.c, v0.15.0 and upstream's HEAD alike) assumes its
+ * entries begin at index 1: ioMethodTruncate (fixture.c:600-635) keeps index - 1 of them. But
+ * an installed snapshot (snapshot_put with trailing 0) empties it (fixture.c:264-266), and
+ * the entries appended after begin at the snapshot's index + 1; a later truncate (a follower's
+ * log conflict) then copies index - 1 entries out of a shorter array (a heap overflow, seen
+ * under ASan at seed 637) and sets a count past its end. The wrappers translate the index. */
+static struct sim_node *io_node(struct raft_io *io)
+{
+	for (unsigned i = 0; i < g_sim->nn; i++)
+		if (&g_sim->f.servers[i].io == io)
+			return &g_sim->node[i];
+	abort();
+}
+
+static int io_truncate(struct raft_io *io, raft_index index)
+{
+	struct sim_node *sn = io_node(io);
+
+	if (index == 1 && sn->io_install) { /* the install's own: the log starts after it */
+		sn->io_base = sn->io_install;
+		sn->io_install = 0;
+		return sn->io_truncate(io, 1);
+	}
+	if (index <= sn->io_base) {
+		fail(g_sim, "node %u: raft truncates its log at %" PRIu64 ", below its installed "
+		     "snapshot %" PRIu64, sn->id, (uint64_t)index, (uint64_t)sn->io_base);
+		return RAFT_IOERR;
+	}
+	return sn->io_truncate(io, index - sn->io_base);
+}
+
+static int io_snapshot_put(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *req,
+			   const struct raft_snapshot *snap, raft_io_snapshot_put_cb cb)
+{
+	struct sim_node *sn = io_node(io);
+
+	if (trailing == 0)
+		sn->io_install = snap->index;
+	return sn->io_snapshot_put(io, trailing, req, snap, cb);
+}
+
+/* And its load (fixture.c:448-487) says the entries start after the snapshot, also when a
+ * local snapshot left them all in place (trailing > 0): where they start is io_base + 1. */
+static int io_load(struct raft_io *io, raft_term *term, raft_id *vote, struct raft_snapshot **snap,
+		   raft_index *start, struct raft_entry *entries[], size_t *n)
+{
+	struct sim_node *sn = io_node(io);
+	int rc = sn->io_load(io, term, vote, snap, start, entries, n);
+
+	if (rc == 0)
+		*start = sn->io_base + 1;
+	return rc;
+}
+
 static void node_create(struct sim *s, unsigned i)
 {
 	struct sim_node *sn = &s->node[i];
@@ -728,6 +813,13 @@ static void node_create(struct sim *s, unsigned i)
 		exit(2);
 	}
 	n->raft = raft_fixture_get(&s->f, i);
+	struct raft_io *io = &s->f.servers[i].io;
+	sn->io_truncate = io->truncate;
+	sn->io_snapshot_put = io->snapshot_put;
+	sn->io_load = io->load;
+	io->load = io_load;
+	io->truncate = io_truncate;
+	io->snapshot_put = io_snapshot_put;
 	raft_set_snapshot_threshold(n->raft, getenv("SIM_SNAP") ? (unsigned)atoi(getenv("SIM_SNAP")) : 64);
 	raft_set_snapshot_trailing(n->raft, 32);
 }
@@ -746,9 +838,169 @@ static void set_conn(struct sim *s, unsigned a, unsigned b, bool up)
 	}
 }
 
+/* fixture.c's private per-server I/O state (libraft 0.15.0, the version linked): its
+ * leading fields, to see what it stores and which requests are in flight. run() checks the
+ * layout against the fixture before the first step. */
+struct fixture_io {
+	struct raft_io *io;
+	unsigned index;
+	raft_time *time;
+	raft_time next_tick;
+	raft_term term;
+	raft_id voted_for;
+	struct raft_snapshot *snapshot;
+	struct raft_entry *entries;
+	size_t n;
+	raft_id id;
+	const char *address;
+	unsigned tick_interval;
+	raft_io_tick_cb tick_cb;
+	raft_io_recv_cb recv_cb;
+	void *requests[2];                /* libraft's queue */
+};
+
+struct fixture_req {                  /* fixture.c's REQUEST header */
+	int type;                         /* 3: a message in flight to a peer */
+	raft_time completion_time;
+	void *queue[2];
+};
+
+static struct fixture_io *fio(struct sim *s, unsigned i)
+{
+	return s->f.servers[i].io.impl;
+}
+
+/* A request of server @i's that calls back into its Raft instance is still in flight (a
+ * disk write, a send, snapshot work): a restart waits for it, as a process's exit waits for
+ * nothing but the fixture cannot cancel one. */
+static bool raft_busy(struct sim *s, unsigned i)
+{
+	void **h = fio(s, i)->requests;
+
+	for (void **q = h[0]; q != h; q = q[0]) {
+		const struct fixture_req *r =
+			(const void *)((const char *)q - offsetof(struct fixture_req, queue));
+		if (r->type != 3)
+			return true;
+	}
+	return false;
+}
+
+/* Server @i's Raft restarts from what its disk holds (fixture.c's stored term, vote,
+ * snapshot and entries), as rumor-cp's raft_start does after a crash: a new instance, the
+ * state machine empty until the snapshot's restore and the replay of the log. */
+/* The Raft log's disk. A completed append is synced (the fixture's callback), unless
+ * CP_PLANT_RAFT_FSYNC skipped the sync: then the entries reach the platter only when the page
+ * cache writes them back (every 1-5 s), and a crash loses those appended since. */
+static void raft_disk_step(struct sim *s)
+{
+	for (unsigned i = 0; i < s->nn; i++) {
+		struct sim_node *sn = &s->node[i];
+		size_t n = fio(s, i)->n;
+		if (!CP_PLANTED(CP_PLANT_RAFT_FSYNC)) {
+			sn->raft_synced = n;
+		} else if (sim_now_ms(s) >= sn->writeback_ms) {
+			sn->raft_synced = n;
+			sn->writeback_ms = sim_now_ms(s) + 1000 + below(s, 4000);
+		} else if (sn->raft_synced > n) {
+			sn->raft_synced = n; /* truncated */
+		}
+	}
+}
+
+static void snapshot_free(struct raft_snapshot *snap)
+{
+	raft_configuration_close(&snap->configuration);
+	for (unsigned i = 0; i < snap->n_bufs; i++)
+		raft_free(snap->bufs[i].base);
+	raft_free(snap->bufs);
+	raft_free(snap);
+}
+
+static void raft_restart(struct sim *s, struct sim_node *sn)
+{
+	struct raft_fixture_server *fs = &s->f.servers[sn->idx];
+	struct raft *r = &fs->raft;
+	struct cp_node *n = sn->n;
+	unsigned et = r->election_timeout, ht = r->heartbeat_timeout,
+		 ist = r->install_snapshot_timeout, thr = r->snapshot.threshold,
+		 trl = r->snapshot.trailing;
+	struct raft_tracer *tr = r->tracer;
+	struct cp_fsm_config fcfg;
+	struct cp_fsm *empty;
+	void *buf;
+	size_t len;
+
+	raft_close(r, NULL);
+	struct fixture_io *io = fio(s, sn->idx);
+	if (sn->wipe) { /* the whole disk: term, vote, snapshot, entries */
+		sn->io_truncate(&fs->io, 1);
+		if (io->snapshot)
+			snapshot_free(io->snapshot);
+		io->snapshot = NULL;
+		io->term = 0;
+		io->voted_for = 0;
+		sn->io_base = sn->io_install = 0;
+		sn->raft_synced = 0;
+	} else if (io->n > sn->raft_synced) { /* what no sync covered (the planted bug) */
+		s->stats_raft_lost += io->n - sn->raft_synced;
+		sn->io_truncate(&fs->io, sn->raft_synced + 1);
+	}
+	/* an empty state machine: raft_start restores the snapshot into it and replays the rest */
+	cp_fsm_config_default(&fcfg);
+	struct cp_payload_provider none = { .get = cp_recovery_get };
+	if (cp_fsm_create(&fcfg, &none, &empty) < 0 ||
+	    cp_fsm_snapshot_save(empty, &buf, &len) < 0 ||
+	    cp_fsm_snapshot_load(n->fsm, buf, len) < 0 || cp_node_fsm_reload(n) < 0) {
+		fail(s, "node %u: restart: out of memory", sn->id);
+		return;
+	}
+	free(buf);
+	cp_fsm_destroy(empty);
+	memset(n->applied_through, 0, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
+	memset(n->snap_applied[0], 0, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
+	memset(n->snap_applied[1], 0, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
+	if (raft_init(r, &fs->io, &n->fsm_hooks, fs->id, fs->address) != 0) {
+		fail(s, "node %u: raft_init at restart failed", sn->id);
+		return;
+	}
+	raft_set_election_timeout(r, et);
+	raft_set_heartbeat_timeout(r, ht);
+	raft_set_install_snapshot_timeout(r, ist);
+	raft_set_snapshot_threshold(r, thr);
+	raft_set_snapshot_trailing(r, trl);
+	r->tracer = tr;
+	if (sn->wipe) { /* rumor-cp with an empty data dir bootstraps (cp_node_io.c) */
+		struct raft_configuration conf;
+		raft_fixture_configuration(&s->f, s->nn, &conf);
+		int rc = raft_bootstrap(r, &conf);
+		raft_configuration_close(&conf);
+		if (rc != 0) {
+			fail(s, "node %u: bootstrap after its wipe: %s", sn->id, raft_strerror(rc));
+			return;
+		}
+		sn->wipe = false;
+	}
+	if (raft_start(r) != 0) {
+		fail(s, "node %u: raft_start at restart: %s", sn->id, raft_errmsg(r));
+		return;
+	}
+	if (g_verbose)
+		fprintf(stderr, "[t=%" PRIu64 " ms] node %u: Raft restarts at term %" PRIu64
+			", %" PRIu64 " entries, snapshot %" PRIu64 "\n", sim_now_ms(s), sn->id,
+			(uint64_t)r->current_term, (uint64_t)raft_last_index(r),
+			(uint64_t)r->log.snapshot.last_index);
+	sn->seen_commit = 0;
+	sn->checked = 0; /* the checker reads its applied entries again, from its snapshot */
+	memset(sn->through, 0, sizeof(sn->through));
+	s->stats_restarts++;
+}
+
 /* The node's processes die: the dataplane's store and rings, rumor-cp's memory, and what
- * the payload log had not synced. Raft's state survives (the fixture keeps it: what its log
- * and snapshot on disk would give back, and the state machine replayed from them). */
+ * the payload log had not synced. Its Raft server is cut off and stops ticking; the writes
+ * it had in flight complete (a disk finishes them), and node_restart starts a new instance
+ * from what the fixture stored (raft_restart). SIM_CUT_CRASH: the server keeps running with
+ * its memory, and the state machine reloads from its own snapshot (the old model). */
 static void node_crash(struct sim *s, struct sim_node *sn)
 {
 	struct cp_node *n = sn->n;
@@ -758,11 +1010,12 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 		return;
 	sn->up = false;
 	s->stats_crashes++;
-	/* Raft keeps its state (what its disk would give back) and is cut off while the node is
-	 * down: the fixture's kill/revive loses writes in flight, which a real disk does not */
+	/* cut off, not raft_fixture_kill: revive would reconnect it to every peer */
 	for (unsigned j = 0; j < s->nn; j++)
 		if (j != sn->idx && s->conn[sn->idx][j])
 			set_conn(s, sn->idx, j, false);
+	if (!g_cut_crash)
+		s->f.servers[sn->idx].alive = false; /* no ticks: its writes in flight complete */
 	for (uint32_t i = 0; i < SIM_SLOTS; i++)
 		free(d->slot[i].buf);
 	memset(d->slot, 0, sizeof(d->slot));
@@ -796,15 +1049,118 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 		fail(s, "node %u: restart: out of memory", sn->id);
 }
 
+/* The node loses its whole disk too (tests/cluster_wipe.sh): Raft's term, vote, log and
+ * snapshot, the payload log and the dataplane's seq reservation. It restarts as rumor-cp does
+ * on an empty data dir: it bootstraps the configured cluster and learns the seq floor from
+ * the leader before its dataplane stamps (cp_subs). One wipe at a time, and the next only
+ * after the wiped node applied what the cluster had applied when it was wiped: a majority of
+ * disks always holds what the cluster acknowledged. */
+static void node_wipe(struct sim *s, struct sim_node *sn)
+{
+	struct cp_plog_cfg pc;
+	uint64_t last = 0;
+
+	node_crash(s, sn);
+	s->stats_wipes++;
+	if (g_verbose)
+		fprintf(stderr, "[t=%" PRIu64 " ms] node %u wiped\n", sim_now_ms(s), sn->id);
+	for (unsigned i = 0; i < s->nn; i++)
+		if (cp_fsm_last_gseq(s->node[i].n->fsm) > last)
+			last = cp_fsm_last_gseq(s->node[i].n->fsm);
+	s->wiped = sn->idx + 1;
+	s->wipe_gseq = last;
+	sn->wipe = true;
+	sim_plog_free(sn->plog);
+	node_plog_cfg(sn, &pc);
+	sim_plog_open(s, sn->idx, &pc, &sn->plog);
+	sn->n->plog = sn->plog;
+	sn->disk_due_ms = 0;
+	sn->dp.next_seq = sn->dp.floor = 0;
+	rumor_vc_init(&sn->dp.clock);
+	memset(sn->dp.ordered_through, 0, sizeof(sn->dp.ordered_through));
+}
+
+/* A wipe of @x takes no copy that the cluster still needs from a majority of disks: every
+ * Raft entry some node took as committed is stored on a majority of the other nodes, and
+ * every payload record on @x's disk is readable (synced, not rotten) on a majority of the
+ * others' (a restart without a snapshot replays the Raft log from its start, and needs every
+ * payload again). Wiping one disk of a bare majority is the loss of a majority's copy, which
+ * no majority-quorum design survives. */
+static raft_term log_term(const struct raft *r, raft_index i);
+
+static bool wipe_keeps_majority(struct sim *s, unsigned x)
+{
+	unsigned maj = s->nn / 2 + 1, have = 0, best = 0;
+	uint64_t c = 0, first;
+	uint16_t origin, count;
+
+	for (unsigned i = 0; i < s->nn; i++)
+		if (s->node[i].n->raft->commit_index > c) {
+			c = s->node[i].n->raft->commit_index;
+			best = i;
+		}
+	raft_term t = log_term(s->node[best].n->raft, c);
+	for (unsigned j = 0; j < s->nn; j++)
+		if (j != x && (!c || log_term(s->node[j].n->raft, c) == t))
+			have++;
+	if (have < maj)
+		return false;
+	for (size_t i = 0; sim_plog_record(s->node[x].plog, i, &origin, &first, &count); i++)
+		for (uint64_t q = first; q < first + count; q++) {
+			unsigned held = 0, covered = 0;
+			for (unsigned j = 0; j < s->nn; j++) {
+				if (j == x)
+					continue;
+				held += sim_plog_readable(s->node[j].plog, origin, q);
+				/* in both its snapshots: no restart of j replays it (and x installs
+				 * a snapshot that covers it) */
+				covered += s->node[j].n->snap_applied[0][origin] >= q;
+			}
+			if (held < maj && covered < s->nn - 1)
+				return false;
+		}
+	return true;
+}
+
+/* A bit flip in a closed file takes one copy: never the last readable one of an event that
+ * a restart may replay (two flips in the two copies of a bare majority lose the event, which
+ * no replication survives). */
+static bool rot_keeps_a_copy(struct sim *s, unsigned x, uint64_t pick)
+{
+	size_t n = sim_plog_count(s->node[x].plog);
+	uint64_t first;
+	uint16_t origin, count;
+
+	if (!n || !sim_plog_record(s->node[x].plog, pick % n, &origin, &first, &count))
+		return true;
+	for (uint64_t q = first; q < first + count; q++) {
+		unsigned held = 0, covered = 0;
+		for (unsigned j = 0; j < s->nn; j++) {
+			covered += s->node[j].n->snap_applied[0][origin] >= q;
+			held += j != x && sim_plog_readable(s->node[j].plog, origin, q);
+		}
+		if (!held && covered < s->nn)
+			return false;
+	}
+	return true;
+}
+
 static void node_restart(struct sim *s, struct sim_node *sn)
 {
 	struct cp_node *n = sn->n;
 
 	if (sn->up)
 		return;
+	if (g_cut_crash) {
+		if (cp_node_fsm_reload(n) < 0)
+			fail(s, "node %u: the state machine did not reload from its snapshot", sn->id);
+	} else {
+		if (raft_busy(s, sn->idx))
+			return; /* asked again next step */
+		raft_restart(s, sn);
+		s->f.servers[sn->idx].alive = true;
+	}
 	sn->up = true;
-	if (cp_node_fsm_reload(n) < 0)
-		fail(s, "node %u: the state machine did not reload from its snapshot", sn->id);
 	for (unsigned j = 0; j < s->nn; j++)
 		if (j != sn->idx && s->node[j].up)
 			set_conn(s, sn->idx, j, true);
@@ -839,10 +1195,13 @@ static void client_send(struct sim *s, unsigned i, bool liveness)
 
 /* ---------------------------------------------------------------- the checker */
 
-static const struct sim_sent *sent_find(const struct sim *s, uint16_t origin, uint64_t seq)
+/* The event sent as (origin, seq) with @id (a wiped origin may have stamped a seq twice). */
+static const struct sim_sent *sent_find(const struct sim *s, uint16_t origin, uint64_t seq,
+					const struct rumor_event_id *id)
 {
 	for (size_t i = s->nsent; i-- > 0;)
-		if (s->sent[i].origin == origin && s->sent[i].seq == seq)
+		if (s->sent[i].origin == origin && s->sent[i].seq == seq &&
+		    rumor_event_id_equal(&s->sent[i].id, id))
 			return &s->sent[i];
 	return NULL;
 }
@@ -875,7 +1234,9 @@ static void check_not_acked(struct sim *s, uint16_t origin, uint64_t seq, uint64
 			int k = 0;
 			for (unsigned i = 0; i < s->nn; i++)
 				k += snprintf(where + k, sizeof(where) - (size_t)k, " n%u:%s%s%s%s", i + 1,
-					      cp_plog_has(s->node[i].plog, origin, cl->seq) ? "log" : "-",
+					      !cp_plog_has(s->node[i].plog, origin, cl->seq) ? "-" :
+					      sim_plog_readable(s->node[i].plog, origin, cl->seq) ? "log" :
+					      "log(unreadable)",
 					      dp_find(&s->node[i], origin, cl->seq) ? "+store" : "",
 					      s->node[i].up ? "" : "(down)",
 					      s->node[i].n->lead.leading ? "(leader)" : "");
@@ -924,7 +1285,7 @@ static void check_node(struct sim *s, struct sim_node *sn)
 			return;
 		}
 		if (e.kind == CP_BATCH_EVENT) {
-			const struct sim_sent *se = sent_find(s, e.origin, e.seq);
+			const struct sim_sent *se = sent_find(s, e.origin, e.seq, &e.id);
 			if (!se || !rumor_event_id_equal(&se->id, &e.id)) {
 				fail(s, "node %u gseq %" PRIu64 ": %u:%" PRIu64 " was never sent with "
 				     "that id", sn->id, g, e.origin, e.seq);
@@ -941,8 +1302,11 @@ static void check_node(struct sim *s, struct sim_node *sn)
 				}
 			}
 		} else {
-			check_not_acked(s, e.origin, e.seq, e.seq_last,
-					e.kind == CP_BATCH_SKIP ? "skipped" : "rejected", sn->id);
+			char what[64];
+			snprintf(what, sizeof(what), "%s (%u:%" PRIu64 "..%" PRIu64 ", gseq %" PRIu64 ")",
+				 e.kind == CP_BATCH_SKIP ? "skipped" : "rejected", e.origin, e.seq,
+				 e.seq_last, g);
+			check_not_acked(s, e.origin, e.seq, e.seq_last, what, sn->id);
 			if (e.kind == CP_BATCH_SKIP && sn->idx == 0)
 				s->stats_skips++;
 		}
@@ -961,6 +1325,15 @@ static void check_end(struct sim *s)
 	for (unsigned i = 0; i < s->nn; i++)
 		if (cp_fsm_last_gseq(s->node[i].n->fsm) > last)
 			last = cp_fsm_last_gseq(s->node[i].n->fsm);
+	for (unsigned i = 0; i < s->nn && g_verbose; i++)
+		fprintf(stderr, "node %u: applied through gseq %" PRIu64 ", waiting for %u:%" PRIu64
+			", %zu queued, its payload log: %s\n", i + 1,
+			cp_fsm_last_gseq(s->node[i].n->fsm), s->node[i].n->rec.want_origin,
+			s->node[i].n->rec.want_seq, (size_t)cp_fsm_queue_len(s->node[i].n->fsm),
+			!cp_plog_has(s->node[i].plog, s->node[i].n->rec.want_origin,
+				     s->node[i].n->rec.want_seq) ? "-" :
+			sim_plog_readable(s->node[i].plog, s->node[i].n->rec.want_origin,
+					  s->node[i].n->rec.want_seq) ? "readable" : "unreadable");
 	for (unsigned i = 0; i < s->nn && !s->failed; i++) {
 		struct sim_node *sn = &s->node[i];
 		if (cp_fsm_last_gseq(sn->n->fsm) != last && g_verbose)
@@ -1044,7 +1417,7 @@ static void check_end(struct sim *s)
 	for (size_t g = 0; g < s->nref; g++) {
 		const struct sim_sent *se;
 		if (s->ref[g].kind == CP_BATCH_EVENT &&
-		    (se = sent_find(s, s->ref[g].origin, s->ref[g].seq)))
+		    (se = sent_find(s, s->ref[g].origin, s->ref[g].seq, &s->ref[g].id)))
 			cp_kv_exec(kv, se->payload, se->len);
 	}
 	uint64_t want = cp_kv_digest(kv);
@@ -1102,6 +1475,9 @@ static void faults(struct sim *s)
 {
 	unsigned r = below(s, 1000);
 
+	if (s->wiped && s->node[s->wiped - 1].up &&
+	    cp_fsm_last_gseq(s->node[s->wiped - 1].n->fsm) >= s->wipe_gseq)
+		s->wiped = 0; /* caught up: the next wipe may come */
 	if (r < 3 && !getenv("SIM_NO_CRASH")) { /* a node crashes */
 		struct sim_node *sn = &s->node[below(s, s->nn)];
 		node_crash(s, sn);
@@ -1124,8 +1500,19 @@ static void faults(struct sim *s)
 		unsigned a = below(s, s->nn), b = below(s, s->nn);
 		set_conn(s, a, b, true);
 	} else if (r < 15 && below(s, 8) == 0 && !getenv("SIM_NO_ROT")) {
-		s->stats_rot++;
-		sim_plog_rot(s->node[below(s, s->nn)].plog, rnd(s));
+		unsigned x = below(s, s->nn);
+		uint64_t pick = rnd(s);
+		if (rot_keeps_a_copy(s, x, pick)) {
+			s->stats_rot++;
+			sim_plog_rot(s->node[x].plog, pick);
+		}
+	} else if (r < 19 && !s->wiped && !g_cut_crash && !getenv("SIM_NO_WIPE")) {
+		/* a node loses its disk, when that leaves a majority's copy of everything */
+		struct sim_node *sn = &s->node[below(s, s->nn)];
+		if (wipe_keeps_majority(s, sn->idx)) {
+			node_wipe(s, sn);
+			sn->down_until_ms = sim_now_ms(s) + 200 + below(s, 3000);
+		}
 	}
 	for (unsigned i = 0; i < s->nn; i++)
 		if (!s->node[i].up && sim_now_ms(s) >= s->node[i].down_until_ms)
@@ -1135,11 +1522,12 @@ static void faults(struct sim *s)
 static void heal(struct sim *s)
 {
 	s->healed = true;
-	for (unsigned a = 0; a < s->nn; a++) {
+	for (unsigned a = 0; a < s->nn; a++)
 		node_restart(s, &s->node[a]);
+	for (unsigned a = 0; a < s->nn; a++)
 		for (unsigned b = 0; b < s->nn; b++)
-			set_conn(s, a, b, true);
-	}
+			if (s->node[a].up && s->node[b].up)
+				set_conn(s, a, b, true);
 }
 
 /* SIM_TRACE=origin:seq prints each change of where that event is. */
@@ -1179,18 +1567,111 @@ static void trace(struct sim *s)
 	}
 }
 
+/* The term of entry @i in @r's in-memory log (libraft's logTermOf, log.c, which is not
+ * exported), 0 if the log does not have it. */
+static raft_term log_term(const struct raft *r, raft_index i)
+{
+	const struct raft_log *l = &r->log;
+	size_t n = l->front <= l->back ? l->back - l->front : l->size - l->front + l->back;
+
+	if (i == l->snapshot.last_index && i)
+		return l->snapshot.last_term;
+	if (i <= l->offset || i > l->offset + n)
+		return 0;
+	return l->entries[(l->front + (size_t)(i - 1 - l->offset)) % l->size].term;
+}
+
+/* libraft 0.15's replicationQuorum (replication.c:1623-1656) commits the leader's last
+ * stored index once a majority stores it, whatever that entry's term. Raft (§5.4.2, Figure
+ * 8) forbids committing an older term's entry by counting replicas: another server with a
+ * newer-term entry at that index can still be elected and overwrite it, and libraft then
+ * shuts down the server that applied it ("conflicting terms ... (commit index N)",
+ * replication.c:951, or "new index conflicts with committed entry", :990). Upstream fixed
+ * it in 524f735 ("Don't commit entries from old terms by counting", v0.17.1). Seen here: a
+ * leader's commit index moving onto an entry whose term is older than the leader's. */
+static void watch_commits(struct sim *s)
+{
+	for (unsigned i = 0; i < s->nn && !s->failed && !s->raft_stopped; i++) {
+		struct sim_node *sn = &s->node[i];
+		struct raft *r = sn->n->raft;
+		uint64_t c = r->commit_index;
+		bool counted = false;
+		if (c <= sn->seen_commit) {
+			sn->seen_commit = c; /* a restart starts again from its snapshot */
+			continue;
+		}
+		if (raft_state(r) == RAFT_LEADER) {
+			raft_term t = log_term(r, c);
+			if (t && t < r->current_term) {
+				counted = true;
+				s->old_term_commits++;
+				if (g_verbose)
+					fprintf(stderr, "[t=%" PRIu64 " ms] leader %u of term %" PRIu64
+						" committed index %" PRIu64 " of term %" PRIu64
+						" by counting replicas\n", sim_now_ms(s), sn->id,
+						(uint64_t)r->current_term, c, (uint64_t)t);
+			}
+		}
+		/* Raft's own safety: an index committed anywhere holds one term everywhere */
+		if (c >= s->ccap) {
+			size_t cap = s->ccap ? s->ccap : 1024;
+			while (cap <= c)
+				cap *= 2;
+			s->cterm = realloc(s->cterm, cap * sizeof(*s->cterm));
+			s->bycount = realloc(s->bycount, cap);
+			memset(s->cterm + s->ccap, 0, (cap - s->ccap) * sizeof(*s->cterm));
+			memset(s->bycount + s->ccap, 0, cap - s->ccap);
+			s->ccap = cap;
+		}
+		for (uint64_t k = sn->seen_commit + 1; k <= c; k++) {
+			raft_term t = log_term(r, k);
+			if (!t)
+				continue; /* compacted into its snapshot */
+			if (!s->cterm[k]) {
+				s->cterm[k] = t;
+				s->bycount[k] = counted;
+			} else if (s->cterm[k] != t && s->bycount[k]) {
+				/* libraft 0.15's old-term commit, overwritten by a newer leader: what a
+				 * server that restarted since (its commit index is not on disk) applies
+				 * instead of shutting down */
+				s->raft_stopped = i + 1;
+				snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] node %u committed "
+					 "index %" PRIu64 " of term %" PRIu64 ", which another node "
+					 "committed with term %" PRIu64 " by counting replicas (libraft "
+					 "0.15's replicationQuorum, fixed upstream in 524f735)",
+					 sim_now_ms(s), sn->id, k, (uint64_t)t, (uint64_t)s->cterm[k]);
+				break;
+			} else if (s->cterm[k] != t) {
+				fail(s, "node %u committed Raft index %" PRIu64 " of term %" PRIu64
+				     ", another node committed term %" PRIu64 " there", sn->id, k,
+				     (uint64_t)t, (uint64_t)s->cterm[k]);
+				break;
+			}
+		}
+		sn->seen_commit = c;
+	}
+}
+
 static void check_all(struct sim *s)
 {
 	trace(s);
+	watch_commits(s);
 	for (unsigned i = 0; i < s->nn && !s->failed && !s->raft_stopped; i++)
 		if (raft_state(s->node[i].n->raft) == RAFT_UNAVAILABLE &&
 		    s->node[i].n->raft->current_term) {
-			/* libraft shut a server down (seen: a log conflict with an entry it had
-			 * taken as committed, replication.c, after a leader was cut off and came
-			 * back). Not a property of ours: the seed ends here, counted apart. */
+			/* libraft shut a server down. Explained only by its old-term commit (see
+			 * watch_commits): then the seed ends here, counted apart; without one it
+			 * is a failure of ours. */
+			if (!s->old_term_commits) {
+				fail(s, "libraft stopped node %u without an old-term commit before it",
+				     i + 1);
+				break;
+			}
 			s->raft_stopped = i + 1;
-			snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] libraft stopped node %u",
-				 sim_now_ms(s), i + 1);
+			snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] libraft stopped node %u "
+				 "after %" PRIu64 " old-term commit(s) (libraft 0.15's "
+				 "replicationQuorum, fixed upstream in 524f735)", sim_now_ms(s), i + 1,
+				 s->old_term_commits);
 		}
 	for (unsigned i = 0; i < s->nn && !s->failed; i++)
 		check_node(s, &s->node[i]);
@@ -1232,6 +1713,7 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	struct sim *s = calloc(1, sizeof(*s));
 	uint64_t steps = lng ? 20000 : 3000;
 
+	g_sim = s;
 	s->seed = seed;
 	s->rng = seed * 0x9e3779b97f4a7c15ull + 7;
 	s->nn = 3 + 2 * below(s, 2);
@@ -1252,6 +1734,11 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	raft_configuration_close(&conf);
 	raft_fixture_start(&s->f);
 	for (unsigned i = 0; i < s->nn; i++)
+		if (fio(s, i)->io != &s->f.servers[i].io || fio(s, i)->index != i) {
+			fprintf(stderr, "rumor-sim: the fixture's I/O layout is not libraft 0.15.0's\n");
+			exit(2);
+		}
+	for (unsigned i = 0; i < s->nn; i++)
 		raft_fixture_set_network_latency(&s->f, i, 2);
 	if (getenv("SIM_RAFT_TRACE")) { /* libraft's own tracer, one server */
 		unsigned t = (unsigned)atoi(getenv("SIM_RAFT_TRACE"));
@@ -1263,6 +1750,7 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 
 	for (s->step = 1; s->step <= steps && !s->failed && !s->raft_stopped; s->step++) {
 		raft_fixture_step(&s->f);
+		raft_disk_step(s);
 		run_nodes(s);
 		faults(s);
 		if (below(s, 4) == 0)
@@ -1277,6 +1765,9 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	bool sent_live = false;
 	while (!s->failed && !s->raft_stopped && sim_now_ms(s) - t0 < SIM_SETTLE_MS + SIM_LIVE_MS) {
 		raft_fixture_step(&s->f);
+		raft_disk_step(s);
+		for (unsigned i = 0; i < s->nn; i++)
+			node_restart(s, &s->node[i]); /* one whose restart waited for its disk */
 		run_nodes(s);
 		check_all(s);
 		if (sim_now_ms(s) - t0 >= 2000 && sim_now_ms(s) - last_live >= 2000) {
@@ -1298,13 +1789,16 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 		check_end(s);
 done:
 	*events = s->nsent;
+	g_old_term_commits += s->old_term_commits;
 	if (g_verbose)
 		fprintf(stderr, "seed %" PRIu64 ": %u nodes, loss %u%%, dup %u%%, eio %u%%: %zu "
 			"sent, %zu requests, gseq %zu, %" PRIu64 " crashes (%" PRIu64 " of all), %"
-			PRIu64 " cuts, %" PRIu64 " EIO, %" PRIu64 " skips, %" PRIu64 " pulls%s%s\n",
+			PRIu64 " cuts, %" PRIu64 " EIO, %" PRIu64 " skips, %" PRIu64 " pulls, %" PRIu64
+			" Raft restarts, %" PRIu64 " wipes, %" PRIu64 " Raft entries lost%s%s\n",
 			seed, s->nn, s->loss_pct, s->dup_pct, s->eio_pct, s->nsent, s->ncl, s->nref,
 			s->stats_crashes, s->stats_allcrash, s->stats_parts, s->stats_eio,
-			s->stats_skips, s->stats_pulls, s->failed ? ": FAIL " : "",
+			s->stats_skips, s->stats_pulls, s->stats_restarts, s->stats_wipes,
+			s->stats_raft_lost, s->failed ? ": FAIL " : "",
 			s->failed ? s->why : "");
 	int failed = s->failed ? (s->safety ? 2 : 1) : s->raft_stopped ? 3 : 0;
 	if (failed)
@@ -1346,12 +1840,14 @@ done:
 	free(s->sent);
 	free(s->cl);
 	free(s->ref);
+	free(s->cterm);
+	free(s->bycount);
 	free(s);
 	return failed;
 }
 
 static const char *plant_names[CP_PLANT_COUNT] = {
-	"none", "early-report", "report-twice", "skip-fsync", "causal",
+	"none", "early-report", "report-twice", "skip-fsync", "causal", "raft-fsync",
 };
 
 int main(int argc, char **argv)
@@ -1363,12 +1859,12 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	uint64_t first = 1, nseeds = 1000, events = 0;
-	bool expect_fail = false, lng = false, one = false;
+	bool expect_fail = false, lng = false, one = false, many = false;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "n:s:p:xlv", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'n': nseeds = strtoull(optarg, NULL, 10); break;
+		case 'n': nseeds = strtoull(optarg, NULL, 10); many = true; break;
 		case 's': first = strtoull(optarg, NULL, 10); one = true; break;
 		case 'p':
 			for (unsigned i = 0; i < CP_PLANT_COUNT; i++)
@@ -1388,8 +1884,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (one)
-		nseeds = 1;
+	g_cut_crash = getenv("SIM_CUT_CRASH") != NULL;
+	if (one && !many)
+		nseeds = 1; /* --seed S alone replays one seed; with --seeds N, N seeds from S */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t failed = 0, total_events = 0, raft_stops = 0;
@@ -1423,8 +1920,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("rumor-sim: %" PRIu64 " seed(s) from %" PRIu64 ", %" PRIu64 " events, %" PRIu64
-	       " failed, %" PRIu64 " ended early by libraft, %.1f s%s%s\n", nseeds, first,
-	       total_events, failed, raft_stops, secs, cp_planted ? ", planted " : "",
+	       " failed, %" PRIu64 " ended early by libraft (%" PRIu64 " old-term commits in all), "
+	       "%.1f s%s%s\n", nseeds, first, total_events, failed, raft_stops, g_old_term_commits,
+	       secs, cp_planted ? ", planted " : "",
 	       cp_planted ? plant_names[cp_planted] : "");
 	if (expect_fail)
 		return failed ? 0 : 1;

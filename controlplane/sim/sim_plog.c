@@ -210,6 +210,31 @@ int cp_plog_error(const struct cp_plog *pl)
 	return pl->error;
 }
 
+/* The simulator's wipe bound: a record a crash keeps and a read returns. */
+bool sim_plog_readable(const struct cp_plog *pl, uint16_t origin, uint64_t seq)
+{
+	const struct rec *r = find(pl, origin, seq);
+
+	return r && r->persisted && !r->rotten;
+}
+
+size_t sim_plog_count(const struct cp_plog *pl)
+{
+	return pl->n;
+}
+
+/* Record @i (in log order): false past the end; *count 0 for one deleted or lost. */
+bool sim_plog_record(const struct cp_plog *pl, size_t i, uint16_t *origin, uint64_t *first_seq,
+		     uint16_t *count)
+{
+	if (i >= pl->n)
+		return false;
+	*origin = pl->r[i].origin;
+	*first_seq = pl->r[i].first_seq;
+	*count = pl->r[i].gone ? 0 : pl->r[i].count;
+	return true;
+}
+
 bool cp_plog_has(const struct cp_plog *pl, uint16_t origin, uint64_t seq)
 {
 	return find(pl, origin, seq) != NULL;
