@@ -77,6 +77,8 @@ static void idle_wait_init(struct idle_wait *iw)
 		closedir(d);
 	}
 	iw->w = mz->addr;
+	atomic_store(&iw->w->dp_sleeping, 0);
+	atomic_store(&iw->w->cp_sleeping, 0);
 	iw->w->pid = (int32_t)getpid();
 	iw->w->dp_efd = dfd;
 	iw->w->cp_efd = cfd;
