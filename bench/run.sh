@@ -3,11 +3,12 @@
 # deploy/setup-host.sh only), builds release, runs micro, order, raftio, pktrate and cluster
 # benchmarks, writes DIR/results.json, DIR/summary.txt and DIR/*.png, prints the summary.
 #   bash bench/run.sh [--quick] [--out DIR] [--build DIR] [--stages a,b] [--no-setup]
+#                     [--compare NAME=DIR[:SRC]] [--cluster-args "ARGS"]
 # Default DIR: results/run-<UTC time>; default build dir: build-bench. Root (hugepages, netns).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-quick=() out="" build=$top/build-bench stages=() setup=1
+quick=() out="" build=$top/build-bench stages=() setup=1 extra=()
 while (($#)); do
 	case "$1" in
 	--quick) quick=(--quick); shift ;;
@@ -15,7 +16,9 @@ while (($#)); do
 	--build) build=$2; shift 2 ;;
 	--stages) stages=(--stages "$2"); shift 2 ;;
 	--no-setup) setup=0; shift ;;
-	-h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+	--compare) extra+=(--compare "$2"); shift 2 ;;
+	--cluster-args) extra+=(--cluster-args "$2"); shift 2 ;;
+	-h | --help) sed -n '2,7p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -50,4 +53,4 @@ fi
 mkdir -p "$out"
 step "run: results into $out"
 exec /usr/bin/python3 "$top/bench/run_all.py" --build "$build" --out "$out" \
-	${quick[@]+"${quick[@]}"} ${stages[@]+"${stages[@]}"}
+	${quick[@]+"${quick[@]}"} ${stages[@]+"${stages[@]}"} ${extra[@]+"${extra[@]}"}

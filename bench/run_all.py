@@ -260,6 +260,9 @@ class Suite:
         cmd = [sys.executable, script, "--build", self.build, "--out", out]
         if self.a.quick:
             cmd.append("--quick")
+        for c in self.a.compare:
+            cmd += ["--compare", c]
+        cmd += self.a.cluster_args.split()
         if not self.a.reparse:
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  text=True)
@@ -294,6 +297,32 @@ class Suite:
             self.fig("cluster", "events_lost", r.get("lost", 0), "events", "lower", **cond)
             self.fig("cluster", "load_nodes_failed", len(r.get("load_errors", [])), "nodes",
                      "lower", **cond)
+        # the latency goal beside its floor, every build of the same run (kind ratio: the
+        # multiple of the floor measured in the same round survives a noisy box)
+        for name, r in (j.get("latency") or {}).items():
+            cond = dict(nodes=r["nodes"], payload="%dB" % r["payload_bytes"], pmd="af_packet",
+                        build=None if name == "this" else name)
+            for key, unit, kind in (("seq_p50_us", "us", "absolute"),
+                                    ("seq_p99_us", "us", "absolute"),
+                                    ("follower_p50_us", "us", "absolute"),
+                                    ("leader_p50_us", "us", "absolute"),
+                                    ("fdatasync_p50_us", "us", "absolute"),
+                                    ("fdatasync_p99_us", "us", "absolute"),
+                                    ("rtt_p50_us", "us", "absolute"),
+                                    ("rtt_p99_us", "us", "absolute"),
+                                    ("floor_us", "us", "absolute"),
+                                    ("seq_p50_over_floor", "x", "ratio"),
+                                    ("throughput", "1/s", "absolute")):
+                v = r.get(key)
+                if not v:
+                    continue
+                self.fig("cluster", "latency_" + key if not key.startswith("seq") else key,
+                         v["median"], unit, "higher" if key == "throughput" else "lower",
+                         kind=kind, runs=v["runs"], **cond)
+                self.fig("cluster", (key if key.startswith("seq") else "latency_" + key)
+                         + "_spread", v["max"] - v["min"], unit, "lower", runs=v["runs"],
+                         note="max - min over the rounds: %s .. %s" % (v["min"], v["max"]),
+                         **cond)
         for r in j["spread"]:
             if "error" in r:
                 continue
@@ -361,6 +390,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=DIR[:SRC]",
+                    help="cluster stage: another build run beside this one (latency rounds)")
+    ap.add_argument("--cluster-args", default="",
+                    help="more arguments for bench/cluster/cluster_bench.py")
     ap.add_argument("--reparse", action="store_true",
                     help="rebuild results.json/summary/plots from DIR/raw without running")
     a = ap.parse_args()

@@ -139,10 +139,16 @@ static void announce_commit(struct cp_node *n)
 		free(req);
 }
 
+/* Group commit: with nothing in flight, what is ready goes now (one event on an idle
+ * cluster waits for no timer); while a batch is in flight, ready events accumulate until it
+ * completes (on_apply_done, then the next loop iteration) or the order's size or time bound
+ * cuts them for the pipeline. */
 void cp_leader_propose(struct cp_node *n)
 {
 	while (n->lead.leading && n->lead.applies_inflight < APPLIES_INFLIGHT_MAX) {
-		int rc = cp_order_cut(n->order, cp_now_us(n), 0, &n->lead.batch);
+		int rc = cp_order_cut(n->order, cp_now_us(n),
+				      n->lead.cut_when_idle && n->lead.applies_inflight == 0,
+				      &n->lead.batch);
 		if (rc == 0)
 			announce_commit(n);
 		if (rc <= 0)
@@ -348,6 +354,17 @@ void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms)
 			 REPAIR_MAX_SEQS, on_repair_run, n);
 	cp_order_wrong_holders(n->order, cp_now_us(n), REPAIR_RETRY_US, REPAIR_MAX_SEQS,
 			       on_wrong_holder, n);
+}
+
+/* Once per loop iteration (rumor-cp's loop hook, after every completion was handled): a
+ * report that arrived, a batch that committed or a durable record is acted on at once,
+ * not on the next tick. Outside libraft's callbacks, so raft_apply is allowed here. */
+void cp_leader_after_io(struct cp_node *n)
+{
+	if (!n->lead.leading)
+		return;
+	cp_leader_propose(n);
+	cp_leader_announce_durable(n);
 }
 
 int cp_leader_init(struct cp_node *n)

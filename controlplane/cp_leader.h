@@ -23,11 +23,16 @@ struct cp_leader {
 	bool commit_unannounced;          /* applied a batch followers may not know of */
 	uint64_t caught_up_term;          /* a batch of this term applied: the order knows what is
 					     committed */
+	bool cut_when_idle;               /* group commit: cut at once with nothing in flight
+					     (rumor-cp sets it; the simulator does not yet, see
+					     controlplane/README.md) */
 };
 
 void cp_leader_check(struct cp_node *n);
 void cp_leader_propose(struct cp_node *n);
 void cp_leader_announce_durable(struct cp_node *n);
+/* Proposals and announcements due after this loop iteration's I/O (the loop hook). */
+void cp_leader_after_io(struct cp_node *n);
 void cp_leader_ingest_report(struct cp_node *n, const struct cp_report *r);
 void cp_leader_on_reports(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len);
 void cp_leader_on_seq_query(struct cp_node *n, uint64_t from);

@@ -124,7 +124,26 @@ static void on_slow(struct cp_loop_timer *t)
 
 static unsigned poll_dataplane(void *arg)
 {
-	return cp_node_poll_dataplane(arg);
+	struct cp_node *n = arg;
+	unsigned got = cp_node_poll_dataplane(n);
+
+	/* idle: have rumor-dp wake the loop (its eventfd, cp_loop_set_idle_wake_fd) when it
+	 * queues the next record, rather than finding it on the backoff's next poll */
+	if (got)
+		dp_client_busy(&n->dp);
+	else
+		(void)dp_client_idle(&n->dp); /* false: records wait while we push back */
+	return got;
+}
+
+/* After every loop iteration's completions: what they made due is proposed and announced
+ * now, not on the next 1 ms tick (cp_leader_after_io). */
+static void after_io(void *arg)
+{
+	struct cp_node *n = arg;
+
+	if (!n->stop)
+		cp_leader_after_io(n);
 }
 
 /* ---------------------------------------------------------------- start / stop */
@@ -293,6 +312,13 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	cp_loop_timer_start(loop, n->tick, 1, 1, on_tick);
 	cp_loop_timer_start(loop, n->slow, 100, 100, on_slow);
 	cp_loop_set_idle_poll(loop, poll_dataplane, n, 20, 1000);
+	if ((rc = dp_client_attach_wake(&n->dp)) == 0)
+		rc = cp_loop_set_idle_wake_fd(loop, dp_client_wake_fd(&n->dp));
+	if (rc < 0)
+		LOG(n, "no wake-ups from the dataplane (%s): polling it on a backoff up to 1 ms",
+		    strerror(-rc));
+	cp_loop_set_hook(loop, after_io, n);
+	n->lead.cut_when_idle = true;
 
 	cp_keys_start(n);
 	/* frames held before we (re)attached: have the dataplane tell us about them again */
@@ -318,6 +344,8 @@ static void on_raft_closed(struct raft *r)
 void cp_node_stop(struct cp_node *n)
 {
 	cp_loop_set_idle_poll(n->loop, NULL, NULL, 0, 0);
+	cp_loop_set_idle_wake_fd(n->loop, -1);
+	cp_loop_set_hook(n->loop, NULL, NULL);
 	cp_loop_timer_stop(n->tick);
 	cp_loop_timer_stop(n->slow);
 	cp_view_stop(n); /* cp_view hook */

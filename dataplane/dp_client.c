@@ -4,17 +4,22 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_memzone.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "dp_wake.h"
+
 int dp_client_attach(struct dp_client *c)
 {
 	const struct rte_memzone *mz;
 
 	memset(c, 0, sizeof(*c));
+	c->dp_efd = c->cp_efd = -1;
 	c->dp2cp = rte_ring_lookup(RUMOR_SHM_DP2CP_RING);
 	c->cp2dp = rte_ring_lookup(RUMOR_SHM_CP2DP_RING);
 	c->pool = rte_mempool_lookup(RUMOR_SHM_MSG_POOL);
@@ -23,6 +28,61 @@ int dp_client_attach(struct dp_client *c)
 		return -ENOENT;
 	c->stats = mz->addr;
 	return 0;
+}
+
+static int take_fd(int pidfd, int fd)
+{
+	int r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	return r < 0 ? -errno : r;
+}
+
+int dp_client_attach_wake(struct dp_client *c)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(DP_WAKE_MZ);
+	struct dp_wake *w;
+	int pidfd, dfd, cfd;
+
+	if (mz == NULL)
+		return -ENOENT;
+	w = mz->addr;
+	if ((pidfd = (int)syscall(SYS_pidfd_open, w->pid, 0)) < 0)
+		return -errno;
+	dfd = take_fd(pidfd, w->dp_efd);
+	cfd = take_fd(pidfd, w->cp_efd);
+	close(pidfd);
+	if (dfd < 0 || cfd < 0) {
+		if (dfd >= 0)
+			close(dfd);
+		if (cfd >= 0)
+			close(cfd);
+		return dfd < 0 ? dfd : cfd;
+	}
+	c->dp_efd = dfd;
+	c->cp_efd = cfd;
+	c->wake = w;
+	return 0;
+}
+
+int dp_client_wake_fd(const struct dp_client *c)
+{
+	return c->wake ? c->cp_efd : -1;
+}
+
+bool dp_client_idle(struct dp_client *c)
+{
+	if (c->wake == NULL)
+		return true;
+	atomic_store(&c->wake->cp_sleeping, 1); /* seq_cst: before the look at the ring */
+	if (rte_ring_count(c->dp2cp) == 0)
+		return true;
+	atomic_store_explicit(&c->wake->cp_sleeping, 0, memory_order_relaxed);
+	return false;
+}
+
+void dp_client_busy(struct dp_client *c)
+{
+	if (c->wake && atomic_load_explicit(&c->wake->cp_sleeping, memory_order_relaxed))
+		atomic_store_explicit(&c->wake->cp_sleeping, 0, memory_order_relaxed);
 }
 
 int dp_client_msg_alloc(struct dp_client *c, uint16_t type, struct rumor_msg **out)
@@ -49,7 +109,21 @@ void dp_client_msg_free_bulk(struct dp_client *c, struct rumor_msg **msgs, unsig
 
 int dp_client_send(struct dp_client *c, struct rumor_msg *msg)
 {
-	return rte_ring_mp_enqueue(c->cp2dp, msg) == 0 ? 0 : -ENOBUFS;
+	if (rte_ring_mp_enqueue(c->cp2dp, msg) != 0)
+		return -ENOBUFS;
+	if (c->wake) {
+		/* the enqueue before the look at the flag: rumor-dp looks at the ring after
+		 * setting it, so it either sees the message or we see the flag */
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&c->wake->dp_sleeping, memory_order_relaxed) &&
+		    atomic_exchange(&c->wake->dp_sleeping, 0)) {
+			uint64_t one = 1;
+			if (write(c->dp_efd, &one, sizeof(one)) < 0) {
+				/* the counter is full (it cannot be): rumor-dp wakes on its timeout */
+			}
+		}
+	}
+	return 0;
 }
 
 unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsigned max)

@@ -17,11 +17,26 @@ struct dp_client {
 	struct rte_ring *cp2dp;
 	struct rte_mempool *pool;
 	const struct rumor_dp_stats *stats;
+	struct dp_wake *wake; /* NULL: no wake-ups (dp_client_attach_wake not called, old rumor-dp) */
+	int dp_efd, cp_efd;   /* our copies of rumor-dp's eventfds, -1 without */
 };
 
 /* Look up the shared objects (call after rte_eal_init). Returns 0, or -ENOENT when rumor-dp
  * has not created them (not running, or another --file-prefix). */
 int dp_client_attach(struct dp_client *c);
+
+/* Wake-ups both ways (dataplane/dp_wake.h): dp_client_send wakes a sleeping rumor-dp, and
+ * rumor-dp makes dp_client_wake_fd() readable when it queues work for a client that said
+ * dp_client_idle(). Returns 0, or -ENOENT (a rumor-dp without wake-ups: the caller polls),
+ * or the -errno of pidfd_open/pidfd_getfd. */
+int dp_client_attach_wake(struct dp_client *c);
+/* The eventfd rumor-dp writes after dp2cp work for an idle client (-1 without wake-ups). */
+int dp_client_wake_fd(const struct dp_client *c);
+/* About to wait: ask rumor-dp for a wake-up. false when dp2cp already holds work (poll
+ * again instead of waiting). */
+bool dp_client_idle(struct dp_client *c);
+/* Busy again: no wake-up needed. */
+void dp_client_busy(struct dp_client *c);
 
 /* Take a zeroed message of @type from the shared pool. Returns 0 or -ENOBUFS. */
 int dp_client_msg_alloc(struct dp_client *c, uint16_t type, struct rumor_msg **out);

@@ -1,20 +1,29 @@
 /* rumor-dp: the DPDK primary process of one rumor node.
  * Usage: rumor-dp [EAL args] -- --config FILE --node ID [--port N] [--store-slots N]
  *        [--msg-pool N] [--seed N] [--max-idle-us N] [--state-dir DIR] */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
 
 #include "dp_node.h"
+#include "dp_wake.h"
 
 static volatile int force_quit;
 static struct rumor_config cfg;
@@ -24,6 +33,91 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	force_quit = 1;
+}
+
+/* ---------------------------------------------------------------- idle wake-ups */
+
+#define WAIT_FDS_MAX 8
+
+/* What an idle rumor-dp waits on: its eventfd (rumor-cp queued work, dp_wake.h) and the
+ * af_packet PMD's sockets (a frame arrived), found among our fds. Without any of these
+ * (memzone or eventfd failed) it sleeps its backoff as before. */
+struct idle_wait {
+	struct dp_wake *w;
+	struct pollfd fds[WAIT_FDS_MAX];
+	unsigned nfds;
+};
+
+static void idle_wait_init(struct idle_wait *iw)
+{
+	const struct rte_memzone *mz;
+	struct dirent *de;
+	DIR *d;
+	int dfd, cfd;
+
+	memset(iw, 0, sizeof(*iw));
+	mz = rte_memzone_reserve(DP_WAKE_MZ, sizeof(struct dp_wake), SOCKET_ID_ANY, 0);
+	dfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (mz == NULL || dfd < 0 || cfd < 0) {
+		fprintf(stderr, "rumor-dp: no wake-ups (%s): rumor-cp polls on its backoff\n",
+			mz == NULL ? "memzone" : "eventfd");
+		return;
+	}
+	iw->fds[iw->nfds++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL && iw->nfds < WAIT_FDS_MAX) {
+			int fd = atoi(de->d_name), dom = 0;
+			socklen_t l = sizeof(dom);
+			if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d) ||
+			    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) != 0 || dom != AF_PACKET)
+				continue;
+			iw->fds[iw->nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
+		closedir(d);
+	}
+	iw->w = mz->addr;
+	atomic_store(&iw->w->dp_sleeping, 0);
+	atomic_store(&iw->w->cp_sleeping, 0);
+	iw->w->pid = (int32_t)getpid();
+	iw->w->dp_efd = dfd;
+	iw->w->cp_efd = cfd;
+}
+
+/* After a poll pass: rumor-cp said it may wait and dp2cp holds work for it. */
+static void wake_cp(struct idle_wait *iw)
+{
+	if (iw->w == NULL || rte_ring_count(node.dp2cp) == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst); /* the enqueues before the look at the flag */
+	if (atomic_load_explicit(&iw->w->cp_sleeping, memory_order_relaxed) &&
+	    atomic_exchange(&iw->w->cp_sleeping, 0)) {
+		uint64_t one = 1;
+		if (write(iw->w->cp_efd, &one, sizeof(one)) < 0) {
+			/* cannot fail short of a full counter: rumor-cp polls on its backoff */
+		}
+	}
+}
+
+/* Sleep up to @us, waking at once for rumor-cp's work or a received frame. Never with work
+ * in cp2dp (the flag is set before the last look at it). */
+static void idle_sleep(struct idle_wait *iw, unsigned us)
+{
+	if (iw->w == NULL) {
+		rte_delay_us_sleep(us);
+		return;
+	}
+	atomic_store(&iw->w->dp_sleeping, 1); /* seq_cst: before the look at the ring */
+	if (rte_ring_count(node.cp2dp) == 0) {
+		struct timespec ts = { .tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000 };
+		if (ppoll(iw->fds, iw->nfds, &ts, NULL) > 0 && (iw->fds[0].revents & POLLIN)) {
+			uint64_t v;
+			if (read(iw->fds[0].fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: another wake-up took it */
+			}
+		}
+	}
+	atomic_store_explicit(&iw->w->dp_sleeping, 0, memory_order_relaxed);
 }
 
 static void usage(const char *prog)
@@ -60,6 +154,7 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	char err[256], initerr[256] = "";
 	unsigned max_idle_us = 1000, idle_us = 0;
+	struct idle_wait iw;
 	int ret, opt;
 
 	if (argc == 2 && !strcmp(argv[1], "--version"))
@@ -111,6 +206,7 @@ int main(int argc, char **argv)
 				"a restart)\n");
 	if (dp_telemetry_register(&node) != 0)
 		fprintf(stderr, "rumor-dp: telemetry commands not registered\n");
+	idle_wait_init(&iw);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	printf("rumor-dp: node %u port %u store %u slots, %u peers, origin seq from %" PRIu64
@@ -119,26 +215,27 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	/* Idle backoff as l3fwd-power does: busy-poll while there is work, then sleep
-	 * progressively longer (up to max_idle_us) so many nodes share few cores. */
+	 * progressively longer (up to max_idle_us) so many nodes share few cores; the sleep
+	 * ends as soon as rumor-cp queues work or a frame arrives (idle_sleep). */
 	while (!force_quit) {
-		if (dp_node_poll(&node, rte_rdtsc()) != 0) {
+		unsigned work = dp_node_poll(&node, rte_rdtsc());
+		wake_cp(&iw);
+		if (work != 0) {
 			idle_us = 0;
+			continue;
+		}
+		if (node.of.open) {
+			/* nothing more came to pack with the open frame: send it now instead of
+			 * sleeping until its time bound (its events' latency is the bound) */
+			node.of.deadline = 0;
 			continue;
 		}
 		if (idle_us == 0)
 			idle_us = 1;
 		else if (idle_us < max_idle_us)
 			idle_us = idle_us * 2 > max_idle_us ? max_idle_us : idle_us * 2;
-		if (node.of.open) {
-			/* wake up in time for the open frame's time bound */
-			uint64_t now = rte_rdtsc();
-			uint64_t left = node.of.deadline > now
-						? (node.of.deadline - now) * 1000000 / node.tsc_hz
-						: 0;
-			if (left < idle_us)
-				idle_us = left ? (unsigned)left : 1;
-		}
-		rte_delay_us_sleep(idle_us);
+		/* acks waiting for room in dp2cp: rumor-cp is draining it, look again soon */
+		idle_sleep(&iw, node.ackq_tail != node.ackq_head && idle_us > 10 ? 10 : idle_us);
 	}
 	printf("rumor-dp: node %u stopping: rx %" PRIu64 " tx %" PRIu64 " new %" PRIu64
 	       " dup %" PRIu64 "\n",

@@ -189,6 +189,184 @@ def throughput(build, n, size, events, batch, pipeline, timeout):
             "load_errors": bad, "per_node": per}
 
 
+# ---------------------------------------------------------------- latency at the floor
+
+def pctl(xs, p):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else None
+
+
+def floor_fdatasync(count):
+    """pwrite 256 B + fdatasync into a preallocated file on the data dir's disk (what the
+    payload log's group commit pays at least once per event): microseconds each."""
+    d = os.path.join(RUN, "data")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "floor-fdatasync")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    lat = []
+    try:
+        os.posix_fallocate(fd, 0, count * 4096)
+        os.fsync(fd)
+        buf = b"f" * 256
+        for i in range(count):
+            t0 = time.perf_counter()
+            os.pwrite(fd, buf, i * 4096)
+            os.fdatasync(fd)
+            lat.append((time.perf_counter() - t0) * 1e6)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return lat
+
+
+ECHO = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    d = c.recv(64)
+    if not d:
+        break
+    c.sendall(d)
+"""
+
+PING = """
+import socket, sys, time, json
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+lat = []
+for i in range(int(sys.argv[3])):
+    t0 = time.perf_counter(); c.sendall(b"p" * 64); got = 0
+    while got < 64:
+        got += len(c.recv(64 - got))
+    lat.append((time.perf_counter() - t0) * 1e6)
+print(json.dumps(lat))
+"""
+
+
+def floor_rtt(count, a=1, b=2):
+    """TCP round trip of 64 B between two nodes' namespaces over the control network (the
+    path reports, Raft and DURABLE take), from Python like the latency client: microseconds."""
+    ns = lambda i: "%s-n%d" % (NS, i)
+    ip = "10.78.0.%d" % b
+    srv = subprocess.Popen(["ip", "netns", "exec", ns(b), sys.executable, "-c", ECHO, ip, "7999"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        srv.stdout.readline()
+        r = subprocess.run(["ip", "netns", "exec", ns(a), sys.executable, "-c", PING, ip, "7999",
+                            str(count)], capture_output=True, text=True, timeout=60)
+        return json.loads(r.stdout) if r.returncode == 0 else []
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def seq_latency(node, count, wait=True):
+    """One client, `send --wait` one after another on @node: microseconds each."""
+    api = Api(node, timeout=20.0)
+    lat, errors = [], 0
+    try:
+        for i in range(count):
+            req = {"cmd": "send", "data": "SET seq-%d %d" % (i, i), "ids": False}
+            if wait:
+                req["wait"] = True
+            t0 = time.perf_counter()
+            r = api.call(req)
+            dt = (time.perf_counter() - t0) * 1e6
+            if r.get("ok"):
+                lat.append(dt)
+            else:
+                errors += 1
+    finally:
+        api.close()
+    return lat, errors
+
+
+def leader_of(n):
+    a = Api(1)
+    try:
+        return a.call({"cmd": "status"}).get("leader")
+    finally:
+        a.close()
+
+
+def latency_rounds(builds, n, rounds, count, size, events, batch, pipeline, timeout, out):
+    """The latency goal with its floor, builds alternating round by round on fresh clusters
+    (old and new share the machine's state): per round and build, the floor (fdatasync on the
+    data dir's disk, TCP round trip between two namespaces), one client's sequential
+    `send --wait` on a follower and on the leader, then one throughput run (rumor-load on
+    every node). Returns per build the medians and spreads over the rounds."""
+    global TOP
+    per = {name: [] for name, _, _ in builds}
+    for rnd in range(rounds):
+        for name, path, src in builds:
+            TOP = src  # that tree's deploy/cluster.sh starts that build
+            c = Cluster(path, n)
+            row = {"round": rnd}
+            try:
+                c.up()
+                time.sleep(1.0)  # seq floors known, first batches applied
+                fs = floor_fdatasync(count)
+                rtt = floor_rtt(count)
+                row["fdatasync_us"] = {"p50": pctl(fs, .5), "p99": pctl(fs, .99)}
+                row["rtt_us"] = {"p50": pctl(rtt, .5), "p99": pctl(rtt, .99)}
+                row["floor_us"] = row["fdatasync_us"]["p50"] + 2 * row["rtt_us"]["p50"] \
+                    if fs and rtt else None
+                leader = leader_of(n)
+                follower = 1 if leader != 1 else 2
+                lat_all = []
+                for role, node in (("follower", follower), ("leader", leader)):
+                    lat, err = seq_latency(node, count)
+                    lat_all += lat
+                    row[role] = {"node": node, "p50": pctl(lat, .5), "p99": pctl(lat, .99),
+                                 "errors": err}
+                row["seq_p50_us"] = pctl(lat_all, .5)
+                row["seq_p99_us"] = pctl(lat_all, .99)
+                if row["floor_us"]:
+                    row["seq_p50_over_floor"] = row["seq_p50_us"] / row["floor_us"]
+                if events:
+                    tp = throughput(path, n, size, events, batch, pipeline, timeout)
+                    row["throughput"] = tp.get("ordered_events_per_s_cluster")
+                    row["throughput_lost"] = tp["lost"]
+                log("%s round %d: floor %.0f us (fdatasync p50 %.0f, rtt p50 %.0f), send --wait "
+                    "p50 %.0f p99 %.0f us (%.1fx floor; follower p50 %.0f, leader p50 %.0f), "
+                    "%s ordered events/s" % (
+                        name, rnd, row["floor_us"] or -1, row["fdatasync_us"]["p50"] or -1,
+                        row["rtt_us"]["p50"] or -1, row["seq_p50_us"] or -1,
+                        row["seq_p99_us"] or -1, row.get("seq_p50_over_floor", -1),
+                        row["follower"]["p50"] or -1, row["leader"]["p50"] or -1,
+                        row.get("throughput")))
+            except (RuntimeError, OSError, EOFError, ValueError,
+                    subprocess.TimeoutExpired) as e:
+                log("%s round %d failed: %s" % (name, rnd, e))
+                row["error"] = str(e)[:600]
+            finally:
+                c.stop()
+            per[name].append(row)
+    res = {}
+    for name, rows in per.items():
+        ok = [r for r in rows if "error" not in r]
+        def agg(key, sub=None):
+            xs = [r[key][sub] if sub else r.get(key) for r in ok
+                  if (r.get(key) if not sub else r.get(key, {}).get(sub)) is not None]
+            return {"median": median(xs), "min": min(xs), "max": max(xs), "runs": len(xs)} \
+                if xs else None
+        res[name] = {"nodes": n, "count": count, "rounds": len(ok),
+                     "seq_p50_us": agg("seq_p50_us"), "seq_p99_us": agg("seq_p99_us"),
+                     "follower_p50_us": agg("follower", "p50"),
+                     "leader_p50_us": agg("leader", "p50"),
+                     "fdatasync_p50_us": agg("fdatasync_us", "p50"),
+                     "fdatasync_p99_us": agg("fdatasync_us", "p99"),
+                     "rtt_p50_us": agg("rtt_us", "p50"), "rtt_p99_us": agg("rtt_us", "p99"),
+                     "floor_us": agg("floor_us"), "seq_p50_over_floor": agg("seq_p50_over_floor"),
+                     "throughput": agg("throughput"), "payload_bytes": size,
+                     "lost": sum(r.get("throughput_lost", 0) for r in ok), "runs": rows}
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1)
+    return res
+
+
 def spread_once(n, tag, timeout=10.0):
     """Send one event on node 1 with a gossip watcher on every node; seconds until each node's
     controlplane saw it arrive (gossip) and applied it (ordered)."""
@@ -313,6 +491,13 @@ def main():
     ap.add_argument("--tp-trials", type=int, default=0,
                     help="load runs per cluster size and payload (median kept; 3, quick 1)")
     ap.add_argument("--no-load", action="store_true", help="skip the rumor-load part")
+    ap.add_argument("--latency-rounds", type=int, default=-1,
+                    help="rounds of floor + sequential send --wait + one throughput run on "
+                    "3 nodes (default 5, quick 2; 0 skips)")
+    ap.add_argument("--latency-count", type=int, default=0, help="sends per role and round")
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=DIR[:SRC]",
+                    help="another build (SRC: the tree whose deploy/cluster.sh starts it) "
+                    "alternating with --build in the latency rounds")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     def events_for(size):
@@ -338,6 +523,22 @@ def main():
     # a fresh cluster for every load run: one failing run must not poison the next
     todo = [("tp", int(n), sz) for n in a.nodes.split(",") if n and have_load for sz in sizes] + \
            [("spread", int(n), None) for n in a.spread.split(",") if n]
+    if a.latency_rounds < 0:
+        a.latency_rounds = 2 if a.quick else 5
+    if a.latency_rounds:
+        builds = [("this", build, TOP)]
+        for x in a.compare:
+            name, path = x.split("=", 1)
+            src = TOP
+            if ":" in path:
+                path, src = path.split(":", 1)
+            builds.append((name, os.path.abspath(path), os.path.abspath(src)))
+        top0 = TOP
+        res["latency"] = latency_rounds(
+            builds, 3, a.latency_rounds, a.latency_count or (100 if a.quick else 300), 64,
+            events_for(64) if have_load else 0, a.batch, a.pipeline, a.load_timeout,
+            os.path.join(a.out, "latency.json"))
+        globals()["TOP"] = top0
     for kind, n, size in todo:
         # one event must be able to reach every store by gossip alone: see spread_gossip
         gossip = spread_gossip(n) if kind == "spread" else None

@@ -22,6 +22,10 @@ struct cp_loop {
     cp_loop_poll_fn poll;
     void *poll_arg;
     uint64_t poll_min, poll_max, poll_cur, poll_next;
+    int wake_fd;               /* readable: run the idle poll now (-1: none) */
+    bool wake_armed;
+    struct cp_loop_req wake_req;
+    uint64_t wake_buf;
 };
 
 uint64_t cp_loop_now_us(void)
@@ -46,6 +50,7 @@ int cp_loop_create(unsigned entries, struct cp_loop **out)
         free(l);
         return rv;
     }
+    l->wake_fd = -1;
     *out = l;
     return 0;
 }
@@ -86,6 +91,40 @@ int cp_loop_set_idle_poll(struct cp_loop *loop, cp_loop_poll_fn fn, void *arg,
     loop->poll_cur = min_us;
     loop->poll_next = 0;
     return 0;
+}
+
+static void wake_arm(struct cp_loop *loop);
+
+static void wake_cb(struct cp_loop_req *req, int res)
+{
+    struct cp_loop *loop = req->data;
+
+    loop->wake_armed = false;
+    if (res <= 0 || loop->wake_fd < 0)
+        return; /* cancelled (fd removed) or broken: the idle poll's backoff remains */
+    loop->poll_cur = loop->poll_min;
+    loop->poll_next = 0; /* this iteration, after the completions */
+    wake_arm(loop);
+}
+
+static void wake_arm(struct cp_loop *loop)
+{
+    loop->wake_req.data = loop;
+    if (cp_loop_read(loop, &loop->wake_req, loop->wake_fd, &loop->wake_buf,
+                     sizeof(loop->wake_buf), 0, wake_cb) == 0)
+        loop->wake_armed = true;
+}
+
+int cp_loop_set_idle_wake_fd(struct cp_loop *loop, int fd)
+{
+    if (loop->wake_armed && fd != loop->wake_fd)
+        cp_loop_cancel(loop, &loop->wake_req);
+    if (loop->wake_armed && fd >= 0 && fd != loop->wake_fd)
+        return -EBUSY; /* the old read is still being cancelled */
+    loop->wake_fd = fd;
+    if (fd >= 0 && !loop->wake_armed)
+        wake_arm(loop);
+    return fd >= 0 && !loop->wake_armed ? -EBUSY : 0;
 }
 
 uint64_t cp_loop_idle_interval_us(const struct cp_loop *loop)

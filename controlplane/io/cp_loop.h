@@ -73,6 +73,10 @@ void cp_loop_set_hook(struct cp_loop *loop, cp_loop_hook_fn fn, void *arg);
  * fn NULL removes it. Errors: -EINVAL if min_us == 0 or min_us > max_us. */
 int cp_loop_set_idle_poll(struct cp_loop *loop, cp_loop_poll_fn fn, void *arg,
                           uint64_t min_us, uint64_t max_us);
+/* An fd (an eventfd) that becomes readable when the idle poll has work: each read that
+ * completes runs the poll in that iteration and resets its interval, so the backoff is
+ * only a safety net. -1 removes it (cancels the read). Returns 0 or -EBUSY. */
+int cp_loop_set_idle_wake_fd(struct cp_loop *loop, int fd);
 /* Current idle-poll interval (for tests and stats). */
 uint64_t cp_loop_idle_interval_us(const struct cp_loop *loop);
 
