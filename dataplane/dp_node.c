@@ -30,7 +30,11 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_AUTH_NO_KEY] = "auth_no_key", [DP_DROP_AUTH_BAD_TAG] = "auth_bad_tag",
 	[DP_DROP_AUTH_REPLAY] = "auth_replay", [DP_DROP_AUTH_OLD_EPOCH] = "auth_old_epoch",
 	[DP_DROP_AUTH_BAD_BODY] = "auth_bad_body",
+	[DP_DROP_AUTH_ENC_UNEXPECTED] = "auth_enc_unexpected",
+	[DP_DROP_AUTH_ENC_MISSING] = "auth_enc_missing",
 };
+
+_Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
 
 /* rumor_auth_reason -> drops[] index */
 static const int auth_drop[RUMOR_AUTH_NREASONS + 1] = {
@@ -1264,7 +1268,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		bool enc = buf[RUMOR_WIRE_L2L4_LEN + 6] & RUMOR_WIRE_F_ENC;
 
 		if (enc != (n->encrypt && buf[RUMOR_WIRE_L2L4_LEN + 5] != RUMOR_WIRE_PULL_REQ)) {
-			drop(n, m, DP_DROP_AUTH_NO_KEY);
+			drop(n, m, enc ? DP_DROP_AUTH_ENC_UNEXPECTED : DP_DROP_AUTH_ENC_MISSING);
 			return;
 		}
 		if (enc && !(opened = enc_open(n, m, &buf, &len)))

@@ -35,6 +35,9 @@ enum dp_drop {
 	DP_DROP_AUTH_REPLAY = 23,    /* sender's counter seen, too old, 0 or 2^64-1 */
 	DP_DROP_AUTH_OLD_EPOCH = 30, /* counter from before this dataplane started */
 	DP_DROP_AUTH_BAD_BODY = 31,  /* body tag wrong: clock or events changed */
+	/* [auth] encrypt disagrees (checked before the codec could read a body) */
+	DP_DROP_AUTH_ENC_UNEXPECTED = 32, /* F_ENC frame, and we do not encrypt (or a PULL_REQ) */
+	DP_DROP_AUTH_ENC_MISSING = 33,    /* plaintext body, and we encrypt */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
