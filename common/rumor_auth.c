@@ -34,7 +34,7 @@ struct rumor_auth {
 /* Fast path: inputs up to this many 16-byte blocks (plus the length block) are summed with
  * one power of H each and reduced once; longer ones go to ipsec-mb. */
 #define FAST_MAX_BLOCKS 15
-#define FAST __attribute__((target("aes,pclmul,ssse3,avx2,avx512f,avx512bw,avx512vl,vpclmulqdq")))
+#define FAST __attribute__((target("aes,pclmul,ssse3,avx2,avx512f,avx512bw,avx512vl,vpclmulqdq,vaes")))
 
 static const char *const reason_names[RUMOR_AUTH_NREASONS] = {
 	"auth_no_key", "auth_bad_tag", "auth_replay", "auth_old_epoch", "auth_bad_body",
@@ -51,6 +51,7 @@ static bool cpu_fast(void)
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq") &&
+	       __builtin_cpu_supports("vaes") &&
 	       __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
 }
 
@@ -643,6 +644,7 @@ int rumor_auth_hop_verify(const struct rumor_auth *a, const uint8_t *rumor)
 static FAST inline __m128i j0_reg(uint8_t dom, uint8_t key_id, const uint8_t *node_be,
 				  const uint8_t *ctr_be);
 static FAST inline void aes_enc8(const struct auth_key *const *k, __m128i *b);
+static FAST inline void aes_enc_1key(const struct auth_key *k, __m128i *b, unsigned n);
 
 static FAST inline int fast_differs(__m128i t, const uint8_t *want)
 {
@@ -698,19 +700,23 @@ static FAST __m128i ghash_body(const struct auth_key *k, const uint8_t *hdr, con
 	__m128i p0 = _mm_or_si128(_mm_and_si128(x, keep6),
 				  _mm_andnot_si128(keep6, _mm_slli_si128(y, 2)));
 	__m128i p1 = _mm_srli_si128(y, 14);
-	struct gh_acc g = { _mm512_setzero_si512(), _mm512_setzero_si512(),
-			    _mm512_setzero_si512() };
-	__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+	/* the two header blocks (H^(n+1), H^n) and the length block (H) share one 4-lane
+	 * product; lane 3 is zero (hpow[16] is a zero entry) */
+	__m512i d = _mm512_inserti64x4(
+		_mm512_castsi256_si512(_mm256_set_m128i(bswap128(p1), bswap128(p0))),
+		_mm256_set_m128i(_mm_setzero_si128(),
+				 _mm_set_epi64x((long long)((32 + blen) * 8), 0)), 1);
+	__m512i h = _mm512_inserti64x4(
+		_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(k->hpow + 15 - n))),
+		_mm256_loadu_si256((const __m256i *)(k->hpow + 15)), 1);
+	struct gh_acc g = { _mm512_clmulepi64_epi128(d, h, 0x00),
+			    _mm512_xor_si512(_mm512_clmulepi64_epi128(d, h, 0x01),
+					     _mm512_clmulepi64_epi128(d, h, 0x10)),
+			    _mm512_clmulepi64_epi128(d, h, 0x11) };
 
-	gf_mul_acc(bswap128(p0), k->hpow[16 - (n + 1)], &lo, &mid, &hi);
-	gf_mul_acc(bswap128(p1), k->hpow[16 - (n + 1) + 1], &lo, &mid, &hi);
 	if (blen)
 		gh_add(k, &g, body, blen, 2, n + 1);
-	lo = _mm_xor_si128(lo, fold4(g.lo));
-	mid = _mm_xor_si128(mid, fold4(g.mid));
-	hi = _mm_xor_si128(hi, fold4(g.hi));
-	gf_mul_acc(_mm_set_epi64x((long long)((32 + blen) * 8), 0), k->hpow[15], &lo, &mid, &hi);
-	return gf_reduce(lo, mid, hi);
+	return gf_reduce(fold4(g.lo), fold4(g.mid), fold4(g.hi));
 }
 
 static FAST int fast_body_check(const struct auth_key *k, const struct rumor_auth_rx *rx,
@@ -742,7 +748,6 @@ int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx
 static FAST void fast_pads(const struct auth_key *k, struct rumor_auth_pads *p)
 {
 	const uint8_t node_be[2] = { (uint8_t)(p->node >> 8), (uint8_t)p->node };
-	const struct auth_key *kk[8] = { k, k, k, k, k, k, k, k };
 	__m128i b[RUMOR_AUTH_PADS];
 
 	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++) {
@@ -752,7 +757,7 @@ static FAST void fast_pads(const struct auth_key *k, struct rumor_auth_pads *p)
 		rumor_be_st64(cb, c);
 		b[i] = j0_reg('H', p->key, node_be, cb);
 	}
-	aes_enc8(kk, b);
+	aes_enc_1key(k, b, RUMOR_AUTH_PADS);
 	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++)
 		_mm_storeu_si128((__m128i *)p->ks[i], b[i]);
 }
@@ -842,12 +847,60 @@ static FAST inline void aes_enc8(const struct auth_key *const *k, __m128i *b)
 	b[7] = _mm_aesenclast_si128(x7, k[7]->rk[14]);
 }
 
+/* E_K of @n blocks (a multiple of 8) under one key, 4 per VAES instruction: the usual case
+ * (one key in use), where aes_enc8's per-lane round keys would be 8 loads a round. Up to 16
+ * blocks in flight so the rounds' latency overlaps. */
+static FAST inline void aes_enc_1key(const struct auth_key *k, __m128i *b, unsigned n)
+{
+	unsigned g = 0;
+
+	for (; g + 16 <= n; g += 16) {
+		__m512i k0 = _mm512_broadcast_i32x4(k->rk[0]);
+		__m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g)), k0);
+		__m512i x1 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g + 4)), k0);
+		__m512i x2 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g + 8)), k0);
+		__m512i x3 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g + 12)), k0);
+
+#pragma GCC unroll 13
+		for (unsigned r = 1; r < 14; r++) {
+			__m512i kr = _mm512_broadcast_i32x4(k->rk[r]);
+
+			x0 = _mm512_aesenc_epi128(x0, kr);
+			x1 = _mm512_aesenc_epi128(x1, kr);
+			x2 = _mm512_aesenc_epi128(x2, kr);
+			x3 = _mm512_aesenc_epi128(x3, kr);
+		}
+		k0 = _mm512_broadcast_i32x4(k->rk[14]);
+		_mm512_storeu_si512((void *)(b + g), _mm512_aesenclast_epi128(x0, k0));
+		_mm512_storeu_si512((void *)(b + g + 4), _mm512_aesenclast_epi128(x1, k0));
+		_mm512_storeu_si512((void *)(b + g + 8), _mm512_aesenclast_epi128(x2, k0));
+		_mm512_storeu_si512((void *)(b + g + 12), _mm512_aesenclast_epi128(x3, k0));
+	}
+	if (g < n) { /* 8 left */
+		__m512i k0 = _mm512_broadcast_i32x4(k->rk[0]);
+		__m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g)), k0);
+		__m512i x1 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(b + g + 4)), k0);
+
+#pragma GCC unroll 13
+		for (unsigned r = 1; r < 14; r++) {
+			__m512i kr = _mm512_broadcast_i32x4(k->rk[r]);
+
+			x0 = _mm512_aesenc_epi128(x0, kr);
+			x1 = _mm512_aesenc_epi128(x1, kr);
+		}
+		k0 = _mm512_broadcast_i32x4(k->rk[14]);
+		_mm512_storeu_si512((void *)(b + g), _mm512_aesenclast_epi128(x0, k0));
+		_mm512_storeu_si512((void *)(b + g + 4), _mm512_aesenclast_epi128(x1, k0));
+	}
+}
+
 static FAST void fast_hop_check_burst(const struct rumor_auth *a, const uint8_t *const *rumor,
 				      unsigned n, struct rumor_auth_rx *rx, int *rc)
 {
 	const struct auth_key *kk[2 * RUMOR_AUTH_BURST + 8];
 	__m128i b[2 * RUMOR_AUTH_BURST + 8];
 	unsigned idx[RUMOR_AUTH_BURST], m = 0;
+	bool one_key = true;
 
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *r = rumor[i], *ah;
@@ -862,6 +915,7 @@ static FAST void fast_hop_check_burst(const struct rumor_auth *a, const uint8_t 
 		if (key_id == 0 || a->key[key_id] == NULL)
 			continue;
 		kk[2 * m] = kk[2 * m + 1] = a->key[key_id];
+		one_key &= kk[2 * m] == kk[0];
 		b[2 * m] = j0_reg('H', key_id, r + 14, ah + RUMOR_WIRE_AUTH_CTR);
 		b[2 * m + 1] = j0_reg('B', key_id, r + 12, ah + RUMOR_WIRE_AUTH_NONCE);
 		idx[m++] = i;
@@ -873,8 +927,12 @@ static FAST void fast_hop_check_burst(const struct rumor_auth *a, const uint8_t 
 		kk[j] = kk[0];
 		b[j] = b[0];
 	}
-	for (unsigned g = 0; g < 2 * m; g += 8)
-		aes_enc8(kk + g, b + g);
+	if (one_key) {
+		aes_enc_1key(kk[0], b, (2 * m + 7) & ~7u);
+	} else {
+		for (unsigned g = 0; g < 2 * m; g += 8)
+			aes_enc8(kk + g, b + g);
+	}
 	for (unsigned j = 0; j < m; j++) {
 		unsigned i = idx[j];
 		const uint8_t *r = rumor[i];
@@ -928,7 +986,8 @@ static FAST unsigned fast_seal_pads(const struct auth_key *k, uint8_t *const *ru
 		_mm_storeu_si128((__m128i *)(ah + RUMOR_WIRE_AUTH_HOPTAG),
 				 tag_of(ghash_hop_reg(k, d),
 					_mm_loadu_si128((const __m128i *)p->ks[p->next])));
-		explicit_bzero(p->ks[p->next], 16);
+		/* a used pad is wiped (a store through @p: not elided, and no libc call) */
+		_mm_storeu_si128((__m128i *)p->ks[p->next], _mm_setzero_si128());
 		p->next++;
 	}
 	return i;

@@ -475,10 +475,9 @@ static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *a
 		return RUMOR_AUTH_BAD_TAG; /* sealed for another node: replayed at us */
 	w = &n->win[sender];
 	ctr = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
-	rc = rumor_auth_window_check(w, ctr);
+	rc = rumor_auth_window_take(w, ctr);
 	if (rc != 0)
 		return rc;
-	rumor_auth_window_accept(w, ctr);
 	n->stats->auth_rx_by_key[ah[RUMOR_WIRE_AUTH_KEY]]++;
 	return 0;
 }
