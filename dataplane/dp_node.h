@@ -105,12 +105,13 @@ struct dp_peer {
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
 
-/* What a relay resends of the origin's seal with a stored frame (per store slot). */
+/* What a relay resends of the origin's seal with a stored frame (per store slot): the auth
+ * header's sealed part as on the wire (key id, alg, nonce, body tag; addressee and counter
+ * are each copy's own), so a copy takes it with one block copy and the receiver keeps it
+ * the same way. */
 struct dp_auth_slot {
-	uint64_t nonce;
-	uint8_t key;
-	uint8_t tag[RUMOR_AUTH_TAG_LEN];
-};
+	uint8_t wire[RUMOR_WIRE_AUTH_SEALED];
+} __attribute__((aligned(16)));
 
 /* PULL_REQ answers per requester: tokens scaled by DP_TOKEN_ONE, refilled from @last. */
 #define DP_TOKEN_ONE 1024u

@@ -95,6 +95,7 @@ static struct fixture *fx_start(bool encrypt)
 	p.msg_pool_size = 1024;
 	p.rx_mbufs = 511;
 	p.seed = 7;
+	p.tsc_hz = 1000000;
 	p.err = err;
 	p.errlen = sizeof(err);
 	if (dp_node_init(&f->n, &p) != 0)
@@ -254,8 +255,22 @@ static unsigned check_tx(struct fixture *f)
 		const uint8_t *r = p + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
 		uint64_t c = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
 
+		size_t blen = out[i]->pkt_len - RUMOR_WIRE_AUTH_PREFIX_LEN;
+		uint8_t pt[2048];
+
 		assert_true(r[6] & RUMOR_WIRE_F_AUTH);
 		assert_int_equal(rumor_auth_hop_verify(keys, r), 0);
+		/* and the origin's body seal, as forwarded */
+		if (r[6] & RUMOR_WIRE_F_ENC)
+			assert_int_equal(rumor_auth_body_open(keys, ah[RUMOR_WIRE_AUTH_KEY],
+							      rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE), r,
+							      ah + RUMOR_WIRE_AUTH_LEN, pt, blen,
+							      ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
+		else
+			assert_int_equal(rumor_auth_body_verify(keys, ah[RUMOR_WIRE_AUTH_KEY],
+								rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE),
+								r, ah + RUMOR_WIRE_AUTH_LEN, blen,
+								ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
 		assert_int_equal(rumor_be_ld16(ah + RUMOR_WIRE_AUTH_DST), p[5]); /* dst MAC = id */
 		assert_int_equal(rumor_be_ld16(r + 14), SELF);
 		assert_true(c > last);
@@ -376,6 +391,37 @@ static void test_encrypt_mismatch(void **state)
 	fx_stop(f);
 }
 
+/* Our own events: the frame goes out with our body seal and hop seal (encrypt off and on). */
+static void originate_one(bool encrypt)
+{
+	struct fixture *f = fx_start(encrypt);
+	struct rumor_msg *m;
+	uint8_t ev[40];
+	void *obj;
+
+	assert_int_equal(rte_mempool_get(f->n.msg_pool, &obj), 0);
+	memset(obj, 0, sizeof(struct rumor_msg));
+	m = obj;
+	m->type = RUMOR_MSG_ORIGINATE;
+	m->u.originate.req_id = 1;
+	memset(ev, 'o', sizeof(ev));
+	assert_int_equal(rumor_msg_originate_add(m, ev, sizeof(ev)), 0);
+	assert_int_equal(rte_ring_enqueue(f->n.cp2dp, m), 0);
+	dp_node_poll(&f->n, 1000);
+	dp_node_poll(&f->n, 100000); /* past flush_us: the frame closes */
+	assert_int_equal(f->n.stats->originated_frames, 1);
+	assert_int_equal(check_tx(f), 1);
+	take_msgs(f);
+	fx_stop(f);
+}
+
+static void test_originate(void **state)
+{
+	(void)state;
+	originate_one(false);
+	originate_one(true);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64], err[256];
@@ -385,6 +431,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_refusals, teardown),
 		cmocka_unit_test_teardown(test_burst, teardown),
 		cmocka_unit_test_teardown(test_encrypt_mismatch, teardown),
+		cmocka_unit_test_teardown(test_originate, teardown),
 	};
 	FILE *kf;
 	int rc;
