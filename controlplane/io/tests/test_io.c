@@ -524,6 +524,7 @@ static void test_disk_file_modes(void **state)
     snap_done = false;
     assert_int_equal(cp_disk_snapshot_put(d, &req, 10, &s, snap_cb), 0);
     assert_true(run_until(&snap_done, 2000));
+    raft_configuration_close(&s.configuration);
     cp_disk_close(d);
     umask(old);
     char path[300];
