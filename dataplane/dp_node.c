@@ -36,6 +36,10 @@ static const char *const local_drop_names[] = {
 };
 
 _Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
+_Static_assert(RUMOR_WIRE_AUTH_NONCE + 8 == RUMOR_WIRE_AUTH_BODYTAG &&
+		       RUMOR_WIRE_AUTH_BODYTAG + RUMOR_AUTH_TAG_LEN == RUMOR_WIRE_AUTH_HOPTAG &&
+		       sizeof(struct dp_auth_slot) == 32,
+	       "dp_auth_slot.nt is the auth header's nonce and body tag");
 
 /* rumor_auth_reason -> drops[] index */
 static const int auth_drop[RUMOR_AUTH_NREASONS + 1] = {
@@ -422,11 +426,12 @@ static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 
 	r[6] |= RUMOR_WIRE_F_AUTH | (as && n->encrypt ? RUMOR_WIRE_F_ENC : 0);
 	if (as) {
-		memcpy(ah, as->wire, RUMOR_WIRE_AUTH_SEALED);
+		memcpy(ah + RUMOR_WIRE_AUTH_KEY, as->ka, sizeof(as->ka));
+		memcpy(ah + RUMOR_WIRE_AUTH_NONCE, as->nt, sizeof(as->nt));
 	} else {
-		memset(ah, 0, RUMOR_WIRE_AUTH_SEALED);
 		ah[RUMOR_WIRE_AUTH_KEY] = n->auth_key;
 		ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+		memset(ah + RUMOR_WIRE_AUTH_NONCE, 0, 8 + RUMOR_AUTH_TAG_LEN);
 	}
 	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
 }
@@ -439,17 +444,16 @@ static void auth_seal_body(struct dp_node *n, uint32_t idx)
 	size_t blen = dp_store_slot(&n->store, idx)->len - RUMOR_WIRE_HDR_LEN;
 	uint64_t nonce = auth_ctr(n);
 
-	memset(as->wire, 0, sizeof(as->wire));
-	as->wire[RUMOR_WIRE_AUTH_KEY] = n->auth_key;
-	as->wire[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
-	rumor_be_st64(as->wire + RUMOR_WIRE_AUTH_NONCE, nonce);
+	as->ka[0] = n->auth_key;
+	as->ka[1] = RUMOR_AUTH_ALG_GMAC256;
+	rumor_be_st64(as->nt, nonce);
 	if (n->encrypt)
 		/* once: relays forward this ciphertext and its tag */
 		rumor_auth_body_seal_enc(n->auth, n->auth_key, nonce, data, data + RUMOR_WIRE_HDR_LEN,
-					 data + n->ct_off, blen, as->wire + RUMOR_WIRE_AUTH_BODYTAG);
+					 data + n->ct_off, blen, as->nt + 8);
 	else
 		rumor_auth_body_tag(n->auth, n->auth_key, nonce, data, data + RUMOR_WIRE_HDR_LEN,
-				    blen, as->wire + RUMOR_WIRE_AUTH_BODYTAG);
+				    blen, as->nt + 8);
 }
 
 /* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
@@ -1393,7 +1397,9 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 			       fr->body_len);
 		if (n->auth != NULL) {
 			/* key id, alg (checked), nonce and body tag as received */
-			memcpy(n->aslot[idx].wire, fr->auth, RUMOR_WIRE_AUTH_SEALED);
+			memcpy(n->aslot[idx].ka, fr->auth + RUMOR_WIRE_AUTH_KEY, 2);
+			memcpy(n->aslot[idx].nt, fr->auth + RUMOR_WIRE_AUTH_NONCE,
+			       sizeof(n->aslot[idx].nt));
 		}
 		sl->born = now;
 		sl->len = (uint32_t)rlen;

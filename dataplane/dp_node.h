@@ -105,13 +105,14 @@ struct dp_peer {
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
 
-/* What a relay resends of the origin's seal with a stored frame (per store slot): the auth
- * header's sealed part as on the wire (key id, alg, nonce, body tag; addressee and counter
- * are each copy's own), so a copy takes it with one block copy and the receiver keeps it
- * the same way. */
+/* What a relay resends of the origin's seal with a stored frame (per store slot), in wire
+ * form so that a copy takes it with plain copies and the receiver keeps it the same way: the
+ * auth header's key id and alg, and its nonce and body tag (addressee and counter between
+ * them are each copy's own). 32 bytes: the array stays as small as the store's slots allow. */
 struct dp_auth_slot {
-	uint8_t wire[RUMOR_WIRE_AUTH_SEALED];
-} __attribute__((aligned(16)));
+	uint8_t ka[2];                                 /* RUMOR_WIRE_AUTH_KEY, _ALG */
+	uint8_t nt[8 + RUMOR_AUTH_TAG_LEN];            /* RUMOR_WIRE_AUTH_NONCE.._HOPTAG */
+} __attribute__((aligned(32)));
 
 /* PULL_REQ answers per requester: tokens scaled by DP_TOKEN_ONE, refilled from @last. */
 #define DP_TOKEN_ONE 1024u
