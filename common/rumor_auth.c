@@ -1,6 +1,7 @@
 /* Gossip frame authentication: keyring, AES-256-GMAC body/hop tags (our own fused AES-NI +
  * VPCLMULQDQ kernel for frame-sized inputs, intel-ipsec-mb for the rest and on CPUs without
- * AVX-512 VPCLMULQDQ; bench/micro/bench_auth), and the RFC 6479-style anti-replay window. */
+ * AVX-512 VPCLMULQDQ + VAES + VBMI; bench/micro/bench_auth), and the RFC 6479-style
+ * anti-replay window. */
 #include "rumor_auth.h"
 #include "rumor_be.h"
 #include "rumor_wire.h"
@@ -27,14 +28,16 @@ struct auth_key {
 struct rumor_auth {
 	IMB_MGR *mgr;
 	uint8_t use;
-	bool fast;                  /* AVX-512 VPCLMULQDQ + AES-NI kernel */
+	bool fast;                  /* AVX-512 VPCLMULQDQ + VAES + VBMI kernel */
 	struct auth_key *key[256];  /* NULL: no such key id */
 };
 
 /* Fast path: inputs up to this many 16-byte blocks (plus the length block) are summed with
  * one power of H each and reduced once; longer ones go to ipsec-mb. */
 #define FAST_MAX_BLOCKS 15
-#define FAST __attribute__((target("aes,pclmul,ssse3,avx2,avx512f,avx512bw,avx512vl,avx512vbmi,vpclmulqdq,vaes")))
+#define FAST                                                                              \
+	__attribute__((target("aes,pclmul,ssse3,avx2,avx512f,avx512bw,avx512vl,avx512vbmi,"   \
+			      "vpclmulqdq,vaes")))
 
 static const char *const reason_names[RUMOR_AUTH_NREASONS] = {
 	"auth_no_key", "auth_bad_tag", "auth_replay", "auth_old_epoch", "auth_bad_body",

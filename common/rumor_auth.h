@@ -126,8 +126,8 @@ int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, 
 int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct rumor_auth_pads *p);
 
 /* Tests and the bench: true = use intel-ipsec-mb only (the kernel above needs AVX-512
- * VPCLMULQDQ and AES-NI; it is on by default where the CPU has them). Returns whether the
- * fast kernel is used now. */
+ * VPCLMULQDQ, VAES, VBMI and AES-NI; it is on by default where the CPU has them). Returns
+ * whether the fast kernel is used now. */
 bool rumor_auth_set_portable(struct rumor_auth *a, bool portable);
 
 /* Raw GMAC (for the known-answer tests and the bench): tag of @aad under key @key_id. */

@@ -31,8 +31,9 @@
 #define SELF 1
 #define CLUSTER 78
 
-static const char key_text[] = "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
-			       "9 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n";
+static const char key_text[] =
+	"1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+	"9 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n";
 static struct rumor_config cfg;
 static struct rte_mempool *pkt_pool;
 static struct rumor_auth *keys; /* the other nodes' keyring (the same keys) */
