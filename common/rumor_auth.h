@@ -126,8 +126,8 @@ int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, 
 int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct rumor_auth_pads *p);
 
 /* Tests and the bench: true = use intel-ipsec-mb only (the kernel above needs AVX-512
- * VPCLMULQDQ and AES-NI; it is on by default where the CPU has them). Returns whether the
- * fast kernel is used now. */
+ * VPCLMULQDQ, VAES, VBMI and AES-NI; it is on by default where the CPU has them). Returns
+ * whether the fast kernel is used now. */
 bool rumor_auth_set_portable(struct rumor_auth *a, bool portable);
 
 /* Raw GMAC (for the known-answer tests and the bench): tag of @aad under key @key_id. */
@@ -150,6 +150,31 @@ void rumor_auth_window_init(struct rumor_auth_window *w, uint64_t floor);
  * change the window: call rumor_auth_window_accept once the frame's tag is verified. */
 int rumor_auth_window_check(const struct rumor_auth_window *w, uint64_t ctr);
 void rumor_auth_window_accept(struct rumor_auth_window *w, uint64_t ctr);
+/* rumor_auth_window_check, then rumor_auth_window_accept when it passes (the caller has
+ * verified the tag): one pass for the relay, the common case (a counter above the top in the
+ * same 64-counter word, or a fresh one below it) inline. Returns as the check does. */
+static inline int rumor_auth_window_take(struct rumor_auth_window *w, uint64_t ctr)
+{
+	uint64_t *word, bit;
+
+	if (ctr - 1 >= UINT64_MAX - 1) /* 0 or 2^64-1 */
+		return RUMOR_AUTH_REPLAY;
+	if (ctr < w->floor)
+		return RUMOR_AUTH_OLD_EPOCH;
+	word = &w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS];
+	bit = 1ull << (ctr & 63);
+	if (ctr > w->top) {
+		if (w->top == 0 || ctr >> 6 != w->top >> 6) {
+			rumor_auth_window_accept(w, ctr); /* words to clear on the way */
+			return RUMOR_AUTH_OK;
+		}
+		w->top = ctr;
+	} else if (w->top - ctr >= RUMOR_AUTH_WINDOW || (*word & bit)) {
+		return RUMOR_AUTH_REPLAY;
+	}
+	*word |= bit;
+	return RUMOR_AUTH_OK;
+}
 
 /* A sender's counter is its wall clock in 64 ns units (2^64 of them last 37,000 years), one
  * above the last one stamped when two frames fall into one unit (15.6 M units a second, more

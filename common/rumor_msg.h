@@ -238,7 +238,8 @@ static inline const char *rumor_dp_budget_name(int reason)
 }
 
 /* Dataplane statistics, in memzone RUMOR_SHM_STATS_MZ; written by rumor-dp only. */
-#define RUMOR_DP_DROP_REASONS 32
+/* dataplane/dp_node.h enum dp_drop: 0..33 are named, the rest room to grow */
+#define RUMOR_DP_DROP_REASONS 40
 struct rumor_dp_stats {
 	volatile uint64_t heartbeat_tsc;     /* rte_rdtsc() at the last main-loop pass */
 	uint64_t tsc_hz;

@@ -15,6 +15,7 @@
 #include <rte_ether.h>
 #include <rte_malloc.h>
 #include <rte_memzone.h>
+#include <rte_prefetch.h>
 
 #include "rumor_be.h"
 #include "rumor_eventid.h"
@@ -30,7 +31,15 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_AUTH_NO_KEY] = "auth_no_key", [DP_DROP_AUTH_BAD_TAG] = "auth_bad_tag",
 	[DP_DROP_AUTH_REPLAY] = "auth_replay", [DP_DROP_AUTH_OLD_EPOCH] = "auth_old_epoch",
 	[DP_DROP_AUTH_BAD_BODY] = "auth_bad_body",
+	[DP_DROP_AUTH_ENC_UNEXPECTED] = "auth_enc_unexpected",
+	[DP_DROP_AUTH_ENC_MISSING] = "auth_enc_missing",
 };
+
+_Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
+_Static_assert(RUMOR_WIRE_AUTH_NONCE + 8 == RUMOR_WIRE_AUTH_BODYTAG &&
+		       RUMOR_WIRE_AUTH_BODYTAG + RUMOR_AUTH_TAG_LEN == RUMOR_WIRE_AUTH_HOPTAG &&
+		       sizeof(struct dp_auth_slot) == 32,
+	       "dp_auth_slot.nt is the auth header's nonce and body tag");
 
 /* rumor_auth_reason -> drops[] index */
 static const int auth_drop[RUMOR_AUTH_NREASONS + 1] = {
@@ -416,14 +425,15 @@ static inline void auth_put(struct dp_node *n, uint8_t *p, uint16_t dst,
 	uint8_t *r = p + RUMOR_WIRE_L2L4_LEN, *ah = r + RUMOR_WIRE_HDR_LEN;
 
 	r[6] |= RUMOR_WIRE_F_AUTH | (as && n->encrypt ? RUMOR_WIRE_F_ENC : 0);
-	ah[RUMOR_WIRE_AUTH_KEY] = as ? as->key : n->auth_key;
-	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+	if (as) {
+		memcpy(ah + RUMOR_WIRE_AUTH_KEY, as->ka, sizeof(as->ka));
+		memcpy(ah + RUMOR_WIRE_AUTH_NONCE, as->nt, sizeof(as->nt));
+	} else {
+		ah[RUMOR_WIRE_AUTH_KEY] = n->auth_key;
+		ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+		memset(ah + RUMOR_WIRE_AUTH_NONCE, 0, 8 + RUMOR_AUTH_TAG_LEN);
+	}
 	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, dst);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, as ? as->nonce : 0);
-	if (as)
-		memcpy(ah + RUMOR_WIRE_AUTH_BODYTAG, as->tag, RUMOR_AUTH_TAG_LEN);
-	else
-		memset(ah + RUMOR_WIRE_AUTH_BODYTAG, 0, RUMOR_AUTH_TAG_LEN);
 }
 
 /* The origin seals a closed frame's body once; relays resend that seal. */
@@ -432,16 +442,18 @@ static void auth_seal_body(struct dp_node *n, uint32_t idx)
 	struct dp_auth_slot *as = &n->aslot[idx];
 	uint8_t *data = dp_store_data(&n->store, idx);
 	size_t blen = dp_store_slot(&n->store, idx)->len - RUMOR_WIRE_HDR_LEN;
+	uint64_t nonce = auth_ctr(n);
 
-	as->key = n->auth_key;
-	as->nonce = auth_ctr(n);
+	as->ka[0] = n->auth_key;
+	as->ka[1] = RUMOR_AUTH_ALG_GMAC256;
+	rumor_be_st64(as->nt, nonce);
 	if (n->encrypt)
 		/* once: relays forward this ciphertext and its tag */
-		rumor_auth_body_seal_enc(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
-					 data + n->ct_off, blen, as->tag);
+		rumor_auth_body_seal_enc(n->auth, n->auth_key, nonce, data, data + RUMOR_WIRE_HDR_LEN,
+					 data + n->ct_off, blen, as->nt + 8);
 	else
-		rumor_auth_body_tag(n->auth, as->key, as->nonce, data, data + RUMOR_WIRE_HDR_LEN,
-				    blen, as->tag);
+		rumor_auth_body_tag(n->auth, n->auth_key, nonce, data, data + RUMOR_WIRE_HDR_LEN,
+				    blen, as->nt + 8);
 }
 
 /* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
@@ -471,10 +483,9 @@ static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *a
 		return RUMOR_AUTH_BAD_TAG; /* sealed for another node: replayed at us */
 	w = &n->win[sender];
 	ctr = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
-	rc = rumor_auth_window_check(w, ctr);
+	rc = rumor_auth_window_take(w, ctr);
 	if (rc != 0)
 		return rc;
-	rumor_auth_window_accept(w, ctr);
 	n->stats->auth_rx_by_key[ah[RUMOR_WIRE_AUTH_KEY]]++;
 	return 0;
 }
@@ -1264,7 +1275,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 		bool enc = buf[RUMOR_WIRE_L2L4_LEN + 6] & RUMOR_WIRE_F_ENC;
 
 		if (enc != (n->encrypt && buf[RUMOR_WIRE_L2L4_LEN + 5] != RUMOR_WIRE_PULL_REQ)) {
-			drop(n, m, DP_DROP_AUTH_NO_KEY);
+			drop(n, m, enc ? DP_DROP_AUTH_ENC_UNEXPECTED : DP_DROP_AUTH_ENC_MISSING);
 			return;
 		}
 		if (enc && !(opened = enc_open(n, m, &buf, &len)))
@@ -1385,11 +1396,10 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 			       rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_AUTH_PREFIX_LEN,
 			       fr->body_len);
 		if (n->auth != NULL) {
-			struct dp_auth_slot *as = &n->aslot[idx];
-
-			as->key = fr->auth[RUMOR_WIRE_AUTH_KEY];
-			as->nonce = rumor_be_ld64(fr->auth + RUMOR_WIRE_AUTH_NONCE);
-			memcpy(as->tag, fr->auth + RUMOR_WIRE_AUTH_BODYTAG, RUMOR_AUTH_TAG_LEN);
+			/* key id, alg (checked), nonce and body tag as received */
+			memcpy(n->aslot[idx].ka, fr->auth + RUMOR_WIRE_AUTH_KEY, 2);
+			memcpy(n->aslot[idx].nt, fr->auth + RUMOR_WIRE_AUTH_NONCE,
+			       sizeof(n->aslot[idx].nt));
 		}
 		sl->born = now;
 		sl->len = (uint32_t)rlen;
@@ -1629,6 +1639,19 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		memcpy(&origin, p + 12, 2);
 		memcpy(&seq, p + 16, 8);
 		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
+		/* and the sender's replay window: its top/floor line and the counter's word
+		 * (a relay's windows fall out of the cache between a sender's frames) */
+		if (n->win != NULL && pkts[i]->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN) {
+			uint16_t sender = rumor_be_ld16(p + 14);
+			uint64_t ctr = rumor_be_ld64(p + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
+
+			if (sender <= RUMOR_NODE_ID_MAX) {
+				const struct rumor_auth_window *w = &n->win[sender];
+
+				rte_prefetch0(w);
+				rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
+			}
+		}
 	}
 	if (n->auth == NULL) {
 		for (unsigned i = 0; i < nb; i++)

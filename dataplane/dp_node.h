@@ -35,6 +35,9 @@ enum dp_drop {
 	DP_DROP_AUTH_REPLAY = 23,    /* sender's counter seen, too old, 0 or 2^64-1 */
 	DP_DROP_AUTH_OLD_EPOCH = 30, /* counter from before this dataplane started */
 	DP_DROP_AUTH_BAD_BODY = 31,  /* body tag wrong: clock or events changed */
+	/* [auth] encrypt disagrees (checked before the codec could read a body) */
+	DP_DROP_AUTH_ENC_UNEXPECTED = 32, /* F_ENC frame, and we do not encrypt (or a PULL_REQ) */
+	DP_DROP_AUTH_ENC_MISSING = 33,    /* plaintext body, and we encrypt */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -102,12 +105,14 @@ struct dp_peer {
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
 
-/* What a relay resends of the origin's seal with a stored frame (per store slot). */
+/* What a relay resends of the origin's seal with a stored frame (per store slot), in wire
+ * form so that a copy takes it with plain copies and the receiver keeps it the same way: the
+ * auth header's key id and alg, and its nonce and body tag (addressee and counter between
+ * them are each copy's own). 32 bytes: the array stays as small as the store's slots allow. */
 struct dp_auth_slot {
-	uint64_t nonce;
-	uint8_t key;
-	uint8_t tag[RUMOR_AUTH_TAG_LEN];
-};
+	uint8_t ka[2];                                 /* RUMOR_WIRE_AUTH_KEY, _ALG */
+	uint8_t nt[8 + RUMOR_AUTH_TAG_LEN];            /* RUMOR_WIRE_AUTH_NONCE.._HOPTAG */
+} __attribute__((aligned(32)));
 
 /* PULL_REQ answers per requester: tokens scaled by DP_TOKEN_ONE, refilled from @last. */
 #define DP_TOKEN_ONE 1024u

@@ -3,7 +3,7 @@
 # every node's data bridge port is captured. encrypt = false: the value's bytes are on the
 # wire (so the capture can see them). encrypt = true: they are not, yet every node applies the
 # event (the dataplanes decrypt into their stores, rumor-cp reads plaintext); then node 3
-# restarts configured without encrypt: it counts and drops the encrypted frames (auth_no_key),
+# restarts configured without encrypt: it counts and drops the encrypted frames (auth_enc_unexpected),
 # never takes them. usage: cluster_encrypt.sh SOURCE_ROOT (env RUMOR_BUILD)
 TEST=cluster_encrypt TEST_NS=17
 . "$(dirname "$0")/cluster_lib.sh"
@@ -70,7 +70,7 @@ on=$(cat "$OUT/true.count")
 ((on == 0)) || fail "encrypt = true: the value's bytes are on the wire ($on frames)"
 
 # a receiver configured differently: node 3 without encrypt counts and drops what 1 and 2 send
-before=$(field 3 "d['dataplane']['drops_by_reason']['auth_no_key']")
+before=$(field 3 "d['dataplane']['drops_by_reason']['auth_enc_unexpected']")
 $CLUSTER kill 3 >/dev/null
 sed -i '/^encrypt = true$/d' "$RUMOR_RUN/rumor.conf"
 $CLUSTER restart 3 >/dev/null
@@ -84,13 +84,13 @@ for k in 1 2 3 4 5; do
 done
 end=$(($(date +%s) + 10))
 while :; do
-	nk=$(field 3 "d['dataplane']['drops_by_reason']['auth_no_key']")
+	nk=$(field 3 "d['dataplane']['drops_by_reason']['auth_enc_unexpected']")
 	[[ $nk != "?" ]] && ((nk > 0)) && break
 	(($(date +%s) < end)) || fail "node 3 (no encrypt) counted no drop of encrypted frames ($nk)"
 	sleep 0.5
 done
 new3=$(field 3 "d['dataplane']['frames_new']")
-log "node 3 without encrypt: auth_no_key $before -> $nk (after its restart), frames taken $new3"
+log "node 3 without encrypt: auth_enc_unexpected $before -> $nk (after its restart), frames taken $new3"
 [[ $new3 == 0 || $new3 == "?" ]] ||
 	fail "node 3 without encrypt took $new3 frames from encrypting nodes"
 log "PASS: value on the wire with encrypt off ($off frames), never with it on"

@@ -5,17 +5,19 @@
 # the Lua script dissects the capture and tests/dissector_check.py compares every dissected
 # gossip frame (origin, seqs, event count, clock entries, ids, payloads, per-event timestamps)
 # with what `rumorctl events --json` says about the same events.
-# Two clusters, one after the other:
+# Crafted encrypted frames first (offline: tests/dissector_enc.py), then three clusters:
 #   tls       as deployed: control links mutual TLS 1.3, gossip frames sealed. Gossip checked,
 #             and every frame's auth header (addressee = IP destination, counters unique per
 #             sender); on the control bridge the handshakes of a node restarted at the end are
 #             TLS 1.3 and no cp_net frame travels in clear
+#   encrypt   as deployed plus [auth] encrypt = true: every gossip body is shown as ciphertext
+#             of its length (never as events), the plaintext headers name every event sent
 #   insecure  RUMOR_INSECURE=1 (plaintext control links, no auth header): gossip checked again,
 #             and the control protocol: every report record's ids, CRC32C of every frame, and
 #             the order batches in the captured Raft entries (in index order: the global order)
 # usage: dissector.sh SOURCE_ROOT   (env RUMOR_BUILD: build dir; RUMOR_DISSECTOR_LUA: another
 # script to test, e.g. a deliberately broken copy, which must make this test fail;
-# RUMOR_DISSECTOR_PHASES: "tls insecure" by default)
+# RUMOR_DISSECTOR_PHASES: "offline tls encrypt insecure" by default)
 TEST=dissector TEST_NS=${TEST_NS:-17}
 . "$(dirname "$0")/cluster_lib.sh"
 require_env
@@ -165,6 +167,42 @@ PY
 	$CLUSTER stop >/dev/null 2>&1 || true
 }
 
+# [auth] encrypt = true (issue 14): every gossip body on the wire is AES-256-GCM ciphertext;
+# the dissector must show it as such (length, no timestamp or events, no drop note), while the
+# plaintext fixed header still names every event sent
+run_encrypt() {
+	unset RUMOR_INSECURE
+	export RUMOR_STORAGE_EXTRA='[auth]\nencrypt = true'
+	up 3
+	grep -q '^encrypt = true' "$RUMOR_RUN/rumor.conf" || fail "encrypt: config has no encrypt = true"
+	leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
+	log "encrypt: leader is node $leader"
+	capture_start
+	send_events 4
+	log "encrypt: sent $n events"
+	converge "$NODES" 30 || fail "nodes did not converge"
+	capture_stop
+	"$CTL" -n 1 --json --timeout 5000 events --from 1 --count 10000 >"$RUMOR_RUN/events.json" ||
+		fail "rumorctl events"
+	tsh -Y rumor -T json -e frame.number -e rumor.type -e rumor.origin -e rumor.sender \
+		-e rumor.first_seq -e rumor.event_count -e rumor.flags.enc -e rumor.enc.len \
+		-e rumor.event.seq -e rumor.clock -e udp.length -e ip.src -e ip.dst \
+		-e rumor.auth.key_id -e rumor.auth.dst -e rumor.auth.counter \
+		-e _ws.expert.message >"$RUMOR_RUN/gossip-enc.json" ||
+		fail "tshark (encrypt): $(cat "$RUMOR_RUN/tshark.err")"
+	tsh -Y "rumor.flags.enc == 1" | head -n 2 | sed 's/^/    /' || true
+	python3 "$SRC/tests/dissector_check.py" --events "$RUMOR_RUN/events.json" \
+		--gossip "$RUMOR_RUN/gossip-enc.json" --prefix "SET ws-" --expect "$n" --auth \
+		--encrypted || fail "encrypt: dissected capture disagrees (capture kept in $PCAP)"
+	unset RUMOR_STORAGE_EXTRA
+	$CLUSTER stop >/dev/null 2>&1 || true
+}
+
+# crafted frames, no cluster: encrypted bodies and the impossible F_ENC cases
+run_offline() {
+	python3 "$SRC/tests/dissector_enc.py" "$SRC" "$LUA" || fail "offline: crafted encrypted frames"
+}
+
 run_insecure() {
 	export RUMOR_INSECURE=1
 	up 3
@@ -191,7 +229,7 @@ run_insecure() {
 	$CLUSTER stop >/dev/null 2>&1 || true
 }
 
-for phase in ${RUMOR_DISSECTOR_PHASES:-tls insecure}; do
+for phase in ${RUMOR_DISSECTOR_PHASES:-offline tls encrypt insecure}; do
 	"run_$phase"
 done
 log "PASS"

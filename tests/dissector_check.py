@@ -39,6 +39,10 @@ def main():
     ap.add_argument("--expect", type=int, default=0, help="how many such events were sent")
     ap.add_argument("--auth", action="store_true",
                     help="every frame must carry an auth header addressed to its IP destination")
+    ap.add_argument("--encrypted", action="store_true",
+                    help="[auth] encrypt: every GOSSIP / PULL_RESP body must be shown as "
+                         "ciphertext of the UDP payload's body length, never as events; "
+                         "the plaintext header must still name our events")
     ap.add_argument("--min-multi", type=int, default=0,
                     help="at least this many frames must carry several events")
     a = ap.parse_args()
@@ -70,7 +74,7 @@ def main():
     counts = {}          # event_count -> frames
     nclock = 0
     hop_ctrs = {}        # (sender, counter) -> frame: a sender never reuses a counter
-    nauth = 0
+    nauth = nenc = 0
     for L in frames:
         fn = one(L, "frame.number")
         where = f"frame {fn}"
@@ -98,6 +102,21 @@ def main():
                         f"{hop_ctrs[(sender, ctr)]}")
                 hop_ctrs[(sender, ctr)] = fn
         if ftype == 2:   # PULL_REQ: a header only
+            continue
+        if a.encrypted:
+            elen = many(L, "rumor.enc.len")
+            want = int(one(L, "udp.length")) - 8 - 28 - 52
+            if one(L, "rumor.flags.enc") not in ("1", "True", "true"):
+                err(f"{where}: F_ENC not shown on a frame of an encrypting cluster")
+            if elen != [str(want)]:
+                err(f"{where}: ciphertext length {elen}, the UDP payload's body is {want}")
+            if many(L, "rumor.event.seq") or many(L, "rumor.clock"):
+                err(f"{where}: ciphertext dissected as timestamp or events")
+            counts[count] = counts.get(count, 0) + 1
+            for seq in range(first, first + count):   # the header is plaintext
+                if (origin, seq) in log:
+                    seen.setdefault((origin, seq), []).append(fn)
+            nenc += 1
             continue
         nclk = int(one(L, "rumor.clock_count"))
         nodes = [int(x) for x in many(L, "rumor.clock.node")]
@@ -142,6 +161,13 @@ def main():
     if noclock:
         err(f"{len(noclock)} events without clock_text in rumorctl events: {noclock[:5]}")
     checked_clock = sum(1 for k in ours if k in seen and "clock_text" in ours[k])
+    if a.encrypted:
+        print(f"dissector_check: {len(frames)} gossip frames, {nenc} with an encrypted body "
+              f"shown as ciphertext of the right length and no events (events per frame: "
+              f"{dict(sorted(counts.items()))}); {len(ours)} test events, "
+              f"{len(ours) - len(missing)} named by a frame header"
+              if not errors else f"dissector_check: {len(errors)} mismatches")
+        return 1 if errors else 0
 
     nrep = nrep_ids = ncp = nraft = 0
     batch = {}           # (raft index, position) -> (kind, origin, seq, id or last)

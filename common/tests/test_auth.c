@@ -241,8 +241,9 @@ static void auth_window_edges(void **state)
 
 static void auth_window_random_vs_model(void **state)
 {
-	/* against a plain set of every counter seen */
-	static struct rumor_auth_window w;
+	/* against a plain set of every counter seen; w2 goes through the relay's one-pass
+	 * rumor_auth_window_take (with jumps over whole words and the ring now and then) */
+	static struct rumor_auth_window w, w2;
 	static uint8_t seen[1 << 20];
 	struct test_rng r;
 	uint64_t top = 0;
@@ -250,6 +251,9 @@ static void auth_window_random_vs_model(void **state)
 	(void)state;
 	test_rng_seed(&r, 6479);
 	rumor_auth_window_init(&w, 1);
+	rumor_auth_window_init(&w2, 1);
+	assert_int_equal(rumor_auth_window_take(&w2, 0), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_take(&w2, UINT64_MAX), RUMOR_AUTH_REPLAY);
 	for (int it = 0; it < 400000; it++) {
 		uint64_t c = 1 + (top > 9000 ? top - 9000 : 0) + test_rng_below(&r, 9500);
 		int want, got;
@@ -261,6 +265,8 @@ static void auth_window_random_vs_model(void **state)
 			       : RUMOR_AUTH_OK;
 		got = rumor_auth_window_check(&w, c);
 		assert_int_equal(got, want);
+		assert_int_equal(rumor_auth_window_take(&w2, c), want);
+		assert_int_equal(rumor_auth_window_take(&w2, c), RUMOR_AUTH_REPLAY);
 		if (got == RUMOR_AUTH_OK) {
 			rumor_auth_window_accept(&w, c);
 			seen[c] = 1;
@@ -268,6 +274,22 @@ static void auth_window_random_vs_model(void **state)
 				top = c;
 		}
 	}
+	assert_int_equal(memcmp(&w, &w2, sizeof(w)), 0);
+	/* a floor, and jumps of a word, of several and past the whole ring */
+	rumor_auth_window_init(&w2, 5000);
+	assert_int_equal(rumor_auth_window_take(&w2, 4999), RUMOR_AUTH_OLD_EPOCH);
+	for (uint64_t c = 5000; c < 5000 + 3 * RUMOR_AUTH_WINDOW; c += 1 + c % 97) {
+		assert_int_equal(rumor_auth_window_take(&w2, c), RUMOR_AUTH_OK);
+		assert_int_equal(rumor_auth_window_check(&w2, c), RUMOR_AUTH_REPLAY);
+		assert_int_equal(rumor_auth_window_check(&w2, c + 64), RUMOR_AUTH_OK);
+		assert_int_equal(rumor_auth_window_check(&w2, c + 1), RUMOR_AUTH_OK);
+	}
+	top = w2.top + 5 * RUMOR_AUTH_WINDOW;
+	assert_int_equal(rumor_auth_window_take(&w2, top), RUMOR_AUTH_OK);
+	assert_int_equal(rumor_auth_window_take(&w2, top - 1), RUMOR_AUTH_OK);
+	assert_int_equal(rumor_auth_window_take(&w2, top - RUMOR_AUTH_WINDOW + 1), RUMOR_AUTH_OK);
+	assert_int_equal(rumor_auth_window_take(&w2, top - RUMOR_AUTH_WINDOW), RUMOR_AUTH_REPLAY);
+	assert_int_equal(rumor_auth_window_take(&w2, top - 1), RUMOR_AUTH_REPLAY);
 }
 
 static void auth_keyring_errors(void **state)

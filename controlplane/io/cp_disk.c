@@ -328,7 +328,7 @@ int cp_disk_set_meta(struct cp_disk *d, raft_term term, raft_id vote)
     rumor_le_st32(b + 36, rumor_crc32c(0, b, 36));
     char name[32];
     snprintf(name, sizeof(name), "metadata%d", (int)(seq % 2) + 1);
-    int fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     int rv = write_full(fd, b, sizeof(b), 0);
@@ -588,7 +588,7 @@ static void new_segment(struct cp_disk *d, raft_index first)
     seg_name(name, sizeof(name), first);
     if (d->open_fd >= 0)
         close(d->open_fd);
-    d->open_fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    d->open_fd = openat(d->dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (d->open_fd < 0)
         die_io("segment create", name, errno);
     sync_dir(d);
@@ -1146,7 +1146,7 @@ static void roll_start(struct cp_disk *d, raft_index first)
     seg_name(d->roll_name, sizeof(d->roll_name), first);
     d->rreq.data = d;
     submitted(d, cp_loop_openat(d->loop, &d->rreq, d->dfd, d->roll_name,
-                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644, roll_cb));
+                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, roll_cb));
 }
 
 /* ---- truncate: unlink later segments, cut the last one (rewriting a kept prefix of the
@@ -1580,7 +1580,7 @@ static void snap_start(struct cp_disk *d, struct op *op)
     j->file_off = SNAP_HDR;
     j->step = SJ_OPEN;
     submitted(d, cp_loop_openat(d->loop, &j->lreq, d->dfd, "snapshot.tmp",
-                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644, snap_step));
+                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, snap_step));
 }
 
 static void flush_done(struct cp_loop_req *lreq, int res)

@@ -4,7 +4,8 @@
 --
 -- The checks mirror rumor_wire_decode_rumor(): a frame the dataplane would drop gets an expert
 -- note naming the reason, so a capture shows why a node counted a drop. Event ids and the auth
--- header's GMAC tags are shown but not recomputed (no XXH3 or AES in Lua, no keyring). A TLS
+-- header's GMAC tags are shown but not recomputed (no XXH3 or AES in Lua, no keyring), and an
+-- encrypted body (flags 0x40, [auth] encrypt) is shown as ciphertext, not parsed. A TLS
 -- control link is handed to Wireshark's TLS dissector (decrypted with tls.keylog_file).
 
 local RUMOR_MAGIC = 0x52554d52 -- "RUMR", the gossip header and the control HELLO alike
@@ -28,6 +29,8 @@ local gf = {
 	version = ProtoField.uint8("rumor.version", "Version"),
 	type = ProtoField.uint8("rumor.type", "Type", base.DEC, frame_types),
 	flags = ProtoField.uint8("rumor.flags", "Flags", base.HEX),
+	flag_auth = ProtoField.bool("rumor.flags.auth", "Auth header (F_AUTH)", 8, nil, 0x80),
+	flag_enc = ProtoField.bool("rumor.flags.enc", "Encrypted body (F_ENC)", 8, nil, 0x40),
 	rounds = ProtoField.uint8("rumor.rounds_left", "Rounds left"),
 	cluster = ProtoField.uint32("rumor.cluster_id", "Cluster id"),
 	origin = ProtoField.uint16("rumor.origin", "Origin"),
@@ -47,6 +50,10 @@ local gf = {
 	auth_nonce = ProtoField.uint64("rumor.auth.nonce", "Body nonce"),
 	auth_bodytag = ProtoField.bytes("rumor.auth.body_tag", "Body tag"),
 	auth_hoptag = ProtoField.bytes("rumor.auth.hop_tag", "Hop tag"),
+	-- [auth] encrypt: the body (clock and events) is AES-256-GCM ciphertext, its GCM tag in
+	-- the body tag's place; without the key the dissector shows only its length
+	enc_body = ProtoField.bytes("rumor.enc.body", "Encrypted body"),
+	enc_len = ProtoField.uint16("rumor.enc.len", "Ciphertext length"),
 	clock = ProtoField.string("rumor.clock", "Timestamp"),
 	clock_node = ProtoField.uint16("rumor.clock.node", "Node"),
 	clock_ctr = ProtoField.uint64("rumor.clock.counter", "Counter"),
@@ -116,7 +123,10 @@ local function dissect_gossip(tvb, pinfo, tree)
 	local ver = t:add(gf.version, tvb(4, 1))
 	local ftype = tvb(5, 1):uint()
 	local ti = t:add(gf.type, tvb(5, 1))
-	t:add(gf.flags, tvb(6, 1))
+	local fl = t:add(gf.flags, tvb(6, 1))
+	fl:add(gf.flag_auth, tvb(6, 1))
+	fl:add(gf.flag_enc, tvb(6, 1))
+	local enc = bit.band(tvb(6, 1):uint(), 0x40) ~= 0 -- RUMOR_WIRE_F_ENC
 	t:add(gf.rounds, tvb(7, 1))
 	local ci = t:add(gf.cluster, tvb(8, 4))
 	local origin = tvb(12, 2):uint()
@@ -181,13 +191,34 @@ local function dissect_gossip(tvb, pinfo, tree)
 				NSTime.new(sec:tonumber(), (ns - sec * 1000000000):tonumber())):set_generated()
 		end
 		at:add(gf.auth_nonce, tvb(off + 12, 8))
-		at:add(gf.auth_bodytag, tvb(off + 20, 16))
+		local bt = at:add(gf.auth_bodytag, tvb(off + 20, 16))
+		if enc then bt:append_text(" (the body's GCM tag)") end
 		at:add(gf.auth_hoptag, tvb(off + 36, 16))
 		at:set_text(string.format("Auth header: key %d, to node %d, counter %s", tvb(off, 1):uint(),
 			tvb(off + 2, 2):uint(), tostring(tvb(off + 4, 8):uint64())))
 		off = off + AUTH_LEN
 	else
 		t:add_proto_expert_info(ge.noauth, "no auth header: a node with a keyring refuses it (auth_no_key)")
+	end
+
+	if enc then
+		-- a node takes ciphertext only sealed (auth header) and never in a PULL_REQ; one
+		-- configured without encrypt drops it, one with it opens it (dp_node.c enc_open)
+		if tvb(6, 1):uint() < 0x80 then
+			bad(fl, "encrypted body without auth header")
+			return len
+		end
+		if ftype == 2 then
+			bad(fl, "encrypted pull request (auth_enc_unexpected)")
+			return len
+		end
+		local blen = len - off
+		local eb = t:add(gf.enc_body, tvb(off, blen))
+		eb:set_text(string.format("Encrypted body: %d bytes (AES-256-GCM: timestamp and events)",
+					  blen))
+		t:add(gf.enc_len, tvb(off, blen), blen):set_generated()
+		pinfo.cols.info:append(string.format(" [encrypted body, %d bytes]", blen))
+		return len
 	end
 
 	if ftype == 2 then

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -497,6 +498,53 @@ static void test_disk_snapshot(void **state)
     state_free(&st);
     cp_disk_close(d);
     raft_configuration_close(&s.configuration);
+}
+
+/* Every file cp_disk creates (metadata, segments, the rolled one, the snapshot) is 0600 even
+ * under a permissive umask: the Raft log holds the keyring's keys (issue 14). */
+static void test_disk_file_modes(void **state)
+{
+    (void)state;
+    mode_t old = umask(0);
+    struct cp_disk *d = disk_open("modes", 400);
+    struct cp_disk_state st;
+    assert_int_equal(cp_disk_load(d, &st, NULL), 0);
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "127.0.0.1:9001", RAFT_VOTER), 0);
+    assert_int_equal(cp_disk_bootstrap(d, &conf), 0);
+    raft_configuration_close(&conf);
+    assert_int_equal(cp_disk_set_meta(d, 2, 1), 0);
+    append_range(d, 2, 80, 2, 2); /* small segments: several rolls */
+    char data[] = "snapshot-data-modes";
+    struct raft_buffer buf = { data, sizeof(data) };
+    struct raft_snapshot s;
+    fill_snapshot(&s, 60, &buf);
+    struct cp_disk_snap_put req;
+    snap_done = false;
+    assert_int_equal(cp_disk_snapshot_put(d, &req, 10, &s, snap_cb), 0);
+    assert_true(run_until(&snap_done, 2000));
+    raft_configuration_close(&s.configuration);
+    cp_disk_close(d);
+    umask(old);
+    char path[300];
+    subdir(path, "modes");
+    DIR *dir = opendir(path);
+    assert_non_null(dir);
+    unsigned files = 0;
+    for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+        struct stat sb;
+        if (de->d_name[0] == '.')
+            continue;
+        assert_int_equal(fstatat(dirfd(dir), de->d_name, &sb, 0), 0);
+        if (!S_ISREG(sb.st_mode))
+            continue;
+        if ((sb.st_mode & 07777) != 0600)
+            fail_msg("%s: mode %04o, want 0600", de->d_name, (unsigned)(sb.st_mode & 07777));
+        files++;
+    }
+    closedir(dir);
+    assert_true(files >= 4); /* metadata, segments, snapshot */
 }
 
 static void put_snapshot(struct cp_disk *d, raft_index index, struct raft_buffer *buf)
@@ -1745,6 +1793,7 @@ int main(void)
         cmocka_unit_test(test_disk_group_commit),
         cmocka_unit_test(test_disk_snapshot),
         cmocka_unit_test(test_disk_snapshot_fallback),
+        cmocka_unit_test(test_disk_file_modes),
         cmocka_unit_test(test_disk_snapshot_loop_serves),
         cmocka_unit_test(test_disk_snapshot_ordering),
         cmocka_unit_test(test_disk_corruption),
