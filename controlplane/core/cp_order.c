@@ -594,6 +594,9 @@ static bool may_skip(const struct cp_order *o, uint16_t origin, const struct ev 
 	if ((!e || !e->confirmed) && o->slot_of[origin] &&
 	    o->pass_us[o->slot_of[origin] - 1] > since)
 		return true;
+	if (e && e->confirmed && (e->holders & o->voter_mask) && o->cfg.held_wait_us &&
+	    o->now - e->first_seen < o->cfg.held_wait_us)
+		return false; /* a copy is left: repairs spread it */
 	if (e)
 		h = e->confirmed ? e->holders : e->holders | e->alt;
 	return (unsigned)__builtin_popcountll((h | unheard) & o->voter_mask) < o->majority;

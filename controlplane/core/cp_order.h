@@ -29,6 +29,12 @@ struct cp_order_config {
 				       of voters re-reported all they hold since the gap began
 				       (cp_order_pass): none of what they hold is skipped, so no
 				       event a majority holds on disk is (rumor-cp sets it) */
+	uint64_t held_wait_us;      /* with skip_needs_passes: a confirmed event that some voter
+				       still reports is not skipped until it has waited this long
+				       (0: no wait). A durable event that a fault left on fewer
+				       than a majority of disks is repaired from the copy left,
+				       not skipped; bounded, so a holder that never serves it
+				       cannot wedge the order (rumor-cp: 10 s) */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
 	unsigned debug_any_reporter;/* TESTS ONLY: any holder's first report names the id (the

@@ -31,6 +31,7 @@
 
 #include "cp_api.h"
 #include "cp_kv.h"
+#include "cp_leader.h"
 #include "cp_metrics.h"
 #include "cp_node_int.h"
 #include "cp_order.h"
@@ -801,6 +802,9 @@ static void node_create(struct sim *s, unsigned i)
 				  .now_us = env_now_us, .random = env_random };
 	n->olog.fd = -1;
 	n->dp_alive = true;
+	/* rumor-cp's group-commit cut (cp_leader_after_io after each loop pass); SIM_TICK_CUT=1
+	 * runs the older cut on the 1 ms tick */
+	n->lead.cut_when_idle = getenv("SIM_TICK_CUT") == NULL;
 	if (cp_node_init_core(n) < 0) {
 		fprintf(stderr, "rumor-sim: node %u: init failed\n", sn->id);
 		exit(2);
@@ -1047,6 +1051,7 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 	if (cp_holder_init(n) < 0 || cp_recovery_init(n) < 0 || cp_subs_init(n) < 0 ||
 	    cp_leader_init(n) < 0)
 		fail(s, "node %u: restart: out of memory", sn->id);
+	n->lead.cut_when_idle = getenv("SIM_TICK_CUT") == NULL; /* cp_leader_free cleared it */
 }
 
 /* The node loses its whole disk too (tests/cluster_wipe.sh): Raft's term, vote, log and
@@ -1460,6 +1465,8 @@ static void run_nodes(struct sim *s)
 		}
 		while (cp_node_poll_dataplane(sn->n))
 			;
+		if (sn->n->lead.cut_when_idle)
+			cp_leader_after_io(sn->n);
 		if (now != sn->last_tick_ms) {
 			sn->last_tick_ms = now;
 			cp_node_tick(sn->n);

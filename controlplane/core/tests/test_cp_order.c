@@ -1177,6 +1177,57 @@ static void test_origin_crashed_before_report(void **state)
 	cp_order_destroy(o);
 }
 
+/* A durable event that a fault left on one disk (origin 2's own copy; the other copy rotted):
+ * with held_wait_us it is not skipped while repair can spread it, and is ordered as itself
+ * once a second voter reports it; without a repair the skip comes, held_wait_us late, so a
+ * holder that never serves cannot wedge the order. (2, 2), a majority's, waits behind it. */
+static void held_copy_run(uint64_t held_wait_us, bool repaired, unsigned *ev2, unsigned *sk2)
+{
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.gap_timeout_us = 1000;
+	cfg.batch_max_us = 100;
+	cfg.skip_needs_passes = true;
+	cfg.held_wait_us = held_wait_us;
+	struct cp_order *o;
+	struct cp_batch b;
+	assert_int_equal(cp_order_create(&cfg, &o), 0);
+	assert_int_equal(cp_order_set_voters(o, voters3, 3), 0);
+	cp_batch_init(&b, 0);
+	*ev2 = *sk2 = 0;
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 2, 0, 0, 1, P(2, 2)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 2, 0, 0, 1, P(2, 2)), 0);
+	for (uint64_t t = 250; t <= 20000; t += 250) {
+		for (uint16_t v = 1; v <= 3; v++) /* every voter re-reported all it holds */
+			assert_int_equal(cp_order_pass(o, v, t), 0);
+		if (repaired && t == 4000)
+			assert_int_equal(rep_id(o, 1, 2, 1, 0, t, 1, P(2, 1)), 0);
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		*ev2 += count_kind(&b, 2, CP_BATCH_EVENT);
+		*sk2 += count_kind(&b, 2, CP_BATCH_SKIP);
+		if (*sk2)
+			assert_true(held_wait_us == 0 || t >= held_wait_us);
+		cp_order_committed(o, &b);
+	}
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+static void test_durable_copy_left_repaired_not_skipped(void **state)
+{
+	(void)state;
+	unsigned ev2, sk2;
+	held_copy_run(10000, true, &ev2, &sk2);
+	assert_int_equal(sk2, 0);
+	assert_int_equal(ev2, 2);
+	held_copy_run(10000, false, &ev2, &sk2); /* bounded: skipped after held_wait_us */
+	assert_int_equal(sk2, 1);
+	assert_int_equal(ev2, 1);
+	held_copy_run(0, true, &ev2, &sk2); /* the rule before: skipped at the gap timeout */
+	assert_int_equal(sk2, 1);
+}
+
 /* The phantom rule still holds with forged events: (2,1) names (3,5) and a forgery of (3,5)
  * is held by a majority (so 3's max_seq is 5: not "impossible"). 3's seqs 1..5 go as one
  * skip, never as an event, and (2,1) is ordered; 3's real seq 6 follows. */
@@ -1534,6 +1585,7 @@ int main(void)
 		cmocka_unit_test(test_origin_reports_late),
 		cmocka_unit_test(test_forged_unused_seq_skipped),
 		cmocka_unit_test(test_origin_crashed_before_report),
+		cmocka_unit_test(test_durable_copy_left_repaired_not_skipped),
 		cmocka_unit_test(test_forged_counter_named_by_dependents),
 		cmocka_unit_test(test_cycles_strict),
 		cmocka_unit_test(test_repair_strict),
