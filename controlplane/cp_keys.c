@@ -81,7 +81,8 @@ void cp_keys_start(struct cp_node *n)
 {
 	cp_fsm_set_keyring_cb(n->fsm, on_keyring, n);
 	/* the Raft log and the snapshots carry the keys in clear: nobody else may read them
-	 * (the files inside are 0644; a closed directory covers them all) */
+	 * (cp_disk, the payload log and ordered.log create their files 0600; the closed directory
+	 * covers anything else) */
 	if (chmod(n->dir, 0700) < 0)
 		LOG(n, "chmod 0700 %s: %s", n->dir, strerror(errno));
 	if (cp_fsm_keyring(n->fsm)->gen)

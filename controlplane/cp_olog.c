@@ -105,7 +105,7 @@ int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errm
 	errmsg[0] = 0;
 	memset(l, 0, sizeof(*l));
 	l->cap = buf_max ? buf_max : 256u << 10;
-	l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+	l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (l->fd >= 0) {
 		if ((rc = sync_parent(path)) < 0) { /* a new file: its name must survive too */
 			cp_olog_close(l);

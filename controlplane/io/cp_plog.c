@@ -341,7 +341,7 @@ static int create_segment(struct cp_plog *pl, uint64_t no)
     int rv = pl->cfg.fault ? pl->cfg.fault(pl->cfg.arg, CP_PLOG_OP_CREATE) : 0;
     int fd = -1;
     if (rv == 0) {
-        fd = openat(pl->dfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = openat(pl->dfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
             rv = -errno;
     }
