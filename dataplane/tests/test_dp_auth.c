@@ -23,6 +23,7 @@
 #include <rte_ring.h>
 
 #include "dp_node.h"
+#include "dp_test_port.h"
 #include "rumor_auth.h"
 #include "rumor_be.h"
 #include "rumor_wire.h"
@@ -38,7 +39,6 @@ static struct rumor_config cfg;
 static struct rte_mempool *pkt_pool;
 static struct rumor_auth *keys; /* the other nodes' keyring (the same keys) */
 static char keyring[64];
-static unsigned port_seq;
 static uint64_t ctr_base;
 
 struct fixture {
@@ -73,20 +73,13 @@ static struct fixture *fx_start(bool encrypt)
 {
 	struct fixture *f = &fx;
 	struct dp_node_params p;
-	char name[32], err[256] = "";
+	char err[256] = "";
 	struct timespec ts;
 	int port;
 
 	memset(f, 0, sizeof(*f));
 	load_config(encrypt);
-	snprintf(name, sizeof(name), "ar%u", port_seq);
-	f->rx = rte_ring_create(name, 1024, 0, 0);
-	snprintf(name, sizeof(name), "at%u", port_seq);
-	f->tx = rte_ring_create(name, 1024, 0, 0);
-	assert_non_null(f->rx);
-	assert_non_null(f->tx);
-	snprintf(name, sizeof(name), "aring%u", port_seq++);
-	port = rte_eth_from_rings(name, &f->rx, 1, &f->tx, 1, 0);
+	port = dp_test_ring_port("a", &f->rx, &f->tx);
 	assert_true(port >= 0);
 	f->port = (uint16_t)port;
 	memset(&p, 0, sizeof(p));

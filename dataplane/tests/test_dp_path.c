@@ -22,6 +22,7 @@
 #include <rte_ring.h>
 
 #include "dp_node.h"
+#include "dp_test_port.h"
 #include "rumor_wire.h"
 
 #define NNODES 6
@@ -30,7 +31,6 @@
 
 static struct rumor_config cfg;
 static struct rte_mempool *pkt_pool;
-static unsigned port_seq;
 
 struct fixture {
 	struct dp_node n;
@@ -67,19 +67,11 @@ static struct fixture *fx_start(unsigned mtu, unsigned slots)
 {
 	struct fixture *f = &fx_mem;
 	struct dp_node_params p;
-	char name[32];
 	int port;
 
 	memset(f, 0, sizeof(*f));
 	load_config(mtu, slots);
-	snprintf(name, sizeof(name), "r%u", port_seq);
-	f->rx = rte_ring_create(name, 1024, 0, 0);
-	snprintf(name, sizeof(name), "t%u", port_seq);
-	f->tx = rte_ring_create(name, 1024, 0, 0);
-	assert_non_null(f->rx);
-	assert_non_null(f->tx);
-	snprintf(name, sizeof(name), "ring%u", port_seq++);
-	port = rte_eth_from_rings(name, &f->rx, 1, &f->tx, 1, 0);
+	port = dp_test_ring_port("", &f->rx, &f->tx);
 	assert_true(port >= 0);
 	f->port = (uint16_t)port;
 	memset(&p, 0, sizeof(p));
