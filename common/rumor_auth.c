@@ -6,6 +6,7 @@
 #include "rumor_be.h"
 #include "rumor_wire.h"
 
+#include <cpuid.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -48,14 +49,19 @@ const char *rumor_auth_reason_name(int reason)
 	return reason >= 1 && reason <= RUMOR_AUTH_NREASONS ? reason_names[reason - 1] : NULL;
 }
 
-/* What the fast kernel below needs (a CPU without it gets intel-ipsec-mb alone). */
+/* What the fast kernel below needs (a CPU without it gets intel-ipsec-mb alone). VAES,
+ * VPCLMULQDQ and AVX512-VBMI are read from CPUID leaf 7: clang 14's __builtin_cpu_supports
+ * does not know "vaes". The AVX-512 checks of the builtin include the OS's XSAVE support. */
 static bool cpu_fast(void)
 {
+	unsigned eax, ebx, ecx, edx;
+
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq") &&
-	       __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512vbmi") &&
-	       __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+	    !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("aes") ||
+	    !__builtin_cpu_supports("pclmul") || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+		return false;
+	return (ecx & bit_AVX512VBMI) && (ecx & bit_VAES) && (ecx & bit_VPCLMULQDQ);
 }
 
 struct rumor_auth *rumor_auth_new(void)
