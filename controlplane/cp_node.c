@@ -418,7 +418,7 @@ int cp_node_init_core(struct cp_node *n)
 	ocfg.max_pending = n->cfg.dataplane.store_slots * 32u;
 	ocfg.debug_flip_sort = CP_PLANTED(CP_PLANT_CAUSAL);
 	ocfg.skip_needs_passes = true;
-	ocfg.held_wait_us = 2 * 1000000;
+	ocfg.held_wait_us = 0; /* off: it stalled real clusters (controlplane/README.md) */
 	if ((rc = cp_order_create(&ocfg, &n->order)) < 0)
 		return rc;
 	n->fsm_hooks = *cp_fsm_raft(n->fsm);

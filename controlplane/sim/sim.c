@@ -802,9 +802,9 @@ static void node_create(struct sim *s, unsigned i)
 				  .now_us = env_now_us, .random = env_random };
 	n->olog.fd = -1;
 	n->dp_alive = true;
-	/* rumor-cp's group-commit cut (cp_leader_after_io after each loop pass); SIM_TICK_CUT=1
-	 * runs the older cut on the 1 ms tick */
-	n->lead.cut_when_idle = getenv("SIM_TICK_CUT") == NULL;
+	/* SIM_GROUP_CUT=1: rumor-cp's group-commit cut (cp_leader_after_io after each loop
+	 * pass); by default the cut on the 1 ms tick (controlplane/README.md, "One copy left") */
+	n->lead.cut_when_idle = getenv("SIM_GROUP_CUT") != NULL;
 	if (cp_node_init_core(n) < 0) {
 		fprintf(stderr, "rumor-sim: node %u: init failed\n", sn->id);
 		exit(2);
@@ -1051,7 +1051,7 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 	if (cp_holder_init(n) < 0 || cp_recovery_init(n) < 0 || cp_subs_init(n) < 0 ||
 	    cp_leader_init(n) < 0)
 		fail(s, "node %u: restart: out of memory", sn->id);
-	n->lead.cut_when_idle = getenv("SIM_TICK_CUT") == NULL; /* cp_leader_free cleared it */
+	n->lead.cut_when_idle = getenv("SIM_GROUP_CUT") != NULL; /* cp_leader_free cleared it */
 }
 
 /* The node loses its whole disk too (tests/cluster_wipe.sh): Raft's term, vote, log and
