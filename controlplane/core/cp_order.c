@@ -11,6 +11,10 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #define NORIG (RUMOR_NODE_ID_MAX + 1u)
 #define SKIP_RESERVE 1024u
 #define NONE32 UINT32_MAX
@@ -662,24 +666,15 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 
 	if (!n)
 		return -EINVAL;
-	/* Dense cells and the shortcuts below only for a well-formed clock (nodes strictly
-	 * increasing within the id range: the window is indexed by them); anything else is
-	 * kept as pairs, as it comes. */
-	uint16_t first = ts->node[0];
-	unsigned span = (unsigned)ts->node[n - 1] - first + 1;
-	bool inc = first >= 1 && ts->node[n - 1] <= RUMOR_NODE_ID_MAX;
-	for (unsigned i = 1; i < n; i++)
-		inc &= ts->node[i] > ts->node[i - 1];
 	/* the origin's entry: at a known place when the nodes are consecutive, else counted
 	 * (no branches to mispredict, unlike a binary search) */
-	if (inc && span == n)
+	uint16_t first = ts->node[0];
+	unsigned span = (unsigned)ts->node[n - 1] - first + 1;
+	if (span == n)
 		lo = r->origin >= first ? (unsigned)(r->origin - first) : n;
-	else if (inc)
+	else
 		for (unsigned i = 0; i < n; i++)
 			lo += ts->node[i] < r->origin;
-	else
-		while (lo < n && ts->node[lo] != r->origin)
-			lo++;
 	if (lo >= n || ts->node[lo] != r->origin || ts->ctr[lo] != r->seq)
 		return -EINVAL;
 	uint64_t sum = 0;
@@ -687,6 +682,11 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 		sum += ts->ctr[i];
 	e->sum = sum;
 	e->avail_pos = 0;
+	/* dense only for a well-formed clock (nodes strictly increasing within the id range:
+	 * the window is indexed by them); anything else is kept as pairs, as it comes */
+	bool inc = first >= 1 && ts->node[n - 1] <= RUMOR_NODE_ID_MAX;
+	for (unsigned i = 1; i < n; i++)
+		inc &= ts->node[i] > ts->node[i - 1];
 	if (inc && span <= m) {
 		/* loops, not memcpy: short copies the compiler vectorizes in place */
 		if (span == n) {
@@ -1477,14 +1477,13 @@ unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t re
 			/* the origin's timestamp again, for the holder to report with */
 			size_t base = (size_t)idx * o->cfg.max_clock_entries;
 			rumor_vc_init(&o->notice_ts);
-			for (unsigned i = 0; i < e->ts_n; i++) {
+			for (unsigned i = 0; i < e->ts_n; i++)
 				if (!e->dense_lo)
 					rumor_vc_set(&o->notice_ts, o->ts_node[base + i],
 						     o->ts_ctr[base + i]);
-				else if (o->ts_ctr[base + i]) /* 0: an empty cell, or the origin's */
+				else if (o->ts_ctr[base + i])
 					rumor_vc_set(&o->notice_ts, (uint16_t)(e->dense_lo + i),
 						     o->ts_ctr[base + i]);
-			}
 			rumor_vc_set(&o->notice_ts, (uint16_t)n, t);
 			for (; m; m &= m - 1) {
 				struct cp_order_notice nt = { .origin = (uint16_t)n, .seq = t,
