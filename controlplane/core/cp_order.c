@@ -682,12 +682,7 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 		sum += ts->ctr[i];
 	e->sum = sum;
 	e->avail_pos = 0;
-	/* dense only for a well-formed clock (nodes strictly increasing within the id range:
-	 * the window is indexed by them); anything else is kept as pairs, as it comes */
-	bool inc = first >= 1 && ts->node[n - 1] <= RUMOR_NODE_ID_MAX;
-	for (unsigned i = 1; i < n; i++)
-		inc &= ts->node[i] > ts->node[i - 1];
-	if (inc && span <= m) {
+	if (span <= m) {
 		/* loops, not memcpy: short copies the compiler vectorizes in place */
 		if (span == n) {
 			for (unsigned i = 0; i < n; i++)
