@@ -714,17 +714,16 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	return 0;
 }
 
-/* The clock of a report is usually read once, cold (its first report): ask for all the
- * lines its @n entries use at once instead of one miss after another. */
-static inline void prefetch_ts(const struct rumor_vc *ts, unsigned n)
+/* The clock of a report is usually read once, cold (its first report): ask for all of its
+ * lines at once instead of one miss after another. */
+static inline void prefetch_ts(const struct cp_order *o, const struct rumor_vc *ts)
 {
-	if (n > RUMOR_VC_MAX_ENTRIES)
-		n = RUMOR_VC_MAX_ENTRIES;
-	const char *a = (const char *)&ts->node[0], *an = (const char *)&ts->node[n];
-	const char *c = (const char *)&ts->ctr[0], *cn = (const char *)&ts->ctr[n];
+	unsigned m = o->cfg.max_clock_entries;
+	const char *a = (const char *)ts, *an = (const char *)&ts->node[m];
+	const char *c = (const char *)&ts->ctr[0], *cn = (const char *)&ts->ctr[m];
 	for (; a < an; a += 64)
 		__builtin_prefetch(a);
-	__builtin_prefetch(an);
+	__builtin_prefetch(an - 1);
 	for (; c < cn; c += 64)
 		__builtin_prefetch(c);
 	__builtin_prefetch(cn - 1);
@@ -814,33 +813,26 @@ static int report_one(struct cp_order *o, const struct cp_order_report *r, uint6
 
 int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us)
 {
-	if (r->ts) /* one miss for the count, then the rest of the clock in parallel */
-		prefetch_ts(r->ts, r->ts->n);
+	if (r->ts)
+		prefetch_ts(o, r->ts);
 	return report_one(o, r, now_us);
 }
 
-/* How many reports ahead a batch fetches clocks: far enough to cover a DRAM miss (a report
- * takes tens of ns), near enough that the lines are still in L1/L2 when used. In two
- * steps: the first line (the entry count) at twice the distance, the rest at the distance,
- * sized by that count. */
+/* How many reports ahead a batch prefetches clocks: far enough to cover a DRAM miss (a
+ * report takes tens of ns), near enough that the lines are still in L1/L2 when used. */
 #define PREFETCH_AHEAD 12u
 
 unsigned cp_order_report_many(struct cp_order *o, const struct cp_order_report *r, unsigned n,
 			      uint64_t now_us, int *rc)
 {
 	unsigned refused = 0;
-	for (unsigned i = 0; i < n && i < 2 * PREFETCH_AHEAD; i++)
-		if (r[i].ts && (i == 0 || r[i].ts != r[i - 1].ts))
-			__builtin_prefetch(r[i].ts);
 	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		if (r[i].ts && (i == 0 || r[i].ts != r[i - 1].ts))
-			prefetch_ts(r[i].ts, r[i].ts->n);
+			prefetch_ts(o, r[i].ts);
 	for (unsigned i = 0; i < n; i++) {
-		unsigned j = i + PREFETCH_AHEAD, k = i + 2 * PREFETCH_AHEAD;
-		if (k < n && r[k].ts && r[k].ts != r[k - 1].ts)
-			__builtin_prefetch(r[k].ts);
+		unsigned j = i + PREFETCH_AHEAD;
 		if (j < n && r[j].ts && r[j].ts != r[j - 1].ts)
-			prefetch_ts(r[j].ts, r[j].ts->n);
+			prefetch_ts(o, r[j].ts);
 		int x = report_one(o, &r[i], now_us);
 		refused += x < 0;
 		if (rc)
