@@ -94,72 +94,8 @@ void report_both(cp_order *o, const Workload &w, unsigned i, uint64_t now)
 	report_event(o, r, now);
 }
 
-// The reports of one event (see report_event) appended to @out.
-void reports_of(const Workload &w, unsigned i, std::vector<struct cp_order_report> &out)
-{
-	struct cp_order_report r{};
-	r.id = w.ids[i];
-	r.seq = w.seq[i];
-	r.ts = &w.ts[i];
-	r.origin = w.origin[i];
-	r.reporter = r.origin;
-	out.push_back(r);
-	unsigned held = r.origin <= 3;
-	for (uint16_t rep = 1; rep <= 3 && held < 2; rep++) {
-		if (rep == r.origin)
-			continue;
-		r.reporter = rep;
-		out.push_back(r);
-		held++;
-	}
-}
-
-// Events/s from reports (2-3 per event, see report_event; 64-entry timestamps, 170 MB of
-// them read cold) to committed batches of 4096. Reports go in as a dataplane batch would
-// bring them (cp_order_report_many, 64 events at a time), built in the timed loop.
+// Events/s from reports (2-3 per event, see report_event; 64-entry timestamps) to committed batches of 4096.
 void BM_OrderThroughput(benchmark::State &state)
-{
-	const unsigned events = 1u << 16, chunk = kOrigins;
-	static Workload w(events);
-	cp_batch b;
-	cp_batch_init(&b, 4096);
-	uint64_t ordered = 0;
-	std::vector<struct cp_order_report> reps;
-	reps.reserve(3 * chunk);
-	cp_order *o = make_order(events, 4096);
-	for (auto _ : state) {
-		state.PauseTiming();
-		cp_order_reset(o); // warm arena, as in a long-running leader
-		state.ResumeTiming();
-		uint64_t now = 0;
-		for (unsigned i = 0; i < events; i += chunk) {
-			reps.clear();
-			for (unsigned j = i; j < i + chunk; j++)
-				reports_of(w, j, reps);
-			cp_order_report_many(o, reps.data(), (unsigned)reps.size(), now, nullptr);
-			if (((i + chunk) & 4095) == 0) {
-				now += 1000;
-				int k = cp_order_cut(o, now, 0, &b);
-				ordered += (uint64_t)(k > 0 ? k : 0);
-				cp_order_committed(o, &b);
-			}
-		}
-		int k;
-		while ((k = cp_order_cut(o, now, 1, &b)) > 0) {
-			ordered += (uint64_t)k;
-			cp_order_committed(o, &b);
-		}
-	}
-	cp_order_destroy(o);
-	state.SetItemsProcessed((int64_t)ordered);
-	state.counters["ordered_per_iter"] = (double)ordered / (double)state.iterations();
-	cp_batch_free(&b);
-}
-BENCHMARK(BM_OrderThroughput)->Unit(benchmark::kMillisecond);
-
-// BM_OrderThroughput with one cp_order_report() call per report (what rumor-cp did before
-// cp_order_report_many): every cold clock's DRAM miss in turn.
-void BM_OrderThroughputPerReport(benchmark::State &state)
 {
 	const unsigned events = 1u << 16;
 	static Workload w(events);
@@ -192,7 +128,7 @@ void BM_OrderThroughputPerReport(benchmark::State &state)
 	state.counters["ordered_per_iter"] = (double)ordered / (double)state.iterations();
 	cp_batch_free(&b);
 }
-BENCHMARK(BM_OrderThroughputPerReport)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OrderThroughput)->Unit(benchmark::kMillisecond);
 
 // Same stream, but each report's clock is built in place (one shared rumor_vc per round,
 // own entry bumped per origin): clocks are cache-hot as when they come off a ring, instead

@@ -7,14 +7,6 @@
 
 #include "cp_order.h"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #define NORIG (RUMOR_NODE_ID_MAX + 1u)
 #define SKIP_RESERVE 1024u
 #define NONE32 UINT32_MAX
@@ -41,11 +33,8 @@ struct ev {
 	uint64_t last;       /* a skip's last seq */
 	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
-	uint16_t ts_n;       /* dependency cells: entries, or the dense window's width */
-	uint16_t dense_lo;   /* 0: cells are (node, counter) pairs; else cell i is node
-				dense_lo + i (0: none), the origin's own cell 0 */
-	uint16_t check_pos;  /* dependencies before it are ready or ordered */
-	uint16_t avail_pos;  /* ... and before this one cut */
+	uint16_t ts_n;
+	uint16_t check_pos;
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
 };
@@ -174,71 +163,6 @@ static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
 	return v ? v - 1 : NONE32;
 }
 
-/* Index of the first of entries [from, n) whose counter is above have[node] (n if none).
- * A dependency is almost always met already: eight at a time without branches. */
-static inline unsigned first_unmet(const uint64_t *have, const uint16_t *nodes,
-				   const uint64_t *ctrs, unsigned from, unsigned n)
-{
-	unsigned i = from;
-	for (; i + 8 <= n; i += 8) {
-		unsigned bad = 0;
-		for (unsigned j = 0; j < 8; j++)
-			bad |= have[nodes[i + j]] < ctrs[i + j];
-		if (bad)
-			break;
-	}
-	while (i < n && have[nodes[i]] >= ctrs[i])
-		i++;
-	return i;
-}
-
-/* The same over a dense window: entry i is node lo + i (no node ids to gather: plain
- * vector compares). */
-static inline unsigned first_unmet_dense(const uint64_t *have, uint16_t lo, const uint64_t *ctrs,
-					 unsigned from, unsigned n)
-{
-	const uint64_t *h = have + lo;
-	unsigned i = from;
-#if defined(__AVX512F__)
-	for (; i + 8 <= n; i += 8) {
-		__mmask8 bad = _mm512_cmplt_epu64_mask(_mm512_loadu_si512(h + i),
-						       _mm512_loadu_si512(ctrs + i));
-		if (bad)
-			return i + (unsigned)__builtin_ctz(bad);
-	}
-#else
-	for (; i + 8 <= n; i += 8) {
-		unsigned bad = 0;
-		for (unsigned j = 0; j < 8; j++)
-			bad |= h[i + j] < ctrs[i + j];
-		if (bad)
-			break;
-	}
-#endif
-	while (i < n && h[i] >= ctrs[i])
-		i++;
-	return i;
-}
-
-/* Event @idx's timestamp cells into cache ahead of use (@write: they are to be filled). */
-static inline void prefetch_cells(const struct cp_order *o, uint32_t idx, int write)
-{
-	size_t m = o->cfg.max_clock_entries, base = (size_t)idx * m;
-	const char *a = (const char *)(o->ts_node + base), *an = (const char *)(o->ts_node + base + m);
-	const char *c = (const char *)(o->ts_ctr + base), *cn = (const char *)(o->ts_ctr + base + m);
-	if (write) { /* dense or not is not known yet: the counters are written either way */
-		for (; c < cn; c += 64)
-			__builtin_prefetch(c, 1);
-	} else {
-		if (!o->pool[idx].dense_lo)
-			for (; a < an; a += 64)
-				__builtin_prefetch(a);
-		cn = (const char *)(o->ts_ctr + base + o->pool[idx].ts_n);
-		for (; c < cn; c += 64)
-			__builtin_prefetch(c);
-	}
-}
-
 static void ev_free(struct cp_order *o, uint32_t idx)
 {
 	struct ev *e = &o->pool[idx];
@@ -268,8 +192,6 @@ static uint32_t ev_alloc(struct cp_order *o, int skip)
 	if (!skip)
 		o->npending_real++;
 	o->st.pending++;
-	if (o->free_head != NONE32) /* the next event's cells, written soon */
-		prefetch_cells(o, o->free_head, 1);
 	return idx;
 }
 
@@ -415,12 +337,12 @@ static void advance(struct cp_order *o, uint16_t p)
 		size_t base = (size_t)idx * o->cfg.max_clock_entries;
 		const uint16_t *nodes = o->ts_node + base;
 		const uint64_t *ctrs = o->ts_ctr + base;
-		unsigned i = e->dense_lo ? first_unmet_dense(o->rt, e->dense_lo, ctrs, e->check_pos,
-							     e->ts_n)
-					 : first_unmet(o->rt, nodes, ctrs, e->check_pos, e->ts_n);
-		e->check_pos = (uint16_t)i;
+		unsigned i = e->check_pos;
+		while (i < e->ts_n && o->rt[nodes[i]] >= ctrs[i])
+			i++;
+		e->check_pos = i;
 		if (i < e->ts_n) {
-			uint16_t n = e->dense_lo ? (uint16_t)(e->dense_lo + i) : nodes[i];
+			uint16_t n = nodes[i];
 			g->wait_node = n;
 			g->wait_ctr = ctrs[i];
 			g->wait_next = o->og[n].waiters;
@@ -648,85 +570,34 @@ int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock)
 	return 0;
 }
 
-/* Copy r's timestamp into event @idx: dependencies (every entry but the origin's), the sum
- * key, and where the readiness check starts (the first dependency not ready yet: ready-
- * through only grows, so what is met now stays met). A timestamp whose nodes lie in a
- * window no wider than max_clock_entries (a cluster's members, numbered from 1) is kept
- * dense: no node ids, and checks are straight compares. Returns 0, or -EINVAL when
- * ts[origin] != seq (checked before any cell is written: a replaced candidate's cells
- * stay intact). */
+/* Copy r's timestamp into event @idx: dependencies (every entry but the origin's) and the
+ * sum key. Returns 0, or -EINVAL when ts[origin] != seq. */
 static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_report *r)
 {
 	struct ev *e = &o->pool[idx];
 	const struct rumor_vc *ts = r->ts;
-	unsigned m = o->cfg.max_clock_entries;
-	size_t base = (size_t)idx * m;
-	uint64_t *ctrs = o->ts_ctr + base;
-	unsigned n = ts->n, lo = 0;
-
-	if (!n)
-		return -EINVAL;
-	/* the origin's entry: at a known place when the nodes are consecutive, else counted
-	 * (no branches to mispredict, unlike a binary search) */
-	uint16_t first = ts->node[0];
-	unsigned span = (unsigned)ts->node[n - 1] - first + 1;
-	if (span == n)
-		lo = r->origin >= first ? (unsigned)(r->origin - first) : n;
-	else
-		for (unsigned i = 0; i < n; i++)
-			lo += ts->node[i] < r->origin;
-	if (lo >= n || ts->node[lo] != r->origin || ts->ctr[lo] != r->seq)
-		return -EINVAL;
-	uint64_t sum = 0;
-	for (unsigned i = 0; i < n; i++)
-		sum += ts->ctr[i];
-	e->sum = sum;
-	e->avail_pos = 0;
-	if (span <= m) {
-		/* loops, not memcpy: short copies the compiler vectorizes in place */
-		if (span == n) {
-			for (unsigned i = 0; i < n; i++)
-				ctrs[i] = ts->ctr[i];
-		} else {
-			for (unsigned i = 0; i < span; i++)
-				ctrs[i] = 0;
-			for (unsigned i = 0; i < n; i++)
-				ctrs[ts->node[i] - first] = ts->ctr[i];
-		}
-		ctrs[r->origin - first] = 0;
-		e->dense_lo = first;
-		e->ts_n = (uint16_t)span;
-		e->check_pos = (uint16_t)first_unmet_dense(o->rt, first, ctrs, 0, span);
-		return 0;
-	}
+	size_t base = (size_t)idx * o->cfg.max_clock_entries;
 	uint16_t *nodes = o->ts_node + base;
-	for (unsigned i = 0; i < lo; i++) {
-		nodes[i] = ts->node[i];
-		ctrs[i] = ts->ctr[i];
-	}
-	for (unsigned i = lo + 1; i < n; i++) {
-		nodes[i - 1] = ts->node[i];
-		ctrs[i - 1] = ts->ctr[i];
-	}
-	e->dense_lo = 0;
-	e->ts_n = (uint16_t)(n - 1);
-	e->check_pos = (uint16_t)first_unmet(o->rt, nodes, ctrs, 0, n - 1);
-	return 0;
-}
+	uint64_t *ctrs = o->ts_ctr + base;
+	uint64_t sum = 0;
+	unsigned k = 0;
 
-/* The clock of a report is usually read once, cold (its first report): ask for all of its
- * lines at once instead of one miss after another. */
-static inline void prefetch_ts(const struct cp_order *o, const struct rumor_vc *ts)
-{
-	unsigned m = o->cfg.max_clock_entries;
-	const char *a = (const char *)ts, *an = (const char *)&ts->node[m];
-	const char *c = (const char *)&ts->ctr[0], *cn = (const char *)&ts->ctr[m];
-	for (; a < an; a += 64)
-		__builtin_prefetch(a);
-	__builtin_prefetch(an - 1);
-	for (; c < cn; c += 64)
-		__builtin_prefetch(c);
-	__builtin_prefetch(cn - 1);
+	if (rumor_vc_get(ts, r->origin) != r->seq)
+		return -EINVAL; /* checked first: a replaced candidate's cells stay intact */
+	/* one pass: copy the dependencies, sum the key */
+	for (unsigned i = 0; i < ts->n; i++) {
+		uint16_t n = ts->node[i];
+		uint64_t c = ts->ctr[i];
+		sum += c;
+		nodes[k] = n;
+		ctrs[k] = c;
+		if (n != r->origin)
+			k++;
+	}
+	e->ts_n = (uint16_t)k;
+	e->sum = sum;
+	e->check_pos = 0;
+	return 0;
 }
 
 static void note_wrong(struct cp_order *o, struct ev *e, uint64_t bits)
@@ -809,39 +680,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 	return 1;
 }
 
-static int report_one(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us);
-
 int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us)
-{
-	if (r->ts)
-		prefetch_ts(o, r->ts);
-	return report_one(o, r, now_us);
-}
-
-/* How many reports ahead a batch prefetches clocks: far enough to cover a DRAM miss (a
- * report takes tens of ns), near enough that the lines are still in L1/L2 when used. */
-#define PREFETCH_AHEAD 12u
-
-unsigned cp_order_report_many(struct cp_order *o, const struct cp_order_report *r, unsigned n,
-			      uint64_t now_us, int *rc)
-{
-	unsigned refused = 0;
-	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
-		if (r[i].ts && (i == 0 || r[i].ts != r[i - 1].ts))
-			prefetch_ts(o, r[i].ts);
-	for (unsigned i = 0; i < n; i++) {
-		unsigned j = i + PREFETCH_AHEAD;
-		if (j < n && r[j].ts && r[j].ts != r[j - 1].ts)
-			prefetch_ts(o, r[j].ts);
-		int x = report_one(o, &r[i], now_us);
-		refused += x < 0;
-		if (rc)
-			rc[i] = x;
-	}
-	return refused;
-}
-
-static int report_one(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us)
 {
 	uint16_t origin = r->origin;
 	if (origin == 0 || origin > RUMOR_NODE_ID_MAX || r->reporter == 0 ||
@@ -1165,9 +1004,7 @@ static inline int key_less(const struct cp_order *o, uint16_t a, uint16_t b)
 
 static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
 {
-	uint32_t idx = ring_get(&o->og[p], o->og[p].cut + 1);
-	o->hkey[p] = o->pool[idx].sum;
-	prefetch_cells(o, idx, 0); /* for available(), when it comes to the top */
+	o->hkey[p] = o->pool[ring_get(&o->og[p], o->og[p].cut + 1)].sum;
 	unsigned i = (*n)++;
 	while (i) {
 		unsigned up = (i - 1) / 2;
@@ -1232,18 +1069,14 @@ static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 	return 0;
 }
 
-/* Are all of @idx's dependencies cut? Cut-through only grows: a check resumes where the
- * last one stopped. */
 static int available(const struct cp_order *o, uint32_t idx)
 {
-	struct ev *e = &o->pool[idx];
+	const struct ev *e = &o->pool[idx];
 	size_t base = (size_t)idx * o->cfg.max_clock_entries;
-	unsigned i = e->dense_lo ? first_unmet_dense(o->cutv, e->dense_lo, o->ts_ctr + base,
-						     e->avail_pos, e->ts_n)
-				 : first_unmet(o->cutv, o->ts_node + base, o->ts_ctr + base,
-					       e->avail_pos, e->ts_n);
-	e->avail_pos = (uint16_t)i;
-	return i == e->ts_n;
+	for (unsigned i = 0; i < e->ts_n; i++)
+		if (o->cutv[o->ts_node[base + i]] < o->ts_ctr[base + i])
+			return 0;
+	return 1;
 }
 
 int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out)
@@ -1465,12 +1298,7 @@ unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t re
 			size_t base = (size_t)idx * o->cfg.max_clock_entries;
 			rumor_vc_init(&o->notice_ts);
 			for (unsigned i = 0; i < e->ts_n; i++)
-				if (!e->dense_lo)
-					rumor_vc_set(&o->notice_ts, o->ts_node[base + i],
-						     o->ts_ctr[base + i]);
-				else if (o->ts_ctr[base + i])
-					rumor_vc_set(&o->notice_ts, (uint16_t)(e->dense_lo + i),
-						     o->ts_ctr[base + i]);
+				rumor_vc_set(&o->notice_ts, o->ts_node[base + i], o->ts_ctr[base + i]);
 			rumor_vc_set(&o->notice_ts, (uint16_t)n, t);
 			for (; m; m &= m - 1) {
 				struct cp_order_notice nt = { .origin = (uint16_t)n, .seq = t,

@@ -126,13 +126,6 @@ int cp_order_set_ordered(struct cp_order *o, uint16_t origin, uint64_t seq);
  *   -ENOMEM. */
 int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_t now_us);
 
-/* cp_order_report() for @n reports in turn, with the same result as n calls (each report's
- * own return goes to @rc[i] when @rc is not NULL), but the clocks of later reports are
- * fetched from memory while earlier ones are handled: a dataplane batch should come this
- * way. Returns how many were refused (negative results). */
-unsigned cp_order_report_many(struct cp_order *o, const struct cp_order_report *r, unsigned n,
-			      uint64_t now_us, int *rc);
-
 /* Merge a reporter's current clock into the global vector clock. Returns 0. */
 int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock);
 
