@@ -24,7 +24,7 @@ struct cp_leader {
 	uint64_t caught_up_term;          /* a batch of this term applied: the order knows what is
 					     committed */
 	bool cut_when_idle;               /* group commit: cut at once with nothing in flight
-					     (rumor-cp and rumor-sim set it) */
+					     (rumor-cp sets it; rumor-sim with SIM_GROUP_CUT=1) */
 };
 
 void cp_leader_check(struct cp_node *n);

@@ -34,7 +34,7 @@ struct cp_order_config {
 				       (0: no wait). A durable event that a fault left on fewer
 				       than a majority of disks is repaired from the copy left,
 				       not skipped; bounded, so a holder that never serves it
-				       cannot wedge the order (rumor-cp: 2 s) */
+				       cannot wedge the order (off in rumor-cp: controlplane/README.md) */
 	unsigned debug_flip_sort;   /* TESTS ONLY: planted bug, reverses the tie-break key
 				       and trusts it (no availability check) */
 	unsigned debug_any_reporter;/* TESTS ONLY: any holder's first report names the id (the
