@@ -26,6 +26,8 @@ enum cp_app_type {
 				    on disk, a complete re-report pass (no payload; cp_order_pass) */
 	CP_APP_WRONG_ID = 10, /* leader -> holder: your copy is not the origin's event
 				 (cp_report records, cp_report.h) */
+	CP_APP_APPLIED = 11,  /* member -> every member: what it applied, per origin
+				 (cp_gcfloor.h) */
 };
 
 /* DURABLE: u16 origin (the node told), u64 through, u64 floor (committed through: seqs at

@@ -161,7 +161,8 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 	struct cp_plog_stats ps;
 	cp_plog_stats(n->plog, &ps);
 	json_object_set_new(r, "payload_log",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, "
+				      "s:I, s:I}",
 				      "appends", (json_int_t)ps.appends, "append_bytes",
 				      (json_int_t)ps.append_bytes, "fsyncs", (json_int_t)ps.flushes,
 				      "fsync_records_max", (json_int_t)ps.flush_records_max,
@@ -171,7 +172,9 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      (json_int_t)ps.write_errors, "segments_zero_filled",
 				      (json_int_t)ps.prefills, "refused",
 				      (json_int_t)n->st.plog_refused, "error",
-				      cp_plog_error(n->plog)));
+				      cp_plog_error(n->plog), "gc_held_by", (int)n->gcfloor.held_by,
+				      "gc_held", (json_int_t)n->gcfloor.held_count,
+				      "applied_msgs_bad", (json_int_t)n->gcfloor.bad_msgs));
 	json_object_set_new(r, "fsm",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
 				      (json_int_t)fs.batches, "applied", (json_int_t)fs.applied, "skips",

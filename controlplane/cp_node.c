@@ -84,6 +84,17 @@ static bool from_leader(struct cp_node *n, uint64_t from)
 	return lid != 0 && from == lid;
 }
 
+/* A member of the Raft configuration (voter or not). */
+static bool is_member(struct cp_node *n, uint64_t from)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->servers[i].id == from)
+			return true;
+	return false;
+}
+
 /* A view assignment counts only from the node that leads now. */
 static bool app_view_allowed(struct cp_node *n, uint64_t from, const uint8_t *p, size_t len)
 {
@@ -148,6 +159,11 @@ void cp_node_on_app(void *arg, uint64_t from, uint16_t type, const uint8_t *p, s
 	if (type == CP_APP_WRONG_ID) { /* only the leader tells */
 		if (from_leader(n, from))
 			cp_holder_on_wrong_id(n, p, len);
+		return;
+	}
+	if (type == CP_APP_APPLIED) {
+		if (is_member(n, from))
+			cp_gcfloor_note(&n->gcfloor, (uint16_t)from, p, len, cp_now_ms(n));
 		return;
 	}
 	if (type == CP_APP_REPORTS)
@@ -316,6 +332,21 @@ void cp_node_tick(struct cp_node *n)
 		n->st.log_write_errors++;
 }
 
+/* Tell every other member what we applied: they keep the payloads we may still fetch. */
+static void send_applied(struct cp_node *n, uint64_t now)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+
+	if (now - n->gcfloor_sent_ms < CP_GCFLOOR_PERIOD_MS)
+		return;
+	n->gcfloor_sent_ms = now;
+	size_t len = cp_gcfloor_encode(n->applied_through, n->gcfloor_msg, CP_GCFLOOR_MSG_MAX);
+	struct iovec iov = { n->gcfloor_msg, len };
+	for (unsigned i = 0; len && i < c->n; i++)
+		if (c->servers[i].id != n->self)
+			cp_peer_send(n, c->servers[i].id, CP_APP_APPLIED, &iov, 1);
+}
+
 void cp_node_tick_slow(struct cp_node *n)
 {
 	uint64_t now = cp_now_ms(n);
@@ -326,6 +357,7 @@ void cp_node_tick_slow(struct cp_node *n)
 	cp_recovery_tick(n, now);
 	cp_leader_tick_slow(n, now);
 	cp_forge_applied(&n->forge, n->applied_through);
+	send_applied(n, now);
 	if (now - n->hold.last_rereport_ms >= CP_REREPORT_AGE_MS && n->leader) {
 		n->hold.last_rereport_ms = now;
 		/* only the part the order needs next: a report is lost only with a connection,
@@ -348,7 +380,9 @@ static int fsm_snapshot_hook(struct raft_fsm *rf, struct raft_buffer *bufs[], un
 		LOG(n, "ordered.log sync before a snapshot failed: %s", strerror(-rc));
 	}
 	uint64_t *older = n->snap_applied[0];
-	int gone = cp_plog_gc(n->plog, older);
+	memcpy(n->gc_covered, older, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
+	cp_gcfloor_apply(&n->gcfloor, n->gc_covered, cp_now_ms(n));
+	int gone = cp_plog_gc(n->plog, n->gc_covered);
 	if (gone > 0)
 		LOG(n, "payload log: %d segment(s) covered by snapshots deleted", gone);
 	memcpy(older, n->applied_through, (RUMOR_NODE_ID_MAX + 1) * sizeof(uint64_t));
@@ -401,8 +435,11 @@ int cp_node_init_core(struct cp_node *n)
 	n->recent = calloc(CP_RECENT, sizeof(*n->recent));
 	for (int i = 0; i < 2; i++)
 		n->snap_applied[i] = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->gc_covered = calloc(RUMOR_NODE_ID_MAX + 1, sizeof(uint64_t));
+	n->gcfloor_msg = malloc(CP_GCFLOOR_MSG_MAX);
 	if (!n->aframe || !n->ts || !n->ats || !n->applied_through || !n->recent ||
-	    !n->snap_applied[0] || !n->snap_applied[1])
+	    !n->snap_applied[0] || !n->snap_applied[1] || !n->gc_covered ||
+	    !n->gcfloor_msg)
 		return -ENOMEM;
 	if ((rc = cp_holder_init(n)) < 0 || (rc = cp_recovery_init(n)) < 0 ||
 	    (rc = cp_subs_init(n)) < 0 || (rc = cp_leader_init(n)) < 0)

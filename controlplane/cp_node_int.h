@@ -12,6 +12,7 @@
 
 #include "cp_batch.h"
 #include "cp_fetch.h"
+#include "cp_gcfloor.h"
 #include "cp_held.h"
 #include "cp_jsonl.h"
 #include "cp_olog.h"
@@ -115,6 +116,10 @@ struct cp_node {
 	struct cp_plog *plog;             /* payload log: what this node holds, on disk */
 	struct raft_fsm fsm_hooks;        /* cp_fsm's raft_fsm with our snapshot hook */
 	uint64_t *snap_applied[2];        /* applied_through at the last two snapshots */
+	struct cp_gcfloor gcfloor;        /* what lagging members still fetch from our payload log */
+	uint64_t *gc_covered;             /* [RUMOR_NODE_ID_MAX + 1] scratch of the GC hook */
+	uint8_t *gcfloor_msg;             /* [CP_GCFLOOR_MSG_MAX] our APPLIED message */
+	uint64_t gcfloor_sent_ms;
 	bool members_sent;                /* cp_members: the last MEMBERS sent to the dataplane */
 	uint64_t members_hash, members_ms;
 	bool disk_low;                    /* free space below [storage] min_free_mb */

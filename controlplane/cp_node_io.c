@@ -107,12 +107,27 @@ static void check_disk(struct cp_node *n)
 	n->disk_free_mb = free_mb;
 }
 
+/* Every member of the Raft configuration is a peer we can answer, not only the configured
+ * nodes and those Raft itself sends to: a node added at run time (rumorctl add) is neither on
+ * a follower, whose FETCH answers, APPLIED messages and view traffic to it were dropped as
+ * "unknown peer" (tests/cluster_faults.sh with the join: node 6 fetched from the leader
+ * alone, and waited forever for a payload the leader's payload log lacked). */
+static void learn_members(struct cp_node *n)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->servers[i].id != n->self && c->servers[i].address)
+			cp_raftio_add_peer(&n->io, c->servers[i].id, c->servers[i].address);
+}
+
 static void on_slow(struct cp_loop_timer *t)
 {
 	struct cp_node *n = t->data;
 	bool alive = dp_client_alive(&n->dp, 3000);
 
 	check_disk(n);
+	learn_members(n);
 	cp_metrics_node_tick(n, cp_now_ms(n)); /* publishes at most every 500 ms */
 	cp_keys_tick(n, cp_now_ms(n));
 	if (alive != n->dp_alive) {

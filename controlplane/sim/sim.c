@@ -1047,6 +1047,8 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 	n->leader = 0;
 	n->aframe_slot = UINT32_MAX;
 	n->members_sent = false;
+	cp_gcfloor_fini(&n->gcfloor); /* members' watermarks were in memory */
+	n->gcfloor_sent_ms = 0;
 	sim_plog_crash(sn->plog);
 	if (cp_holder_init(n) < 0 || cp_recovery_init(n) < 0 || cp_subs_init(n) < 0 ||
 	    cp_leader_init(n) < 0)
@@ -1836,6 +1838,9 @@ done:
 		free(sn->n->recent);
 		free(sn->n->snap_applied[0]);
 		free(sn->n->snap_applied[1]);
+		free(sn->n->gc_covered);
+		free(sn->n->gcfloor_msg);
+		cp_gcfloor_fini(&sn->n->gcfloor);
 		cp_jsonl_free(&sn->n->line);
 		free(sn->n);
 		sim_plog_free(sn->plog);
