@@ -196,9 +196,10 @@ int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out);
 struct cp_order_origin_info {
 	uint64_t ordered;      /* committed through */
 	uint64_t ready_through;/* ordered, cut or ready through */
-	uint64_t durable_through; /* through here, every seq above `ordered` is an event a
-				     majority holds on disk: it will be ordered as itself (not a
-				     skip or reject) */
+	uint64_t durable_through; /* seqs in (durable_floor, durable_through] are committed
+				     as events (ordered as themselves); == ordered */
+	uint64_t durable_floor;   /* at or below, the origin's own apply says (a skip or a
+				     reject may be there) */
 	uint64_t max_seq;      /* highest seq reported */
 	uint32_t held;         /* events in the table */
 	uint16_t wait_node;    /* the head waits for (wait_node, wait_ctr); 0: not waiting */
