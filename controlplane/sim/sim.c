@@ -630,6 +630,26 @@ static uint64_t env_random(void *arg)
 
 /* ---------------------------------------------------------------- what rumor-cp links */
 
+static void fail(struct sim *s, const char *fmt, ...);
+
+/* A durable or applied ack: the event is on a majority's payload-log platters, as the ack
+ * says (a node whose watermark passed it counts too: gc may have deleted its record). Checked
+ * at the ack, not later at a loss: a durable ack means committed, so a loss shows only
+ * when every copy of a committed payload is gone. */
+static void check_acked_on_disks(const struct sim_client *cl)
+{
+	struct sim *s = cl->s;
+	uint16_t origin = s->node[cl->node].id;
+	unsigned on = 0;
+
+	for (unsigned i = 0; i < s->nn; i++)
+		on += sim_plog_persisted(s->node[i].plog, origin, cl->seq) ||
+		      cp_fsm_watermarks(s->node[i].n->fsm)[origin] >= cl->seq;
+	if (on < s->nn / 2 + 1)
+		fail(s, "event %u:%" PRIu64 " acknowledged %s is on %u payload-log disks only",
+		     origin, cl->seq, cl->ack == CP_ACK_DURABLE ? "durable" : "applied", on);
+}
+
 /* The API: a reply to a simulated client's request. */
 int cp_api_reply(struct cp_api_client *c, json_t *reply)
 {
@@ -643,6 +663,7 @@ int cp_api_reply(struct cp_api_client *c, json_t *reply)
 		cl->seq = (uint64_t)json_integer_value(json_object_get(reply, "seq"));
 		if (hex)
 			snprintf(cl->idhex, sizeof(cl->idhex), "%s", hex);
+		check_acked_on_disks(cl);
 	} else if (ok && !json_is_true(ok)) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 		cl->failed = true;
