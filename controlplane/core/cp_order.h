@@ -28,7 +28,10 @@ struct cp_order_config {
 	bool skip_needs_passes;     /* a skip, phantom skip or reject also waits until a majority
 				       of voters re-reported all they hold since the gap began
 				       (cp_order_pass): none of what they hold is skipped, so no
-				       event a majority holds on disk is (rumor-cp sets it) */
+				       event a majority holds on disk is (rumor-cp sets it). Not
+				       for an event its origin did not vouch for here: no leader
+				       acked it durable (that needs the commit), and a new leader
+				       cut off from its origin would wait for good */
 	uint64_t held_wait_us;      /* with skip_needs_passes: a confirmed event that some voter
 				       still reports is not skipped until it has waited this long
 				       (0: no wait). A durable event that a fault left on fewer
