@@ -17,8 +17,8 @@ enum cp_app_type {
 				 (cp_fetch.h) */
 	CP_APP_REPAIR = 5,    /* leader -> holder: send a minority-held run to others
 				 (cp_repair.h) */
-	CP_APP_DURABLE = 6,   /* leader -> origin: your seqs in (floor, through] are on a
-				 majority's disks and will be ordered as themselves (below) */
+	CP_APP_DURABLE = 6,   /* leader -> origin: your seqs in (floor, through] are committed
+				 as themselves (below) */
 	CP_APP_SEQ_QUERY = 7, /* starting node -> leader: the highest seq you have seen from me?
 				 (no payload) */
 	CP_APP_SEQ_REPLY = 8, /* leader -> that node: that seq (below) */
@@ -30,8 +30,9 @@ enum cp_app_type {
 				 (cp_gcfloor.h) */
 };
 
-/* DURABLE: u16 origin (the node told), u64 through, u64 floor (committed through: seqs at
- * or below it are answered by the origin's own apply). */
+/* DURABLE: u16 origin (the node told), u64 through (committed through), u64 floor (the
+ * last committed skip or reject, or the watermark when this leader began: seqs at or below
+ * it are answered by the origin's own apply). */
 #define CP_APPMSG_DURABLE_LEN 18
 void cp_appmsg_durable_encode(uint8_t out[CP_APPMSG_DURABLE_LEN], uint16_t origin,
 			      uint64_t through, uint64_t floor);

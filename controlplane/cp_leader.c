@@ -45,9 +45,10 @@ static void on_repair_run(void *arg, const struct cp_order_repair *run)
 	cp_peer_send(n, run->holder, CP_APP_REPAIR, &iov, 1);
 }
 
-/* Tell each origin how far its events are held by a majority and will be ordered as
- * themselves: never through a skip or reject not committed yet (its seqs never will be),
- * and only above what is committed (the origin learns those from its own apply). */
+/* Tell each origin how far its events are committed as themselves: the promise rests on
+ * the Raft log only, so a new leader keeps it whatever it cannot hear (an origin cut off
+ * with the old leader: its confirmations were in that leader's memory). Seqs at or below
+ * the last committed skip or reject the origin learns from its own apply. */
 void cp_leader_announce_durable(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;
@@ -63,16 +64,16 @@ void cp_leader_announce_durable(struct cp_node *n)
 		uint16_t o = (uint16_t)c->servers[i].id;
 		if (o > RUMOR_NODE_ID_MAX || cp_order_origin_info(n->order, o, &oi) < 0 ||
 		    oi.durable_through <= n->lead.durable_sent[o] ||
-		    oi.durable_through <= oi.ordered)
+		    oi.durable_through <= oi.durable_floor)
 			continue;
 		if (o == n->self) {
 			n->lead.durable_sent[o] = oi.durable_through;
-			cp_subs_durable_reached(n, oi.durable_through, oi.ordered);
+			cp_subs_durable_reached(n, oi.durable_through, oi.durable_floor);
 			continue;
 		}
 		uint8_t msg[CP_APPMSG_DURABLE_LEN];
 		struct iovec iov = { msg, sizeof(msg) };
-		cp_appmsg_durable_encode(msg, o, oi.durable_through, oi.ordered);
+		cp_appmsg_durable_encode(msg, o, oi.durable_through, oi.durable_floor);
 		if (cp_peer_send(n, o, CP_APP_DURABLE, &iov, 1) == 0)
 			n->lead.durable_sent[o] = oi.durable_through;
 	}

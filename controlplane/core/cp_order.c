@@ -49,6 +49,9 @@ struct orig {
 	uint64_t imp_seq;   /* ... and which seq that head is */
 	uint64_t refused_max; /* highest seq refused only because max_pending was full: it
 				 exists, and its reporter re-reports it */
+	uint64_t dfloor;    /* committed through here, a skip or reject may lie among the seqs
+			       (the watermark at leadership, the last committed skip or reject):
+			       the origin learns those from its own apply */
 	/* event index + 1 by seq & (ring_cap - 1); 0 = empty. It covers (base, base + ring_cap]
 	 * only, base >= ordered: an origin that jumps far ahead while nothing of it is held moves
 	 * the window instead of growing the ring over the gap. */
@@ -517,8 +520,14 @@ static bool may_skip(const struct cp_order *o, uint16_t origin, const struct ev 
 
 	if (!o->cfg.skip_needs_passes)
 		return true;
-	if ((!e || !e->confirmed) && o->slot_of[origin] &&
-	    o->pass_us[o->slot_of[origin] - 1] > since)
+	/* Held but not vouched for by its origin here: a durable acknowledgment needs the
+	 * event committed (cp_order_origin_info), so nothing of it was promised beyond
+	 * `stamped`, whoever holds it. Without this an origin cut off with the old leader
+	 * wedges the new one: its last events, held on the majority's side and named by every
+	 * later clock there, can be neither ordered (no origin report) nor skipped. */
+	if (e && !e->confirmed)
+		return true;
+	if (!e && o->slot_of[origin] && o->pass_us[o->slot_of[origin] - 1] > since)
 		return true;
 	if (e && e->confirmed && (e->holders & o->voter_mask) && o->cfg.held_wait_us &&
 	    o->now - e->first_seen < o->cfg.held_wait_us)
@@ -560,6 +569,8 @@ int cp_order_set_ordered(struct cp_order *o, uint16_t origin, uint64_t seq)
 	if (origin == 0 || origin > RUMOR_NODE_ID_MAX)
 		return -EINVAL;
 	raise_ordered(o, origin, seq);
+	if (o->og[origin].dfloor < seq)
+		o->og[origin].dfloor = seq; /* what a former leader committed: skips may be there */
 	run_work(o);
 	return 0;
 }
@@ -1166,9 +1177,12 @@ void cp_order_committed(struct cp_order *o, const struct cp_batch *b)
 		const struct cp_batch_rec *r = &b->recs[i];
 		if (r->origin == 0 || r->origin > RUMOR_NODE_ID_MAX)
 			continue;
+		uint64_t last = r->kind == CP_BATCH_SKIP ? r->seq_last : r->seq;
 		if (r->seq > o->og[r->origin].ordered && r->kind == CP_BATCH_EVENT)
 			o->st.committed++;
-		raise_ordered(o, r->origin, r->kind == CP_BATCH_SKIP ? r->seq_last : r->seq);
+		if (r->kind != CP_BATCH_EVENT && last > o->og[r->origin].dfloor)
+			o->og[r->origin].dfloor = last;
+		raise_ordered(o, r->origin, last);
 	}
 	run_work(o);
 }
@@ -1339,15 +1353,14 @@ int cp_order_origin_info(const struct cp_order *o, uint16_t origin,
 	g = &o->og[origin];
 	if (!g->held && !g->ordered)
 		return -ENOENT;
-	/* durable: ready seqs below the first skip or reject not committed yet (those will not
-	 * be ordered as events; committed ones the origin learns from its own apply) */
-	uint64_t dt = o->rt[origin];
-	if (g->skip_head != NONE32 && o->pool[g->skip_head].seq - 1 < dt)
-		dt = o->pool[g->skip_head].seq - 1;
-	if (g->reject_lo && g->reject_lo - 1 < dt)
-		dt = g->reject_lo - 1;
+	/* durable: committed as events, above the last committed skip or reject. Only the
+	 * committed batch survives this leader (a ready event's origin confirmation lives in
+	 * its memory: a new leader cut off from the origin can neither order it nor tell it
+	 * from a forgery), so only that is promised. */
 	*out = (struct cp_order_origin_info){ .ordered = g->ordered, .ready_through = o->rt[origin],
-					      .durable_through = dt,
+					      .durable_through = g->ordered,
+					      .durable_floor = g->dfloor < g->ordered ? g->dfloor
+										  : g->ordered,
 					      .max_seq = g->max_seq, .held = g->held,
 					      .wait_node = g->wait_node, .wait_ctr = g->wait_ctr,
 					      .gap = g->gap_on, .head_state = -1,

@@ -28,7 +28,10 @@ struct cp_order_config {
 	bool skip_needs_passes;     /* a skip, phantom skip or reject also waits until a majority
 				       of voters re-reported all they hold since the gap began
 				       (cp_order_pass): none of what they hold is skipped, so no
-				       event a majority holds on disk is (rumor-cp sets it) */
+				       event a majority holds on disk is (rumor-cp sets it). Not
+				       for an event its origin did not vouch for here: no leader
+				       acked it durable (that needs the commit), and a new leader
+				       cut off from its origin would wait for good */
 	uint64_t held_wait_us;      /* with skip_needs_passes: a confirmed event that some voter
 				       still reports is not skipped until it has waited this long
 				       (0: no wait). A durable event that a fault left on fewer
@@ -196,9 +199,10 @@ int cp_order_global_clock(const struct cp_order *o, struct rumor_vc *out);
 struct cp_order_origin_info {
 	uint64_t ordered;      /* committed through */
 	uint64_t ready_through;/* ordered, cut or ready through */
-	uint64_t durable_through; /* through here, every seq above `ordered` is an event a
-				     majority holds on disk: it will be ordered as itself (not a
-				     skip or reject) */
+	uint64_t durable_through; /* seqs in (durable_floor, durable_through] are committed
+				     as events (ordered as themselves); == ordered */
+	uint64_t durable_floor;   /* at or below, the origin's own apply says (a skip or a
+				     reject may be there) */
 	uint64_t max_seq;      /* highest seq reported */
 	uint32_t held;         /* events in the table */
 	uint16_t wait_node;    /* the head waits for (wait_node, wait_ctr); 0: not waiting */

@@ -148,6 +148,8 @@ struct sim_ref {                      /* the agreed order, gseq - 1 */
 
 struct sim {
 	struct raft_fixture f;
+	unsigned part_phase, part_a, part_b; /* --partition: its phase, the minority's indexes */
+	uint64_t part_ms, part_ctr, part_gseq;
 	struct sim_node node[SIM_MAX];
 	unsigned nn;
 	uint64_t seed, rng, step, order;
@@ -179,6 +181,7 @@ struct sim {
 
 static int g_verbose;
 static bool g_cut_crash;              /* SIM_CUT_CRASH: the old crash (Raft only cut off) */
+static bool g_partition;              /* --partition: the scenario below, no random faults */
 static struct sim *g_sim;             /* the run in progress (the fixture's I/O wrappers) */
 static uint64_t g_old_term_commits; /* over every seed run */
 
@@ -630,6 +633,26 @@ static uint64_t env_random(void *arg)
 
 /* ---------------------------------------------------------------- what rumor-cp links */
 
+static void fail(struct sim *s, const char *fmt, ...);
+
+/* A durable or applied ack: the event is on a majority's payload-log platters, as the ack
+ * says (a node whose watermark passed it counts too: gc may have deleted its record). Checked
+ * at the ack, not later at a loss: a durable ack means committed, so a loss shows only
+ * when every copy of a committed payload is gone. */
+static void check_acked_on_disks(const struct sim_client *cl)
+{
+	struct sim *s = cl->s;
+	uint16_t origin = s->node[cl->node].id;
+	unsigned on = 0;
+
+	for (unsigned i = 0; i < s->nn; i++)
+		on += sim_plog_persisted(s->node[i].plog, origin, cl->seq) ||
+		      cp_fsm_watermarks(s->node[i].n->fsm)[origin] >= cl->seq;
+	if (on < s->nn / 2 + 1)
+		fail(s, "event %u:%" PRIu64 " acknowledged %s is on %u payload-log disks only",
+		     origin, cl->seq, cl->ack == CP_ACK_DURABLE ? "durable" : "applied", on);
+}
+
 /* The API: a reply to a simulated client's request. */
 int cp_api_reply(struct cp_api_client *c, json_t *reply)
 {
@@ -643,6 +666,7 @@ int cp_api_reply(struct cp_api_client *c, json_t *reply)
 		cl->seq = (uint64_t)json_integer_value(json_object_get(reply, "seq"));
 		if (hex)
 			snprintf(cl->idhex, sizeof(cl->idhex), "%s", hex);
+		check_acked_on_disks(cl);
 	} else if (ok && !json_is_true(ok)) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 		cl->failed = true;
@@ -1528,6 +1552,85 @@ static void faults(struct sim *s)
 			node_restart(s, &s->node[i]);
 }
 
+static uint64_t majority_gseq(const struct sim *s)
+{
+	uint64_t g = 0;
+
+	for (unsigned i = 0; i < s->nn; i++)
+		if (i != s->part_a && i != s->part_b && cp_fsm_last_gseq(s->node[i].n->fsm) > g)
+			g = cp_fsm_last_gseq(s->node[i].n->fsm);
+	return g;
+}
+
+/* --partition (cluster_partition.sh's case, 5 nodes): the leader and one follower stamp an
+ * event each, and as soon as a node of the other three holds the leader's, those two are cut
+ * off from the three (Raft and APP links; gossip follows the APP links). The three must
+ * elect a leader and order their own events, whose clocks name the minority's last seqs, well
+ * within the partition: the minority origins' unvouched events are skipped at the gap timeout
+ * (1.5 s here), never waited for. After 12 s the links heal. */
+static void partition_step(struct sim *s)
+{
+	uint64_t now = sim_now_ms(s);
+	struct sim_node *a = &s->node[s->part_a];
+
+	switch (s->part_phase) {
+	case 0: /* a leader that has ordered something */
+		if (now < 2000)
+			return;
+		for (unsigned i = 0; i < s->nn; i++)
+			if (s->node[i].n->lead.leading && cp_fsm_last_gseq(s->node[i].n->fsm) > 0) {
+				s->part_a = i;
+				s->part_b = (i + 1) % s->nn;
+				a = &s->node[i];
+				s->part_ctr = rumor_vc_get(&a->dp.clock, a->id);
+				client_send(s, s->part_a, false);
+				client_send(s, s->part_b, false);
+				s->part_phase = 1;
+				s->part_ms = now;
+				return;
+			}
+		return;
+	case 1: { /* cut once the majority's side holds the leader's new event (or 50 ms on) */
+		uint64_t mine = rumor_vc_get(&a->dp.clock, a->id);
+		bool there = false;
+		for (unsigned i = 0; i < s->nn; i++)
+			if (i != s->part_a && i != s->part_b && mine > s->part_ctr &&
+			    rumor_vc_get(&s->node[i].dp.clock, a->id) >= mine)
+				there = true;
+		if (!there && now - s->part_ms < 50)
+			return;
+		for (unsigned i = 0; i < s->nn; i++)
+			if (i != s->part_a && i != s->part_b) {
+				set_conn(s, s->part_a, i, false);
+				set_conn(s, s->part_b, i, false);
+			}
+		s->stats_parts++;
+		s->part_phase = 2;
+		s->part_ms = now;
+		if (g_verbose)
+			fprintf(stderr, "partition at %" PRIu64 " ms: nodes %u,%u | the rest (%s)\n",
+				now, a->id, s->node[s->part_b].id, there ? "held there" : "timed out");
+		return;
+	}
+	case 2: /* 2.5 s to elect and re-report; then 9.5 s to order something new */
+		if (now - s->part_ms >= 2500 && !s->part_gseq)
+			s->part_gseq = majority_gseq(s) + 1;
+		if (now - s->part_ms < 12000)
+			return;
+		if (majority_gseq(s) < s->part_gseq)
+			fail(s, "the majority's side ordered nothing from %" PRIu64 " to %" PRIu64
+			     " ms of a partition (applied gseq %" PRIu64 ")", s->part_ms + 2500, now,
+			     s->part_gseq - 1);
+		for (unsigned i = 0; i < s->nn; i++)
+			for (unsigned j = 0; j < s->nn; j++)
+				set_conn(s, i, j, true);
+		s->part_phase = 3;
+		return;
+	default:
+		return;
+	}
+}
+
 static void heal(struct sim *s)
 {
 	s->healed = true;
@@ -1682,7 +1785,9 @@ static void check_all(struct sim *s)
 				 "replicationQuorum, fixed upstream in 524f735)", sim_now_ms(s), i + 1,
 				 s->old_term_commits);
 		}
-	for (unsigned i = 0; i < s->nn && !s->failed; i++)
+	/* after libraft's old-term overwrite (watch_commits) the nodes' applies differ by its
+	 * doing: the seed ends there, counted apart, not judged by what follows in this step */
+	for (unsigned i = 0; i < s->nn && !s->failed && !s->raft_stopped; i++)
 		check_node(s, &s->node[i]);
 }
 
@@ -1726,6 +1831,8 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	s->seed = seed;
 	s->rng = seed * 0x9e3779b97f4a7c15ull + 7;
 	s->nn = 3 + 2 * below(s, 2);
+	if (g_partition)
+		s->nn = 5;
 	s->loss_pct = below(s, 25);
 	s->dup_pct = below(s, 10);
 	s->eio_pct = below(s, 3);
@@ -1761,7 +1868,10 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 		raft_fixture_step(&s->f);
 		raft_disk_step(s);
 		run_nodes(s);
-		faults(s);
+		if (g_partition)
+			partition_step(s);
+		else
+			faults(s);
 		if (below(s, 4) == 0)
 			client_send(s, below(s, s->nn), false);
 		check_all(s);
@@ -1868,13 +1978,14 @@ int main(int argc, char **argv)
 		{ "seeds", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
 		{ "plant", required_argument, NULL, 'p' }, { "expect-fail", no_argument, NULL, 'x' },
 		{ "long", no_argument, NULL, 'l' }, { "verbose", no_argument, NULL, 'v' },
+		{ "partition", no_argument, NULL, 'P' },
 		{ 0 }
 	};
 	uint64_t first = 1, nseeds = 1000, events = 0;
 	bool expect_fail = false, lng = false, one = false, many = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:s:p:xlv", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:s:p:xlvP", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': nseeds = strtoull(optarg, NULL, 10); many = true; break;
 		case 's': first = strtoull(optarg, NULL, 10); one = true; break;
@@ -1890,9 +2001,10 @@ int main(int argc, char **argv)
 		case 'x': expect_fail = true; break;
 		case 'l': lng = true; break;
 		case 'v': g_verbose = 1; break;
+		case 'P': g_partition = true; break;
 		default:
 			fprintf(stderr, "usage: rumor-sim [--seeds N] [--seed S] [--plant NAME] "
-				"[--expect-fail] [--long] [-v]\n");
+				"[--expect-fail] [--long] [--partition] [-v]\n");
 			return 2;
 		}
 	}

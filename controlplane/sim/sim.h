@@ -23,6 +23,7 @@ void sim_plog_crash(struct cp_plog *pl);
 void sim_plog_rot(struct cp_plog *pl, uint64_t pick);
 void sim_plog_complete(struct cp_plog *pl, uint64_t now_ms);
 bool sim_plog_readable(const struct cp_plog *pl, uint16_t origin, uint64_t seq);
+bool sim_plog_persisted(const struct cp_plog *pl, uint16_t origin, uint64_t seq);
 size_t sim_plog_count(const struct cp_plog *pl);
 bool sim_plog_record(const struct cp_plog *pl, size_t i, uint16_t *origin, uint64_t *first_seq,
 		     uint16_t *count);

@@ -218,6 +218,14 @@ bool sim_plog_readable(const struct cp_plog *pl, uint16_t origin, uint64_t seq)
 	return r && r->persisted && !r->rotten;
 }
 
+/* The durability check: a record on the platter, read or not (rot is the rot bound's). */
+bool sim_plog_persisted(const struct cp_plog *pl, uint16_t origin, uint64_t seq)
+{
+	const struct rec *r = find(pl, origin, seq);
+
+	return r && r->persisted;
+}
+
 size_t sim_plog_count(const struct cp_plog *pl)
 {
 	return pl->n;

@@ -1542,6 +1542,115 @@ static void run_reference(uint64_t seed, unsigned stride)
 	free(f);
 }
 
+/* Partition (cluster_partition): the leader (node 1) and node 2 are cut off from 3, 4, 5.
+ * Node 1 stamped (1,1) just before the cut; 3 and 4 hold it and every later event on their
+ * side names (1,1) in its clock. The old leader had node 1's own report, so (1,1) was ready
+ * there, but its cut never committed. A durable acknowledgment must rest on the committed
+ * batch alone (the old leader's confirmation died with its memory), and the new leader,
+ * which never hears node 1, skips (1,1) at the gap timeout and orders the rest. Before the
+ * fix: durable_through was 1 at the old leader, and the new one ordered nothing, every skip
+ * deferred (3 and 4 hold it, 1 and 2 were never heard). */
+static struct cp_order *mk_rumor_cp5(void)
+{
+	static const uint16_t voters5[] = {1, 2, 3, 4, 5};
+	struct cp_order_config cfg;
+	cp_order_config_default(&cfg);
+	cfg.gap_timeout_us = 1000;
+	cfg.batch_max_us = 100;
+	cfg.skip_needs_passes = true; /* as rumor-cp runs it */
+	struct cp_order *o;
+	assert_int_equal(cp_order_create(&cfg, &o), 0);
+	assert_int_equal(cp_order_set_voters(o, voters5, 5), 0);
+	return o;
+}
+
+static void test_partition_new_leader_not_wedged(void **state)
+{
+	(void)state;
+	struct cp_order *a = mk_rumor_cp5(), *o = mk_rumor_cp5();
+	struct cp_order_origin_info oi;
+	struct cp_order_stats st;
+	struct cp_batch b;
+	unsigned ev3 = 0, sk1 = 0;
+	cp_batch_init(&b, 0);
+
+	/* the old leader: (1,1) ready, cut, not committed: not durable */
+	for (uint16_t r = 1; r <= 4; r += (r == 1 ? 2 : 1))
+		assert_int_equal(rep_id(a, r, 1, 1, 0, 0, 1, P(1, 1)), 0);
+	assert_int_equal(cp_order_origin_info(a, 1, &oi), 0);
+	assert_int_equal(oi.ready_through, 1);
+	assert_int_equal(oi.durable_through, 0);
+	assert_int_equal(cp_order_cut(a, 0, 1, &b), 1);
+	assert_int_equal(cp_order_origin_info(a, 1, &oi), 0);
+	assert_int_equal(oi.durable_through, 0);
+	cp_order_committed(a, &b); /* had it committed: durable as itself */
+	assert_int_equal(cp_order_origin_info(a, 1, &oi), 0);
+	assert_int_equal(oi.durable_through, 1);
+	assert_int_equal(oi.durable_floor, 0);
+	cp_order_destroy(a);
+
+	/* the new leader on the majority side */
+	for (uint16_t r = 3; r <= 4; r++)
+		assert_int_equal(rep_id(o, r, 1, 1, 0, 0, 1, P(1, 1)), 0);
+	for (uint16_t r = 3; r <= 5; r++)
+		assert_int_equal(rep_id(o, r, 3, 1, 0, 0, 2, P(1, 1), P(3, 1)), 0);
+	for (uint64_t t = 0; t <= 10000; t += 250) {
+		for (uint16_t v = 3; v <= 5; v++) /* the majority side re-reported all it holds */
+			assert_int_equal(cp_order_pass(o, v, t), 0);
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		if (count_kind(&b, 1, CP_BATCH_SKIP))
+			assert_true(t >= 1000); /* not before the gap timeout */
+		ev3 += count_kind(&b, 3, CP_BATCH_EVENT);
+		sk1 += count_kind(&b, 1, CP_BATCH_SKIP);
+		assert_int_equal(count_kind(&b, 1, CP_BATCH_EVENT), 0);
+		cp_order_committed(o, &b);
+	}
+	cp_order_get_stats(o, &st);
+	assert_int_equal(sk1, 1);
+	assert_int_equal(ev3, 1);
+	/* node 1's seq 1 was a skip: node 1 learns it from its apply, (1,1] is not durable */
+	assert_int_equal(cp_order_origin_info(o, 1, &oi), 0);
+	assert_int_equal(oi.durable_floor, 1);
+	assert_int_equal(cp_order_origin_info(o, 3, &oi), 0);
+	assert_int_equal(oi.durable_through, 1);
+	assert_int_equal(oi.durable_floor, 0);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* The rule that stays: an event its origin vouched for here, held by a majority, but one
+ * whose holders the new leader has not all heard, is not skipped while the voters not
+ * heard could make a majority with its holders; confirmed, it is ordered. */
+static void test_partition_confirmed_waits_then_orders(void **state)
+{
+	(void)state;
+	struct cp_order *o = mk_rumor_cp5();
+	struct cp_batch b;
+	unsigned ev2 = 0, sk2 = 0;
+	cp_batch_init(&b, 0);
+	/* origin 2's report and 3's: not a majority; 4 and 5 never heard in full */
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 0, 0, 1, P(2, 1)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 2, 0, 0, 1, P(2, 2)), 0);
+	for (uint64_t t = 0; t <= 6000; t += 250) {
+		for (uint16_t v = 1; v <= 3; v++)
+			assert_int_equal(cp_order_pass(o, v, t), 0);
+		if (t == 5000)
+			assert_int_equal(rep_id(o, 4, 2, 1, 0, t, 1, P(2, 1)), 0);
+		if (t == 5000)
+			for (uint16_t r = 3; r <= 4; r++)
+				assert_int_equal(rep_id(o, r, 2, 2, 0, t, 1, P(2, 2)), 0);
+		assert_true(cp_order_cut(o, t, 0, &b) >= 0);
+		ev2 += count_kind(&b, 2, CP_BATCH_EVENT);
+		sk2 += count_kind(&b, 2, CP_BATCH_SKIP);
+		cp_order_committed(o, &b);
+	}
+	assert_int_equal(sk2, 0);
+	assert_int_equal(ev2, 2);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 static void test_reference_random(void **state)
 {
 	(void)state;
@@ -1591,6 +1700,8 @@ int main(void)
 		cmocka_unit_test(test_repair_strict),
 		cmocka_unit_test(test_random_dags_strict),
 		cmocka_unit_test(test_wiped_origin_restamps),
+		cmocka_unit_test(test_partition_new_leader_not_wedged),
+		cmocka_unit_test(test_partition_confirmed_waits_then_orders),
 		cmocka_unit_test(test_reference_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
