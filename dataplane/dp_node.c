@@ -1865,11 +1865,14 @@ static unsigned worker_in(struct dp_node *n, uint64_t now)
 		dp_node_rx_burst(n, pkts, nb, now);
 		work += nb;
 	}
-	if (n->ctl != NULL) {
+	/* up to 4 bursts: RELEASEs come as fast as frames, a worker must not fall behind */
+	for (unsigned k = 0; n->ctl != NULL && k < 4; k++) {
 		nb = rte_ring_sc_dequeue_burst(n->ctl, msgs, DP_BURST, NULL);
 		for (unsigned i = 0; i < nb; i++)
 			dp_node_cp_msg(n, msgs[i], now);
 		work += nb;
+		if (nb < DP_BURST)
+			break;
 	}
 	return work;
 }
