@@ -131,6 +131,8 @@ def main():
     ap.add_argument("--auth-runs", type=int, default=3, help="runs per point of the auth comparison")
     ap.add_argument("--workers", default="1,2",
                     help="worker counts measured per point (issue 18), e.g. 1,2")
+    ap.add_argument("--fanouts", default=None, help="fanouts measured (default 1,2,4,8)")
+    ap.add_argument("--sizes", default=None, help="sizes measured (default 64B,1KiB)")
     ap.add_argument("--runs", type=int, default=1, help="runs per point (medians, min..max)")
     ap.add_argument("--base", metavar="BUILD",
                     help="also measure this (older) build's one worker, alternating with --build")
@@ -146,6 +148,11 @@ def main():
         return
     if not a.build:
         ap.error("--build is required")
+    global FANOUTS, SIZES
+    if a.fanouts:
+        FANOUTS = [int(x) for x in a.fanouts.split(",")]
+    if a.sizes:
+        SIZES = [s for s in SIZES if s[0] in a.sizes.split(",")]
     if a.seconds is None:
         a.seconds = 1.0 if a.quick else 3.0
     # 256 MB for testpmd or rumor-pktrate, one at a time; other users share the hugepages
