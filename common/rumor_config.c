@@ -122,6 +122,7 @@ void rumor_config_defaults(struct rumor_config *cfg)
 	cfg->dataplane.store_peer_cap = 65536 / 4;
 	cfg->dataplane.origin_window = 65536 / 8;
 	cfg->dataplane.clock_window = 1000000;
+	cfg->dataplane.workers = 1;
 }
 
 /* [node.N] -> N, or -1 when the name is not a valid node section. */
@@ -439,6 +440,7 @@ static const struct num_key num_keys[] = {
 	NK(S_DATAPLANE, "origin_window", 1, 1u << 24, dataplane.origin_window),
 	/* Below a few thousand honest origins running ahead of the order would be dropped. */
 	NK(S_DATAPLANE, "clock_window", 1024, UINT32_MAX, dataplane.clock_window),
+	NK(S_DATAPLANE, "workers", 1, 8, dataplane.workers),
 };
 
 static int seen_before(struct parse_ctx *c, const char *key)

@@ -73,6 +73,8 @@ struct rumor_config {
 		uint32_t clock_window;    /* a frame's timestamp may name at most this many
 					     seqs of a node beyond what the order has reached
 					     for it; further is dropped (default 1000000) */
+		uint32_t workers;         /* rumor-dp worker lcores, one RX + TX queue pair
+					     each (default 1; > 1 needs no [auth] keyring) */
 	} dataplane;
 
 	struct {

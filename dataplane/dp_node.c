@@ -15,6 +15,7 @@
 #include <rte_ether.h>
 #include <rte_malloc.h>
 #include <rte_memzone.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 
 #include "rumor_be.h"
@@ -149,7 +150,7 @@ static int send_new_frame(struct dp_node *n, uint32_t idx)
 		memcpy(h->node, c->node, c->n * sizeof(c->node[0]));
 		memcpy(h->ctr, c->ctr, c->n * sizeof(c->ctr[0]));
 	}
-	if (rte_ring_sp_enqueue(n->dp2cp, msg) != 0) {
+	if (rte_ring_enqueue(n->dp2cp, msg) != 0) {
 		rte_mempool_put(n->msg_pool, obj);
 		return -ENOBUFS;
 	}
@@ -206,7 +207,7 @@ static int send_msg(struct dp_node *n, struct rumor_msg *msg)
 {
 	/* Acks and give-ups are small and rare: a few retries, then count and drop. */
 	for (int i = 0; i < 64; i++) {
-		if (rte_ring_sp_enqueue(n->dp2cp, msg) == 0)
+		if (rte_ring_enqueue(n->dp2cp, msg) == 0)
 			return 0;
 		flush_pending(n);
 	}
@@ -246,7 +247,7 @@ void dp_node_tx_flush(struct dp_node *n)
 
 	for (uint16_t i = 0; i < n->ntx; i++)
 		bytes += n->txbuf[i]->pkt_len;
-	sent = rte_eth_tx_burst(n->port, 0, n->txbuf, n->ntx);
+	sent = rte_eth_tx_burst(n->port, n->wid, n->txbuf, n->ntx);
 	n->stats->tx_pkts += sent;
 	if (sent < n->ntx) {
 		for (uint16_t i = sent; i < n->ntx; i++)
@@ -775,7 +776,7 @@ static int try_ack(struct dp_node *n, const struct rumor_msg_originate_ack *a)
 	memset(obj, 0, offsetof(struct rumor_msg, u));
 	((struct rumor_msg *)obj)->type = RUMOR_MSG_ORIGINATE_ACK;
 	((struct rumor_msg *)obj)->u.originate_ack = *a;
-	if (rte_ring_sp_enqueue(n->dp2cp, obj) != 0) {
+	if (rte_ring_enqueue(n->dp2cp, obj) != 0) {
 		rte_mempool_put(n->msg_pool, obj);
 		return -ENOBUFS;
 	}
@@ -811,6 +812,38 @@ static void ack(struct dp_node *n, uint64_t req_id, int status, uint16_t count,
 	n->ackq[n->ackq_tail++ % DP_ACKQ] = a;
 }
 
+/* Worker 0 before it stamps: take the entries other workers merged from the frames they
+ * received (each a whole-word store, monotone; a report of theirs that rumor-cp answered
+ * with this ORIGINATE was enqueued after its merge), so our timestamps cover every frame
+ * this node reported. As a merge on one worker, a growing clock closes the open frame. */
+static void clock_absorb(struct dp_node *n)
+{
+	bool closed = false;
+
+	for (unsigned j = 1; j < n->nworkers; j++) {
+		const struct dp_node *w = n->wk[j];
+		unsigned hi = __atomic_load_n(&w->clock_hi, __ATOMIC_ACQUIRE);
+
+		for (unsigned id = 1; id <= hi; id++) {
+			uint64_t v = __atomic_load_n(&w->clock.ctr[id], __ATOMIC_RELAXED);
+
+			if (id == n->self || v <= n->clock.ctr[id])
+				continue;
+			if (!closed) {
+				close_frame(n);
+				closed = true;
+			}
+			if (n->clock.ctr[id] == 0)
+				n->clock.nonzero++;
+			n->clock.ctr[id] = v;
+			if (id > n->clock_hi)
+				n->clock_hi = (uint16_t)id;
+			if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, (uint16_t)id, v) != 0)
+				n->clock_dirty = true;
+		}
+	}
+}
+
 static void originate(struct dp_node *n, const struct rumor_msg_originate *o, uint64_t now)
 {
 	struct dp_open_frame *of = &n->of;
@@ -822,6 +855,8 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 		ack(n, o->req_id, -EINVAL, 0, 0);
 		return;
 	}
+	if (n->nworkers > 1)
+		clock_absorb(n);
 	/* Dry run: validate and count the slots this message needs, so a full store refuses
 	 * it before anything is stamped. */
 	clk = of->open ? of->clock_len : clock_bytes_next(n);
@@ -1167,7 +1202,10 @@ static void clock_merge(struct dp_node *n, const struct rumor_vc *ts)
 			continue;
 		if (n->clock.ctr[id] == 0)
 			n->clock.nonzero++;
-		n->clock.ctr[id] = ts->ctr[i];
+		/* worker 0 reads other workers' clocks (clock_absorb): a whole-word store */
+		__atomic_store_n(&n->clock.ctr[id], ts->ctr[i], __ATOMIC_RELAXED);
+		if (id > n->clock_hi)
+			__atomic_store_n(&n->clock_hi, id, __ATOMIC_RELEASE);
 		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, id, ts->ctr[i]) != 0)
 			n->clock_dirty = true;
 	}
@@ -1303,7 +1341,8 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	/* The timestamp rule before anything else looks at the frame: a timestamp naming
 	 * the impossible must not reach the clock (every later origination would carry it),
 	 * the dedupe table or the store (and from there the leader's order). */
-	n->tsr.own_issued = n->clock.ctr[n->self];
+	n->tsr.own_issued = n->wid == 0 ? n->clock.ctr[n->self]
+					 : __atomic_load_n(&n->w0->clock.ctr[n->self], __ATOMIC_RELAXED);
 	rc = rumor_tsrule_check(&n->tsr, fr->hdr.origin, fr->hdr.first_seq, fr->hdr.event_count,
 				&fr->clock);
 	if (rc != RUMOR_TS_OK) {
@@ -1519,7 +1558,8 @@ static void resync(struct dp_node *n)
 	for (uint32_t i = 0; i < n->store.nslots; i++) {
 		struct dp_slot *sl = dp_store_slot(&n->store, i);
 
-		if (sl->state != DP_SLOT_HELD || (n->of.open && n->of.slot == i))
+		if (sl->state != DP_SLOT_HELD || (n->of.open && n->of.slot == i) ||
+		    dp_owner(n, sl->origin) != n->wid)
 			continue;
 		sl->rflags |= RUMOR_NEW_FRAME_RESYNC;
 		pend_push(n, i);
@@ -1542,8 +1582,74 @@ static void seq_floor(struct dp_node *n, const struct rumor_msg_seq_floor *f)
 	n->stats->seq_floor_raised++;
 }
 
+/* Worker 0 of several: hand @msg to @w. Its ctl ring holds a message per store slot and
+ * two cp2dp rings more (RELEASEs are at most one per held slot), and dp_node_poll reads
+ * cp2dp only while every ctl ring has room; so a full one means a worker that stopped:
+ * wait for it a while (~1 s), then count and drop. */
+static void hand_over(struct dp_node *n, struct dp_node *w, struct rumor_msg *msg)
+{
+	for (unsigned i = 0; rte_ring_sp_enqueue(w->ctl, msg) != 0; i++) {
+		if (i == 1u << 24) {
+			n->stats->ring_full_dp2cp++;
+			rte_mempool_put(n->msg_pool, msg);
+			return;
+		}
+		rte_pause();
+	}
+}
+
+/* Worker 0 of several: a copy of @msg to every other worker (VIEW, MEMBERS, RESYNC). */
+static void broadcast(struct dp_node *n, const struct rumor_msg *msg)
+{
+	for (unsigned j = 1; j < n->nworkers; j++) {
+		void *obj;
+
+		if (msg_get(n, &obj) != 0) {
+			n->stats->ring_full_dp2cp++;
+			continue;
+		}
+		memcpy(obj, msg, RUMOR_MSG_SIZE);
+		hand_over(n, n->wk[j], obj);
+	}
+}
+
+/* Worker 0 of several: the worker that must process @msg (0: here). */
+static unsigned msg_owner(struct dp_node *n, const struct rumor_msg *msg)
+{
+	switch (msg->type) {
+	case RUMOR_MSG_RELEASE:
+		return msg->u.release.origin <= RUMOR_NODE_ID_MAX ? dp_owner(n, msg->u.release.origin)
+								  : 0;
+	case RUMOR_MSG_PULL:
+		return msg->u.pull.origin <= RUMOR_NODE_ID_MAX ? dp_owner(n, msg->u.pull.origin) : 0;
+	case RUMOR_MSG_SEND_TO:
+		return msg->u.send_to.origin <= RUMOR_NODE_ID_MAX ? dp_owner(n, msg->u.send_to.origin)
+								  : 0;
+	default:
+		return 0;
+	}
+}
+
 void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 {
+	if (n->nworkers > 1 && n->wid == 0) {
+		unsigned w = msg_owner(n, msg);
+
+		if (w != 0) {
+			hand_over(n, n->wk[w], msg);
+			return;
+		}
+		if (msg->type == RUMOR_MSG_VIEW || msg->type == RUMOR_MSG_MEMBERS ||
+		    msg->type == RUMOR_MSG_RESYNC)
+			broadcast(n, msg);
+		if (msg->type == RUMOR_MSG_KEYRING) {
+			/* one keyring per node, swapped between bursts of one lcore: not with
+			 * several workers (dp_node_init refuses a keyring in the config) */
+			n->stats->keyring_refused++;
+			memset(&msg->u.keyring, 0, sizeof(msg->u.keyring));
+			msg->type = 0;
+		}
+	}
 	switch (msg->type) {
 	case RUMOR_MSG_ORIGINATE:
 		originate(n, &msg->u.originate, now);
@@ -1601,6 +1707,7 @@ static unsigned age_scan(struct dp_node *n, uint64_t now)
 
 		n->age_cursor = i + 1 < n->store.nslots ? i + 1 : 0;
 		if (sl->state != DP_SLOT_HELD || sl->pending || (n->of.open && n->of.slot == i) ||
+		    dp_owner(n, sl->origin) != n->wid ||
 		    now < sl->born || now - sl->born < n->age ||
 		    (sl->asked != 0 && now - sl->asked < n->age))
 			continue;
@@ -1613,7 +1720,7 @@ static unsigned age_scan(struct dp_node *n, uint64_t now)
 		msg->u.release.origin = sl->origin;
 		msg->u.release.first_seq = sl->first_seq;
 		msg->u.release.ordered_through = n->wm[sl->origin];
-		if (rte_ring_sp_enqueue(n->dp2cp, msg) != 0) {
+		if (rte_ring_enqueue(n->dp2cp, msg) != 0) {
 			rte_mempool_put(n->msg_pool, obj);
 			break;
 		}
@@ -1682,6 +1789,143 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 	}
 }
 
+/* ---------------------------------------------------------------- workers */
+
+/* Every other worker's ctl ring can take a burst of messages. */
+static inline bool ctl_room(const struct dp_node *n)
+{
+	for (unsigned j = 1; j < n->nworkers; j++)
+		if (rte_ring_free_count(n->wk[j]->ctl) < DP_BURST)
+			return false;
+	return true;
+}
+
+struct dp_node *dp_node_worker(struct dp_node *n, unsigned wid)
+{
+	return wid < n->nworkers ? n->wk[wid] : wid == 0 ? n : NULL;
+}
+
+/* Origin of a rumor frame at its fixed offset, 0 for anything else (ARP, short, not ours:
+ * the receiving worker handles it, dp_node_rx validates). */
+static inline uint16_t peek_origin(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_L2L4_LEN;
+
+	if (m->data_len < RUMOR_WIRE_PREFIX_LEN || rumor_be_ld32(p) != RUMOR_WIRE_MAGIC)
+		return 0;
+	return rumor_be_ld16(p + 12);
+}
+
+/* Keep our origins' frames of an RX burst in @pkts (returns how many), send the others to
+ * their owners' steering rings in one enqueue per worker. */
+static unsigned steer(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb)
+{
+	struct rte_mbuf *out[DP_WORKERS_MAX][DP_BURST];
+	unsigned nout[DP_WORKERS_MAX] = { 0 }, keep = 0;
+
+	for (unsigned i = 0; i < nb; i++) {
+		uint16_t o;
+		unsigned w;
+
+		if (i + 2 < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], uint8_t *) + RUMOR_WIRE_L2L4_LEN);
+		o = peek_origin(pkts[i]);
+		w = o == 0 || o > RUMOR_NODE_ID_MAX ? n->wid : dp_owner(n, o);
+		if (w == n->wid)
+			pkts[keep++] = pkts[i];
+		else
+			out[w][nout[w]++] = pkts[i];
+	}
+	for (unsigned w = 0; w < n->nworkers; w++) {
+		unsigned k;
+
+		if (nout[w] == 0)
+			continue;
+		k = rte_ring_sp_enqueue_burst(n->steer_to[w], (void **)out[w], nout[w], NULL);
+		if (k < nout[w]) {
+			n->stats->rx_pkts += nout[w] - k;
+			n->stats->drops[DP_DROP_STEER] += nout[w] - k;
+			rte_pktmbuf_free_bulk(&out[w][k], nout[w] - k);
+		}
+	}
+	return keep;
+}
+
+/* Frames other workers steered to us, and (workers > 0) worker 0's messages. */
+static unsigned worker_in(struct dp_node *n, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	void *msgs[DP_BURST];
+	unsigned work = 0, nb;
+
+	for (unsigned w = 0; w < n->nworkers; w++) {
+		if (n->steer_from[w] == NULL)
+			continue;
+		nb = rte_ring_sc_dequeue_burst(n->steer_from[w], (void **)pkts, DP_BURST, NULL);
+		dp_node_rx_burst(n, pkts, nb, now);
+		work += nb;
+	}
+	/* up to 4 bursts: RELEASEs come as fast as frames, a worker must not fall behind */
+	for (unsigned k = 0; n->ctl != NULL && k < 4; k++) {
+		nb = rte_ring_sc_dequeue_burst(n->ctl, msgs, DP_BURST, NULL);
+		for (unsigned i = 0; i < nb; i++)
+			dp_node_cp_msg(n, msgs[i], now);
+		work += nb;
+		if (nb < DP_BURST)
+			break;
+	}
+	return work;
+}
+
+unsigned dp_node_worker_msgs(struct dp_node *w, uint64_t now)
+{
+	unsigned work = worker_in(w, now);
+
+	work += flush_pending(w);
+	dp_node_tx_flush(w);
+	return work;
+}
+
+#define STAT_SUM(f) out->f += s->f
+void dp_node_stats_total(struct dp_node *n, struct rumor_dp_stats *out)
+{
+	struct dp_node *w0 = n->w0 != NULL ? n->w0 : n;
+
+	*out = *w0->stats;
+	for (unsigned j = 1; j < w0->nworkers; j++) {
+		const struct rumor_dp_stats *s = w0->wk[j]->stats;
+
+		STAT_SUM(rx_pkts); STAT_SUM(rx_bytes); STAT_SUM(tx_pkts); STAT_SUM(tx_bytes);
+		STAT_SUM(tx_full); STAT_SUM(rx_frames_new); STAT_SUM(rx_frames_dup);
+		STAT_SUM(rx_frames_late); STAT_SUM(rx_events_new); STAT_SUM(fanout_frames);
+		STAT_SUM(store_full); STAT_SUM(ring_full_dp2cp); STAT_SUM(pull_sent);
+		STAT_SUM(pull_served); STAT_SUM(pull_failed); STAT_SUM(arp_rx); STAT_SUM(arp_tx);
+		STAT_SUM(repair_sent); STAT_SUM(expire_asked); STAT_SUM(aged_out);
+		for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
+			STAT_SUM(drops[i]);
+		for (unsigned i = 0; i < RUMOR_TS_NREASONS; i++)
+			STAT_SUM(ts_drops[i]);
+		for (unsigned i = 0; i < RUMOR_DP_BUDGET_NREASONS; i++)
+			STAT_SUM(budget_drops[i]);
+	}
+	out->stranger_used = 0;
+	for (unsigned j = 0; j < RTE_MAX(w0->nworkers, (uint16_t)1); j++)
+		out->stranger_used += dp_node_worker(w0, j)->store.src_used[DP_SRC_STRANGER];
+}
+#undef STAT_SUM
+
+void dp_node_stats_publish(struct dp_node *n)
+{
+	if (n->nworkers <= 1 || n->wid != 0 || n->own_stats == NULL || n->stats_mz == NULL)
+		return;
+	for (unsigned j = 1; j < n->nworkers; j++)
+		if (n->wk[j] == NULL)
+			return; /* init failed half way */
+	/* totals computed beside, then copied in one go (readers are racy by design) */
+	dp_node_stats_total(n, &n->own_stats[1]);
+	memcpy(n->stats_mz->addr, &n->own_stats[1], sizeof(struct rumor_dp_stats));
+}
+
 unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 {
 	struct rte_mbuf *pkts[DP_BURST];
@@ -1689,6 +1933,25 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	unsigned work = 0, nb;
 
 	n->stats->heartbeat_tsc = now;
+	if (n->nworkers > 1) {
+		nb = rte_eth_rx_burst(n->port, n->wid, pkts, DP_BURST);
+		work += nb;
+		nb = steer(n, pkts, nb);
+		dp_node_rx_burst(n, pkts, nb, now);
+		work += worker_in(n, now);
+		if (n->wid != 0) {
+			work += flush_pending(n);
+			work += pull_timeouts(n, now);
+			work += age_scan(n, now);
+			dp_node_tx_flush(n);
+			return work;
+		}
+		if (now >= n->stats_next) {
+			n->stats_next = now + n->tsc_hz / 1000;
+			dp_node_stats_publish(n);
+		}
+		goto cp;
+	}
 	if (n->auth != NULL) {
 		if (now >= n->auth_tick)
 			auth_clock(n, now);
@@ -1698,10 +1961,12 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
 	dp_node_rx_burst(n, pkts, nb, now);
 	work += nb;
+cp:
 	work += flush_acks(n);
-	/* each message makes at most one ack: leave them in their ring while acks back up */
+	/* each message makes at most one ack: leave them in their ring while acks back up
+	 * (and while a worker's ctl ring could not take a burst of broadcasts) */
 	nb = n->ackq_tail - n->ackq_head > DP_ACKQ / 2 - DP_BURST ? 0 :
-		rte_ring_sc_dequeue_burst(n->cp2dp, msgs, DP_BURST, NULL);
+		rte_ring_sc_dequeue_burst(n->cp2dp, msgs, ctl_room(n) ? DP_BURST : 0, NULL);
 	for (unsigned i = 0; i < nb; i++)
 		dp_node_cp_msg(n, msgs[i], now);
 	work += nb;
@@ -1725,6 +1990,7 @@ static int port_setup(struct dp_node *n, const struct dp_node_params *p)
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	uint16_t nrx = p->rx_desc ? p->rx_desc : 1024, ntx = p->tx_desc ? p->tx_desc : 1024;
+	uint16_t nq = n->nworkers; /* a queue pair per worker */
 	int sock = rte_eth_dev_socket_id(n->port);
 
 	memset(&conf, 0, sizeof(conf));
@@ -1732,20 +1998,144 @@ static int port_setup(struct dp_node *n, const struct dp_node_params *p)
 		return -EIO;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (rte_eth_dev_configure(n->port, 1, 1, &conf) != 0)
+	if (nq > 1 && info.flow_type_rss_offloads != 0) {
+		/* spread senders over the queues; frames then go to their origin's worker */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+						   (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	}
+	if (nq > info.max_rx_queues || nq > info.max_tx_queues ||
+	    rte_eth_dev_configure(n->port, nq, nq, &conf) != 0)
 		return -EIO;
 	if (rte_eth_dev_adjust_nb_rx_tx_desc(n->port, &nrx, &ntx) != 0)
 		return -EIO;
 	if (sock < 0)
 		sock = (int)rte_socket_id();
-	if (rte_eth_rx_queue_setup(n->port, 0, nrx, sock, NULL, n->rx_pool) != 0)
-		return -EIO;
-	if (rte_eth_tx_queue_setup(n->port, 0, ntx, sock, NULL) != 0)
-		return -EIO;
+	for (uint16_t q = 0; q < nq; q++)
+		if (rte_eth_rx_queue_setup(n->port, q, nrx, sock, NULL, n->rx_pool) != 0 ||
+		    rte_eth_tx_queue_setup(n->port, q, ntx, sock, NULL) != 0)
+			return -EIO;
 	if (rte_eth_dev_start(n->port) != 0)
 		return -EIO;
 	rte_eth_promiscuous_enable(n->port);
 	return 0;
+}
+
+/* Workers 1..nworkers-1: copies of worker 0 (config, view, members, clock, shared store
+ * and pools) with their own dedupe table, pending FIFO, stats, ctl ring and steering rings.
+ * The source and stranger caps and the pull rate are split between the workers (each
+ * counts its own frames: no shared counter on the fast path). */
+static int workers_init(struct dp_node *n, uint32_t slots, int sock)
+{
+	char name[RTE_RING_NAMESIZE];
+	unsigned nw = n->nworkers;
+
+	if (nw <= 1)
+		return 0;
+	n->own_stats = rte_zmalloc_socket("dp_stats", 2 * sizeof(*n->stats), RTE_CACHE_LINE_SIZE,
+					  sock);
+	if (n->own_stats == NULL)
+		return -ENOMEM;
+	n->own_stats[0] = *n->stats;
+	n->stats = &n->own_stats[0];
+	n->store.src_cap = RTE_MAX(n->store.src_cap / nw, 1u);
+	n->store.stranger_cap /= nw;
+	n->pull_rate = RTE_MAX(n->pull_rate / nw, 1u);
+	for (unsigned j = 1; j < nw; j++) {
+		struct dp_node *w = rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+						       sock);
+		int rc;
+
+		if (w == NULL)
+			return -ENOMEM;
+		memcpy(w, n, sizeof(*w));
+		memset(w->wk, 0, sizeof(w->wk));
+		memset(&w->dedupe, 0, sizeof(w->dedupe));
+		w->pend = NULL;
+		w->stats_mz = NULL;
+		w->own_stats = NULL;
+		dp_seqstate_none(&w->seq);
+		n->wk[j] = w;
+		w->wid = (uint16_t)j;
+		w->rng ^= 0x9E3779B97F4A7C15ull * j;
+		w->tsr.member = w->member;
+		w->tsr.reached = w->reached;
+		w->store.owner = LCORE_ID_ANY; /* the worker's lcore: dp_node_worker_bind */
+		w->own_stats = rte_zmalloc_socket("dp_stats", sizeof(*w->stats), RTE_CACHE_LINE_SIZE,
+						  sock);
+		if (w->own_stats == NULL)
+			return -ENOMEM;
+		*w->own_stats = *n->stats;
+		w->stats = w->own_stats;
+		w->pend = rte_zmalloc("dp_pend", ((size_t)n->pend_mask + 1) * sizeof(uint32_t), 0);
+		if (w->pend == NULL)
+			return -ENOMEM;
+		rc = dp_dedupe_init(&w->dedupe, RTE_MAX(slots * 4 / nw, 4096u), w->rng, w->wm);
+		if (rc != 0)
+			return rc;
+		snprintf(name, sizeof(name), "rumor_ctl%u", j);
+		w->ctl = rte_ring_create(name, rte_align32pow2(slots + 2 * RUMOR_MSG_RING_SIZE), sock,
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->ctl == NULL)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < nw; i++)
+		for (unsigned j = 0; j < nw; j++) {
+			struct rte_ring *r;
+
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "rumor_steer%u_%u", i, j);
+			r = rte_ring_create(name, 2048, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (r == NULL)
+				return -ENOMEM;
+			n->wk[i]->steer_to[j] = r;
+			n->wk[j]->steer_from[i] = r;
+		}
+	return 0;
+}
+
+static void workers_fini(struct dp_node *n)
+{
+	for (unsigned j = 0; j < n->nworkers && j < DP_WORKERS_MAX; j++) {
+		struct dp_node *w = n->wk[j];
+		void *obj;
+
+		if (w == NULL)
+			continue;
+		for (unsigned i = 0; i < DP_WORKERS_MAX; i++) {
+			if (w->steer_to[i] == NULL)
+				continue;
+			while (rte_ring_dequeue(w->steer_to[i], &obj) == 0)
+				rte_pktmbuf_free(obj);
+			rte_ring_free(w->steer_to[i]);
+		}
+		if (j == 0)
+			continue;
+		dp_node_tx_flush(w);
+		if (w->ctl != NULL) {
+			while (rte_ring_dequeue(w->ctl, &obj) == 0)
+				rte_mempool_put(w->msg_pool, obj);
+			rte_ring_free(w->ctl);
+		}
+		if (w->nstash > 0)
+			rte_mempool_put_bulk(w->msg_pool, w->stash, w->nstash);
+		dp_dedupe_fini(&w->dedupe);
+		rte_free(w->pend);
+		rte_free(w->own_stats);
+		rte_free(w);
+		n->wk[j] = NULL;
+	}
+	if (n->own_stats != NULL) {
+		n->stats = n->stats_mz != NULL ? n->stats_mz->addr : NULL;
+		rte_free(n->own_stats);
+		n->own_stats = NULL;
+	}
+}
+
+void dp_node_worker_bind(struct dp_node *w)
+{
+	w->store.owner = rte_lcore_id();
 }
 
 int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
@@ -1760,6 +2150,18 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	if (cfg == NULL || (me = rumor_config_node(cfg, p->node_id)) == NULL ||
 	    cfg->gossip.mtu < 576)
 		return -EINVAL;
+	n->nworkers = p->workers ? p->workers : cfg->dataplane.workers ? cfg->dataplane.workers : 1;
+	n->w0 = n;
+	n->wk[0] = n;
+	if (n->nworkers > DP_WORKERS_MAX)
+		return -EINVAL;
+	if (n->nworkers > 1 && cfg->auth.keyring[0]) {
+		/* the keyring, replay windows and hop counters are one lcore's for now */
+		if (p->err != NULL)
+			snprintf(p->err, p->errlen, "[dataplane] workers > 1 does not support "
+				 "[auth] keyring yet");
+		return -EINVAL;
+	}
 	n->cfg = cfg;
 	n->self = p->node_id;
 	n->port = p->port_id;
@@ -1802,8 +2204,9 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	n->member[n->self] = 1;
 	members_count(n);
 
+	/* several workers report into it: multi-producer (one CAS per enqueue) */
 	n->dp2cp = rte_ring_create(RUMOR_SHM_DP2CP_RING, RUMOR_MSG_RING_SIZE, sock,
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+				   n->nworkers > 1 ? RING_F_SC_DEQ : RING_F_SP_ENQ | RING_F_SC_DEQ);
 	n->cp2dp = rte_ring_create(RUMOR_SHM_CP2DP_RING, RUMOR_MSG_RING_SIZE, sock,
 				   RING_F_SC_DEQ);
 	/* No per-lcore cache: the secondary's lcore ids overlap ours. */
@@ -1812,7 +2215,8 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	n->hdr_pool = rte_pktmbuf_pool_create(HDR_POOL, 8191, 256, 0,
 					      RTE_PKTMBUF_HEADROOM + 128, sock);
 	if (!p->no_port_setup)
-		n->rx_pool = rte_pktmbuf_pool_create(RX_POOL, p->rx_mbufs ? p->rx_mbufs : 4095,
+		n->rx_pool = rte_pktmbuf_pool_create(RX_POOL, p->rx_mbufs ? p->rx_mbufs :
+								4096u * n->nworkers - 1,
 						     256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
 	if (n->dp2cp == NULL || n->cp2dp == NULL || n->msg_pool == NULL ||
 	    n->hdr_pool == NULL || (!p->no_port_setup && n->rx_pool == NULL)) {
@@ -1873,6 +2277,9 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	if (rc != 0)
 		goto fail;
 	dp_keyring_publish(n);
+	rc = workers_init(n, slots, sock);
+	if (rc != 0)
+		goto fail;
 	if (!p->no_port_setup && port_setup(n, p) != 0) {
 		rc = -EIO;
 		goto fail;
@@ -1893,6 +2300,10 @@ void dp_node_fini(struct dp_node *n)
 	if (n->rx_pool != NULL)
 		rte_eth_dev_stop(n->port);
 	dp_node_tx_flush(n);
+	if (n->nworkers > 1) {
+		dp_node_stats_publish(n); /* the last totals stay readable until the memzone goes */
+		workers_fini(n);
+	}
 	rte_free(n->pend);
 	rte_free(n->peers);
 	rte_free(n->aslot);

@@ -1,7 +1,8 @@
 /* One rumor-dp node: port, pools, event store, dedupe, clock, view, shared rings, and the
- * poll function that runs one pass of the packet + cp2dp loop. Single lcore per node:
- * everything here is touched only by the lcore calling dp_node_poll (plus TX completion,
- * which only frees store slots through their refcount). */
+ * poll function that runs one pass of the packet + cp2dp loop. One struct per worker lcore
+ * (issue 18, [dataplane] workers): everything in it is touched only by the lcore calling
+ * dp_node_poll on it (plus TX completion, which only frees store slots through their
+ * refcount); workers share the store memzone, pools, peers and dp2cp, nothing else. */
 #ifndef DP_NODE_H
 #define DP_NODE_H
 
@@ -38,6 +39,8 @@ enum dp_drop {
 	/* [auth] encrypt disagrees (checked before the codec could read a body) */
 	DP_DROP_AUTH_ENC_UNEXPECTED = 32, /* F_ENC frame, and we do not encrypt (or a PULL_REQ) */
 	DP_DROP_AUTH_ENC_MISSING = 33,    /* plaintext body, and we encrypt */
+	/* workers (issue 18): a frame for another worker found its steering ring full */
+	DP_DROP_STEER = 39,
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -49,6 +52,7 @@ const char *dp_drop_name(unsigned idx);
 #define DP_PULL_MAX 64
 #define DP_PULL_TRIES 3
 #define DP_TXBUF 512
+#define DP_WORKERS_MAX 8   /* [dataplane] workers */
 
 struct dp_node_params {
 	const struct rumor_config *cfg;
@@ -73,6 +77,7 @@ struct dp_node_params {
 	uint32_t pull_burst;        /* token bucket depth: 256 */
 	uint64_t age_us;            /* ask the cp to release frames held unordered longer:
 				     * 30 s; UINT64_MAX: never */
+	uint16_t workers;           /* worker lcores, one RX + TX queue each; 0: cfg (1) */
 	char *err;                  /* optional: why init failed (state file problems) */
 	size_t errlen;
 };
@@ -214,7 +219,29 @@ struct dp_node {
 	struct rumor_auth *auth_boot;       /* the file's keyring once a KEYRING replaced it */
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
+	/* workers (issue 18). Worker w polls RX and TX queue w and owns the origins o with
+	 * dp_owner(o) == w (dedupe, watermarks, origin caps, its pulls, their slots' releases
+	 * and TX): frames of another worker's origin go to it through an SPSC ring
+	 * (steer_to[j] -> its steer_from[w]). Worker 0 is the dp_node dp_node_init filled: it
+	 * alone reads cp2dp, originates and stamps, and hands each message to the worker owning
+	 * its origin (RELEASE, PULL, SEND_TO) or to all (VIEW, MEMBERS, RESYNC) through their
+	 * ctl rings. Each worker keeps its own clock (worker 0 takes the others' entries before it
+	 * stamps) and its own stats (summed into the stats memzone by worker 0 every ms). */
+	uint16_t wid, nworkers;
+	uint16_t clock_hi;                  /* highest node id in our clock (merge reads up to it) */
+	struct dp_node *w0;                 /* worker 0 (ourselves in worker 0) */
+	struct dp_node *wk[DP_WORKERS_MAX]; /* worker 0: every worker, wk[0] = itself */
+	struct rte_ring *steer_to[DP_WORKERS_MAX], *steer_from[DP_WORKERS_MAX];
+	struct rte_ring *ctl;               /* workers > 0: messages worker 0 hands over */
+	struct rumor_dp_stats *own_stats;   /* nworkers > 1: this worker's counters */
+	uint64_t stats_next;                /* worker 0: TSC of the next sum into the memzone */
 } __rte_cache_aligned;
+
+/* The worker that owns origin @o's frames (our own origin: worker 0, which stamps it). */
+static inline unsigned dp_owner(const struct dp_node *n, uint16_t o)
+{
+	return n->nworkers <= 1 || o == n->self ? 0 : o % n->nworkers;
+}
 
 /* Create pools, rings, memzones and the store, set up the port (unless
  * params->no_port_setup). Returns 0 or: -EINVAL (bad params/config, node unknown),
@@ -244,7 +271,25 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now);
  * then dp_node_rx on each. What dp_node_poll does with an RX burst; exposed for the bench. */
 void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now);
 
-/* Process one cp2dp message (takes ownership of @msg). Exposed for tests. */
+/* Call on the lcore that polls worker @w (its store frees reuse slots without the ring). */
+void dp_node_worker_bind(struct dp_node *w);
+
+/* Worker @wid of @n (as dp_node_init made them; @n itself for 0), NULL when none. */
+struct dp_node *dp_node_worker(struct dp_node *n, unsigned wid);
+
+/* What a worker > 0 does besides RX: the messages worker 0 handed it and the frames other
+ * workers steered to it, then TX flush. Part of dp_node_poll; exposed for the bench, which
+ * feeds frames without the port's RX. Returns the work done. */
+unsigned dp_node_worker_msgs(struct dp_node *w, uint64_t now);
+
+/* Every worker's counters summed into @out (a single worker: a copy of its stats). */
+void dp_node_stats_total(struct dp_node *n, struct rumor_dp_stats *out);
+
+/* Worker 0: write the totals into the stats memzone now (also done every ms by its poll). */
+void dp_node_stats_publish(struct dp_node *n);
+
+/* Process one cp2dp message (takes ownership of @msg). Exposed for tests. On worker 0 of
+ * several, a message for another worker's origin is handed to it (-> its ctl ring). */
 void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);
 
 /* dp_keyring.c: RUMOR_MSG_KEYRING (swaps n->auth between bursts; wipes the message's

@@ -154,6 +154,7 @@ got:
 	if (repair)
 		__atomic_fetch_add(&s->repair_used[origin], 1, __ATOMIC_RELAXED);
 	sl = &s->slots[i];
+	sl->store = s; /* the allocating worker's view: its counters, its free stack */
 	rte_mbuf_ext_refcnt_set(&sl->shinfo, 1);
 	sl->state = DP_SLOT_HELD;
 	sl->origin = origin;

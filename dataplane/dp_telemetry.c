@@ -13,8 +13,10 @@ static struct dp_node *tel_node;
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct rumor_dp_stats *s = tel_node->stats;
+	static struct rumor_dp_stats tot; /* telemetry commands run one at a time */
+	const struct rumor_dp_stats *s = &tot;
 
+	dp_node_stats_total(tel_node, &tot); /* every worker's counters */
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);

@@ -28,6 +28,7 @@
 static volatile int force_quit;
 static struct rumor_config cfg;
 static struct dp_node node;
+static unsigned max_idle_us = 1000;
 
 static void on_signal(int sig)
 {
@@ -120,6 +121,30 @@ static void idle_sleep(struct idle_wait *iw, unsigned us)
 	atomic_store_explicit(&iw->w->dp_sleeping, 0, memory_order_relaxed);
 }
 
+static struct idle_wait iw;
+
+/* Workers 1.. ([dataplane] workers) on the other EAL lcores: the same loop without cp2dp and
+ * the wake-ups' sleep (a worker's queue has no fd of its own to wait on): busy while there
+ * is work, then sleeps growing to max_idle_us. */
+static int worker_main(void *arg)
+{
+	struct dp_node *w = arg;
+	unsigned idle = 0;
+
+	dp_node_worker_bind(w);
+	while (!force_quit) {
+		if (dp_node_poll(w, rte_rdtsc()) != 0) {
+			wake_cp(&iw);
+			idle = 0;
+			continue;
+		}
+		idle = idle == 0 ? 1 : idle * 2 > max_idle_us ? max_idle_us : idle * 2;
+		rte_delay_us_sleep(idle);
+	}
+	dp_node_tx_flush(w);
+	return 0;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -153,8 +178,8 @@ int main(int argc, char **argv)
 	struct dp_node_params p;
 	const char *config = NULL;
 	char err[256], initerr[256] = "";
-	unsigned max_idle_us = 1000, idle_us = 0;
-	struct idle_wait iw;
+	unsigned idle_us = 0, lcore, nw = 1;
+	struct rumor_dp_stats tot;
 	int ret, opt;
 
 	if (argc == 2 && !strcmp(argv[1], "--version"))
@@ -193,6 +218,9 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "port %u does not exist (add a --vdev or device)\n",
 			 p.port_id);
 	p.cfg = &cfg;
+	if (cfg.dataplane.workers > rte_lcore_count())
+		rte_exit(EXIT_FAILURE, "config: [dataplane] workers = %u needs as many EAL lcores "
+			 "(-l), have %u\n", cfg.dataplane.workers, rte_lcore_count());
 	if (p.seed == 0)
 		p.seed = rte_rdtsc() ^ ((uint64_t)p.node_id << 32);
 	p.err = initerr;
@@ -209,9 +237,16 @@ int main(int argc, char **argv)
 	idle_wait_init(&iw);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("rumor-dp: node %u port %u store %u slots, %u peers, origin seq from %" PRIu64
-	       ", ready\n",
-	       node.self, node.port, node.store.nslots, node.nview, node.clock.ctr[node.self] + 1);
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (nw >= node.nworkers)
+			break;
+		if (rte_eal_remote_launch(worker_main, dp_node_worker(&node, nw), lcore) != 0)
+			rte_exit(EXIT_FAILURE, "cannot start worker %u on lcore %u\n", nw, lcore);
+		nw++;
+	}
+	printf("rumor-dp: node %u port %u store %u slots, %u peers, %u workers, origin seq from %"
+	       PRIu64 ", ready\n", node.self, node.port, node.store.nslots, node.nview,
+	       node.nworkers, node.clock.ctr[node.self] + 1);
 	fflush(stdout);
 
 	/* Idle backoff as l3fwd-power does: busy-poll while there is work, then sleep
@@ -237,10 +272,11 @@ int main(int argc, char **argv)
 		/* acks waiting for room in dp2cp: rumor-cp is draining it, look again soon */
 		idle_sleep(&iw, node.ackq_tail != node.ackq_head && idle_us > 10 ? 10 : idle_us);
 	}
+	rte_eal_mp_wait_lcore();
+	dp_node_stats_total(&node, &tot);
 	printf("rumor-dp: node %u stopping: rx %" PRIu64 " tx %" PRIu64 " new %" PRIu64
-	       " dup %" PRIu64 "\n",
-	       node.self, node.stats->rx_pkts, node.stats->tx_pkts, node.stats->rx_frames_new,
-	       node.stats->rx_frames_dup);
+	       " dup %" PRIu64 "\n", node.self, tot.rx_pkts, tot.tx_pkts, tot.rx_frames_new,
+	       tot.rx_frames_dup);
 	if (p.state_dir != NULL && (ret = dp_node_seq_checkpoint(&node)) != 0)
 		fprintf(stderr, "rumor-dp: origin seq checkpoint failed (%s): the next run starts "
 				"above the reserved block\n", strerror(-ret));

@@ -3,7 +3,11 @@
  * net_null RX. Prints one JSON line per run. The frame copy into an RX mbuf (what a NIC's
  * DMA does) is inside the timed loop; the simulated controlplane releases every frame.
  * Usage: rumor-pktrate [EAL: --vdev net_null0 ...] -- --fanout F --event-bytes B
- *        [--seconds S] [--originate] [--auth | --encrypt]
+ *        [--seconds S] [--originate] [--auth | --encrypt] [--workers N]
+ * --workers N: [dataplane] workers = N (needs N EAL lcores and N net_null queues): worker w
+ * is fed the frames of the origins it owns on its own lcore (as RSS by origin would), worker
+ * 0 also runs the simulated controlplane; rates are the sum over workers, per CPU second
+ * over the sum of their threads' CPU time.
  * --auth: a keyring in the config, so every frame is verified (hop and body tag, replay
  * window) and every copy sealed; the input frames come sealed by their origins.
  * --encrypt: the same with [auth] encrypt = true: input bodies are AES-256-GCM ciphertext,
@@ -19,7 +23,10 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 
 #include "dp_node.h"
 #include "rumor_auth.h"
@@ -37,6 +44,7 @@ static struct rumor_auth *keys;   /* the origins' sealing (--auth) */
 static char keyring[64];
 
 static int encrypt;               /* --encrypt: [auth] encrypt = true, bodies sealed as GCM */
+static unsigned nworkers = 1;
 
 static void load_config(unsigned fanout, int auth)
 {
@@ -44,8 +52,8 @@ static void load_config(unsigned fanout, int auth)
 	int off = snprintf(text, sizeof(text),
 			   "[cluster]\nid = %u\n[gossip]\nfanout = %u\nrounds = 1\n"
 			   "flush_us = 50\n[dataplane]\nstore_slots = 8192\n"
-			   "store_peer_cap = 8192\n",
-			   CLUSTER, fanout);
+			   "store_peer_cap = 8192\nworkers = %u\n",
+			   CLUSTER, fanout, nworkers);
 
 	if (auth) {
 		static const char key[] = "1 000102030405060708090a0b0c0d0e0f"
@@ -174,17 +182,95 @@ static void fake_cp(void)
 	}
 }
 
-/* Forget every frame (all released): lets the same frames be "new" again. */
-static void forget(void)
+/* Forget every frame of worker @w (all released): lets the same frames be "new" again. */
+static void forget(struct dp_node *w)
 {
-	memset(node.dedupe.b, 0, ((size_t)node.dedupe.mask + 1) * sizeof(*node.dedupe.b));
-	rumor_vc_dense_init(&node.clock);
-	rumor_vc_init(&node.clock_sparse);
-	node.clock_dirty = false;
+	memset(w->dedupe.b, 0, ((size_t)w->dedupe.mask + 1) * sizeof(*w->dedupe.b));
+	rumor_vc_dense_init(&w->clock);
+	rumor_vc_init(&w->clock_sparse);
+	w->clock_dirty = false;
 	/* and every counter seen: the same sealed frames pass the replay window again */
-	if (node.win != NULL)
+	if (w->win != NULL)
 		for (unsigned o = 0; o <= NODES; o++)
-			rumor_auth_window_init(&node.win[o], node.win[o].floor);
+			rumor_auth_window_init(&w->win[o], w->win[o].floor);
+}
+
+/* One worker's relay loop until TSC @t1: bursts of 32 of its frames copied into RX mbufs
+ * (the "DMA"), dp_node_rx_burst, TX flush; worker 0 also plays the controlplane, the others
+ * take its releases (dp_node_worker_msgs). */
+struct relay {
+	struct dp_node *w;
+	const uint8_t *frames;
+	const unsigned *idx;        /* this worker's frames (indices into frames) */
+	unsigned nidx, flen, stride;
+	uint64_t t1;
+	uint64_t rx;
+	uint64_t waits;             /* passes a worker waited for releases (see below) */
+	double cpu;
+};
+
+static volatile int go;
+
+static int relay_loop(void *arg)
+{
+	struct relay *r = arg;
+	struct dp_node *w = r->w;
+	struct timespec c0, c1;
+	unsigned i = 0;
+
+	if (w->wid != 0) {
+		dp_node_worker_bind(w);
+		while (!go)
+			rte_pause();
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	while (rte_rdtsc() < r->t1) {
+		struct rte_mbuf *m[32];
+
+		/* Several workers: worker 0 is everyone's controlplane. When it lags (the
+		 * other threads of this shared machine run on its core) a worker holding a
+		 * quarter of the store waits for its releases instead of dropping frames
+		 * at a full store: the rate measured is then the controlplane's. */
+		if (nworkers > 1 && w->wid != 0) {
+			uint32_t held = 0;
+
+			for (unsigned o = 2; o <= NODES; o++)
+				held += w->store.origin_used[o];
+			if (held > w->store.nslots / 4) {
+				dp_node_worker_msgs(w, 0);
+				r->waits++;
+				/* sleep, not spin: worker 0 may need this core, and the
+				 * per-CPU-second rate counts work, not waiting */
+				usleep(20);
+				continue;
+			}
+		}
+		if (rte_pktmbuf_alloc_bulk(w->rx_pool, m, 32) != 0)
+			rte_exit(EXIT_FAILURE, "rx pool empty\n");
+		for (unsigned k = 0; k < 32; k++, i++) {
+			if (i == r->nidx) {
+				i = 0;
+				/* every frame of the last round must be released first */
+				if (w->wid == 0)
+					fake_cp();
+				else
+					dp_node_worker_msgs(w, 0);
+				forget(w);
+			}
+			memcpy(rte_pktmbuf_append(m[k], (uint16_t)r->flen),
+			       r->frames + (size_t)r->idx[i] * r->stride, r->flen);
+		}
+		dp_node_rx_burst(w, m, 32, 0);
+		r->rx += 32;
+		dp_node_tx_flush(w);
+		if (w->wid == 0)
+			fake_cp();
+		else
+			dp_node_worker_msgs(w, 0);
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	r->cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -194,7 +280,7 @@ int main(int argc, char **argv)
 		{"event-bytes", required_argument, NULL, 'b'},
 		{"seconds", required_argument, NULL, 's'},
 		{"originate", no_argument, NULL, 'o'}, {"auth", no_argument, NULL, 'a'},
-		{"encrypt", no_argument, NULL, 'e'},
+		{"encrypt", no_argument, NULL, 'e'}, {"workers", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = 2048, auth = 0;
@@ -202,6 +288,9 @@ int main(int argc, char **argv)
 	struct dp_node_params p;
 	uint8_t *frames;
 	uint64_t hz, t0, t1, rx = 0, tx0, ev0;
+	double cpu_workers = -1;
+	uint64_t waits = 0;
+	struct rumor_dp_stats tot;
 	struct timespec c0, c1;
 	int ret, opt;
 
@@ -219,6 +308,7 @@ int main(int argc, char **argv)
 		case 'o': originate = 1; break;
 		case 'a': auth = 1; break;
 		case 'e': auth = 1; encrypt = 1; break;
+		case 'w': nworkers = (unsigned)atoi(optarg); break;
 		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
@@ -230,6 +320,8 @@ int main(int argc, char **argv)
 	p.msg_pool_size = 8192;
 	p.rx_mbufs = 8191;
 	p.seed = 1;
+	if (nworkers > 1)
+		p.rx_mbufs = 8191 * nworkers;
 	ret = dp_node_init(&node, &p);
 	if (keyring[0])
 		unlink(keyring);
@@ -255,24 +347,46 @@ int main(int argc, char **argv)
 	t0 = rte_rdtsc();
 	t1 = t0 + (uint64_t)(seconds * (double)hz);
 	if (!originate) {
-		unsigned i = 0;
+		static struct relay rl[DP_WORKERS_MAX];
+		static unsigned idx[DP_WORKERS_MAX][NFRAMES];
+		unsigned lcore = rte_lcore_id();
 
-		while (rte_rdtsc() < t1) {
-			struct rte_mbuf *m[32];
+		if (nworkers != node.nworkers || nworkers > rte_lcore_count())
+			rte_exit(EXIT_FAILURE, "--workers %u needs as many lcores\n", nworkers);
+		for (unsigned i = 0; i < NFRAMES; i++) {
+			uint16_t o = (uint16_t)(2 + i % (NODES - 1));
+			unsigned w = dp_owner(&node, o);
 
-			if (rte_pktmbuf_alloc_bulk(node.rx_pool, m, 32) != 0)
-				rte_exit(EXIT_FAILURE, "rx pool empty\n");
-			for (unsigned k = 0; k < 32; k++, i++)
-				memcpy(rte_pktmbuf_append(m[k], (uint16_t)flen),
-				       frames + (size_t)i * stride, flen);
-			dp_node_rx_burst(&node, m, 32, 0);
-			rx += 32;
-			dp_node_tx_flush(&node);
-			fake_cp();
-			if (i == NFRAMES) {
-				i = 0;
-				forget();
+			idx[w][rl[w].nidx++] = i;
+		}
+		for (unsigned w = 0; w < nworkers; w++) {
+			rl[w].w = dp_node_worker(&node, w);
+			rl[w].frames = frames;
+			rl[w].idx = idx[w];
+			rl[w].flen = flen;
+			rl[w].stride = stride;
+			rl[w].t1 = t1;
+			if (w > 0) {
+				lcore = rte_get_next_lcore(lcore, 1, 0);
+				if (rte_eal_remote_launch(relay_loop, &rl[w], lcore) != 0)
+					rte_exit(EXIT_FAILURE, "cannot launch worker %u\n", w);
 			}
+		}
+		go = 1;
+		relay_loop(&rl[0]);
+		rte_eal_mp_wait_lcore();
+		/* what the other workers still hold */
+		for (unsigned k = 0; k < 100; k++) {
+			fake_cp();
+			for (unsigned w = 1; w < nworkers; w++)
+				dp_node_worker_msgs(rl[w].w, 0);
+		}
+		for (unsigned w = 0; w < nworkers; w++)
+			rx += rl[w].rx;
+		cpu_workers = 0;
+		for (unsigned w = 0; w < nworkers; w++) {
+			cpu_workers += rl[w].cpu;
+			waits += rl[w].waits;
 		}
 	} else {
 		/* events/s: ORIGINATE messages of 64 B events, packed into full frames */
@@ -304,21 +418,27 @@ int main(int argc, char **argv)
 		/* CPU time of this (only) thread: on a shared box the wall-clock rate also counts
 		 * time we were not scheduled; per CPU second is the comparable figure */
 		double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
-		uint64_t tx = node.stats->tx_pkts - tx0;
-		uint64_t evs = node.stats->originated_events - ev0;
+		uint64_t tx, evs;
+
+		dp_node_stats_total(&node, &tot);
+		tx = tot.tx_pkts - tx0;
+		evs = tot.originated_events - ev0;
+		if (cpu_workers >= 0)
+			cpu = cpu_workers; /* every worker thread's */
 
 		printf("{\"tool\":\"rumor-dp\",\"mode\":\"%s\",\"fanout\":%u,\"event_bytes\":%u,"
 		       "\"frame_bytes\":%u,\"seconds\":%.3f,\"rx_frames\":%" PRIu64
 		       ",\"tx_pkts\":%" PRIu64 ",\"tx_pps\":%.0f,\"rx_fps\":%.0f,"
 		       "\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,\"tx_per_cpu_s\":%.0f,"
-		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
+		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"workers\":%u,\"cp_waits\":%" PRIu64 ","
+		       "\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
 		       ",\"auth\":%s,\"encrypt\":%s,\"drops_auth\":%" PRIu64
 		       ",\"hugepages\":%s}\n",
 		       originate ? "originate" : "relay", fanout, evlen, flen, secs, rx, tx,
 		       (double)tx / secs, (double)rx / secs, (double)evs / secs, cpu,
 		       cpu > 0 ? (double)tx / cpu : 0, cpu > 0 ? (double)rx / cpu : 0,
-		       cpu > 0 ? (double)evs / cpu : 0,
-		       node.stats->tx_full, node.stats->drops[DP_DROP_STORE],
+		       cpu > 0 ? (double)evs / cpu : 0, nworkers, waits,
+		       tot.tx_full, tot.drops[DP_DROP_STORE],
 		       auth ? "true" : "false", encrypt ? "true" : "false",
 		       node.stats->drops[DP_DROP_AUTH_NO_KEY] + node.stats->drops[DP_DROP_AUTH_BAD_TAG] +
 			       node.stats->drops[DP_DROP_AUTH_REPLAY] +

@@ -4,7 +4,12 @@ same run, 2 MiB hugepages (or --no-huge when too few are free), one forwarding l
 Writes pktrate.json and pktrate.png into --out. Besides wall-clock rates it reports rates per
 CPU second of the forwarding thread (rumor: CLOCK_THREAD_CPUTIME_ID; testpmd: /proc CPU time
 over the measured window), which stay comparable on a shared, overloaded machine.
-Usage: run_pktrate.py --build BUILD_DIR [--quick] [--seconds S] [--out DIR]"""
+Usage: run_pktrate.py --build BUILD_DIR [--quick] [--seconds S] [--out DIR]
+       [--workers 1,2] [--runs R] [--base OLD_BUILD]
+--workers: rumor-pktrate --workers N runs per point (issue 18; N > 1 on lcores 0..N-1, the
+whole of a 2-core box), under "workers_rows"; "rows" stay the one-worker figures. --runs R:
+every point R times (medians and min..max); --base: an older build's one worker in the same
+loop, alternating with ours (under "base_rows")."""
 import argparse
 import statistics
 import json
@@ -87,9 +92,12 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rumor(build, fanout, evlen, seconds, originate=False, auth=False, encrypt=False):
-    cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + eal(["net_null0"], "1") + \
+def rumor(build, fanout, evlen, seconds, originate=False, auth=False, encrypt=False, workers=0):
+    lcores = "1" if workers <= 1 else ",".join(str(i) for i in range(workers))
+    cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + eal(["net_null0"], lcores) + \
         ["--", "--fanout", str(fanout), "--event-bytes", str(evlen), "--seconds", str(seconds)]
+    if workers:
+        cmd += ["--workers", str(workers)]
     if originate:
         cmd.append("--originate")
     if encrypt:
@@ -121,6 +129,14 @@ def main():
     ap.add_argument("--auth-base", metavar="BUILD",
                     help="also measure this (older) build's auth off/on, alternating with --build")
     ap.add_argument("--auth-runs", type=int, default=3, help="runs per point of the auth comparison")
+    ap.add_argument("--workers", default="1,2",
+                    help="worker counts measured per point (issue 18), e.g. 1,2")
+    ap.add_argument("--fanouts", default=None, help="fanouts measured (default 1,2,4,8)")
+    ap.add_argument("--sizes", default=None, help="sizes measured (default 64B,1KiB)")
+    ap.add_argument("--runs", type=int, default=1, help="runs per point (medians, min..max)")
+    ap.add_argument("--base", metavar="BUILD",
+                    help="also measure this (older) build's one worker, alternating with --build")
+    ap.add_argument("--no-auth", action="store_true", help="skip the auth on/off comparison")
     ap.add_argument("--encrypt-only", action="store_true",
                     help="only the cost of [auth] encrypt: off / auth / auth + encrypt, 64 B and 1 KiB")
     a = ap.parse_args()
@@ -132,6 +148,11 @@ def main():
         return
     if not a.build:
         ap.error("--build is required")
+    global FANOUTS, SIZES
+    if a.fanouts:
+        FANOUTS = [int(x) for x in a.fanouts.split(",")]
+    if a.sizes:
+        SIZES = [s for s in SIZES if s[0] in a.sizes.split(",")]
     if a.seconds is None:
         a.seconds = 1.0 if a.quick else 3.0
     # 256 MB for testpmd or rumor-pktrate, one at a time; other users share the hugepages
@@ -212,14 +233,49 @@ def measure(a):
         return {"memory": mem, "rows": [], "auth": auth_onoff(a)}
     if a.encrypt_only:
         return {"memory": mem, "rows": [], "encrypt": encrypt_cost(a)}
-    rows = []
+    rows, wrows, brows = [], [], []
+    workers = [int(x) for x in a.workers.split(",") if x]
+    med = statistics.median
     for name, size, evlen in SIZES:
-        base, base_cpu = testpmd(size, a.seconds)
+        tp = [testpmd(size, a.seconds) for _ in range(max(1, a.runs))]
+        base, base_cpu = med([x[0] for x in tp]), med([x[1] for x in tp])
         # net_null copy=1 writes the packet bytes on RX and reads them on TX, as rumor's
         # driver writes each frame into its RX mbuf: a baseline that touches the data
-        base_copy, base_copy_cpu = testpmd(size, a.seconds, copy=1)
+        tc = [testpmd(size, a.seconds, copy=1) for _ in range(max(1, a.runs))]
+        base_copy, base_copy_cpu = med([x[0] for x in tc]), med([x[1] for x in tc])
         for f in FANOUTS:
-            r = rumor(a.build, f, evlen, a.seconds)
+            # every build / worker count once per run, alternating: they share the
+            # machine's state of the moment
+            runs = {}
+            for _ in range(max(1, a.runs)):
+                for key in ([("base", 1)] if a.base else []) + [("new", w) for w in workers]:
+                    res = rumor(a.base if key[0] == "base" else a.build, f, evlen, a.seconds,
+                                workers=0 if key[0] == "base" else key[1])
+                    runs.setdefault(key, []).append(res)
+
+            def summary(rs, key):
+                tx = [x["tx_pps"] for x in rs]
+                cpu = [x.get("tx_per_cpu_s", x["tx_pps"]) for x in rs]
+                return {"size": name, "fanout": f, "workers": key[1], "build": key[0],
+                        "runs": len(rs), "tx_pps": round(med(tx)),
+                        "tx_pps_spread": [round(min(tx)), round(max(tx))],
+                        "tx_per_cpu_s": round(med(cpu)),
+                        "tx_per_cpu_s_spread": [round(min(cpu)), round(max(cpu))],
+                        "cpu_seconds": [x.get("cpu_seconds") for x in rs],
+                        "drops_store": sum(x.get("drops_store", 0) for x in rs),
+                        "cp_waits": sum(x.get("cp_waits", 0) for x in rs),
+                        "ratio_io": round(med(tx) / base, 4) if base else None,
+                        "ratio_copy": round(med(tx) / base_copy, 4) if base_copy else None,
+                        "ratio_copy_cpu": round(med(cpu) / base_copy_cpu, 4)
+                        if base_copy_cpu else None,
+                        "gbit_s": round(med(tx) * (rs[0]["frame_bytes"] + 20) * 8 / 1e9, 3)}
+            for key, rs in runs.items():
+                (brows if key[0] == "base" else wrows).append(summary(rs, key))
+            one = runs.get(("new", 1)) or runs[("new", workers[0])]
+            r = dict(one[0])
+            r["tx_pps"] = med([x["tx_pps"] for x in one])
+            r["rx_fps"] = med([x["rx_fps"] for x in one])
+            r["tx_per_cpu_s"] = med([x.get("tx_per_cpu_s", x["tx_pps"]) for x in one])
             rcpu = r.get("tx_per_cpu_s", r["tx_pps"])
             rows.append({"size": name, "fanout": f, "testpmd_tx_pps": base,
                          "testpmd_copy_tx_pps": base_copy,
@@ -238,7 +294,13 @@ def measure(a):
            "cores": "1 forwarding lcore each (machine shared: 2 cores)",
            "rows": rows, "originate_64B_events_per_s": round(ev["events_per_s"]),
            "originate_64B_events_per_cpu_s": round(ev.get("events_per_cpu_s", 0)),
-           "originate_tx_pps": round(ev["tx_pps"]), "auth": auth_onoff(a)}
+           "originate_tx_pps": round(ev["tx_pps"]),
+           "workers_rows": wrows, "base_rows": brows, "base_build": a.base,
+           "runs": a.runs,
+           "workers_cores": "workers=1: lcore 1; workers=N: lcores 0..N-1 (this 2-core box "
+                            "shared with other jobs: cpu_seconds says how much each run got)"}
+    if not a.no_auth:
+        res["auth"] = auth_onoff(a)
     return res
 
 
@@ -249,6 +311,37 @@ def report_auth(au):
         print("  %soff: median %d (%d..%d)  on: median %d (%d..%d)  on/off %.3f"
               % (name, x["off_median"], x["off_spread"][0], x["off_spread"][1], x["on_median"],
                  x["on_spread"][0], x["on_spread"][1], x["on_vs_off"]))
+
+
+def report_workers(res):
+    """Base (one worker) and ours per worker count, medians (min..max), M frames/s."""
+    allr = res.get("base_rows", []) + res.get("workers_rows", [])
+    if not allr:
+        return
+    m = lambda v: "%.2f" % (v / 1e6)
+    sp = lambda s: "(%s..%s)" % (m(s[0]), m(s[1]))
+    print("workers (issue 18): %d runs per point, M frames/s wall and per CPU s, median (min..max)"
+          % res.get("runs", 1))
+    print("%-5s %3s %-5s %2s %-22s %-22s %6s %6s %6s %s" % ("size", "fo", "build", "w", "tx/s",
+          "tx/cpu-s", "r/io", "r/copy", "Gbit/s", "notes"))
+    for name, _, _ in SIZES:
+        for f in FANOUTS:
+            rs = [r for r in allr if r["size"] == name and r["fanout"] == f]
+            one = [r for r in rs if r["build"] == "new" and r["workers"] == 1]
+            for r in rs:
+                note = ""
+                if r["build"] == "new" and r["workers"] > 1 and one:
+                    note = "x%.2f wall, x%.2f per cpu vs 1 worker" % (
+                        r["tx_pps"] / one[0]["tx_pps"], r["tx_per_cpu_s"] / one[0]["tx_per_cpu_s"])
+                if r["build"] == "base" and one:
+                    note = "new/base %.3f wall, %.3f per cpu" % (
+                        one[0]["tx_pps"] / r["tx_pps"], one[0]["tx_per_cpu_s"] / r["tx_per_cpu_s"])
+                if r["drops_store"]:
+                    note += " store drops %d" % r["drops_store"]
+                print("%-5s %3d %-5s %2d %-22s %-22s %6.3f %6.3f %6.2f %s" % (
+                    name, f, r["build"], r["workers"], m(r["tx_pps"]) + " " + sp(r["tx_pps_spread"]),
+                    m(r["tx_per_cpu_s"]) + " " + sp(r["tx_per_cpu_s_spread"]), r["ratio_io"],
+                    r["ratio_copy"], r["gbit_s"], note))
 
 
 def report(res, out_dir):
@@ -281,6 +374,7 @@ def report(res, out_dir):
             r["testpmd_tx_per_cpu_s"], r["rumor_tx_per_cpu_s"], r["ratio_cpu"]))
     print("originate: %d events/s of 64 B packed into full frames (fanout 1, %d frames/s)"
           % (res["originate_64B_events_per_s"], res["originate_tx_pps"]))
+    report_workers(res)
     if "auth" in res:
         report_auth(res["auth"])
     os.makedirs(out_dir, exist_ok=True)

@@ -2,8 +2,11 @@
 # Multi-process test: 8 rumor-dp primaries in 8 network namespaces, veths on a bridge in a
 # 9th namespace, net_af_packet PMD each. One event originated at every node (through
 # rumor-dp-probe, a DPDK secondary) must reach all 8 nodes: fanout 3, rounds 4.
+# RDPT_WORKERS=N (issue 18): [dataplane] workers = N, N lcores and an af_packet qpair each
+# (the kernel's fanout spreads frames over the queues, rumor-dp steers them by origin).
 # Usage: netns8.sh RUMOR_DP RUMOR_DP_PROBE
 set -u
+W=${RDPT_WORKERS:-1}
 DP=$1
 PROBE=$2
 N=${RDPT_NODES:-8}
@@ -37,7 +40,7 @@ ip -n "$P-br" link set br0 up
 CFG=$WORK/rumor.conf
 {
 	printf '[cluster]\nid = 4242\n[gossip]\nfanout = %d\nrounds = %d\nflush_us = 100\n' "${RDPT_FANOUT:-3}" "${RDPT_ROUNDS:-4}"
-	printf '[dataplane]\nstore_slots = 512\n[auth]\ninsecure = true\n'
+	printf '[dataplane]\nstore_slots = 512\nworkers = %d\n[auth]\ninsecure = true\n' "$W"
 	for i in $(seq 1 "$N"); do
 		printf '[node.%d]\nmac = 02:00:00:00:01:%02x\nip = 10.77.0.%d\ncontrol = 127.0.0.1:%d\n' \
 			"$i" "$i" "$i" $((7100 + i))
@@ -55,10 +58,17 @@ for i in $(seq 1 "$N"); do
 done
 set +e
 EAL_COMMON="--lcores 0@(0-1) -m 40 --no-pci --log-level=*:warning"
+VDEV_EXTRA=
+if [ "$W" -gt 1 ]; then
+	lc="0@(0-1)"
+	for w in $(seq 1 $((W - 1))); do lc="$lc,$w@(0-1)"; done
+	EAL_COMMON="--lcores $lc -m 40 --no-pci --log-level=*:warning"
+	VDEV_EXTRA=",qpairs=$W"
+fi
 for i in $(seq 1 "$N"); do
 	mkdir -p "$WORK/state$i"
 	ip netns exec "$P-$i" "$DP" $EAL_COMMON --file-prefix "$P-$i" \
-		--vdev=net_af_packet0,iface=eth0 -- --config "$CFG" --node "$i" \
+		--vdev=net_af_packet0,iface=eth0$VDEV_EXTRA -- --config "$CFG" --node "$i" \
 		--msg-pool 1024 --state-dir "$WORK/state$i" >"$WORK/dp$i.log" 2>&1 &
 	PIDS+=($!)
 done
@@ -75,6 +85,11 @@ for i in $(seq 1 "$N"); do
 	fi
 done
 echo "all $N rumor-dp ready"
+if ! grep -q " $W workers" "$WORK/dp1.log"; then
+	echo "FAIL: rumor-dp does not run $W workers:"
+	cat "$WORK/dp1.log"
+	exit 1
+fi
 PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
 for i in $(seq 1 "$N"); do
 	if ! timeout 30 ip netns exec "$P-$i" "$PROBE" $PROBE_EAL --file-prefix "$P-$i" -- \

@@ -1,0 +1,432 @@
+/* [dataplane] workers (issue 18) on a net_ring port with a queue pair per worker: frames of
+ * every origin arrive on every queue (twice each), are steered to their origin's worker and
+ * reported exactly once; per-worker counters add up to the totals; TX of a worker only
+ * carries its origins; originations stamp what other workers merged. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp_node.h"
+#include "rumor_wire.h"
+
+#define NNODES 6
+#define SELF 1
+#define CLUSTER 78
+#define NQ 2
+
+static struct rumor_config cfg;
+static struct rte_mempool *pkt_pool;
+static struct dp_node node;
+static struct rte_ring *rxr[NQ], *txr[NQ];
+static uint16_t port;
+static bool active;
+static uint8_t reported[NNODES + 1][4096];
+
+static void start(unsigned slots)
+{
+	char text[4096], err[256], name[32];
+	static unsigned seq;
+	struct dp_node_params p;
+	int off, rc;
+
+	off = snprintf(text, sizeof(text),
+		       "[cluster]\nid = %u\n[gossip]\nfanout = 2\nrounds = 2\nflush_us = 100\n"
+		       "[dataplane]\nstore_slots = %u\nstore_peer_cap = %u\nworkers = %u\n"
+		       "[auth]\ninsecure = true\n",
+		       CLUSTER, slots, slots, NQ);
+	for (unsigned i = 1; i <= NNODES; i++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off,
+				"[node.%u]\nmac = 02:00:00:00:00:%02x\nip = 10.9.0.%u\n"
+				"control = 127.0.0.1:%u\n", i, i, i, 7000 + i);
+	if (rumor_config_parse(text, "test", &cfg, err, sizeof(err)) != 0)
+		fail_msg("config: %s", err);
+	assert_int_equal(cfg.dataplane.workers, NQ);
+	for (unsigned q = 0; q < NQ; q++) {
+		snprintf(name, sizeof(name), "wr%u_%u", seq, q);
+		rxr[q] = rte_ring_create(name, 4096, 0, 0);
+		snprintf(name, sizeof(name), "wt%u_%u", seq, q);
+		txr[q] = rte_ring_create(name, 16384, 0, 0);
+		assert_non_null(rxr[q]);
+		assert_non_null(txr[q]);
+	}
+	snprintf(name, sizeof(name), "wring%u", seq++);
+	rc = rte_eth_from_rings(name, rxr, NQ, txr, NQ, 0);
+	assert_true(rc >= 0);
+	port = (uint16_t)rc;
+	memset(&p, 0, sizeof(p));
+	p.cfg = &cfg;
+	p.node_id = SELF;
+	p.port_id = port;
+	p.msg_pool_size = 8192;
+	p.rx_mbufs = 4095;
+	p.seed = 7;
+	p.tsc_hz = 1000000; /* now in microseconds */
+	p.age_us = UINT64_MAX;
+	assert_int_equal(dp_node_init(&node, &p), 0);
+	assert_int_equal(node.nworkers, NQ);
+	memset(reported, 0, sizeof(reported));
+	active = true;
+}
+
+static void drain_tx(void)
+{
+	struct rte_mbuf *m[64];
+	unsigned n;
+
+	for (unsigned q = 0; q < NQ; q++)
+		while ((n = rte_ring_dequeue_burst(txr[q], (void **)m, 64, NULL)) > 0)
+			rte_pktmbuf_free_bulk(m, n);
+}
+
+static int teardown(void **state)
+{
+	void *m;
+
+	(void)state;
+	if (!active)
+		return 0;
+	active = false;
+	drain_tx();
+	while (rte_ring_dequeue(node.dp2cp, &m) == 0)
+		rte_mempool_put(node.msg_pool, m);
+	dp_node_fini(&node);
+	rte_eth_dev_close(port);
+	for (unsigned q = 0; q < NQ; q++) {
+		rte_ring_free(rxr[q]);
+		rte_ring_free(txr[q]);
+	}
+	return 0;
+}
+
+static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, uint64_t seq)
+{
+	uint8_t body[512], buf[700], payload[40];
+	struct rumor_wire_body b;
+	struct rumor_wire_l2l4 a;
+	struct rumor_wire_hdr h;
+	struct rumor_event_id id;
+	struct rumor_vc ts;
+	struct rte_mbuf *m;
+	int len;
+
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, origin, seq);
+	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
+	memset(payload, (int)(seq + origin), sizeof(payload));
+	rumor_event_id_compute(origin, seq, payload, sizeof(payload), &id);
+	assert_int_equal(rumor_wire_body_add(&b, &id, payload, sizeof(payload)), 0);
+	memcpy(a.src_mac, rumor_config_node(&cfg, sender)->mac, 6);
+	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
+	a.src_ip = rumor_config_node(&cfg, sender)->ip;
+	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
+	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
+	memset(&h, 0, sizeof(h));
+	h.type = RUMOR_WIRE_GOSSIP;
+	h.rounds_left = 1;
+	h.cluster_id = CLUSTER;
+	h.origin = origin;
+	h.sender = sender;
+	h.first_seq = seq;
+	h.event_count = 1;
+	h.clock_count = ts.n;
+	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, body, b.len);
+	assert_true(len > 0);
+	m = rte_pktmbuf_alloc(pkt_pool);
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
+	return m;
+}
+
+/* The controlplane: every NEW_FRAME counted (a second report of a frame fails the test)
+ * and released through cp2dp. Returns the records taken. */
+static unsigned cp_model(void)
+{
+	void *msgs[64];
+	unsigned n, got = 0;
+
+	while ((n = rte_ring_sc_dequeue_burst(node.dp2cp, msgs, 64, NULL)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct rumor_msg *m = msgs[i];
+
+			if (m->type != RUMOR_MSG_NEW_FRAME) {
+				rte_mempool_put(node.msg_pool, m);
+				continue;
+			}
+			uint16_t o = m->u.new_frame.origin;
+			uint64_t s = m->u.new_frame.first_seq;
+			uint32_t slot = m->u.new_frame.slot;
+
+			assert_true(o >= 1 && o <= NNODES && s < 4096);
+			if (reported[o][s]++ != 0)
+				fail_msg("frame %u:%lu reported twice", o, (unsigned long)s);
+			m->type = RUMOR_MSG_RELEASE;
+			m->u.release.slot = slot;
+			m->u.release.origin = o;
+			m->u.release.first_seq = s;
+			m->u.release.ordered_through = 0;
+			while (rte_ring_enqueue(node.cp2dp, m) != 0)
+				dp_node_poll(&node, 1000);
+			got++;
+		}
+	}
+	return got;
+}
+
+/* Frame (o, s) once on each queue, from two different senders. */
+static void inject(uint16_t o, uint64_t s)
+{
+	uint16_t s1 = o, s2 = o == NNODES ? 2 : (uint16_t)(o + 1);
+
+	if (s2 == SELF)
+		s2 = 2;
+	while (rte_ring_free_count(rxr[0]) < 1 || rte_ring_free_count(rxr[1]) < 1)
+		rte_pause();
+	assert_int_equal(rte_ring_enqueue(rxr[0], mk_frame(o, s1, s)), 0);
+	assert_int_equal(rte_ring_enqueue(rxr[1], mk_frame(o, s2, s)), 0);
+}
+
+static void check_totals(unsigned frames)
+{
+	struct rumor_dp_stats tot;
+	const struct rumor_dp_stats *mz = node.stats_mz->addr;
+	uint64_t new_sum = 0, dup_sum = 0, rx_sum = 0;
+
+	dp_node_stats_total(&node, &tot);
+	if (getenv("DP_WK_DEBUG")) {
+		fprintf(stderr, "new %lu dup %lu late %lu rx %lu\n", (unsigned long)tot.rx_frames_new,
+			(unsigned long)tot.rx_frames_dup, (unsigned long)tot.rx_frames_late,
+			(unsigned long)tot.rx_pkts);
+		for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
+			if (tot.drops[i])
+				fprintf(stderr, "drop %u: %lu\n", i, (unsigned long)tot.drops[i]);
+		for (unsigned i = 0; i < RUMOR_DP_BUDGET_NREASONS; i++)
+			if (tot.budget_drops[i])
+				fprintf(stderr, "budget %u: %lu\n", i, (unsigned long)tot.budget_drops[i]);
+		for (unsigned i = 0; i < RUMOR_TS_NREASONS; i++)
+			if (tot.ts_drops[i])
+				fprintf(stderr, "ts %u: %lu\n", i, (unsigned long)tot.ts_drops[i]);
+	}
+	for (unsigned w = 0; w < NQ; w++) {
+		const struct rumor_dp_stats *s = dp_node_worker(&node, w)->stats;
+
+		new_sum += s->rx_frames_new;
+		dup_sum += s->rx_frames_dup;
+		rx_sum += s->rx_pkts;
+	}
+	assert_int_equal(tot.rx_frames_new, frames);
+	assert_int_equal(tot.rx_frames_dup, frames);
+	assert_int_equal(tot.rx_pkts, 2 * frames);
+	assert_int_equal(new_sum, tot.rx_frames_new);
+	assert_int_equal(dup_sum, tot.rx_frames_dup);
+	assert_int_equal(rx_sum, tot.rx_pkts);
+	assert_int_equal(tot.drops[DP_DROP_STEER], 0);
+	/* the memzone (what rumor-cp, the probe and scripts read) has the totals */
+	dp_node_stats_publish(&node);
+	assert_int_equal(mz->rx_frames_new, frames);
+	assert_int_equal(mz->rx_pkts, 2 * frames);
+	assert_int_equal(mz->tx_pkts, tot.tx_pkts);
+}
+
+/* Each worker's TX queue carries frames of its own origins only (it relays what it owns);
+ * returns the frames taken. */
+static unsigned check_tx_owner(uint16_t *self_clock_origin3)
+{
+	struct rte_mbuf *m[64];
+	unsigned n, total = 0;
+	static uint8_t lin[2048];
+
+	for (unsigned q = 0; q < NQ; q++)
+		while ((n = rte_ring_dequeue_burst(txr[q], (void **)m, 64, NULL)) > 0) {
+			for (unsigned i = 0; i < n; i++) {
+				struct rumor_wire_frame fr;
+				const void *p = rte_pktmbuf_read(m[i], 0, m[i]->pkt_len, lin);
+
+				assert_non_null(p);
+				assert_int_equal(rumor_wire_decode(p, m[i]->pkt_len, CLUSTER,
+								   RUMOR_WIRE_PORT, 0, &fr), 0);
+				assert_int_equal(dp_owner(&node, fr.hdr.origin), q);
+				if (fr.hdr.origin == SELF && self_clock_origin3 != NULL)
+					*self_clock_origin3 = (uint16_t)rumor_vc_get(&fr.clock, 3);
+			}
+			total += n;
+			rte_pktmbuf_free_bulk(m, n);
+		}
+	return total;
+}
+
+/* One thread polls both workers in turn. */
+static void test_two_workers_interleaved(void **state)
+{
+	const unsigned per = 40;
+	struct dp_node *w1;
+	unsigned got = 0;
+	uint16_t c3 = 0;
+
+	(void)state;
+	start(1024);
+	w1 = dp_node_worker(&node, 1);
+	assert_non_null(w1);
+	assert_null(dp_node_worker(&node, 2));
+	for (uint64_t s = 1; s <= per; s++) {
+		for (uint16_t o = 2; o <= NNODES; o++)
+			inject(o, s);
+		for (int k = 0; k < 4; k++) {
+			dp_node_poll(&node, 1000);
+			dp_node_poll(w1, 1000);
+		}
+		got += cp_model();
+		check_tx_owner(NULL);
+	}
+	for (int k = 0; k < 50; k++) {
+		dp_node_poll(&node, 1000);
+		dp_node_poll(w1, 1000);
+		got += cp_model();
+	}
+	assert_int_equal(got, per * (NNODES - 1));
+	for (uint16_t o = 2; o <= NNODES; o++)
+		for (uint64_t s = 1; s <= per; s++)
+			assert_int_equal(reported[o][s], 1);
+	/* sharding: worker 1 took exactly the odd origins' new frames (3 and 5) */
+	assert_int_equal(w1->stats->rx_frames_new, 2 * per);
+	assert_int_equal(node.stats->rx_frames_new, 3 * per);
+	check_totals(per * (NNODES - 1));
+	check_tx_owner(NULL);
+	/* an origination on worker 0 stamps the clock worker 1 merged (origin 3 up to per) */
+	{
+		void *obj;
+		struct rumor_msg *m;
+
+		assert_int_equal(rte_mempool_get(node.msg_pool, &obj), 0);
+		m = obj;
+		memset(m, 0, sizeof(*m));
+		m->type = RUMOR_MSG_ORIGINATE;
+		m->u.originate.req_id = 9;
+		assert_int_equal(rumor_msg_originate_add(m, "hello", 5), 0);
+		assert_int_equal(rte_ring_enqueue(node.cp2dp, m), 0);
+		dp_node_poll(&node, 1000);
+		dp_node_poll(&node, 1000000); /* past flush_us: the frame goes out */
+		check_tx_owner(&c3);
+		assert_int_equal(c3, per);
+	}
+	/* every release reached its owner: the store is whole again once the frames left */
+	for (int k = 0; k < 10; k++) {
+		dp_node_poll(&node, 2000000);
+		dp_node_poll(w1, 2000000);
+		cp_model();
+		drain_tx();
+	}
+	{
+		struct rumor_dp_stats tot;
+
+		dp_node_stats_total(&node, &tot);
+		assert_int_equal(tot.store_full, 0);
+	}
+	/* free: the ring plus each worker's own cache and stack */
+	assert_int_equal(dp_store_free_count(&node.store) + dp_store_free_count(&w1->store) -
+				 rte_ring_count(node.store.free_ring),
+			 node.store.nslots);
+}
+
+static volatile int stop_worker;
+
+static int worker_loop(void *arg)
+{
+	struct dp_node *w = arg;
+
+	dp_node_worker_bind(w);
+	while (!stop_worker)
+		dp_node_poll(w, 1000);
+	dp_node_tx_flush(w);
+	return 0;
+}
+
+/* Worker 1 on its own lcore, worker 0 and the cp model here, many frames. */
+static void test_two_workers_threads(void **state)
+{
+	const unsigned per = 800;
+	unsigned got = 0, lcore = rte_get_next_lcore(-1, 1, 0);
+
+	(void)state;
+	if (lcore >= RTE_MAX_LCORE)
+		skip();
+	start(4096);
+	stop_worker = 0;
+	assert_int_equal(rte_eal_remote_launch(worker_loop, dp_node_worker(&node, 1), lcore), 0);
+	for (uint64_t s = 1; s <= per; s++) {
+		for (uint16_t o = 2; o <= NNODES; o++)
+			inject(o, s);
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		if (s % 8 == 0)
+			drain_tx();
+	}
+	for (unsigned k = 0; k < 2000000 && got < per * (NNODES - 1); k++) {
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		drain_tx();
+	}
+	/* settle: until both workers took every frame (the worker's thread may be descheduled
+	 * on a shared machine: wait for it, up to ~10 s), then the last releases */
+	for (unsigned k = 0; k < 10000; k++) {
+		struct rumor_dp_stats tot;
+
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		dp_node_stats_total(&node, &tot);
+		if (tot.rx_pkts == 2ull * per * (NNODES - 1))
+			break;
+		usleep(1000);
+	}
+	for (unsigned k = 0; k < 1000; k++) {
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+	}
+	stop_worker = 1;
+	rte_eal_wait_lcore(lcore);
+	drain_tx();
+	assert_int_equal(got, per * (NNODES - 1));
+	for (uint16_t o = 2; o <= NNODES; o++)
+		for (uint64_t s = 1; s <= per; s++)
+			assert_int_equal(reported[o][s], 1);
+	assert_int_equal(dp_node_worker(&node, 1)->stats->rx_frames_new, 2 * per);
+	check_totals(per * (NNODES - 1));
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
+		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_two_workers_interleaved, teardown),
+		cmocka_unit_test_teardown(test_two_workers_threads, teardown),
+	};
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "rumor-dp-wk-%d", (int)getpid());
+	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 16383, 256, 0, 2048, 0);
+	if (pkt_pool == NULL)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
