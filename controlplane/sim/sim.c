@@ -1738,8 +1738,10 @@ static unsigned holders(struct sim *s, raft_index k, raft_term t)
  * leader's next entries, which it does not hold (seed 172 with SIM_GROUP_CUT=1). The
  * evidence: leader @r committed index @k of term @t that fewer than a majority hold, and
  * enough followers make up the majority with a match index of at least @k while their log
- * holds another term at @k and reaches that match index. Returns the follower named. */
-static unsigned echoed_match(struct sim *s, const struct raft *r, raft_index k, raft_term t)
+ * holds another term at @k and reaches that match index. Returns the first such follower
+ * (0: no evidence) and its match index in @match. */
+static unsigned echoed_match(struct sim *s, const struct raft *r, raft_index k, raft_term t,
+			     raft_index *match)
 {
 	unsigned maj = s->nn / 2 + 1, have = holders(s, k, t), first = 0;
 
@@ -1752,7 +1754,10 @@ static unsigned echoed_match(struct sim *s, const struct raft *r, raft_index k, 
 		raft_term tf = log_term(rf, k);
 		if (m >= k && tf && tf != t && raft_last_index(rf) >= m) {
 			have++;
-			first = first ? first : (unsigned)id;
+			if (!first) {
+				first = (unsigned)id;
+				*match = m;
+			}
 		}
 	}
 	return have >= maj ? first : 0;
@@ -1808,8 +1813,10 @@ static void watch_commits(struct sim *s)
 				s->cterm[k] = t;
 				s->bycount[k] = counted;
 				unsigned f;
+				raft_index m = 0;
 				if (raft_state(r) == RAFT_LEADER && !counted &&
-				    holders(s, k, t) < s->nn / 2 + 1 && (f = echoed_match(s, r, k, t))) {
+				    holders(s, k, t) < s->nn / 2 + 1 &&
+				    (f = echoed_match(s, r, k, t, &m))) {
 					s->bycount[k] = SIM_BY_ECHO;
 					s->echo_commits++;
 					if (g_verbose)
@@ -1819,7 +1826,7 @@ static void watch_commits(struct sim *s)
 							"echoed last index, its entry there is of term %"
 							PRIu64 "\n", sim_now_ms(s), sn->id,
 							(uint64_t)r->current_term, k, holders(s, k, t),
-							s->nn, f, (uint64_t)r->leader_state.progress[f - 1].match_index,
+							s->nn, f, (uint64_t)m,
 							(uint64_t)log_term(s->node[f - 1].n->raft, k));
 				}
 			} else if (s->cterm[k] != t && s->bycount[k]) {
