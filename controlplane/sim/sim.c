@@ -94,6 +94,7 @@ struct sim_node {
 	size_t raft_synced;               /* stored entries on the platter (CP_PLANT_RAFT_FSYNC) */
 	uint64_t writeback_ms;            /* the page cache writes them back then */
 	bool wipe;                        /* the restart finds an empty disk */
+	unsigned raft_recv;               /* Raft messages delivered to it, as at its crash */
 	int (*io_truncate)(struct raft_io *io, raft_index index);
 	int (*io_snapshot_put)(struct raft_io *io, unsigned trailing,
 			       struct raft_io_snapshot_put *req, const struct raft_snapshot *snap,
@@ -169,7 +170,8 @@ struct sim {
 	unsigned raft_stopped;            /* libraft shut this node's server down (1-based) */
 	uint64_t old_term_commits;        /* libraft 0.15 commits of an older term's entry */
 	raft_term *cterm;                 /* [raft index]: the term committed there (0: none yet) */
-	bool *bycount;                    /* ... by a leader's old-term commit */
+	uint8_t *bycount;                 /* ... by libraft 0.15's doing (SIM_BY_*) */
+	uint64_t echo_commits;            /* commits on a follower's echoed last index */
 	size_t ccap;
 	unsigned wiped;                   /* a wiped node not caught up yet (1-based) */
 	uint64_t wipe_gseq;               /* ... until it applied through this */
@@ -184,6 +186,9 @@ static bool g_cut_crash;              /* SIM_CUT_CRASH: the old crash (Raft only
 static bool g_partition;              /* --partition: the scenario below, no random faults */
 static struct sim *g_sim;             /* the run in progress (the fixture's I/O wrappers) */
 static uint64_t g_old_term_commits; /* over every seed run */
+static uint64_t g_echo_commits;     /* ... and commits on an echoed last index */
+
+enum { SIM_BY_COUNT = 1, SIM_BY_ECHO = 2 }; /* sim->bycount: which libraft 0.15 bug */
 
 static void fail(struct sim *s, const char *fmt, ...)
 {
@@ -852,9 +857,25 @@ static void node_create(struct sim *s, unsigned i)
 	raft_set_snapshot_trailing(n->raft, 32);
 }
 
+/* Raft messages the fixture has delivered to server @i (types 1-5; fixture.c's n_recv has
+ * no slot for TIMEOUT_NOW, 6) */
+static unsigned raft_recvd(struct sim *s, unsigned i)
+{
+	unsigned n = 0;
+
+	for (int t = RAFT_IO_APPEND_ENTRIES; t <= RAFT_IO_INSTALL_SNAPSHOT; t++)
+		n += raft_fixture_n_recv(&s->f, i, t);
+	return n;
+}
+
 static void set_conn(struct sim *s, unsigned a, unsigned b, bool up)
 {
 	if (a == b || s->conn[a][b] == up)
+		return;
+	/* a crashed node's links come back only with it (node_restart): the fixture delivers
+	 * to a server that is not alive, so a link healed meanwhile let the dead server append
+	 * and acknowledge entries that its wipe then took (seed 229) */
+	if (up && (!s->node[a].up || !s->node[b].up))
 		return;
 	s->conn[a][b] = s->conn[b][a] = up;
 	if (up) {
@@ -1038,6 +1059,7 @@ static void node_crash(struct sim *s, struct sim_node *sn)
 		return;
 	sn->up = false;
 	s->stats_crashes++;
+	sn->raft_recv = raft_recvd(s, sn->idx);
 	/* cut off, not raft_fixture_kill: revive would reconnect it to every peer */
 	for (unsigned j = 0; j < s->nn; j++)
 		if (j != sn->idx && s->conn[sn->idx][j])
@@ -1693,6 +1715,54 @@ static raft_term log_term(const struct raft *r, raft_index i)
 	return l->entries[(l->front + (size_t)(i - 1 - l->offset)) % l->size].term;
 }
 
+/* Servers whose log holds @t at index @k (or compacted it: a snapshot covers only what it
+ * applied). */
+static unsigned holders(struct sim *s, raft_index k, raft_term t)
+{
+	unsigned h = 0;
+
+	for (unsigned j = 0; j < s->nn; j++) {
+		const struct raft *rj = s->node[j].n->raft;
+		raft_term tj = log_term(rj, k);
+		h += tj == t || (!tj && k <= rj->log.snapshot.last_index);
+	}
+	return h;
+}
+
+/* libraft 0.15's second way to commit what no majority holds. A follower answers every
+ * AppendEntries it accepts with its whole log's last index (recv_append_entries.c:121,
+ * `result->last_log_index = r->last_stored`), not prev_log_index + n_entries; the leader
+ * clamps that only to its own last index (replication.c:701-704) and takes it as the
+ * follower's match index. A follower whose log goes on past the matching prefix with an
+ * older leader's entries (a heartbeat at prev 20 answered "22") is then counted for the
+ * leader's next entries, which it does not hold (seed 172 with SIM_GROUP_CUT=1). The
+ * evidence: leader @r committed index @k of term @t that fewer than a majority hold, and
+ * enough followers make up the majority with a match index of at least @k while their log
+ * holds another term at @k and reaches that match index. Returns the first such follower
+ * (0: no evidence) and its match index in @match. */
+static unsigned echoed_match(struct sim *s, const struct raft *r, raft_index k, raft_term t,
+			     raft_index *match)
+{
+	unsigned maj = s->nn / 2 + 1, have = holders(s, k, t), first = 0;
+
+	for (unsigned i = 0; i < r->configuration.n && have < maj; i++) {
+		raft_id id = r->configuration.servers[i].id;
+		if (id == r->id || id < 1 || id > s->nn)
+			continue;
+		struct raft *rf = s->node[id - 1].n->raft;
+		raft_index m = r->leader_state.progress[i].match_index;
+		raft_term tf = log_term(rf, k);
+		if (m >= k && tf && tf != t && raft_last_index(rf) >= m) {
+			have++;
+			if (!first) {
+				first = (unsigned)id;
+				*match = m;
+			}
+		}
+	}
+	return have >= maj ? first : 0;
+}
+
 /* libraft 0.15's replicationQuorum (replication.c:1623-1656) commits the leader's last
  * stored index once a majority stores it, whatever that entry's term. Raft (§5.4.2, Figure
  * 8) forbids committing an older term's entry by counting replicas: another server with a
@@ -1707,7 +1777,7 @@ static void watch_commits(struct sim *s)
 		struct sim_node *sn = &s->node[i];
 		struct raft *r = sn->n->raft;
 		uint64_t c = r->commit_index;
-		bool counted = false;
+		uint8_t counted = 0;
 		if (c <= sn->seen_commit) {
 			sn->seen_commit = c; /* a restart starts again from its snapshot */
 			continue;
@@ -1715,7 +1785,7 @@ static void watch_commits(struct sim *s)
 		if (raft_state(r) == RAFT_LEADER) {
 			raft_term t = log_term(r, c);
 			if (t && t < r->current_term) {
-				counted = true;
+				counted = SIM_BY_COUNT;
 				s->old_term_commits++;
 				if (g_verbose)
 					fprintf(stderr, "[t=%" PRIu64 " ms] leader %u of term %" PRIu64
@@ -1730,9 +1800,9 @@ static void watch_commits(struct sim *s)
 			while (cap <= c)
 				cap *= 2;
 			s->cterm = realloc(s->cterm, cap * sizeof(*s->cterm));
-			s->bycount = realloc(s->bycount, cap);
+			s->bycount = realloc(s->bycount, cap * sizeof(*s->bycount));
 			memset(s->cterm + s->ccap, 0, (cap - s->ccap) * sizeof(*s->cterm));
-			memset(s->bycount + s->ccap, 0, cap - s->ccap);
+			memset(s->bycount + s->ccap, 0, (cap - s->ccap) * sizeof(*s->bycount));
 			s->ccap = cap;
 		}
 		for (uint64_t k = sn->seen_commit + 1; k <= c; k++) {
@@ -1742,6 +1812,23 @@ static void watch_commits(struct sim *s)
 			if (!s->cterm[k]) {
 				s->cterm[k] = t;
 				s->bycount[k] = counted;
+				unsigned f;
+				raft_index m = 0;
+				if (raft_state(r) == RAFT_LEADER && !counted &&
+				    holders(s, k, t) < s->nn / 2 + 1 &&
+				    (f = echoed_match(s, r, k, t, &m))) {
+					s->bycount[k] = SIM_BY_ECHO;
+					s->echo_commits++;
+					if (g_verbose)
+						fprintf(stderr, "[t=%" PRIu64 " ms] leader %u of term %" PRIu64
+							" committed index %" PRIu64 " that %u of %u servers "
+							"hold: node %u's match index %" PRIu64 " is its "
+							"echoed last index, its entry there is of term %"
+							PRIu64 "\n", sim_now_ms(s), sn->id,
+							(uint64_t)r->current_term, k, holders(s, k, t),
+							s->nn, f, (uint64_t)m,
+							(uint64_t)log_term(s->node[f - 1].n->raft, k));
+				}
 			} else if (s->cterm[k] != t && s->bycount[k]) {
 				/* libraft 0.15's old-term commit, overwritten by a newer leader: what a
 				 * server that restarted since (its commit index is not on disk) applies
@@ -1749,9 +1836,13 @@ static void watch_commits(struct sim *s)
 				s->raft_stopped = i + 1;
 				snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] node %u committed "
 					 "index %" PRIu64 " of term %" PRIu64 ", which another node "
-					 "committed with term %" PRIu64 " by counting replicas (libraft "
-					 "0.15's replicationQuorum, fixed upstream in 524f735)",
-					 sim_now_ms(s), sn->id, k, (uint64_t)t, (uint64_t)s->cterm[k]);
+					 "committed with term %" PRIu64 " %s", sim_now_ms(s), sn->id, k,
+					 (uint64_t)t, (uint64_t)s->cterm[k],
+					 s->bycount[k] == SIM_BY_COUNT ?
+					 "by counting replicas (libraft 0.15's replicationQuorum, fixed "
+					 "upstream in 524f735)" :
+					 "on a follower's echoed last index (libraft 0.15's AppendEntries "
+					 "result, recv_append_entries.c:121)");
 				break;
 			} else if (s->cterm[k] != t) {
 				fail(s, "node %u committed Raft index %" PRIu64 " of term %" PRIu64
@@ -1767,6 +1858,12 @@ static void watch_commits(struct sim *s)
 static void check_all(struct sim *s)
 {
 	trace(s);
+	/* a crashed node's Raft hears nothing until it restarts: what it took in would be
+	 * acknowledged by a process that is gone (and by a disk that its wipe takes) */
+	for (unsigned i = 0; i < s->nn && !s->failed; i++)
+		if (!s->node[i].up && raft_recvd(s, i) != s->node[i].raft_recv)
+			fail(s, "node %u is down but its Raft server received %u message(s)",
+			     i + 1, raft_recvd(s, i) - s->node[i].raft_recv);
 	watch_commits(s);
 	for (unsigned i = 0; i < s->nn && !s->failed && !s->raft_stopped; i++)
 		if (raft_state(s->node[i].n->raft) == RAFT_UNAVAILABLE &&
@@ -1774,7 +1871,7 @@ static void check_all(struct sim *s)
 			/* libraft shut a server down. Explained only by its old-term commit (see
 			 * watch_commits): then the seed ends here, counted apart; without one it
 			 * is a failure of ours. */
-			if (!s->old_term_commits) {
+			if (!s->old_term_commits && !s->echo_commits) {
 				fail(s, "libraft stopped node %u without an old-term commit before it",
 				     i + 1);
 				break;
@@ -1782,8 +1879,9 @@ static void check_all(struct sim *s)
 			s->raft_stopped = i + 1;
 			snprintf(s->why, sizeof(s->why), "[t=%" PRIu64 " ms] libraft stopped node %u "
 				 "after %" PRIu64 " old-term commit(s) (libraft 0.15's "
-				 "replicationQuorum, fixed upstream in 524f735)", sim_now_ms(s), i + 1,
-				 s->old_term_commits);
+				 "replicationQuorum, fixed upstream in 524f735) and %" PRIu64 " on an "
+				 "echoed last index", sim_now_ms(s), i + 1, s->old_term_commits,
+				 s->echo_commits);
 		}
 	/* after libraft's old-term overwrite (watch_commits) the nodes' applies differ by its
 	 * doing: the seed ends there, counted apart, not judged by what follows in this step */
@@ -1909,6 +2007,7 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 done:
 	*events = s->nsent;
 	g_old_term_commits += s->old_term_commits;
+	g_echo_commits += s->echo_commits;
 	if (g_verbose)
 		fprintf(stderr, "seed %" PRIu64 ": %u nodes, loss %u%%, dup %u%%, eio %u%%: %zu "
 			"sent, %zu requests, gseq %zu, %" PRIu64 " crashes (%" PRIu64 " of all), %"
@@ -2044,8 +2143,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("rumor-sim: %" PRIu64 " seed(s) from %" PRIu64 ", %" PRIu64 " events, %" PRIu64
-	       " failed, %" PRIu64 " ended early by libraft (%" PRIu64 " old-term commits in all), "
-	       "%.1f s%s%s\n", nseeds, first, total_events, failed, raft_stops, g_old_term_commits,
+	       " failed, %" PRIu64 " ended early by libraft (%" PRIu64 " old-term commits, %" PRIu64
+	       " on an echoed last index in all), %.1f s%s%s\n", nseeds, first, total_events,
+	       failed, raft_stops, g_old_term_commits, g_echo_commits,
 	       secs, cp_planted ? ", planted " : "",
 	       cp_planted ? plant_names[cp_planted] : "");
 	if (expect_fail)
