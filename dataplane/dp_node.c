@@ -33,6 +33,8 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_AUTH_BAD_BODY] = "auth_bad_body",
 	[DP_DROP_AUTH_ENC_UNEXPECTED] = "auth_enc_unexpected",
 	[DP_DROP_AUTH_ENC_MISSING] = "auth_enc_missing",
+	[DP_DROP_ARP_UNRESOLVED] = "arp_unresolved", [DP_DROP_LINK_DOWN] = "link_down",
+	[DP_DROP_ARP_BAD] = "arp_malformed",
 };
 
 _Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
@@ -238,6 +240,13 @@ void dp_node_tx_flush(struct dp_node *n)
 
 	if (n->ntx == 0)
 		return;
+	if (unlikely(!n->link.up)) {
+		/* the PMD would queue or fail them; count them and let pulls / repairs recover */
+		n->stats->drops[DP_DROP_LINK_DOWN] += n->ntx;
+		rte_pktmbuf_free_bulk(n->txbuf, n->ntx);
+		n->ntx = 0;
+		return;
+	}
 	if (n->auth != NULL)
 		auth_seal_tx(n);
 	/* Count bytes before the burst: sent mbufs belong to the driver afterwards (net_null
@@ -323,7 +332,23 @@ static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe,
 
 static inline const struct dp_peer *peer_get(const struct dp_node *n, uint16_t id)
 {
-	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid ? &n->peers[id] : NULL;
+	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid == 1 ? &n->peers[id] : NULL;
+}
+
+void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac)
+{
+	const struct rumor_node_conf *c = rumor_config_node(n->cfg, id);
+	struct rumor_node_conf t;
+
+	if (c == NULL || id == n->self)
+		return;
+	if (mac == NULL) {
+		n->peers[id].valid = DP_PEER_ARP;
+		return;
+	}
+	t = *c;
+	memcpy(t.mac, mac, 6);
+	peer_build(n, &t);
 }
 
 /* ---------------------------------------------------------------- frame authentication */
@@ -606,7 +631,9 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 		pe[ok] = peer_get(n, peers[i]);
 		pid[ok] = peers[i];
 		if (pe[ok] == NULL)
-			n->stats->drops[DP_DROP_PEER]++;
+			n->stats->drops[peers[i] <= RUMOR_NODE_ID_MAX &&
+					n->peers[peers[i]].valid == DP_PEER_ARP
+					? DP_DROP_ARP_UNRESOLVED : DP_DROP_PEER]++;
 		else
 			ok++;
 	}
@@ -1123,30 +1150,6 @@ static void serve_pull(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 
 /* ---------------------------------------------------------------- RX */
 
-static void arp_in(struct dp_node *n, struct rte_mbuf *m)
-{
-	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
-
-	n->stats->arp_rx++;
-	if (m->data_len < sizeof(*eh) + sizeof(*ah) ||
-	    ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    ah->arp_data.arp_tip != rte_cpu_to_be_32(n->my_ip)) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	/* Turn the request into the reply in place. */
-	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	ah->arp_data.arp_tha = ah->arp_data.arp_sha;
-	ah->arp_data.arp_tip = ah->arp_data.arp_sip;
-	memcpy(&ah->arp_data.arp_sha, n->my_mac, 6);
-	ah->arp_data.arp_sip = rte_cpu_to_be_32(n->my_ip);
-	eh->dst_addr = eh->src_addr;
-	memcpy(&eh->src_addr, n->my_mac, 6);
-	n->stats->arp_tx++;
-	tx_push(n, m);
-}
-
 /* Would merging @ts grow our clock? */
 static bool clock_grows(const struct dp_node *n, const struct rumor_vc *ts)
 {
@@ -1264,7 +1267,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	buf = rte_pktmbuf_mtod(m, const uint8_t *);
 	len = m->data_len;
 	if (len >= RUMOR_WIRE_ETH_LEN && buf[12] == 0x08 && buf[13] == 0x06) {
-		arp_in(n, m);
+		dp_link_arp_in(n, m, now); /* ARP never reaches the codec */
 		return;
 	}
 	/* The body is ciphertext exactly when the flag says so, and only a node that encrypts
@@ -1712,6 +1715,7 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	}
 	work += pull_timeouts(n, now);
 	work += age_scan(n, now);
+	work += dp_link_poll(n, now);
 	dp_node_tx_flush(n);
 	n->stats->store_used = n->store.nslots - dp_store_free_count(&n->store);
 	n->stats->stranger_used = n->store.src_used[DP_SRC_STRANGER];
@@ -1732,6 +1736,8 @@ static int port_setup(struct dp_node *n, const struct dp_node_params *p)
 		return -EIO;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (dp_link_port_conf(n, p, &info, &conf) != 0)
+		return -EINVAL;
 	if (rte_eth_dev_configure(n->port, 1, 1, &conf) != 0)
 		return -EIO;
 	if (rte_eth_dev_adjust_nb_rx_tx_desc(n->port, &nrx, &ntx) != 0)
@@ -1813,7 +1819,8 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 					      RTE_PKTMBUF_HEADROOM + 128, sock);
 	if (!p->no_port_setup)
 		n->rx_pool = rte_pktmbuf_pool_create(RX_POOL, p->rx_mbufs ? p->rx_mbufs : 4095,
-						     256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+						     256, 0, dp_link_rx_buf_size(cfg->gossip.mtu),
+						     sock);
 	if (n->dp2cp == NULL || n->cp2dp == NULL || n->msg_pool == NULL ||
 	    n->hdr_pool == NULL || (!p->no_port_setup && n->rx_pool == NULL)) {
 		rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
@@ -1873,10 +1880,13 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	if (rc != 0)
 		goto fail;
 	dp_keyring_publish(n);
-	if (!p->no_port_setup && port_setup(n, p) != 0) {
-		rc = -EIO;
+	if (!p->no_port_setup && (rc = port_setup(n, p)) != 0) {
+		rc = rc == -EINVAL ? -EINVAL : -EIO;
 		goto fail;
 	}
+	rc = dp_link_init(n, p);
+	if (rc != 0)
+		goto fail;
 	return 0;
 fail:
 	dp_node_fini(n);
@@ -1890,6 +1900,7 @@ int dp_node_seq_checkpoint(struct dp_node *n)
 
 void dp_node_fini(struct dp_node *n)
 {
+	dp_link_fini(n);
 	if (n->rx_pool != NULL)
 		rte_eth_dev_stop(n->port);
 	dp_node_tx_flush(n);

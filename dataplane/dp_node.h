@@ -12,7 +12,9 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "dp_arp.h"
 #include "dp_dedupe.h"
+#include "dp_link.h"
 #include "dp_seqstate.h"
 #include "dp_store.h"
 #include "rumor_auth.h"
@@ -38,6 +40,10 @@ enum dp_drop {
 	/* [auth] encrypt disagrees (checked before the codec could read a body) */
 	DP_DROP_AUTH_ENC_UNEXPECTED = 32, /* F_ENC frame, and we do not encrypt (or a PULL_REQ) */
 	DP_DROP_AUTH_ENC_MISSING = 33,    /* plaintext body, and we encrypt */
+	/* real NICs (issue 18, dp_arp.h / dp_link.h) */
+	DP_DROP_ARP_UNRESOLVED = 34, /* to a peer whose MAC ARP has not resolved (yet) */
+	DP_DROP_LINK_DOWN = 35,      /* TX while the port's link is down */
+	DP_DROP_ARP_BAD = 36,        /* malformed ARP frame (never reaches the gossip parser) */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -98,9 +104,10 @@ struct dp_open_frame {
 
 /* Per-peer Ethernet + IPv4 + UDP header, built once from the config: a send copies it and
  * patches only the two lengths and the IP checksum (from csum_base). */
+#define DP_PEER_ARP 2                  /* dp_peer.valid: configured, MAC not resolved (yet) */
 struct dp_peer {
 	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
-	uint8_t valid;
+	uint8_t valid;                     /* 1: usable; DP_PEER_ARP: waits for ARP */
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
@@ -214,6 +221,9 @@ struct dp_node {
 	struct rumor_auth *auth_boot;       /* the file's keyring once a KEYRING replaced it */
 	struct rumor_wire_frame fr;         /* decode scratch */
 	struct rumor_vc vc_tmp;
+	/* real NICs (issue 18, dp_link.c): link state, ARP table of the peers */
+	struct dp_link link;
+	struct dp_arp arp;
 } __rte_cache_aligned;
 
 /* Create pools, rings, memzones and the store, set up the port (unless
@@ -252,6 +262,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);
 void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k);
 void dp_keyring_publish(struct dp_node *n);
 void dp_keyring_fini(struct dp_node *n);
+
+/* Peer @id's MAC is @mac now (ARP, dp_link.c): its template rebuilt; NULL: unresolved. */
+void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac);
 
 /* Send what is buffered for TX. */
 void dp_node_tx_flush(struct dp_node *n);
