@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_telemetry.h>
 
 #include "dp_node.h"
 
@@ -192,4 +193,49 @@ void dp_link_arp_in(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	    dp_arp_input(&n->arp, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, now) != 0)
 		n->stats->drops[DP_DROP_ARP_BAD]++;
 	rte_pktmbuf_free(m);
+}
+
+/* /rumor/link: link state, MTU, ARP counters and each peer's entry (racy snapshot). */
+static struct dp_node *tel_link_node;
+
+static int tel_link(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct dp_node *n = tel_link_node;
+	const struct rumor_dp_stats *s = n->stats;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "link", s->link_up ? "up" : "down");
+	rte_tel_data_add_dict_u64(d, "speed_mbps", s->link_speed);
+	rte_tel_data_add_dict_u64(d, "mtu", s->mtu);
+	rte_tel_data_add_dict_u64(d, "lsc", n->link.lsc);
+	rte_tel_data_add_dict_u64(d, "arp_unresolved", s->arp_unresolved);
+	for (int i = 0; i < RUMOR_DP_NIC_N; i++)
+		rte_tel_data_add_dict_u64(d, rumor_dp_nic_name(i), s->nic[i]);
+	rte_tel_data_add_dict_u64(d, "drop_arp_unresolved", s->drops[DP_DROP_ARP_UNRESOLVED]);
+	rte_tel_data_add_dict_u64(d, "drop_link_down", s->drops[DP_DROP_LINK_DOWN]);
+	rte_tel_data_add_dict_u64(d, "drop_arp_malformed", s->drops[DP_DROP_ARP_BAD]);
+	for (unsigned i = 0; i < n->arp.n && i < DP_ARP_MAX; i++) {
+		const struct dp_arp_entry *e = &n->arp.e[i];
+		char key[16], val[48];
+		const uint8_t *m = e->mac;
+
+		snprintf(key, sizeof(key), "peer_%u", e->id);
+		if (e->state == DP_ARP_UNRESOLVED)
+			snprintf(val, sizeof(val), "unresolved");
+		else
+			snprintf(val, sizeof(val), "%s %02x:%02x:%02x:%02x:%02x:%02x",
+				 e->state == DP_ARP_STATIC ? "static" : "arp", m[0], m[1], m[2],
+				 m[3], m[4], m[5]);
+		rte_tel_data_add_dict_string(d, key, val);
+	}
+	return 0;
+}
+
+int dp_link_telemetry_register(struct dp_node *n)
+{
+	tel_link_node = n;
+	return rte_telemetry_register_cmd("/rumor/link", tel_link,
+					  "link state, MTU, ARP counters and peers");
 }

@@ -43,4 +43,7 @@ unsigned dp_link_poll(struct dp_node *n, uint64_t now);
 /* An ARP frame received (takes @m): answered / learned, or counted and dropped. */
 void dp_link_arp_in(struct dp_node *n, struct rte_mbuf *m, uint64_t now);
 
+/* Register /rumor/link for @n (dp_telemetry_register calls it). */
+int dp_link_telemetry_register(struct dp_node *n);
+
 #endif
