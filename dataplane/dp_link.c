@@ -2,8 +2,12 @@
 #include "dp_link.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -19,7 +23,9 @@ uint32_t dp_link_rx_buf_size(unsigned mtu)
 
 	if (frame < RTE_MBUF_DEFAULT_DATAROOM)
 		frame = RTE_MBUF_DEFAULT_DATAROOM;
-	return RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(frame, 64);
+	/* whole KiB: net_af_packet wants the data room to hold its framesz less the tpacket
+	 * header, so framesz=9216 (a KiB multiple, 9014-byte frames fit) goes with MTU 9000 */
+	return RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(frame, 1024);
 }
 
 int dp_link_port_conf(struct dp_node *n, const struct dp_node_params *p,
@@ -34,7 +40,15 @@ int dp_link_port_conf(struct dp_node *n, const struct dp_node_params *p,
 				 info->driver_name, info->min_mtu, info->max_mtu);
 		return -EINVAL;
 	}
-	conf->rxmode.mtu = mtu;
+	if (mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN <= info->max_rx_pktlen)
+		conf->rxmode.mtu = mtu;
+	else if (mtu > RTE_ETHER_MTU)
+		/* net_af_packet: max_mtu follows its framesz, max_rx_pktlen stays 1518 and
+		 * ethdev refuses the MTU; the kernel interface's MTU is what counts there */
+		fprintf(stderr,
+			"rumor-dp: port %u (%s): max frame %u < MTU %u + 18: the port keeps its "
+			"MTU, set the interface's (e.g. ip link set dev IF mtu %u)\n",
+			n->port, info->driver_name, info->max_rx_pktlen, mtu, mtu);
 	if (*info->dev_flags & RTE_ETH_DEV_INTR_LSC)
 		conf->intr_conf.lsc = 1;
 	return 0;
@@ -88,6 +102,21 @@ static void arp_update(void *ctx, uint16_t id, const uint8_t *mac)
 	n->stats->arp_unresolved = n->arp.unresolved;
 }
 
+/* A PMD over a kernel interface (net_af_packet: its link status stays "up" from start to
+ * stop): the interface's own state, IFF_UP and IFF_RUNNING (carrier). 1 up, 0 down, -1 none. */
+static int kernel_link(const struct dp_node *n)
+{
+	struct ifreq ifr;
+
+	if (n->link.kfd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	if (if_indextoname(n->link.ifindex, ifr.ifr_name) == NULL ||
+	    ioctl(n->link.kfd, SIOCGIFFLAGS, &ifr) != 0)
+		return -1;
+	return (ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+}
+
 static void link_read(struct dp_node *n)
 {
 	struct rte_eth_link link;
@@ -96,7 +125,7 @@ static void link_read(struct dp_node *n)
 	memset(&link, 0, sizeof(link));
 	if (rte_eth_link_get_nowait(n->port, &link) != 0)
 		return; /* no status: keep what we had (up at start) */
-	up = link.link_status == RTE_ETH_LINK_UP;
+	up = link.link_status == RTE_ETH_LINK_UP && kernel_link(n) != 0;
 	n->stats->link_speed = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
 	if (up != n->link.up)
 		n->stats->nic[up ? RUMOR_DP_LINK_UP_EVENTS : RUMOR_DP_LINK_DOWN_EVENTS]++;
@@ -145,6 +174,16 @@ int dp_link_init(struct dp_node *n, const struct dp_node_params *p)
 	n->link.up = true;
 	n->stats->link_up = 1;
 	n->link.period = (uint64_t)DP_LINK_POLL_MS * ms;
+	n->link.kfd = -1;
+	{
+		struct rte_eth_dev_info info;
+
+		if (rte_eth_dev_info_get(n->port, &info) == 0 && info.if_index != 0 &&
+		    !(*info.dev_flags & RTE_ETH_DEV_INTR_LSC)) {
+			n->link.ifindex = info.if_index;
+			n->link.kfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		}
+	}
 	if (!p->no_port_setup && rte_eth_dev_callback_register(n->port, RTE_ETH_EVENT_INTR_LSC,
 							       lsc_cb, &n->link) == 0) {
 		struct rte_eth_dev_info info;
@@ -164,6 +203,9 @@ void dp_link_fini(struct dp_node *n)
 	if (n->link.lsc)
 		rte_eth_dev_callback_unregister(n->port, RTE_ETH_EVENT_INTR_LSC, lsc_cb, &n->link);
 	n->link.lsc = false;
+	if (n->link.kfd > 0) /* 0: fini before init (zeroed node) */
+		close(n->link.kfd);
+	n->link.kfd = -1;
 }
 
 unsigned dp_link_poll(struct dp_node *n, uint64_t now)

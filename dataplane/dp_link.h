@@ -22,6 +22,9 @@ struct dp_link {
 	bool up;                     /* TX is dropped (link_down) while false */
 	uint64_t next_poll;          /* TSC */
 	uint64_t period;
+	int kfd;                     /* >= 0: socket for SIOCGIFFLAGS of ifindex (a PMD over a
+				      * kernel interface, no LSC: net_af_packet) */
+	unsigned ifindex;
 };
 
 /* RX mbuf size (headroom included) for frames of IP MTU @mtu. */
