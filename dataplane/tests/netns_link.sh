@@ -144,6 +144,13 @@ if [ -z "$len" ] || [ "$len" -lt 8192 ]; then
 	fail=1
 fi
 
+# ... and 100 more back to back (seqs 2..101): every one stored by node 2 and relayed to node 1
+ip netns exec "$P-a" "$SEND" "$CFG" a0 3 2 02:00:00:00:02:02 2 8192 100 || exit 1
+wait_stat 2 rx_events_new 101 || fail=1
+wait_stat 1 rx_events_new 101 || fail=1
+echo "100 more 8 KiB events: node 2 stored $(stat 2 rx_events_new), node 1 got" \
+	"$(stat 1 rx_events_new) relayed (drops node 1: $(probe 1 --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p'))"
+
 # --- link down/up on node 1's side
 ev2=$(stat 2 rx_events_new)
 probe 1 --originate 3 --size 1000 --wait-ms 50 --quiet >/dev/null
