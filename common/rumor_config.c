@@ -123,6 +123,8 @@ void rumor_config_defaults(struct rumor_config *cfg)
 	cfg->dataplane.origin_window = 65536 / 8;
 	cfg->dataplane.clock_window = 1000000;
 	cfg->dataplane.workers = 1;
+	cfg->dataplane.arp_retry_ms = 1000;
+	cfg->dataplane.arp_refresh_s = 60;
 }
 
 /* [node.N] -> N, or -1 when the name is not a valid node section. */
@@ -369,8 +371,12 @@ static int node_key(struct parse_ctx *c, const char *sec, const char *key, const
 	st->seen |= bit;
 
 	if (bit == NK_MAC) {
-		if (parse_mac(v, n->mac))
-			fail(c, c->cur_line, sec, key, "bad MAC '%s' (want aa:bb:cc:dd:ee:ff)", v);
+		/* "arp": the dataplane resolves it (dataplane/dp_arp.h); a MAC given wins */
+		if (!strcmp(v, "arp"))
+			n->mac_arp = true;
+		else if (parse_mac(v, n->mac))
+			fail(c, c->cur_line, sec, key,
+			     "bad MAC '%s' (want aa:bb:cc:dd:ee:ff or arp)", v);
 	} else if (bit == NK_IP) {
 		struct in_addr a;
 
@@ -421,8 +427,9 @@ static const struct num_key num_keys[] = {
 	NK(S_GOSSIP, "fanout", 1, 64, gossip.fanout),
 	NK(S_GOSSIP, "rounds", 1, 64, gossip.rounds),
 	NK(S_GOSSIP, "port", 1, 65535, gossip.port),
-	/* Smallest MTU that still fits a header, an empty clock and one small event. */
-	NK(S_GOSSIP, "mtu", 128, 9000, gossip.mtu),
+	/* 576: the least every IPv4 host takes; 9000: jumbo frames (rumor-dp sizes its RX
+	 * buffers and the port's MTU by it) */
+	NK(S_GOSSIP, "mtu", 576, 9000, gossip.mtu),
 	NK(S_GOSSIP, "flush_us", 1, 10000000, gossip.flush_us),
 	NK(S_GOSSIP, "view_size", 1, RUMOR_VC_MAX_ENTRIES - 1, gossip.view_size),
 	NK(S_GOSSIP, "view_refresh_ms", 1, 86400000, gossip.view_refresh_ms),
@@ -441,6 +448,8 @@ static const struct num_key num_keys[] = {
 	/* Below a few thousand honest origins running ahead of the order would be dropped. */
 	NK(S_DATAPLANE, "clock_window", 1024, UINT32_MAX, dataplane.clock_window),
 	NK(S_DATAPLANE, "workers", 1, 8, dataplane.workers),
+	NK(S_DATAPLANE, "arp_retry_ms", 10, 60000, dataplane.arp_retry_ms),
+	NK(S_DATAPLANE, "arp_refresh_s", 1, 86400, dataplane.arp_refresh_s),
 };
 
 static int seen_before(struct parse_ctx *c, const char *key)

@@ -19,7 +19,8 @@ enum rumor_view_strategy {
 
 struct rumor_node_conf {
 	uint16_t id;              /* 1..RUMOR_NODE_ID_MAX, [node.<id>] */
-	uint8_t mac[6];           /* data interface MAC */
+	uint8_t mac[6];           /* data interface MAC (zero with mac_arp) */
+	bool mac_arp;             /* mac = arp: resolved by ARP (dataplane/dp_arp.h) */
 	uint32_t ip;              /* data interface IPv4, host byte order */
 	char ctl_host[64];        /* control address (Raft, reports, API peers) */
 	uint16_t ctl_port;
@@ -75,6 +76,10 @@ struct rumor_config {
 					     for it; further is dropped (default 1000000) */
 		uint32_t workers;         /* rumor-dp worker lcores, one RX + TX queue pair
 					     each (default 1; > 1 needs no [auth] keyring) */
+		uint32_t arp_retry_ms;    /* ARP request interval for a peer with mac = arp
+					     and no answer yet (default 1000) */
+		uint32_t arp_refresh_s;   /* a resolved peer is asked again after this; 3
+					     unanswered requests drop its MAC (default 60) */
 	} dataplane;
 
 	struct {

@@ -237,8 +237,39 @@ static inline const char *rumor_dp_budget_name(int reason)
 	return reason >= 1 && reason <= RUMOR_DP_BUDGET_NREASONS ? names[reason - 1] : (void *)0;
 }
 
+/* ARP and link counters of the dataplane (issue 18: dataplane/dp_arp.h, dp_link.h),
+ * rumor_dp_stats.nic[] by this index, names rumor_dp_nic_name(). */
+enum rumor_dp_nic {
+	RUMOR_DP_ARP_REQ_RX = 0,     /* requests for our IP (answered) */
+	RUMOR_DP_ARP_REPLY_TX,       /* ... our replies */
+	RUMOR_DP_ARP_REQ_TX,         /* requests we sent for peers without a static MAC */
+	RUMOR_DP_ARP_REPLY_RX,       /* replies to our requests, taken */
+	RUMOR_DP_ARP_RESOLVED,       /* a dynamic peer got (or changed) its MAC */
+	RUMOR_DP_ARP_EXPIRED,        /* a dynamic peer's MAC dropped: refresh unanswered */
+	RUMOR_DP_ARP_MALFORMED,      /* not Ethernet/IPv4 ARP, short, bad opcode or MAC */
+	RUMOR_DP_ARP_FOREIGN,        /* about other hosts only: ignored */
+	RUMOR_DP_ARP_UNSOLICITED,    /* a claim for a resolved dynamic peer we did not ask */
+	RUMOR_DP_ARP_STATIC_CONFLICT, /* a claim for a static peer with another MAC: ignored */
+	RUMOR_DP_ARP_IP_CONFLICT,    /* someone else claims our IP */
+	RUMOR_DP_LINK_DOWN_EVENTS,   /* link transitions up -> down */
+	RUMOR_DP_LINK_UP_EVENTS,     /* ... down -> up */
+	RUMOR_DP_LINK_LSC,           /* LSC interrupts seen (0: the PMD has none, polled) */
+	RUMOR_DP_NIC_N
+};
+
+static inline const char *rumor_dp_nic_name(int i)
+{
+	static const char *const names[RUMOR_DP_NIC_N] = {
+		"arp_req_rx", "arp_reply_tx", "arp_req_tx", "arp_reply_rx", "arp_resolved",
+		"arp_expired", "arp_malformed", "arp_foreign", "arp_unsolicited",
+		"arp_static_conflict", "arp_ip_conflict", "link_down_events", "link_up_events",
+		"link_lsc",
+	};
+	return i >= 0 && i < RUMOR_DP_NIC_N ? names[i] : (void *)0;
+}
+
 /* Dataplane statistics, in memzone RUMOR_SHM_STATS_MZ; written by rumor-dp only. */
-/* dataplane/dp_node.h enum dp_drop: 0..33 are named, the rest room to grow */
+/* dataplane/dp_node.h enum dp_drop: 0..36 are named, the rest room to grow */
 #define RUMOR_DP_DROP_REASONS 40
 struct rumor_dp_stats {
 	volatile uint64_t heartbeat_tsc;     /* rte_rdtsc() at the last main-loop pass */
@@ -277,6 +308,12 @@ struct rumor_dp_stats {
 	uint8_t auth_use;                    /* key id we seal with now */
 	uint8_t auth_keys[32];               /* bitmap of the key ids we accept now */
 	uint64_t auth_rx_by_key[256];        /* frames whose hop tag verified, by key id */
+	/* real NICs (issue 18): ARP and link state, by rumor_dp_nic */
+	uint64_t nic[RUMOR_DP_NIC_N];
+	uint32_t link_up;                    /* 1: the port's link is up now */
+	uint32_t link_speed;                 /* Mbit/s the PMD reports (0: unknown) */
+	uint32_t arp_unresolved;             /* peers without a MAC now (gossip to them dropped) */
+	uint32_t mtu;                        /* IP MTU of the port ([gossip] mtu) */
 };
 
 #endif

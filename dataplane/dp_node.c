@@ -34,6 +34,8 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_AUTH_BAD_BODY] = "auth_bad_body",
 	[DP_DROP_AUTH_ENC_UNEXPECTED] = "auth_enc_unexpected",
 	[DP_DROP_AUTH_ENC_MISSING] = "auth_enc_missing",
+	[DP_DROP_ARP_UNRESOLVED] = "arp_unresolved", [DP_DROP_LINK_DOWN] = "link_down",
+	[DP_DROP_ARP_BAD] = "arp_malformed", [DP_DROP_STEER] = "steer_full",
 };
 
 _Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
@@ -239,6 +241,13 @@ void dp_node_tx_flush(struct dp_node *n)
 
 	if (n->ntx == 0)
 		return;
+	if (unlikely(!n->w0->link.up)) { /* worker 0 reads the link for every worker */
+		/* the PMD would queue or fail them; count them and let pulls / repairs recover */
+		n->stats->drops[DP_DROP_LINK_DOWN] += n->ntx;
+		rte_pktmbuf_free_bulk(n->txbuf, n->ntx);
+		n->ntx = 0;
+		return;
+	}
 	if (n->auth != NULL)
 		auth_seal_tx(n);
 	/* Count bytes before the burst: sent mbufs belong to the driver afterwards (net_null
@@ -324,7 +333,23 @@ static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe,
 
 static inline const struct dp_peer *peer_get(const struct dp_node *n, uint16_t id)
 {
-	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid ? &n->peers[id] : NULL;
+	return id <= RUMOR_NODE_ID_MAX && n->peers[id].valid == 1 ? &n->peers[id] : NULL;
+}
+
+void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac)
+{
+	const struct rumor_node_conf *c = rumor_config_node(n->cfg, id);
+	struct rumor_node_conf t;
+
+	if (c == NULL || id == n->self)
+		return;
+	if (mac == NULL) {
+		n->peers[id].valid = DP_PEER_ARP;
+		return;
+	}
+	t = *c;
+	memcpy(t.mac, mac, 6);
+	peer_build(n, &t);
 }
 
 /* ---------------------------------------------------------------- frame authentication */
@@ -607,7 +632,9 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 		pe[ok] = peer_get(n, peers[i]);
 		pid[ok] = peers[i];
 		if (pe[ok] == NULL)
-			n->stats->drops[DP_DROP_PEER]++;
+			n->stats->drops[peers[i] <= RUMOR_NODE_ID_MAX &&
+					n->peers[peers[i]].valid == DP_PEER_ARP
+					? DP_DROP_ARP_UNRESOLVED : DP_DROP_PEER]++;
 		else
 			ok++;
 	}
@@ -1158,30 +1185,6 @@ static void serve_pull(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 
 /* ---------------------------------------------------------------- RX */
 
-static void arp_in(struct dp_node *n, struct rte_mbuf *m)
-{
-	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
-
-	n->stats->arp_rx++;
-	if (m->data_len < sizeof(*eh) + sizeof(*ah) ||
-	    ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    ah->arp_data.arp_tip != rte_cpu_to_be_32(n->my_ip)) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	/* Turn the request into the reply in place. */
-	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	ah->arp_data.arp_tha = ah->arp_data.arp_sha;
-	ah->arp_data.arp_tip = ah->arp_data.arp_sip;
-	memcpy(&ah->arp_data.arp_sha, n->my_mac, 6);
-	ah->arp_data.arp_sip = rte_cpu_to_be_32(n->my_ip);
-	eh->dst_addr = eh->src_addr;
-	memcpy(&eh->src_addr, n->my_mac, 6);
-	n->stats->arp_tx++;
-	tx_push(n, m);
-}
-
 /* Would merging @ts grow our clock? */
 static bool clock_grows(const struct dp_node *n, const struct rumor_vc *ts)
 {
@@ -1302,7 +1305,10 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	buf = rte_pktmbuf_mtod(m, const uint8_t *);
 	len = m->data_len;
 	if (len >= RUMOR_WIRE_ETH_LEN && buf[12] == 0x08 && buf[13] == 0x06) {
-		arp_in(n, m);
+		if (n->wid == 0)
+			dp_link_arp_in(n, m, now); /* ARP never reaches the codec */
+		else /* steer() hands ARP to worker 0, which holds the table */
+			drop(n, m, DP_DROP_STEER);
 		return;
 	}
 	/* The body is ciphertext exactly when the flag says so, and only a node that encrypts
@@ -1816,6 +1822,13 @@ static inline uint16_t peek_origin(const struct rte_mbuf *m)
 	return rumor_be_ld16(p + 12);
 }
 
+static inline bool is_arp(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return m->data_len >= RUMOR_WIRE_ETH_LEN && p[12] == 0x08 && p[13] == 0x06;
+}
+
 /* Keep our origins' frames of an RX burst in @pkts (returns how many), send the others to
  * their owners' steering rings in one enqueue per worker. */
 static unsigned steer(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb)
@@ -1830,7 +1843,10 @@ static unsigned steer(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb)
 		if (i + 2 < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], uint8_t *) + RUMOR_WIRE_L2L4_LEN);
 		o = peek_origin(pkts[i]);
-		w = o == 0 || o > RUMOR_NODE_ID_MAX ? n->wid : dp_owner(n, o);
+		if (o == 0 || o > RUMOR_NODE_ID_MAX) /* ARP: worker 0 holds the table (dp_link) */
+			w = is_arp(pkts[i]) ? 0 : n->wid;
+		else
+			w = dp_owner(n, o);
 		if (w == n->wid)
 			pkts[keep++] = pkts[i];
 		else
@@ -1977,6 +1993,8 @@ cp:
 	}
 	work += pull_timeouts(n, now);
 	work += age_scan(n, now);
+	if (n->wid == 0)
+		work += dp_link_poll(n, now);
 	dp_node_tx_flush(n);
 	n->stats->store_used = n->store.nslots - dp_store_free_count(&n->store);
 	n->stats->stranger_used = n->store.src_used[DP_SRC_STRANGER];
@@ -1998,6 +2016,8 @@ static int port_setup(struct dp_node *n, const struct dp_node_params *p)
 		return -EIO;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (dp_link_port_conf(n, p, &info, &conf) != 0)
+		return -EINVAL;
 	if (nq > 1 && info.flow_type_rss_offloads != 0) {
 		/* spread senders over the queues; frames then go to their origin's worker */
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -2217,7 +2237,8 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	if (!p->no_port_setup)
 		n->rx_pool = rte_pktmbuf_pool_create(RX_POOL, p->rx_mbufs ? p->rx_mbufs :
 								4096u * n->nworkers - 1,
-						     256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+						     256, 0, dp_link_rx_buf_size(cfg->gossip.mtu),
+						     sock);
 	if (n->dp2cp == NULL || n->cp2dp == NULL || n->msg_pool == NULL ||
 	    n->hdr_pool == NULL || (!p->no_port_setup && n->rx_pool == NULL)) {
 		rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
@@ -2280,10 +2301,13 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	rc = workers_init(n, slots, sock);
 	if (rc != 0)
 		goto fail;
-	if (!p->no_port_setup && port_setup(n, p) != 0) {
-		rc = -EIO;
+	if (!p->no_port_setup && (rc = port_setup(n, p)) != 0) {
+		rc = rc == -EINVAL ? -EINVAL : -EIO;
 		goto fail;
 	}
+	rc = dp_link_init(n, p);
+	if (rc != 0)
+		goto fail;
 	return 0;
 fail:
 	dp_node_fini(n);
@@ -2297,6 +2321,7 @@ int dp_node_seq_checkpoint(struct dp_node *n)
 
 void dp_node_fini(struct dp_node *n)
 {
+	dp_link_fini(n);
 	if (n->rx_pool != NULL)
 		rte_eth_dev_stop(n->port);
 	dp_node_tx_flush(n);

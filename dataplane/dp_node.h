@@ -13,7 +13,9 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "dp_arp.h"
 #include "dp_dedupe.h"
+#include "dp_link.h"
 #include "dp_seqstate.h"
 #include "dp_store.h"
 #include "rumor_auth.h"
@@ -41,6 +43,10 @@ enum dp_drop {
 	DP_DROP_AUTH_ENC_MISSING = 33,    /* plaintext body, and we encrypt */
 	/* workers (issue 18): a frame for another worker found its steering ring full */
 	DP_DROP_STEER = 39,
+	/* real NICs (issue 18, dp_arp.h / dp_link.h) */
+	DP_DROP_ARP_UNRESOLVED = 34, /* to a peer whose MAC ARP has not resolved (yet) */
+	DP_DROP_LINK_DOWN = 35,      /* TX while the port's link is down */
+	DP_DROP_ARP_BAD = 36,        /* malformed ARP frame (never reaches the gossip parser) */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -103,9 +109,10 @@ struct dp_open_frame {
 
 /* Per-peer Ethernet + IPv4 + UDP header, built once from the config: a send copies it and
  * patches only the two lengths and the IP checksum (from csum_base). */
+#define DP_PEER_ARP 2                  /* dp_peer.valid: configured, MAC not resolved (yet) */
 struct dp_peer {
 	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
-	uint8_t valid;
+	uint8_t valid;                     /* 1: usable; DP_PEER_ARP: waits for ARP */
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
 };
@@ -235,6 +242,9 @@ struct dp_node {
 	struct rte_ring *ctl;               /* workers > 0: messages worker 0 hands over */
 	struct rumor_dp_stats *own_stats;   /* nworkers > 1: this worker's counters */
 	uint64_t stats_next;                /* worker 0: TSC of the next sum into the memzone */
+	/* real NICs (issue 18, dp_link.c): link state, ARP table of the peers */
+	struct dp_link link;
+	struct dp_arp arp;
 } __rte_cache_aligned;
 
 /* The worker that owns origin @o's frames (our own origin: worker 0, which stamps it). */
@@ -297,6 +307,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now);
 void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k);
 void dp_keyring_publish(struct dp_node *n);
 void dp_keyring_fini(struct dp_node *n);
+
+/* Peer @id's MAC is @mac now (ARP, dp_link.c): its template rebuilt; NULL: unresolved. */
+void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac);
 
 /* Send what is buffered for TX. */
 void dp_node_tx_flush(struct dp_node *n);

@@ -46,6 +46,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "pull_failed", s->pull_failed);
 	U64(d, "arp_rx", s->arp_rx);
 	U64(d, "arp_tx", s->arp_tx);
+	U64(d, "link_up", s->link_up);
+	U64(d, "arp_unresolved", s->arp_unresolved);
 	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
 		const char *name = dp_drop_name(i);
 		char key[64];
@@ -145,5 +147,6 @@ int dp_telemetry_register(struct dp_node *n)
 	rc |= rte_telemetry_register_cmd("/rumor/view", tel_view, "fan-out targets");
 	rc |= rte_telemetry_register_cmd("/rumor/clock", tel_clock, "local vector clock");
 	rc |= rte_telemetry_register_cmd("/rumor/store", tel_store, "event store occupancy");
+	rc |= dp_link_telemetry_register(n);
 	return rc ? -EINVAL : 0;
 }

@@ -34,7 +34,11 @@ static void print_stats(const struct rumor_dp_stats *s)
 	       s->pull_failed);
 	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
 		printf("%s%" PRIu64, i ? "," : "", s->drops[i]);
-	printf("]}}\n");
+	printf("],\"link_up\":%u,\"mtu\":%u,\"arp_unresolved\":%u", s->link_up, s->mtu,
+	       s->arp_unresolved);
+	for (int i = 0; i < RUMOR_DP_NIC_N; i++)
+		printf(",\"%s\":%" PRIu64, rumor_dp_nic_name(i), s->nic[i]);
+	printf("}}\n");
 }
 
 /* Origins whose frame with first_seq 1 this node reported (for --pull-missing). */

@@ -213,6 +213,40 @@ static void config_err_bad_number(void **state)
 	expect_error("[cluster]\nid = 4294967296\n" NODES_OK, 2, "[cluster] id:", "out of range");
 	expect_error(CLUSTER_OK NODES_OK "[gossip]\nmtu = 100\n", 8, "[gossip] mtu:",
 		     "out of range");
+	expect_error(CLUSTER_OK NODES_OK "[gossip]\nmtu = 575\n", 8, "[gossip] mtu:",
+		     "out of range");
+	expect_error(CLUSTER_OK NODES_OK "[gossip]\nmtu = 9001\n", 8, "[gossip] mtu:",
+		     "out of range");
+	expect_error(CLUSTER_OK NODES_OK "[dataplane]\narp_retry_ms = 5\n", 8,
+		     "[dataplane] arp_retry_ms:", "out of range");
+	expect_error(CLUSTER_OK NODES_OK "[dataplane]\narp_refresh_s = 0\n", 8,
+		     "[dataplane] arp_refresh_s:", "out of range");
+	expect_error(CLUSTER_OK "[node.1]\nmac = ARP\n", 4, "[node.1] mac:", "bad MAC");
+}
+
+/* mac = arp: the dataplane resolves it; jumbo MTU and the ARP timers parse. */
+static void config_arp_jumbo(void **state)
+{
+	struct rumor_config *cfg = new_cfg();
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(rumor_config_parse(CLUSTER_OK NODES_OK
+					    "[node.2]\nmac = arp\nip = 10.0.0.2\ncontrol = h:1\n"
+					    "[gossip]\nmtu = 9000\n[dataplane]\narp_retry_ms = 200\n"
+					    "arp_refresh_s = 30\n",
+					    "t.conf", cfg, err, sizeof(err)),
+			 0);
+	assert_false(rumor_config_node(cfg, 1)->mac_arp);
+	assert_true(rumor_config_node(cfg, 2)->mac_arp);
+	assert_int_equal(cfg->gossip.mtu, 9000);
+	assert_int_equal(cfg->dataplane.arp_retry_ms, 200);
+	assert_int_equal(cfg->dataplane.arp_refresh_s, 30);
+	rumor_config_defaults(cfg);
+	assert_int_equal(cfg->dataplane.arp_retry_ms, 1000);
+	assert_int_equal(cfg->dataplane.arp_refresh_s, 60);
+	assert_int_equal(cfg->gossip.mtu, 1500);
+	free(cfg);
 }
 
 static void config_err_duplicate_node(void **state)
@@ -370,6 +404,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(config_line_numbers),
 	cmocka_unit_test(config_load_errors),
 	cmocka_unit_test(config_expand),
+	cmocka_unit_test(config_arp_jumbo),
 };
 
 TEST_MAIN("config", tests)

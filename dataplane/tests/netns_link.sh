@@ -1,0 +1,201 @@
+#!/bin/bash
+# Real-NIC behaviour on veth (issue 18), two rumor-dp (af_packet PMD) in two namespaces on a
+# veth pair with MTU 9000: node 1 has mac = arp (node 2 resolves it by ARP, node 1 takes its
+# port's MAC), node 3 is a member without a process whose frames dp-jumbo-send writes.
+# 1. jumbo: an 8 KiB event of node 3 sent to node 2 is stored there and relayed over the
+#    veth to node 1 (rumor-dp to rumor-dp at MTU 9000);
+# 2. link down/up: `ip link set dev a0 down` on node 1's side: its link shows down, what it
+#    originates then is counted as link_down and reaches nobody; after `up` its link shows up
+#    again and every event originated after that reaches node 2 (and node 2's reach node 1).
+# Usage: netns_link.sh RUMOR_DP RUMOR_DP_PROBE DP_JUMBO_SEND
+set -u
+DP=$1
+PROBE=$2
+SEND=$3
+P=${RUMOR_NS:-rdl}$$
+WORK=$(mktemp -d /tmp/$P.XXXX)
+PIDS=()
+MTU=9000
+# af_packet: a tpacket frame must hold the whole Ethernet frame plus its header
+AFP="framesz=9216,blocksz=36864,framecnt=256"
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	sleep 0.5
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	ip netns del "$P-a" 2>/dev/null
+	ip netns del "$P-b" 2>/dev/null
+	for i in a b; do rm -rf "/var/run/dpdk/$P-$i"; rm -f /dev/hugepages/$P-${i}map_*; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT INT TERM
+
+if ! ip netns add "$P-a" 2>"$WORK/netns.err"; then
+	echo "SKIP: network namespaces unavailable: $(cat "$WORK/netns.err")"
+	exit 77
+fi
+free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "${free:-0}" -lt 160 ]; then
+	echo "FAIL: need 160 free 2 MiB hugepages, have ${free:-0}"
+	exit 1
+fi
+set -e
+ip netns add "$P-b"
+for ns in "$P-a" "$P-b"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
+	ip -n "$ns" link set lo up
+done
+ip -n "$P-a" link add a0 type veth peer name b0 netns "$P-b"
+ip -n "$P-a" link set a0 address 02:00:00:00:02:01 mtu $MTU up
+ip -n "$P-b" link set b0 address 02:00:00:00:02:02 mtu $MTU up
+CFG=$WORK/rumor.conf
+cat >"$CFG" <<CONF
+[cluster]
+id = 4243
+[gossip]
+fanout = 2
+rounds = 3
+flush_us = 100
+mtu = $MTU
+[dataplane]
+store_slots = 512
+arp_retry_ms = 100
+[auth]
+insecure = true
+[node.1]
+mac = arp
+ip = 10.78.0.1
+control = 127.0.0.1:7201
+[node.2]
+mac = 02:00:00:00:02:02
+ip = 10.78.0.2
+control = 127.0.0.1:7202
+[node.3]
+mac = 02:00:00:00:02:03
+ip = 10.78.0.3
+control = 127.0.0.1:7203
+CONF
+set +e
+EAL_COMMON="--lcores 0@(0-1) -m 80 --no-pci --log-level=*:warning"
+start() { # node ns iface
+	ip netns exec "$2" "$DP" $EAL_COMMON --file-prefix "$2" \
+		--vdev=net_af_packet0,iface=$3,$AFP -- --config "$CFG" --node "$1" \
+		--msg-pool 1024 >"$WORK/dp$1.log" 2>&1 &
+	PIDS+=($!)
+}
+start 1 "$P-a" a0
+start 2 "$P-b" b0
+for i in 1 2; do
+	for t in $(seq 1 200); do
+		grep -q ready "$WORK/dp$i.log" && break
+		sleep 0.1
+	done
+	if ! grep -q ready "$WORK/dp$i.log"; then
+		echo "FAIL: rumor-dp $i did not start:"
+		cat "$WORK/dp$i.log"
+		exit 1
+	fi
+done
+PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
+ns_of() { [ "$1" = 1 ] && echo "$P-a" || echo "$P-b"; }
+probe() { # node args...
+	local ns
+	ns=$(ns_of "$1")
+	shift
+	timeout 30 ip netns exec "$ns" "$PROBE" $PROBE_EAL --file-prefix "$ns" -- "$@"
+}
+stat() { # node key
+	probe "$1" --quiet | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+drop() { # node index
+	probe "$1" --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p' | cut -d, -f$(($2 + 1))
+}
+wait_stat() { # node key want [tries]
+	local v
+	for t in $(seq 1 "${4:-50}"); do
+		v=$(stat "$1" "$2")
+		[ "${v:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: node $1 $2 = ${v:-?}, want >= $3"
+	probe "$1" --quiet
+	return 1
+}
+fail=0
+# --- ARP: node 2 learns node 1's MAC (the one the port has)
+wait_stat 2 arp_resolved 1 || exit 1
+echo "node 2 resolved node 1 by ARP: $(probe 2 --quiet | grep -o '"arp_req_tx":[0-9]*,"arp_reply_rx":[0-9]*,"arp_resolved":[0-9]*')"
+echo "node 1 answered: $(probe 1 --quiet | grep -o '"arp_req_rx":[0-9]*,"arp_reply_tx":[0-9]*')"
+
+# --- jumbo: an 8 KiB event of node 3 to node 2, relayed by node 2 to node 1 over the veth
+ip netns exec "$P-a" "$SEND" "$CFG" a0 3 2 02:00:00:00:02:02 1 8192 || exit 1
+# node 1's NEW_FRAME record of it (the probe prints what it drains): its frame length
+len=
+for t in $(seq 1 50); do
+	probe 1 --wait-ms 100 >"$WORK/jumbo1.log" 2>&1
+	len=$(sed -n 's/.*"new_frame":{"origin":3,"first_seq":1,.*"from":2,.*"len":\([0-9]*\).*/\1/p' "$WORK/jumbo1.log")
+	[ -n "$len" ] && break
+done
+echo "8 KiB event: node 2 stored $(stat 2 rx_events_new) event(s); node 1 got it from node 2" \
+	"as a ${len:-?}-byte rumor frame (one frame, one event; at MTU 1500 it cannot travel)"
+if [ -z "$len" ] || [ "$len" -lt 8192 ]; then
+	echo "FAIL: node 1 did not get the 8 KiB event relayed by node 2"
+	cat "$WORK/jumbo1.log"
+	fail=1
+fi
+
+# ... and 100 more back to back (seqs 2..101): every one stored by node 2 and relayed to node 1
+ip netns exec "$P-a" "$SEND" "$CFG" a0 3 2 02:00:00:00:02:02 2 8192 100 || exit 1
+wait_stat 2 rx_events_new 101 || fail=1
+wait_stat 1 rx_events_new 101 || fail=1
+echo "100 more 8 KiB events: node 2 stored $(stat 2 rx_events_new), node 1 got" \
+	"$(stat 1 rx_events_new) relayed (drops node 1: $(probe 1 --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p'))"
+
+# --- link down/up on node 1's side
+ev2=$(stat 2 rx_events_new)
+probe 1 --originate 3 --size 1000 --wait-ms 50 --quiet >/dev/null
+wait_stat 2 rx_events_new $((ev2 + 3)) || fail=1
+echo "link up: node 1 originated 3, node 2 has $(stat 2 rx_events_new) new events"
+ip -n "$P-a" link set dev a0 down
+for t in $(seq 1 30); do [ "$(stat 1 link_up)" = 0 ] && break; sleep 0.1; done
+if [ "$(stat 1 link_up)" != 0 ] || [ "$(stat 1 link_down_events)" != 1 ]; then
+	echo "FAIL: node 1 does not show its link down"
+	probe 1 --quiet
+	fail=1
+fi
+ev2=$(stat 2 rx_events_new)
+ld=$(drop 1 35)
+probe 1 --originate 3 --size 1000 --wait-ms 200 --quiet >/dev/null
+ld2=$(drop 1 35)
+echo "link down: node 1 link_up=$(stat 1 link_up) link_down_events=$(stat 1 link_down_events)," \
+	"drop link_down $ld -> $ld2"
+if [ "${ld2:-0}" -le "${ld:-0}" ]; then
+	echo "FAIL: gossip while the link is down was not counted as link_down"
+	fail=1
+fi
+sleep 0.3
+if [ "$(stat 2 rx_events_new)" != "$ev2" ]; then
+	echo "FAIL: node 2 got events while node 1's link was down"
+	fail=1
+fi
+ip -n "$P-a" link set dev a0 up
+for t in $(seq 1 50); do [ "$(stat 1 link_up)" = 1 ] && break; sleep 0.1; done
+if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
+	echo "FAIL: node 1 does not show its link up again"
+	probe 1 --quiet
+	fail=1
+fi
+ev2=$(stat 2 rx_events_new)
+ev1=$(stat 1 rx_events_new)
+probe 1 --originate 20 --size 1000 --wait-ms 50 --quiet >/dev/null
+probe 2 --originate 20 --size 1000 --wait-ms 50 --quiet >/dev/null
+wait_stat 2 rx_events_new $((ev2 + 20)) || fail=1
+wait_stat 1 rx_events_new $((ev1 + 20)) || fail=1
+echo "link up again: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/20 of node 1's events," \
+	"node 1 got $(( $(stat 1 rx_events_new) - ev1 ))/20 of node 2's"
+echo "node 1: $(probe 1 --quiet)"
+echo "node 2: $(probe 2 --quiet)"
+if [ "$fail" = 0 ]; then
+	echo "PASS: ARP, 8 KiB event at MTU $MTU, link down/up"
+fi
+exit $fail

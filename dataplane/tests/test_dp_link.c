@@ -1,0 +1,378 @@
+/* In-process tests of the real-NIC hooks (issue 18) on net_ring ports: ARP requests for a
+ * peer with mac = arp, gossip to it dropped (arp_unresolved) until the reply, its frames
+ * taken as a member's once resolved, ARP never reaching the codec, a static MAC kept against
+ * gratuitous ARP, link down/up (TX dropped as link_down, resumes), an 8 KiB event at MTU 9000. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp_node.h"
+#include "dp_test_port.h"
+#include "rumor_be.h"
+#include "rumor_eventid.h"
+#include "rumor_wire.h"
+
+#define SELF 1
+#define CLUSTER 78
+
+static struct rumor_config cfg;
+static struct rte_mempool *pkt_pool;
+static const uint8_t mac3[6] = { 2, 0, 0, 0, 0, 3 };
+static const uint8_t evil[6] = { 2, 0, 0, 0, 0, 0xee };
+
+struct fixture {
+	struct dp_node n;
+	struct rte_ring *rx, *tx;
+	uint16_t port;
+	uint64_t now; /* microseconds (tsc_hz = 1e6) */
+	bool active;
+};
+static struct fixture fx;
+
+/* nodes 1 (us), 2 (static MAC), 3 (mac = arp) */
+static struct fixture *fx_start(unsigned mtu)
+{
+	struct fixture *f = &fx;
+	struct dp_node_params p;
+	char text[2048], err[256];
+	int port;
+
+	snprintf(text, sizeof(text),
+		 "[cluster]\nid = %u\n[gossip]\nfanout = 2\nrounds = 4\nmtu = %u\nflush_us = 100\n"
+		 "[dataplane]\nstore_slots = 64\nstore_peer_cap = 64\narp_retry_ms = 10\n"
+		 "[node.1]\nmac = 02:00:00:00:00:01\nip = 10.9.0.1\ncontrol = h:1\n"
+		 "[node.2]\nmac = 02:00:00:00:00:02\nip = 10.9.0.2\ncontrol = h:2\n"
+		 "[node.3]\nmac = arp\nip = 10.9.0.3\ncontrol = h:3\n",
+		 CLUSTER, mtu);
+	if (rumor_config_parse(text, "test", &cfg, err, sizeof(err)) != 0)
+		fail_msg("config: %s", err);
+	memset(f, 0, sizeof(*f));
+	port = dp_test_ring_port("l", &f->rx, &f->tx);
+	assert_true(port >= 0);
+	f->port = (uint16_t)port;
+	memset(&p, 0, sizeof(p));
+	p.cfg = &cfg;
+	p.node_id = SELF;
+	p.port_id = f->port;
+	p.msg_pool_size = 1024;
+	p.rx_mbufs = 511;
+	p.tsc_hz = 1000000;
+	p.seed = 42;
+	assert_int_equal(dp_node_init(&f->n, &p), 0);
+	f->active = true;
+	f->now = 1000;
+	return f;
+}
+
+static void drain(struct fixture *f)
+{
+	struct rte_mbuf *m[64];
+	void *msg;
+	unsigned k;
+
+	while ((k = rte_ring_dequeue_burst(f->tx, (void **)m, 64, NULL)) > 0)
+		rte_pktmbuf_free_bulk(m, k);
+	while (rte_ring_dequeue(f->n.dp2cp, &msg) == 0)
+		rte_mempool_put(f->n.msg_pool, msg);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = &fx;
+
+	(void)state;
+	if (!f->active)
+		return 0;
+	f->active = false;
+	drain(f);
+	dp_node_fini(&f->n);
+	rte_eth_dev_close(f->port);
+	rte_ring_free(f->rx);
+	rte_ring_free(f->tx);
+	return 0;
+}
+
+static void poll_at(struct fixture *f, uint64_t now)
+{
+	f->now = now;
+	dp_node_poll(&f->n, now);
+}
+
+static void inject(struct fixture *f, struct rte_mbuf *m)
+{
+	assert_int_equal(rte_ring_enqueue(f->rx, m), 0);
+	dp_node_poll(&f->n, f->now);
+}
+
+static unsigned take(struct fixture *f, struct rte_mbuf **out, unsigned max)
+{
+	return rte_ring_dequeue_burst(f->tx, (void **)out, max, NULL);
+}
+
+/* A gossip frame of @origin from @sender (its MAC @smac and IP), one event of @evlen. */
+static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, const uint8_t *smac,
+				 uint64_t seq, unsigned evlen)
+{
+	static uint8_t body[9100], buf[9200], payload[9000];
+	struct rumor_event_id id;
+	struct rumor_wire_body b;
+	struct rumor_wire_l2l4 a;
+	struct rumor_wire_hdr h;
+	struct rumor_vc ts;
+	struct rte_mbuf *m;
+	int len;
+
+	rumor_vc_init(&ts);
+	rumor_vc_set(&ts, origin, seq);
+	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
+	memset(payload, (int)seq, evlen);
+	rumor_event_id_compute(origin, seq, payload, evlen, &id);
+	assert_int_equal(rumor_wire_body_add(&b, &id, payload, evlen), 0);
+	memcpy(a.src_mac, smac, 6);
+	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
+	a.src_ip = rumor_config_node(&cfg, sender)->ip;
+	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
+	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
+	memset(&h, 0, sizeof(h));
+	h.type = RUMOR_WIRE_GOSSIP;
+	h.rounds_left = 4;
+	h.cluster_id = CLUSTER;
+	h.origin = origin;
+	h.sender = sender;
+	h.first_seq = seq;
+	h.event_count = 1;
+	h.clock_count = ts.n;
+	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, body, b.len);
+	assert_true(len > 0);
+	m = rte_pktmbuf_alloc(pkt_pool);
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
+	return m;
+}
+
+static struct rte_mbuf *mk_arp(uint16_t op, const uint8_t *sha, uint32_t sip, uint32_t tip,
+			       const uint8_t *tha)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pkt_pool);
+	uint8_t *b;
+
+	assert_non_null(m);
+	b = (uint8_t *)rte_pktmbuf_append(m, 60);
+	if (b == NULL)
+		abort();
+	memset(b, 0, 60);
+	memset(b, 0xff, 6);
+	memcpy(b + 6, sha, 6);
+	rumor_be_st16(b + 12, 0x0806);
+	rumor_be_st16(b + 14, 1);
+	rumor_be_st16(b + 16, 0x0800);
+	b[18] = 6;
+	b[19] = 4;
+	rumor_be_st16(b + 20, op);
+	memcpy(b + 22, sha, 6);
+	rumor_be_st32(b + 28, sip);
+	if (tha)
+		memcpy(b + 32, tha, 6);
+	rumor_be_st32(b + 38, tip);
+	return m;
+}
+
+static uint64_t codec_drops(const struct dp_node *n)
+{
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i < RUMOR_WIRE_ERR_COUNT; i++)
+		s += n->stats->drops[i];
+	return s;
+}
+
+static void test_arp_resolve(void **state)
+{
+	struct fixture *f = fx_start(1500);
+	const uint8_t *mac1 = rumor_config_node(&cfg, SELF)->mac;
+	const uint8_t *mac2 = rumor_config_node(&cfg, 2)->mac;
+	struct rte_mbuf *out[8];
+	unsigned k;
+
+	(void)state;
+	assert_int_equal(f->n.stats->arp_unresolved, 1);
+	/* first pass: one broadcast request, for node 3 only */
+	poll_at(f, 1000);
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	assert_int_equal(rumor_be_ld16(rte_pktmbuf_mtod(out[0], uint8_t *) + 12), 0x0806);
+	assert_int_equal(rumor_be_ld32(rte_pktmbuf_mtod(out[0], uint8_t *) + 38), 0x0a090003);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_REQ_TX], 1);
+	/* retry after arp_retry_ms (10 ms), not before */
+	poll_at(f, 5000);
+	assert_int_equal(take(f, out, 8), 0);
+	poll_at(f, 11000);
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	rte_pktmbuf_free(out[0]);
+	/* gossip from 2: the fan-out to 3 (not sender, not origin) waits for ARP: dropped */
+	inject(f, mk_frame(2, 2, mac2, 1, 32));
+	assert_int_equal(f->n.stats->rx_frames_new, 1);
+	assert_int_equal(take(f, out, 8), 0);
+	assert_int_equal(f->n.stats->drops[DP_DROP_ARP_UNRESOLVED], 1);
+	/* node 3's frames come from a MAC we do not know yet: a stranger's (cap 0) */
+	inject(f, mk_frame(3, 3, mac3, 1, 32));
+	assert_int_equal(f->n.stats->rx_frames_new, 1);
+	/* the reply */
+	inject(f, mk_arp(2, mac3, 0x0a090003, 0x0a090001, mac1));
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_RESOLVED], 1);
+	assert_int_equal(f->n.stats->arp_unresolved, 0);
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_REPLY_RX], 1);
+	/* now the fan-out reaches 3 at its MAC, and 3's frames are a member's */
+	inject(f, mk_frame(2, 2, mac2, 2, 32));
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *), mac3, 6);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *) + 6, mac1, 6);
+	rte_pktmbuf_free(out[0]);
+	inject(f, mk_frame(3, 3, mac3, 1, 32));
+	assert_int_equal(f->n.stats->rx_frames_new, 3);
+	drain(f);
+	/* a gratuitous ARP for static node 2 and an unsolicited one for 3: nothing changes */
+	inject(f, mk_arp(1, evil, 0x0a090002, 0x0a090002, NULL));
+	inject(f, mk_arp(2, evil, 0x0a090003, 0x0a090001, mac1));
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_STATIC_CONFLICT], 1);
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_UNSOLICITED], 1);
+	poll_at(f, 12000); /* the re-check request for 3 */
+	drain(f);
+	inject(f, mk_frame(3, 3, mac3, 2, 32)); /* fan-out to 2 only (3 sent it) */
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *), mac2, 6);
+	rte_pktmbuf_free(out[0]);
+	inject(f, mk_frame(2, 2, mac2, 3, 32));
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *), mac3, 6);
+	rte_pktmbuf_free(out[0]);
+	/* a request for us is answered at once (and is no gossip) */
+	inject(f, mk_arp(1, mac2, 0x0a090002, 0x0a090001, NULL));
+	k = take(f, out, 8);
+	assert_int_equal(k, 1);
+	assert_int_equal(rumor_be_ld16(rte_pktmbuf_mtod(out[0], uint8_t *) + 20), 2);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *), mac2, 6);
+	rte_pktmbuf_free(out[0]);
+	/* malformed ARP: counted, dropped, never seen by the gossip codec */
+	{
+		uint64_t before = codec_drops(&f->n);
+		struct rte_mbuf *m = mk_arp(1, mac2, 0x0a090002, 0x0a090001, NULL);
+
+		rte_pktmbuf_mtod(m, uint8_t *)[18] = 8;
+		inject(f, m);
+		m = mk_arp(1, mac2, 0x0a090002, 0x0a090001, NULL);
+		rte_pktmbuf_trim(m, 30);
+		inject(f, m);
+		assert_int_equal(f->n.stats->drops[DP_DROP_ARP_BAD], 2);
+		assert_int_equal(f->n.stats->nic[RUMOR_DP_ARP_MALFORMED], 2);
+		assert_int_equal(codec_drops(&f->n), before);
+		assert_int_equal(take(f, out, 8), 0);
+	}
+}
+
+static void test_link_down_up(void **state)
+{
+	struct fixture *f = fx_start(1500);
+	const uint8_t *mac1 = rumor_config_node(&cfg, SELF)->mac;
+	const uint8_t *mac2 = rumor_config_node(&cfg, 2)->mac;
+	struct rte_mbuf *out[8];
+
+	(void)state;
+	poll_at(f, 1000);
+	inject(f, mk_arp(2, mac3, 0x0a090003, 0x0a090001, mac1));
+	drain(f);
+	assert_int_equal(f->n.stats->link_up, 1);
+	assert_int_equal(rte_eth_dev_set_link_down(f->port), 0);
+	poll_at(f, 1000 + DP_LINK_POLL_MS * 1000);
+	assert_int_equal(f->n.stats->link_up, 0);
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_LINK_DOWN_EVENTS], 1);
+	/* a new frame is stored and reported, its fan-out (to 3) is dropped as link_down */
+	inject(f, mk_frame(2, 2, mac2, 1, 32));
+	assert_int_equal(f->n.stats->rx_frames_new, 1);
+	assert_int_equal(take(f, out, 8), 0);
+	assert_int_equal(f->n.stats->drops[DP_DROP_LINK_DOWN], 1);
+	/* a request for us is not answered while down either */
+	inject(f, mk_arp(1, mac2, 0x0a090002, 0x0a090001, NULL));
+	assert_int_equal(take(f, out, 8), 0);
+	assert_int_equal(f->n.stats->drops[DP_DROP_LINK_DOWN], 2);
+	assert_int_equal(rte_eth_dev_set_link_up(f->port), 0);
+	poll_at(f, 1000 + 2 * DP_LINK_POLL_MS * 1000);
+	assert_int_equal(f->n.stats->link_up, 1);
+	assert_int_equal(f->n.stats->nic[RUMOR_DP_LINK_UP_EVENTS], 1);
+	/* resumes: the next frame goes out to 3 at its MAC */
+	inject(f, mk_frame(2, 2, mac2, 2, 32));
+	assert_int_equal(take(f, out, 8), 1);
+	assert_memory_equal(rte_pktmbuf_mtod(out[0], uint8_t *), mac3, 6);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(f->n.stats->drops[DP_DROP_LINK_DOWN], 2);
+	assert_int_equal(f->n.stats->rx_frames_new, 2);
+}
+
+/* MTU 9000: RX buffers hold a jumbo frame, an 8 KiB event is stored and forwarded whole. */
+static void test_jumbo(void **state)
+{
+	struct fixture *f = fx_start(9000);
+	const uint8_t *mac2 = rumor_config_node(&cfg, 2)->mac;
+	struct rte_mbuf *out[8];
+
+	(void)state;
+	assert_true(dp_link_rx_buf_size(9000) >= RTE_PKTMBUF_HEADROOM + 9014);
+	assert_int_equal(f->n.stats->mtu, 9000);
+	poll_at(f, 1000);
+	drain(f);
+	inject(f, mk_arp(2, mac3, 0x0a090003, 0x0a090001, rumor_config_node(&cfg, SELF)->mac));
+	inject(f, mk_frame(2, 2, mac2, 1, 8192));
+	assert_int_equal(f->n.stats->rx_frames_new, 1);
+	assert_int_equal(f->n.stats->rx_events_new, 1);
+	assert_int_equal(take(f, out, 8), 1);
+	assert_true(out[0]->pkt_len > 8192 + RUMOR_WIRE_PREFIX_LEN);
+	assert_true(out[0]->pkt_len <= 9000 + RUMOR_WIRE_ETH_LEN);
+	rte_pktmbuf_free(out[0]);
+	teardown(NULL);
+	/* at MTU 1500 that frame is too long for the codec (and a real port) */
+	f = fx_start(1500);
+	inject(f, mk_frame(2, 2, mac2, 1, 8192));
+	assert_int_equal(f->n.stats->rx_frames_new, 0);
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0",
+		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_arp_resolve, teardown),
+		cmocka_unit_test_teardown(test_link_down_up, teardown),
+		cmocka_unit_test_teardown(test_jumbo, teardown),
+	};
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "rumor-dp-link-%d", (int)getpid());
+	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 1023, 0, 0, 10000, 0);
+	if (pkt_pool == NULL)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
