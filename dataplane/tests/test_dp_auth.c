@@ -418,9 +418,7 @@ static void test_originate(void **state)
 
 int main(int argc, char **argv)
 {
-	char prefix[64], err[256];
-	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0",
-		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
+	char err[256];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_refusals, teardown),
 		cmocka_unit_test_teardown(test_burst, teardown),
@@ -431,7 +429,6 @@ int main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "rumor-dp-auth-%d", (int)getpid());
 	snprintf(keyring, sizeof(keyring), "/tmp/rumor-dp-auth-%d.keys", (int)getpid());
 	/* the node holds key 1 only; the senders also hold 9 */
 	kf = fopen(keyring, "w");
@@ -449,11 +446,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "keyring: %s\n", err);
 		return 1;
 	}
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 1023, 0, 0, 2048, 0);
+	pkt_pool = dp_test_eal(argv[0], "rumor-dp-auth", "0", 1023, 0, 2048);
 	if (pkt_pool == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,40 +127,15 @@ static unsigned take(struct fixture *f, struct rte_mbuf **out, unsigned max)
 static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, const uint8_t *smac,
 				 uint64_t seq, unsigned evlen)
 {
-	static uint8_t body[9100], buf[9200], payload[9000];
-	struct rumor_event_id id;
-	struct rumor_wire_body b;
-	struct rumor_wire_l2l4 a;
-	struct rumor_wire_hdr h;
-	struct rumor_vc ts;
+	static uint8_t payload[9000];
+	const struct dp_test_hop hop = { smac, rumor_config_node(&cfg, SELF)->mac,
+					 rumor_config_node(&cfg, sender)->ip,
+					 rumor_config_node(&cfg, SELF)->ip, CLUSTER, 4 };
 	struct rte_mbuf *m;
-	int len;
 
-	rumor_vc_init(&ts);
-	rumor_vc_set(&ts, origin, seq);
-	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
 	memset(payload, (int)seq, evlen);
-	rumor_event_id_compute(origin, seq, payload, evlen, &id);
-	assert_int_equal(rumor_wire_body_add(&b, &id, payload, evlen), 0);
-	memcpy(a.src_mac, smac, 6);
-	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
-	a.src_ip = rumor_config_node(&cfg, sender)->ip;
-	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
-	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
-	memset(&h, 0, sizeof(h));
-	h.type = RUMOR_WIRE_GOSSIP;
-	h.rounds_left = 4;
-	h.cluster_id = CLUSTER;
-	h.origin = origin;
-	h.sender = sender;
-	h.first_seq = seq;
-	h.event_count = 1;
-	h.clock_count = ts.n;
-	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, body, b.len);
-	assert_true(len > 0);
-	m = rte_pktmbuf_alloc(pkt_pool);
+	m = dp_test_gossip_frame(pkt_pool, &hop, origin, sender, seq, payload, evlen);
 	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
 	return m;
 }
 
@@ -356,9 +331,6 @@ static void test_jumbo(void **state)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0",
-		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_arp_resolve, teardown),
 		cmocka_unit_test_teardown(test_link_down_up, teardown),
@@ -366,12 +338,7 @@ int main(int argc, char **argv)
 	};
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "rumor-dp-link-%d", (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 1023, 0, 0, 10000, 0);
+	pkt_pool = dp_test_eal(argv[0], "rumor-dp-link", "0", 1023, 0, 10000);
 	if (pkt_pool == NULL)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);

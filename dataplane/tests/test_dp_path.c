@@ -938,9 +938,6 @@ static void test_state_dir_restart(void **state)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0",
-		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_forward, teardown),
 		cmocka_unit_test_teardown(test_view_fanout, teardown),
@@ -958,12 +955,7 @@ int main(int argc, char **argv)
 	};
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "rumor-dp-test-%d", (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 1023, 0, 0, 10000, 0);
+	pkt_pool = dp_test_eal(argv[0], "rumor-dp-test", "0", 1023, 0, 10000);
 	if (pkt_pool == NULL)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);

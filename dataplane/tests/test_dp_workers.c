@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "dp_test_port.h"
+
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -117,40 +119,16 @@ static int teardown(void **state)
 
 static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, uint64_t seq)
 {
-	uint8_t body[512], buf[700], payload[40];
-	struct rumor_wire_body b;
-	struct rumor_wire_l2l4 a;
-	struct rumor_wire_hdr h;
-	struct rumor_event_id id;
-	struct rumor_vc ts;
+	uint8_t payload[40];
+	const struct dp_test_hop hop = { rumor_config_node(&cfg, sender)->mac,
+					 rumor_config_node(&cfg, SELF)->mac,
+					 rumor_config_node(&cfg, sender)->ip,
+					 rumor_config_node(&cfg, SELF)->ip, CLUSTER, 1 };
 	struct rte_mbuf *m;
-	int len;
 
-	rumor_vc_init(&ts);
-	rumor_vc_set(&ts, origin, seq);
-	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
 	memset(payload, (int)(seq + origin), sizeof(payload));
-	rumor_event_id_compute(origin, seq, payload, sizeof(payload), &id);
-	assert_int_equal(rumor_wire_body_add(&b, &id, payload, sizeof(payload)), 0);
-	memcpy(a.src_mac, rumor_config_node(&cfg, sender)->mac, 6);
-	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
-	a.src_ip = rumor_config_node(&cfg, sender)->ip;
-	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
-	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
-	memset(&h, 0, sizeof(h));
-	h.type = RUMOR_WIRE_GOSSIP;
-	h.rounds_left = 1;
-	h.cluster_id = CLUSTER;
-	h.origin = origin;
-	h.sender = sender;
-	h.first_seq = seq;
-	h.event_count = 1;
-	h.clock_count = ts.n;
-	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, body, b.len);
-	assert_true(len > 0);
-	m = rte_pktmbuf_alloc(pkt_pool);
+	m = dp_test_gossip_frame(pkt_pool, &hop, origin, sender, seq, payload, sizeof(payload));
 	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
 	return m;
 }
 
@@ -411,21 +389,13 @@ static void test_two_workers_threads(void **state)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-	char *eal[] = {argv[0], "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
-		       "--file-prefix", prefix, "--log-level", "*:error", NULL};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_workers_interleaved, teardown),
 		cmocka_unit_test_teardown(test_two_workers_threads, teardown),
 	};
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "rumor-dp-wk-%d", (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
-	pkt_pool = rte_pktmbuf_pool_create("test_pkts", 16383, 256, 0, 2048, 0);
+	pkt_pool = dp_test_eal(argv[0], "rumor-dp-wk", "0-1", 16383, 256, 2048);
 	if (pkt_pool == NULL)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
