@@ -241,7 +241,8 @@ void dp_node_tx_flush(struct dp_node *n)
 
 	if (n->ntx == 0)
 		return;
-	if (unlikely(!n->w0->link.up)) { /* worker 0 reads the link for every worker */
+	/* worker 0 reads the link for every worker (w0 is NULL only before init is done) */
+	if (unlikely(!(n->w0 != NULL ? n->w0 : n)->link.up)) {
 		/* the PMD would queue or fail them; count them and let pulls / repairs recover */
 		n->stats->drops[DP_DROP_LINK_DOWN] += n->ntx;
 		rte_pktmbuf_free_bulk(n->txbuf, n->ntx);
