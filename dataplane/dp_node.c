@@ -278,11 +278,6 @@ static inline void tx_push_seal(struct dp_node *n, struct rte_mbuf *m, uint8_t *
 	n->txbuf[n->ntx++] = m;
 }
 
-static inline void tx_push(struct dp_node *n, struct rte_mbuf *m)
-{
-	tx_push_seal(n, m, NULL);
-}
-
 static void l2l4_to(struct dp_node *n, const struct rumor_node_conf *peer,
 		    struct rumor_wire_l2l4 *a)
 {
@@ -1926,7 +1921,7 @@ void dp_node_stats_total(struct dp_node *n, struct rumor_dp_stats *out)
 			STAT_SUM(budget_drops[i]);
 	}
 	out->stranger_used = 0;
-	for (unsigned j = 0; j < RTE_MAX(w0->nworkers, (uint16_t)1); j++)
+	for (unsigned j = 0, nw = w0->nworkers ? w0->nworkers : 1u; j < nw; j++)
 		out->stranger_used += dp_node_worker(w0, j)->store.src_used[DP_SRC_STRANGER];
 }
 #undef STAT_SUM
