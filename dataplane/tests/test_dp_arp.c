@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dp_arp.h"
+#include "dp_test_arp.h"
 #include "rumor_be.h"
 #include "rumor_msg.h"
 
@@ -69,26 +70,6 @@ static void fx_init(struct fx *f)
 	assert_int_equal(dp_arp_add(&f->a, 3, 0x0a000009u, NULL), -EEXIST);
 }
 
-/* An ARP frame: eth src = @sha, op, sender (sha, sip), target (tha, tip). */
-static void mk(uint8_t *b, uint16_t op, const uint8_t *sha, uint32_t sip, const uint8_t *tha,
-	       uint32_t tip)
-{
-	static const uint8_t zero[6];
-
-	memset(b, 0, DP_ARP_FRAME_LEN);
-	memset(b, 0xff, 6);
-	memcpy(b + 6, sha, 6);
-	rumor_be_st16(b + 12, 0x0806);
-	rumor_be_st16(b + 14, 1);
-	rumor_be_st16(b + 16, 0x0800);
-	b[18] = 6;
-	b[19] = 4;
-	rumor_be_st16(b + 20, op);
-	memcpy(b + 22, sha, 6);
-	rumor_be_st32(b + 28, sip);
-	memcpy(b + 32, tha ? tha : zero, 6);
-	rumor_be_st32(b + 38, tip);
-}
 
 static void test_reply_for_us(void **st)
 {
@@ -97,7 +78,7 @@ static void test_reply_for_us(void **st)
 
 	(void)st;
 	fx_init(&f);
-	mk(b, 1, p2_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, p2_mac, P2_IP, NULL, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 5), 0);
 	assert_int_equal(f.s.sent, 1);
 	assert_memory_equal(f.s.last, p2_mac, 6);             /* unicast back */
@@ -110,11 +91,11 @@ static void test_reply_for_us(void **st)
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_REQ_RX], 1);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_REPLY_TX], 1);
 	/* a request for another host: not answered */
-	mk(b, 1, p2_mac, P2_IP, NULL, 0x0a000063u);
+	dp_test_arp_frame(b, 1, p2_mac, P2_IP, NULL, 0x0a000063u);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 6), 0);
 	assert_int_equal(f.s.sent, 1);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_FOREIGN], 0); /* from a peer: not foreign */
-	mk(b, 1, evil_mac, 0x0a000063u, NULL, 0x0a000064u);
+	dp_test_arp_frame(b, 1, evil_mac, 0x0a000063u, NULL, 0x0a000064u);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 6), 0);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_FOREIGN], 1);
 	assert_int_equal(f.s.sent, 1);
@@ -141,7 +122,7 @@ static void test_resolve_and_retry(void **st)
 	assert_int_equal(dp_arp_tick(&f.a, 150), 0);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_REQ_TX], 2);
 	/* the answer */
-	mk(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 160), 0);
 	e = dp_arp_find(&f.a, P3_IP);
 	assert_int_equal(e->state, DP_ARP_RESOLVED);
@@ -154,14 +135,14 @@ static void test_resolve_and_retry(void **st)
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_REPLY_RX], 1);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_RESOLVED], 1);
 	/* a second, late reply with another MAC: the first answer won */
-	mk(b, 2, evil_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, evil_mac, P3_IP, my_mac, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 170), 0);
 	assert_memory_equal(e->mac, p3_mac, 6);
 	assert_int_equal(f.s.updates, 1);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_UNSOLICITED], 1);
 	/* ... and it starts a re-check: the real peer's answer keeps its MAC */
 	assert_int_equal(dp_arp_tick(&f.a, 171), 1);
-	mk(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 172), 0);
 	assert_memory_equal(e->mac, p3_mac, 6);
 	assert_int_equal(f.s.updates, 1);
@@ -178,7 +159,7 @@ static void test_refresh_expire(void **st)
 	(void)st;
 	fx_init(&f);
 	dp_arp_tick(&f.a, 0);
-	mk(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 10);
 	e = dp_arp_find(&f.a, P3_IP);
 	f.s.sent = 0;
@@ -221,17 +202,17 @@ static void test_no_stealing(void **st)
 	e2 = dp_arp_find(&f.a, P2_IP);
 	e3 = dp_arp_find(&f.a, P3_IP);
 	/* unsolicited reply before we asked: not learned */
-	mk(b, 2, evil_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, evil_mac, P3_IP, my_mac, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 0);
 	assert_int_equal(e3->state, DP_ARP_UNRESOLVED);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_UNSOLICITED], 1);
 	/* gratuitous ARP (request and reply forms) for the static peer */
-	mk(b, 1, evil_mac, P2_IP, NULL, P2_IP);
+	dp_test_arp_frame(b, 1, evil_mac, P2_IP, NULL, P2_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 1);
-	mk(b, 2, evil_mac, P2_IP, bcast6, P2_IP);
+	dp_test_arp_frame(b, 2, evil_mac, P2_IP, bcast6, P2_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 1);
 	/* and a request for us from the static peer's IP with another MAC */
-	mk(b, 1, evil_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, evil_mac, P2_IP, NULL, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 1);
 	assert_memory_equal(e2->mac, p2_mac, 6);
 	assert_int_equal(e2->state, DP_ARP_STATIC);
@@ -239,17 +220,17 @@ static void test_no_stealing(void **st)
 	assert_int_equal(f.s.updates, 0);
 	/* resolve the dynamic one, then a gratuitous ARP claims it: ignored */
 	dp_arp_tick(&f.a, 2);
-	mk(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
+	dp_test_arp_frame(b, 2, p3_mac, P3_IP, my_mac, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 3);
-	mk(b, 1, evil_mac, P3_IP, NULL, P3_IP);
+	dp_test_arp_frame(b, 1, evil_mac, P3_IP, NULL, P3_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 4);
-	mk(b, 1, evil_mac, P3_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, evil_mac, P3_IP, NULL, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 4);
 	assert_memory_equal(e3->mac, p3_mac, 6);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_UNSOLICITED], 3);
 	assert_int_equal(f.s.updates, 1);
 	/* someone claims our IP */
-	mk(b, 2, evil_mac, MY_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 2, evil_mac, MY_IP, NULL, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 5);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_IP_CONFLICT], 1);
 }
@@ -261,7 +242,7 @@ static void test_learn_from_request(void **st)
 
 	(void)st;
 	fx_init(&f);
-	mk(b, 1, p3_mac, P3_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, p3_mac, P3_IP, NULL, MY_IP);
 	dp_arp_input(&f.a, b, DP_ARP_LEN, 7);
 	assert_int_equal(f.s.sent, 1); /* answered */
 	assert_int_equal(dp_arp_find(&f.a, P3_IP)->state, DP_ARP_RESOLVED);
@@ -278,21 +259,21 @@ static void test_malformed(void **st)
 
 	(void)st;
 	fx_init(&f);
-	mk(b, 1, p2_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, p2_mac, P2_IP, NULL, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN - 1, 0), -EBADMSG);
 	b[14] = 9;
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
-	mk(b, 1, p2_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, p2_mac, P2_IP, NULL, MY_IP);
 	b[16] = 0x86;
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
-	mk(b, 1, p2_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, p2_mac, P2_IP, NULL, MY_IP);
 	b[18] = 8;
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
-	mk(b, 3, p2_mac, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 3, p2_mac, P2_IP, NULL, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
-	mk(b, 1, mcast, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, mcast, P2_IP, NULL, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
-	mk(b, 1, zero, P2_IP, NULL, MY_IP);
+	dp_test_arp_frame(b, 1, zero, P2_IP, NULL, MY_IP);
 	assert_int_equal(dp_arp_input(&f.a, b, DP_ARP_LEN, 0), -EBADMSG);
 	assert_int_equal(f.ctr[RUMOR_DP_ARP_MALFORMED], 7);
 	assert_int_equal(f.s.sent, 0);
