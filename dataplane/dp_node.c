@@ -1181,6 +1181,14 @@ static void serve_pull(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 
 /* ---------------------------------------------------------------- RX */
 
+/* An ARP frame (Ethernet type 0x0806): never for the codec (dp_link), and worker 0's. */
+static inline bool is_arp(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return m->data_len >= RUMOR_WIRE_ETH_LEN && p[12] == 0x08 && p[13] == 0x06;
+}
+
 /* Would merging @ts grow our clock? */
 static bool clock_grows(const struct dp_node *n, const struct rumor_vc *ts)
 {
@@ -1300,7 +1308,7 @@ void dp_node_rx(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	}
 	buf = rte_pktmbuf_mtod(m, const uint8_t *);
 	len = m->data_len;
-	if (len >= RUMOR_WIRE_ETH_LEN && buf[12] == 0x08 && buf[13] == 0x06) {
+	if (is_arp(m)) {
 		if (n->wid == 0)
 			dp_link_arp_in(n, m, now); /* ARP never reaches the codec */
 		else /* steer() hands ARP to worker 0, which holds the table */
@@ -1816,13 +1824,6 @@ static inline uint16_t peek_origin(const struct rte_mbuf *m)
 	if (m->data_len < RUMOR_WIRE_PREFIX_LEN || rumor_be_ld32(p) != RUMOR_WIRE_MAGIC)
 		return 0;
 	return rumor_be_ld16(p + 12);
-}
-
-static inline bool is_arp(const struct rte_mbuf *m)
-{
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	return m->data_len >= RUMOR_WIRE_ETH_LEN && p[12] == 0x08 && p[13] == 0x06;
 }
 
 /* Keep our origins' frames of an RX burst in @pkts (returns how many), send the others to
