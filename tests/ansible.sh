@@ -214,7 +214,7 @@ for n in "${nodes[@]}"; do
 		k=0
 		while [[ -e $work/loading ]]; do
 			k=$((k + 1))
-			in_host "$n" rumor-load -s "/run/rumor/node-$n.sock" --events 200 --rate 400 --timeout 20 \
+			in_host "$n" rumor-load -s "/run/rumor/node-$n.sock" --events 200 --rate 400 --timeout 20 --ack durable \
 				--acked-ids "/tmp/acked-up-$k" >>"$work/load-up-$n.log" 2>&1 || sleep 0.5
 		done
 	) &
