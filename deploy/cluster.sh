@@ -31,6 +31,8 @@
 # --node-config in $RUMOR_RUN/node-N.conf; RUMOR_INSECURE=1 writes insecure = true instead;
 # RUMOR_NODE_EXTRA: lines appended to every node's --node-config (e.g. api_group = rumor).
 # Gossip frames: [auth] keyring = $RUMOR_RUN/gossip.keys (RUMOR_GOSSIP_INSECURE=1: none).
+# RUMOR_WORKERS=N (1..8): [dataplane] workers = N, N floating EAL lcores and an af_packet queue
+# pair each for rumor-dp; N > 1 needs RUMOR_GOSSIP_INSECURE=1 (workers do not authenticate yet).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +40,13 @@ run=${RUMOR_RUN:-/run/rumor-cluster}
 build=${RUMOR_BUILD:-$top/build}
 pfx=${RUMOR_NS:-rumor}   # namespace prefix: tests use their own so a demo can keep running
 hub=$pfx-hub
+workers=${RUMOR_WORKERS:-1}
+[[ $workers =~ ^[1-8]$ ]] || { echo "cluster.sh: RUMOR_WORKERS=$workers: want 1..8" >&2; exit 2; }
+if ((workers > 1)) && [[ ${RUMOR_INSECURE:-0} != 1 && ${RUMOR_GOSSIP_INSECURE:-0} != 1 ]]; then
+	echo "cluster.sh: RUMOR_WORKERS=$workers needs RUMOR_GOSSIP_INSECURE=1: rumor-dp with" \
+		"several workers refuses an [auth] keyring" >&2
+	exit 2
+fi
 conf=$run/rumor.conf
 data=${RUMOR_DATA:-$run/data}
 
@@ -107,7 +116,7 @@ write_config() { # ids...
 		[[ -n ${RUMOR_RAFT_EXTRA:-} ]] && printf '%b\n' "$RUMOR_RAFT_EXTRA"
 		echo "[storage]"; echo "dir = $data"; echo "api_socket = $run/node-%n.sock"
 		[[ -n ${RUMOR_STORAGE_EXTRA:-} ]] && printf '%b\n' "$RUMOR_STORAGE_EXTRA"
-		echo "[dataplane]"; echo "store_slots = 16384"
+		echo "[dataplane]"; echo "store_slots = 16384"; echo "workers = $workers"
 		auth_section
 		for id in "$@"; do
 			echo "[node.$id]"
@@ -142,13 +151,20 @@ start_node() { # id [extra rumor-cp args]
 	else
 		lcore=(--lcores "0@(0-$(( $(nproc) - 1 )))")
 	fi
+	# the dataplane's workers 1.. float like lcore 0 (pinned or not: a test box has 2 cores)
+	local dp_lcore=("${lcore[@]}") qpairs="" w
+	if ((workers > 1)); then
+		dp_lcore=(--lcores "$(for ((w = 0; w < workers; w++)); do
+			((w)) && printf ,; printf '%d@(0-%d)' "$w" $(($(nproc) - 1)); done)")
+		qpairs=",qpairs=$workers"
+	fi
 	mkdir -p "$run/log" "$data" "$data/node-$id"
 	local dpl=$run/log/dp-$id.log cpl=$run/log/cp-$id.log dp0 cp0
 	dp0=0; cp0=0
 	[[ -f $dpl ]] && dp0=$(wc -l <"$dpl")
 	[[ -f $cpl ]] && cp0=$(wc -l <"$cpl")
-	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${lcore[@]}" --file-prefix "$n" \
-		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id,framecnt=${RUMOR_DP_RING:-4096}" --log-level=lib.eal:warning \
+	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${dp_lcore[@]}" --file-prefix "$n" \
+		--no-pci -m "${RUMOR_DP_MEM:-96}" --vdev "net_af_packet0,iface=d$id,framecnt=${RUMOR_DP_RING:-4096}$qpairs" --log-level=lib.eal:warning \
 		-- --config "$conf" --node "$id" --state-dir "$data/node-$id" >>"$run/log/dp-$id.log" 2>&1 &
 	echo $! >"$run/dp-$id.pid"
 	# the controlplane attaches to the dataplane's shared memory: wait for its rings
