@@ -200,6 +200,24 @@ wait_loads() {
 	((LOAD_RC == 0)) || log "rumor-load reported lost or unsent events: checking convergence first"
 }
 
+# ordered_load NODES PER: PER events (64 B, a fifth KV commands) from every node at once, each
+# acknowledged once applied; fails unless all converge on every event in one order that
+# check_order.py accepts, with every acknowledged id and equal digests, and nothing lost.
+ordered_load() {
+	local nodes=$1 per=$2 i n; n=$(echo $nodes | wc -w)
+	for i in $nodes; do
+		load_bg "$i" --events "$per" --size 64 --kv 0.2 --batch 16 --pipeline 4 --wait-applied \
+			--timeout 45 --acked-ids "$RUMOR_RUN/acked-$i"
+	done
+	wait_loads "$nodes"
+	converge "$nodes" 60 || fail "nodes did not converge"
+	((CONVERGED_GSEQ >= n * per)) || fail "only $CONVERGED_GSEQ gseqs for $((n * per)) events"
+	same_digests "$nodes" || fail "digests differ"
+	$CHECK --same-end $(for i in $nodes; do echo --acked "$RUMOR_RUN/acked-$i"; done) \
+		"$RUMOR_RUN/data" || fail "check_order found violations"
+	((LOAD_RC == 0)) || fail "rumor-load reported lost or unsent events"
+}
+
 # send_loop NODE TAG [STOPFILE]: `send --wait` until STOPFILE (default $RUMOR_RUN/stop) exists;
 # one line per send "node rc ms" in $RUMOR_RUN/lat-NODE, failures in $RUMOR_RUN/fail-NODE.
 send_loop() {

@@ -17,17 +17,7 @@ for i in $NODES; do
 done
 leader=$(wait_leader "$NODES" 20) || fail "no leader elected"
 log "leader is node $leader; 2 workers per dataplane; sending $PER events from each node"
-for i in $NODES; do
-	load_bg "$i" --events "$PER" --size 64 --kv 0.2 --batch 16 --pipeline 4 --wait-applied \
-		--timeout 45 --acked-ids "$RUMOR_RUN/acked-$i"
-done
-wait_loads "$NODES"
-converge "$NODES" 60 || fail "nodes did not converge"
-((CONVERGED_GSEQ >= 3 * PER)) || fail "only $CONVERGED_GSEQ gseqs for $((3 * PER)) events"
-same_digests "$NODES" || fail "digests differ"
-$CHECK --same-end $(for i in $NODES; do echo --acked "$RUMOR_RUN/acked-$i"; done) \
-	"$RUMOR_RUN/data" || fail "check_order found violations"
-((LOAD_RC == 0)) || fail "rumor-load reported lost or unsent events"
+ordered_load "$NODES" "$PER"
 # gossip, not the control link's fetch, carried the peers' events: each node takes 2 * PER
 # foreign events, at most a frame's worth (under 24 of 64 B) per new frame
 for i in $NODES; do

@@ -6,8 +6,6 @@ import json
 import re
 import sys
 
-
-
 # The TCP dissector's own notes about the capture, not about rumorcp: a capture that starts
 # mid-stream sees ACKs of segments sent before it, and a loaded box retransmits. rumorcp's
 # own expert items (rumorcp.bad, rumorcp.bad_crc) never match these.
@@ -22,6 +20,7 @@ TCP_CAPTURE_NOTES = ("ACKed segment that wasn't captured", "Previous segment(s) 
 
 def tcp_capture_artifact(message):
     return message.startswith(TCP_CAPTURE_NOTES)
+
 
 def layers(path):
     with open(path) as f:
