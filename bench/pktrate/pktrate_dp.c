@@ -3,7 +3,8 @@
  * net_null RX. Prints one JSON line per run. The frame copy into an RX mbuf (what a NIC's
  * DMA does) is inside the timed loop; the simulated controlplane releases every frame.
  * Usage: rumor-pktrate [EAL: --vdev net_null0 ...] -- --fanout F --event-bytes B
- *        [--seconds S] [--originate] [--auth | --encrypt] [--workers N]
+ *        [--seconds S] [--originate] [--auth | --encrypt] [--workers N] [--mtu M]
+ * --mtu M: [gossip] mtu = M (576..9000; default 1500): jumbo frames for the 8 KiB events.
  * --workers N: [dataplane] workers = N (needs N EAL lcores and N net_null queues): worker w
  * is fed the frames of the origins it owns on its own lcore (as RSS by origin would), worker
  * 0 also runs the simulated controlplane; rates are the sum over workers, per CPU second
@@ -37,6 +38,7 @@
 #define SELF 1
 #define CLUSTER 9
 #define NFRAMES 8192
+#define FRAME_MAX 9216 /* a 9000-byte IP MTU's Ethernet frame, rounded up */
 
 static struct rumor_config cfg;
 static struct dp_node node;
@@ -45,15 +47,18 @@ static char keyring[64];
 
 static int encrypt;               /* --encrypt: [auth] encrypt = true, bodies sealed as GCM */
 static unsigned nworkers = 1;
+static unsigned mtu = 1500;
+/* distinct frames cycled through: fewer jumbo ones keep the "DMA" source within hugepages */
+static unsigned nframes = NFRAMES;
 
 static void load_config(unsigned fanout, int auth)
 {
 	char text[8192], err[256];
 	int off = snprintf(text, sizeof(text),
 			   "[cluster]\nid = %u\n[gossip]\nfanout = %u\nrounds = 1\n"
-			   "flush_us = 50\n[dataplane]\nstore_slots = 8192\n"
+			   "flush_us = 50\nmtu = %u\n[dataplane]\nstore_slots = 8192\n"
 			   "store_peer_cap = 8192\nworkers = %u\n",
-			   CLUSTER, fanout, nworkers);
+			   CLUSTER, fanout, mtu, nworkers);
 
 	if (auth) {
 		static const char key[] = "1 000102030405060708090a0b0c0d0e0f"
@@ -88,7 +93,7 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 {
 	uint16_t origin = (uint16_t)(2 + i % (NODES - 1));
 	uint64_t seq = 1 + i / (NODES - 1);
-	uint8_t body[2048], payload[2048];
+	static uint8_t body[FRAME_MAX], payload[FRAME_MAX];
 	struct rumor_wire_body b;
 	struct rumor_wire_l2l4 a;
 	struct rumor_wire_hdr h;
@@ -119,7 +124,8 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 	h.clock_count = ts.n;
 	if (keys != NULL) {
 		/* sealed as the origin sends it: a counter above the receiver's start */
-		uint8_t ab[2048 + RUMOR_WIRE_AUTH_LEN], *r, *ah;
+		static uint8_t ab[FRAME_MAX + RUMOR_WIRE_AUTH_LEN];
+		uint8_t *r, *ah;
 		struct timespec now;
 
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -281,9 +287,10 @@ int main(int argc, char **argv)
 		{"seconds", required_argument, NULL, 's'},
 		{"originate", no_argument, NULL, 'o'}, {"auth", no_argument, NULL, 'a'},
 		{"encrypt", no_argument, NULL, 'e'}, {"workers", required_argument, NULL, 'w'},
+		{"mtu", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
-	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = 2048, auth = 0;
+	unsigned fanout = 1, evlen = 22, originate = 0, flen = 0, stride = FRAME_MAX, auth = 0;
 	double seconds = 3;
 	struct dp_node_params p;
 	uint8_t *frames;
@@ -309,9 +316,12 @@ int main(int argc, char **argv)
 		case 'a': auth = 1; break;
 		case 'e': auth = 1; encrypt = 1; break;
 		case 'w': nworkers = (unsigned)atoi(optarg); break;
+		case 'm': mtu = (unsigned)atoi(optarg); break;
 		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
+	if (mtu > 1500)
+		nframes = 1024;
 	load_config(fanout, (int)auth);
 	memset(&p, 0, sizeof(p));
 	p.cfg = &cfg;
@@ -330,11 +340,11 @@ int main(int argc, char **argv)
 	hz = rte_get_tsc_hz();
 	/* Frames back to back at a cache-line stride: the source of the "DMA" copy stays as
 	 * compact as testpmd's (net_null copy=1 copies from one buffer). */
-	frames = rte_malloc(NULL, (size_t)NFRAMES * 2048, 64);
+	frames = rte_malloc(NULL, (size_t)nframes * FRAME_MAX, 64);
 	if (frames == NULL)
 		rte_exit(EXIT_FAILURE, "no memory for frames\n");
-	for (unsigned i = 0; i < NFRAMES && !originate; i++) {
-		uint8_t tmp[2048];
+	for (unsigned i = 0; i < nframes && !originate; i++) {
+		static uint8_t tmp[FRAME_MAX];
 
 		flen = build_frame(tmp, sizeof(tmp), i, evlen);
 		stride = RTE_ALIGN_CEIL(flen, 64);
@@ -353,7 +363,7 @@ int main(int argc, char **argv)
 
 		if (nworkers != node.nworkers || nworkers > rte_lcore_count())
 			rte_exit(EXIT_FAILURE, "--workers %u needs as many lcores\n", nworkers);
-		for (unsigned i = 0; i < NFRAMES; i++) {
+		for (unsigned i = 0; i < nframes; i++) {
 			uint16_t o = (uint16_t)(2 + i % (NODES - 1));
 			unsigned w = dp_owner(&node, o);
 
@@ -390,7 +400,7 @@ int main(int argc, char **argv)
 		}
 	} else {
 		/* events/s: ORIGINATE messages of 64 B events, packed into full frames */
-		uint8_t ev[2048];
+		static uint8_t ev[FRAME_MAX];
 
 		memset(ev, 'e', sizeof(ev));
 		while (rte_rdtsc() < t1) {

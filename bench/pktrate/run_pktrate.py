@@ -23,8 +23,11 @@ FANOUTS = [1, 2, 4, 8]
 # frame sizes on the wire: testpmd's net_null size= and rumor frames of one event whose
 # payload makes the Ethernet frame that long (64 B is below rumor's minimum frame: 42 B
 # L2-L4 + 28 B rumor header + 10 B clock + 18 B event header = 98 B; we use 1 event of
-# 22 B -> 120 B frame for the small case and report it).
-SIZES = [("64B", 64, 22), ("1KiB", 1024, 958)]
+# 22 B -> 120 B frame for the small case and report it). Name, frame bytes, event bytes,
+# [gossip] mtu: the 8 KiB events travel in jumbo frames (MTU 9000).
+SIZES = [("64B", 64, 22, 1500), ("1KiB", 1024, 926, 1500), ("8KiB", 8192, 8094, 9000)]
+# -m for jumbo points: rumor-pktrate's RX mbufs, store and frames of 9 KiB each
+JUMBO_MEM_MB = 768
 PREFIX = "rumor-dp-bench-%d" % os.getpid()
 MEM_MB = 256
 NO_HUGE = False
@@ -38,9 +41,10 @@ def free_hugepages_mb():
         return 0
 
 
-def eal(vdevs, lcores):
+def eal(vdevs, lcores, mem=None):
     # without hugepages testpmd's mbuf pools need more room (4 KiB page granularity)
-    args = ["-l", lcores, "--no-pci", "-m", str(2 * MEM_MB if NO_HUGE else MEM_MB),
+    mem = mem or MEM_MB
+    args = ["-l", lcores, "--no-pci", "-m", str(2 * mem if NO_HUGE else mem),
             "--file-prefix", PREFIX, "--log-level=*:error"]
     if NO_HUGE:
         args.append("--no-huge")
@@ -49,11 +53,17 @@ def eal(vdevs, lcores):
     return args
 
 
-def testpmd(size, seconds, copy=0):
+def testpmd(size, seconds, copy=0, mode="io"):
+    """io: moves mbuf pointers; macswap with copy=1 (net_null writes every packet on RX and
+    reads it on TX, macswap writes its header): a baseline that touches the data as rumor must.
+    Jumbo sizes get mbufs that hold them (net_null copies size bytes whatever the mbuf)."""
     v = "size=%d,copy=%d" % (size, copy)
-    cmd = ["dpdk-testpmd"] + eal(["net_null0," + v, "net_null1," + v],
-                                 "0,1") + ["--", "-i", "--forward-mode=io", "--nb-cores=1",
-                                           "--total-num-mbufs=16384"]
+    jumbo = size > 2048
+    mbufs = ["--total-num-mbufs=4096", "--mbuf-size=%d" % (size + 256)] if jumbo else \
+        ["--total-num-mbufs=16384"]
+    cmd = ["dpdk-testpmd"] + eal(["net_null0," + v, "net_null1," + v], "0,1",
+                                 JUMBO_MEM_MB if jumbo else None) + \
+        ["--", "-i", "--forward-mode=" + mode, "--nb-cores=1"] + mbufs
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     def send(s):
@@ -92,10 +102,15 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rumor(build, fanout, evlen, seconds, originate=False, auth=False, encrypt=False, workers=0):
+def rumor(build, fanout, evlen, seconds, originate=False, auth=False, encrypt=False, workers=0,
+          mtu=1500):
     lcores = "1" if workers <= 1 else ",".join(str(i) for i in range(workers))
-    cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + eal(["net_null0"], lcores) + \
+    mem = JUMBO_MEM_MB if mtu > 1500 else None
+    cmd = [os.path.join(build, "bench/pktrate/rumor-pktrate")] + \
+        eal(["net_null0"], lcores, mem) + \
         ["--", "--fanout", str(fanout), "--event-bytes", str(evlen), "--seconds", str(seconds)]
+    if mtu != 1500:
+        cmd += ["--mtu", str(mtu)]
     if workers:
         cmd += ["--workers", str(workers)]
     if originate:
@@ -132,7 +147,7 @@ def main():
     ap.add_argument("--workers", default="1,2",
                     help="worker counts measured per point (issue 18), e.g. 1,2")
     ap.add_argument("--fanouts", default=None, help="fanouts measured (default 1,2,4,8)")
-    ap.add_argument("--sizes", default=None, help="sizes measured (default 64B,1KiB)")
+    ap.add_argument("--sizes", default=None, help="sizes measured (default 64B,1KiB,8KiB)")
     ap.add_argument("--runs", type=int, default=1, help="runs per point (medians, min..max)")
     ap.add_argument("--base", metavar="BUILD",
                     help="also measure this (older) build's one worker, alternating with --build")
@@ -236,12 +251,13 @@ def measure(a):
     rows, wrows, brows = [], [], []
     workers = [int(x) for x in a.workers.split(",") if x]
     med = statistics.median
-    for name, size, evlen in SIZES:
+    for name, size, evlen, mtu in SIZES:
         tp = [testpmd(size, a.seconds) for _ in range(max(1, a.runs))]
         base, base_cpu = med([x[0] for x in tp]), med([x[1] for x in tp])
         # net_null copy=1 writes the packet bytes on RX and reads them on TX, as rumor's
-        # driver writes each frame into its RX mbuf: a baseline that touches the data
-        tc = [testpmd(size, a.seconds, copy=1) for _ in range(max(1, a.runs))]
+        # driver writes each frame into its RX mbuf, and macswap writes each header: a
+        # baseline that touches the data
+        tc = [testpmd(size, a.seconds, copy=1, mode="macswap") for _ in range(max(1, a.runs))]
         base_copy, base_copy_cpu = med([x[0] for x in tc]), med([x[1] for x in tc])
         for f in FANOUTS:
             # every build / worker count once per run, alternating: they share the
@@ -250,7 +266,7 @@ def measure(a):
             for _ in range(max(1, a.runs)):
                 for key in ([("base", 1)] if a.base else []) + [("new", w) for w in workers]:
                     res = rumor(a.base if key[0] == "base" else a.build, f, evlen, a.seconds,
-                                workers=0 if key[0] == "base" else key[1])
+                                workers=0 if key[0] == "base" else key[1], mtu=mtu)
                     runs.setdefault(key, []).append(res)
 
             def summary(rs, key):
@@ -284,7 +300,10 @@ def measure(a):
                          "ratio_copy": round(r["tx_pps"] / base_copy, 4) if base_copy else None,
                          "rumor_tx_pps": round(r["tx_pps"]), "rumor_rx_fps": round(r["rx_fps"]),
                          "rumor_tx_per_cpu_s": round(rcpu),
-                         "rumor_frame_bytes": r["frame_bytes"],
+                         "rumor_frame_bytes": r["frame_bytes"], "mtu": mtu,
+                         "rumor_events_per_s": round(r["rx_fps"]),
+                         "rumor_gbit_s": round(r["tx_pps"] * (r["frame_bytes"] + 20) * 8 / 1e9,
+                                               3),
                          "ratio": round(r["tx_pps"] / base, 4) if base else None,
                          "ratio_cpu": round(rcpu / base_cpu, 4) if base_cpu else None})
     ev = rumor(a.build, 1, 64, a.seconds, originate=True)
@@ -292,6 +311,7 @@ def measure(a):
            "2 MiB hugepages (-m %d)" % MEM_MB, "vdev": "net_null",
            "seconds_per_point": a.seconds,
            "cores": "1 forwarding lcore each (machine shared: 2 cores)",
+           "testpmd_copy_mode": "macswap, net_null copy=1",
            "rows": rows, "originate_64B_events_per_s": round(ev["events_per_s"]),
            "originate_64B_events_per_cpu_s": round(ev.get("events_per_cpu_s", 0)),
            "originate_tx_pps": round(ev["tx_pps"]),
@@ -324,7 +344,7 @@ def report_workers(res):
           % res.get("runs", 1))
     print("%-5s %3s %-5s %2s %-22s %-22s %6s %6s %6s %s" % ("size", "fo", "build", "w", "tx/s",
           "tx/cpu-s", "r/io", "r/copy", "Gbit/s", "notes"))
-    for name, _, _ in SIZES:
+    for name, *_ in SIZES:
         for f in FANOUTS:
             rs = [r for r in allr if r["size"] == name and r["fanout"] == f]
             one = [r for r in rs if r["build"] == "new" and r["workers"] == 1]
@@ -364,14 +384,15 @@ def report(res, out_dir):
             json.dump(res, f, indent=1)
         return
     print("pktrate: net_null vdevs, %s, 1 forwarding lcore each" % mem)
-    print("%-5s %6s %13s %13s %13s %13s %7s %7s %12s %12s %7s" % (
-        "size", "fanout", "testpmd tx/s", "tpmd-copy/s", "rumor tx/s", "rumor rx/s", "ratio",
-        "r/copy", "tpmd tx/cpu", "rumor tx/cpu", "r/cpu"))
+    print("%-5s %6s %13s %13s %13s %13s %7s %7s %12s %12s %7s %8s" % (
+        "size", "fanout", "testpmd tx/s", "macswap-cp/s", "rumor tx/s", "rumor ev/s", "ratio",
+        "r/copy", "tpmd tx/cpu", "rumor tx/cpu", "r/cpu", "Gbit/s"))
     for r in rows:
-        print("%-5s %6d %13d %13d %13d %13d %7.3f %7.3f %12d %12d %7.3f" % (
+        print("%-5s %6d %13d %13d %13d %13d %7.3f %7.3f %12d %12d %7.3f %8.2f" % (
             r["size"], r["fanout"], r["testpmd_tx_pps"], r["testpmd_copy_tx_pps"],
             r["rumor_tx_pps"], r["rumor_rx_fps"], r["ratio"], r["ratio_copy"],
-            r["testpmd_tx_per_cpu_s"], r["rumor_tx_per_cpu_s"], r["ratio_cpu"]))
+            r["testpmd_tx_per_cpu_s"], r["rumor_tx_per_cpu_s"], r["ratio_cpu"],
+            r.get("rumor_gbit_s", 0)))
     print("originate: %d events/s of 64 B packed into full frames (fanout 1, %d frames/s)"
           % (res["originate_64B_events_per_s"], res["originate_tx_pps"]))
     report_workers(res)
@@ -401,7 +422,7 @@ def plot(res, out, json_path=None):
     import matplotlib.pyplot as plt
     rows = res["rows"]
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, _, _ in SIZES:
+    for name, *_ in SIZES:
         rs = [r for r in rows if r["size"] == name]
         if not rs:
             continue
