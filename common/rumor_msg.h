@@ -17,6 +17,10 @@
 #include "rumor_vc.h"
 
 #define RUMOR_SHM_DP2CP_RING "rumor_dp2cp"
+/* [dataplane] workers > 1: worker w > 0 reports into its own SPSC ring "rumor_dp2cp<w>"
+ * (no producer shares a ring: no CAS per record); rumor-cp drains them all */
+#define RUMOR_SHM_DP2CP_RING_FMT "rumor_dp2cp%u"
+#define RUMOR_DP2CP_RINGS_MAX 8
 #define RUMOR_SHM_CP2DP_RING "rumor_cp2dp"
 #define RUMOR_SHM_MSG_POOL "rumor_msg_pool"
 #define RUMOR_SHM_STATS_MZ "rumor_dp_stats"

@@ -379,12 +379,13 @@ static void render_queues(struct cp_node *n, struct cp_mtext *t)
 	if (n->dp.dp2cp && n->dp.cp2dp) {
 		cp_mtext_family(t, "rumor_ring_depth", "gauge",
 				"messages in a ring between the planes now");
-		cp_mtext_u64(t, "rumor_ring_depth", "ring", "dp2cp", rte_ring_count(n->dp.dp2cp));
+		/* dp2cp: every worker's ring together */
+		cp_mtext_u64(t, "rumor_ring_depth", "ring", "dp2cp", dp_client_pending(&n->dp));
 		cp_mtext_u64(t, "rumor_ring_depth", "ring", "cp2dp", rte_ring_count(n->dp.cp2dp));
 		cp_mtext_family(t, "rumor_ring_capacity", "gauge",
 				"messages a ring between the planes holds");
 		cp_mtext_u64(t, "rumor_ring_capacity", "ring", "dp2cp",
-			     rte_ring_get_capacity(n->dp.dp2cp));
+			     rte_ring_get_capacity(n->dp.dp2cp) * (n->dp.n_dp2cp ? n->dp.n_dp2cp : 1));
 		cp_mtext_u64(t, "rumor_ring_capacity", "ring", "cp2dp",
 			     rte_ring_get_capacity(n->dp.cp2dp));
 	}

@@ -27,6 +27,19 @@ int dp_client_attach(struct dp_client *c)
 	if (c->dp2cp == NULL || c->cp2dp == NULL || c->pool == NULL || mz == NULL)
 		return -ENOENT;
 	c->stats = mz->addr;
+	/* workers 1.. of a multi-worker rumor-dp: it creates their rings before its own
+	 * stats memzone, so they all exist once the memzone does */
+	c->dp2cp_w[0] = c->dp2cp;
+	c->n_dp2cp = 1;
+	for (unsigned w = 1; w < RUMOR_DP2CP_RINGS_MAX; w++) {
+		char name[RTE_RING_NAMESIZE];
+		struct rte_ring *r;
+
+		snprintf(name, sizeof(name), RUMOR_SHM_DP2CP_RING_FMT, w);
+		if ((r = rte_ring_lookup(name)) == NULL)
+			break;
+		c->dp2cp_w[c->n_dp2cp++] = r;
+	}
 	return 0;
 }
 
@@ -72,8 +85,8 @@ bool dp_client_idle(struct dp_client *c)
 {
 	if (c->wake == NULL)
 		return true;
-	atomic_store(&c->wake->cp_sleeping, 1); /* seq_cst: before the look at the ring */
-	if (rte_ring_count(c->dp2cp) == 0)
+	atomic_store(&c->wake->cp_sleeping, 1); /* seq_cst: before the look at the rings */
+	if (dp_client_pending(c) == 0)
 		return true;
 	atomic_store_explicit(&c->wake->cp_sleeping, 0, memory_order_relaxed);
 	return false;
@@ -128,7 +141,32 @@ int dp_client_send(struct dp_client *c, struct rumor_msg *msg)
 
 unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsigned max)
 {
-	return rte_ring_sc_dequeue_burst(c->dp2cp, (void **)msgs, max, NULL);
+	unsigned got = 0, nr = c->n_dp2cp ? c->n_dp2cp : 1;
+
+	if (nr == 1)
+		return rte_ring_sc_dequeue_burst(c->dp2cp, (void **)msgs, max, NULL);
+	/* a fair share of @max from each ring in turn, then whatever is left from any */
+	for (unsigned k = 0; k < nr && got < max; k++) {
+		unsigned w = (c->next_dp2cp + k) % nr, share = (max - got + nr - 1 - k) / (nr - k);
+
+		got += rte_ring_sc_dequeue_burst(c->dp2cp_w[w], (void **)msgs + got, share, NULL);
+	}
+	for (unsigned k = 0; k < nr && got < max; k++)
+		got += rte_ring_sc_dequeue_burst(c->dp2cp_w[(c->next_dp2cp + k) % nr],
+						 (void **)msgs + got, max - got, NULL);
+	c->next_dp2cp = (c->next_dp2cp + 1) % nr;
+	return got;
+}
+
+unsigned dp_client_pending(const struct dp_client *c)
+{
+	unsigned n = 0, nr = c->n_dp2cp ? c->n_dp2cp : 1;
+
+	if (nr == 1)
+		return rte_ring_count(c->dp2cp);
+	for (unsigned w = 0; w < nr; w++)
+		n += rte_ring_count(c->dp2cp_w[w]);
+	return n;
 }
 
 const struct rumor_dp_stats *dp_client_stats(const struct dp_client *c)

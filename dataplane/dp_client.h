@@ -13,7 +13,10 @@ struct rte_ring;
 struct rte_mempool;
 
 struct dp_client {
-	struct rte_ring *dp2cp;
+	struct rte_ring *dp2cp;     /* worker 0's (every record of a one-worker rumor-dp) */
+	struct rte_ring *dp2cp_w[RUMOR_DP2CP_RINGS_MAX]; /* every worker's, [0] = dp2cp */
+	unsigned n_dp2cp;
+	unsigned next_dp2cp;        /* where the next receive starts: no worker waits behind one */
 	struct rte_ring *cp2dp;
 	struct rte_mempool *pool;
 	const struct rumor_dp_stats *stats;
@@ -49,8 +52,13 @@ void dp_client_msg_free_bulk(struct dp_client *c, struct rumor_msg **msgs, unsig
  * (ring full: the caller still owns @msg). */
 int dp_client_send(struct dp_client *c, struct rumor_msg *msg);
 
-/* Up to @max dp2cp messages into @msgs; returns how many. The caller frees them. */
+/* Up to @max dp2cp messages into @msgs, from every worker's ring (each ring's in order;
+ * the workers' records interleave as they did in one shared ring); returns how many. The
+ * caller frees them. */
 unsigned dp_client_recv_burst(struct dp_client *c, struct rumor_msg **msgs, unsigned max);
+
+/* Messages waiting in the dp2cp rings. */
+unsigned dp_client_pending(const struct dp_client *c);
 
 /* Dataplane statistics (live, written by rumor-dp). */
 const struct rumor_dp_stats *dp_client_stats(const struct dp_client *c);

@@ -2090,6 +2090,10 @@ static int workers_init(struct dp_node *n, uint32_t slots, int sock)
 		rc = dp_dedupe_init(&w->dedupe, RTE_MAX(slots * 4 / nw, 4096u), w->rng, w->wm);
 		if (rc != 0)
 			return rc;
+		snprintf(name, sizeof(name), RUMOR_SHM_DP2CP_RING_FMT, j);
+		w->dp2cp = rte_ring_lookup(name); /* made with worker 0's (dp_node_init) */
+		if (w->dp2cp == NULL)
+			return -ENOMEM;
 		snprintf(name, sizeof(name), "rumor_ctl%u", j);
 		w->ctl = rte_ring_create(name, rte_align32pow2(slots + 2 * RUMOR_MSG_RING_SIZE), sock,
 					 RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -2130,6 +2134,9 @@ static void workers_fini(struct dp_node *n)
 		if (j == 0)
 			continue;
 		dp_node_tx_flush(w);
+		if (w->dp2cp != NULL && w->dp2cp != n->dp2cp)
+			while (rte_ring_dequeue(w->dp2cp, &obj) == 0)
+				rte_mempool_put(w->msg_pool, obj);
 		if (w->ctl != NULL) {
 			while (rte_ring_dequeue(w->ctl, &obj) == 0)
 				rte_mempool_put(w->msg_pool, obj);
@@ -2221,9 +2228,20 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	n->member[n->self] = 1;
 	members_count(n);
 
-	/* several workers report into it: multi-producer (one CAS per enqueue) */
+	/* One ring per worker, one producer each. Workers 1..'s first: a client that finds
+	 * worker 0's (dp_client_attach) finds them all. */
+	for (unsigned j = 1; j < n->nworkers; j++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), RUMOR_SHM_DP2CP_RING_FMT, j);
+		if (rte_ring_create(name, RUMOR_MSG_RING_SIZE, sock,
+				    RING_F_SP_ENQ | RING_F_SC_DEQ) == NULL) {
+			rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+			goto fail;
+		}
+	}
 	n->dp2cp = rte_ring_create(RUMOR_SHM_DP2CP_RING, RUMOR_MSG_RING_SIZE, sock,
-				   n->nworkers > 1 ? RING_F_SC_DEQ : RING_F_SP_ENQ | RING_F_SC_DEQ);
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
 	n->cp2dp = rte_ring_create(RUMOR_SHM_CP2DP_RING, RUMOR_MSG_RING_SIZE, sock,
 				   RING_F_SC_DEQ);
 	/* No per-lcore cache: the secondary's lcore ids overlap ours. */
@@ -2345,6 +2363,12 @@ void dp_node_fini(struct dp_node *n)
 	rte_mempool_free(n->rx_pool);
 	rte_mempool_free(n->msg_pool);
 	rte_ring_free(n->dp2cp);
+	for (unsigned j = 1; j < DP_WORKERS_MAX; j++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), RUMOR_SHM_DP2CP_RING_FMT, j);
+		rte_ring_free(rte_ring_lookup(name)); /* workers': made even if workers_init failed */
+	}
 	rte_ring_free(n->cp2dp);
 	if (n->stats_mz != NULL)
 		rte_memzone_free(n->stats_mz);

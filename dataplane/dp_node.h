@@ -2,7 +2,8 @@
  * poll function that runs one pass of the packet + cp2dp loop. One struct per worker lcore
  * (issue 18, [dataplane] workers): everything in it is touched only by the lcore calling
  * dp_node_poll on it (plus TX completion, which only frees store slots through their
- * refcount); workers share the store memzone, pools, peers and dp2cp, nothing else. */
+ * refcount); workers share the store memzone, pools and peers, nothing else (each reports
+ * into its own dp2cp ring). */
 #ifndef DP_NODE_H
 #define DP_NODE_H
 

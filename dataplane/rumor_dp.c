@@ -85,10 +85,11 @@ static void idle_wait_init(struct idle_wait *iw)
 	iw->w->cp_efd = cfd;
 }
 
-/* After a poll pass: rumor-cp said it may wait and dp2cp holds work for it. */
-static void wake_cp(struct idle_wait *iw)
+/* After a poll pass of worker @wk: rumor-cp said it may wait and the worker's dp2cp ring
+ * holds work for it. */
+static void wake_cp(struct idle_wait *iw, const struct dp_node *wk)
 {
-	if (iw->w == NULL || rte_ring_count(node.dp2cp) == 0)
+	if (iw->w == NULL || rte_ring_count(wk->dp2cp) == 0)
 		return;
 	atomic_thread_fence(memory_order_seq_cst); /* the enqueues before the look at the flag */
 	if (atomic_load_explicit(&iw->w->cp_sleeping, memory_order_relaxed) &&
@@ -134,7 +135,7 @@ static int worker_main(void *arg)
 	dp_node_worker_bind(w);
 	while (!force_quit) {
 		if (dp_node_poll(w, rte_rdtsc()) != 0) {
-			wake_cp(&iw);
+			wake_cp(&iw, w);
 			idle = 0;
 			continue;
 		}
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
 	 * ends as soon as rumor-cp queues work or a frame arrives (idle_sleep). */
 	while (!force_quit) {
 		unsigned work = dp_node_poll(&node, rte_rdtsc());
-		wake_cp(&iw);
+		wake_cp(&iw, &node);
 		if (work != 0) {
 			idle_us = 0;
 			continue;

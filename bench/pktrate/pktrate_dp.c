@@ -6,8 +6,9 @@
  *        [--seconds S] [--originate] [--auth | --encrypt] [--workers N] [--mtu M]
  * --mtu M: [gossip] mtu = M (576..9000; default 1500): jumbo frames for the 8 KiB events.
  * --workers N: [dataplane] workers = N (needs N EAL lcores and N net_null queues): worker w
- * is fed the frames of the origins it owns on its own lcore (as RSS by origin would), worker
- * 0 also runs the simulated controlplane; rates are the sum over workers, per CPU second
+ * is fed the frames of the origins it owns on its own lcore (as RSS by origin would) and
+ * releases them itself from its own dp2cp ring (the simulated controlplane, one per worker,
+ * so that no worker waits for another's); rates are the sum over workers, per CPU second
  * over the sum of their threads' CPU time.
  * --auth: a keyring in the config, so every frame is verified (hop and body tag, replay
  * window) and every copy sealed; the input frames come sealed by their origins.
@@ -159,13 +160,14 @@ static unsigned build_frame(uint8_t *buf, size_t cap, unsigned i, unsigned evlen
 	return (unsigned)len;
 }
 
-/* What rumor-cp would do: take every record, release every frame at once. */
-static void fake_cp(void)
+/* What rumor-cp would do: take every record of worker @w (its own dp2cp ring), release
+ * every frame at once. */
+static void fake_cp(struct dp_node *w)
 {
 	void *msgs[64];
 	unsigned n;
 
-	while ((n = rte_ring_sc_dequeue_burst(node.dp2cp, msgs, 64, NULL)) > 0) {
+	while ((n = rte_ring_sc_dequeue_burst(w->dp2cp, msgs, 64, NULL)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
 			struct rumor_msg *m = msgs[i];
 
@@ -180,7 +182,7 @@ static void fake_cp(void)
 				m->u.release.origin = origin;
 				m->u.release.first_seq = first_seq;
 				m->u.release.ordered_through = 0;
-				dp_node_cp_msg(&node, m, 0);
+				dp_node_cp_msg(w, m, 0);
 			} else {
 				rte_mempool_put(node.msg_pool, m);
 			}
@@ -211,7 +213,6 @@ struct relay {
 	unsigned nidx, flen, stride;
 	uint64_t t1;
 	uint64_t rx;
-	uint64_t waits;             /* passes a worker waited for releases (see below) */
 	double cpu;
 };
 
@@ -233,34 +234,13 @@ static int relay_loop(void *arg)
 	while (rte_rdtsc() < r->t1) {
 		struct rte_mbuf *m[32];
 
-		/* Several workers: worker 0 is everyone's controlplane. When it lags (the
-		 * other threads of this shared machine run on its core) a worker holding a
-		 * quarter of the store waits for its releases instead of dropping frames
-		 * at a full store: the rate measured is then the controlplane's. */
-		if (nworkers > 1 && w->wid != 0) {
-			uint32_t held = 0;
-
-			for (unsigned o = 2; o <= NODES; o++)
-				held += w->store.origin_used[o];
-			if (held > w->store.nslots / 4) {
-				dp_node_worker_msgs(w, 0);
-				r->waits++;
-				/* sleep, not spin: worker 0 may need this core, and the
-				 * per-CPU-second rate counts work, not waiting */
-				usleep(20);
-				continue;
-			}
-		}
 		if (rte_pktmbuf_alloc_bulk(w->rx_pool, m, 32) != 0)
 			rte_exit(EXIT_FAILURE, "rx pool empty\n");
 		for (unsigned k = 0; k < 32; k++, i++) {
 			if (i == r->nidx) {
 				i = 0;
 				/* every frame of the last round must be released first */
-				if (w->wid == 0)
-					fake_cp();
-				else
-					dp_node_worker_msgs(w, 0);
+				fake_cp(w);
 				forget(w);
 			}
 			memcpy(rte_pktmbuf_append(m[k], (uint16_t)r->flen),
@@ -269,10 +249,9 @@ static int relay_loop(void *arg)
 		dp_node_rx_burst(w, m, 32, 0);
 		r->rx += 32;
 		dp_node_tx_flush(w);
-		if (w->wid == 0)
-			fake_cp();
-		else
-			dp_node_worker_msgs(w, 0);
+		fake_cp(w);
+		if (w->wid != 0)
+			dp_node_worker_msgs(w, 0); /* what worker 0 handed over (nothing, here) */
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	r->cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
@@ -296,7 +275,6 @@ int main(int argc, char **argv)
 	uint8_t *frames;
 	uint64_t hz, t0, t1, rx = 0, tx0, ev0;
 	double cpu_workers = -1;
-	uint64_t waits = 0;
 	struct rumor_dp_stats tot;
 	struct timespec c0, c1;
 	int ret, opt;
@@ -386,18 +364,17 @@ int main(int argc, char **argv)
 		relay_loop(&rl[0]);
 		rte_eal_mp_wait_lcore();
 		/* what the other workers still hold */
-		for (unsigned k = 0; k < 100; k++) {
-			fake_cp();
-			for (unsigned w = 1; w < nworkers; w++)
-				dp_node_worker_msgs(rl[w].w, 0);
-		}
+		for (unsigned k = 0; k < 100; k++)
+			for (unsigned w = 0; w < nworkers; w++) {
+				fake_cp(rl[w].w);
+				if (w > 0)
+					dp_node_worker_msgs(rl[w].w, 0);
+			}
 		for (unsigned w = 0; w < nworkers; w++)
 			rx += rl[w].rx;
 		cpu_workers = 0;
-		for (unsigned w = 0; w < nworkers; w++) {
+		for (unsigned w = 0; w < nworkers; w++)
 			cpu_workers += rl[w].cpu;
-			waits += rl[w].waits;
-		}
 	} else {
 		/* events/s: ORIGINATE messages of 64 B events, packed into full frames */
 		static uint8_t ev[FRAME_MAX];
@@ -418,7 +395,7 @@ int main(int argc, char **argv)
 				rumor_msg_originate_add(m, ev, (uint16_t)evlen);
 			dp_node_cp_msg(&node, m, rte_rdtsc());
 			dp_node_tx_flush(&node);
-			fake_cp();
+			fake_cp(&node);
 		}
 	}
 	t1 = rte_rdtsc();
@@ -440,14 +417,14 @@ int main(int argc, char **argv)
 		       "\"frame_bytes\":%u,\"seconds\":%.3f,\"rx_frames\":%" PRIu64
 		       ",\"tx_pkts\":%" PRIu64 ",\"tx_pps\":%.0f,\"rx_fps\":%.0f,"
 		       "\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,\"tx_per_cpu_s\":%.0f,"
-		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"workers\":%u,\"cp_waits\":%" PRIu64 ","
+		       "\"rx_per_cpu_s\":%.0f,\"events_per_cpu_s\":%.0f,\"workers\":%u,"
 		       "\"tx_full\":%" PRIu64 ",\"drops_store\":%" PRIu64
 		       ",\"auth\":%s,\"encrypt\":%s,\"drops_auth\":%" PRIu64
 		       ",\"hugepages\":%s}\n",
 		       originate ? "originate" : "relay", fanout, evlen, flen, secs, rx, tx,
 		       (double)tx / secs, (double)rx / secs, (double)evs / secs, cpu,
 		       cpu > 0 ? (double)tx / cpu : 0, cpu > 0 ? (double)rx / cpu : 0,
-		       cpu > 0 ? (double)evs / cpu : 0, nworkers, waits,
+		       cpu > 0 ? (double)evs / cpu : 0, nworkers,
 		       tot.tx_full, tot.drops[DP_DROP_STORE],
 		       auth ? "true" : "false", encrypt ? "true" : "false",
 		       node.stats->drops[DP_DROP_AUTH_NO_KEY] + node.stats->drops[DP_DROP_AUTH_BAD_TAG] +

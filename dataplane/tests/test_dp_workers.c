@@ -25,6 +25,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "dp_client.h"
 #include "dp_node.h"
 #include "rumor_wire.h"
 
@@ -36,6 +37,7 @@
 static struct rumor_config cfg;
 static struct rte_mempool *pkt_pool;
 static struct dp_node node;
+static struct dp_client cli; /* what rumor-cp reads the records with: every worker's ring */
 static struct rte_ring *rxr[NQ], *txr[NQ];
 static uint16_t port;
 static bool active;
@@ -83,6 +85,8 @@ static void start(unsigned slots)
 	p.age_us = UINT64_MAX;
 	assert_int_equal(dp_node_init(&node, &p), 0);
 	assert_int_equal(node.nworkers, NQ);
+	assert_int_equal(dp_client_attach(&cli), 0);
+	assert_int_equal(cli.n_dp2cp, NQ); /* a ring per worker: no producer shares one */
 	memset(reported, 0, sizeof(reported));
 	active = true;
 }
@@ -106,7 +110,7 @@ static int teardown(void **state)
 		return 0;
 	active = false;
 	drain_tx();
-	while (rte_ring_dequeue(node.dp2cp, &m) == 0)
+	while (dp_client_recv_burst(&cli, (struct rumor_msg **)&m, 1) == 1)
 		rte_mempool_put(node.msg_pool, m);
 	dp_node_fini(&node);
 	rte_eth_dev_close(port);
@@ -139,7 +143,7 @@ static unsigned cp_model(void)
 	void *msgs[64];
 	unsigned n, got = 0;
 
-	while ((n = rte_ring_sc_dequeue_burst(node.dp2cp, msgs, 64, NULL)) > 0) {
+	while ((n = dp_client_recv_burst(&cli, (struct rumor_msg **)msgs, 64)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
 			struct rumor_msg *m = msgs[i];
 
