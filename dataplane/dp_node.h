@@ -56,6 +56,9 @@ const char *dp_drop_name(unsigned idx);
 #define DP_BURST 32
 #define DP_MSG_STASH 32
 #define DP_FANOUT_MAX 64   /* most peers one frame goes to at once (config fanout max) */
+/* Bodies up to this many bytes are copied into each copy's header mbuf instead of attached
+ * from the store slot (one 64 B event with a few clock entries: ~50-110 B). */
+#define DP_COPY_BODY_MAX 128
 #define DP_PULL_MAX 64
 #define DP_PULL_TRIES 3
 #define DP_TXBUF 512

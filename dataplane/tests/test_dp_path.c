@@ -321,6 +321,50 @@ static void test_forward(void **state)
 	fx_stop(f);
 }
 
+/* A small body is copied into each copy's single segment: same bytes on the wire, no
+ * reference to the slot, which a RELEASE frees at once while the copies are still queued. */
+static void test_forward_small_copied(void **state)
+{
+	struct fixture *f = fx_start(1500, 64);
+	struct rte_mbuf *out[16];
+	struct rumor_msg *msgs[8], *r;
+	unsigned n;
+
+	(void)state;
+	inject(f, mk_frame(2, 3, 1, 1, 22, 2, NULL, RUMOR_WIRE_GOSSIP));
+	n = take_tx(f, out, 16);
+	assert_int_equal(n, 3);
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_slot *sl = &f->n.store.slots[0];
+		uint32_t blen = sl->len - RUMOR_WIRE_HDR_LEN;
+
+		assert_true(blen <= DP_COPY_BODY_MAX);
+		assert_int_equal(out[i]->nb_segs, 1);
+		assert_null(out[i]->next);
+		assert_int_equal(out[i]->data_len, RUMOR_WIRE_PREFIX_LEN + blen);
+		assert_memory_equal(rte_pktmbuf_mtod_offset(out[i], uint8_t *,
+							    RUMOR_WIRE_PREFIX_LEN),
+				    dp_store_data(&f->n.store, 0) + RUMOR_WIRE_HDR_LEN, blen);
+		decode_tx(out[i], &fr);
+		assert_int_equal(fr.hdr.origin, 2);
+		assert_int_equal(fr.hdr.sender, SELF);
+		assert_int_equal(fr.hdr.event_count, 1);
+	}
+	assert_int_equal(rte_mbuf_ext_refcnt_read(&f->n.store.slots[0].shinfo), 1);
+	n = take_msgs(f, msgs, 8);
+	assert_int_equal(n, 1);
+	r = cp_msg(f, RUMOR_MSG_RELEASE);
+	r->u.release.slot = msgs[0]->u.new_frame.slot;
+	r->u.release.origin = 2;
+	r->u.release.first_seq = 1;
+	r->u.release.ordered_through = 1;
+	put_msgs(f, msgs, n);
+	send_cp(f, r);
+	assert_int_equal(f->n.stats->store_used, 0); /* the queued copies own their bytes */
+	rte_pktmbuf_free_bulk(out, 3);
+	fx_stop(f);
+}
+
 static void test_view_fanout(void **state)
 {
 	struct fixture *f = fx_start(1500, 64);
@@ -527,7 +571,8 @@ static void test_release_late_dup(void **state)
 	unsigned n;
 
 	(void)state;
-	inject(f, mk_frame(2, 3, 1, 1, 10, 1, NULL, RUMOR_WIRE_GOSSIP));
+	/* a body the copies attach from the slot (above DP_COPY_BODY_MAX) */
+	inject(f, mk_frame(2, 3, 1, 1, DP_COPY_BODY_MAX, 1, NULL, RUMOR_WIRE_GOSSIP));
 	n = take_msgs(f, msgs, 8);
 	assert_int_equal(n, 1);
 	slot = msgs[0]->u.new_frame.slot;
@@ -940,6 +985,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_forward, teardown),
+		cmocka_unit_test_teardown(test_forward_small_copied, teardown),
 		cmocka_unit_test_teardown(test_view_fanout, teardown),
 		cmocka_unit_test_teardown(test_malformed, teardown),
 		cmocka_unit_test_teardown(test_originate_mtu_cut, teardown),
