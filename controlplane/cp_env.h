@@ -31,6 +31,9 @@ struct cp_env {
 	void (*refused)(void *arg, int reason, uint64_t from);
 	uint64_t (*now_us)(void *arg); /* monotonic */
 	uint64_t (*random)(void *arg);
+	/* Optional (NULL: nothing): the leader sends every follower an empty AppendEntries now,
+	 * carrying its commit index (cp_leader.c, announce_commit) */
+	void (*raft_heartbeat)(void *arg);
 };
 
 #endif

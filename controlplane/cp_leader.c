@@ -126,7 +126,12 @@ static void on_barrier_done(struct raft_barrier *req, int status)
 
 /* Followers learn a commit index from the leader's next message. libraft sends none until the
  * next entry or heartbeat (up to two heartbeat periods): when the order goes idle after a
- * commit, a barrier entry carries the news at once, so followers apply in one round trip. */
+ * commit, an empty AppendEntries goes to every follower at once, and a barrier entry after
+ * it. libraft applies what an AppendEntries with entries commits only once those entries are
+ * stored (an fsync later), but what an empty one commits at once: a follower that stored
+ * the batch (one did: it is committed) applies it one trip after the commit; one that was
+ * still writing it learns the commit from the barrier's message (the heartbeat found the
+ * batch not stored yet, and its own store's callback knows only the older commit index). */
 static void announce_commit(struct cp_node *n)
 {
 	struct raft_barrier *req;
@@ -134,6 +139,8 @@ static void announce_commit(struct cp_node *n)
 	if (!n->lead.commit_unannounced || n->lead.applies_inflight)
 		return;
 	n->lead.commit_unannounced = false;
+	if (n->env.raft_heartbeat)
+		n->env.raft_heartbeat(n->env.arg);
 	if (!(req = calloc(1, sizeof(*req))))
 		return;
 	if (raft_barrier(n->raft, req, on_barrier_done) != 0)

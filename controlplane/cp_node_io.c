@@ -71,10 +71,24 @@ static uint64_t env_random(void *arg)
 	return rumor_splitmix64(&n->rng);
 }
 
+/* libraft's tick sends an empty AppendEntries to each follower it sent nothing for
+ * heartbeat_timeout ms: a tick with that timeout at 0 sends one to every follower now. */
+static void env_raft_heartbeat(void *arg)
+{
+	struct cp_node *n = arg;
+	unsigned hb = n->raft->heartbeat_timeout;
+
+	if (n->raft->state != RAFT_LEADER)
+		return;
+	n->raft->heartbeat_timeout = 0;
+	cp_raftio_tick_now(&n->io);
+	n->raft->heartbeat_timeout = hb;
+}
+
 static const struct cp_env rumor_cp_env = {
 	.version = CP_ENV_VERSION, .dp_alloc = env_dp_alloc, .dp_send = env_dp_send,
 	.dp_free = env_dp_free, .dp_recv = env_dp_recv, .peer_send = env_peer_send, .refused = env_refused,
-	.now_us = env_now_us, .random = env_random,
+	.now_us = env_now_us, .random = env_random, .raft_heartbeat = env_raft_heartbeat,
 };
 
 /* ---------------------------------------------------------------- timers */

@@ -521,6 +521,13 @@ static void tick_cb(struct cp_loop_timer *t)
         im->tick(im->io);
 }
 
+void cp_raftio_tick_now(struct raft_io *io)
+{
+    struct impl *im = IMPL(io);
+    if (im->tick && !im->closing)
+        im->tick(io);
+}
+
 static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
                     raft_io_recv_cb recv)
 {

@@ -47,6 +47,9 @@ int cp_raftio_add_peer(struct raft_io *io, raft_id id, const char *addr);
 void cp_raftio_net_raft(void *arg, uint64_t from, const uint8_t *p, size_t len);
 /* The transport, for APP messages of the owner; NULL before io->init. */
 struct cp_net *cp_raftio_net(struct raft_io *io);
+/* Run raft's tick callback now (after io->start; nothing before or while closing). Only
+ * from outside raft's own callbacks, as the loop's timer calls it. */
+void cp_raftio_tick_now(struct raft_io *io);
 /* The disk, for stats; NULL before io->init. */
 struct cp_disk *cp_raftio_disk(struct raft_io *io);
 
