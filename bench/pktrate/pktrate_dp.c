@@ -9,7 +9,9 @@
  * 0 also runs the simulated controlplane; rates are the sum over workers, per CPU second
  * over the sum of their threads' CPU time.
  * --auth: a keyring in the config, so every frame is verified (hop and body tag, replay
- * window) and every copy sealed; the input frames come sealed by their origins.
+ * window) and every copy sealed; the input frames come sealed by their origins (lane 0
+ * counters: one-worker senders). With --workers each worker verifies its origins' frames in
+ * its own replay windows and seals its copies on its own counter lane.
  * --encrypt: the same with [auth] encrypt = true: input bodies are AES-256-GCM ciphertext,
  * each new one is verified and decrypted into the store, fan-out sends its ciphertext. */
 #include <getopt.h>
@@ -189,7 +191,8 @@ static void forget(struct dp_node *w)
 	rumor_vc_dense_init(&w->clock);
 	rumor_vc_init(&w->clock_sparse);
 	w->clock_dirty = false;
-	/* and every counter seen: the same sealed frames pass the replay window again */
+	/* and every counter seen: the same sealed frames pass the replay window again (this
+	 * worker's own windows: it is fed only its origins' frames, sent by those origins) */
 	if (w->win != NULL)
 		for (unsigned o = 0; o <= NODES; o++)
 			rumor_auth_window_init(&w->win[o], w->win[o].floor);
@@ -440,10 +443,9 @@ int main(int argc, char **argv)
 		       cpu > 0 ? (double)evs / cpu : 0, nworkers, waits,
 		       tot.tx_full, tot.drops[DP_DROP_STORE],
 		       auth ? "true" : "false", encrypt ? "true" : "false",
-		       node.stats->drops[DP_DROP_AUTH_NO_KEY] + node.stats->drops[DP_DROP_AUTH_BAD_TAG] +
-			       node.stats->drops[DP_DROP_AUTH_REPLAY] +
-			       node.stats->drops[DP_DROP_AUTH_OLD_EPOCH] +
-			       node.stats->drops[DP_DROP_AUTH_BAD_BODY],
+		       tot.drops[DP_DROP_AUTH_NO_KEY] + tot.drops[DP_DROP_AUTH_BAD_TAG] +
+			       tot.drops[DP_DROP_AUTH_REPLAY] + tot.drops[DP_DROP_AUTH_OLD_EPOCH] +
+			       tot.drops[DP_DROP_AUTH_BAD_BODY],
 		       rte_eal_has_hugepages() ? "true" : "false");
 	}
 	rte_free(frames);
