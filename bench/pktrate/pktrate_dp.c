@@ -219,7 +219,7 @@ static int relay_loop(void *arg)
 	struct relay *r = arg;
 	struct dp_node *w = r->w;
 	struct timespec c0, c1;
-	unsigned i = 0;
+	unsigned i = 0, nb;
 
 	if (w->wid != 0) {
 		dp_node_worker_bind(w);
@@ -248,23 +248,26 @@ static int relay_loop(void *arg)
 				continue;
 			}
 		}
-		if (rte_pktmbuf_alloc_bulk(w->rx_pool, m, 32) != 0)
+		/* A round ends with a burst of its own: frames of the next round in the same
+		 * burst would be taken after forget() and meet their own counters (and dedupe
+		 * entries) in the round after (a worker's share is not a multiple of 32). */
+		if (i == r->nidx) {
+			i = 0;
+			/* every frame of the last round must be released first */
+			if (w->wid == 0)
+				fake_cp();
+			else
+				dp_node_worker_msgs(w, 0);
+			forget(w);
+		}
+		nb = r->nidx - i < 32 ? r->nidx - i : 32;
+		if (rte_pktmbuf_alloc_bulk(w->rx_pool, m, nb) != 0)
 			rte_exit(EXIT_FAILURE, "rx pool empty\n");
-		for (unsigned k = 0; k < 32; k++, i++) {
-			if (i == r->nidx) {
-				i = 0;
-				/* every frame of the last round must be released first */
-				if (w->wid == 0)
-					fake_cp();
-				else
-					dp_node_worker_msgs(w, 0);
-				forget(w);
-			}
+		for (unsigned k = 0; k < nb; k++, i++)
 			memcpy(rte_pktmbuf_append(m[k], (uint16_t)r->flen),
 			       r->frames + (size_t)r->idx[i] * r->stride, r->flen);
-		}
-		dp_node_rx_burst(w, m, 32, 0);
-		r->rx += 32;
+		dp_node_rx_burst(w, m, nb, 0);
+		r->rx += nb;
 		dp_node_tx_flush(w);
 		if (w->wid == 0)
 			fake_cp();
