@@ -2,7 +2,8 @@
  * port with a queue pair per worker: sealed frames of origins owned by either worker are
  * taken once each, wherever they arrive; their replays are refused as auth_replay even on the
  * other worker's RX queue (the window that saw the original is the origin owner's); the two
- * workers' hop counters are apart in their lane bits; a KEYRING reaches both workers. */
+ * workers' hop counters are apart in their lane bits; a KEYRING reaches both workers; and the
+ * first two with worker 1 on its own lcore. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,8 @@
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -481,11 +484,90 @@ static void test_keyring_both_workers(void **state)
 	assert_int_equal(tot.pull_sent, 2);
 }
 
+static volatile int stop_worker;
+
+static int worker_loop(void *arg)
+{
+	struct dp_node *w = arg;
+
+	dp_node_worker_bind(w);
+	while (!stop_worker)
+		dp_node_poll(w, 1000);
+	dp_node_tx_flush(w);
+	return 0;
+}
+
+/* (a) and (b) with worker 1 on its own lcore: frames of 4 origins from senders on 2 lanes,
+ * on both queues, all taken once and none refused; then a replay of each on the other queue,
+ * all refused. */
+static void test_threads(void **state)
+{
+	enum { NS = 40, NO = 4 };
+	static struct rte_mbuf *keep[NS * NO];
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0), got = 0, nk = 0;
+	struct rumor_dp_stats tot;
+
+	(void)state;
+	if (lcore >= RTE_MAX_LCORE)
+		skip();
+	start();
+	stop_worker = 0;
+	assert_int_equal(rte_eal_remote_launch(worker_loop, w1, lcore), 0);
+	for (uint64_t s = 1; s <= NS; s++) {
+		for (uint16_t o = 2; o < 2 + NO; o++) {
+			uint64_t c = (s & 1) << LANE_SHIFT | (ctr_base + 10 * s + o);
+			struct rte_mbuf *m = mk_frame(o, o, s, 1, c);
+
+			keep[nk++] = copy(m);
+			while (rte_ring_enqueue(rxr[(s + o) & 1], m) != 0)
+				dp_node_poll(&node, 1000);
+		}
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		drain_tx();
+	}
+	for (unsigned k = 0; k < 10000 && got < NS * NO; k++) {
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		drain_tx();
+		if (k > 100)
+			usleep(1000);
+	}
+	assert_int_equal(got, NS * NO);
+	/* the replays, each on the queue its original did not come on */
+	for (unsigned i = 0; i < nk; i++) {
+		uint64_t s = 1 + i / NO;
+		uint16_t o = (uint16_t)(2 + i % NO);
+
+		while (rte_ring_enqueue(rxr[1 - ((s + o) & 1)], keep[i]) != 0)
+			dp_node_poll(&node, 1000);
+	}
+	for (unsigned k = 0; k < 10000; k++) {
+		dp_node_poll(&node, 1000);
+		assert_int_equal(cp_model(), 0);
+		drain_tx();
+		dp_node_stats_total(&node, &tot);
+		if (tot.rx_pkts >= 2ull * nk)
+			break;
+		usleep(1000);
+	}
+	stop_worker = 1;
+	rte_eal_wait_lcore(lcore);
+	drain_tx();
+	dp_node_stats_total(&node, &tot);
+	assert_int_equal(tot.rx_frames_new, NS * NO);
+	assert_int_equal(tot.auth_rx_by_key[1], NS * NO);
+	assert_int_equal(tot.drops[drop_idx("auth_replay")], nk);
+	assert_int_equal(auth_drops(&tot), nk);
+	assert_int_equal(tot.drops[drop_idx("steer_full")], 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_accept_replay_lanes, teardown),
 		cmocka_unit_test_teardown(test_keyring_both_workers, teardown),
+		cmocka_unit_test_teardown(test_threads, teardown),
 	};
 	char err[256];
 	FILE *kf;
@@ -507,7 +589,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "keyring: %s\n", err);
 		return 1;
 	}
-	pkt_pool = dp_test_eal(argv[0], "rumor-dp-wauth", "0", 4095, 0, 2048);
+	pkt_pool = dp_test_eal(argv[0], "rumor-dp-wauth", "0-1", 4095, 64, 2048);
 	if (pkt_pool == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
