@@ -2,7 +2,8 @@
  * poll function that runs one pass of the packet + cp2dp loop. One struct per worker lcore
  * (issue 18, [dataplane] workers): everything in it is touched only by the lcore calling
  * dp_node_poll on it (plus TX completion, which only frees store slots through their
- * refcount); workers share the store memzone, pools, peers and dp2cp, nothing else. */
+ * refcount); workers share the store memzone (with its slots' body seals, aslot), pools,
+ * peers and dp2cp, nothing else (each has its own keyring, counters and replay windows). */
 #ifndef DP_NODE_H
 #define DP_NODE_H
 
@@ -246,7 +247,7 @@ struct dp_node {
 	 * and TX): frames of another worker's origin go to it through an SPSC ring
 	 * (steer_to[j] -> its steer_from[w]). Worker 0 is the dp_node dp_node_init filled: it
 	 * alone reads cp2dp, originates and stamps, and hands each message to the worker owning
-	 * its origin (RELEASE, PULL, SEND_TO) or to all (VIEW, MEMBERS, RESYNC) through their
+	 * its origin (RELEASE, PULL, SEND_TO) or to all (VIEW, MEMBERS, RESYNC, KEYRING) via their
 	 * ctl rings. Each worker keeps its own clock (worker 0 takes the others' entries before it
 	 * stamps) and its own stats (summed into the stats memzone by worker 0 every ms). */
 	uint16_t wid, nworkers;
