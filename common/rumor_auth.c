@@ -414,6 +414,22 @@ int rumor_auth_copy_key(struct rumor_auth *dst, const struct rumor_auth *src, ui
 	return 0;
 }
 
+struct rumor_auth *rumor_auth_clone(const struct rumor_auth *src)
+{
+	struct rumor_auth *a = rumor_auth_new();
+
+	if (a == NULL)
+		return NULL;
+	for (unsigned i = 1; i < 256; i++)
+		if (src->key[i] != NULL && rumor_auth_copy_key(a, src, (uint8_t)i) != 0) {
+			rumor_auth_free(a);
+			return NULL;
+		}
+	a->use = src->use;
+	a->fast = src->fast;
+	return a;
+}
+
 bool rumor_auth_has_key(const struct rumor_auth *a, uint8_t id)
 {
 	return id != 0 && a->key[id] != NULL;

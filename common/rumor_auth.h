@@ -43,6 +43,11 @@ uint8_t rumor_auth_current(const struct rumor_auth *a);   /* 0: none chosen */
  * Returns 0, -ENOKEY (@src lacks it), -EEXIST, -EINVAL (id 0), -ENOMEM. */
 int rumor_auth_copy_key(struct rumor_auth *dst, const struct rumor_auth *src, uint8_t id);
 
+/* A keyring of its own with @src's keys, key in use and kernel choice (rumor_auth_set_portable),
+ * and its own intel-ipsec-mb manager: each dataplane worker lcore seals and verifies with its
+ * own copy and swaps it alone (dp_keyring.c). NULL on allocation failure. */
+struct rumor_auth *rumor_auth_clone(const struct rumor_auth *src);
+
 /* Keyring text: one key a line, "<id 1..255> <64 hex digits>", '#' comments and blank lines.
  * Returns the number of keys, or -EINVAL with "NAME:LINE: what" in @err (-ENOENT/-EACCES
  * and the like for a file that cannot be read). */

@@ -53,12 +53,17 @@ fail:
 	return NULL;
 }
 
-/* rumor-dp has one forwarding lcore, and cp2dp messages are handled on it between RX
- * bursts (dp_node_poll), when no frame is being verified or sealed: that is a quiescent
- * point for every reader of n->auth, so a plain pointer swap and an immediate free are
- * safe, and the fast path takes no lock and no extra load. (With several forwarding lcores
- * this would need rte_rcu_qsbr: swap, wait for each lcore's quiescent report, then free.)
- * Frames sealed before the swap are already in the TX buffer with their tags. */
+/* Each forwarding lcore (worker) has its own keyring (workers_init clones worker 0's), and
+ * handles cp2dp messages between its RX bursts (dp_node_poll; workers > 0 get a copy of a
+ * KEYRING from worker 0 through their ctl ring), when no frame is being verified or sealed:
+ * that is a quiescent point for every reader of n->auth, all of them on this lcore, so a
+ * plain pointer swap and an immediate free are safe, and the fast path takes no lock and no
+ * extra load (no rte_rcu_qsbr: no keyring is read by another lcore). Workers swap a little
+ * apart: a frame one seals with the new key may meet another that has not swapped yet, as
+ * between nodes (a rotation installs a key before a later entry puts it in use). The published
+ * keyring_gen is the lowest of the workers' (dp_node_stats_total), so rumor-cp sends the
+ * KEYRING again until every worker took it. Frames sealed before the swap are already in
+ * the TX buffer with their tags. */
 void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k)
 {
 	struct rumor_dp_stats *st = n->stats;

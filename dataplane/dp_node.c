@@ -352,14 +352,27 @@ void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac)
 /* ---------------------------------------------------------------- frame authentication */
 
 /* Persist the last counter stamped (no fsync on the lcore: a killed process leaves it in the
- * page cache; after a power loss the wall clock, which counters follow, is past it anyway). */
+ * page cache; after a power loss the wall clock, which counters follow, is past it anyway).
+ * Worker 0 alone holds the file; with several workers it stores the highest clock part any
+ * lane stamped (the other workers' auth_last read as whole words, racy but never torn), so
+ * every lane restarts above what it used even if the wall clock went back. */
 static void auth_ctr_store(struct dp_node *n)
 {
+	uint64_t last = n->auth_last & DP_AUTH_CLOCK_MASK;
 	uint8_t b[8];
 
 	if (n->auth_fd < 0)
 		return;
-	rumor_be_st64(b, n->auth_last);
+	for (unsigned j = 1; j < n->nworkers; j++) {
+		uint64_t c;
+
+		if (n->wk[j] == NULL)
+			continue;
+		c = __atomic_load_n(&n->wk[j]->auth_last, __ATOMIC_RELAXED) & DP_AUTH_CLOCK_MASK;
+		if (c > last)
+			last = c;
+	}
+	rumor_be_st64(b, last);
 	if (pwrite(n->auth_fd, b, 8, 0) != 8) {
 		/* nothing better to do on the lcore: the next start still begins above the
 		 * wall clock */
@@ -377,10 +390,11 @@ static uint64_t wall_ctr(void)
 /* The wall clock as a counter, from the TSC: read once per RX burst and loop pass. */
 static inline void auth_now(struct dp_node *n)
 {
-	n->auth_now_ctr = n->auth_base_ctr +
-			  (uint64_t)((unsigned __int128)(rte_rdtsc() - n->auth_base_tsc) *
-					     n->auth_mult >>
-				     32);
+	n->auth_now_ctr = n->auth_lane |
+			  (n->auth_base_ctr +
+			   (uint64_t)((unsigned __int128)(rte_rdtsc() - n->auth_base_tsc) *
+					      n->auth_mult >>
+				      32));
 }
 
 /* Our next hop counter (rumor_auth.h): that clock, strictly rising. */
@@ -388,7 +402,7 @@ static inline uint64_t auth_ctr(struct dp_node *n)
 {
 	uint64_t c = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr : n->auth_last + 1;
 
-	n->auth_last = c;
+	__atomic_store_n(&n->auth_last, c, __ATOMIC_RELAXED); /* auth_ctr_store reads it */
 	return c;
 }
 
@@ -399,7 +413,7 @@ static void auth_clock(struct dp_node *n, uint64_t now)
 	n->auth_tick = now + n->tsc_hz;
 	n->auth_base_tsc = rte_rdtsc();
 	n->auth_base_ctr = wall_ctr();
-	n->auth_now_ctr = n->auth_base_ctr;
+	n->auth_now_ctr = n->auth_lane | n->auth_base_ctr;
 	auth_ctr_store(n);
 }
 
@@ -427,7 +441,8 @@ static void auth_seal_tx(struct dp_node *n)
 			uint64_t c0 = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr
 								      : n->auth_last + 1;
 
-			n->auth_last = c0 + RUMOR_AUTH_PADS - 1;
+			__atomic_store_n(&n->auth_last, c0 + RUMOR_AUTH_PADS - 1,
+					 __ATOMIC_RELAXED);
 			if (rumor_auth_pads_fill(n->auth, pd, key, n->self, c0) != 0) {
 				i++; /* a key we do not hold (no slot carries one): unsealed */
 				continue;
@@ -479,13 +494,38 @@ static void auth_seal_body(struct dp_node *n, uint32_t idx)
 				    blen, as->nt + 8);
 }
 
-/* A received frame's hop: key, tag, addressee, then the sender's replay window (moved only
- * by frames whose tag is right). Returns 0 or a rumor_auth_reason. */
+/* The replay window of @sender's counters in @lane (1..DP_WORKERS_MAX-1: its worker @lane
+ * sealed them), made on the lane's first frame whose hop tag verified: only a key holder
+ * makes one, at most one per (sender, lane) for the process's life. Windows for every lane
+ * of every possible sender up front would be 17 MiB of hugepages per worker, while a
+ * cluster's senders and their workers are few. NULL when out of memory (the frame is refused:
+ * without a window nothing proves it fresh). */
+static struct rumor_auth_window *lane_win(struct dp_node *n, uint16_t sender, unsigned lane)
+{
+	struct rumor_auth_window **w = &n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
+
+	if (unlikely(*w == NULL)) {
+		*w = rte_malloc("dp_auth_lane", sizeof(**w), RTE_CACHE_LINE_SIZE);
+		if (*w != NULL)
+			rumor_auth_window_init(*w, (uint64_t)lane << DP_AUTH_LANE_SHIFT |
+							   n->auth_floor);
+	}
+	return *w;
+}
+
+/* A received frame's hop: key, tag, addressee, then the replay window of the sender's lane
+ * (moved only by frames whose tag is right). Returns 0 or a rumor_auth_reason.
+ * With several workers each has its own windows, so a replay must meet the window its
+ * original moved: this runs only on the worker owning the frame's origin (dp_owner), which
+ * the frame's bytes under the hop tag decide: steer() hands every rumor frame (a PULL_REQ by
+ * the origin it asks for) to that worker before dp_node_rx, whatever queue RSS put it on; a
+ * frame without a valid origin (0, > RUMOR_NODE_ID_MAX) stays where it came in and the codec
+ * (or enc_open) drops it before this. */
 static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *ah,
 		   uint16_t sender, const uint8_t *rumor)
 {
 	struct rumor_auth_window *w;
-	uint64_t ctr;
+	uint64_t ctr, lane;
 	int rc;
 
 	/* (a key id we do not hold: the hop check says RUMOR_AUTH_NO_KEY) */
@@ -504,8 +544,12 @@ static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *a
 		return rc;
 	if (rumor_be_ld16(ah + RUMOR_WIRE_AUTH_DST) != n->self)
 		return RUMOR_AUTH_BAD_TAG; /* sealed for another node: replayed at us */
-	w = &n->win[sender];
 	ctr = rumor_be_ld64(ah + RUMOR_WIRE_AUTH_CTR);
+	lane = ctr >> DP_AUTH_LANE_SHIFT;
+	if (likely(lane == 0))
+		w = &n->win[sender];
+	else if (lane >= DP_WORKERS_MAX || (w = lane_win(n, sender, (unsigned)lane)) == NULL)
+		return RUMOR_AUTH_REPLAY; /* no such lane, or no window: nothing proves it fresh */
 	rc = rumor_auth_window_take(w, ctr);
 	if (rc != 0)
 		return rc;
@@ -561,12 +605,16 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 	}
 	n->aslot = rte_zmalloc("dp_auth_slots", n->store.nslots * sizeof(*n->aslot), 0);
 	n->win = rte_zmalloc("dp_auth_win", (RUMOR_NODE_ID_MAX + 1) * sizeof(*n->win), 0);
-	if (n->aslot == NULL || n->win == NULL)
+	/* also with one worker: senders with several seal on several lanes */
+	n->wlane = rte_zmalloc("dp_auth_wlane", (RUMOR_NODE_ID_MAX + 1) * (DP_WORKERS_MAX - 1) *
+							sizeof(*n->wlane), 0);
+	if (n->aslot == NULL || n->win == NULL || n->wlane == NULL)
 		return -ENOMEM;
 	/* Receiver restart: frames sent before we started carry counters below our start time
 	 * (senders' counters follow their wall clocks), so nothing captured before the restart
-	 * is taken again */
+	 * is taken again. In every lane (lane_win). */
 	floor = wall_ctr() + 2;
+	n->auth_floor = floor;
 	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++)
 		n->win[i].floor = floor;
 	if (p->state_dir != NULL) {
@@ -590,11 +638,12 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
 	n->auth_base_tsc = rte_rdtsc();
 	n->auth_base_ctr = wall_ctr();
+	n->auth_lane = 0; /* worker 0; workers_init gives the others theirs */
 	n->auth_now_ctr = n->auth_base_ctr;
 	n->auth_tick = 0;
 	/* above what a previous run persisted even if the clock went back: GMAC nonces (the
 	 * counters are part of the IVs) must never repeat */
-	n->auth_last = stored > floor ? stored : floor;
+	n->auth_last = (stored & DP_AUTH_CLOCK_MASK) > floor ? stored & DP_AUTH_CLOCK_MASK : floor;
 	if (n->auth_fd >= 0) {
 		auth_ctr_store(n);
 		if (fsync(n->auth_fd) != 0) {
@@ -1601,6 +1650,13 @@ static void seq_floor(struct dp_node *n, const struct rumor_msg_seq_floor *f)
 	n->stats->seq_floor_raised++;
 }
 
+/* Key bytes never go back to the (shared hugepage) pool: a KEYRING not taken is wiped. */
+static void msg_wipe(struct rumor_msg *msg)
+{
+	if (msg->type == RUMOR_MSG_KEYRING)
+		memset(msg->u.keyring.keys, 0, sizeof(msg->u.keyring.keys));
+}
+
 /* Worker 0 of several: hand @msg to @w. Its ctl ring holds a message per store slot and
  * two cp2dp rings more (RELEASEs are at most one per held slot), and dp_node_poll reads
  * cp2dp only while every ctl ring has room; so a full one means a worker that stopped:
@@ -1610,6 +1666,7 @@ static void hand_over(struct dp_node *n, struct dp_node *w, struct rumor_msg *ms
 	for (unsigned i = 0; rte_ring_sp_enqueue(w->ctl, msg) != 0; i++) {
 		if (i == 1u << 24) {
 			n->stats->ring_full_dp2cp++;
+			msg_wipe(msg);
 			rte_mempool_put(n->msg_pool, msg);
 			return;
 		}
@@ -1658,16 +1715,11 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 			hand_over(n, n->wk[w], msg);
 			return;
 		}
+		/* a KEYRING too: every worker has its own keyring and swaps it between its
+		 * bursts (dp_keyring.c); each wipes the key bytes of its copy */
 		if (msg->type == RUMOR_MSG_VIEW || msg->type == RUMOR_MSG_MEMBERS ||
-		    msg->type == RUMOR_MSG_RESYNC)
+		    msg->type == RUMOR_MSG_RESYNC || msg->type == RUMOR_MSG_KEYRING)
 			broadcast(n, msg);
-		if (msg->type == RUMOR_MSG_KEYRING) {
-			/* one keyring per node, swapped between bursts of one lcore: not with
-			 * several workers (dp_node_init refuses a keyring in the config) */
-			n->stats->keyring_refused++;
-			memset(&msg->u.keyring, 0, sizeof(msg->u.keyring));
-			msg->type = 0;
-		}
 	}
 	switch (msg->type) {
 	case RUMOR_MSG_ORIGINATE:
@@ -1770,12 +1822,17 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		if (n->win != NULL && pkts[i]->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN) {
 			uint16_t sender = rumor_be_ld16(p + 14);
 			uint64_t ctr = rumor_be_ld64(p + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
+			uint64_t lane = ctr >> DP_AUTH_LANE_SHIFT;
 
-			if (sender <= RUMOR_NODE_ID_MAX) {
+			if (sender <= RUMOR_NODE_ID_MAX && lane < DP_WORKERS_MAX) {
 				const struct rumor_auth_window *w = &n->win[sender];
 
-				rte_prefetch0(w);
-				rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
+				if (lane != 0) /* (lane_win's, NULL until made) */
+					w = n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
+				if (w != NULL) {
+					rte_prefetch0(w);
+					rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
+				}
 			}
 		}
 	}
@@ -1929,6 +1986,14 @@ void dp_node_stats_total(struct dp_node *n, struct rumor_dp_stats *out)
 			STAT_SUM(ts_drops[i]);
 		for (unsigned i = 0; i < RUMOR_DP_BUDGET_NREASONS; i++)
 			STAT_SUM(budget_drops[i]);
+		for (unsigned i = 0; i < RTE_DIM(s->auth_rx_by_key); i++)
+			STAT_SUM(auth_rx_by_key[i]);
+		/* every worker takes every KEYRING: the generation all of them have (rumor-cp
+		 * sends it again while this is older), a refusal counted once per message */
+		if (s->keyring_gen < out->keyring_gen)
+			out->keyring_gen = s->keyring_gen;
+		if (s->keyring_refused > out->keyring_refused)
+			out->keyring_refused = s->keyring_refused;
 	}
 	out->stranger_used = 0;
 	for (unsigned j = 0, nw = w0->nworkers ? w0->nworkers : 1u; j < nw; j++)
@@ -1955,6 +2020,12 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	unsigned work = 0, nb;
 
 	n->stats->heartbeat_tsc = now;
+	if (n->auth != NULL) { /* every worker: its own clock and lane */
+		if (now >= n->auth_tick)
+			auth_clock(n, now);
+		else
+			auth_now(n);
+	}
 	if (n->nworkers > 1) {
 		nb = rte_eth_rx_burst(n->port, n->wid, pkts, DP_BURST);
 		work += nb;
@@ -1973,12 +2044,6 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 			dp_node_stats_publish(n);
 		}
 		goto cp;
-	}
-	if (n->auth != NULL) {
-		if (now >= n->auth_tick)
-			auth_clock(n, now);
-		else
-			auth_now(n);
 	}
 	nb = rte_eth_rx_burst(n->port, 0, pkts, DP_BURST);
 	dp_node_rx_burst(n, pkts, nb, now);
@@ -2047,6 +2112,68 @@ static int port_setup(struct dp_node *n, const struct dp_node_params *p)
 	return 0;
 }
 
+/* Worker @w (a copy of worker 0, @n): its own keyring copy, lane, counters, pads, replay
+ * windows and [auth] encrypt buffer; the slots' body seals (aslot) stay shared, each slot
+ * written and read only by the worker owning its origin (dp_node_rx stores what it took,
+ * worker 0 its own origin's seal; fan-out, pull answers, SEND_TO and RESYNC run there too).
+ * Its counters start at lane | max(stored, start) like worker 0's: the stored value is the
+ * highest clock part any lane reached (auth_ctr_store), and counters never run ahead of the
+ * wall clock by more than a burst, so this run's lane never meets the last run's. Only worker
+ * 0 originates (ORIGINATE is never handed over), so body nonces are lane-0 counters of worker
+ * 0, unique among its own hop counters too (and the body IVs' 'B' domain is apart anyway). */
+static int auth_worker_init(struct dp_node *w, const struct dp_node *n)
+{
+	w->auth_fd = -1;
+	w->auth_boot = NULL;
+	w->win = NULL;
+	w->wlane = NULL;
+	w->encbuf = NULL;
+	w->auth = NULL;
+	if (n->auth == NULL)
+		return 0;
+	w->auth = rumor_auth_clone(n->auth);
+	w->win = rte_malloc("dp_auth_win", (RUMOR_NODE_ID_MAX + 1) * sizeof(*w->win), 0);
+	w->wlane = rte_zmalloc("dp_auth_wlane", (RUMOR_NODE_ID_MAX + 1) * (DP_WORKERS_MAX - 1) *
+							sizeof(*w->wlane), 0);
+	if (w->auth == NULL || w->win == NULL || w->wlane == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i <= RUMOR_NODE_ID_MAX; i++)
+		rumor_auth_window_init(&w->win[i], n->auth_floor);
+	if (n->encrypt) {
+		w->encbuf = rte_malloc("dp_encbuf", RUMOR_WIRE_ETH_LEN + RUMOR_WIRE_L2L4_LEN +
+							    n->ct_off + RUMOR_WIRE_AUTH_LEN, 64);
+		if (w->encbuf == NULL)
+			return -ENOMEM;
+	}
+	w->auth_lane = (uint64_t)w->wid << DP_AUTH_LANE_SHIFT;
+	w->auth_last = w->auth_lane | (n->auth_last & DP_AUTH_CLOCK_MASK);
+	w->auth_now_ctr = w->auth_lane | (n->auth_now_ctr & DP_AUTH_CLOCK_MASK);
+	w->pads.next = RUMOR_AUTH_PADS; /* none yet: worker 0's are worker 0's */
+	w->arx = &w->arx1;
+	w->pre_n = 0;
+	return 0;
+}
+
+/* What auth_init / auth_worker_init made of @n's own (not the shared aslot). */
+static void auth_fini(struct dp_node *n)
+{
+	if (n->wlane != NULL)
+		for (unsigned i = 0; i < (RUMOR_NODE_ID_MAX + 1) * (DP_WORKERS_MAX - 1); i++)
+			rte_free(n->wlane[i]);
+	rte_free(n->wlane);
+	n->wlane = NULL;
+	rte_free(n->win);
+	n->win = NULL;
+	if (n->auth != NULL && n->auth_fd >= 0)
+		close(n->auth_fd);
+	n->auth_fd = -1;
+	rumor_auth_free(n->auth);
+	n->auth = NULL;
+	rte_free(n->encbuf);
+	n->encbuf = NULL;
+	dp_keyring_fini(n);
+}
+
 /* Workers 1..nworkers-1: copies of worker 0 (config, view, members, clock, shared store
  * and pools) with their own dedupe table, pending FIFO, stats, ctl ring and steering rings.
  * The source and stranger caps and the pull rate are split between the workers (each
@@ -2083,6 +2210,9 @@ static int workers_init(struct dp_node *n, uint32_t slots, int sock)
 		dp_seqstate_none(&w->seq);
 		n->wk[j] = w;
 		w->wid = (uint16_t)j;
+		rc = auth_worker_init(w, n);
+		if (rc != 0)
+			return rc;
 		w->rng ^= 0x9E3779B97F4A7C15ull * j;
 		w->tsr.member = w->member;
 		w->tsr.reached = w->reached;
@@ -2147,13 +2277,16 @@ static void workers_fini(struct dp_node *n)
 			while (rte_ring_dequeue(w->dp2cp, &obj) == 0)
 				rte_mempool_put(w->msg_pool, obj);
 		if (w->ctl != NULL) {
-			while (rte_ring_dequeue(w->ctl, &obj) == 0)
+			while (rte_ring_dequeue(w->ctl, &obj) == 0) {
+				msg_wipe(obj);
 				rte_mempool_put(w->msg_pool, obj);
+			}
 			rte_ring_free(w->ctl);
 		}
 		if (w->nstash > 0)
 			rte_mempool_put_bulk(w->msg_pool, w->stash, w->nstash);
 		dp_dedupe_fini(&w->dedupe);
+		auth_fini(w);
 		rte_free(w->pend);
 		rte_free(w->own_stats);
 		rte_free(w);
@@ -2188,13 +2321,6 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	n->wk[0] = n;
 	if (n->nworkers > DP_WORKERS_MAX)
 		return -EINVAL;
-	if (n->nworkers > 1 && cfg->auth.keyring[0]) {
-		/* the keyring, replay windows and hop counters are one lcore's for now */
-		if (p->err != NULL)
-			snprintf(p->err, p->errlen, "[dataplane] workers > 1 does not support "
-				 "[auth] keyring yet");
-		return -EINVAL;
-	}
 	n->cfg = cfg;
 	n->self = p->node_id;
 	n->port = p->port_id;
@@ -2356,12 +2482,7 @@ void dp_node_fini(struct dp_node *n)
 	rte_free(n->pend);
 	rte_free(n->peers);
 	rte_free(n->aslot);
-	rte_free(n->win);
-	if (n->auth != NULL && n->auth_fd >= 0)
-		close(n->auth_fd);
-	rumor_auth_free(n->auth);
-	rte_free(n->encbuf);
-	dp_keyring_fini(n);
+	auth_fini(n);
 	dp_seqstate_close(&n->seq);
 	dp_dedupe_fini(&n->dedupe);
 	if (n->store.mz != NULL)

@@ -2,8 +2,9 @@
  * poll function that runs one pass of the packet + cp2dp loop. One struct per worker lcore
  * (issue 18, [dataplane] workers): everything in it is touched only by the lcore calling
  * dp_node_poll on it (plus TX completion, which only frees store slots through their
- * refcount); workers share the store memzone, pools and peers, nothing else (each reports
- * into its own dp2cp ring). */
+ * refcount); workers share the store memzone (with its slots' body seals, aslot), pools
+ * and peers, nothing else (each has its own dp2cp ring, keyring, counters and replay
+ * windows). */
 #ifndef DP_NODE_H
 #define DP_NODE_H
 
@@ -63,6 +64,16 @@ const char *dp_drop_name(unsigned idx);
 #define DP_PULL_TRIES 3
 #define DP_TXBUF 512
 #define DP_WORKERS_MAX 8   /* [dataplane] workers */
+
+/* Hop counter lanes (rumor_auth.h: the counter is part of the hop tag's IV, with the key id
+ * and the sender's node id): worker w of a node seals with counters w << 56 | its wall clock
+ * counter, so two workers of one node never stamp the same IV, each keeping its own strictly
+ * rising counter (no shared state on the fast path) and no wire change. The clock part is
+ * ~2^54.6 now (64 ns units since 1970) and stays below 2^56 until ~2116. Worker 0 is lane 0:
+ * a single worker's counters are what they always were. A receiver keeps a replay window per
+ * (sender, lane) and refuses counters of lanes >= DP_WORKERS_MAX (bits 59..63 set). */
+#define DP_AUTH_LANE_SHIFT 56
+#define DP_AUTH_CLOCK_MASK ((1ull << DP_AUTH_LANE_SHIFT) - 1)
 
 struct dp_node_params {
 	const struct rumor_config *cfg;
@@ -202,16 +213,21 @@ struct dp_node {
 	uint64_t age;                       /* TSC; UINT64_MAX: no age-out */
 	uint32_t age_cursor;
 	uint64_t age_next;                  /* TSC of the next age_scan walk */
-	/* frame authentication: NULL auth = insecure (no keyring configured) */
+	/* frame authentication: NULL auth = insecure (no keyring configured). Every worker has
+	 * its own keyring copy, counters, pads and replay windows (see DP_AUTH_LANE_SHIFT) */
 	struct rumor_auth *auth;
 	uint8_t auth_key;                   /* key id we seal with */
-	uint64_t auth_last;                 /* last counter stamped (rumor_auth_ctr_of_ns) */
+	uint64_t auth_lane;                 /* wid << DP_AUTH_LANE_SHIFT: in all our counters */
+	uint64_t auth_last;                 /* last counter stamped (lane | rumor_auth_ctr_of_ns) */
 	uint64_t auth_base_ctr, auth_base_tsc, auth_mult; /* wall clock from the TSC */
-	uint64_t auth_now_ctr;              /* that clock at this burst / loop pass */
+	uint64_t auth_now_ctr;              /* lane | that clock at this burst / loop pass */
 	uint64_t auth_tick;                 /* TSC of the next resync with the wall clock */
-	int auth_fd;                        /* state dir's auth-counter file, -1: none */
-	struct dp_auth_slot *aslot;         /* [store.nslots] */
-	struct rumor_auth_window *win;      /* [RUMOR_NODE_ID_MAX + 1], by sender */
+	int auth_fd;                        /* state dir's auth-counter file (worker 0), -1: none */
+	uint64_t auth_floor;                /* our start: windows refuse counters below it */
+	struct dp_auth_slot *aslot;         /* [store.nslots], shared: a slot's owner writes it */
+	struct rumor_auth_window *win;      /* [RUMOR_NODE_ID_MAX + 1], by sender: lane 0 */
+	struct rumor_auth_window **wlane;   /* [(RUMOR_NODE_ID_MAX + 1) * (DP_WORKERS_MAX - 1)]:
+					     * lanes 1.. by sender, made on a first good frame */
 	const struct rumor_auth_rx *arx;    /* the frame in dp_node_rx: its hop check's state */
 	struct rumor_auth_rx arx1;          /* ... when checked alone (not in a burst) */
 	struct rumor_auth_pads pads;        /* our next hop counters' key stream blocks */
@@ -235,7 +251,7 @@ struct dp_node {
 	 * and TX): frames of another worker's origin go to it through an SPSC ring
 	 * (steer_to[j] -> its steer_from[w]). Worker 0 is the dp_node dp_node_init filled: it
 	 * alone reads cp2dp, originates and stamps, and hands each message to the worker owning
-	 * its origin (RELEASE, PULL, SEND_TO) or to all (VIEW, MEMBERS, RESYNC) through their
+	 * its origin (RELEASE, PULL, SEND_TO) or to all (VIEW, MEMBERS, RESYNC, KEYRING) via their
 	 * ctl rings. Each worker keeps its own clock (worker 0 takes the others' entries before it
 	 * stamps) and its own stats (summed into the stats memzone by worker 0 every ms). */
 	uint16_t wid, nworkers;

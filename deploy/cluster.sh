@@ -32,7 +32,7 @@
 # RUMOR_NODE_EXTRA: lines appended to every node's --node-config (e.g. api_group = rumor).
 # Gossip frames: [auth] keyring = $RUMOR_RUN/gossip.keys (RUMOR_GOSSIP_INSECURE=1: none).
 # RUMOR_WORKERS=N (1..8): [dataplane] workers = N, N floating EAL lcores and an af_packet queue
-# pair each for rumor-dp; N > 1 needs RUMOR_GOSSIP_INSECURE=1 (workers do not authenticate yet).
+# pair each for rumor-dp (gossip authenticated as with one worker, unless insecure as above).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,11 +42,6 @@ pfx=${RUMOR_NS:-rumor}   # namespace prefix: tests use their own so a demo can k
 hub=$pfx-hub
 workers=${RUMOR_WORKERS:-1}
 [[ $workers =~ ^[1-8]$ ]] || { echo "cluster.sh: RUMOR_WORKERS=$workers: want 1..8" >&2; exit 2; }
-if ((workers > 1)) && [[ ${RUMOR_INSECURE:-0} != 1 && ${RUMOR_GOSSIP_INSECURE:-0} != 1 ]]; then
-	echo "cluster.sh: RUMOR_WORKERS=$workers needs RUMOR_GOSSIP_INSECURE=1: rumor-dp with" \
-		"several workers refuses an [auth] keyring" >&2
-	exit 2
-fi
 conf=$run/rumor.conf
 data=${RUMOR_DATA:-$run/data}
 

@@ -175,6 +175,27 @@ static void auth_relay_resign(void **state)
 	rumor_auth_free(a);
 }
 
+/* A clone (a dataplane worker's keyring) has the keys and the key in use, seals what the
+ * original verifies and lives on after the original is freed. */
+static void auth_clone(void **state)
+{
+	struct rumor_auth *a = mk(), *b;
+	struct frame f;
+
+	(void)state;
+	rumor_auth_use(a, 7);
+	b = rumor_auth_clone(a);
+	assert_non_null(b);
+	assert_int_equal(rumor_auth_current(b), 7);
+	assert_true(rumor_auth_has_key(b, 1) && rumor_auth_has_key(b, 7));
+	assert_false(rumor_auth_has_key(b, 2));
+	mk_frame(b, &f, CTR(1000, 1), 7);
+	assert_int_equal(check_all(a, &f), RUMOR_AUTH_OK);
+	rumor_auth_free(a);
+	assert_int_equal(check_all(b, &f), RUMOR_AUTH_OK);
+	rumor_auth_free(b);
+}
+
 static void auth_window_in_order_and_reordered(void **state)
 {
 	static struct rumor_auth_window w;
@@ -678,6 +699,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(auth_body_encrypt_round_trip),
 	cmocka_unit_test(auth_every_bit_flip),
 	cmocka_unit_test(auth_relay_resign),
+	cmocka_unit_test(auth_clone),
 	cmocka_unit_test(auth_window_in_order_and_reordered),
 	cmocka_unit_test(auth_window_edges),
 	cmocka_unit_test(auth_window_random_vs_model),
