@@ -264,7 +264,9 @@ def measure(a):
             # machine's state of the moment
             runs = {}
             for _ in range(max(1, a.runs)):
-                for key in ([("base", 1)] if a.base else []) + [("new", w) for w in workers]:
+                # (a base build older than --mtu runs no jumbo points)
+                for key in ([("base", 1)] if a.base and mtu == 1500 else []) + \
+                        [("new", w) for w in workers]:
                     res = rumor(a.base if key[0] == "base" else a.build, f, evlen, a.seconds,
                                 workers=0 if key[0] == "base" else key[1], mtu=mtu)
                     runs.setdefault(key, []).append(res)
