@@ -131,27 +131,16 @@ static int teardown(void **state)
 /* drops[] of reason @name: fails when the dataplane has no such reason */
 static uint64_t drops(const struct fixture *f, const char *name)
 {
-	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
-		const char *s = dp_drop_name(i);
+	int i = dp_test_drop_idx(name);
 
-		if (s != NULL && !strcmp(s, name))
-			return f->n.stats->drops[i];
-	}
-	fail_msg("no drop reason \"%s\"", name);
-	return 0;
+	if (i < 0)
+		fail_msg("no drop reason \"%s\"", name);
+	return f->n.stats->drops[i < 0 ? 0 : i];
 }
 
 static uint64_t auth_drops(const struct fixture *f)
 {
-	uint64_t sum = 0;
-
-	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
-		const char *s = dp_drop_name(i);
-
-		if (s != NULL && !strncmp(s, "auth_", 5))
-			sum += f->n.stats->drops[i];
-	}
-	return sum;
+	return dp_test_drops_prefixed(f->n.stats, "auth_");
 }
 
 enum seal { SEAL_GMAC, SEAL_ENC };
@@ -162,60 +151,19 @@ enum seal { SEAL_GMAC, SEAL_ENC };
 static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, uint64_t seq, uint8_t key_id,
 				 uint64_t ctr, enum seal how)
 {
-	uint8_t body[512], ab[512 + RUMOR_WIRE_AUTH_LEN], buf[1024], payload[40], *r, *ah;
-	struct rumor_wire_body b;
-	struct rumor_wire_l2l4 a;
-	struct rumor_wire_hdr h;
-	struct rumor_event_id id;
-	struct rumor_vc ts;
+	const struct dp_test_hop hop = { rumor_config_node(&cfg, sender)->mac,
+					 rumor_config_node(&cfg, SELF)->mac,
+					 rumor_config_node(&cfg, sender)->ip,
+					 rumor_config_node(&cfg, SELF)->ip, CLUSTER, 2 };
+	const struct dp_test_seal seal = { keys, key_id, how == SEAL_ENC, SELF, ctr_base + ctr,
+					   1000 + seq };
+	uint8_t payload[40];
 	struct rte_mbuf *m;
-	int len;
 
-	rumor_vc_init(&ts);
-	rumor_vc_set(&ts, origin, seq);
-	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
 	memset(payload, (int)seq, sizeof(payload));
-	rumor_event_id_compute(origin, seq, payload, sizeof(payload), &id);
-	assert_int_equal(rumor_wire_body_add(&b, &id, payload, sizeof(payload)), 0);
-	memcpy(a.src_mac, rumor_config_node(&cfg, sender)->mac, 6);
-	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
-	a.src_ip = rumor_config_node(&cfg, sender)->ip;
-	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
-	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
-	memset(&h, 0, sizeof(h));
-	h.type = RUMOR_WIRE_GOSSIP;
-	h.flags = RUMOR_WIRE_F_AUTH | (how == SEAL_ENC ? RUMOR_WIRE_F_ENC : 0);
-	h.rounds_left = 2;
-	h.cluster_id = CLUSTER;
-	h.origin = origin;
-	h.sender = sender;
-	h.first_seq = seq;
-	h.event_count = 1;
-	h.clock_count = ts.n;
-	memset(ab, 0, RUMOR_WIRE_AUTH_LEN);
-	memcpy(ab + RUMOR_WIRE_AUTH_LEN, body, b.len);
-	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, ab, RUMOR_WIRE_AUTH_LEN + b.len);
-	assert_true(len > 0);
-	r = buf + RUMOR_WIRE_L2L4_LEN;
-	ah = r + RUMOR_WIRE_HDR_LEN;
-	ah[RUMOR_WIRE_AUTH_KEY] = key_id;
-	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
-	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, SELF);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, ctr_base + ctr);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, 1000 + seq);
-	if (how == SEAL_ENC)
-		assert_int_equal(rumor_auth_body_seal_enc(keys, key_id, 1000 + seq, r,
-							  ah + RUMOR_WIRE_AUTH_LEN,
-							  ah + RUMOR_WIRE_AUTH_LEN, b.len,
-							  ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
-	else
-		assert_int_equal(rumor_auth_body_tag(keys, key_id, 1000 + seq, r,
-						     ah + RUMOR_WIRE_AUTH_LEN, b.len,
-						     ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
-	assert_int_equal(rumor_auth_hop_seal(keys, r), 0);
-	m = rte_pktmbuf_alloc(pkt_pool);
+	m = dp_test_sealed_frame(pkt_pool, &hop, origin, sender, seq, payload, sizeof(payload),
+				 &seal);
 	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
 	return m;
 }
 

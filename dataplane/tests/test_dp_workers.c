@@ -45,8 +45,7 @@ static uint8_t reported[NNODES + 1][4096];
 
 static void start(unsigned slots)
 {
-	char text[4096], err[256], name[32];
-	static unsigned seq;
+	char text[4096], err[256];
 	struct dp_node_params p;
 	int off, rc;
 
@@ -62,16 +61,7 @@ static void start(unsigned slots)
 	if (rumor_config_parse(text, "test", &cfg, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(cfg.dataplane.workers, NQ);
-	for (unsigned q = 0; q < NQ; q++) {
-		snprintf(name, sizeof(name), "wr%u_%u", seq, q);
-		rxr[q] = rte_ring_create(name, 4096, 0, 0);
-		snprintf(name, sizeof(name), "wt%u_%u", seq, q);
-		txr[q] = rte_ring_create(name, 16384, 0, 0);
-		assert_non_null(rxr[q]);
-		assert_non_null(txr[q]);
-	}
-	snprintf(name, sizeof(name), "wring%u", seq++);
-	rc = rte_eth_from_rings(name, rxr, NQ, txr, NQ, 0);
+	rc = dp_test_ring_port_mq("w", NQ, rxr, txr, 4096, 16384);
 	assert_true(rc >= 0);
 	port = (uint16_t)rc;
 	memset(&p, 0, sizeof(p));
@@ -91,33 +81,12 @@ static void start(unsigned slots)
 	active = true;
 }
 
-static void drain_tx(void)
-{
-	struct rte_mbuf *m[64];
-	unsigned n;
-
-	for (unsigned q = 0; q < NQ; q++)
-		while ((n = rte_ring_dequeue_burst(txr[q], (void **)m, 64, NULL)) > 0)
-			rte_pktmbuf_free_bulk(m, n);
-}
-
 static int teardown(void **state)
 {
-	void *m;
-
 	(void)state;
-	if (!active)
-		return 0;
+	if (active)
+		dp_test_workers_stop(&node, &cli, port, rxr, txr, NQ);
 	active = false;
-	drain_tx();
-	while (dp_client_recv_burst(&cli, (struct rumor_msg **)&m, 1) == 1)
-		rte_mempool_put(node.msg_pool, m);
-	dp_node_fini(&node);
-	rte_eth_dev_close(port);
-	for (unsigned q = 0; q < NQ; q++) {
-		rte_ring_free(rxr[q]);
-		rte_ring_free(txr[q]);
-	}
 	return 0;
 }
 
@@ -312,7 +281,7 @@ static void test_two_workers_interleaved(void **state)
 		dp_node_poll(&node, 2000000);
 		dp_node_poll(w1, 2000000);
 		cp_model();
-		drain_tx();
+		dp_test_drain_tx(txr, NQ);
 	}
 	{
 		struct rumor_dp_stats tot;
@@ -326,19 +295,6 @@ static void test_two_workers_interleaved(void **state)
 			 node.store.nslots);
 }
 
-static volatile int stop_worker;
-
-static int worker_loop(void *arg)
-{
-	struct dp_node *w = arg;
-
-	dp_node_worker_bind(w);
-	while (!stop_worker)
-		dp_node_poll(w, 1000);
-	dp_node_tx_flush(w);
-	return 0;
-}
-
 /* Worker 1 on its own lcore, worker 0 and the cp model here, many frames. */
 static void test_two_workers_threads(void **state)
 {
@@ -349,20 +305,20 @@ static void test_two_workers_threads(void **state)
 	if (lcore >= RTE_MAX_LCORE)
 		skip();
 	start(4096);
-	stop_worker = 0;
-	assert_int_equal(rte_eal_remote_launch(worker_loop, dp_node_worker(&node, 1), lcore), 0);
+	dp_test_worker_stop = 0;
+	assert_int_equal(rte_eal_remote_launch(dp_test_worker_loop, dp_node_worker(&node, 1), lcore), 0);
 	for (uint64_t s = 1; s <= per; s++) {
 		for (uint16_t o = 2; o <= NNODES; o++)
 			inject(o, s);
 		dp_node_poll(&node, 1000);
 		got += cp_model();
 		if (s % 8 == 0)
-			drain_tx();
+			dp_test_drain_tx(txr, NQ);
 	}
 	for (unsigned k = 0; k < 2000000 && got < per * (NNODES - 1); k++) {
 		dp_node_poll(&node, 1000);
 		got += cp_model();
-		drain_tx();
+		dp_test_drain_tx(txr, NQ);
 	}
 	/* settle: until both workers took every frame (the worker's thread may be descheduled
 	 * on a shared machine: wait for it, up to ~10 s), then the last releases */
@@ -380,9 +336,9 @@ static void test_two_workers_threads(void **state)
 		dp_node_poll(&node, 1000);
 		got += cp_model();
 	}
-	stop_worker = 1;
+	dp_test_worker_stop = 1;
 	rte_eal_wait_lcore(lcore);
-	drain_tx();
+	dp_test_drain_tx(txr, NQ);
 	assert_int_equal(got, per * (NNODES - 1));
 	for (uint16_t o = 2; o <= NNODES; o++)
 		for (uint64_t s = 1; s <= per; s++)

@@ -59,8 +59,7 @@ static uint8_t reported[NNODES + 1][64];
 
 static void start(void)
 {
-	char text[4096], err[256] = "", name[32];
-	static unsigned seq;
+	char text[4096], err[256] = "";
 	struct dp_node_params p;
 	struct timespec ts;
 	int off, rc;
@@ -76,16 +75,7 @@ static void start(void)
 				"control = 127.0.0.1:%u\n", i, i, i, 7000 + i);
 	if (rumor_config_parse(text, "test", &cfg, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
-	for (unsigned q = 0; q < NQ; q++) {
-		snprintf(name, sizeof(name), "ar%u_%u", seq, q);
-		rxr[q] = rte_ring_create(name, 1024, 0, 0);
-		snprintf(name, sizeof(name), "at%u_%u", seq, q);
-		txr[q] = rte_ring_create(name, 4096, 0, 0);
-		assert_non_null(rxr[q]);
-		assert_non_null(txr[q]);
-	}
-	snprintf(name, sizeof(name), "aring%u", seq++);
-	rc = rte_eth_from_rings(name, rxr, NQ, txr, NQ, 0);
+	rc = dp_test_ring_port_mq("a", NQ, rxr, txr, 1024, 4096);
 	assert_true(rc >= 0);
 	port = (uint16_t)rc;
 	memset(&p, 0, sizeof(p));
@@ -112,33 +102,12 @@ static void start(void)
 	ctr_base = rumor_auth_ctr_of_ns(((uint64_t)ts.tv_sec + 1) * 1000000000ull);
 }
 
-static void drain_tx(void)
-{
-	struct rte_mbuf *m[64];
-	unsigned n;
-
-	for (unsigned q = 0; q < NQ; q++)
-		while ((n = rte_ring_dequeue_burst(txr[q], (void **)m, 64, NULL)) > 0)
-			rte_pktmbuf_free_bulk(m, n);
-}
-
 static int teardown(void **state)
 {
-	void *m;
-
 	(void)state;
-	if (!active)
-		return 0;
+	if (active)
+		dp_test_workers_stop(&node, &cli, port, rxr, txr, NQ);
 	active = false;
-	drain_tx();
-	while (dp_client_recv_burst(&cli, (struct rumor_msg **)&m, 1) == 1)
-		rte_mempool_put(node.msg_pool, m);
-	dp_node_fini(&node);
-	rte_eth_dev_close(port);
-	for (unsigned q = 0; q < NQ; q++) {
-		rte_ring_free(rxr[q]);
-		rte_ring_free(txr[q]);
-	}
 	return 0;
 }
 
@@ -147,54 +116,18 @@ static int teardown(void **state)
 static struct rte_mbuf *mk_frame(uint16_t origin, uint16_t sender, uint64_t seq, uint8_t key_id,
 				 uint64_t ctr)
 {
-	uint8_t body[512], ab[512 + RUMOR_WIRE_AUTH_LEN], buf[1024], payload[40], *r, *ah;
-	struct rumor_wire_body b;
-	struct rumor_wire_l2l4 a;
-	struct rumor_wire_hdr h;
-	struct rumor_event_id id;
-	struct rumor_vc ts;
+	const struct dp_test_hop hop = { rumor_config_node(&cfg, sender)->mac,
+					 rumor_config_node(&cfg, SELF)->mac,
+					 rumor_config_node(&cfg, sender)->ip,
+					 rumor_config_node(&cfg, SELF)->ip, CLUSTER, 2 };
+	const struct dp_test_seal seal = { keys, key_id, false, SELF, ctr, 1000 * origin + seq };
+	uint8_t payload[40];
 	struct rte_mbuf *m;
-	int len;
 
-	rumor_vc_init(&ts);
-	rumor_vc_set(&ts, origin, seq);
-	assert_int_equal(rumor_wire_body_start(&b, body, sizeof(body), &ts), 0);
 	memset(payload, (int)(seq + origin), sizeof(payload));
-	rumor_event_id_compute(origin, seq, payload, sizeof(payload), &id);
-	assert_int_equal(rumor_wire_body_add(&b, &id, payload, sizeof(payload)), 0);
-	memcpy(a.src_mac, rumor_config_node(&cfg, sender)->mac, 6);
-	memcpy(a.dst_mac, rumor_config_node(&cfg, SELF)->mac, 6);
-	a.src_ip = rumor_config_node(&cfg, sender)->ip;
-	a.dst_ip = rumor_config_node(&cfg, SELF)->ip;
-	a.src_port = a.dst_port = RUMOR_WIRE_PORT;
-	memset(&h, 0, sizeof(h));
-	h.type = RUMOR_WIRE_GOSSIP;
-	h.flags = RUMOR_WIRE_F_AUTH;
-	h.rounds_left = 2;
-	h.cluster_id = CLUSTER;
-	h.origin = origin;
-	h.sender = sender;
-	h.first_seq = seq;
-	h.event_count = 1;
-	h.clock_count = ts.n;
-	memset(ab, 0, RUMOR_WIRE_AUTH_LEN);
-	memcpy(ab + RUMOR_WIRE_AUTH_LEN, body, b.len);
-	len = rumor_wire_encode(buf, sizeof(buf), &a, &h, ab, RUMOR_WIRE_AUTH_LEN + b.len);
-	assert_true(len > 0);
-	r = buf + RUMOR_WIRE_L2L4_LEN;
-	ah = r + RUMOR_WIRE_HDR_LEN;
-	ah[RUMOR_WIRE_AUTH_KEY] = key_id;
-	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
-	rumor_be_st16(ah + RUMOR_WIRE_AUTH_DST, SELF);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_CTR, ctr);
-	rumor_be_st64(ah + RUMOR_WIRE_AUTH_NONCE, 1000 * origin + seq);
-	assert_int_equal(rumor_auth_body_tag(keys, key_id, 1000 * origin + seq, r,
-					     ah + RUMOR_WIRE_AUTH_LEN, b.len,
-					     ah + RUMOR_WIRE_AUTH_BODYTAG), 0);
-	assert_int_equal(rumor_auth_hop_seal(keys, r), 0);
-	m = rte_pktmbuf_alloc(pkt_pool);
+	m = dp_test_sealed_frame(pkt_pool, &hop, origin, sender, seq, payload, sizeof(payload),
+				 &seal);
 	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), buf, (size_t)len);
 	return m;
 }
 
@@ -252,27 +185,16 @@ static void poll_both(unsigned times)
 
 static unsigned drop_idx(const char *name)
 {
-	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
-		const char *s = dp_drop_name(i);
+	int i = dp_test_drop_idx(name);
 
-		if (s != NULL && !strcmp(s, name))
-			return i;
-	}
-	fail_msg("no drop reason \"%s\"", name);
-	return 0;
+	if (i < 0)
+		fail_msg("no drop reason \"%s\"", name);
+	return (unsigned)i;
 }
 
 static uint64_t auth_drops(const struct rumor_dp_stats *st)
 {
-	uint64_t sum = 0;
-
-	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
-		const char *s = dp_drop_name(i);
-
-		if (s != NULL && !strncmp(s, "auth_", 5))
-			sum += st->drops[i];
-	}
-	return sum;
+	return dp_test_drops_prefixed(st, "auth_");
 }
 
 /* What worker @q sent: every frame's hop sealed by us for its addressee (hop tag right
@@ -393,7 +315,7 @@ static void test_accept_replay_lanes(void **state)
 	assert_int_equal(tot.drops[drop_idx("steer_full")], 0);
 	dp_node_stats_publish(&node);
 	assert_int_equal(mz->drops[drop_idx("auth_replay")], nf);
-	drain_tx();
+	dp_test_drain_tx(txr, NQ);
 }
 
 static void send_msg(struct rumor_msg *proto)
@@ -460,7 +382,7 @@ static void test_keyring_both_workers(void **state)
 	dp_node_stats_total(&node, &tot);
 	assert_int_equal(tot.auth_rx_by_key[5], 2);
 	assert_int_equal(auth_drops(&tot), 2); /* the two before the KEYRING */
-	drain_tx();
+	dp_test_drain_tx(txr, NQ);
 
 	/* both workers seal with key 5 now: a pull each (origin 2: worker 0, 3: worker 1) */
 	{
@@ -487,19 +409,6 @@ static void test_keyring_both_workers(void **state)
 	assert_int_equal(tot.pull_sent, 2);
 }
 
-static volatile int stop_worker;
-
-static int worker_loop(void *arg)
-{
-	struct dp_node *w = arg;
-
-	dp_node_worker_bind(w);
-	while (!stop_worker)
-		dp_node_poll(w, 1000);
-	dp_node_tx_flush(w);
-	return 0;
-}
-
 /* (a) and (b) with worker 1 on its own lcore: frames of 4 origins from senders on 2 lanes,
  * on both queues, all taken once and none refused; then a replay of each on the other queue,
  * all refused. */
@@ -514,8 +423,8 @@ static void test_threads(void **state)
 	if (lcore >= RTE_MAX_LCORE)
 		skip();
 	start();
-	stop_worker = 0;
-	assert_int_equal(rte_eal_remote_launch(worker_loop, w1, lcore), 0);
+	dp_test_worker_stop = 0;
+	assert_int_equal(rte_eal_remote_launch(dp_test_worker_loop, w1, lcore), 0);
 	for (uint64_t s = 1; s <= NS; s++) {
 		for (uint16_t o = 2; o < 2 + NO; o++) {
 			uint64_t c = (s & 1) << LANE_SHIFT | (ctr_base + 10 * s + o);
@@ -527,12 +436,12 @@ static void test_threads(void **state)
 		}
 		dp_node_poll(&node, 1000);
 		got += cp_model();
-		drain_tx();
+		dp_test_drain_tx(txr, NQ);
 	}
 	for (unsigned k = 0; k < 10000 && got < NS * NO; k++) {
 		dp_node_poll(&node, 1000);
 		got += cp_model();
-		drain_tx();
+		dp_test_drain_tx(txr, NQ);
 		if (k > 100)
 			usleep(1000);
 	}
@@ -548,15 +457,15 @@ static void test_threads(void **state)
 	for (unsigned k = 0; k < 10000; k++) {
 		dp_node_poll(&node, 1000);
 		assert_int_equal(cp_model(), 0);
-		drain_tx();
+		dp_test_drain_tx(txr, NQ);
 		dp_node_stats_total(&node, &tot);
 		if (tot.rx_pkts >= 2ull * nk)
 			break;
 		usleep(1000);
 	}
-	stop_worker = 1;
+	dp_test_worker_stop = 1;
 	rte_eal_wait_lcore(lcore);
-	drain_tx();
+	dp_test_drain_tx(txr, NQ);
 	dp_node_stats_total(&node, &tot);
 	assert_int_equal(tot.rx_frames_new, NS * NO);
 	assert_int_equal(tot.auth_rx_by_key[1], NS * NO);
