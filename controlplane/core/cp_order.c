@@ -91,6 +91,7 @@ struct cp_order {
 	uint32_t npending_real; /* non-skip events held */
 	unsigned skips_new;     /* skip records created since the last cut */
 	uint16_t max_origin;
+	uint16_t ts_n_guess;    /* entries of the last timestamp loaded: the next is likely alike */
 	struct ev *pool;
 	/* Dependencies of pool slot i: nodes at ts_node[i * max_clock_entries ...], counters as
 	 * offsets from the event's dep_base: low 32 bits at ts_dep[i * 2 * max_clock_entries ...],
@@ -655,7 +656,8 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	uint64_t sum = 0, own = 0, cmin = UINT64_MAX, cmax = 0;
 	unsigned k = 0;
 
-	prefetch_vc(ts, n);
+	prefetch_vc(ts, n); /* what the guess (cp_order_report) did not cover */
+	o->ts_n_guess = (uint16_t)n;
 	/* First a read-only pass: the sum and ts[origin], found by the walk itself (a binary
 	 * search would take its cold misses one after another). Checked before anything is
 	 * written: a replaced candidate's cells stay intact when the report is refused. */
@@ -814,6 +816,9 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 			return rc;
 	} else {
 		const struct rumor_vc *ts = r->ts;
+		/* a new event: its timestamp will be read. Ask for its lines before ts->n is
+		 * known (that would be one more miss in a row), as many as the last one had. */
+		prefetch_vc(ts, o->ts_n_guess);
 		if (ts->n > o->cfg.max_clock_entries) {
 			o->st.refused_invalid++;
 			return -E2BIG;
@@ -1100,9 +1105,32 @@ static inline int key_less(const struct cp_order *o, uint16_t a, uint16_t b)
 	return o->cfg.debug_flip_sort ? !less : less;
 }
 
+/* Event @idx is about to be checked by available(): bring its dependencies in (cut long after
+ * they were stored, they left the cache) while the heap serves the other origins first. */
+static inline __attribute__((always_inline)) void prefetch_deps(const struct cp_order *o, uint32_t idx)
+{
+	const struct ev *e = &o->pool[idx];
+	const char *a = (const char *)dep_nodes(o, idx), *ae = (const char *)(dep_nodes(o, idx) + e->ts_n);
+	const char *c = (const char *)dep_lo(o, idx), *ce = (const char *)(dep_lo(o, idx) + e->ts_n);
+	for (; a < ae; a += 64)
+		__builtin_prefetch(a);
+	for (; c < ce; c += 64)
+		__builtin_prefetch(c);
+	if (e->ts_n) {
+		__builtin_prefetch(ae - 1);
+		__builtin_prefetch(ce - 1);
+	}
+}
+
 static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
 {
-	o->hkey[p] = o->pool[ring_get(&o->og[p], o->og[p].cut + 1)].sum;
+	const struct orig *g = &o->og[p];
+	uint32_t idx = ring_get(g, g->cut + 1), next = ring_get(g, g->cut + 2);
+	o->hkey[p] = o->pool[idx].sum;
+	if (!o->cfg.debug_flip_sort)
+		prefetch_deps(o, idx);
+	if (next != NONE32)
+		__builtin_prefetch(&o->pool[next].sum); /* its key, at the next push */
 	unsigned i = (*n)++;
 	while (i) {
 		unsigned up = (i - 1) / 2;
