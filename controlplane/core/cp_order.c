@@ -659,37 +659,47 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	prefetch_vc(ts, n); /* what the guess (cp_order_report) did not cover */
 	o->ts_n_guess = (uint16_t)n;
 	/* First a read-only pass: the sum and ts[origin], found by the walk itself (a binary
-	 * search would take its cold misses one after another). Checked before anything is
-	 * written: a replaced candidate's cells stay intact when the report is refused. */
+	 * search would take its cold misses one after another), and the span of the
+	 * dependencies (every entry but the origin's). Branch-free, so that it vectorizes.
+	 * Checked before anything is written: a replaced candidate's cells stay intact when
+	 * the report is refused. */
+	const uint16_t *tn = ts->node;
+	const uint64_t *tc = ts->ctr;
+	uint16_t origin = r->origin;
+	unsigned below = 0; /* entries of nodes below the origin: its index (nodes ascend) */
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t c = ts->ctr[i];
-		bool mine = ts->node[i] == r->origin;
+		uint64_t c = tc[i];
+		uint64_t mine = -(uint64_t)(tn[i] == origin); /* all ones at the origin's */
 		sum += c;
-		own = mine ? c : own;
-		/* the span of the dependencies (the origin's own entry is not one) */
-		cmin = !mine && c < cmin ? c : cmin;
-		cmax = !mine && c > cmax ? c : cmax;
+		own |= c & mine;
+		below += tn[i] < origin;
+		uint64_t lo_c = c | mine, hi_c = c & ~mine;
+		cmin = lo_c < cmin ? lo_c : cmin;
+		cmax = hi_c > cmax ? hi_c : cmax;
 	}
 	if (own != r->seq)
 		return -EINVAL;
 	/* then copy the dependencies, from lines the first pass brought in */
 	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
 	uint64_t b = cmin <= cmax ? cmin : 0;
-	if (!wide) {
+	if (!wide && below < n && tn[below] == origin) {
+		/* all n entries (vectorized), then close the origin's hole */
 		for (unsigned i = 0; i < n; i++) {
-			uint16_t nd = ts->node[i];
-			nodes[k] = nd;
-			lo[k] = (uint32_t)(ts->ctr[i] - b);
-			k += nd != r->origin;
+			nodes[i] = tn[i];
+			lo[i] = (uint32_t)(tc[i] - b);
 		}
+		k = n - 1;
+		memmove(nodes + below, nodes + below + 1, (k - below) * sizeof(*nodes));
+		memmove(lo + below, lo + below + 1, (k - below) * sizeof(*lo));
 	} else {
 		for (unsigned i = 0; i < n; i++) {
-			uint16_t nd = ts->node[i];
-			uint64_t d = ts->ctr[i] - b;
+			uint16_t nd = tn[i];
+			uint64_t d = tc[i] - b;
 			nodes[k] = nd;
 			lo[k] = (uint32_t)d;
-			lo[max + k] = (uint32_t)(d >> 32);
-			k += nd != r->origin;
+			if (wide)
+				lo[max + k] = (uint32_t)(d >> 32);
+			k += nd != origin;
 		}
 	}
 	e->ts_n = (uint16_t)k;
