@@ -206,6 +206,15 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	uint64_t b = e->dep_base;
 
 	if (!e->dep_wide) {
+		/* eight at a time without a branch each (the loop ran at a taken branch an
+		 * entry), then the exact place within the block that has an unmet one */
+		for (; i + 8 <= n; i += 8) {
+			unsigned bad = 0;
+			for (unsigned j = i; j < i + 8; j++)
+				bad |= have[nodes[j]] < b + lo[j];
+			if (bad)
+				break;
+		}
 		while (i < n && have[nodes[i]] >= b + lo[i])
 			i++;
 		return i;
@@ -683,14 +692,16 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
 	uint64_t b = cmin <= cmax ? cmin : 0;
 	if (!wide && below < n && tn[below] == origin) {
-		/* all n entries (vectorized), then close the origin's hole */
-		for (unsigned i = 0; i < n; i++) {
+		/* the entries before the origin's and those after it (straight, vectorized) */
+		for (unsigned i = 0; i < below; i++) {
 			nodes[i] = tn[i];
 			lo[i] = (uint32_t)(tc[i] - b);
 		}
+		for (unsigned i = below + 1; i < n; i++) {
+			nodes[i - 1] = tn[i];
+			lo[i - 1] = (uint32_t)(tc[i] - b);
+		}
 		k = n - 1;
-		memmove(nodes + below, nodes + below + 1, (k - below) * sizeof(*nodes));
-		memmove(lo + below, lo + below + 1, (k - below) * sizeof(*lo));
 	} else {
 		for (unsigned i = 0; i < n; i++) {
 			uint16_t nd = tn[i];
