@@ -96,8 +96,8 @@ struct cp_order {
 	/* Dependencies of pool slot i: nodes at ts_node[i * max_clock_entries ...], counters as
 	 * offsets from the event's dep_base: low 32 bits at ts_dep[i * 2 * max_clock_entries ...],
 	 * the high halves (dep_wide only) in the max_clock_entries words after them. An event
-	 * with close counters (the usual: an origin's clock entries move together) touches 6 B
-	 * per entry, not 10. */
+	 * whose counters lie within 2^32 of each other (the usual case) touches 6 B per entry,
+	 * not 10. */
 	uint16_t *ts_node;
 	uint32_t *ts_dep;
 	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
@@ -638,7 +638,8 @@ int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock)
  * caller that keeps many clocks, as the cold benchmark does), one request per line up front
  * lets the misses overlap instead of being taken one by one as the loops reach them.
  * always_inline: GCC takes a function of prefetches alone for const and drops its calls. */
-static inline __attribute__((always_inline)) void prefetch_vc(const struct rumor_vc *ts, unsigned n)
+static inline __attribute__((always_inline)) void prefetch_vc(const struct rumor_vc *ts,
+							      unsigned n)
 {
 	const char *a = (const char *)&ts->node[0], *ae = (const char *)&ts->node[n];
 	const char *c = (const char *)&ts->ctr[0], *ce = (const char *)&ts->ctr[n];
@@ -1128,11 +1129,12 @@ static inline int key_less(const struct cp_order *o, uint16_t a, uint16_t b)
 
 /* Event @idx is about to be checked by available(): bring its dependencies in (cut long after
  * they were stored, they left the cache) while the heap serves the other origins first. */
-static inline __attribute__((always_inline)) void prefetch_deps(const struct cp_order *o, uint32_t idx)
+static inline __attribute__((always_inline)) void prefetch_deps(const struct cp_order *o,
+								uint32_t idx)
 {
 	const struct ev *e = &o->pool[idx];
-	const char *a = (const char *)dep_nodes(o, idx), *ae = (const char *)(dep_nodes(o, idx) + e->ts_n);
-	const char *c = (const char *)dep_lo(o, idx), *ce = (const char *)(dep_lo(o, idx) + e->ts_n);
+	const char *a = (const char *)dep_nodes(o, idx), *ae = a + e->ts_n * sizeof(uint16_t);
+	const char *c = (const char *)dep_lo(o, idx), *ce = c + e->ts_n * sizeof(uint32_t);
 	for (; a < ae; a += 64)
 		__builtin_prefetch(a);
 	for (; c < ce; c += 64)
