@@ -34,11 +34,14 @@ struct ev {
 	uint64_t dep_base;   /* dependency counters are stored as offsets from this (their min) */
 	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
-	uint16_t ts_n;
+	uint16_t ts_n;       /* dependencies stored (dep_dense: lanes, the origin's included) */
+	uint16_t dep_n0;     /* dep_dense: lane i is node dep_n0 + i */
 	uint16_t check_pos;
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
 	uint8_t dep_wide;    /* some offset needs more than 32 bits: the high halves are stored */
+	uint8_t dep_dense;   /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
+				the origin's lane is skipped */
 };
 
 struct orig {
@@ -184,6 +187,18 @@ static inline const uint32_t *dep_lo(const struct cp_order *o, uint32_t idx)
 	return o->ts_dep + (size_t)idx * 2 * o->cfg.max_clock_entries;
 }
 
+/* Node of event @idx's dependency @i (dense: lane i; the origin's lane is no dependency). */
+static inline uint16_t dep_node(const struct cp_order *o, const struct ev *e, uint32_t idx,
+				unsigned i)
+{
+	return e->dep_dense ? (uint16_t)(e->dep_n0 + i) : dep_nodes(o, idx)[i];
+}
+
+static inline bool dep_is_own(const struct ev *e, unsigned i)
+{
+	return e->dep_dense && e->dep_n0 + i == e->origin;
+}
+
 /* Counter of event @idx's dependency @i. */
 static inline uint64_t dep_ctr(const struct cp_order *o, const struct ev *e, uint32_t idx,
 			       unsigned i)
@@ -205,6 +220,19 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	unsigned n = e->ts_n;
 	uint64_t b = e->dep_base;
 
+	if (e->dep_dense) {
+		/* the counters are next to each other in @have too: compares without gathers,
+		 * a whole block at once (it vectorizes); the origin's lane never counts */
+		const uint64_t *h = have + e->dep_n0;
+		unsigned own = e->origin - e->dep_n0, bad = 0;
+		for (unsigned j = i; j < n; j++)
+			bad |= (j != own) & (h[j] < b + lo[j]);
+		if (!bad)
+			return n;
+		while (i < n && (i == own || h[i] >= b + lo[i]))
+			i++;
+		return i;
+	}
 	if (!e->dep_wide) {
 		/* eight at a time without a branch each (the loop ran at a taken branch an
 		 * entry), then the exact place within the block that has an unmet one */
@@ -398,7 +426,7 @@ static void advance(struct cp_order *o, uint16_t p)
 		unsigned i = dep_first_unmet(o, e, idx, e->check_pos, o->rt);
 		e->check_pos = (uint16_t)i;
 		if (i < e->ts_n) {
-			uint16_t n = dep_nodes(o, idx)[i];
+			uint16_t n = dep_node(o, e, idx, i);
 			g->wait_node = n;
 			g->wait_ctr = dep_ctr(o, e, idx, i);
 			g->wait_next = o->og[n].waiters;
@@ -677,12 +705,14 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	const uint64_t *tc = ts->ctr;
 	uint16_t origin = r->origin;
 	unsigned below = 0; /* entries of nodes below the origin: its index (nodes ascend) */
+	uint16_t n0 = n ? tn[0] : 0, gap = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t c = tc[i];
 		uint64_t mine = -(uint64_t)(tn[i] == origin); /* all ones at the origin's */
 		sum += c;
 		own |= c & mine;
 		below += tn[i] < origin;
+		gap |= tn[i] ^ (uint16_t)(n0 + i);
 		uint64_t lo_c = c | mine, hi_c = c & ~mine;
 		cmin = lo_c < cmin ? lo_c : cmin;
 		cmax = hi_c > cmax ? hi_c : cmax;
@@ -692,7 +722,13 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	/* then copy the dependencies, from lines the first pass brought in */
 	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
 	uint64_t b = cmin <= cmax ? cmin : 0;
-	if (!wide && below < n && tn[below] == origin) {
+	bool dense = !wide && !gap;
+	if (dense) {
+		/* nodes n0, n0 + 1, ...: lanes, the origin's left in place (never checked) */
+		for (unsigned i = 0; i < n; i++)
+			lo[i] = (uint32_t)(tc[i] - b);
+		k = n;
+	} else if (!wide && below < n && tn[below] == origin) {
 		/* the entries before the origin's and those after it (straight, vectorized) */
 		for (unsigned i = 0; i < below; i++) {
 			nodes[i] = tn[i];
@@ -717,6 +753,8 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	e->ts_n = (uint16_t)k;
 	e->dep_base = b;
 	e->dep_wide = wide;
+	e->dep_dense = dense;
+	e->dep_n0 = n0;
 	e->sum = sum;
 	e->check_pos = 0;
 	return 0;
@@ -1133,14 +1171,16 @@ static inline __attribute__((always_inline)) void prefetch_deps(const struct cp_
 								uint32_t idx)
 {
 	const struct ev *e = &o->pool[idx];
-	const char *a = (const char *)dep_nodes(o, idx), *ae = a + e->ts_n * sizeof(uint16_t);
+	const char *a = (const char *)dep_nodes(o, idx);
+	const char *ae = a + (e->dep_dense ? 0 : e->ts_n * sizeof(uint16_t));
 	const char *c = (const char *)dep_lo(o, idx), *ce = c + e->ts_n * sizeof(uint32_t);
 	for (; a < ae; a += 64)
 		__builtin_prefetch(a);
 	for (; c < ce; c += 64)
 		__builtin_prefetch(c);
 	if (e->ts_n) {
-		__builtin_prefetch(ae - 1);
+		if (!e->dep_dense)
+			__builtin_prefetch(ae - 1);
 		__builtin_prefetch(ce - 1);
 	}
 }
@@ -1443,10 +1483,11 @@ unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t re
 				continue;
 			e->notice_at = now_us;
 			/* the origin's timestamp again, for the holder to report with */
-			const uint16_t *nodes = dep_nodes(o, idx);
 			rumor_vc_init(&o->notice_ts);
 			for (unsigned i = 0; i < e->ts_n; i++)
-				rumor_vc_set(&o->notice_ts, nodes[i], dep_ctr(o, e, idx, i));
+				if (!dep_is_own(e, i))
+					rumor_vc_set(&o->notice_ts, dep_node(o, e, idx, i),
+						     dep_ctr(o, e, idx, i));
 			rumor_vc_set(&o->notice_ts, (uint16_t)n, t);
 			for (; m; m &= m - 1) {
 				struct cp_order_notice nt = { .origin = (uint16_t)n, .seq = t,

@@ -1720,6 +1720,61 @@ static void test_dep_counters_exact(void **state)
 	assert_int_equal(rep_id(o, 2, 2, 1, 0, 10, 3, P(1, big), P(2, 1), P(3, 5)), 0);
 	assert_int_equal(cp_order_wrong_holders(o, 20, 100, 64, on_notice_ts, &told), 2);
 	assert_int_equal(rumor_vc_compare(&told, &want), RUMOR_VC_EQUAL);
+	/* ... and a dense one (nodes 1..3, no ids stored): the origin's lane is not sent as a
+	 * dependency, its own entry is its seq */
+	rumor_vc_set(&want, 1, big + 9);
+	rumor_vc_set(&want, 2, 2);
+	rumor_vc_set(&want, 3, big + 4);
+	assert_int_equal(rep_id(o, 1, 2, 2, 7, 30, 1, P(2, 2)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 2, 0, 30, 3, P(1, big + 9), P(2, 2), P(3, big + 4)), 0);
+	assert_int_equal(cp_order_wrong_holders(o, 200, 100, 64, on_notice_ts, &told), 3);
+	assert_int_equal(rumor_vc_compare(&told, &want), RUMOR_VC_EQUAL);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Clocks over a run of nodes are stored as lanes without node ids: the waits go lane by
+ * lane past the origin's own (which is never a dependency, whatever its counter), on
+ * counters far from 0, and the cut's availability check sees the same lanes. */
+static void test_dep_dense_lanes(void **state)
+{
+	(void)state;
+	const uint64_t big = 1ull << 40;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_order_origin_info info;
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t n = 1; n <= 12; n++)
+		assert_int_equal(cp_order_set_ordered(o, n, n == 5 ? 0 : big), 0);
+	/* (5, 1) over nodes 1..12: needs (3, 2^40 + 1) and (11, 2^40 + 1), the rest is ordered;
+	 * its own lane holds 1, far below the others' base */
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	for (uint16_t n = 1; n <= 12; n++)
+		rumor_vc_set(&ts, n, n == 5 ? 1 : n == 3 || n == 11 ? big + 1 : big);
+	struct cp_order_report r = {.seq = 1, .ts = &ts, .origin = 5};
+	r.id.hi = 5;
+	r.id.lo = 1;
+	for (uint16_t rp = 1; rp <= 2; rp++) {
+		r.reporter = rp;
+		assert_int_equal(cp_order_report(o, &r, 0), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 3);
+	assert_true(info.wait_ctr == big + 1);
+	for (uint16_t rp = 1; rp <= 2; rp++)
+		assert_int_equal(rep(o, rp, 3, big + 1, 0, 1, P(3, big + 1)), 0);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 11); /* past its own lane */
+	assert_true(info.wait_ctr == big + 1);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){3}, (uint64_t[]){big + 1});
+	cp_order_committed(o, &b);
+	for (uint16_t rp = 1; rp <= 2; rp++)
+		assert_int_equal(rep(o, rp, 11, big + 1, 0, 1, P(11, big + 1)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){11, 5}, (uint64_t[]){big + 1, 1});
 	cp_batch_free(&b);
 	cp_order_destroy(o);
 }
@@ -1777,6 +1832,7 @@ int main(void)
 		cmocka_unit_test(test_partition_confirmed_waits_then_orders),
 		cmocka_unit_test(test_reference_random),
 		cmocka_unit_test(test_dep_counters_exact),
+		cmocka_unit_test(test_dep_dense_lanes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
