@@ -221,8 +221,8 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	uint64_t b = e->dep_base;
 
 	if (e->dep_dense) {
-		/* the counters are next to each other in @have too: compares without gathers,
-		 * a whole block at once (it vectorizes); the origin's lane never counts */
+		/* the counters are next to each other in @have too: every lane in one
+		 * branch-free pass without gathers (it vectorizes), the origin's never counts */
 		const uint64_t *h = have + e->dep_n0;
 		unsigned own = e->origin - e->dep_n0, bad = 0;
 		for (unsigned j = i; j < n; j++)
