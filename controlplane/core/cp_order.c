@@ -31,12 +31,17 @@ struct ev {
 	uint64_t first_seen;
 	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
 	uint64_t last;       /* a skip's last seq */
+	uint64_t dep_base;   /* dependency counters are stored as offsets from this (their min) */
 	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
-	uint16_t ts_n;
+	uint16_t ts_n;       /* dependencies stored (dep_dense: lanes, the origin's included) */
+	uint16_t dep_n0;     /* dep_dense: lane i is node dep_n0 + i */
 	uint16_t check_pos;
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
+	uint8_t dep_wide;    /* some offset needs more than 32 bits: the high halves are stored */
+	uint8_t dep_dense;   /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
+				the origin's lane is skipped */
 };
 
 struct orig {
@@ -89,9 +94,15 @@ struct cp_order {
 	uint32_t npending_real; /* non-skip events held */
 	unsigned skips_new;     /* skip records created since the last cut */
 	uint16_t max_origin;
+	uint16_t ts_n_guess;    /* entries of the last timestamp loaded: the next is likely alike */
 	struct ev *pool;
+	/* Dependencies of pool slot i: nodes at ts_node[i * max_clock_entries ...], counters as
+	 * offsets from the event's dep_base: low 32 bits at ts_dep[i * 2 * max_clock_entries ...],
+	 * the high halves (dep_wide only) in the max_clock_entries words after them. An event
+	 * whose counters lie within 2^32 of each other (the usual case) touches 6 B per entry,
+	 * not 10. */
 	uint16_t *ts_node;
-	uint64_t *ts_ctr;
+	uint32_t *ts_dep;
 	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
 	uint64_t cutv[NORIG];   /* mirror of og[].cut, dense for the availability check */
 	uint64_t hkey[NORIG];   /* sum key of the origin's head while it sits in the heap */
@@ -127,8 +138,8 @@ int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
 	o->pool_size = cfg->max_pending + SKIP_RESERVE;
 	o->pool = calloc(o->pool_size, sizeof(*o->pool));
 	o->ts_node = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint16_t));
-	o->ts_ctr = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint64_t));
-	if (!o->pool || !o->ts_node || !o->ts_ctr) {
+	o->ts_dep = malloc((size_t)o->pool_size * cfg->max_clock_entries * 2 * sizeof(uint32_t));
+	if (!o->pool || !o->ts_node || !o->ts_dep) {
 		cp_order_destroy(o);
 		return -ENOMEM;
 	}
@@ -154,7 +165,7 @@ void cp_order_destroy(struct cp_order *o)
 		free(o->og[i].ring);
 	free(o->pool);
 	free(o->ts_node);
-	free(o->ts_ctr);
+	free(o->ts_dep);
 	free(o);
 }
 
@@ -164,6 +175,81 @@ static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
 		return NONE32;
 	uint32_t v = g->ring[seq & (g->ring_cap - 1)];
 	return v ? v - 1 : NONE32;
+}
+
+static inline const uint16_t *dep_nodes(const struct cp_order *o, uint32_t idx)
+{
+	return o->ts_node + (size_t)idx * o->cfg.max_clock_entries;
+}
+
+static inline const uint32_t *dep_lo(const struct cp_order *o, uint32_t idx)
+{
+	return o->ts_dep + (size_t)idx * 2 * o->cfg.max_clock_entries;
+}
+
+/* Node of event @idx's dependency @i (dense: lane i; the origin's lane is no dependency). */
+static inline uint16_t dep_node(const struct cp_order *o, const struct ev *e, uint32_t idx,
+				unsigned i)
+{
+	return e->dep_dense ? (uint16_t)(e->dep_n0 + i) : dep_nodes(o, idx)[i];
+}
+
+static inline bool dep_is_own(const struct ev *e, unsigned i)
+{
+	return e->dep_dense && e->dep_n0 + i == e->origin;
+}
+
+/* Counter of event @idx's dependency @i. */
+static inline uint64_t dep_ctr(const struct cp_order *o, const struct ev *e, uint32_t idx,
+			       unsigned i)
+{
+	const uint32_t *lo = dep_lo(o, idx);
+	uint64_t d = lo[i];
+	if (e->dep_wide)
+		d |= (uint64_t)lo[o->cfg.max_clock_entries + i] << 32;
+	return e->dep_base + d;
+}
+
+/* First dependency of event @idx from @i on whose counter @have (rt or cutv) does not
+ * cover yet, e->ts_n when none. */
+static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev *e,
+				       uint32_t idx, unsigned i, const uint64_t *have)
+{
+	const uint16_t *nodes = dep_nodes(o, idx);
+	const uint32_t *lo = dep_lo(o, idx);
+	unsigned n = e->ts_n;
+	uint64_t b = e->dep_base;
+
+	if (e->dep_dense) {
+		/* the counters are next to each other in @have too: every lane in one
+		 * branch-free pass without gathers (it vectorizes), the origin's never counts */
+		const uint64_t *h = have + e->dep_n0;
+		unsigned own = e->origin - e->dep_n0, bad = 0;
+		for (unsigned j = i; j < n; j++)
+			bad |= (j != own) & (h[j] < b + lo[j]);
+		if (!bad)
+			return n;
+		while (i < n && (i == own || h[i] >= b + lo[i]))
+			i++;
+		return i;
+	}
+	if (!e->dep_wide) {
+		/* eight at a time without a branch each (the loop ran at a taken branch an
+		 * entry), then the exact place within the block that has an unmet one */
+		for (; i + 8 <= n; i += 8) {
+			unsigned bad = 0;
+			for (unsigned j = i; j < i + 8; j++)
+				bad |= have[nodes[j]] < b + lo[j];
+			if (bad)
+				break;
+		}
+		while (i < n && have[nodes[i]] >= b + lo[i])
+			i++;
+		return i;
+	}
+	while (i < n && have[nodes[i]] >= dep_ctr(o, e, idx, i))
+		i++;
+	return i;
 }
 
 static void ev_free(struct cp_order *o, uint32_t idx)
@@ -337,17 +423,12 @@ static void advance(struct cp_order *o, uint16_t p)
 		}
 		if (e->state != EV_PENDING || !held_by_majority(o, e))
 			break;
-		size_t base = (size_t)idx * o->cfg.max_clock_entries;
-		const uint16_t *nodes = o->ts_node + base;
-		const uint64_t *ctrs = o->ts_ctr + base;
-		unsigned i = e->check_pos;
-		while (i < e->ts_n && o->rt[nodes[i]] >= ctrs[i])
-			i++;
-		e->check_pos = i;
+		unsigned i = dep_first_unmet(o, e, idx, e->check_pos, o->rt);
+		e->check_pos = (uint16_t)i;
 		if (i < e->ts_n) {
-			uint16_t n = nodes[i];
+			uint16_t n = dep_node(o, e, idx, i);
 			g->wait_node = n;
-			g->wait_ctr = ctrs[i];
+			g->wait_ctr = dep_ctr(o, e, idx, i);
 			g->wait_next = o->og[n].waiters;
 			o->og[n].waiters = p;
 			break;
@@ -581,31 +662,99 @@ int cp_order_merge_clock(struct cp_order *o, const struct rumor_vc *clock)
 	return 0;
 }
 
+/* Prefetch the cache lines holding entries [0, n) of @ts: when a report's clock is cold (a
+ * caller that keeps many clocks, as the cold benchmark does), one request per line up front
+ * lets the misses overlap instead of being taken one by one as the loops reach them.
+ * always_inline: GCC takes a function of prefetches alone for const and drops its calls. */
+static inline __attribute__((always_inline)) void prefetch_vc(const struct rumor_vc *ts,
+							      unsigned n)
+{
+	const char *a = (const char *)&ts->node[0], *ae = (const char *)&ts->node[n];
+	const char *c = (const char *)&ts->ctr[0], *ce = (const char *)&ts->ctr[n];
+	for (; a < ae; a += 64)
+		__builtin_prefetch(a);
+	for (; c < ce; c += 64)
+		__builtin_prefetch(c);
+	if (n) {
+		__builtin_prefetch(ae - 1);
+		__builtin_prefetch(ce - 1);
+	}
+}
+
 /* Copy r's timestamp into event @idx: dependencies (every entry but the origin's) and the
  * sum key. Returns 0, or -EINVAL when ts[origin] != seq. */
 static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_report *r)
 {
 	struct ev *e = &o->pool[idx];
 	const struct rumor_vc *ts = r->ts;
-	size_t base = (size_t)idx * o->cfg.max_clock_entries;
-	uint16_t *nodes = o->ts_node + base;
-	uint64_t *ctrs = o->ts_ctr + base;
-	uint64_t sum = 0;
+	unsigned n = ts->n;
+	unsigned max = o->cfg.max_clock_entries;
+	uint16_t *nodes = o->ts_node + (size_t)idx * max;
+	uint32_t *lo = o->ts_dep + (size_t)idx * 2 * max;
+	uint64_t sum = 0, own = 0, cmin = UINT64_MAX, cmax = 0;
 	unsigned k = 0;
 
-	if (rumor_vc_get(ts, r->origin) != r->seq)
-		return -EINVAL; /* checked first: a replaced candidate's cells stay intact */
-	/* one pass: copy the dependencies, sum the key */
-	for (unsigned i = 0; i < ts->n; i++) {
-		uint16_t n = ts->node[i];
-		uint64_t c = ts->ctr[i];
+	prefetch_vc(ts, n); /* what the guess (cp_order_report) did not cover */
+	o->ts_n_guess = (uint16_t)n;
+	/* First a read-only pass: the sum and ts[origin], found by the walk itself (a binary
+	 * search would take its cold misses one after another), and the span of the
+	 * dependencies (every entry but the origin's). Branch-free, so that it vectorizes.
+	 * Checked before anything is written: a replaced candidate's cells stay intact when
+	 * the report is refused. */
+	const uint16_t *tn = ts->node;
+	const uint64_t *tc = ts->ctr;
+	uint16_t origin = r->origin;
+	unsigned below = 0; /* entries of nodes below the origin: its index (nodes ascend) */
+	uint16_t n0 = n ? tn[0] : 0, gap = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t c = tc[i];
+		uint64_t mine = -(uint64_t)(tn[i] == origin); /* all ones at the origin's */
 		sum += c;
-		nodes[k] = n;
-		ctrs[k] = c;
-		if (n != r->origin)
-			k++;
+		own |= c & mine;
+		below += tn[i] < origin;
+		gap |= tn[i] ^ (uint16_t)(n0 + i);
+		uint64_t lo_c = c | mine, hi_c = c & ~mine;
+		cmin = lo_c < cmin ? lo_c : cmin;
+		cmax = hi_c > cmax ? hi_c : cmax;
+	}
+	if (own != r->seq)
+		return -EINVAL;
+	/* then copy the dependencies, from lines the first pass brought in */
+	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
+	uint64_t b = cmin <= cmax ? cmin : 0;
+	bool dense = !wide && !gap;
+	if (dense) {
+		/* nodes n0, n0 + 1, ...: lanes, the origin's left in place (never checked) */
+		for (unsigned i = 0; i < n; i++)
+			lo[i] = (uint32_t)(tc[i] - b);
+		k = n;
+	} else if (!wide && below < n && tn[below] == origin) {
+		/* the entries before the origin's and those after it (straight, vectorized) */
+		for (unsigned i = 0; i < below; i++) {
+			nodes[i] = tn[i];
+			lo[i] = (uint32_t)(tc[i] - b);
+		}
+		for (unsigned i = below + 1; i < n; i++) {
+			nodes[i - 1] = tn[i];
+			lo[i - 1] = (uint32_t)(tc[i] - b);
+		}
+		k = n - 1;
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			uint16_t nd = tn[i];
+			uint64_t d = tc[i] - b;
+			nodes[k] = nd;
+			lo[k] = (uint32_t)d;
+			if (wide)
+				lo[max + k] = (uint32_t)(d >> 32);
+			k += nd != origin;
+		}
 	}
 	e->ts_n = (uint16_t)k;
+	e->dep_base = b;
+	e->dep_wide = wide;
+	e->dep_dense = dense;
+	e->dep_n0 = n0;
 	e->sum = sum;
 	e->check_pos = 0;
 	return 0;
@@ -727,6 +876,9 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 			return rc;
 	} else {
 		const struct rumor_vc *ts = r->ts;
+		/* a new event: its timestamp will be read. Ask for its lines before ts->n is
+		 * known (that would be one more miss in a row), as many as the last one had. */
+		prefetch_vc(ts, o->ts_n_guess);
 		if (ts->n > o->cfg.max_clock_entries) {
 			o->st.refused_invalid++;
 			return -E2BIG;
@@ -1013,9 +1165,35 @@ static inline int key_less(const struct cp_order *o, uint16_t a, uint16_t b)
 	return o->cfg.debug_flip_sort ? !less : less;
 }
 
+/* Event @idx is about to be checked by available(): bring its dependencies in (cut long after
+ * they were stored, they left the cache) while the heap serves the other origins first. */
+static inline __attribute__((always_inline)) void prefetch_deps(const struct cp_order *o,
+								uint32_t idx)
+{
+	const struct ev *e = &o->pool[idx];
+	const char *a = (const char *)dep_nodes(o, idx);
+	const char *ae = a + (e->dep_dense ? 0 : e->ts_n * sizeof(uint16_t));
+	const char *c = (const char *)dep_lo(o, idx), *ce = c + e->ts_n * sizeof(uint32_t);
+	for (; a < ae; a += 64)
+		__builtin_prefetch(a);
+	for (; c < ce; c += 64)
+		__builtin_prefetch(c);
+	if (e->ts_n) {
+		if (!e->dep_dense)
+			__builtin_prefetch(ae - 1);
+		__builtin_prefetch(ce - 1);
+	}
+}
+
 static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
 {
-	o->hkey[p] = o->pool[ring_get(&o->og[p], o->og[p].cut + 1)].sum;
+	const struct orig *g = &o->og[p];
+	uint32_t idx = ring_get(g, g->cut + 1), next = ring_get(g, g->cut + 2);
+	o->hkey[p] = o->pool[idx].sum;
+	if (!o->cfg.debug_flip_sort)
+		prefetch_deps(o, idx);
+	if (next != NONE32)
+		__builtin_prefetch(&o->pool[next].sum); /* its key, at the next push */
 	unsigned i = (*n)++;
 	while (i) {
 		unsigned up = (i - 1) / 2;
@@ -1083,11 +1261,7 @@ static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 static int available(const struct cp_order *o, uint32_t idx)
 {
 	const struct ev *e = &o->pool[idx];
-	size_t base = (size_t)idx * o->cfg.max_clock_entries;
-	for (unsigned i = 0; i < e->ts_n; i++)
-		if (o->cutv[o->ts_node[base + i]] < o->ts_ctr[base + i])
-			return 0;
-	return 1;
+	return dep_first_unmet(o, e, idx, 0, o->cutv) == e->ts_n;
 }
 
 int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out)
@@ -1309,10 +1483,11 @@ unsigned cp_order_wrong_holders(struct cp_order *o, uint64_t now_us, uint64_t re
 				continue;
 			e->notice_at = now_us;
 			/* the origin's timestamp again, for the holder to report with */
-			size_t base = (size_t)idx * o->cfg.max_clock_entries;
 			rumor_vc_init(&o->notice_ts);
 			for (unsigned i = 0; i < e->ts_n; i++)
-				rumor_vc_set(&o->notice_ts, o->ts_node[base + i], o->ts_ctr[base + i]);
+				if (!dep_is_own(e, i))
+					rumor_vc_set(&o->notice_ts, dep_node(o, e, idx, i),
+						     dep_ctr(o, e, idx, i));
 			rumor_vc_set(&o->notice_ts, (uint16_t)n, t);
 			for (; m; m &= m - 1) {
 				struct cp_order_notice nt = { .origin = (uint16_t)n, .seq = t,

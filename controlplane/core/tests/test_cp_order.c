@@ -1651,6 +1651,134 @@ static void test_partition_confirmed_waits_then_orders(void **state)
 	cp_order_destroy(o);
 }
 
+/* Dependencies are stored as offsets from their smallest counter, 32 bits each unless the
+ * span needs more: the counters the order waits on, the cut and a wrong holder's notice
+ * must be the reported ones exactly, on both paths and far above 2^32. */
+static void on_notice_ts(void *arg, const struct cp_order_notice *nt)
+{
+	*(struct rumor_vc *)arg = *nt->ts;
+}
+
+static void test_dep_counters_exact(void **state)
+{
+	(void)state;
+	const uint64_t big = 1ull << 40;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_order_origin_info info;
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	assert_int_equal(cp_order_set_ordered(o, 1, big - 1), 0);
+	assert_int_equal(cp_order_set_ordered(o, 3, 4), 0);
+	assert_int_equal(cp_order_set_ordered(o, 6, big + 2), 0);
+	/* wide: (2,1) needs (1, 2^40) and (3, 5) */
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 2, 1, 0, 3, P(1, big), P(2, 1), P(3, 5)), 0);
+	/* narrow, far from 0: (5,1) needs (1, 2^40 + 1) and (6, 2^40 + 3) */
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 5, 1, 0, 3, P(1, big + 1), P(5, 1), P(6, big + 3)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_origin_info(o, 2, &info), 0);
+	assert_int_equal(info.wait_node, 1);
+	assert_true(info.wait_ctr == big);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 1);
+	assert_true(info.wait_ctr == big + 1);
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 1, big, 0, 1, P(1, big)), 0);
+	assert_int_equal(cp_order_origin_info(o, 2, &info), 0);
+	assert_int_equal(info.wait_node, 3);
+	assert_true(info.wait_ctr == 5);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 1); /* (1, 2^40 + 1) is still missing */
+	assert_true(info.wait_ctr == big + 1);
+	for (uint16_t r = 1; r <= 2; r++) {
+		assert_int_equal(rep(o, r, 3, 5, 0, 1, P(3, 5)), 0);
+		assert_int_equal(rep(o, r, 1, big + 1, 0, 1, P(1, big + 1)), 0);
+	}
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 6);
+	assert_true(info.wait_ctr == big + 3);
+	/* by sum: (3, 5) (1, 2^40) (1, 2^40 + 1) (2, 1); (5, 1) still waits */
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 4);
+	expect(&b, 4, (uint16_t[]){3, 1, 1, 2}, (uint64_t[]){5, big, big + 1, 1});
+	for (uint16_t r = 1; r <= 2; r++)
+		assert_int_equal(rep(o, r, 6, big + 3, 0, 1, P(6, big + 3)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){6, 5}, (uint64_t[]){big + 3, 1});
+	cp_order_destroy(o);
+
+	/* the origin's wide clock replaces a forged candidate's: the notice carries it whole */
+	o = mk_strict();
+	struct rumor_vc told, want;
+	rumor_vc_init(&told);
+	rumor_vc_init(&want);
+	rumor_vc_set(&want, 1, big);
+	rumor_vc_set(&want, 2, 1);
+	rumor_vc_set(&want, 3, 5);
+	assert_int_equal(rep_id(o, 1, 2, 1, 7, 0, 2, P(2, 1), P(3, 9)), 0);
+	assert_int_equal(rep_id(o, 3, 2, 1, 7, 0, 2, P(2, 1), P(3, 9)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 1, 0, 10, 3, P(1, big), P(2, 1), P(3, 5)), 0);
+	assert_int_equal(cp_order_wrong_holders(o, 20, 100, 64, on_notice_ts, &told), 2);
+	assert_int_equal(rumor_vc_compare(&told, &want), RUMOR_VC_EQUAL);
+	/* ... and a dense one (nodes 1..3, no ids stored): the origin's lane is not sent as a
+	 * dependency, its own entry is its seq */
+	rumor_vc_set(&want, 1, big + 9);
+	rumor_vc_set(&want, 2, 2);
+	rumor_vc_set(&want, 3, big + 4);
+	assert_int_equal(rep_id(o, 1, 2, 2, 7, 30, 1, P(2, 2)), 0);
+	assert_int_equal(rep_id(o, 2, 2, 2, 0, 30, 3, P(1, big + 9), P(2, 2), P(3, big + 4)), 0);
+	assert_int_equal(cp_order_wrong_holders(o, 200, 100, 64, on_notice_ts, &told), 3);
+	assert_int_equal(rumor_vc_compare(&told, &want), RUMOR_VC_EQUAL);
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
+/* Clocks over a run of nodes are stored as lanes without node ids: the waits go lane by
+ * lane past the origin's own (which is never a dependency, whatever its counter), on
+ * counters far from 0, and the cut's availability check sees the same lanes. */
+static void test_dep_dense_lanes(void **state)
+{
+	(void)state;
+	const uint64_t big = 1ull << 40;
+	struct cp_order *o = mk(1024, 0);
+	struct cp_order_origin_info info;
+	struct cp_batch b;
+	cp_batch_init(&b, 0);
+	for (uint16_t n = 1; n <= 12; n++)
+		assert_int_equal(cp_order_set_ordered(o, n, n == 5 ? 0 : big), 0);
+	/* (5, 1) over nodes 1..12: needs (3, 2^40 + 1) and (11, 2^40 + 1), the rest is ordered;
+	 * its own lane holds 1, far below the others' base */
+	struct rumor_vc ts;
+	rumor_vc_init(&ts);
+	for (uint16_t n = 1; n <= 12; n++)
+		rumor_vc_set(&ts, n, n == 5 ? 1 : n == 3 || n == 11 ? big + 1 : big);
+	struct cp_order_report r = {.seq = 1, .ts = &ts, .origin = 5};
+	r.id.hi = 5;
+	r.id.lo = 1;
+	for (uint16_t rp = 1; rp <= 2; rp++) {
+		r.reporter = rp;
+		assert_int_equal(cp_order_report(o, &r, 0), 0);
+	}
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 0);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 3);
+	assert_true(info.wait_ctr == big + 1);
+	for (uint16_t rp = 1; rp <= 2; rp++)
+		assert_int_equal(rep(o, rp, 3, big + 1, 0, 1, P(3, big + 1)), 0);
+	assert_int_equal(cp_order_origin_info(o, 5, &info), 0);
+	assert_int_equal(info.wait_node, 11); /* past its own lane */
+	assert_true(info.wait_ctr == big + 1);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 1);
+	expect(&b, 1, (uint16_t[]){3}, (uint64_t[]){big + 1});
+	cp_order_committed(o, &b);
+	for (uint16_t rp = 1; rp <= 2; rp++)
+		assert_int_equal(rep(o, rp, 11, big + 1, 0, 1, P(11, big + 1)), 0);
+	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
+	expect(&b, 2, (uint16_t[]){11, 5}, (uint64_t[]){big + 1, 1});
+	cp_batch_free(&b);
+	cp_order_destroy(o);
+}
+
 static void test_reference_random(void **state)
 {
 	(void)state;
@@ -1703,6 +1831,8 @@ int main(void)
 		cmocka_unit_test(test_partition_new_leader_not_wedged),
 		cmocka_unit_test(test_partition_confirmed_waits_then_orders),
 		cmocka_unit_test(test_reference_random),
+		cmocka_unit_test(test_dep_counters_exact),
+		cmocka_unit_test(test_dep_dense_lanes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
