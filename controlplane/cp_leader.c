@@ -336,21 +336,26 @@ static void on_wrong_holder(void *arg, const struct cp_order_notice *nt)
 {
 	struct cp_node *n = arg;
 	struct cp_report *r = n->hold.rep;
-	uint8_t buf[512];
+	uint8_t *buf;
 	int len;
 
 	*r = (struct cp_report){ .origin = nt->origin, .reporter = nt->holder, .count = 1,
 				 .first_seq = nt->seq, .timestamp = *nt->ts };
 	r->id[0] = nt->id;
 	rumor_vc_init(&r->holder_clock);
-	if ((len = cp_report_encode(r, buf, sizeof(buf))) < 0)
+	/* sized by the timestamp: a fixed 512 B fit 47 clock entries, and the notice of an
+	 * event with a wider clock was dropped unsent */
+	if (!(buf = malloc(cp_report_size(r))))
 		return;
-	if (nt->holder == n->self) {
-		cp_holder_on_wrong_id(n, buf, (size_t)len);
-		return;
+	if ((len = cp_report_encode(r, buf, cp_report_size(r))) >= 0) {
+		struct iovec iov = { buf, (size_t)len };
+
+		if (nt->holder == n->self)
+			cp_holder_on_wrong_id(n, buf, (size_t)len);
+		else
+			cp_peer_send(n, nt->holder, CP_APP_WRONG_ID, &iov, 1);
 	}
-	struct iovec iov = { buf, (size_t)len };
-	cp_peer_send(n, nt->holder, CP_APP_WRONG_ID, &iov, 1);
+	free(buf);
 }
 
 void cp_leader_tick_slow(struct cp_node *n, uint64_t now_ms)
