@@ -27,8 +27,8 @@ int dp_client_attach(struct dp_client *c)
 	if (c->dp2cp == NULL || c->cp2dp == NULL || c->pool == NULL || mz == NULL)
 		return -ENOENT;
 	c->stats = mz->addr;
-	/* workers 1.. of a multi-worker rumor-dp: it creates their rings before its own
-	 * stats memzone, so they all exist once the memzone does */
+	/* workers 1.. of a multi-worker rumor-dp: it creates their rings before worker 0's,
+	 * so they all exist once the lookup above found that one */
 	c->dp2cp_w[0] = c->dp2cp;
 	c->n_dp2cp = 1;
 	for (unsigned w = 1; w < RUMOR_DP2CP_RINGS_MAX; w++) {
