@@ -30,6 +30,14 @@ int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *
 			rc = -EINVAL;
 			break;
 		}
+		if (n + 2 > cap) {
+			/* one dataplane message carries a request (RUMOR_MSG_ORIGINATE_DATA): with
+			 * jumbo frames an event may fit a frame and not a message */
+			snprintf(err, errlen, "send: event of %zu bytes is over the %zu bytes one "
+				 "dataplane message holds", n, cap - 2);
+			rc = -EINVAL;
+			break;
+		}
 		if (rumor_msg_originate_put(buf, cap, &off, json_string_value(v), (uint16_t)n) < 0) {
 			snprintf(err, errlen, "send: batch over %zu bytes: split it", cap);
 			rc = -EINVAL;

@@ -55,6 +55,11 @@ static void sendreq_refuses(void **state)
 	assert_int_equal(pack("{\"batch\":[\"1234\",\"12\"]}", buf, sizeof(buf), &len, &count, err),
 			 -EINVAL);
 	assert_string_equal(err, "send: batch over 8 bytes: split it");
+	/* fits a frame (8 here), not the message (6 bytes of payload in 8) */
+	assert_int_equal(pack("{\"data\":\"1234567\"}", buf, sizeof(buf), &len, &count, err),
+			 -EINVAL);
+	assert_string_equal(err, "send: event of 7 bytes is over the 6 bytes one dataplane "
+				 "message holds");
 	assert_int_equal(pack("{\"batch\":[]}", buf, sizeof(buf), &len, &count, err), -EINVAL);
 	assert_non_null(strstr(err, "nothing to send"));
 	assert_int_equal(pack("{\"cmd\":\"send\"}", buf, sizeof(buf), &len, &count, err), -EINVAL);
