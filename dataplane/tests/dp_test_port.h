@@ -113,6 +113,21 @@ static inline void dp_test_workers_stop(struct dp_node *n, struct dp_client *c, 
 	}
 }
 
+/* What a controlplane answers a NEW_FRAME record with: the same message, turned in place
+ * into the RELEASE of that frame (nothing ordered yet). */
+static inline void dp_test_release_of(struct rumor_msg *m)
+{
+	uint32_t slot = m->u.new_frame.slot;
+	uint16_t origin = m->u.new_frame.origin;
+	uint64_t first_seq = m->u.new_frame.first_seq;
+
+	m->type = RUMOR_MSG_RELEASE;
+	m->u.release.slot = slot;
+	m->u.release.origin = origin;
+	m->u.release.first_seq = first_seq;
+	m->u.release.ordered_through = 0;
+}
+
 /* drops[] index of reason @name, -1 when the dataplane has no such reason. */
 static inline int dp_test_drop_idx(const char *name)
 {

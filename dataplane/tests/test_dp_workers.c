@@ -122,16 +122,11 @@ static unsigned cp_model(void)
 			}
 			uint16_t o = m->u.new_frame.origin;
 			uint64_t s = m->u.new_frame.first_seq;
-			uint32_t slot = m->u.new_frame.slot;
 
 			assert_true(o >= 1 && o <= NNODES && s < 4096);
 			if (reported[o][s]++ != 0)
 				fail_msg("frame %u:%lu reported twice", o, (unsigned long)s);
-			m->type = RUMOR_MSG_RELEASE;
-			m->u.release.slot = slot;
-			m->u.release.origin = o;
-			m->u.release.first_seq = s;
-			m->u.release.ordered_through = 0;
+			dp_test_release_of(m);
 			while (rte_ring_enqueue(node.cp2dp, m) != 0)
 				dp_node_poll(&node, 1000);
 			got++;

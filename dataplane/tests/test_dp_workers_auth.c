@@ -151,7 +151,6 @@ static unsigned cp_model(void)
 			struct rumor_msg *m = msgs[i];
 			uint16_t o;
 			uint64_t s;
-			uint32_t slot;
 
 			if (m->type != RUMOR_MSG_NEW_FRAME) {
 				rte_mempool_put(node.msg_pool, m);
@@ -159,15 +158,10 @@ static unsigned cp_model(void)
 			}
 			o = m->u.new_frame.origin;
 			s = m->u.new_frame.first_seq;
-			slot = m->u.new_frame.slot;
 			assert_true(o >= 1 && o <= NNODES && s < 64);
 			if (reported[o][s]++ != 0)
 				fail_msg("frame %u:%lu reported twice", o, (unsigned long)s);
-			m->type = RUMOR_MSG_RELEASE;
-			m->u.release.slot = slot;
-			m->u.release.origin = o;
-			m->u.release.first_seq = s;
-			m->u.release.ordered_through = 0;
+			dp_test_release_of(m);
 			dp_node_cp_msg(&node, m, 1000);
 			got++;
 		}
