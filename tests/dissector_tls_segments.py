@@ -3,7 +3,7 @@
 capture itself: part of a TLS record tshark reassembled in a later frame, a retransmission, or
 the tail of a record already in flight when the capture started (a connection whose SYN the
 capture missed, before its first record header in that direction: tshark cannot see those
-bytes as TLS). Anything else is a segment in clear, and fails.
+bytes as TLS). Anything else is a segment in clear, and fails; so does a capture without TLS.
 
 usage: dissector_tls_segments.py PCAP PORT [tshark args...]   (e.g. -X lua_script:rumor.lua)
        dissector_tls_segments.py --fixture DIR   writes joined.pcap (passes) and clear.pcap
@@ -49,6 +49,9 @@ def check(pcap, port, extra):
     if clear:
         print(f"{len(clear)} control segments not TLS (frames {' '.join(clear[:20])}); "
               f"the others: {summary}")
+        return 1
+    if counts["tls"] == 0:
+        print("no TLS record on the control links")
         return 1
     print(f"control segments with payload: {summary}")
     return 0
