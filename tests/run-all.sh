@@ -2,12 +2,25 @@
 # The whole test suite, as README.md documents it: prepares the host (packages, hugepages),
 # builds rumor plainly and with ASan+UBSan, runs every meson test suite in both, then the
 # bounded libFuzzer runs with clang. Exit status is non-zero if anything failed.
-# Usage (root): bash tests/run-all.sh [--quick]   (--quick: plain build only, no fuzz)
+# Usage (root): bash tests/run-all.sh [--quick | --long]
+#   --quick: plain build only, no fuzz
+#   --long:  the long modes as well: 30 rounds of each whole-cluster crash and power-loss test
+#            (10 by default), 3000 simulator seeds (1000), 10x the fuzz executions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 quick=0
-[[ ${1:-} == --quick ]] && quick=1
+long=()
+fuzz_long=()
+case ${1:-} in
+--quick) quick=1 ;;
+--long)
+	long=(-Dcrash_rounds=30 -Dsim_seeds=3000)
+	fuzz_long=(-Dfuzz_runs=10000000)
+	;;
+"") ;;
+*) echo "usage: $0 [--quick | --long]" >&2; exit 2 ;;
+esac
 
 stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 
@@ -23,6 +36,8 @@ run_build() { # name, extra meson args...
 	stage "configure $(basename "$dir") $*"
 	if [[ ! -f $dir/build.ninja ]]; then
 		meson setup "$dir" "$top" "$@" >/dev/null
+	else # a build dir of an earlier run: its options as asked now (--long or not)
+		meson configure "$dir" "$@" >/dev/null
 	fi
 	stage "build $(basename "$dir")"
 	ninja -C "$dir" -j "$jobs"
@@ -55,7 +70,7 @@ for path in sys.argv[1:]:
 PY
 }
 
-run_build plain --buildtype=debugoptimized
+run_build plain --buildtype=debugoptimized -Dcrash_rounds=10 -Dsim_seeds=1000 ${long[@]+"${long[@]}"}
 run_tests plain "plain: all suites" --no-suite fuzz
 
 if ((!quick)); then
@@ -66,7 +81,8 @@ if ((!quick)); then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run_tests asan "asan+ubsan: unit suites" --no-suite fuzz --no-suite cluster
 
-	CC=clang CXX=clang++ run_build fuzz --buildtype=debugoptimized -Dfuzz=true -Ddataplane=disabled -Dbench=false
+	CC=clang CXX=clang++ run_build fuzz --buildtype=debugoptimized -Dfuzz=true -Ddataplane=disabled \
+		-Dbench=false -Dtests=disabled -Dfuzz_runs=1000000 ${fuzz_long[@]+"${fuzz_long[@]}"}
 	run_tests fuzz "fuzz: bounded libFuzzer runs" --suite fuzz
 fi
 
