@@ -323,6 +323,23 @@ class Suite:
                          + "_spread", v["max"] - v["min"], unit, "lower", runs=v["runs"],
                          note="max - min over the rounds: %s .. %s" % (v["min"], v["max"]),
                          **cond)
+        # latency under load (issue 15): p50/p99 per offered fraction of the measured maximum
+        lc = j.get("load_curve") or {}
+        if lc.get("points"):
+            cond = dict(nodes=lc["nodes"], payload="%dB" % lc["payload_bytes"], pmd="af_packet")
+            self.fig("cluster", "load_curve_max_ordered_events_per_s",
+                     lc["max_ordered_events_per_s"], "1/s", "higher", **cond)
+            for pt in lc["points"]:
+                for key in ("p50_us", "p99_us"):
+                    if pt.get(key) is not None:
+                        self.fig("cluster", "load_curve_" + key, pt[key], "us", "lower",
+                                 offered_pct=round(100 * pt["fraction"]), **cond)
+            if lc.get("p99_us_at_half") is not None:
+                self.fig("cluster", "load_curve_p99_us_at_half", lc["p99_us_at_half"], "us",
+                         "lower", note="goal <= 20000", **cond)
+            png = os.path.join(out, "load_curve.png")
+            if os.path.exists(png) and not self.a.reparse:
+                shutil.copy(png, os.path.join(self.out, "load_curve.png"))
         for r in j["spread"]:
             if "error" in r:
                 continue

@@ -138,14 +138,17 @@ def load_bin(build):
     return os.path.join(build, "tools/rumor-load")
 
 
-def throughput(build, n, size, events, batch, pipeline, timeout):
-    """rumor-load on every node at once; returns the summed figures and each node's JSON."""
+def throughput(build, n, size, events, batch, pipeline, timeout, rate=0):
+    """rumor-load on every node at once (@rate: events/s cap of each, 0: as fast as it can);
+    returns the summed figures and each node's JSON."""
     env = dict(os.environ, RUMOR_RUN=RUN)
     procs = []
     t0 = time.monotonic()
     for i in range(1, n + 1):
         cmd = [load_bin(build), "-n", str(i), "--events", str(events), "--size", str(size),
                "--batch", str(batch), "--pipeline", str(pipeline), "--wait-applied", "--json", "--timeout", str(timeout)]
+        if rate:
+            cmd += ["--rate", "%.0f" % rate]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     outs = []
@@ -187,6 +190,63 @@ def throughput(build, n, size, events, batch, pipeline, timeout):
             "latency_p50_us_max": round(max(p50), 1) if p50 else None,
             "latency_p99_us_max": round(max(p99), 1) if p99 else None,
             "load_errors": bad, "per_node": per}
+
+
+# ---------------------------------------------------------------- latency under load
+
+def load_curve(build, n, size, fractions, seconds, batch, pipeline, timeout, trials):
+    """Issue 15: send->applied latency against offered load on one cluster. First the maximum
+    (@trials unpaced throughput runs, median), then every node offers @fractions of it (each
+    node 1/n of the cluster's rate, rumor-load --rate) for about @seconds; per point the
+    offered and ordered rates and p50 (median of the nodes) / p99 (worst node)."""
+    runs = [throughput(build, n, size, 100000, batch, pipeline, timeout) for _ in range(trials)]
+    key = lambda x: x.get("ordered_events_per_s_cluster") or 0
+    top = sorted(runs, key=key)[len(runs) // 2]
+    mx = key(top)
+    log("  load curve, %d nodes, %d B: maximum %d ordered events/s (median of %s)"
+        % (n, size, mx, [key(x) for x in runs]))
+    points = []
+    for f in fractions:
+        per_node = f * mx / n
+        events = max(1000, int(per_node * seconds))
+        r = throughput(build, n, size, events, batch, pipeline, timeout, rate=per_node)
+        pt = {"fraction": f, "offered_events_per_s": round(per_node * n),
+              "ordered_events_per_s": r.get("ordered_events_per_s_cluster"),
+              "p50_us": r["latency_p50_us_median"], "p99_us": r["latency_p99_us_max"],
+              "lost": r["lost"], "load_errors": r["load_errors"]}
+        log("  offered %3.0f %% (%d/s): ordered %s/s, p50 %s us, p99 %s us, lost %d"
+            % (100 * f, pt["offered_events_per_s"], pt["ordered_events_per_s"], pt["p50_us"],
+               pt["p99_us"], pt["lost"]))
+        points.append(pt)
+    half = min(points, key=lambda p: abs(p["fraction"] - 0.5)) if points else None
+    return {"nodes": n, "payload_bytes": size, "seconds_per_point": seconds,
+            "max_ordered_events_per_s": mx, "max_trial_rates": [key(x) for x in runs],
+            "points": points,
+            # the goal: at half of the maximum load, p99 <= 20 ms
+            "p99_us_at_half": half["p99_us"] if half else None,
+            "p99_at_half_goal_us": 20000}
+
+
+def plot_load_curve(lc, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pts = [p for p in lc["points"] if p["p50_us"] is not None]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = [100 * p["fraction"] for p in pts]
+    ax.plot(x, [p["p50_us"] / 1e3 for p in pts], "o-", label="p50 (median of nodes)")
+    ax.plot(x, [p["p99_us"] / 1e3 for p in pts], "s--", label="p99 (worst node)")
+    ax.axhline(lc["p99_at_half_goal_us"] / 1e3, ls=":", color="grey",
+               label="goal: p99 <= 20 ms at 50 %")
+    ax.set_yscale("log")
+    ax.set_xlabel("offered load, %% of the measured maximum (%d ordered events/s)"
+                  % lc["max_ordered_events_per_s"])
+    ax.set_ylabel("send -> applied latency (ms)")
+    ax.set_title("latency under load: %d nodes, %d B events, all nodes sending, %d cores"
+                 % (lc["nodes"], lc["payload_bytes"], os.cpu_count()), fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 # ---------------------------------------------------------------- latency at the floor
@@ -495,6 +555,10 @@ def main():
                     help="rounds of floor + sequential send --wait + one throughput run on "
                     "3 nodes (default 5, quick 2; 0 skips)")
     ap.add_argument("--latency-count", type=int, default=0, help="sends per role and round")
+    ap.add_argument("--load-curve", default=None, metavar="FRACTIONS",
+                    help="offered loads of the latency-under-load curve on 3 nodes, 64 B, as "
+                    "fractions of the measured maximum (default 0.1,0.2,..,1.0; quick "
+                    "0.25,0.5,1.0; 'none' skips)")
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=DIR[:SRC]",
                     help="another build (SRC: the tree whose deploy/cluster.sh starts it) "
                     "alternating with --build in the latency rounds")
@@ -539,6 +603,26 @@ def main():
             events_for(64) if have_load else 0, a.batch, a.pipeline, a.load_timeout,
             os.path.join(a.out, "latency.json"))
         globals()["TOP"] = top0
+    if a.load_curve is None:
+        a.load_curve = "0.25,0.5,1.0" if a.quick else ",".join("%.1f" % (i / 10)
+                                                               for i in range(1, 11))
+    if have_load and a.load_curve != "none":
+        c = Cluster(build, 3)
+        try:
+            log("3 nodes up for the latency-under-load curve ...")
+            c.up()
+            res["load_curve"] = load_curve(
+                build, 3, 64, [float(x) for x in a.load_curve.split(",") if x],
+                2 if a.quick else 5, a.batch, a.pipeline, a.load_timeout, a.tp_trials)
+            try:
+                plot_load_curve(res["load_curve"], os.path.join(a.out, "load_curve.png"))
+            except ImportError:
+                log("matplotlib missing: no load_curve.png")
+        except (RuntimeError, OSError, EOFError, ValueError, subprocess.TimeoutExpired) as e:
+            log("load curve failed: %s" % e)
+            res["load_curve"] = {"error": str(e)[:600]}
+        finally:
+            c.stop()
     for kind, n, size in todo:
         # one event must be able to reach every store by gossip alone: see spread_gossip
         gossip = spread_gossip(n) if kind == "spread" else None
