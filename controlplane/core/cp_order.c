@@ -1,5 +1,6 @@
 /* cp_order: readiness tracking with per-origin dense windows and wait lists, and the
  * deterministic k-way merge (Kahn's algorithm over per-origin heads) that cuts batches. */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -39,9 +40,12 @@ struct ev {
 	uint16_t check_pos;
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
-	uint8_t dep_wide;    /* some offset needs more than 32 bits: the high halves are stored */
-	uint8_t dep_dense;   /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
-				the origin's lane is skipped */
+	uint8_t dep_wide : 1;  /* some offset needs more than 32 bits: the high halves are stored */
+	uint8_t dep_dense : 1; /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
+				  the origin's lane is skipped */
+	uint8_t cut_sure : 1;  /* when it became ready, every ready event not cut yet of each of
+				  its dependencies' nodes had a smaller key: a cut that pops it
+				  with nothing deferred needs no availability check (key_sure) */
 };
 
 struct orig {
@@ -106,6 +110,12 @@ struct cp_order {
 	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
 	uint64_t cutv[NORIG];   /* mirror of og[].cut, dense for the availability check */
 	uint64_t hkey[NORIG];   /* sum key of the origin's head while it sits in the heap */
+	/* Largest sum key of n's events made ready since n last had nothing ready and uncut
+	 * (0: none), and the largest (sum, origin) key of all events made ready since nothing
+	 * was ready: upper bounds of the keys still to be cut, for key_sure(). */
+	uint64_t rkey[NORIG];
+	uint64_t gkey_sum;
+	uint16_t gkey_origin;
 	struct orig og[NORIG];
 	uint16_t work[NORIG];
 	unsigned nwork;
@@ -250,6 +260,40 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	while (i < n && have[nodes[i]] >= dep_ctr(o, e, idx, i))
 		i++;
 	return i;
+}
+
+/* Event @idx of origin @p becomes ready now, its dependencies met. Will it be available
+ * whenever a cut pops it from the heap with no head deferred? Yes if every event that is
+ * ready and not cut yet, of each node it depends on, has a smaller key (sum, origin) than it:
+ * such an event at or below the dependency's counter is ready now (rt covers it), so if it
+ * were still uncut at that pop, its origin's head (ready, in the heap: nothing is deferred)
+ * would have a key at most its own (an upper bound of the origin's uncut ready keys) and
+ * the heap would have popped that head first. Honest clocks make events ready roughly in
+ * key order: the global bound usually answers in O(1), else one pass over rkey[] (hot,
+ * without the stored counters); when neither holds the cut checks as before. */
+static bool key_sure(const struct cp_order *o, const struct ev *e, uint32_t idx, uint16_t p)
+{
+	uint64_t s = e->sum;
+
+	if (o->gkey_sum < s || (o->gkey_sum == s && o->gkey_origin < p))
+		return true;
+	unsigned n = e->ts_n, bad = 0;
+	if (e->dep_dense) {
+		/* lanes are the nodes n0, n0 + 1, ...: rkey[] is read straight (it vectorizes) */
+		const uint64_t *rk = o->rkey + e->dep_n0;
+		unsigned own = p - e->dep_n0;
+		for (unsigned j = 0; j < n; j++) {
+			unsigned node = e->dep_n0 + j;
+			bad |= (j != own) & ((rk[j] > s) | ((rk[j] == s) & (node > p)));
+		}
+	} else {
+		const uint16_t *nodes = dep_nodes(o, idx);
+		for (unsigned j = 0; j < n; j++) {
+			uint64_t k = o->rkey[nodes[j]];
+			bad |= (k > s) | ((k == s) & (nodes[j] > p));
+		}
+	}
+	return !bad;
 }
 
 static void ev_free(struct cp_order *o, uint32_t idx)
@@ -434,6 +478,13 @@ static void advance(struct cp_order *o, uint16_t p)
 			break;
 		}
 		e->state = EV_READY;
+		e->cut_sure = !o->cfg.debug_flip_sort && key_sure(o, e, idx, p);
+		if (e->sum > o->rkey[p])
+			o->rkey[p] = e->sum;
+		if (e->sum > o->gkey_sum || (e->sum == o->gkey_sum && p > o->gkey_origin)) {
+			o->gkey_sum = e->sum;
+			o->gkey_origin = p;
+		}
 		if (o->st.ready++ == 0)
 			o->first_ready = o->now;
 		o->rt[p] = s;
@@ -540,7 +591,10 @@ void cp_order_reset(struct cp_order *o)
 		g->skip_head = g->skip_tail = g->skip_next = NONE32;
 		o->rt[i] = 0;
 		o->cutv[i] = 0;
+		o->rkey[i] = 0;
 	}
+	o->gkey_sum = 0;
+	o->gkey_origin = 0;
 	for (uint32_t i = 0; i < o->pool_size; i++) {
 		o->pool[i].state = EV_FREE;
 		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
@@ -1190,7 +1244,7 @@ static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
 	const struct orig *g = &o->og[p];
 	uint32_t idx = ring_get(g, g->cut + 1), next = ring_get(g, g->cut + 2);
 	o->hkey[p] = o->pool[idx].sum;
-	if (!o->cfg.debug_flip_sort)
+	if (!o->cfg.debug_flip_sort && !o->pool[idx].cut_sure)
 		prefetch_deps(o, idx);
 	if (next != NONE32)
 		__builtin_prefetch(&o->pool[next].sum); /* its key, at the next push */
@@ -1284,18 +1338,22 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 			return rc;
 		if (o->og[p].cut < o->rt[p])
 			heap_push(o, &nh, (uint16_t)p);
+		else
+			o->rkey[p] = 0; /* nothing of p ready and uncut */
 	}
 	unsigned nd = 0;
 	while (nh && out->n < o->cfg.batch_max_events) {
 		uint16_t p = heap_pop(o, &nh);
 		struct orig *g = &o->og[p];
 		uint32_t idx = ring_get(g, g->cut + 1);
-		if (!o->cfg.debug_flip_sort && !available(o, idx)) {
+		struct ev *e = &o->pool[idx];
+		if (e->cut_sure && !nd) {
+			assert(available(o, idx)); /* key_sure's argument, checked in tests */
+		} else if (!o->cfg.debug_flip_sort && !available(o, idx)) {
 			/* only reachable with clocks that do not dominate their predecessors */
 			o->defer[nd++] = p;
 			continue;
 		}
-		struct ev *e = &o->pool[idx];
 		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
 			return rc;
 		e->state = EV_CUT;
@@ -1306,8 +1364,14 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 			return rc;
 		if (g->cut < o->rt[p])
 			heap_push(o, &nh, p);
+		else
+			o->rkey[p] = 0;
 		while (nd)
 			heap_push(o, &nh, o->defer[--nd]);
+	}
+	if (!o->st.ready) {
+		o->gkey_sum = 0; /* nothing ready and uncut: no bound to keep */
+		o->gkey_origin = 0;
 	}
 	/* A leftover ready remainder keeps its first_ready time, so it never waits twice. */
 	if (out->n)
