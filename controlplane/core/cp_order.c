@@ -32,7 +32,8 @@ struct ev {
 	uint64_t first_seen;
 	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
 	uint64_t last;       /* a skip's last seq */
-	uint64_t dep_base;   /* dependency counters are stored as offsets from this (their min) */
+	uint64_t dep_base;   /* dependency counters are stored as offsets from this (at most
+				their min; dep_dense: at most seq - 1 too) */
 	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
 	uint16_t ts_n;       /* dependencies stored (dep_dense: lanes, the origin's included) */
@@ -41,8 +42,10 @@ struct ev {
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
 	uint8_t dep_wide : 1;  /* some offset needs more than 32 bits: the high halves are stored */
-	uint8_t dep_dense : 1; /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
-				  the origin's lane is skipped */
+	uint8_t dep_dense : 1; /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored;
+				  the origin's lane holds offset 0, a counter of at most seq - 1,
+				  so that it always passes (the event is checked as its origin's
+				  next) and the checks need no mask for it */
 	uint8_t cut_sure : 1;  /* when it became ready, every ready event not cut yet of each of
 				  its dependencies' nodes had a smaller key: a cut that pops it
 				  with nothing deferred needs no availability check (key_sure) */
@@ -236,7 +239,7 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 		const uint64_t *h = have + e->dep_n0;
 		unsigned own = e->origin - e->dep_n0, bad = 0;
 		for (unsigned j = i; j < n; j++)
-			bad |= (j != own) & (h[j] < b + lo[j]);
+			bad |= h[j] < b + lo[j];
 		if (!bad)
 			return n;
 		while (i < n && (i == own || h[i] >= b + lo[i]))
@@ -776,11 +779,12 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	/* then copy the dependencies, from lines the first pass brought in */
 	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
 	uint64_t b = cmin <= cmax ? cmin : 0;
-	bool dense = !wide && !gap;
+	bool dense = !wide && !gap && b < r->seq;
 	if (dense) {
-		/* nodes n0, n0 + 1, ...: lanes, the origin's left in place (never checked) */
+		/* nodes n0, n0 + 1, ...: lanes, the origin's with offset 0 (always met) */
 		for (unsigned i = 0; i < n; i++)
 			lo[i] = (uint32_t)(tc[i] - b);
+		lo[below] = 0;
 		k = n;
 	} else if (!wide && below < n && tn[below] == origin) {
 		/* the entries before the origin's and those after it (straight, vectorized) */
@@ -808,6 +812,63 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	e->dep_base = b;
 	e->dep_wide = wide;
 	e->dep_dense = dense;
+	e->dep_n0 = n0;
+	e->sum = sum;
+	e->check_pos = 0;
+	return 0;
+}
+
+/* load_ts() for a slot that holds nothing yet (a new event): one pass that reads the clock
+ * and writes its cells at once, the offsets taken from a base fixed before the pass, just
+ * below seq - 2^31 (or 0): with the counters within 2^31 of the origin's own (the usual
+ * case) that is at most their min, and no second pass over the clock is needed. Falls back
+ * to load_ts() otherwise (it overwrites the cells). */
+static int load_ts_fresh(struct cp_order *o, uint32_t idx, const struct cp_order_report *r)
+{
+	struct ev *e = &o->pool[idx];
+	const struct rumor_vc *ts = r->ts;
+	unsigned n = ts->n;
+	uint16_t *nodes = o->ts_node + (size_t)idx * o->cfg.max_clock_entries;
+	uint32_t *lo = o->ts_dep + (size_t)idx * 2 * o->cfg.max_clock_entries;
+	const uint16_t *tn = ts->node;
+	const uint64_t *tc = ts->ctr;
+	uint16_t origin = r->origin;
+	uint64_t b = r->seq > (1ull << 31) ? r->seq - (1ull << 31) : 0;
+	uint64_t sum = 0, own = 0, dmax = 0;
+	unsigned below = 0;
+	uint16_t n0 = n ? tn[0] : 0, gap = 0;
+
+	prefetch_vc(ts, n); /* what the guess (cp_order_report) did not cover */
+	o->ts_n_guess = (uint16_t)n;
+	/* branch-free, so that it vectorizes; a counter below b wraps to a huge offset */
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t c = tc[i], d = c - b;
+		uint64_t mine = -(uint64_t)(tn[i] == origin);
+		sum += c;
+		own |= c & mine;
+		below += tn[i] < origin;
+		gap |= tn[i] ^ (uint16_t)(n0 + i);
+		dmax = d > dmax ? d : dmax;
+		nodes[i] = tn[i];
+		lo[i] = (uint32_t)d;
+	}
+	if (own != r->seq)
+		return -EINVAL;
+	if (dmax > UINT32_MAX || below >= n || tn[below] != origin)
+		return load_ts(o, idx, r);
+	if (!gap) {
+		lo[below] = 0; /* b <= seq - 1: the origin's lane is always met */
+		e->ts_n = (uint16_t)n;
+		e->dep_dense = 1;
+	} else {
+		/* node ids kept, the origin's entry taken out */
+		memmove(nodes + below, nodes + below + 1, (n - below - 1) * sizeof(*nodes));
+		memmove(lo + below, lo + below + 1, (n - below - 1) * sizeof(*lo));
+		e->ts_n = (uint16_t)(n - 1);
+		e->dep_dense = 0;
+	}
+	e->dep_base = b;
+	e->dep_wide = 0;
 	e->dep_n0 = n0;
 	e->sum = sum;
 	e->check_pos = 0;
@@ -966,7 +1027,7 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		e->first_seen = now_us;
 		e->repair_at = 0;
 		e->state = EV_PENDING;
-		if (load_ts(o, idx, r)) {
+		if (load_ts_fresh(o, idx, r)) {
 			ev_free(o, idx);
 			g->max_seq = old_max; /* a refused report must not start gap timers */
 			if (g->held) { /* ... nor widen the window */
