@@ -119,6 +119,14 @@ struct cp_order {
 	uint64_t rkey[NORIG];
 	uint64_t gkey_sum;
 	uint16_t gkey_origin;
+	/* Ready log: while every event made ready had a larger key than all ready and uncut
+	 * ones (rlog_ok), the ready events in the order they became ready (pool indices,
+	 * [rlog_pos, rlog_n)) are already in the order the heap would pop them: a cut walks
+	 * it instead. Any event made ready out of key order, or freed uncut, turns it off until
+	 * nothing is ready. */
+	uint32_t *rlog;
+	uint32_t rlog_pos, rlog_n;
+	bool rlog_ok;
 	struct orig og[NORIG];
 	uint16_t work[NORIG];
 	unsigned nwork;
@@ -152,7 +160,9 @@ int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
 	o->pool = calloc(o->pool_size, sizeof(*o->pool));
 	o->ts_node = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint16_t));
 	o->ts_dep = malloc((size_t)o->pool_size * cfg->max_clock_entries * 2 * sizeof(uint32_t));
-	if (!o->pool || !o->ts_node || !o->ts_dep) {
+	o->rlog = malloc((size_t)o->pool_size * sizeof(*o->rlog));
+	o->rlog_ok = true;
+	if (!o->pool || !o->ts_node || !o->ts_dep || !o->rlog) {
 		cp_order_destroy(o);
 		return -ENOMEM;
 	}
@@ -179,6 +189,7 @@ void cp_order_destroy(struct cp_order *o)
 	free(o->pool);
 	free(o->ts_node);
 	free(o->ts_dep);
+	free(o->rlog);
 	free(o);
 }
 
@@ -274,12 +285,12 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
  * the heap would have popped that head first. Honest clocks make events ready roughly in
  * key order: the global bound usually answers in O(1), else one pass over rkey[] (hot,
  * without the stored counters); when neither holds the cut checks as before. */
-static bool key_sure(const struct cp_order *o, const struct ev *e, uint32_t idx, uint16_t p)
+static int key_sure(const struct cp_order *o, const struct ev *e, uint32_t idx, uint16_t p)
 {
 	uint64_t s = e->sum;
 
 	if (o->gkey_sum < s || (o->gkey_sum == s && o->gkey_origin < p))
-		return true;
+		return 2; /* above every ready uncut key: it goes last of them (ready log) */
 	unsigned n = e->ts_n, bad = 0;
 	if (e->dep_dense) {
 		/* lanes are the nodes n0, n0 + 1, ...: rkey[] is read straight (it vectorizes) */
@@ -303,8 +314,10 @@ static void ev_free(struct cp_order *o, uint32_t idx)
 {
 	struct ev *e = &o->pool[idx];
 	struct orig *g = &o->og[e->origin];
-	if (e->state == EV_READY)
+	if (e->state == EV_READY) {
 		o->st.ready--;
+		o->rlog_ok = false; /* it may sit in the ready log */
+	}
 	if (e->state != EV_SKIP && e->state != EV_SKIP_CUT) {
 		o->npending_real--;
 		g->ring[e->seq & (g->ring_cap - 1)] = 0;
@@ -481,7 +494,12 @@ static void advance(struct cp_order *o, uint16_t p)
 			break;
 		}
 		e->state = EV_READY;
-		e->cut_sure = !o->cfg.debug_flip_sort && key_sure(o, e, idx, p);
+		int sure = o->cfg.debug_flip_sort ? 0 : key_sure(o, e, idx, p);
+		e->cut_sure = sure != 0;
+		if (sure == 2 && o->rlog_ok)
+			o->rlog[o->rlog_n++] = idx;
+		else
+			o->rlog_ok = false;
 		if (e->sum > o->rkey[p])
 			o->rkey[p] = e->sum;
 		if (e->sum > o->gkey_sum || (e->sum == o->gkey_sum && p > o->gkey_origin)) {
@@ -598,6 +616,8 @@ void cp_order_reset(struct cp_order *o)
 	}
 	o->gkey_sum = 0;
 	o->gkey_origin = 0;
+	o->rlog_pos = o->rlog_n = 0;
+	o->rlog_ok = true;
 	for (uint32_t i = 0; i < o->pool_size; i++) {
 		o->pool[i].state = EV_FREE;
 		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
@@ -1392,15 +1412,36 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 	o->skips_new = 0;
 	unsigned nh = 0;
 	int rc;
+	bool use_log = o->rlog_ok && !o->cfg.debug_flip_sort;
 	for (unsigned p = 1; p <= o->max_origin; p++) {
 		if (o->og[p].cut >= o->rt[p])
 			continue;
 		if ((rc = emit_skips(o, (uint16_t)p, out)))
 			return rc;
-		if (o->og[p].cut < o->rt[p])
-			heap_push(o, &nh, (uint16_t)p);
-		else
+		if (o->og[p].cut >= o->rt[p])
 			o->rkey[p] = 0; /* nothing of p ready and uncut */
+		else if (!use_log)
+			heap_push(o, &nh, (uint16_t)p);
+	}
+	/* The heap's order without the heap: the smallest ready uncut event is the first in
+	 * the log, and it is its origin's head (its origin's earlier ones came before it) */
+	while (use_log && o->rlog_pos < o->rlog_n && out->n < o->cfg.batch_max_events) {
+		uint32_t idx = o->rlog[o->rlog_pos++];
+		struct ev *e = &o->pool[idx];
+		uint16_t p = e->origin;
+		struct orig *g = &o->og[p];
+		assert(e->state == EV_READY && e->cut_sure && ring_get(g, g->cut + 1) == idx);
+		assert(available(o, idx));
+		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
+			return rc;
+		e->state = EV_CUT;
+		o->cutv[p] = ++g->cut;
+		o->st.ready--;
+		o->st.events_cut++;
+		if ((rc = emit_skips(o, p, out)))
+			return rc;
+		if (g->cut >= o->rt[p])
+			o->rkey[p] = 0;
 	}
 	unsigned nd = 0;
 	while (nh && out->n < o->cfg.batch_max_events) {
@@ -1433,6 +1474,14 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 	if (!o->st.ready) {
 		o->gkey_sum = 0; /* nothing ready and uncut: no bound to keep */
 		o->gkey_origin = 0;
+		o->rlog_pos = o->rlog_n = 0;
+		o->rlog_ok = true;
+	} else if (o->rlog_pos) {
+		/* keep the remainder at the front: the log never outgrows the ready events */
+		memmove(o->rlog, o->rlog + o->rlog_pos,
+			(size_t)(o->rlog_n - o->rlog_pos) * sizeof(*o->rlog));
+		o->rlog_n -= o->rlog_pos;
+		o->rlog_pos = 0;
 	}
 	/* A leftover ready remainder keeps its first_ready time, so it never waits twice. */
 	if (out->n)
