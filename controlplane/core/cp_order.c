@@ -193,6 +193,12 @@ void cp_order_destroy(struct cp_order *o)
 	free(o);
 }
 
+/* rumor_event_id_equal() inlined: it runs at every report */
+static inline bool id_equal(const struct rumor_event_id *a, const struct rumor_event_id *b)
+{
+	return a->hi == b->hi && a->lo == b->lo;
+}
+
 static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
 {
 	if (!g->ring || seq <= g->base || seq - g->base > g->ring_cap)
@@ -863,14 +869,22 @@ static int load_ts_fresh(struct cp_order *o, uint32_t idx, const struct cp_order
 	/* branch-free, so that it vectorizes; a counter below b wraps to a huge offset */
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t c = tc[i], d = c - b;
-		uint64_t mine = -(uint64_t)(tn[i] == origin);
 		sum += c;
-		own |= c & mine;
-		below += tn[i] < origin;
 		gap |= tn[i] ^ (uint16_t)(n0 + i);
 		dmax = d > dmax ? d : dmax;
 		nodes[i] = tn[i];
 		lo[i] = (uint32_t)d;
+	}
+	if (!gap) {
+		/* nodes n0, n0 + 1, ...: the origin's entry, if any, is at origin - n0 */
+		below = origin < n0 ? n : (unsigned)(origin - n0) < n ? (unsigned)(origin - n0) : n;
+		own = below < n && tn[below] == origin ? tc[below] : 0;
+	} else {
+		/* ts[origin] and its index, from lines the pass brought in */
+		for (unsigned i = 0; i < n; i++) {
+			own |= tc[i] & -(uint64_t)(tn[i] == origin);
+			below += tn[i] < origin;
+		}
 	}
 	if (own != r->seq)
 		return -EINVAL;
@@ -912,7 +926,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 			uint64_t bit)
 {
 	struct ev *e = &o->pool[idx];
-	bool same = rumor_event_id_equal(&e->id, &r->id);
+	bool same = id_equal(&e->id, &r->id);
 
 	if (e->confirmed) {
 		if (!same) {
@@ -935,7 +949,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 			e->holders |= bit;
 			return 1; /* counts once confirmed */
 		}
-		if (e->alt && !rumor_event_id_equal(&e->alt_id, &r->id)) {
+		if (e->alt && !id_equal(&e->alt_id, &r->id)) {
 			o->st.conflicts++; /* a third version: its reporter re-reports later */
 			return -EEXIST;
 		}
@@ -961,7 +975,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 		o->st.refused_invalid++;
 		return -EINVAL;
 	}
-	bool alt_is = e->alt && rumor_event_id_equal(&e->alt_id, &r->id);
+	bool alt_is = e->alt && id_equal(&e->alt_id, &r->id);
 	uint64_t alt = e->alt, was = alt_is ? e->holders : e->holders | e->alt;
 	e->id = r->id;
 	e->holders = (alt_is ? alt : 0) | bit;
@@ -1377,6 +1391,8 @@ static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 			g->skip_next = k->next_free;
 			continue;
 		}
+		if (!g->reject_lo || g->cut + 1 < g->reject_lo || g->cut + 1 > g->reject_hi)
+			break; /* no uncommitted reject lies there: the next is an event */
 		uint32_t idx = ring_get(g, g->cut + 1);
 		struct ev *e = &o->pool[idx];
 		if (e->state == EV_REJECT) {
