@@ -46,9 +46,9 @@ struct ev {
 				  the origin's lane holds offset 0, a counter of at most seq - 1,
 				  so that it always passes (the event is checked as its origin's
 				  next) and the checks need no mask for it */
-	uint8_t cut_sure : 1;  /* when it became ready, every ready event not cut yet of each of
-				  its dependencies' nodes had a smaller key: a cut that pops it
-				  with nothing deferred needs no availability check (key_sure) */
+	uint8_t cut_sure : 1;  /* when it became ready, every ready event not cut yet had a
+				  smaller key: a cut that pops it with nothing deferred needs no
+				  availability check (key_sure) */
 };
 
 struct orig {
@@ -113,10 +113,8 @@ struct cp_order {
 	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
 	uint64_t cutv[NORIG];   /* mirror of og[].cut, dense for the availability check */
 	uint64_t hkey[NORIG];   /* sum key of the origin's head while it sits in the heap */
-	/* Largest sum key of n's events made ready since n last had nothing ready and uncut
-	 * (0: none), and the largest (sum, origin) key of all events made ready since nothing
-	 * was ready: upper bounds of the keys still to be cut, for key_sure(). */
-	uint64_t rkey[NORIG];
+	/* The largest (sum, origin) key of the events made ready since nothing was ready: an
+	 * upper bound of the keys still to be cut, for key_sure(). */
 	uint64_t gkey_sum;
 	uint16_t gkey_origin;
 	/* Ready log: while every event made ready had a larger key than all ready and uncut
@@ -282,38 +280,19 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	return i;
 }
 
-/* Event @idx of origin @p becomes ready now, its dependencies met. Will it be available
+/* Event @e of origin @p becomes ready now, its dependencies met. Will it be available
  * whenever a cut pops it from the heap with no head deferred? Yes if every event that is
- * ready and not cut yet, of each node it depends on, has a smaller key (sum, origin) than it:
- * such an event at or below the dependency's counter is ready now (rt covers it), so if it
- * were still uncut at that pop, its origin's head (ready, in the heap: nothing is deferred)
- * would have a key at most its own (an upper bound of the origin's uncut ready keys) and
- * the heap would have popped that head first. Honest clocks make events ready roughly in
- * key order: the global bound usually answers in O(1), else one pass over rkey[] (hot,
- * without the stored counters); when neither holds the cut checks as before. */
-static int key_sure(const struct cp_order *o, const struct ev *e, uint32_t idx, uint16_t p)
+ * ready and not cut yet has a smaller key (sum, origin) than it: such an event at or below
+ * one of its dependencies' counters is ready now (rt covers it), so if it were still uncut
+ * at that pop, its origin's head (ready, in the heap: nothing is deferred) would have a key
+ * at most its own and the heap would have popped that head first. Honest clocks make events
+ * ready roughly in key order, so this O(1) bound (the largest key made ready since nothing
+ * was ready) usually holds; when it does not, the cut checks as before. (A bound per node
+ * depended on cost a pass per event and, with clocks that name every node, held no more
+ * often.) */
+static bool key_sure(const struct cp_order *o, const struct ev *e, uint16_t p)
 {
-	uint64_t s = e->sum;
-
-	if (o->gkey_sum < s || (o->gkey_sum == s && o->gkey_origin < p))
-		return 2; /* above every ready uncut key: it goes last of them (ready log) */
-	unsigned n = e->ts_n, bad = 0;
-	if (e->dep_dense) {
-		/* lanes are the nodes n0, n0 + 1, ...: rkey[] is read straight (it vectorizes) */
-		const uint64_t *rk = o->rkey + e->dep_n0;
-		unsigned own = p - e->dep_n0;
-		for (unsigned j = 0; j < n; j++) {
-			unsigned node = e->dep_n0 + j;
-			bad |= (j != own) & ((rk[j] > s) | ((rk[j] == s) & (node > p)));
-		}
-	} else {
-		const uint16_t *nodes = dep_nodes(o, idx);
-		for (unsigned j = 0; j < n; j++) {
-			uint64_t k = o->rkey[nodes[j]];
-			bad |= (k > s) | ((k == s) & (nodes[j] > p));
-		}
-	}
-	return !bad;
+	return o->gkey_sum < e->sum || (o->gkey_sum == e->sum && o->gkey_origin < p);
 }
 
 static void ev_free(struct cp_order *o, uint32_t idx)
@@ -500,14 +479,11 @@ static void advance(struct cp_order *o, uint16_t p)
 			break;
 		}
 		e->state = EV_READY;
-		int sure = o->cfg.debug_flip_sort ? 0 : key_sure(o, e, idx, p);
-		e->cut_sure = sure != 0;
-		if (sure == 2 && o->rlog_ok)
-			o->rlog[o->rlog_n++] = idx;
+		e->cut_sure = !o->cfg.debug_flip_sort && key_sure(o, e, p);
+		if (e->cut_sure && o->rlog_ok)
+			o->rlog[o->rlog_n++] = idx; /* above every ready uncut key: last of them */
 		else
 			o->rlog_ok = false;
-		if (e->sum > o->rkey[p])
-			o->rkey[p] = e->sum;
 		if (e->sum > o->gkey_sum || (e->sum == o->gkey_sum && p > o->gkey_origin)) {
 			o->gkey_sum = e->sum;
 			o->gkey_origin = p;
@@ -618,7 +594,6 @@ void cp_order_reset(struct cp_order *o)
 		g->skip_head = g->skip_tail = g->skip_next = NONE32;
 		o->rt[i] = 0;
 		o->cutv[i] = 0;
-		o->rkey[i] = 0;
 	}
 	o->gkey_sum = 0;
 	o->gkey_origin = 0;
@@ -1434,9 +1409,7 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 			continue;
 		if ((rc = emit_skips(o, (uint16_t)p, out)))
 			return rc;
-		if (o->og[p].cut >= o->rt[p])
-			o->rkey[p] = 0; /* nothing of p ready and uncut */
-		else if (!use_log)
+		if (o->og[p].cut < o->rt[p] && !use_log)
 			heap_push(o, &nh, (uint16_t)p);
 	}
 	/* The heap's order without the heap: the smallest ready uncut event is the first in
@@ -1456,8 +1429,6 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 		o->st.events_cut++;
 		if ((rc = emit_skips(o, p, out)))
 			return rc;
-		if (g->cut >= o->rt[p])
-			o->rkey[p] = 0;
 	}
 	unsigned nd = 0;
 	while (nh && out->n < o->cfg.batch_max_events) {
@@ -1482,8 +1453,6 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 			return rc;
 		if (g->cut < o->rt[p])
 			heap_push(o, &nh, p);
-		else
-			o->rkey[p] = 0;
 		while (nd)
 			heap_push(o, &nh, o->defer[--nd]);
 	}
