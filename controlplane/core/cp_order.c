@@ -1415,14 +1415,15 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 	/* The heap's order without the heap: the smallest ready uncut event is the first in
 	 * the log, and it is its origin's head (its origin's earlier ones came before it) */
 	while (use_log && o->rlog_pos < o->rlog_n && out->n < o->cfg.batch_max_events) {
-		uint32_t idx = o->rlog[o->rlog_pos++];
+		uint32_t idx = o->rlog[o->rlog_pos];
 		struct ev *e = &o->pool[idx];
 		uint16_t p = e->origin;
 		struct orig *g = &o->og[p];
 		assert(e->state == EV_READY && e->cut_sure && ring_get(g, g->cut + 1) == idx);
 		assert(available(o, idx));
 		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
-			return rc;
+			return rc; /* it stays first in the log */
+		o->rlog_pos++;
 		e->state = EV_CUT;
 		o->cutv[p] = ++g->cut;
 		o->st.ready--;
