@@ -1,5 +1,6 @@
 /* cp_order: readiness tracking with per-origin dense windows and wait lists, and the
  * deterministic k-way merge (Kahn's algorithm over per-origin heads) that cuts batches. */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@ struct ev {
 	uint64_t first_seen;
 	uint64_t repair_at;  /* when a repair was last asked for it (0: never) */
 	uint64_t last;       /* a skip's last seq */
-	uint64_t dep_base;   /* dependency counters are stored as offsets from this (their min) */
+	uint64_t dep_base;   /* dependency counters are stored as offsets from this (at most
+				their min; dep_dense: at most seq - 1 too) */
 	uint32_t next_free;  /* free list; a skip's next in its origin's skip list */
 	uint16_t origin;
 	uint16_t ts_n;       /* dependencies stored (dep_dense: lanes, the origin's included) */
@@ -39,9 +41,14 @@ struct ev {
 	uint16_t check_pos;
 	uint8_t state;
 	uint8_t confirmed;   /* id is the one the origin itself reported */
-	uint8_t dep_wide;    /* some offset needs more than 32 bits: the high halves are stored */
-	uint8_t dep_dense;   /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored,
-				the origin's lane is skipped */
+	uint8_t dep_wide : 1;  /* some offset needs more than 32 bits: the high halves are stored */
+	uint8_t dep_dense : 1; /* the clock's nodes are a run n0, n0 + 1, ...: no node ids stored;
+				  the origin's lane holds offset 0, a counter of at most seq - 1,
+				  so that it always passes (the event is checked as its origin's
+				  next) and the checks need no mask for it */
+	uint8_t cut_sure : 1;  /* when it became ready, every ready event not cut yet had a
+				  smaller key: a cut that pops it with nothing deferred needs no
+				  availability check (key_sure) */
 };
 
 struct orig {
@@ -106,6 +113,18 @@ struct cp_order {
 	uint64_t rt[NORIG];     /* ready-or-ordered through, dense for the dependency check */
 	uint64_t cutv[NORIG];   /* mirror of og[].cut, dense for the availability check */
 	uint64_t hkey[NORIG];   /* sum key of the origin's head while it sits in the heap */
+	/* The largest (sum, origin) key of the events made ready since nothing was ready: an
+	 * upper bound of the keys still to be cut, for key_sure(). */
+	uint64_t gkey_sum;
+	uint16_t gkey_origin;
+	/* Ready log: while every event made ready had a larger key than all ready and uncut
+	 * ones (rlog_ok), the ready events in the order they became ready (pool indices,
+	 * [rlog_pos, rlog_n)) are already in the order the heap would pop them: a cut walks
+	 * it instead. Any event made ready out of key order, or freed uncut, turns it off until
+	 * nothing is ready. */
+	uint32_t *rlog;
+	uint32_t rlog_pos, rlog_n;
+	bool rlog_ok;
 	struct orig og[NORIG];
 	uint16_t work[NORIG];
 	unsigned nwork;
@@ -139,7 +158,9 @@ int cp_order_create(const struct cp_order_config *cfg, struct cp_order **out)
 	o->pool = calloc(o->pool_size, sizeof(*o->pool));
 	o->ts_node = malloc((size_t)o->pool_size * cfg->max_clock_entries * sizeof(uint16_t));
 	o->ts_dep = malloc((size_t)o->pool_size * cfg->max_clock_entries * 2 * sizeof(uint32_t));
-	if (!o->pool || !o->ts_node || !o->ts_dep) {
+	o->rlog = malloc((size_t)o->pool_size * sizeof(*o->rlog));
+	o->rlog_ok = true;
+	if (!o->pool || !o->ts_node || !o->ts_dep || !o->rlog) {
 		cp_order_destroy(o);
 		return -ENOMEM;
 	}
@@ -166,7 +187,14 @@ void cp_order_destroy(struct cp_order *o)
 	free(o->pool);
 	free(o->ts_node);
 	free(o->ts_dep);
+	free(o->rlog);
 	free(o);
+}
+
+/* rumor_event_id_equal() inlined: it runs at every report */
+static inline bool id_equal(const struct rumor_event_id *a, const struct rumor_event_id *b)
+{
+	return a->hi == b->hi && a->lo == b->lo;
 }
 
 static inline uint32_t ring_get(const struct orig *g, uint64_t seq)
@@ -226,7 +254,7 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 		const uint64_t *h = have + e->dep_n0;
 		unsigned own = e->origin - e->dep_n0, bad = 0;
 		for (unsigned j = i; j < n; j++)
-			bad |= (j != own) & (h[j] < b + lo[j]);
+			bad |= h[j] < b + lo[j];
 		if (!bad)
 			return n;
 		while (i < n && (i == own || h[i] >= b + lo[i]))
@@ -252,12 +280,29 @@ static inline unsigned dep_first_unmet(const struct cp_order *o, const struct ev
 	return i;
 }
 
+/* Event @e of origin @p becomes ready now, its dependencies met. Will it be available
+ * whenever a cut pops it from the heap with no head deferred? Yes if every event that is
+ * ready and not cut yet has a smaller key (sum, origin) than it: such an event at or below
+ * one of its dependencies' counters is ready now (rt covers it), so if it were still uncut
+ * at that pop, its origin's head (ready, in the heap: nothing is deferred) would have a key
+ * at most its own and the heap would have popped that head first. Honest clocks make events
+ * ready roughly in key order, so this O(1) bound (the largest key made ready since nothing
+ * was ready) usually holds; when it does not, the cut checks as before. (A bound per node
+ * depended on cost a pass per event and, with clocks that name every node, held no more
+ * often.) */
+static bool key_sure(const struct cp_order *o, const struct ev *e, uint16_t p)
+{
+	return o->gkey_sum < e->sum || (o->gkey_sum == e->sum && o->gkey_origin < p);
+}
+
 static void ev_free(struct cp_order *o, uint32_t idx)
 {
 	struct ev *e = &o->pool[idx];
 	struct orig *g = &o->og[e->origin];
-	if (e->state == EV_READY)
+	if (e->state == EV_READY) {
 		o->st.ready--;
+		o->rlog_ok = false; /* it may sit in the ready log */
+	}
 	if (e->state != EV_SKIP && e->state != EV_SKIP_CUT) {
 		o->npending_real--;
 		g->ring[e->seq & (g->ring_cap - 1)] = 0;
@@ -434,6 +479,15 @@ static void advance(struct cp_order *o, uint16_t p)
 			break;
 		}
 		e->state = EV_READY;
+		e->cut_sure = !o->cfg.debug_flip_sort && key_sure(o, e, p);
+		if (e->cut_sure && o->rlog_ok)
+			o->rlog[o->rlog_n++] = idx; /* above every ready uncut key: last of them */
+		else
+			o->rlog_ok = false;
+		if (e->sum > o->gkey_sum || (e->sum == o->gkey_sum && p > o->gkey_origin)) {
+			o->gkey_sum = e->sum;
+			o->gkey_origin = p;
+		}
 		if (o->st.ready++ == 0)
 			o->first_ready = o->now;
 		o->rt[p] = s;
@@ -541,6 +595,10 @@ void cp_order_reset(struct cp_order *o)
 		o->rt[i] = 0;
 		o->cutv[i] = 0;
 	}
+	o->gkey_sum = 0;
+	o->gkey_origin = 0;
+	o->rlog_pos = o->rlog_n = 0;
+	o->rlog_ok = true;
 	for (uint32_t i = 0; i < o->pool_size; i++) {
 		o->pool[i].state = EV_FREE;
 		o->pool[i].next_free = i + 1 < o->pool_size ? i + 1 : NONE32;
@@ -722,11 +780,12 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	/* then copy the dependencies, from lines the first pass brought in */
 	bool wide = cmin < cmax && cmax - cmin > UINT32_MAX;
 	uint64_t b = cmin <= cmax ? cmin : 0;
-	bool dense = !wide && !gap;
+	bool dense = !wide && !gap && b < r->seq;
 	if (dense) {
-		/* nodes n0, n0 + 1, ...: lanes, the origin's left in place (never checked) */
+		/* nodes n0, n0 + 1, ...: lanes, the origin's with offset 0 (always met) */
 		for (unsigned i = 0; i < n; i++)
 			lo[i] = (uint32_t)(tc[i] - b);
+		lo[below] = 0;
 		k = n;
 	} else if (!wide && below < n && tn[below] == origin) {
 		/* the entries before the origin's and those after it (straight, vectorized) */
@@ -760,6 +819,71 @@ static int load_ts(struct cp_order *o, uint32_t idx, const struct cp_order_repor
 	return 0;
 }
 
+/* load_ts() for a slot that holds nothing yet (a new event): one pass that reads the clock
+ * and writes its cells at once, the offsets taken from a base fixed before the pass, just
+ * below seq - 2^31 (or 0): with the counters within 2^31 of the origin's own (the usual
+ * case) that is at most their min, and no second pass over the clock is needed. Falls back
+ * to load_ts() otherwise (it overwrites the cells). */
+static int load_ts_fresh(struct cp_order *o, uint32_t idx, const struct cp_order_report *r)
+{
+	struct ev *e = &o->pool[idx];
+	const struct rumor_vc *ts = r->ts;
+	unsigned n = ts->n;
+	uint16_t *nodes = o->ts_node + (size_t)idx * o->cfg.max_clock_entries;
+	uint32_t *lo = o->ts_dep + (size_t)idx * 2 * o->cfg.max_clock_entries;
+	const uint16_t *tn = ts->node;
+	const uint64_t *tc = ts->ctr;
+	uint16_t origin = r->origin;
+	uint64_t b = r->seq > (1ull << 31) ? r->seq - (1ull << 31) : 0;
+	uint64_t sum = 0, own = 0, dmax = 0;
+	unsigned below = 0;
+	uint16_t n0 = n ? tn[0] : 0, gap = 0;
+
+	prefetch_vc(ts, n); /* what the guess (cp_order_report) did not cover */
+	o->ts_n_guess = (uint16_t)n;
+	/* branch-free, so that it vectorizes; a counter below b wraps to a huge offset */
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t c = tc[i], d = c - b;
+		sum += c;
+		gap |= tn[i] ^ (uint16_t)(n0 + i);
+		dmax = d > dmax ? d : dmax;
+		nodes[i] = tn[i];
+		lo[i] = (uint32_t)d;
+	}
+	if (!gap) {
+		/* nodes n0, n0 + 1, ...: the origin's entry, if any, is at origin - n0 */
+		below = origin < n0 ? n : (unsigned)(origin - n0) < n ? (unsigned)(origin - n0) : n;
+		own = below < n && tn[below] == origin ? tc[below] : 0;
+	} else {
+		/* ts[origin] and its index, from lines the pass brought in */
+		for (unsigned i = 0; i < n; i++) {
+			own |= tc[i] & -(uint64_t)(tn[i] == origin);
+			below += tn[i] < origin;
+		}
+	}
+	if (own != r->seq)
+		return -EINVAL;
+	if (dmax > UINT32_MAX || below >= n || tn[below] != origin)
+		return load_ts(o, idx, r);
+	if (!gap) {
+		lo[below] = 0; /* b <= seq - 1: the origin's lane is always met */
+		e->ts_n = (uint16_t)n;
+		e->dep_dense = 1;
+	} else {
+		/* node ids kept, the origin's entry taken out */
+		memmove(nodes + below, nodes + below + 1, (n - below - 1) * sizeof(*nodes));
+		memmove(lo + below, lo + below + 1, (n - below - 1) * sizeof(*lo));
+		e->ts_n = (uint16_t)(n - 1);
+		e->dep_dense = 0;
+	}
+	e->dep_base = b;
+	e->dep_wide = 0;
+	e->dep_n0 = n0;
+	e->sum = sum;
+	e->check_pos = 0;
+	return 0;
+}
+
 static void note_wrong(struct cp_order *o, struct ev *e, uint64_t bits)
 {
 	bits &= ~e->holders;
@@ -777,7 +901,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 			uint64_t bit)
 {
 	struct ev *e = &o->pool[idx];
-	bool same = rumor_event_id_equal(&e->id, &r->id);
+	bool same = id_equal(&e->id, &r->id);
 
 	if (e->confirmed) {
 		if (!same) {
@@ -800,7 +924,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 			e->holders |= bit;
 			return 1; /* counts once confirmed */
 		}
-		if (e->alt && !rumor_event_id_equal(&e->alt_id, &r->id)) {
+		if (e->alt && !id_equal(&e->alt_id, &r->id)) {
 			o->st.conflicts++; /* a third version: its reporter re-reports later */
 			return -EEXIST;
 		}
@@ -826,7 +950,7 @@ static int known_report(struct cp_order *o, uint32_t idx, const struct cp_order_
 		o->st.refused_invalid++;
 		return -EINVAL;
 	}
-	bool alt_is = e->alt && rumor_event_id_equal(&e->alt_id, &r->id);
+	bool alt_is = e->alt && id_equal(&e->alt_id, &r->id);
 	uint64_t alt = e->alt, was = alt_is ? e->holders : e->holders | e->alt;
 	e->id = r->id;
 	e->holders = (alt_is ? alt : 0) | bit;
@@ -912,7 +1036,7 @@ int cp_order_report(struct cp_order *o, const struct cp_order_report *r, uint64_
 		e->first_seen = now_us;
 		e->repair_at = 0;
 		e->state = EV_PENDING;
-		if (load_ts(o, idx, r)) {
+		if (load_ts_fresh(o, idx, r)) {
 			ev_free(o, idx);
 			g->max_seq = old_max; /* a refused report must not start gap timers */
 			if (g->held) { /* ... nor widen the window */
@@ -1190,7 +1314,7 @@ static void heap_push(struct cp_order *o, unsigned *n, uint16_t p)
 	const struct orig *g = &o->og[p];
 	uint32_t idx = ring_get(g, g->cut + 1), next = ring_get(g, g->cut + 2);
 	o->hkey[p] = o->pool[idx].sum;
-	if (!o->cfg.debug_flip_sort)
+	if (!o->cfg.debug_flip_sort && !o->pool[idx].cut_sure)
 		prefetch_deps(o, idx);
 	if (next != NONE32)
 		__builtin_prefetch(&o->pool[next].sum); /* its key, at the next push */
@@ -1242,6 +1366,8 @@ static int emit_skips(struct cp_order *o, uint16_t p, struct cp_batch *out)
 			g->skip_next = k->next_free;
 			continue;
 		}
+		if (!g->reject_lo || g->cut + 1 < g->reject_lo || g->cut + 1 > g->reject_hi)
+			break; /* no uncommitted reject lies there: the next is an event */
 		uint32_t idx = ring_get(g, g->cut + 1);
 		struct ev *e = &o->pool[idx];
 		if (e->state == EV_REJECT) {
@@ -1277,25 +1403,47 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 	o->skips_new = 0;
 	unsigned nh = 0;
 	int rc;
+	bool use_log = o->rlog_ok && !o->cfg.debug_flip_sort;
 	for (unsigned p = 1; p <= o->max_origin; p++) {
 		if (o->og[p].cut >= o->rt[p])
 			continue;
 		if ((rc = emit_skips(o, (uint16_t)p, out)))
 			return rc;
-		if (o->og[p].cut < o->rt[p])
+		if (o->og[p].cut < o->rt[p] && !use_log)
 			heap_push(o, &nh, (uint16_t)p);
+	}
+	/* The heap's order without the heap: the smallest ready uncut event is the first in
+	 * the log, and it is its origin's head (its origin's earlier ones came before it) */
+	while (use_log && o->rlog_pos < o->rlog_n && out->n < o->cfg.batch_max_events) {
+		uint32_t idx = o->rlog[o->rlog_pos];
+		struct ev *e = &o->pool[idx];
+		uint16_t p = e->origin;
+		struct orig *g = &o->og[p];
+		assert(e->state == EV_READY && e->cut_sure && ring_get(g, g->cut + 1) == idx);
+		assert(available(o, idx));
+		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
+			return rc; /* it stays first in the log */
+		o->rlog_pos++;
+		e->state = EV_CUT;
+		o->cutv[p] = ++g->cut;
+		o->st.ready--;
+		o->st.events_cut++;
+		if ((rc = emit_skips(o, p, out)))
+			return rc;
 	}
 	unsigned nd = 0;
 	while (nh && out->n < o->cfg.batch_max_events) {
 		uint16_t p = heap_pop(o, &nh);
 		struct orig *g = &o->og[p];
 		uint32_t idx = ring_get(g, g->cut + 1);
-		if (!o->cfg.debug_flip_sort && !available(o, idx)) {
+		struct ev *e = &o->pool[idx];
+		if (e->cut_sure && !nd) {
+			assert(available(o, idx)); /* key_sure's argument, checked in tests */
+		} else if (!o->cfg.debug_flip_sort && !available(o, idx)) {
 			/* only reachable with clocks that do not dominate their predecessors */
 			o->defer[nd++] = p;
 			continue;
 		}
-		struct ev *e = &o->pool[idx];
 		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
 			return rc;
 		e->state = EV_CUT;
@@ -1308,6 +1456,18 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 			heap_push(o, &nh, p);
 		while (nd)
 			heap_push(o, &nh, o->defer[--nd]);
+	}
+	if (!o->st.ready) {
+		o->gkey_sum = 0; /* nothing ready and uncut: no bound to keep */
+		o->gkey_origin = 0;
+		o->rlog_pos = o->rlog_n = 0;
+		o->rlog_ok = true;
+	} else if (o->rlog_pos) {
+		/* keep the remainder at the front: the log never outgrows the ready events */
+		memmove(o->rlog, o->rlog + o->rlog_pos,
+			(size_t)(o->rlog_n - o->rlog_pos) * sizeof(*o->rlog));
+		o->rlog_n -= o->rlog_pos;
+		o->rlog_pos = 0;
 	}
 	/* A leftover ready remainder keeps its first_ready time, so it never waits twice. */
 	if (out->n)

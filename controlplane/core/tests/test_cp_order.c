@@ -1735,24 +1735,25 @@ static void test_dep_counters_exact(void **state)
 
 /* Clocks over a run of nodes are stored as lanes without node ids: the waits go lane by
  * lane past the origin's own (which is never a dependency, whatever its counter), on
- * counters far from 0, and the cut's availability check sees the same lanes. */
-static void test_dep_dense_lanes(void **state)
+ * counters far from 0, and the cut's availability check sees the same lanes. The origin's
+ * own seq @own far below the others' counters (1), close to them (stored in one pass from
+ * a base below seq) and far above them. */
+static void dense_lanes_case(uint64_t own)
 {
-	(void)state;
 	const uint64_t big = 1ull << 40;
 	struct cp_order *o = mk(1024, 0);
 	struct cp_order_origin_info info;
 	struct cp_batch b;
 	cp_batch_init(&b, 0);
 	for (uint16_t n = 1; n <= 12; n++)
-		assert_int_equal(cp_order_set_ordered(o, n, n == 5 ? 0 : big), 0);
-	/* (5, 1) over nodes 1..12: needs (3, 2^40 + 1) and (11, 2^40 + 1), the rest is ordered;
-	 * its own lane holds 1, far below the others' base */
+		assert_int_equal(cp_order_set_ordered(o, n, n == 5 ? own - 1 : big), 0);
+	/* (5, own) over nodes 1..12: needs (3, 2^40 + 1) and (11, 2^40 + 1), the rest is
+	 * ordered */
 	struct rumor_vc ts;
 	rumor_vc_init(&ts);
 	for (uint16_t n = 1; n <= 12; n++)
-		rumor_vc_set(&ts, n, n == 5 ? 1 : n == 3 || n == 11 ? big + 1 : big);
-	struct cp_order_report r = {.seq = 1, .ts = &ts, .origin = 5};
+		rumor_vc_set(&ts, n, n == 5 ? own : n == 3 || n == 11 ? big + 1 : big);
+	struct cp_order_report r = {.seq = own, .ts = &ts, .origin = 5};
 	r.id.hi = 5;
 	r.id.lo = 1;
 	for (uint16_t rp = 1; rp <= 2; rp++) {
@@ -1774,9 +1775,19 @@ static void test_dep_dense_lanes(void **state)
 	for (uint16_t rp = 1; rp <= 2; rp++)
 		assert_int_equal(rep(o, rp, 11, big + 1, 0, 1, P(11, big + 1)), 0);
 	assert_int_equal(cp_order_cut(o, 0, 1, &b), 2);
-	expect(&b, 2, (uint16_t[]){11, 5}, (uint64_t[]){big + 1, 1});
+	expect(&b, 2, (uint16_t[]){11, 5}, (uint64_t[]){big + 1, own});
 	cp_batch_free(&b);
 	cp_order_destroy(o);
+}
+
+static void test_dep_dense_lanes(void **state)
+{
+	(void)state;
+	const uint64_t big = 1ull << 40;
+	dense_lanes_case(1);
+	dense_lanes_case(big - 9);
+	dense_lanes_case(big + 3);
+	dense_lanes_case(big + (1ull << 35));
 }
 
 static void test_reference_random(void **state)
