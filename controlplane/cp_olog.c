@@ -125,6 +125,13 @@ int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errm
 		cp_olog_close(l);
 		return rc;
 	}
+	off_t end = lseek(l->fd, 0, SEEK_END);
+	if (end < 0) {
+		rc = -errno;
+		cp_olog_close(l);
+		return rc;
+	}
+	l->end = l->wb_from = (uint64_t)end;
 	return 0;
 }
 
@@ -144,8 +151,16 @@ int cp_olog_flush(struct cp_olog *l)
 			return rc;
 		}
 		off += (size_t)w;
+		l->end += (uint64_t)w;
 	}
 	l->len = 0;
+	if (l->end - l->wb_from >= CP_OLOG_WRITEBACK) {
+		/* a failure only leaves more for the fdatasync */
+		if (sync_file_range(l->fd, (off_t)l->wb_from, (off_t)(l->end - l->wb_from),
+				    SYNC_FILE_RANGE_WRITE) == 0)
+			l->writebacks++;
+		l->wb_from = l->end;
+	}
 	return 0;
 }
 

@@ -14,8 +14,16 @@ struct cp_olog {
 	uint64_t last_gseq;          /* highest gseq in the file (markers included) */
 	char *buf;                   /* lines not yet written */
 	size_t len, cap;
+	uint64_t end;                /* file size: what is written */
+	uint64_t wb_from;            /* written from here on, and no write-out started for it */
 	uint64_t lines, markers, write_errors, torn_bytes;
+	uint64_t writebacks;         /* write-outs started (CP_OLOG_WRITEBACK) */
 };
+
+/* Written bytes past which the page cache's write-out of them is started (not waited for):
+ * the fdatasync before a snapshot then finds little left to write. Without it that sync
+ * wrote everything since the last snapshot and held the event loop for tens of ms. */
+#define CP_OLOG_WRITEBACK (1u << 20)
 
 /* Open (create) @path for appending. A last line without its newline (a torn write) is cut
  * off and the cut is reported in @errmsg (256 bytes, "" when nothing was cut). last_gseq is
@@ -30,7 +38,8 @@ int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errm
  * stays buffered and is written by the next call). */
 int cp_olog_append(struct cp_olog *l, uint64_t gseq, const char *line, size_t len);
 
-/* Write what is buffered (write(2) to the page cache). Returns 0 or -errno. */
+/* Write what is buffered (write(2) to the page cache); past CP_OLOG_WRITEBACK bytes since
+ * the last one, start their write-out (sync_file_range, no wait). Returns 0 or -errno. */
 int cp_olog_flush(struct cp_olog *l);
 
 /* cp_olog_flush + fdatasync. Returns 0 or -errno. */

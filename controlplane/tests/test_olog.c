@@ -1,5 +1,6 @@
 /* cp_olog: lines survive a reopen, a torn last line is cut and reported, a restart's replay is
- * not written twice, a jump is one marker line, a failed write loses no line. */
+ * not written twice, a jump is one marker line, a failed write loses no line, write-out is
+ * started every CP_OLOG_WRITEBACK bytes. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -144,6 +146,40 @@ static void failed_write_keeps_lines(void **state)
 	}
 }
 
+/* The write-out starts once per CP_OLOG_WRITEBACK bytes written, from the file's end at open
+ * (a reopened file's old bytes are not started again), and the lines are all there. */
+static void writeback_every_mib(void **state)
+{
+	struct cp_olog l;
+	char msg[256];
+	struct stat st;
+	uint64_t g = 0;
+
+	(void)state;
+	assert_int_equal(cp_olog_open(&l, path, 4096, msg), 0);
+	assert_int_equal(l.end, 0);
+	while (l.writebacks < 3) {
+		add(&l, ++g, 1);
+		/* not before a MiB more since the last one, nor much later */
+		assert_true(l.end - l.wb_from < CP_OLOG_WRITEBACK);
+		assert_true(l.end < (l.writebacks + 1) * ((uint64_t)CP_OLOG_WRITEBACK + 4096));
+	}
+	assert_true(l.end >= 3 * (uint64_t)CP_OLOG_WRITEBACK);
+	assert_int_equal(l.wb_from, l.end);
+	assert_int_equal(cp_olog_flush(&l), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, l.end);
+	cp_olog_close(&l);
+	assert_int_equal(cp_olog_open(&l, path, 4096, msg), 0);
+	assert_int_equal(l.last_gseq, g);
+	assert_int_equal(l.end, (uint64_t)st.st_size);
+	assert_int_equal(l.wb_from, l.end);
+	add(&l, ++g, 1);
+	assert_int_equal(cp_olog_flush(&l), 0);
+	assert_int_equal(l.writebacks, 0); /* under a MiB since the reopen */
+	cp_olog_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +187,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(torn_line_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(jump_is_marked, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_write_keeps_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(writeback_every_mib, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
