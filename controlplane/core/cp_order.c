@@ -1390,6 +1390,15 @@ static int available(const struct cp_order *o, uint32_t idx)
 	return dep_first_unmet(o, e, idx, 0, o->cutv) == e->ts_n;
 }
 
+/* @e, the head of origin @p, is in the batch now. */
+static inline void mark_cut(struct cp_order *o, uint16_t p, struct ev *e)
+{
+	e->state = EV_CUT;
+	o->cutv[p] = ++o->og[p].cut;
+	o->st.ready--;
+	o->st.events_cut++;
+}
+
 int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch *out)
 {
 	o->now = now_us;
@@ -1418,16 +1427,13 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 		uint32_t idx = o->rlog[o->rlog_pos];
 		struct ev *e = &o->pool[idx];
 		uint16_t p = e->origin;
-		struct orig *g = &o->og[p];
-		assert(e->state == EV_READY && e->cut_sure && ring_get(g, g->cut + 1) == idx);
+		assert(e->state == EV_READY && e->cut_sure &&
+		       ring_get(&o->og[p], o->og[p].cut + 1) == idx);
 		assert(available(o, idx));
 		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
 			return rc; /* it stays first in the log */
 		o->rlog_pos++;
-		e->state = EV_CUT;
-		o->cutv[p] = ++g->cut;
-		o->st.ready--;
-		o->st.events_cut++;
+		mark_cut(o, p, e);
 		if ((rc = emit_skips(o, p, out)))
 			return rc;
 	}
@@ -1446,10 +1452,7 @@ int cp_order_cut(struct cp_order *o, uint64_t now_us, int force, struct cp_batch
 		}
 		if ((rc = cp_batch_add_event(out, p, e->seq, &e->id)))
 			return rc;
-		e->state = EV_CUT;
-		o->cutv[p] = ++g->cut;
-		o->st.ready--;
-		o->st.events_cut++;
+		mark_cut(o, p, e);
 		if ((rc = emit_skips(o, p, out)))
 			return rc;
 		if (g->cut < o->rt[p])
