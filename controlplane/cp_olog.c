@@ -12,6 +12,7 @@
 
 #define TAIL_READ 65536
 #define BUF_HARD_MAX (64u << 20)
+#define CP_OLOG_PAGE 4096u /* write-out granule: the page cache's page */
 
 /* gseq of one complete line, 0 if it has none */
 static uint64_t line_gseq(const char *p, const char *end)
@@ -155,11 +156,15 @@ int cp_olog_flush(struct cp_olog *l)
 	}
 	l->len = 0;
 	if (l->end - l->wb_from >= CP_OLOG_WRITEBACK) {
+		/* Whole pages only: the next line goes into the last, partial one, and a write
+		 * into a page under write-out waits for it (4 ms seen) */
+		uint64_t to = l->end & ~(uint64_t)(CP_OLOG_PAGE - 1);
+
 		/* a failure only leaves more for the fdatasync */
-		if (sync_file_range(l->fd, (off_t)l->wb_from, (off_t)(l->end - l->wb_from),
+		if (sync_file_range(l->fd, (off_t)l->wb_from, (off_t)(to - l->wb_from),
 				    SYNC_FILE_RANGE_WRITE) == 0)
 			l->writebacks++;
-		l->wb_from = l->end;
+		l->wb_from = to;
 	}
 	return 0;
 }

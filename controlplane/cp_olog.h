@@ -15,7 +15,8 @@ struct cp_olog {
 	char *buf;                   /* lines not yet written */
 	size_t len, cap;
 	uint64_t end;                /* file size: what is written */
-	uint64_t wb_from;            /* written from here on, and no write-out started for it */
+	uint64_t wb_from;            /* written from here on, and no write-out started for it
+					(a page boundary once one was started) */
 	uint64_t lines, markers, write_errors, torn_bytes;
 	uint64_t writebacks;         /* write-outs started (CP_OLOG_WRITEBACK) */
 };

@@ -165,7 +165,9 @@ static void writeback_every_mib(void **state)
 		assert_true(l.end < (l.writebacks + 1) * ((uint64_t)CP_OLOG_WRITEBACK + 4096));
 	}
 	assert_true(l.end >= 3 * (uint64_t)CP_OLOG_WRITEBACK);
-	assert_int_equal(l.wb_from, l.end);
+	/* whole pages: the partial last one is left for the next write-out */
+	assert_int_equal(l.wb_from % 4096, 0);
+	assert_true(l.wb_from <= l.end && l.end - l.wb_from < 4096);
 	assert_int_equal(cp_olog_flush(&l), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal((uint64_t)st.st_size, l.end);
