@@ -194,17 +194,24 @@ def throughput(build, n, size, events, batch, pipeline, timeout, rate=0):
 
 # ---------------------------------------------------------------- latency under load
 
+def trial_rate(run):
+    return run.get("ordered_events_per_s_cluster") or 0
+
+
+def median_trial(runs):
+    """The run of median rate: a noisy shared box makes single runs unreliable."""
+    return sorted(runs, key=trial_rate)[len(runs) // 2]
+
+
 def load_curve(build, n, size, fractions, seconds, batch, pipeline, timeout, trials):
     """Issue 15: send->applied latency against offered load on one cluster. First the maximum
     (@trials unpaced throughput runs, median), then every node offers @fractions of it (each
     node 1/n of the cluster's rate, rumor-load --rate) for about @seconds; per point the
     offered and ordered rates and p50 (median of the nodes) / p99 (worst node)."""
     runs = [throughput(build, n, size, 100000, batch, pipeline, timeout) for _ in range(trials)]
-    key = lambda x: x.get("ordered_events_per_s_cluster") or 0
-    top = sorted(runs, key=key)[len(runs) // 2]
-    mx = key(top)
+    mx = trial_rate(median_trial(runs))
     log("  load curve, %d nodes, %d B: maximum %d ordered events/s (median of %s)"
-        % (n, size, mx, [key(x) for x in runs]))
+        % (n, size, mx, [trial_rate(x) for x in runs]))
     points = []
     for f in fractions:
         per_node = f * mx / n
@@ -220,7 +227,7 @@ def load_curve(build, n, size, fractions, seconds, batch, pipeline, timeout, tri
         points.append(pt)
     half = min(points, key=lambda p: abs(p["fraction"] - 0.5)) if points else None
     return {"nodes": n, "payload_bytes": size, "seconds_per_point": seconds,
-            "max_ordered_events_per_s": mx, "max_trial_rates": [key(x) for x in runs],
+            "max_ordered_events_per_s": mx, "max_trial_rates": [trial_rate(x) for x in runs],
             "points": points,
             # the goal: at half of the maximum load, p99 <= 20 ms
             "p99_us_at_half": half["p99_us"] if half else None,
@@ -638,10 +645,9 @@ def main():
                 # same cluster and keep the median run (every run's rate is kept too)
                 runs = [throughput(build, n, size, events, a.batch, a.pipeline, a.load_timeout)
                         for _ in range(a.tp_trials)]
-                key = lambda x: x.get("ordered_events_per_s_cluster") or 0
-                r = sorted(runs, key=key)[len(runs) // 2]
+                r = median_trial(runs)
                 r["trials"] = len(runs)
-                r["trial_rates"] = [key(x) for x in runs]
+                r["trial_rates"] = [trial_rate(x) for x in runs]
                 r["lost"] = sum(x["lost"] for x in runs)
                 r["load_errors"] = [e for x in runs for e in x["load_errors"]]
                 if c.note:

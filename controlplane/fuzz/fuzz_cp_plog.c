@@ -46,6 +46,13 @@ static void clear_dir(void)
 	closedir(d);
 }
 
+/* at exit: the run leaves no directory behind (tmpfs is memory) */
+static void remove_dir(void)
+{
+	clear_dir();
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (loop == NULL) {
@@ -55,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		if (cp_loop_create(64, &loop) || mkdtemp(dir) == NULL)
 			abort();
+		atexit(remove_dir);
 	}
 	size_t split = size;
 	for (size_t o = 0; o + 8 <= size; o += 8)
