@@ -92,12 +92,6 @@ bool dp_client_idle(struct dp_client *c)
 	return false;
 }
 
-void dp_client_busy(struct dp_client *c)
-{
-	if (c->wake && atomic_load_explicit(&c->wake->cp_sleeping, memory_order_relaxed))
-		atomic_store_explicit(&c->wake->cp_sleeping, 0, memory_order_relaxed);
-}
-
 int dp_client_msg_alloc(struct dp_client *c, uint16_t type, struct rumor_msg **out)
 {
 	void *obj;

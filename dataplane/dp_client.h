@@ -35,11 +35,9 @@ int dp_client_attach(struct dp_client *c);
 int dp_client_attach_wake(struct dp_client *c);
 /* The eventfd rumor-dp writes after dp2cp work for an idle client (-1 without wake-ups). */
 int dp_client_wake_fd(const struct dp_client *c);
-/* About to wait: ask rumor-dp for a wake-up. false when dp2cp already holds work (poll
- * again instead of waiting). */
+/* Done with dp2cp for now: ask rumor-dp for a wake-up at its next record. false when dp2cp
+ * already holds work (poll again instead of waiting). */
 bool dp_client_idle(struct dp_client *c);
-/* Busy again: no wake-up needed. */
-void dp_client_busy(struct dp_client *c);
 
 /* Take a zeroed message of @type from the shared pool. Returns 0 or -ENOBUFS. */
 int dp_client_msg_alloc(struct dp_client *c, uint16_t type, struct rumor_msg **out);

@@ -47,6 +47,7 @@ struct idle_wait {
 	struct dp_wake *w;
 	struct pollfd fds[WAIT_FDS_MAX];
 	unsigned nfds;
+	bool covers_rx; /* the eventfd and the port's sockets: every input ends the sleep */
 };
 
 static void idle_wait_init(struct idle_wait *iw)
@@ -77,6 +78,7 @@ static void idle_wait_init(struct idle_wait *iw)
 		}
 		closedir(d);
 	}
+	iw->covers_rx = iw->nfds > 1;
 	iw->w = mz->addr;
 	atomic_store(&iw->w->dp_sleeping, 0);
 	atomic_store(&iw->w->cp_sleeping, 0);
@@ -252,7 +254,8 @@ int main(int argc, char **argv)
 
 	/* Idle backoff as l3fwd-power does: busy-poll while there is work, then sleep
 	 * progressively longer (up to max_idle_us) so many nodes share few cores; the sleep
-	 * ends as soon as rumor-cp queues work or a frame arrives (idle_sleep). */
+	 * ends as soon as rumor-cp queues work or a frame arrives (idle_sleep), so where both
+	 * wake it (af_packet) it sleeps the longest at once. */
 	while (!force_quit) {
 		unsigned work = dp_node_poll(&node, rte_rdtsc());
 		wake_cp(&iw, &node);
@@ -266,7 +269,13 @@ int main(int argc, char **argv)
 			node.of.deadline = 0;
 			continue;
 		}
-		if (idle_us == 0)
+		if (iw.w != NULL && iw.covers_rx)
+			/* work ends the sleep at once: no short sleeps first. Each of those woke
+			 * rumor-dp a dozen times in the millisecond after every frame and, with
+			 * three nodes on two cores, preempted the rumor-cp that had the event's
+			 * next step (controlplane/README.md "Latency") */
+			idle_us = max_idle_us;
+		else if (idle_us == 0)
 			idle_us = 1;
 		else if (idle_us < max_idle_us)
 			idle_us = idle_us * 2 > max_idle_us ? max_idle_us : idle_us * 2;

@@ -24,6 +24,7 @@ struct cp_loop {
     uint64_t poll_min, poll_max, poll_cur, poll_next;
     int wake_fd;               /* readable: run the idle poll now (-1: none) */
     bool wake_armed;
+    bool poll_covered;         /* the poll's source will write wake_fd (cp_loop_idle_covered) */
     struct cp_loop_req wake_req;
     uint64_t wake_buf;
 };
@@ -125,6 +126,11 @@ int cp_loop_set_idle_wake_fd(struct cp_loop *loop, int fd)
     if (fd >= 0 && !loop->wake_armed)
         wake_arm(loop);
     return fd >= 0 && !loop->wake_armed ? -EBUSY : 0;
+}
+
+void cp_loop_idle_covered(struct cp_loop *loop)
+{
+    loop->poll_covered = true;
 }
 
 uint64_t cp_loop_idle_interval_us(const struct cp_loop *loop)
@@ -511,8 +517,11 @@ int cp_loop_run_once(struct cp_loop *loop, uint64_t timeout_us)
     if (loop->poll != NULL) {
         now = cp_loop_now_us();
         if (now >= loop->poll_next) {
+            loop->poll_covered = false;
             unsigned work = loop->poll(loop->poll_arg);
-            if (work > 0)
+            if (loop->poll_covered && loop->wake_armed)
+                loop->poll_cur = loop->poll_max;
+            else if (work > 0)
                 loop->poll_cur = loop->poll_min;
             else if (loop->poll_cur < loop->poll_max)
                 loop->poll_cur = loop->poll_cur * 2 > loop->poll_max ? loop->poll_max

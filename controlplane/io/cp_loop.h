@@ -77,6 +77,9 @@ int cp_loop_set_idle_poll(struct cp_loop *loop, cp_loop_poll_fn fn, void *arg,
  * completes runs the poll in that iteration and resets its interval, so the backoff is
  * only a safety net. -1 removes it (cancels the read). Returns 0 or -EBUSY. */
 int cp_loop_set_idle_wake_fd(struct cp_loop *loop, int fd);
+/* Called by the idle poll: its source has nothing left and will write the wake fd
+ * (cp_loop_set_idle_wake_fd) when it has, so the next poll waits the longest interval. */
+void cp_loop_idle_covered(struct cp_loop *loop);
 /* Current idle-poll interval (for tests and stats). */
 uint64_t cp_loop_idle_interval_us(const struct cp_loop *loop);
 

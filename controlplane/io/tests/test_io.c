@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,6 +178,55 @@ static void test_loop_idle_poll(void **state)
     assert_int_equal(deferred, 7);
     cp_loop_set_idle_poll(loop, NULL, NULL, 0, 0);
     cp_loop_set_hook(loop, NULL, NULL);
+}
+
+/* A poll whose source writes the wake fd says so (cp_loop_idle_covered): after work it
+ * waits the longest interval instead of the backoff's short polls, and the fd still runs it
+ * at once. Without a wake fd the claim is ignored. */
+static int loop_covered_calls;
+static unsigned poll_covered_fn(void *arg)
+{
+    (void)arg;
+    loop_covered_calls++;
+    cp_loop_idle_covered(loop);
+    return 1;
+}
+
+static void test_loop_idle_covered(void **state)
+{
+    (void)state;
+    assert_int_equal(cp_loop_set_idle_poll(loop, poll_covered_fn, NULL, 100, 1000000), 0);
+    loop_covered_calls = 0;
+    uint64_t end = cp_loop_now_ms() + 2000;
+    while (loop_covered_calls < 3 && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(cp_loop_idle_interval_us(loop), 100); /* no wake fd: work polls soon */
+
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    assert_int_equal(cp_loop_set_idle_wake_fd(loop, efd), 0);
+    int before = loop_covered_calls;
+    end = cp_loop_now_ms() + 2000;
+    while (loop_covered_calls == before && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(cp_loop_idle_interval_us(loop), 1000000); /* covered: the longest */
+    before = loop_covered_calls;
+    run_for(50);
+    assert_int_equal(loop_covered_calls, before); /* and no poll in the next 50 ms */
+    uint64_t one = 1;
+    assert_int_equal(write(efd, &one, sizeof(one)), (int)sizeof(one));
+    end = cp_loop_now_ms() + 2000;
+    while (loop_covered_calls == before && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 2000);
+    assert_int_equal(loop_covered_calls, before + 1); /* the fd ran it */
+    assert_int_equal(cp_loop_idle_interval_us(loop), 1000000);
+
+    assert_int_equal(cp_loop_set_idle_wake_fd(loop, -1), 0);
+    end = cp_loop_now_ms() + 2000;
+    while (cp_loop_inflight(loop) > 0 && cp_loop_now_ms() < end)
+        cp_loop_run_once(loop, 1000);
+    cp_loop_set_idle_poll(loop, NULL, NULL, 0, 0);
+    close(efd);
 }
 
 static int io_res = 1;
@@ -1800,6 +1850,7 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_loop_timers),
         cmocka_unit_test(test_loop_idle_poll),
+        cmocka_unit_test(test_loop_idle_covered),
         cmocka_unit_test(test_loop_file_ops),
         cmocka_unit_test(test_disk_empty_and_bootstrap),
         cmocka_unit_test(test_disk_meta),
