@@ -181,8 +181,8 @@ static void test_loop_idle_poll(void **state)
 }
 
 /* A poll whose source writes the wake fd says so (cp_loop_idle_covered): after work it
- * waits the longest interval instead of the backoff's short polls, and the fd still runs it
- * at once. Without a wake fd the claim is ignored. */
+ * waits for the fd (its timed poll is only a 100 ms safety net) instead of the backoff's
+ * polls, and the fd runs it at once. Without a wake fd the claim is ignored. */
 static int loop_covered_calls;
 static unsigned poll_covered_fn(void *arg)
 {
@@ -195,36 +195,36 @@ static unsigned poll_covered_fn(void *arg)
 static void test_loop_idle_covered(void **state)
 {
     (void)state;
-    assert_int_equal(cp_loop_set_idle_poll(loop, poll_covered_fn, NULL, 100, 1000000), 0);
+    assert_int_equal(cp_loop_set_idle_poll(loop, poll_covered_fn, NULL, 100, 1000), 0);
     loop_covered_calls = 0;
-    uint64_t end = cp_loop_now_ms() + 2000;
-    while (loop_covered_calls < 3 && cp_loop_now_ms() < end)
-        cp_loop_run_once(loop, 2000);
-    assert_int_equal(cp_loop_idle_interval_us(loop), 100); /* no wake fd: work polls soon */
+    run_for(20);
+    assert_true(loop_covered_calls >= 3); /* no wake fd: polled on the backoff */
+    assert_int_equal(cp_loop_idle_interval_us(loop), 100);
 
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     assert_true(efd >= 0);
     assert_int_equal(cp_loop_set_idle_wake_fd(loop, efd), 0);
     int before = loop_covered_calls;
-    end = cp_loop_now_ms() + 2000;
+    uint64_t end = cp_loop_now_ms() + 2000;
     while (loop_covered_calls == before && cp_loop_now_ms() < end)
         cp_loop_run_once(loop, 2000);
-    assert_int_equal(cp_loop_idle_interval_us(loop), 1000000); /* covered: the longest */
     before = loop_covered_calls;
     run_for(50);
-    assert_int_equal(loop_covered_calls, before); /* and no poll in the next 50 ms */
+    assert_int_equal(loop_covered_calls, before); /* covered: no timed poll in 50 ms */
     uint64_t one = 1;
     assert_int_equal(write(efd, &one, sizeof(one)), (int)sizeof(one));
     end = cp_loop_now_ms() + 2000;
     while (loop_covered_calls == before && cp_loop_now_ms() < end)
         cp_loop_run_once(loop, 2000);
     assert_int_equal(loop_covered_calls, before + 1); /* the fd ran it */
-    assert_int_equal(cp_loop_idle_interval_us(loop), 1000000);
 
     assert_int_equal(cp_loop_set_idle_wake_fd(loop, -1), 0);
     end = cp_loop_now_ms() + 2000;
     while (cp_loop_inflight(loop) > 0 && cp_loop_now_ms() < end)
         cp_loop_run_once(loop, 1000);
+    before = loop_covered_calls;
+    run_for(20);
+    assert_true(loop_covered_calls >= before + 3); /* fd gone: the backoff again */
     cp_loop_set_idle_poll(loop, NULL, NULL, 0, 0);
     close(efd);
 }
