@@ -107,6 +107,52 @@ static void utf8_agrees_with_jansson(void **state)
 	}
 }
 
+/* Longer inputs, where the eight-byte steps run: ASCII runs with quotes, backslashes and
+ * control bytes at every offset, and UTF-8 sequences (some broken) between them. Validation
+ * agrees with jansson, and every valid one parses back from cp_jsonl_str to the same bytes. */
+static void long_strings_round_trip(void **state)
+{
+	static const char *piece[] = {
+		"abcdefgh", "0123", "\"", "\\", "\n", "\x01", "\x1f", " ", "~", "\x7f",
+		"caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80", "\x80",
+	};
+	struct cp_jsonl b = { 0 };
+	char buf[96];
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	int valid = 0;
+
+	(void)state;
+	for (int r = 0; r < 100000; r++) {
+		size_t n = 0;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		unsigned parts = 1 + (unsigned)(x % 16);
+		for (unsigned k = 0; k < parts; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* mostly plain ASCII, as payloads are */
+			const char *pc = piece[(x >> 8) % 4 ? (x >> 16) % 2 : (x >> 16) % 16];
+			size_t len = strlen(pc);
+			if (n + len > sizeof(buf))
+				break;
+			memcpy(buf + n, pc, len);
+			n += len;
+		}
+		int ok = cp_jsonl_utf8_valid((const uint8_t *)buf, n);
+		if (ok != jansson_utf8((const uint8_t *)buf, n))
+			fail_msg("input %d (%zu bytes) disagrees", r, n);
+		if (!ok)
+			continue;
+		valid++;
+		cp_jsonl_reset(&b);
+		cp_jsonl_str(&b, buf, n);
+		json_t *j = parse(&b);
+		if (json_string_length(j) != n || memcmp(json_string_value(j), buf, n) != 0)
+			fail_msg("input %d (%zu bytes) did not round-trip", r, n);
+		json_decref(j);
+	}
+	assert_true(valid > 10000); /* both outcomes were exercised */
+	cp_jsonl_free(&b);
+}
+
 static void skip_ranges(void **state)
 {
 	struct cp_jsonl b = { 0 };
@@ -133,6 +179,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(event_round_trip),
+		cmocka_unit_test(long_strings_round_trip),
 		cmocka_unit_test(skip_ranges),
 		cmocka_unit_test(every_byte_escaped),
 		cmocka_unit_test(utf8_agrees_with_jansson),
