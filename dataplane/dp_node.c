@@ -436,20 +436,21 @@ static void auth_seal_tx(struct dp_node *n)
 		uint8_t key = r[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY];
 		unsigned done;
 
-		if (pd->next >= RUMOR_AUTH_PADS || pd->key != key ||
-		    pd->ctr0 + pd->next < n->auth_now_ctr) {
+		if (pd->next >= pd->n || pd->key != key || pd->ctr0 + pd->next < n->auth_now_ctr) {
 			uint64_t c0 = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr
 								      : n->auth_last + 1;
+			/* the rest of the burst in one AES pass (rounded up to 8: a few unused
+			 * counters at most, as before) */
+			unsigned np = rumor_auth_pads_count(k - i);
 
-			__atomic_store_n(&n->auth_last, c0 + RUMOR_AUTH_PADS - 1,
-					 __ATOMIC_RELAXED);
-			if (rumor_auth_pads_fill(n->auth, pd, key, n->self, c0) != 0) {
+			__atomic_store_n(&n->auth_last, c0 + np - 1, __ATOMIC_RELAXED);
+			if (rumor_auth_pads_fill_n(n->auth, pd, key, n->self, c0, np) != 0) {
 				i++; /* a key we do not hold (no slot carries one): unsealed */
 				continue;
 			}
 		}
 		done = rumor_auth_hop_seal_pads(n->auth, r + i, k - i, pd);
-		if (done == 0 && pd->next < RUMOR_AUTH_PADS && pd->key == key)
+		if (done == 0 && pd->next < pd->n && pd->key == key)
 			i++; /* not ours to seal (sender field): never happens */
 		i += done;
 	}
@@ -633,7 +634,7 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 			stored = rumor_be_ld64(b);
 	}
 	/* 2^32 / (tsc_hz * 64 ns): counter units per TSC tick, scaled by 2^32 */
-	n->pads.next = RUMOR_AUTH_PADS; /* none yet */
+	n->pads.next = RUMOR_AUTH_PADS_MAX; /* none yet */
 	n->auth_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) /
 				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
 	n->auth_base_tsc = rte_rdtsc();
@@ -2148,7 +2149,7 @@ static int auth_worker_init(struct dp_node *w, const struct dp_node *n)
 	w->auth_lane = (uint64_t)w->wid << DP_AUTH_LANE_SHIFT;
 	w->auth_last = w->auth_lane | (n->auth_last & DP_AUTH_CLOCK_MASK);
 	w->auth_now_ctr = w->auth_lane | (n->auth_now_ctr & DP_AUTH_CLOCK_MASK);
-	w->pads.next = RUMOR_AUTH_PADS; /* none yet: worker 0's are worker 0's */
+	w->pads.next = RUMOR_AUTH_PADS_MAX; /* none yet: worker 0's are worker 0's */
 	w->arx = &w->arx1;
 	w->pre_n = 0;
 	return 0;
