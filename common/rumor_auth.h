@@ -184,10 +184,13 @@ static inline int rumor_auth_window_take(struct rumor_auth_window *w, uint64_t c
 	word = &w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS];
 	bit = 1ull << (ctr & 63);
 	if (ctr > w->top) {
-		if (w->top == 0 || ctr >> 6 != w->top >> 6) {
+		if (w->top == 0 || ctr >> 6 > (w->top >> 6) + 1) {
 			rumor_auth_window_accept(w, ctr); /* words to clear on the way */
 			return RUMOR_AUTH_OK;
 		}
+		/* the next word (a busy sender's usual step): it is reused, so cleared first */
+		if (ctr >> 6 != w->top >> 6)
+			*word = 0;
 		w->top = ctr;
 	} else if (w->top - ctr >= RUMOR_AUTH_WINDOW || (*word & bit)) {
 		return RUMOR_AUTH_REPLAY;
