@@ -522,8 +522,8 @@ static struct rumor_auth_window *lane_win(struct dp_node *n, uint16_t sender, un
  * the origin it asks for) to that worker before dp_node_rx, whatever queue RSS put it on; a
  * frame without a valid origin (0, > RUMOR_NODE_ID_MAX) stays where it came in and the codec
  * (or enc_open) drops it before this. */
-static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *ah,
-		   uint16_t sender, const uint8_t *rumor)
+static __rte_always_inline int auth_rx(struct dp_node *n, const struct rte_mbuf *m,
+				       const uint8_t *ah, uint16_t sender, const uint8_t *rumor)
 {
 	struct rumor_auth_window *w;
 	uint64_t ctr, lane;
@@ -1803,6 +1803,27 @@ static unsigned age_scan(struct dp_node *n, uint64_t now)
 	return work;
 }
 
+/* Prefetch the replay window of the sender of the frame at @r: its top/floor line and the
+ * counter's word (a relay's windows fall out of the cache between a sender's frames). In the
+ * loop that gathers the burst's hop checks, which reads the same bytes: the check of the
+ * whole burst runs before the first frame's window is needed. */
+static inline void prefetch_window(const struct dp_node *n, const uint8_t *r)
+{
+	uint16_t sender = rumor_be_ld16(r + 14);
+	uint64_t ctr = rumor_be_ld64(r + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
+	uint64_t lane = ctr >> DP_AUTH_LANE_SHIFT;
+	const struct rumor_auth_window *w;
+
+	if (sender > RUMOR_NODE_ID_MAX || lane >= DP_WORKERS_MAX)
+		return;
+	w = lane == 0 ? &n->win[sender] /* (lane_win's, NULL until made) */
+		      : n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
+	if (w != NULL) {
+		rte_prefetch0(w);
+		rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
+	}
+}
+
 void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now)
 {
 	/* Peek (origin, first_seq) at their fixed offsets to prefetch the dedupe buckets: by
@@ -1818,24 +1839,6 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		memcpy(&origin, p + 12, 2);
 		memcpy(&seq, p + 16, 8);
 		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
-		/* and the sender's replay window: its top/floor line and the counter's word
-		 * (a relay's windows fall out of the cache between a sender's frames) */
-		if (n->win != NULL && pkts[i]->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN) {
-			uint16_t sender = rumor_be_ld16(p + 14);
-			uint64_t ctr = rumor_be_ld64(p + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
-			uint64_t lane = ctr >> DP_AUTH_LANE_SHIFT;
-
-			if (sender <= RUMOR_NODE_ID_MAX && lane < DP_WORKERS_MAX) {
-				const struct rumor_auth_window *w = &n->win[sender];
-
-				if (lane != 0) /* (lane_win's, NULL until made) */
-					w = n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
-				if (w != NULL) {
-					rte_prefetch0(w);
-					rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
-				}
-			}
-		}
 	}
 	if (n->auth == NULL) {
 		for (unsigned i = 0; i < nb; i++)
@@ -1857,6 +1860,8 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 			r[i] = m->nb_segs == 1 && m->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN
 				       ? rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_L2L4_LEN
 				       : NULL;
+			if (r[i] != NULL)
+				prefetch_window(n, r[i]);
 		}
 		rumor_auth_hop_check_burst(n->auth, r, k, n->pre_rx, n->pre_rc);
 		n->pre_n = k;
