@@ -419,9 +419,9 @@ static void auth_clock(struct dp_node *n, uint64_t now)
 
 /* Seal the hops of the TX burst, in order, just before it goes out: sealing them together
  * keeps the carry-less multipliers busy, and the header stores have long retired. Each
- * counter comes with its key stream block, made RUMOR_AUTH_PADS at a time (the counters are
- * reserved like auth_ctr's, so nothing else stamps them); pads older than the clock are
- * dropped unused, so counters still follow the wall clock and a receiver started since
+ * counter comes with its key stream block, made for the rest of the burst in one pass (the
+ * counters are reserved like auth_ctr's, so nothing else stamps them); pads older than the
+ * clock are dropped unused, so counters still follow the wall clock and a receiver started since
  * never sees one below its start. */
 static void auth_seal_tx(struct dp_node *n)
 {
