@@ -23,6 +23,7 @@ struct auth_key {
 	struct gcm_key_data kd;
 	__m128i rk[15];
 	__m128i hpow[20];
+	__m128i hkpow[20];  /* hpow[i].lo ^ hpow[i].hi in both halves: Karatsuba's middle factor */
 	__m128i lh_hop;   /* the hop tag's length block times H, reduced (its length is fixed) */
 };
 
@@ -152,10 +153,10 @@ struct gh_acc {
 	__m512i lo, km, hi;
 };
 
-static FAST inline void gh_mul_acc(struct gh_acc *g, __m512i d, __m512i h)
+/* @hk: @h's lanes' hkpow (made once per key, not per block) */
+static FAST inline void gh_mul_acc(struct gh_acc *g, __m512i d, __m512i h, __m512i hk)
 {
 	__m512i dk = _mm512_xor_si512(d, _mm512_shuffle_epi32(d, (_MM_PERM_ENUM)78));
-	__m512i hk = _mm512_xor_si512(h, _mm512_shuffle_epi32(h, (_MM_PERM_ENUM)78));
 
 	g->lo = _mm512_xor_si512(g->lo, _mm512_clmulepi64_epi128(d, h, 0x00));
 	g->hi = _mm512_xor_si512(g->hi, _mm512_clmulepi64_epi128(d, h, 0x11));
@@ -187,14 +188,15 @@ static FAST inline void gh_add(const struct auth_key *k, struct gh_acc *g, const
 {
 	const __m512i bs = _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 							       11, 12, 13, 14, 15));
-	const __m128i *pw = k->hpow + (16 - n) + first;
+	const __m128i *pw = k->hpow + (16 - n) + first, *pk = k->hkpow + (16 - n) + first;
 
-	for (size_t o = 0; o < len; o += 64, pw += 4) {
+	for (size_t o = 0; o < len; o += 64, pw += 4, pk += 4) {
 		size_t r = len - o;
 		__mmask64 m = r >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << r) - 1;
 		__m512i d = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(m, p + o), bs);
 
-		gh_mul_acc(g, d, _mm512_loadu_si512((const void *)pw));
+		gh_mul_acc(g, d, _mm512_loadu_si512((const void *)pw),
+			   _mm512_loadu_si512((const void *)pk));
 	}
 }
 
@@ -272,6 +274,8 @@ static FAST void fast_key(IMB_MGR *mgr, struct auth_key *k, const uint8_t key[32
 	k->hpow[15] = h;
 	for (int i = 14; i >= 0; i--)
 		k->hpow[i] = gf_mul(k->hpow[i + 1], h);
+	for (unsigned i = 0; i < 20; i++) /* (the zero entries stay zero) */
+		k->hkpow[i] = _mm_xor_si128(k->hpow[i], _mm_shuffle_epi32(k->hpow[i], 78));
 	k->lh_hop = gf_mul(_mm_set_epi64x((RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED) * 8, 0),
 			   h);
 }
@@ -328,7 +332,7 @@ static FAST inline __m512i ghash_hop4(const struct auth_key *k, const __m512i ra
 		__m512i h = _mm512_broadcast_i32x4(k->hpow[11 + j]); /* H^(5-j) */
 		/* Karatsuba: (a.lo ^ a.hi)(h.lo ^ h.hi) in the low halves */
 		__m512i ak = _mm512_xor_si512(b[j], _mm512_shuffle_epi32(b[j], (_MM_PERM_ENUM)78));
-		__m512i hk = _mm512_xor_si512(h, _mm512_shuffle_epi32(h, (_MM_PERM_ENUM)78));
+		__m512i hk = _mm512_broadcast_i32x4(k->hkpow[11 + j]);
 
 		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(b[j], h, 0x00));
 		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(b[j], h, 0x11));
@@ -809,10 +813,13 @@ static FAST __m128i ghash_body(const struct auth_key *k, const uint8_t *hdr, con
 	__m512i h = _mm512_inserti64x4(
 		_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(k->hpow + 15 - n))),
 		_mm256_loadu_si256((const __m256i *)(k->hpow + 15)), 1);
+	__m512i hk = _mm512_inserti64x4(
+		_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(k->hkpow + 15 - n))),
+		_mm256_loadu_si256((const __m256i *)(k->hkpow + 15)), 1);
 	struct gh_acc g = { _mm512_setzero_si512(), _mm512_setzero_si512(),
 			    _mm512_setzero_si512() };
 
-	gh_mul_acc(&g, d, h);
+	gh_mul_acc(&g, d, h, hk);
 	if (blen)
 		gh_add(k, &g, body, blen, 2, n + 1);
 	return gh_final(g.lo, _mm512_ternarylogic_epi64(g.km, g.lo, g.hi, 0x96), g.hi);
