@@ -836,6 +836,18 @@ static FAST int fast_body_check(const struct auth_key *k, const struct rumor_aut
 		       : RUMOR_AUTH_OK;
 }
 
+/* Long bodies and the portable path, out of line: the relay's fast path then needs no stack
+ * frame of its own (no tag buffer, no realignment for the library's key data). */
+static __attribute__((noinline)) int body_check_slow(const struct rumor_auth *a, uint8_t key_id,
+						     const uint8_t *rumor, const uint8_t *body,
+						     size_t body_len)
+{
+	const uint8_t *ah = rumor + RUMOR_WIRE_HDR_LEN;
+
+	return rumor_auth_body_verify(a, key_id, rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE), rumor,
+				      body, body_len, ah + RUMOR_WIRE_AUTH_BODYTAG);
+}
+
 int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx *rx,
 			  const uint8_t *rumor, const uint8_t *body, size_t body_len)
 {
@@ -845,8 +857,7 @@ int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx
 	if (rx->key == 0 || rx->key != ah[RUMOR_WIRE_AUTH_KEY] || a->key[rx->key] == NULL)
 		return RUMOR_AUTH_NO_KEY;
 	if (!body_fast(a, body_len))
-		return rumor_auth_body_verify(a, rx->key, rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE),
-					      rumor, body, body_len, ah + RUMOR_WIRE_AUTH_BODYTAG);
+		return body_check_slow(a, rx->key, rumor, body, body_len);
 	return fast_body_check(a->key[rx->key], rx, rumor, body, body_len,
 			       ah + RUMOR_WIRE_AUTH_BODYTAG);
 }
