@@ -23,6 +23,7 @@ struct auth_key {
 	struct gcm_key_data kd;
 	__m128i rk[15];
 	__m128i hpow[20];
+	__m128i hkpow[20];  /* hpow[i].lo ^ hpow[i].hi in both halves: Karatsuba's middle factor */
 	__m128i lh_hop;   /* the hop tag's length block times H, reduced (its length is fixed) */
 };
 
@@ -152,10 +153,10 @@ struct gh_acc {
 	__m512i lo, km, hi;
 };
 
-static FAST inline void gh_mul_acc(struct gh_acc *g, __m512i d, __m512i h)
+/* @hk: @h's lanes' hkpow (made once per key, not per block) */
+static FAST inline void gh_mul_acc(struct gh_acc *g, __m512i d, __m512i h, __m512i hk)
 {
 	__m512i dk = _mm512_xor_si512(d, _mm512_shuffle_epi32(d, (_MM_PERM_ENUM)78));
-	__m512i hk = _mm512_xor_si512(h, _mm512_shuffle_epi32(h, (_MM_PERM_ENUM)78));
 
 	g->lo = _mm512_xor_si512(g->lo, _mm512_clmulepi64_epi128(d, h, 0x00));
 	g->hi = _mm512_xor_si512(g->hi, _mm512_clmulepi64_epi128(d, h, 0x11));
@@ -187,14 +188,15 @@ static FAST inline void gh_add(const struct auth_key *k, struct gh_acc *g, const
 {
 	const __m512i bs = _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 							       11, 12, 13, 14, 15));
-	const __m128i *pw = k->hpow + (16 - n) + first;
+	const __m128i *pw = k->hpow + (16 - n) + first, *pk = k->hkpow + (16 - n) + first;
 
-	for (size_t o = 0; o < len; o += 64, pw += 4) {
+	for (size_t o = 0; o < len; o += 64, pw += 4, pk += 4) {
 		size_t r = len - o;
 		__mmask64 m = r >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << r) - 1;
 		__m512i d = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(m, p + o), bs);
 
-		gh_mul_acc(g, d, _mm512_loadu_si512((const void *)pw));
+		gh_mul_acc(g, d, _mm512_loadu_si512((const void *)pw),
+			   _mm512_loadu_si512((const void *)pk));
 	}
 }
 
@@ -272,6 +274,8 @@ static FAST void fast_key(IMB_MGR *mgr, struct auth_key *k, const uint8_t key[32
 	k->hpow[15] = h;
 	for (int i = 14; i >= 0; i--)
 		k->hpow[i] = gf_mul(k->hpow[i + 1], h);
+	for (unsigned i = 0; i < 20; i++) /* (the zero entries stay zero) */
+		k->hkpow[i] = _mm_xor_si128(k->hpow[i], _mm_shuffle_epi32(k->hpow[i], 78));
 	k->lh_hop = gf_mul(_mm_set_epi64x((RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_SEALED) * 8, 0),
 			   h);
 }
@@ -328,7 +332,7 @@ static FAST inline __m512i ghash_hop4(const struct auth_key *k, const __m512i ra
 		__m512i h = _mm512_broadcast_i32x4(k->hpow[11 + j]); /* H^(5-j) */
 		/* Karatsuba: (a.lo ^ a.hi)(h.lo ^ h.hi) in the low halves */
 		__m512i ak = _mm512_xor_si512(b[j], _mm512_shuffle_epi32(b[j], (_MM_PERM_ENUM)78));
-		__m512i hk = _mm512_xor_si512(h, _mm512_shuffle_epi32(h, (_MM_PERM_ENUM)78));
+		__m512i hk = _mm512_broadcast_i32x4(k->hkpow[11 + j]);
 
 		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(b[j], h, 0x00));
 		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(b[j], h, 0x11));
@@ -809,10 +813,13 @@ static FAST __m128i ghash_body(const struct auth_key *k, const uint8_t *hdr, con
 	__m512i h = _mm512_inserti64x4(
 		_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(k->hpow + 15 - n))),
 		_mm256_loadu_si256((const __m256i *)(k->hpow + 15)), 1);
+	__m512i hk = _mm512_inserti64x4(
+		_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(k->hkpow + 15 - n))),
+		_mm256_loadu_si256((const __m256i *)(k->hkpow + 15)), 1);
 	struct gh_acc g = { _mm512_setzero_si512(), _mm512_setzero_si512(),
 			    _mm512_setzero_si512() };
 
-	gh_mul_acc(&g, d, h);
+	gh_mul_acc(&g, d, h, hk);
 	if (blen)
 		gh_add(k, &g, body, blen, 2, n + 1);
 	return gh_final(g.lo, _mm512_ternarylogic_epi64(g.km, g.lo, g.hi, 0x96), g.hi);
@@ -829,6 +836,18 @@ static FAST int fast_body_check(const struct auth_key *k, const struct rumor_aut
 		       : RUMOR_AUTH_OK;
 }
 
+/* Long bodies and the portable path, out of line: the relay's fast path then needs no stack
+ * frame of its own (no tag buffer, no realignment for the library's key data). */
+static __attribute__((noinline)) int body_check_slow(const struct rumor_auth *a, uint8_t key_id,
+						     const uint8_t *rumor, const uint8_t *body,
+						     size_t body_len)
+{
+	const uint8_t *ah = rumor + RUMOR_WIRE_HDR_LEN;
+
+	return rumor_auth_body_verify(a, key_id, rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE), rumor,
+				      body, body_len, ah + RUMOR_WIRE_AUTH_BODYTAG);
+}
+
 int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx *rx,
 			  const uint8_t *rumor, const uint8_t *body, size_t body_len)
 {
@@ -838,38 +857,88 @@ int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx
 	if (rx->key == 0 || rx->key != ah[RUMOR_WIRE_AUTH_KEY] || a->key[rx->key] == NULL)
 		return RUMOR_AUTH_NO_KEY;
 	if (!body_fast(a, body_len))
-		return rumor_auth_body_verify(a, rx->key, rumor_be_ld64(ah + RUMOR_WIRE_AUTH_NONCE),
-					      rumor, body, body_len, ah + RUMOR_WIRE_AUTH_BODYTAG);
+		return body_check_slow(a, rx->key, rumor, body, body_len);
 	return fast_body_check(a->key[rx->key], rx, rumor, body, body_len,
 			       ah + RUMOR_WIRE_AUTH_BODYTAG);
 }
 
+/* @nz (a constant where it is inlined) registers of 4 J0 blocks each, counters ctr0 ..
+ * ctr0 + 4 * nz - 1, made and encrypted in registers: writing the blocks to memory one by
+ * one and loading them 4 at a time stalls on store forwarding, and nz independent chains
+ * hide the AES rounds' latency that 2 chains (8 pads) leave exposed. */
+static FAST __attribute__((always_inline)) inline void fast_pads_n(const struct auth_key *k,
+								   struct rumor_auth_pads *p,
+								   const unsigned nz)
+{
+	/* J0 = 'H' key node_be ctr_be 0 0 0 1: the low quadword 'H' | key << 8 | node_be << 16 |
+	 * the counter's first 4 bytes << 32, the high one its last 4 bytes | 1 << 56 */
+	const uint64_t base = (uint64_t)'H' | (uint64_t)p->key << 8 |
+			      (uint64_t)__builtin_bswap16(p->node) << 16;
+	const __m512i bswap64 = _mm512_broadcast_i32x4(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15,
+								    0, 1, 2, 3, 4, 5, 6, 7));
+	const __m512i lo_of = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+	const __m512i hi_of = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+	__m512i x[8];
+
+	for (unsigned g = 0; g < nz; g += 2) {
+		__m512i c = _mm512_add_epi64(_mm512_set1_epi64((long long)(p->ctr0 + 4 * g)),
+					     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+		__m512i cb = _mm512_shuffle_epi8(c, bswap64);
+		__m512i lo = _mm512_or_si512(_mm512_slli_epi64(cb, 32),
+					     _mm512_set1_epi64((long long)base));
+		__m512i hi = _mm512_or_si512(_mm512_srli_epi64(cb, 32),
+					     _mm512_set1_epi64((long long)(1ull << 56)));
+
+		x[g] = _mm512_permutex2var_epi64(lo, lo_of, hi);
+		x[g + 1] = _mm512_permutex2var_epi64(lo, hi_of, hi);
+	}
+	{
+		__m512i kr = _mm512_broadcast_i32x4(k->rk[0]);
+
+		for (unsigned z = 0; z < nz; z++)
+			x[z] = _mm512_xor_si512(x[z], kr);
+	}
+#pragma GCC unroll 13
+	for (unsigned r = 1; r < 14; r++) {
+		__m512i kr = _mm512_broadcast_i32x4(k->rk[r]);
+
+		for (unsigned z = 0; z < nz; z++)
+			x[z] = _mm512_aesenc_epi128(x[z], kr);
+	}
+	{
+		__m512i kr = _mm512_broadcast_i32x4(k->rk[14]);
+
+		for (unsigned z = 0; z < nz; z++)
+			_mm512_storeu_si512((void *)p->ks[4 * z], _mm512_aesenclast_epi128(x[z], kr));
+	}
+}
+
 static FAST void fast_pads(const struct auth_key *k, struct rumor_auth_pads *p)
 {
-	const uint8_t node_be[2] = { (uint8_t)(p->node >> 8), (uint8_t)p->node };
-	__m128i b[RUMOR_AUTH_PADS];
-
-	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++) {
-		uint64_t c = p->ctr0 + i;
-		uint8_t cb[8];
-
-		rumor_be_st64(cb, c);
-		b[i] = j0_reg('H', p->key, node_be, cb);
+	switch (p->n) {
+	case 8: fast_pads_n(k, p, 2); break;
+	case 16: fast_pads_n(k, p, 4); break;
+	case 24: fast_pads_n(k, p, 6); break;
+	default: fast_pads_n(k, p, 8); break;
 	}
-	aes_enc_1key(k, b, RUMOR_AUTH_PADS);
-	for (unsigned i = 0; i < RUMOR_AUTH_PADS; i++)
-		_mm_storeu_si128((__m128i *)p->ks[i], b[i]);
 }
 
 int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
 			 uint16_t node, uint64_t ctr0)
 {
-	p->next = RUMOR_AUTH_PADS; /* nothing usable until filled */
+	return rumor_auth_pads_fill_n(a, p, key_id, node, ctr0, RUMOR_AUTH_PADS);
+}
+
+int rumor_auth_pads_fill_n(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
+			   uint16_t node, uint64_t ctr0, unsigned count)
+{
+	p->n = p->next = 0; /* nothing usable until filled */
 	if (key_id == 0 || a->key[key_id] == NULL)
 		return RUMOR_AUTH_NO_KEY;
 	p->key = key_id;
 	p->node = node;
 	p->ctr0 = ctr0;
+	p->n = (uint8_t)rumor_auth_pads_count(count);
 	if (a->fast)
 		fast_pads(a->key[key_id], p);
 	p->next = 0;
@@ -888,7 +957,7 @@ int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct r
 	unsigned i = p->next;
 
 	/* a pad belongs to one (key, sender, counter): anything else would reuse a nonce */
-	if (i >= RUMOR_AUTH_PADS || ah[RUMOR_WIRE_AUTH_KEY] != p->key ||
+	if (i >= p->n || ah[RUMOR_WIRE_AUTH_KEY] != p->key ||
 	    rumor_be_ld16(rumor + 14) != p->node || a->key[p->key] == NULL)
 		return -EINVAL;
 	p->next = (uint8_t)(i + 1);
@@ -1101,7 +1170,7 @@ static FAST unsigned fast_seal_pads(const struct auth_key *k, uint8_t *const *ru
 	unsigned i = 0;
 
 	/* 4 frames at a time while they match the pads (ghash_hop4); the rest one by one */
-	while (i + 4 <= n && p->next + 4 <= RUMOR_AUTH_PADS) {
+	while (i + 4 <= n && p->next + 4 <= p->n) {
 		__m512i raw[4], g;
 		bool ok = true;
 
@@ -1131,7 +1200,7 @@ static FAST unsigned fast_seal_pads(const struct auth_key *k, uint8_t *const *ru
 		p->next = (uint8_t)(p->next + 4);
 		i += 4;
 	}
-	for (; i < n && p->next < RUMOR_AUTH_PADS; i++) {
+	for (; i < n && p->next < p->n; i++) {
 		uint8_t *r = rumor[i], *ah = r + RUMOR_WIRE_HDR_LEN;
 
 		if (ah[RUMOR_WIRE_AUTH_KEY] != p->key || rumor_be_ld16(r + 14) != p->node)
@@ -1158,7 +1227,7 @@ unsigned rumor_auth_hop_seal_pads(const struct rumor_auth *a, uint8_t *const *ru
 {
 	unsigned i = 0;
 
-	if (p->next >= RUMOR_AUTH_PADS || a->key[p->key] == NULL)
+	if (p->next >= p->n || a->key[p->key] == NULL)
 		return 0;
 	if (a->fast)
 		return fast_seal_pads(a->key[p->key], rumor, n, p);

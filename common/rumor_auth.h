@@ -96,7 +96,8 @@ int rumor_auth_hop_verify(const struct rumor_auth *a, const uint8_t *rumor);
  *   frame's rumor_auth_body_check is only the GHASH and a duplicate pays nothing more. The
  *   body check trusts @rx only for the frame it was filled from (same @rumor).
  * - a sender's next RUMOR_AUTH_PADS hop counters get their key stream blocks in one pass
- *   (rumor_auth_pads_fill: counters ctr0.., sender @node, key @key_id); each
+ *   (rumor_auth_pads_fill: counters ctr0.., sender @node, key @key_id; rumor_auth_pads_fill_n:
+ *   the next @count, rounded up to a multiple of 8, at most RUMOR_AUTH_PADS_MAX); each
  *   rumor_auth_hop_seal_pad writes the next unused counter into the auth header and seals
  *   with its pad, once: -EINVAL when the pads are used up or belong to another key or
  *   sender (the header's key id and sender field). Returns 0 or RUMOR_AUTH_NO_KEY. */
@@ -111,11 +112,13 @@ int rumor_auth_hop_check(const struct rumor_auth *a, const uint8_t *rumor,
 int rumor_auth_body_check(const struct rumor_auth *a, const struct rumor_auth_rx *rx,
 			  const uint8_t *rumor, const uint8_t *body, size_t body_len);
 #define RUMOR_AUTH_PADS 8
+#define RUMOR_AUTH_PADS_MAX 32
 struct rumor_auth_pads {
 	uint64_t ctr0;
 	uint16_t node;
-	uint8_t key, next;  /* next >= RUMOR_AUTH_PADS: used up */
-	uint8_t ks[RUMOR_AUTH_PADS][RUMOR_AUTH_TAG_LEN];
+	uint8_t key, next;  /* next >= n: used up (RUMOR_AUTH_PADS_MAX: always) */
+	uint8_t n;          /* pads made by the last fill */
+	uint8_t ks[RUMOR_AUTH_PADS_MAX][RUMOR_AUTH_TAG_LEN];
 };
 /* rumor_auth_hop_check for @n frames at once (independent frames keep the AES and
  * carry-less multipliers busy): rumor[i] NULL = not a candidate (rc[i] RUMOR_AUTH_NO_KEY). */
@@ -128,6 +131,18 @@ unsigned rumor_auth_hop_seal_pads(const struct rumor_auth *a, uint8_t *const *ru
 				  struct rumor_auth_pads *p);
 int rumor_auth_pads_fill(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
 			 uint16_t node, uint64_t ctr0);
+/* Pads for counters ctr0 .. ctr0 + rumor_auth_pads_count(@count) - 1: a TX burst's seals get
+ * their AES blocks in one pass, up to 8 independent 4-block chains instead of 2. */
+int rumor_auth_pads_fill_n(const struct rumor_auth *a, struct rumor_auth_pads *p, uint8_t key_id,
+			   uint16_t node, uint64_t ctr0, unsigned count);
+/* How many pads a fill of @count makes (@count rounded up to 8, 8..RUMOR_AUTH_PADS_MAX): the
+ * counters the caller reserves. */
+static inline unsigned rumor_auth_pads_count(unsigned count)
+{
+	count = (count + 7) & ~7u;
+	return count < RUMOR_AUTH_PADS ? RUMOR_AUTH_PADS
+	       : count > RUMOR_AUTH_PADS_MAX ? RUMOR_AUTH_PADS_MAX : count;
+}
 int rumor_auth_hop_seal_pad(const struct rumor_auth *a, uint8_t *rumor, struct rumor_auth_pads *p);
 
 /* Tests and the bench: true = use intel-ipsec-mb only (the kernel above needs AVX-512
@@ -169,10 +184,13 @@ static inline int rumor_auth_window_take(struct rumor_auth_window *w, uint64_t c
 	word = &w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS];
 	bit = 1ull << (ctr & 63);
 	if (ctr > w->top) {
-		if (w->top == 0 || ctr >> 6 != w->top >> 6) {
+		if (w->top == 0 || ctr >> 6 > (w->top >> 6) + 1) {
 			rumor_auth_window_accept(w, ctr); /* words to clear on the way */
 			return RUMOR_AUTH_OK;
 		}
+		/* the next word (a busy sender's usual step): it is reused, so cleared first */
+		if (ctr >> 6 != w->top >> 6)
+			*word = 0;
 		w->top = ctr;
 	} else if (w->top - ctr >= RUMOR_AUTH_WINDOW || (*word & bit)) {
 		return RUMOR_AUTH_REPLAY;

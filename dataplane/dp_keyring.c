@@ -87,7 +87,7 @@ void dp_keyring_set(struct dp_node *n, struct rumor_msg_keyring *k)
 	else
 		rumor_auth_free(n->auth);
 	n->auth = a;
-	n->pads.next = RUMOR_AUTH_PADS; /* pads of the old keyring are not used after the swap */
+	n->pads.next = RUMOR_AUTH_PADS_MAX; /* pads of the old keyring are not used after the swap */
 	n->auth_key = use;
 	st->keyring_gen = k->gen;
 	st->keyring_updates++;

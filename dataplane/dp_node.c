@@ -419,9 +419,9 @@ static void auth_clock(struct dp_node *n, uint64_t now)
 
 /* Seal the hops of the TX burst, in order, just before it goes out: sealing them together
  * keeps the carry-less multipliers busy, and the header stores have long retired. Each
- * counter comes with its key stream block, made RUMOR_AUTH_PADS at a time (the counters are
- * reserved like auth_ctr's, so nothing else stamps them); pads older than the clock are
- * dropped unused, so counters still follow the wall clock and a receiver started since
+ * counter comes with its key stream block, made for the rest of the burst in one pass (the
+ * counters are reserved like auth_ctr's, so nothing else stamps them); pads older than the
+ * clock are dropped unused, so counters still follow the wall clock and a receiver started since
  * never sees one below its start. */
 static void auth_seal_tx(struct dp_node *n)
 {
@@ -436,20 +436,21 @@ static void auth_seal_tx(struct dp_node *n)
 		uint8_t key = r[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_KEY];
 		unsigned done;
 
-		if (pd->next >= RUMOR_AUTH_PADS || pd->key != key ||
-		    pd->ctr0 + pd->next < n->auth_now_ctr) {
+		if (pd->next >= pd->n || pd->key != key || pd->ctr0 + pd->next < n->auth_now_ctr) {
 			uint64_t c0 = n->auth_now_ctr > n->auth_last ? n->auth_now_ctr
 								      : n->auth_last + 1;
+			/* the rest of the burst in one AES pass (rounded up to 8: a few unused
+			 * counters at most, as before) */
+			unsigned np = rumor_auth_pads_count(k - i);
 
-			__atomic_store_n(&n->auth_last, c0 + RUMOR_AUTH_PADS - 1,
-					 __ATOMIC_RELAXED);
-			if (rumor_auth_pads_fill(n->auth, pd, key, n->self, c0) != 0) {
+			__atomic_store_n(&n->auth_last, c0 + np - 1, __ATOMIC_RELAXED);
+			if (rumor_auth_pads_fill_n(n->auth, pd, key, n->self, c0, np) != 0) {
 				i++; /* a key we do not hold (no slot carries one): unsealed */
 				continue;
 			}
 		}
 		done = rumor_auth_hop_seal_pads(n->auth, r + i, k - i, pd);
-		if (done == 0 && pd->next < RUMOR_AUTH_PADS && pd->key == key)
+		if (done == 0 && pd->next < pd->n && pd->key == key)
 			i++; /* not ours to seal (sender field): never happens */
 		i += done;
 	}
@@ -521,8 +522,8 @@ static struct rumor_auth_window *lane_win(struct dp_node *n, uint16_t sender, un
  * the origin it asks for) to that worker before dp_node_rx, whatever queue RSS put it on; a
  * frame without a valid origin (0, > RUMOR_NODE_ID_MAX) stays where it came in and the codec
  * (or enc_open) drops it before this. */
-static int auth_rx(struct dp_node *n, const struct rte_mbuf *m, const uint8_t *ah,
-		   uint16_t sender, const uint8_t *rumor)
+static __rte_always_inline int auth_rx(struct dp_node *n, const struct rte_mbuf *m,
+				       const uint8_t *ah, uint16_t sender, const uint8_t *rumor)
 {
 	struct rumor_auth_window *w;
 	uint64_t ctr, lane;
@@ -633,7 +634,7 @@ static int auth_init(struct dp_node *n, const struct dp_node_params *p)
 			stored = rumor_be_ld64(b);
 	}
 	/* 2^32 / (tsc_hz * 64 ns): counter units per TSC tick, scaled by 2^32 */
-	n->pads.next = RUMOR_AUTH_PADS; /* none yet */
+	n->pads.next = RUMOR_AUTH_PADS_MAX; /* none yet */
 	n->auth_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) /
 				  ((unsigned __int128)n->tsc_hz << RUMOR_AUTH_CTR_SHIFT));
 	n->auth_base_tsc = rte_rdtsc();
@@ -1802,6 +1803,27 @@ static unsigned age_scan(struct dp_node *n, uint64_t now)
 	return work;
 }
 
+/* Prefetch the replay window of the sender of the frame at @r: its top/floor line and the
+ * counter's word (a relay's windows fall out of the cache between a sender's frames). In the
+ * loop that gathers the burst's hop checks, which reads the same bytes: the check of the
+ * whole burst runs before the first frame's window is needed. */
+static inline void prefetch_window(const struct dp_node *n, const uint8_t *r)
+{
+	uint16_t sender = rumor_be_ld16(r + 14);
+	uint64_t ctr = rumor_be_ld64(r + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
+	uint64_t lane = ctr >> DP_AUTH_LANE_SHIFT;
+	const struct rumor_auth_window *w;
+
+	if (sender > RUMOR_NODE_ID_MAX || lane >= DP_WORKERS_MAX)
+		return;
+	w = lane == 0 ? &n->win[sender] /* (lane_win's, NULL until made) */
+		      : n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
+	if (w != NULL) {
+		rte_prefetch0(w);
+		rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
+	}
+}
+
 void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, uint64_t now)
 {
 	/* Peek (origin, first_seq) at their fixed offsets to prefetch the dedupe buckets: by
@@ -1817,24 +1839,6 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 		memcpy(&origin, p + 12, 2);
 		memcpy(&seq, p + 16, 8);
 		dp_dedupe_prefetch(&n->dedupe, rte_be_to_cpu_16(origin), rte_be_to_cpu_64(seq));
-		/* and the sender's replay window: its top/floor line and the counter's word
-		 * (a relay's windows fall out of the cache between a sender's frames) */
-		if (n->win != NULL && pkts[i]->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN) {
-			uint16_t sender = rumor_be_ld16(p + 14);
-			uint64_t ctr = rumor_be_ld64(p + RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_CTR);
-			uint64_t lane = ctr >> DP_AUTH_LANE_SHIFT;
-
-			if (sender <= RUMOR_NODE_ID_MAX && lane < DP_WORKERS_MAX) {
-				const struct rumor_auth_window *w = &n->win[sender];
-
-				if (lane != 0) /* (lane_win's, NULL until made) */
-					w = n->wlane[sender * (DP_WORKERS_MAX - 1) + lane - 1];
-				if (w != NULL) {
-					rte_prefetch0(w);
-					rte_prefetch0(&w->bits[(ctr >> 6) % RUMOR_AUTH_WIN_WORDS]);
-				}
-			}
-		}
 	}
 	if (n->auth == NULL) {
 		for (unsigned i = 0; i < nb; i++)
@@ -1856,6 +1860,8 @@ void dp_node_rx_burst(struct dp_node *n, struct rte_mbuf **pkts, unsigned nb, ui
 			r[i] = m->nb_segs == 1 && m->data_len >= RUMOR_WIRE_AUTH_PREFIX_LEN
 				       ? rte_pktmbuf_mtod(m, const uint8_t *) + RUMOR_WIRE_L2L4_LEN
 				       : NULL;
+			if (r[i] != NULL)
+				prefetch_window(n, r[i]);
 		}
 		rumor_auth_hop_check_burst(n->auth, r, k, n->pre_rx, n->pre_rc);
 		n->pre_n = k;
@@ -2148,7 +2154,7 @@ static int auth_worker_init(struct dp_node *w, const struct dp_node *n)
 	w->auth_lane = (uint64_t)w->wid << DP_AUTH_LANE_SHIFT;
 	w->auth_last = w->auth_lane | (n->auth_last & DP_AUTH_CLOCK_MASK);
 	w->auth_now_ctr = w->auth_lane | (n->auth_now_ctr & DP_AUTH_CLOCK_MASK);
-	w->pads.next = RUMOR_AUTH_PADS; /* none yet: worker 0's are worker 0's */
+	w->pads.next = RUMOR_AUTH_PADS_MAX; /* none yet: worker 0's are worker 0's */
 	w->arx = &w->arx1;
 	w->pre_n = 0;
 	return 0;

@@ -693,6 +693,102 @@ static void auth_body_encrypt_round_trip(void **state)
 	rumor_auth_free(a);
 }
 
+/* rumor_auth_pads_fill_n: the TX burst's pads in one pass. For each count the pads made
+ * (rounded up to 8, at most 32) seal counters ctr0.. in order, each tag the same as the
+ * portable (intel-ipsec-mb) seal and verified by it, then refused until refilled; the
+ * dataplane's "none" mark (next = RUMOR_AUTH_PADS_MAX) leaves nothing usable after a fill
+ * of 32 either. rumor_auth_window_take, which now steps into the next word inline, agrees
+ * with check + accept on a busy sender's counters (steps of 1..70 across word edges). */
+static void auth_pads_fill_n(void **state)
+{
+	static const unsigned counts[] = { 0, 1, 8, 9, 16, 17, 24, 25, 31, 32, 33, 200 };
+	struct rumor_auth *fa = mk(), *pa = mk();
+	uint8_t b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN], *ah = b + RUMOR_WIRE_HDR_LEN;
+	uint8_t fb[40][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_LEN], *pr[40], t[16];
+	struct rumor_auth_pads pads;
+	static struct rumor_auth_window w1, w2;
+	struct test_rng r;
+
+	(void)state;
+	assert_false(rumor_auth_set_portable(pa, true));
+	rumor_auth_set_portable(fa, false);
+	test_rng_seed(&r, 77);
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)test_rng_next(&r);
+	b[5] = RUMOR_WIRE_GOSSIP;
+	rumor_be_st16(b + 14, 3);
+	ah[RUMOR_WIRE_AUTH_KEY] = 1;
+	ah[RUMOR_WIRE_AUTH_ALG] = RUMOR_AUTH_ALG_GMAC256;
+	for (unsigned c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		unsigned want = counts[c] <= 8 ? 8 : counts[c] >= 32 ? 32 : (counts[c] + 7) & ~7u;
+		uint64_t ctr0 = CTR(9, 1000 * c + 1);
+
+		assert_int_equal(rumor_auth_pads_count(counts[c]), want);
+		for (int k = 0; k < 2; k++) {
+			struct rumor_auth *a = k ? pa : fa;
+
+			assert_int_equal(rumor_auth_pads_fill_n(a, &pads, 1, 3, ctr0, counts[c]), 0);
+			assert_int_equal(pads.n, want);
+			/* one by one for the fast side, the burst call for the portable one */
+			for (unsigned i = 0; i < 40; i++) {
+				memcpy(fb[i], b, sizeof(b));
+				fb[i][RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_DST] = (uint8_t)i;
+				pr[i] = fb[i];
+			}
+			if (k == 0) {
+				for (unsigned i = 0; i < want; i++)
+					assert_int_equal(rumor_auth_hop_seal_pad(a, fb[i], &pads), 0);
+				assert_int_equal(rumor_auth_hop_seal_pad(a, fb[want], &pads), -EINVAL);
+			} else {
+				assert_int_equal(rumor_auth_hop_seal_pads(a, pr, 40, &pads), want);
+			}
+			assert_int_equal(rumor_auth_hop_seal_pads(a, pr + want, 1, &pads), 0);
+			for (unsigned i = 0; i < want; i++) {
+				uint8_t *fah = fb[i] + RUMOR_WIRE_HDR_LEN;
+
+				assert_int_equal(rumor_be_ld64(fah + RUMOR_WIRE_AUTH_CTR), ctr0 + i);
+				assert_int_equal(rumor_auth_hop_verify(pa, fb[i]), RUMOR_AUTH_OK);
+				assert_int_equal(rumor_auth_hop_verify(fa, fb[i]), RUMOR_AUTH_OK);
+				memcpy(t, fah + RUMOR_WIRE_AUTH_HOPTAG, 16);
+				assert_int_equal(rumor_auth_hop_seal(pa, fb[i]), 0);
+				assert_memory_equal(t, fah + RUMOR_WIRE_AUTH_HOPTAG, 16);
+			}
+		}
+	}
+	/* no key: nothing usable */
+	assert_int_equal(rumor_auth_pads_fill_n(fa, &pads, 9, 3, 5, 32), RUMOR_AUTH_NO_KEY);
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), -EINVAL);
+	assert_int_equal(rumor_auth_pads_fill_n(fa, &pads, 1, 3, CTR(9, 50000), 32), 0);
+	pads.next = RUMOR_AUTH_PADS_MAX; /* what dp_keyring / dp_node set for "none" */
+	assert_int_equal(rumor_auth_hop_seal_pad(fa, b, &pads), -EINVAL);
+	assert_int_equal(rumor_auth_hop_seal_pads(fa, pr, 1, &pads), 0);
+	/* window_take against check + accept */
+	rumor_auth_window_init(&w1, CTR(9, 0));
+	rumor_auth_window_init(&w2, CTR(9, 0));
+	{
+		uint64_t c = CTR(9, 10);
+
+		for (unsigned i = 0; i < 20000; i++) {
+			uint64_t x = c;
+			int want;
+
+			/* mostly rising by 1..70, sometimes a replay or an older counter */
+			if (test_rng_next(&r) % 8 == 0)
+				x = c - test_rng_next(&r) % 300;
+			else
+				c += 1 + test_rng_next(&r) % 70, x = c;
+			want = rumor_auth_window_check(&w2, x);
+			if (want == RUMOR_AUTH_OK)
+				rumor_auth_window_accept(&w2, x);
+			assert_int_equal(rumor_auth_window_take(&w1, x), want);
+			assert_true(w1.top == w2.top);
+			assert_memory_equal(w1.bits, w2.bits, sizeof(w1.bits));
+		}
+	}
+	rumor_auth_free(fa);
+	rumor_auth_free(pa);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(auth_gmac_kat),
 	cmocka_unit_test(auth_fast_matches_portable),
@@ -706,6 +802,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(auth_keyring_errors),
 	cmocka_unit_test(auth_config_section),
 	cmocka_unit_test(auth_wire_decode_locates_header),
+	cmocka_unit_test(auth_pads_fill_n),
 };
 
 TEST_MAIN("auth", tests)
