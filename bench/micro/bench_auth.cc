@@ -126,51 +126,32 @@ void BM_rumor_hop_check_burst(benchmark::State &st)
 }
 BENCHMARK(BM_rumor_hop_check_burst)->Arg(0)->Arg(1);
 
+// A TX flush of 32 seals, its pads made range(1) at a time: 8 (the fill before c7eeae3) or
+// 32, the whole burst in one pass (rumor_auth_pads_fill_n), as the dataplane does since.
 void BM_rumor_hop_seal_pads(benchmark::State &st)
 {
 	static Frame f[32];
 	uint8_t *r[32];
 	rumor_auth_pads pads;
 	uint64_t c = 1;
+	const unsigned per_fill = static_cast<unsigned>(st.range(1));
 
 	for (unsigned i = 0; i < 32; i++) {
 		fill(f[i]);
 		r[i] = f[i].b;
 	}
 	for (auto _ : st) {
-		for (unsigned i = 0; i < 32; i += RUMOR_AUTH_PADS) {
-			rumor_auth_pads_fill(pick(st), &pads, 1, 2, c);
-			c += RUMOR_AUTH_PADS;
-			rumor_auth_hop_seal_pads(pick(st), r + i, RUMOR_AUTH_PADS, &pads);
+		for (unsigned i = 0; i < 32; i += per_fill) {
+			rumor_auth_pads_fill_n(pick(st), &pads, 1, 2, c, per_fill);
+			c += per_fill;
+			rumor_auth_hop_seal_pads(pick(st), r + i, per_fill, &pads);
 		}
 		benchmark::DoNotOptimize(f[31].b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG]);
 	}
 	st.SetItemsProcessed(st.iterations() * 32);
 }
-BENCHMARK(BM_rumor_hop_seal_pads)->Arg(0)->Arg(1);
-
-// The same TX flush as the dataplane seals it since c7eeae3: the whole burst's 32 pads in
-// one pass (rumor_auth_pads_fill_n), then the 32 seals.
-void BM_rumor_hop_seal_pads32(benchmark::State &st)
-{
-	static Frame f[32];
-	uint8_t *r[32];
-	rumor_auth_pads pads;
-	uint64_t c = 1;
-
-	for (unsigned i = 0; i < 32; i++) {
-		fill(f[i]);
-		r[i] = f[i].b;
-	}
-	for (auto _ : st) {
-		rumor_auth_pads_fill_n(pick(st), &pads, 1, 2, c, 32);
-		c += 32;
-		rumor_auth_hop_seal_pads(pick(st), r, 32, &pads);
-		benchmark::DoNotOptimize(f[31].b[RUMOR_WIRE_HDR_LEN + RUMOR_WIRE_AUTH_HOPTAG]);
-	}
-	st.SetItemsProcessed(st.iterations() * 32);
-}
-BENCHMARK(BM_rumor_hop_seal_pads32)->Arg(0)->Arg(1);
+BENCHMARK(BM_rumor_hop_seal_pads)->ArgNames({"portable", "per_fill"})
+	->Args({0, 8})->Args({1, 8})->Args({0, 32})->Args({1, 32});
 
 // A new frame's body check after its hop check (the AES block already made). Args: body
 // bytes, portable.
