@@ -184,16 +184,10 @@ int dp_link_init(struct dp_node *n, const struct dp_node_params *p)
 			n->link.kfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		}
 	}
+	/* a PMD that raises LSC interrupts calls it, and the change is read at once */
 	if (!p->no_port_setup && rte_eth_dev_callback_register(n->port, RTE_ETH_EVENT_INTR_LSC,
-							       lsc_cb, &n->link) == 0) {
-		struct rte_eth_dev_info info;
-
-		/* only a PMD that raises LSC interrupts calls it; poll the others often */
-		if (rte_eth_dev_info_get(n->port, &info) == 0 &&
-		    (*info.dev_flags & RTE_ETH_DEV_INTR_LSC))
-			n->link.period = (uint64_t)DP_LINK_POLL_LSC_MS * ms;
+							       lsc_cb, &n->link) == 0)
 		n->link.lsc = true;
-	}
 	link_read(n);
 	return 0;
 }

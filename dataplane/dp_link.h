@@ -13,8 +13,10 @@ struct rte_eth_conf;
 struct rte_eth_dev_info;
 struct rte_mbuf;
 
-#define DP_LINK_POLL_MS 100      /* link status read this often without LSC */
-#define DP_LINK_POLL_LSC_MS 1000 /* ... and with it (in case an interrupt is missed) */
+/* Link status read this often, LSC or not: a PMD's LSC flag is not a promise of callbacks
+ * (net_tap sets RTE_ETH_DEV_INTR_LSC, and its netlink handler updates the status without ever
+ * calling the application's callback), and a read every 100 ms costs nothing. */
+#define DP_LINK_POLL_MS 100
 
 struct dp_link {
 	bool lsc;                    /* our LSC callback is registered */

@@ -1,0 +1,206 @@
+#!/bin/bash
+# Link state on a PMD that claims LSC interrupts (issue 18): net_tap sets RTE_ETH_DEV_INTR_LSC
+# but never calls the application's callback (DPDK 22.11: its netlink handler only updates the
+# status), so rumor-dp must still read the link every DP_LINK_POLL_MS (before, it polled such
+# ports once a second). Node 1 is rumor-dp on net_tap in namespace A, its tap bridged to a veth;
+# node 2 is rumor-dp on af_packet in namespace B at the veth's other end.
+# 1. traffic both ways over the tap;
+# 2. `ip link set dev rtap1 down` on the kernel side: node 1 shows its link down (the time it
+#    took is printed), what it originates then is counted as link_down and reaches nobody;
+# 3. `up`: link up again, and every event originated after that arrives both ways.
+# link_lsc counts callbacks and stays 0 on net_tap; no PMD on this box raises one.
+# Usage: netns_tap_link.sh RUMOR_DP RUMOR_DP_PROBE
+set -u
+DP=$1
+PROBE=$2
+P=${RUMOR_NS:-rdt}$$
+WORK=$(mktemp -d /tmp/$P.XXXX)
+PIDS=()
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	sleep 0.5
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	ip netns del "$P-a" 2>/dev/null
+	ip netns del "$P-b" 2>/dev/null
+	for i in a b; do rm -rf "/var/run/dpdk/$P-$i"; rm -f /dev/hugepages/$P-${i}map_*; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT INT TERM
+
+if ! ip netns add "$P-a" 2>"$WORK/netns.err"; then
+	echo "SKIP: network namespaces unavailable: $(cat "$WORK/netns.err")"
+	exit 77
+fi
+if [ ! -c /dev/net/tun ]; then
+	echo "SKIP: no /dev/net/tun (net_tap needs it)"
+	exit 77
+fi
+free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "${free:-0}" -lt 160 ]; then
+	echo "FAIL: need 160 free 2 MiB hugepages, have ${free:-0}"
+	exit 1
+fi
+set -e
+ip netns add "$P-b"
+for ns in "$P-a" "$P-b"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 || true
+	ip -n "$ns" link set lo up
+done
+ip -n "$P-a" link add a0 type veth peer name b0 netns "$P-b"
+ip -n "$P-a" link add br0 type bridge
+ip -n "$P-a" link set a0 master br0 up
+ip -n "$P-a" link set br0 up
+ip -n "$P-b" link set b0 address 02:00:00:00:03:02 up
+CFG=$WORK/rumor.conf
+cat >"$CFG" <<CONF
+[cluster]
+id = 4244
+[gossip]
+fanout = 1
+rounds = 2
+flush_us = 100
+[dataplane]
+store_slots = 512
+[auth]
+insecure = true
+[node.1]
+mac = 02:00:00:00:03:01
+ip = 10.79.0.1
+control = 127.0.0.1:7301
+[node.2]
+mac = 02:00:00:00:03:02
+ip = 10.79.0.2
+control = 127.0.0.1:7302
+CONF
+set +e
+EAL_COMMON="--lcores 0@(0-1) -m 80 --no-pci --log-level=*:warning"
+start() { # node ns vdev
+	ip netns exec "$2" "$DP" $EAL_COMMON --file-prefix "$2" --vdev="$3" -- --config "$CFG" \
+		--node "$1" --msg-pool 1024 >"$WORK/dp$1.log" 2>&1 &
+	PIDS+=($!)
+}
+start 1 "$P-a" net_tap0,iface=rtap1,mac=02:00:00:00:03:01
+start 2 "$P-b" net_af_packet0,iface=b0
+for i in 1 2; do
+	for t in $(seq 1 200); do
+		grep -q ready "$WORK/dp$i.log" && break
+		sleep 0.1
+	done
+	if ! grep -q ready "$WORK/dp$i.log"; then
+		echo "FAIL: rumor-dp $i did not start:"
+		cat "$WORK/dp$i.log"
+		exit 1
+	fi
+done
+# The tap exists once node 1's port started: into the bridge with the veth. Its kernel side
+# gets a MAC of its own: with the port's, the bridge would keep frames for 02:..:03:01 as its
+# own local address instead of forwarding them to the tap.
+if ! ip -n "$P-a" link set rtap1 address 02:00:00:00:03:11 ||
+   ! ip -n "$P-a" link set rtap1 master br0 up; then
+	echo "FAIL: node 1's tap rtap1 is not there"
+	ip -n "$P-a" link
+	exit 1
+fi
+for t in $(seq 1 50); do
+	bridge -n "$P-a" link show dev rtap1 | grep -q "state forwarding" && break
+	sleep 0.1
+done
+PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
+ns_of() { [ "$1" = 1 ] && echo "$P-a" || echo "$P-b"; }
+probe() { # node args...
+	local ns
+	ns=$(ns_of "$1")
+	shift
+	timeout 30 ip netns exec "$ns" "$PROBE" $PROBE_EAL --file-prefix "$ns" -- "$@"
+}
+stat() { # node key
+	probe "$1" --quiet | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+drop() { # node index
+	probe "$1" --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p' | cut -d, -f$(($2 + 1))
+}
+wait_stat() { # node key want [tries]
+	local v
+	for t in $(seq 1 "${4:-50}"); do
+		v=$(stat "$1" "$2")
+		[ "${v:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: node $1 $2 = ${v:-?}, want >= $3"
+	probe "$1" --quiet
+	return 1
+}
+# The time is printed, not judged: each stat is a probe process of its own (tens of ms), and a
+# loaded box stretches it. test_dp_link's lsc_claimed_silent checks the poll period itself.
+wait_link() { # want(0/1) what
+	local t0 t1
+	t0=$(date +%s%N)
+	for t in $(seq 1 40); do [ "$(stat 1 link_up)" = "$1" ] && break; sleep 0.05; done
+	t1=$(date +%s%N)
+	echo "node 1 link_up=$(stat 1 link_up) $(( (t1 - t0) / 1000000 )) ms after $2"
+}
+fail=0
+# A just-plugged bridge port can lose the first frames (not what is under test): node 2 sends
+# one event at a time until node 1 has one.
+for t in $(seq 1 20); do
+	probe 2 --originate 1 --size 200 --wait-ms 50 --quiet >/dev/null
+	sleep 0.1
+	[ "$(stat 1 rx_events_new)" -gt 0 ] 2>/dev/null && break
+done
+echo "node 1 had node 2's first event after $t one-event frame(s)"
+# --- up: traffic both ways
+ev1=$(stat 1 rx_events_new)
+ev2=$(stat 2 rx_events_new)
+probe 1 --originate 5 --size 200 --wait-ms 50 --quiet >/dev/null
+probe 2 --originate 5 --size 200 --wait-ms 50 --quiet >/dev/null
+wait_stat 2 rx_events_new $((ev2 + 5)) || fail=1
+wait_stat 1 rx_events_new $((ev1 + 5)) || fail=1
+echo "link up: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/5 of node 1's events, node 1" \
+	"got $(( $(stat 1 rx_events_new) - ev1 ))/5 of node 2's"
+
+# --- down on the tap's kernel side
+ip -n "$P-a" link set dev rtap1 down
+wait_link 0 "ip link set rtap1 down"
+if [ "$(stat 1 link_up)" != 0 ] || [ "$(stat 1 link_down_events)" != 1 ]; then
+	echo "FAIL: node 1 does not show its link down"
+	probe 1 --quiet
+	fail=1
+fi
+ev2=$(stat 2 rx_events_new)
+ld=$(drop 1 35)
+probe 1 --originate 3 --size 200 --wait-ms 200 --quiet >/dev/null
+ld2=$(drop 1 35)
+echo "link down: drop link_down $ld -> $ld2"
+if [ "${ld2:-0}" -le "${ld:-0}" ]; then
+	echo "FAIL: gossip while the link is down was not counted as link_down"
+	fail=1
+fi
+sleep 0.3
+if [ "$(stat 2 rx_events_new)" != "$ev2" ]; then
+	echo "FAIL: node 2 got events while node 1's link was down"
+	fail=1
+fi
+
+# --- up again
+ip -n "$P-a" link set dev rtap1 up
+wait_link 1 "ip link set rtap1 up"
+if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
+	echo "FAIL: node 1 does not show its link up again"
+	probe 1 --quiet
+	fail=1
+fi
+ev1=$(stat 1 rx_events_new)
+ev2=$(stat 2 rx_events_new)
+probe 1 --originate 20 --size 200 --wait-ms 50 --quiet >/dev/null
+probe 2 --originate 20 --size 200 --wait-ms 50 --quiet >/dev/null
+wait_stat 2 rx_events_new $((ev2 + 20)) || fail=1
+wait_stat 1 rx_events_new $((ev1 + 20)) || fail=1
+echo "link up again: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/20 of node 1's events," \
+	"node 1 got $(( $(stat 1 rx_events_new) - ev1 ))/20 of node 2's"
+echo "node 1: $(probe 1 --quiet)"
+if [ "$fail" = 0 ]; then
+	echo "PASS: net_tap link down/up seen and gossip resumed"
+fi
+exit $fail
