@@ -377,6 +377,7 @@ void cp_node_stop(struct cp_node *n)
 {
 	cp_loop_set_idle_poll(n->loop, NULL, NULL, 0, 0);
 	cp_loop_set_idle_wake_fd(n->loop, -1);
+	dp_client_detach_wake(&n->dp);
 	cp_loop_set_hook(n->loop, NULL, NULL);
 	cp_loop_timer_stop(n->tick);
 	cp_loop_timer_stop(n->slow);

@@ -76,6 +76,16 @@ int dp_client_attach_wake(struct dp_client *c)
 	return 0;
 }
 
+void dp_client_detach_wake(struct dp_client *c)
+{
+	if (c->dp_efd >= 0)
+		close(c->dp_efd);
+	if (c->cp_efd >= 0)
+		close(c->cp_efd);
+	c->dp_efd = c->cp_efd = -1;
+	c->wake = NULL;
+}
+
 int dp_client_wake_fd(const struct dp_client *c)
 {
 	return c->wake ? c->cp_efd : -1;

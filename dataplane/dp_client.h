@@ -33,6 +33,8 @@ int dp_client_attach(struct dp_client *c);
  * dp_client_idle(). Returns 0, or -ENOENT (a rumor-dp without wake-ups: the caller polls),
  * or the -errno of pidfd_open/pidfd_getfd. */
 int dp_client_attach_wake(struct dp_client *c);
+/* Close our copies of rumor-dp's eventfds (no more wake-ups either way); idempotent. */
+void dp_client_detach_wake(struct dp_client *c);
 /* The eventfd rumor-dp writes after dp2cp work for an idle client (-1 without wake-ups). */
 int dp_client_wake_fd(const struct dp_client *c);
 /* Done with dp2cp for now: ask rumor-dp for a wake-up at its next record. false when dp2cp
