@@ -168,6 +168,33 @@ struct rumor_msg {
 
 static_assert(sizeof(struct rumor_msg) <= RUMOR_MSG_SIZE, "message object too small");
 
+/* Jumbo frames (issue 18): an event of up to ~9 KiB fits one frame at MTU 9000 and not the
+ * RUMOR_MSG_ORIGINATE_DATA of a RUMOR_MSG_SIZE object. rumor-dp then makes the pool's objects
+ * larger (rumor_msg_size_for_event), and an ORIGINATE's events run on past the declared array
+ * to the object's end: rumor_msg_originate_cap(the pool's object size) bytes. Writes past the
+ * array go through rumor_msg_originate_data (the address from the object, not the member,
+ * so no compiler or _FORTIFY_SOURCE check holds them to the array's size). */
+#define RUMOR_MSG_ORIGINATE_OFF offsetof(struct rumor_msg, u.originate.data)
+static inline uint8_t *rumor_msg_originate_data(struct rumor_msg *msg)
+{
+	return (uint8_t *)msg + RUMOR_MSG_ORIGINATE_OFF;
+}
+/* The array grows by what the object has over RUMOR_MSG_SIZE: RUMOR_MSG_ORIGINATE_DATA in a
+ * default object, as before. */
+static inline size_t rumor_msg_originate_cap(size_t obj_size)
+{
+	return obj_size - (RUMOR_MSG_SIZE - RUMOR_MSG_ORIGINATE_DATA);
+}
+/* Object size for ORIGINATEs holding one event of @max_event bytes (at least RUMOR_MSG_SIZE,
+ * whole cache lines). */
+static inline size_t rumor_msg_size_for_event(size_t max_event)
+{
+	size_t need = (RUMOR_MSG_SIZE - RUMOR_MSG_ORIGINATE_DATA + 2 + max_event + 63) &
+		      ~(size_t)63;
+
+	return need > RUMOR_MSG_SIZE ? need : RUMOR_MSG_SIZE;
+}
+
 /* Append one event (u16 little-endian length, bytes) to packed events at @data + *@off,
  * @cap bytes in all; *@off moves past it. Returns 0 or -EMSGSIZE when it does not fit. The
  * API's send requests are packed with it too, then copied into an ORIGINATE. */
@@ -183,20 +210,28 @@ static inline int rumor_msg_originate_put(uint8_t *data, size_t cap, size_t *off
 	return 0;
 }
 
-/* Append one event to an ORIGINATE message (count and data_len follow). Returns 0 or
- * -EMSGSIZE when the message has no room for it. */
-static inline int rumor_msg_originate_add(struct rumor_msg *msg, const void *payload,
-					  uint16_t len)
+/* Append one event to an ORIGINATE message of a @obj_size-byte object (count and data_len
+ * follow). Returns 0 or -EMSGSIZE when the message has no room for it. */
+static inline int rumor_msg_originate_add_in(struct rumor_msg *msg, size_t obj_size,
+					     const void *payload, uint16_t len)
 {
 	struct rumor_msg_originate *o = &msg->u.originate;
 	size_t off = o->data_len;
-	int rc = rumor_msg_originate_put(o->data, RUMOR_MSG_ORIGINATE_DATA, &off, payload, len);
+	int rc = rumor_msg_originate_put(rumor_msg_originate_data(msg),
+					 rumor_msg_originate_cap(obj_size), &off, payload, len);
 
 	if (rc == 0) {
 		o->data_len = (uint16_t)off;
 		o->count++;
 	}
 	return rc;
+}
+
+/* The same in a RUMOR_MSG_SIZE object (a struct rumor_msg of its own, or the default pool's). */
+static inline int rumor_msg_originate_add(struct rumor_msg *msg, const void *payload,
+					  uint16_t len)
+{
+	return rumor_msg_originate_add_in(msg, RUMOR_MSG_SIZE, payload, len);
 }
 
 /* The next packed event at @data + *@off (@data_len bytes in all): *@payload, *@len, and

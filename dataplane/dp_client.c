@@ -27,6 +27,7 @@ int dp_client_attach(struct dp_client *c)
 	if (c->dp2cp == NULL || c->cp2dp == NULL || c->pool == NULL || mz == NULL)
 		return -ENOENT;
 	c->stats = mz->addr;
+	c->msg_size = c->pool->elt_size;
 	/* workers 1.. of a multi-worker rumor-dp: it creates their rings before worker 0's,
 	 * so they all exist once the lookup above found that one */
 	c->dp2cp_w[0] = c->dp2cp;

@@ -19,6 +19,7 @@ struct dp_client {
 	unsigned next_dp2cp;        /* where the next receive starts: no worker waits behind one */
 	struct rte_ring *cp2dp;
 	struct rte_mempool *pool;
+	size_t msg_size;            /* its objects' size: rumor_msg_originate_cap(msg_size) */
 	const struct rumor_dp_stats *stats;
 	struct dp_wake *wake; /* NULL: no wake-ups (dp_client_attach_wake not called, old rumor-dp) */
 	int dp_efd, cp_efd;   /* our copies of rumor-dp's eventfds, -1 without */

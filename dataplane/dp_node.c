@@ -926,14 +926,16 @@ static void clock_absorb(struct dp_node *n)
 	}
 }
 
-static void originate(struct dp_node *n, const struct rumor_msg_originate *o, uint64_t now)
+static void originate(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 {
+	const struct rumor_msg_originate *o = &msg->u.originate;
+	const uint8_t *data = rumor_msg_originate_data(msg); /* may run past o->data's size */
 	struct dp_open_frame *of = &n->of;
 	size_t cap = body_cap(n), off = 0, rem, clk;
 	unsigned need = 0, events;
 	uint64_t first = 0;
 
-	if (o->count == 0 || o->data_len > RUMOR_MSG_ORIGINATE_DATA) {
+	if (o->count == 0 || o->data_len > rumor_msg_originate_cap(n->msg_size)) {
 		ack(n, o->req_id, -EINVAL, 0, 0);
 		return;
 	}
@@ -949,7 +951,7 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 		uint16_t len;
 		size_t sz;
 
-		if (rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len) != 1) {
+		if (rumor_msg_originate_next(data, o->data_len, &off, &payload, &len) != 1) {
 			ack(n, o->req_id, -EINVAL, 0, 0);
 			return;
 		}
@@ -997,7 +999,7 @@ static void originate(struct dp_node *n, const struct rumor_msg_originate *o, ui
 		int rc;
 
 		/* the dry run checked every event */
-		(void)rumor_msg_originate_next(o->data, o->data_len, &off, &payload, &len);
+		(void)rumor_msg_originate_next(data, o->data_len, &off, &payload, &len);
 		rumor_vc_dense_tick(&n->clock, n->self, &seq);
 		/* keep the sparse copy in step without a full O(node ids) export */
 		if (!n->clock_dirty && rumor_vc_set(&n->clock_sparse, n->self, seq) != 0)
@@ -1724,7 +1726,7 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 	}
 	switch (msg->type) {
 	case RUMOR_MSG_ORIGINATE:
-		originate(n, &msg->u.originate, now);
+		originate(n, msg, now);
 		break;
 	case RUMOR_MSG_VIEW:
 		set_view(n, &msg->u.view);
@@ -2385,8 +2387,10 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 				   RING_F_SP_ENQ | RING_F_SC_DEQ);
 	n->cp2dp = rte_ring_create(RUMOR_SHM_CP2DP_RING, RUMOR_MSG_RING_SIZE, sock,
 				   RING_F_SC_DEQ);
-	/* No per-lcore cache: the secondary's lcore ids overlap ours. */
-	n->msg_pool = rte_mempool_create(RUMOR_SHM_MSG_POOL, pool, RUMOR_MSG_SIZE, 0, 0,
+	/* No per-lcore cache: the secondary's lcore ids overlap ours. Objects hold an
+	 * ORIGINATE of the largest event a frame carries (jumbo: more than RUMOR_MSG_SIZE). */
+	n->msg_size = (uint32_t)rumor_msg_size_for_event(rumor_wire_body_max(cfg->gossip.mtu));
+	n->msg_pool = rte_mempool_create(RUMOR_SHM_MSG_POOL, pool, n->msg_size, 0, 0,
 					 NULL, NULL, NULL, NULL, sock, 0);
 	n->hdr_pool = rte_pktmbuf_pool_create(HDR_POOL, 8191, 256, 0,
 					      RTE_PKTMBUF_HEADROOM + 128 + DP_COPY_BODY_MAX, sock);

@@ -169,6 +169,7 @@ struct dp_node {
 	struct rte_ring *dp2cp;
 	struct rte_ring *cp2dp;
 	struct rte_mempool *msg_pool;
+	uint32_t msg_size;           /* its objects' size (rumor_msg_size_for_event) */
 	unsigned nstash;                    /* messages taken in bulk: the pool has no cache */
 	void *stash[DP_MSG_STASH];
 	struct rte_mempool *rx_pool;

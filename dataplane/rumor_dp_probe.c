@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		default: rte_exit(EXIT_FAILURE, "bad arguments\n");
 		}
 	}
-	if (size > 4000)
+	if (size > 9216)
 		rte_exit(EXIT_FAILURE, "--size too large\n");
 	ret = dp_client_attach(&c);
 	if (ret != 0)
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (unsigned i = 0; i < originate; i++) {
-		uint8_t payload[4000];
+		static uint8_t payload[9216];
 		struct rumor_msg *m;
 
 		snprintf((char *)payload, sizeof(payload), "probe-%u-%u", c.stats->node_id, i);
@@ -179,7 +179,10 @@ int main(int argc, char **argv)
 		while (dp_client_msg_alloc(&c, RUMOR_MSG_ORIGINATE, &m) != 0)
 			drain(&c, release, quiet);
 		m->u.originate.req_id = i + 1;
-		rumor_msg_originate_add(m, payload, (uint16_t)size);
+		/* jumbo: the pool's objects hold what one frame carries at rumor-dp's MTU */
+		if (rumor_msg_originate_add_in(m, c.msg_size, payload, (uint16_t)size) != 0)
+			rte_exit(EXIT_FAILURE, "--size %u: over the %zu bytes an ORIGINATE holds\n",
+				 size, rumor_msg_originate_cap(c.msg_size) - 2);
 		while (dp_client_send(&c, m) != 0)
 			drain(&c, release, quiet);
 	}

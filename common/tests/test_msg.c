@@ -110,6 +110,40 @@ static void originate_full(void **state)
 	assert_int_equal(rumor_msg_originate_put(buf, sizeof(buf), &off, "", 0), -EMSGSIZE);
 }
 
+/* Jumbo objects: an 8 KiB event fits an object made for it, to its last byte, and is walked
+ * back whole; the default object's room is what it always was. */
+static void originate_jumbo_object(void **state)
+{
+	size_t obj = rumor_msg_size_for_event(8192);
+	struct rumor_msg *m = calloc(1, obj);
+	static uint8_t ev[8192 + 64];
+	const uint8_t *p = NULL;
+	uint16_t len = 0;
+	size_t off = 0;
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(rumor_msg_originate_cap(RUMOR_MSG_SIZE), RUMOR_MSG_ORIGINATE_DATA);
+	assert_int_equal(rumor_msg_size_for_event(100), RUMOR_MSG_SIZE);
+	assert_int_equal(obj % 64, 0);
+	assert_true(rumor_msg_originate_cap(obj) >= 8192 + 2);
+	for (size_t i = 0; i < sizeof(ev); i++)
+		ev[i] = (uint8_t)(i * 7);
+	/* the default object refuses it; this one takes it and then whatever room is left */
+	assert_int_equal(rumor_msg_originate_add(m, ev, 8192), -EMSGSIZE);
+	assert_int_equal(rumor_msg_originate_add_in(m, obj, ev, 8192), 0);
+	size_t left = rumor_msg_originate_cap(obj) - m->u.originate.data_len;
+	assert_true(left < 2 + 64);
+	if (left >= 2)
+		assert_int_equal(rumor_msg_originate_add_in(m, obj, ev, (uint16_t)(left - 2)), 0);
+	assert_int_equal(rumor_msg_originate_add_in(m, obj, ev, 0), -EMSGSIZE);
+	assert_int_equal(rumor_msg_originate_next(rumor_msg_originate_data(m),
+						  m->u.originate.data_len, &off, &p, &len), 1);
+	assert_int_equal(len, 8192);
+	assert_memory_equal(p, ev, 8192);
+	free(m);
+}
+
 static void originate_malformed(void **state)
 {
 	const uint8_t cut_len[] = { 0x03 };
@@ -138,6 +172,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(byteorder_round_trips),
 	cmocka_unit_test(originate_add_and_walk),
 	cmocka_unit_test(originate_full),
+	cmocka_unit_test(originate_jumbo_object),
 	cmocka_unit_test(originate_malformed),
 };
 

@@ -4,6 +4,7 @@
 # port's MAC), node 3 is a member without a process whose frames dp-jumbo-send writes.
 # 1. jumbo: an 8 KiB event of node 3 sent to node 2 is stored there and relayed over the
 #    veth to node 1 (rumor-dp to rumor-dp at MTU 9000);
+#    An 8 KiB event originated by node 1 (an ORIGINATE message, the API's path) reaches node 2;
 # 2. link down/up: `ip link set dev a0 down` on node 1's side: its link shows down, what it
 #    originates then is counted as link_down and reaches nobody; after `up` its link shows up
 #    again and every event originated after that reaches node 2 (and node 2's reach node 1).
@@ -150,6 +151,18 @@ wait_stat 2 rx_events_new 101 || fail=1
 wait_stat 1 rx_events_new 101 || fail=1
 echo "100 more 8 KiB events: node 2 stored $(stat 2 rx_events_new), node 1 got" \
 	"$(stat 1 rx_events_new) relayed (drops node 1: $(probe 1 --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p'))"
+
+# --- an 8 KiB event originated through an ORIGINATE message (what rumor-cp sends for the
+# API's send): the message pool's objects hold it at MTU 9000
+ev2=$(stat 2 rx_events_new)
+if ! probe 1 --originate 1 --size 8192 --wait-ms 50 --quiet >"$WORK/orig8k.log" 2>&1; then
+	echo "FAIL: node 1 cannot originate an 8 KiB event:"
+	cat "$WORK/orig8k.log"
+	fail=1
+fi
+wait_stat 2 rx_events_new $((ev2 + 1)) || fail=1
+echo "8 KiB event originated by node 1: node 2 has $(( $(stat 2 rx_events_new) - ev2 )) new," \
+	"node 1 refused $(stat 1 originate_refused)"
 
 # --- link down/up on node 1's side
 ev2=$(stat 2 rx_events_new)
