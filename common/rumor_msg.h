@@ -48,6 +48,7 @@ enum rumor_msg_type {
 	RUMOR_MSG_MEMBERS = 70,      /* Raft configuration + ordered-through seqs (tsrule) */
 	RUMOR_MSG_SEQ_FLOOR = 71,    /* the cluster has seen our seqs through this: stamp above */
 	RUMOR_MSG_KEYRING = 72,      /* the replicated gossip keyring (issue 14) */
+	RUMOR_MSG_PEER = 73,         /* a member added at run time: its data address */
 };
 
 /* A stored frame: the rumor part (fixed header + body, see rumor_wire.h) lives in the event
@@ -130,6 +131,17 @@ struct rumor_msg_seq_floor {
 	uint64_t floor;
 };
 
+/* A member of the Raft configuration that rumor-dp's config file did not name when it started
+ * (rumorctl add): its [node.ID] data address, from the config file as rumor-cp reads it now.
+ * rumor-dp adds it as a peer (template, ARP entry, static view) and takes its frames as a
+ * member's; a known id changes nothing. rumor-cp sends it with every MEMBERS. */
+struct rumor_msg_peer {
+	uint16_t id;
+	uint8_t mac[6];
+	uint8_t mac_arp;             /* 1: mac = arp (resolved by ARP) */
+	uint32_t ip;                 /* host order */
+};
+
 /* The replicated keyring as rumor-cp's state machine holds it (cp_fsm.h struct
  * cp_fsm_keyring: how it combines with the [auth] keyring file). Sent on every accepted
  * keyring entry and again while the dataplane's stats show an older @gen; the dataplane
@@ -163,6 +175,7 @@ struct rumor_msg {
 		struct rumor_msg_members members;
 		struct rumor_msg_seq_floor seq_floor;
 		struct rumor_msg_keyring keyring;
+		struct rumor_msg_peer peer;
 	} u;
 };
 
@@ -334,6 +347,8 @@ struct rumor_dp_stats {
 	uint64_t members_updates;            /* MEMBERS messages applied */
 	uint32_t members_n;                  /* members the rule uses now */
 	uint32_t members_from_cp;            /* 0: still the config file's node list */
+	uint32_t peers_added;                /* members added at run time (RUMOR_MSG_PEER) */
+	uint32_t peers_refused;              /* ... refused: config full, IP of another node */
 	/* budget refusals, indexed by rumor_dp_budget - 1 */
 	uint64_t budget_drops[RUMOR_DP_BUDGET_NREASONS];
 	uint64_t expire_asked;               /* EXPIRE sent: frames held past the age bound */

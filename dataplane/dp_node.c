@@ -306,7 +306,8 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 		sum += rumor_be_ld16(ip + i);
 	pe->csum_base = sum;
 	pe->ip = c->ip;
-	pe->valid = 1;
+	/* after the template: a peer added at run time is read by the other workers */
+	__atomic_store_n(&pe->valid, 1, __ATOMIC_RELEASE);
 }
 
 /* Write the L2-L4 prefix for @pe and the rumor header @hdr (patched) at @p. */
@@ -1603,6 +1604,52 @@ static void members_count(struct dp_node *n)
 	n->stats->members_n = members;
 }
 
+/* A member added at run time (RUMOR_MSG_PEER): worker 0 appends it to the config that every
+ * worker reads (entry first, then the count, so a worker sees all of it or none), builds its
+ * template or ARP entry (the peers are shared); every worker puts it into its static view.
+ * Before, such a member's frames were a stranger's (cap 0: dropped) on every node that had
+ * started without it, and its events were never ordered. */
+static void add_peer(struct dp_node *n, const struct rumor_msg_peer *p)
+{
+	struct rumor_config *cfg = n->cfg;
+	const struct rumor_node_conf *known;
+
+	if (p->id == 0 || p->id > RUMOR_NODE_ID_MAX || p->id == n->self)
+		return;
+	known = rumor_config_node(cfg, p->id);
+	if (n->wid == 0 && known == NULL) {
+		struct rumor_node_conf *c = &cfg->nodes[cfg->n_nodes];
+
+		if (cfg->n_nodes >= RUMOR_CONFIG_MAX_NODES || dp_arp_find(&n->arp, p->ip) != NULL ||
+		    p->ip == n->my_ip ||
+		    dp_arp_add(&n->arp, p->id, p->ip, p->mac_arp ? NULL : p->mac) != 0) {
+			n->stats->peers_refused++;
+			return;
+		}
+		memset(c, 0, sizeof(*c));
+		c->id = p->id;
+		c->ip = p->ip;
+		c->mac_arp = p->mac_arp != 0;
+		if (!c->mac_arp)
+			memcpy(c->mac, p->mac, 6);
+		__atomic_store_n(&cfg->n_nodes, (uint16_t)(cfg->n_nodes + 1), __ATOMIC_RELEASE);
+		if (c->mac_arp)
+			dp_node_peer_mac(n, c->id, NULL);
+		else
+			peer_build(n, c);
+		n->stats->arp_unresolved = n->arp.unresolved;
+		n->stats->peers_added++;
+		known = c;
+	}
+	if (known == NULL || n->view_from_cp)
+		return; /* a refused one; a view from the cp names it when it takes it */
+	for (unsigned i = 0; i < n->nview; i++)
+		if (n->view[i] == p->id)
+			return;
+	if (n->nview < RUMOR_VC_MAX_ENTRIES)
+		n->view[n->nview++] = p->id;
+}
+
 /* The Raft configuration replaces the config file's node list; reached seqs only rise. */
 static void set_members(struct dp_node *n, const struct rumor_msg_members *m)
 {
@@ -1723,6 +1770,13 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		if (msg->type == RUMOR_MSG_VIEW || msg->type == RUMOR_MSG_MEMBERS ||
 		    msg->type == RUMOR_MSG_RESYNC || msg->type == RUMOR_MSG_KEYRING)
 			broadcast(n, msg);
+		/* worker 0 first: the others' views take it only once it is in the config */
+		if (msg->type == RUMOR_MSG_PEER) {
+			add_peer(n, &msg->u.peer);
+			broadcast(n, msg);
+			rte_mempool_put(n->msg_pool, msg);
+			return;
+		}
 	}
 	switch (msg->type) {
 	case RUMOR_MSG_ORIGINATE:
@@ -1745,6 +1799,9 @@ void dp_node_cp_msg(struct dp_node *n, struct rumor_msg *msg, uint64_t now)
 		break;
 	case RUMOR_MSG_MEMBERS:
 		set_members(n, &msg->u.members);
+		break;
+	case RUMOR_MSG_PEER:
+		add_peer(n, &msg->u.peer);
 		break;
 	case RUMOR_MSG_SEQ_FLOOR:
 		seq_floor(n, &msg->u.seq_floor);
@@ -2314,7 +2371,7 @@ void dp_node_worker_bind(struct dp_node *w)
 
 int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 {
-	const struct rumor_config *cfg = p->cfg;
+	struct rumor_config *cfg = p->cfg;
 	const struct rumor_node_conf *me;
 	uint32_t slots, pool, pend;
 	int sock = (int)rte_socket_id(), rc = -ENOMEM;

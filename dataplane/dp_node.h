@@ -76,7 +76,7 @@ const char *dp_drop_name(unsigned idx);
 #define DP_AUTH_CLOCK_MASK ((1ull << DP_AUTH_LANE_SHIFT) - 1)
 
 struct dp_node_params {
-	const struct rumor_config *cfg;
+	struct rumor_config *cfg;   /* rumor-dp appends members added at run time (RUMOR_MSG_PEER) */
 	uint16_t node_id;
 	uint16_t port_id;
 	uint32_t store_slots;       /* 0: cfg->dataplane.store_slots */
@@ -197,7 +197,7 @@ struct dp_node {
 	struct dp_pull pulls[DP_PULL_MAX];
 	uint64_t pull_timeout;
 
-	const struct rumor_config *cfg;
+	struct rumor_config *cfg;           /* shared by the workers; worker 0 appends peers */
 	const struct rte_memzone *stats_mz;
 	bool clock_dirty;
 	struct rumor_vc clock_sparse;       /* cache of the dense clock */

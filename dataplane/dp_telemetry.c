@@ -81,6 +81,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "members", s->members_n);
 	U64(d, "members_from_cp", s->members_from_cp);
 	U64(d, "members_updates", s->members_updates);
+	U64(d, "peers_added", s->peers_added);
+	U64(d, "peers_refused", s->peers_refused);
 	return 0;
 }
 

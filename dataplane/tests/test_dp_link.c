@@ -318,6 +318,69 @@ static void test_link_lsc_claimed_silent(void **state)
 	assert_int_equal(fx.n.stats->nic[RUMOR_DP_LINK_LSC], 0);
 }
 
+/* A member added at run time (RUMOR_MSG_PEER from rumor-cp): node 9, in no config file this
+ * node started with. Its frames are a stranger's (cap 0: dropped) until the message, then a
+ * member's; it is in the static view (gossip goes to it); a second message changes nothing;
+ * an id whose IP another node has is refused. */
+static void test_peer_added_at_run_time(void **state)
+{
+	struct fixture *f = fx_start(1500);
+	static const uint8_t mac9[6] = { 2, 0, 0, 0, 0, 9 };
+	const uint32_t ip9 = 0x0a090009;
+	const struct dp_test_hop hop9 = { mac9, rumor_config_node(&cfg, SELF)->mac, ip9,
+					  rumor_config_node(&cfg, SELF)->ip, CLUSTER, 4 };
+	static uint8_t payload[64];
+	struct rumor_msg *m;
+	struct rte_mbuf *in;
+	bool in_view = false;
+	void *obj;
+
+	(void)state;
+	poll_at(f, 1000);
+	/* origin 2's frame relayed by 9: the link source is no configured node */
+	in = dp_test_gossip_frame(pkt_pool, &hop9, 2, 9, 1, payload, sizeof(payload));
+	assert_non_null(in);
+	inject(f, in);
+	drain(f);
+	assert_int_equal(f->n.stats->rx_frames_new, 0);
+	assert_int_equal(f->n.stats->budget_drops[RUMOR_DP_BUDGET_STRANGER - 1], 1);
+
+	for (int k = 0; k < 2; k++) { /* the second one is a repeat (rumor-cp sends it again) */
+		assert_int_equal(rte_mempool_get(f->n.msg_pool, &obj), 0);
+		m = obj;
+		memset(m, 0, sizeof(*m));
+		m->type = RUMOR_MSG_PEER;
+		m->u.peer = (struct rumor_msg_peer){ .id = 9, .ip = ip9 };
+		memcpy(m->u.peer.mac, mac9, 6);
+		dp_node_cp_msg(&f->n, m, f->now);
+	}
+	assert_int_equal(f->n.stats->peers_added, 1);
+	assert_int_equal(f->n.stats->peers_refused, 0);
+	assert_non_null(rumor_config_node(&cfg, 9));
+	assert_int_equal(f->n.nview, 3);
+	for (unsigned i = 0; i < f->n.nview; i++)
+		in_view |= f->n.view[i] == 9;
+	assert_true(in_view);
+
+	/* the same frame again: now a member's */
+	in = dp_test_gossip_frame(pkt_pool, &hop9, 2, 9, 1, payload, sizeof(payload));
+	inject(f, in);
+	drain(f);
+	assert_int_equal(f->n.stats->rx_frames_new, 1);
+	assert_int_equal(f->n.stats->budget_drops[RUMOR_DP_BUDGET_STRANGER - 1], 1);
+
+	/* node 10 claiming node 2's IP: refused, nothing added */
+	assert_int_equal(rte_mempool_get(f->n.msg_pool, &obj), 0);
+	m = obj;
+	memset(m, 0, sizeof(*m));
+	m->type = RUMOR_MSG_PEER;
+	m->u.peer = (struct rumor_msg_peer){ .id = 10, .ip = 0x0a090002, .mac_arp = 1 };
+	dp_node_cp_msg(&f->n, m, f->now);
+	assert_int_equal(f->n.stats->peers_refused, 1);
+	assert_null(rumor_config_node(&cfg, 10));
+	assert_int_equal(f->n.nview, 3);
+}
+
 /* MTU 9000: RX buffers hold a jumbo frame, an 8 KiB event is stored and forwarded whole. */
 static void test_jumbo(void **state)
 {
@@ -351,6 +414,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_arp_resolve, teardown),
 		cmocka_unit_test_teardown(test_link_down_up, teardown),
 		cmocka_unit_test_teardown(test_link_lsc_claimed_silent, teardown),
+		cmocka_unit_test_teardown(test_peer_added_at_run_time, teardown),
 		cmocka_unit_test_teardown(test_jumbo, teardown),
 	};
 
