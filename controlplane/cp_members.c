@@ -53,6 +53,28 @@ void cp_members_tick(struct cp_node *n, uint64_t now_ms)
 	n->members_ms = now_ms;
 }
 
+void cp_members_send_peers(struct cp_node *n, uint64_t now_ms)
+{
+	struct rumor_msg *m;
+
+	if (n->cfg.n_nodes <= n->cfg_start_n ||
+	    (n->peers_sent_n == n->cfg.n_nodes && now_ms - n->peers_sent_ms < CP_PEERS_PERIOD_MS))
+		return;
+	for (unsigned i = n->cfg_start_n; i < n->cfg.n_nodes; i++) {
+		const struct rumor_node_conf *c = &n->cfg.nodes[i];
+
+		if (cp_dp_alloc(n, RUMOR_MSG_PEER, &m) < 0)
+			return; /* ring or pool full: next tick */
+		m->u.peer = (struct rumor_msg_peer){ .id = c->id, .ip = c->ip,
+						     .mac_arp = c->mac_arp };
+		memcpy(m->u.peer.mac, c->mac, 6);
+		if (cp_dp_send(n, m) < 0)
+			return;
+	}
+	n->peers_sent_n = n->cfg.n_nodes;
+	n->peers_sent_ms = now_ms;
+}
+
 void cp_members_reject_jsonl(struct cp_jsonl *l, const struct cp_fsm_entry *e, const char *hex)
 {
 	const char *why = cp_batch_reason_text(e->reason);

@@ -27,6 +27,12 @@ uint64_t cp_members_build(const struct raft_configuration *conf, const uint64_t 
  * or CP_MEMBERS_PERIOD_MS passed. One node per process (state is static). */
 void cp_members_tick(struct cp_node *n, uint64_t now_ms);
 
+/* Each member added at run time (cfg.nodes[cfg_start_n..]) as a RUMOR_MSG_PEER, when one was
+ * added since the last time or CP_PEERS_PERIOD_MS passed (a restarted dataplane learns them
+ * again; a known one changes nothing there). From the tick, after MEMBERS. */
+#define CP_PEERS_PERIOD_MS 1000
+void cp_members_send_peers(struct cp_node *n, uint64_t now_ms);
+
 /* The JSON line of a reject record: {"gseq","origin","seq","id","rejected": reason}. */
 void cp_members_reject_jsonl(struct cp_jsonl *l, const struct cp_fsm_entry *e, const char *hex);
 

@@ -320,6 +320,7 @@ void cp_node_tick(struct cp_node *n)
 {
 	cp_leader_check(n);
 	cp_members_tick(n, cp_now_ms(n));
+	cp_members_send_peers(n, cp_now_ms(n));
 	cp_leader_propose(n);
 	if (n->lead.leading)
 		cp_leader_announce_durable(n);
@@ -427,6 +428,7 @@ int cp_node_init_core(struct cp_node *n)
 
 	if (n->env.version != CP_ENV_VERSION)
 		return -EPROTO;
+	n->cfg_start_n = n->peers_sent_n = n->cfg.n_nodes; /* the dataplane's config has these */
 	n->aframe = malloc(sizeof(*n->aframe));
 	n->aframe_slot = UINT32_MAX;
 	n->ts = malloc(sizeof(*n->ts));

@@ -122,6 +122,10 @@ struct cp_node {
 	uint64_t gcfloor_sent_ms;
 	bool members_sent;                /* cp_members: the last MEMBERS sent to the dataplane */
 	uint64_t members_hash, members_ms;
+	/* Members added at run time (rumorctl add): cfg.nodes[cfg_start_n..] were read from the
+	 * config file later (cp_node_io.c learn_data_peers) and go to the dataplane as PEERs. */
+	uint16_t cfg_start_n, peers_sent_n;
+	uint64_t peers_sent_ms, peers_read_ms, peers_warn_ms;
 	bool disk_low;                    /* free space below [storage] min_free_mb */
 	uint64_t disk_free_mb;
 

@@ -135,6 +135,62 @@ static void learn_members(struct cp_node *n)
 			cp_raftio_add_peer(&n->io, c->servers[i].id, c->servers[i].address);
 }
 
+/* A member in no config we started with (rumorctl add) has no data address here: the config
+ * file as it is now (the cluster script, or the operator, adds its [node.ID] to every node's)
+ * gives it, appended to ours, and cp_members_send_peers tells the dataplane. Read at most once
+ * a second while a member is missing. Without it the dataplanes took that member's frames as
+ * a stranger's and dropped them: its events were never ordered (`cluster_join`). */
+static void learn_data_peers(struct cp_node *n)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+	uint64_t now = cp_now_ms(n);
+	struct rumor_config *fresh;
+	char err[512];
+	bool missing = false;
+	unsigned had = n->cfg.n_nodes;
+
+	for (unsigned i = 0; i < c->n && !missing; i++)
+		missing = c->servers[i].id != n->self && c->servers[i].id <= RUMOR_NODE_ID_MAX &&
+			  !rumor_config_node(&n->cfg, (uint16_t)c->servers[i].id);
+	if (!missing || now - n->peers_read_ms < 1000)
+		return;
+	n->peers_read_ms = now;
+	if (!(fresh = malloc(sizeof(*fresh))))
+		return;
+	if (rumor_config_load(n->cfg.path, fresh, err, sizeof(err)) < 0) {
+		if (now - n->peers_warn_ms >= 60000) {
+			LOG(n, "members added at run time: cannot read %s again: %s", n->cfg.path, err);
+			n->peers_warn_ms = now;
+		}
+		free(fresh);
+		return;
+	}
+	for (unsigned i = 0; i < c->n; i++) {
+		uint16_t id = (uint16_t)c->servers[i].id;
+		const struct rumor_node_conf *nc;
+
+		if (id == n->self || c->servers[i].id > RUMOR_NODE_ID_MAX ||
+		    rumor_config_node(&n->cfg, id))
+			continue;
+		nc = rumor_config_node(fresh, id);
+		if (nc && n->cfg.n_nodes < RUMOR_CONFIG_MAX_NODES) {
+			n->cfg.nodes[n->cfg.n_nodes++] = *nc;
+			LOG(n, "member %u added at run time: its data address from %s, gossip to and "
+			    "from it", id, n->cfg.path);
+		} else if (now - n->peers_warn_ms >= 60000) {
+			LOG(n, "member %u is not in %s: no gossip to or from it until its [node.%u] "
+			    "is there", id, n->cfg.path, id);
+			n->peers_warn_ms = now;
+		}
+	}
+	free(fresh);
+	if (n->cfg.n_nodes != had) {
+		/* the PEERs first: the dataplane takes a view target only with its address */
+		cp_members_send_peers(n, now);
+		cp_view_peers_changed(n);
+	}
+}
+
 static void on_slow(struct cp_loop_timer *t)
 {
 	struct cp_node *n = t->data;
@@ -142,6 +198,7 @@ static void on_slow(struct cp_loop_timer *t)
 
 	check_disk(n);
 	learn_members(n);
+	learn_data_peers(n);
 	cp_metrics_node_tick(n, cp_now_ms(n)); /* publishes at most every 500 ms */
 	cp_keys_tick(n, cp_now_ms(n));
 	if (alive != n->dp_alive) {

@@ -257,6 +257,25 @@ void cp_view_net_peer_down(void *node, uint64_t id, int err)
 	flush(cv);
 }
 
+void cp_view_peers_changed(struct cp_node *n)
+{
+	struct cp_view *cv = n->view;
+	uint32_t ids[RUMOR_CONFIG_MAX_NODES];
+	size_t k = 0;
+
+	if (!cv)
+		return;
+	if (rumor_view_get_config(cv->v)->strategy == RUMOR_VIEW_STATIC) {
+		for (unsigned i = 0; i < n->cfg.n_nodes; i++)
+			if (n->cfg.nodes[i].id != n->self)
+				ids[k++] = n->cfg.nodes[i].id;
+		if (k)
+			rumor_view_join(cv->v, ids, k, cp_now_ms(n)); /* static: adds the new ones */
+	}
+	cv->push_pending = true;
+	sync_dataplane(cv);
+}
+
 /* ---------------------------------------------------------------- join */
 
 static void try_join(struct cp_view *cv, uint64_t now)

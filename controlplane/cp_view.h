@@ -24,6 +24,11 @@ struct cp_node;
  * library refuses), -ENOMEM, or the timer's error. */
 int cp_view_start(struct cp_node *n);
 
+/* Nodes were appended to n->cfg at run time (members added with rumorctl add) and their PEERs
+ * sent: static views take them as members, and every strategy pushes its view again (the
+ * dataplane drops targets it had no address for). */
+void cp_view_peers_changed(struct cp_node *n);
+
 /* Stop the timer and free the view; n->view becomes NULL so late transport callbacks are
  * ignored. Safe when cp_view_start never ran. */
 void cp_view_stop(struct cp_node *n);
