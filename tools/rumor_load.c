@@ -56,7 +56,7 @@ static struct {
 	double rate, kv, timeout;
 	bool wait_applied, json;
 	const char *ack;            /* "stamped" (the default), "durable" or "applied" */
-	const char *acked_out, *applied_out;
+	const char *acked_out, *applied_out, *lat_out;
 } opt = { .events = 1000, .size = 64, .batch = 16, .pipeline = 4, .timeout = 60 };
 
 static struct seqrec *tab;
@@ -265,6 +265,9 @@ static void usage(FILE *f)
 		"  --timeout S       give up waiting after S seconds (60)\n"
 		"  --acked-ids FILE  write the ids of acknowledged events\n"
 		"  --applied-ids FILE write the ids of events seen applied (needs --wait-applied)\n"
+		"  --lat-out FILE    one line per applied event: ms since the start it was sent,\n"
+		"                    its send->applied latency in ms (needs --wait-applied); the\n"
+		"                    first line is \"# t0_ms T\", the start on CLOCK_MONOTONIC\n"
 		"  --json            summary as one JSON object\n"
 		"-n ID uses $RUMOR_RUN/node-ID.sock. Exit: 0 ok, 1 events lost, 2 usage,\n"
 		"3 node unreachable or not every event could be sent.\n");
@@ -279,6 +282,7 @@ static int parse_args(int argc, char **argv)
 		{ "wait-applied", 0, 0, 'w' }, { "timeout", 1, 0, 't' },
 		{ "json", 0, 0, 'j' },         { "acked-ids", 1, 0, 'A' },
 		{ "applied-ids", 1, 0, 'P' },  { "ack", 1, 0, 'a' },
+		{ "lat-out", 1, 0, 'L' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -301,6 +305,7 @@ static int parse_args(int argc, char **argv)
 		case 'j': opt.json = true; break;
 		case 'A': opt.acked_out = optarg; break;
 		case 'P': opt.applied_out = optarg; break;
+		case 'L': opt.lat_out = optarg; break;
 		case 'a': opt.ack = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -729,6 +734,9 @@ int main(int argc, char **argv)
 	uint64_t *lat = malloc((acked + 1) * sizeof(*lat)), nl = 0, lost = 0;
 	FILE *fa = opt.acked_out ? fopen(opt.acked_out, "w") : NULL;
 	FILE *fp = opt.applied_out ? fopen(opt.applied_out, "w") : NULL;
+	FILE *fl = opt.lat_out ? fopen(opt.lat_out, "w") : NULL;
+	if (fl) /* the start on CLOCK_MONOTONIC: to line the series up with other logs */
+		fprintf(fl, "# t0_ms %.3f\n", (double)t0 / 1e6);
 	for (size_t i = 0; i < tab_cap; i++) {
 		struct seqrec *s = &tab[i];
 		if (!s->seq || !s->acked)
@@ -739,6 +747,9 @@ int main(int argc, char **argv)
 			if (fp)
 				fprintf(fp, "%s\n", s->id);
 			lat[nl++] = s->t_applied > s->t_sent ? s->t_applied - s->t_sent : 0;
+			if (fl)
+				fprintf(fl, "%.3f %.3f\n", (double)(s->t_sent - t0) / 1e6,
+					(double)lat[nl - 1] / 1e6);
 		} else if (opt.wait_applied) {
 			lost++;
 		}
@@ -747,6 +758,8 @@ int main(int argc, char **argv)
 		fclose(fa);
 	if (fp)
 		fclose(fp);
+	if (fl)
+		fclose(fl);
 	qsort(lat, nl, sizeof(*lat), cmp_u64);
 #define PCT(p) (nl ? (double)lat[(size_t)((double)(nl - 1) * (p))] / 1e6 : 0.0)
 	double el = (double)(t_end - t0) / 1e9;
