@@ -123,6 +123,8 @@ struct cp_plog_stats {
     uint64_t buffered_bytes;
     uint64_t torn_truncated;     /* at load */
     uint64_t prefills;           /* segments zero-filled (cfg.prealloc) */
+    uint64_t spares;             /* ... of them made ahead, before their roll */
+    uint64_t spare_waits;        /* rolls that waited for the spare to be made */
     uint64_t segments_deleted;
     uint64_t read_errors;
 };
