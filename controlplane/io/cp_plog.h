@@ -110,9 +110,12 @@ uint64_t cp_plog_next_seq(const struct cp_plog *pl, uint16_t origin, uint64_t af
 
 /* Delete closed segments every record of which is covered: for each record, its last seq
  * <= covered[origin] (@covered has CP_PLOG_ORIGIN_MAX + 1 entries). The open segment is
- * never deleted. Index entries of deleted records are dropped. Returns segments deleted,
- * or -errno of unlink (the segments before it are deleted). */
+ * never deleted. Index entries of deleted records are dropped at once; the files are
+ * unlinked (then the directory synced) by io_uring requests on the loop afterwards, failures
+ * logged. Returns the segments dropped. */
 int cp_plog_gc(struct cp_plog *pl, const uint64_t *covered);
+/* Unlinks of dropped segments still in flight or queued. */
+bool cp_plog_gc_pending(const struct cp_plog *pl);
 
 struct cp_plog_stats {
     uint64_t appends, append_bytes, dup_appends;
