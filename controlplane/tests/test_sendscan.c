@@ -243,8 +243,10 @@ static void sendscan_falls_back(void **state)
 	not_mine("{\"cmd\":\"send\",\"data\":\"x\",}");
 	not_mine("{\"cmd\":\"send\",\"data\":\"x\"} x");
 	not_mine("{\"cmd\":\"send\",\"data\":\"x\"}{}");
-	mine_not_n("{\"cmd\":\"send\",\"data\":\"x\"}\0", 30);
-	mine_not_n("{\"cmd\":\"send\",\"data\":\"x\0\"}", 29);
+	static const char nul_after[] = "{\"cmd\":\"send\",\"data\":\"x\"}\0";
+	static const char nul_in[] = "{\"cmd\":\"send\",\"data\":\"x\0\"}";
+	mine_not_n(nul_after, sizeof(nul_after) - 1);
+	mine_not_n(nul_in, sizeof(nul_in) - 1);
 	/* an event over a frame */
 	char line[2048];
 	char ev[MAX_EVENT + 2];
