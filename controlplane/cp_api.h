@@ -18,6 +18,10 @@ struct cp_api_ops {
 	void *arg;
 	/* One parsed request. Answer with cp_api_reply(), now or later (send --wait, watch). */
 	void (*request)(void *arg, struct cp_api_client *c, json_t *req);
+	/* Optional, tried first on every line (@len bytes, no newline): 1 when it answered the
+	 * line itself, 0 to have it parsed and given to request. The admin guard runs only on
+	 * request's path: this may take client commands only (cp_api_is_admin_cmd 0). */
+	int (*line)(void *arg, struct cp_api_client *c, const char *line, size_t len);
 	/* The client is gone: forget every reference to it (pending waits, watches). */
 	void (*closed)(void *arg, struct cp_api_client *c);
 };

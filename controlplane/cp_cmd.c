@@ -17,6 +17,7 @@
 #include "cp_order.h"
 #include "cp_raftio.h"
 #include "cp_sendreq.h"
+#include "cp_sendscan.h"
 #include "cp_view.h"
 #include "dp_node.h"
 #include "rumor_be.h"
@@ -293,9 +294,10 @@ static void cmd_clock(struct cp_node *n, struct cp_api_client *c)
  * first_seq and count are enough for a client computing them), "tag": integer (echoed in the
  * reply, success or error, to match pipelined requests), "request_id": string (a retry with
  * the same id and events returns the first request's outcome instead of making new events). */
-static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void send_error(struct cp_api_client *c, const json_t *tag, const char *fmt, ...)
+static void send_error(struct cp_api_client *c, const struct cp_sendreq_opts *ro,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void send_error(struct cp_api_client *c, const struct cp_sendreq_opts *ro,
+		       const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -304,59 +306,87 @@ static void send_error(struct cp_api_client *c, const json_t *tag, const char *f
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-	if (json_is_integer(tag))
-		json_object_set_new(r, "tag", json_integer(json_integer_value(tag)));
+	if (ro->has_tag)
+		json_object_set_new(r, "tag", json_integer(ro->tag));
 	cp_api_reply(c, r);
+}
+
+/* The largest event one frame carries at our MTU. */
+static size_t send_max_event(const struct cp_node *n)
+{
+	return rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
+	       RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
+}
+
+/* A send request once read, by jansson (cmd_send) or by cp_sendscan (cp_cmd_line): its
+ * options checked in cmd_send's order, then its @count events (@len bytes packed in @buf)
+ * originated. @pack_err: cp_sendreq_pack's refusal, or NULL. */
+static void send_run(struct cp_node *n, struct cp_api_client *c, const struct cp_sendreq_opts *ro,
+		     const uint8_t *buf, size_t len, uint16_t count, const char *pack_err)
+{
+	const char *ack = ro->ack;
+	struct cp_send_opts opt = { .ack = ro->wait ? CP_ACK_APPLIED : CP_ACK_STAMPED,
+				    .ids = ro->ids, .has_tag = ro->has_tag, .tag = ro->tag };
+
+	if (ro->reqid_bad) {
+		send_error(c, ro, "send: request_id must be a string of 1..%d bytes", CP_REQID_MAX);
+		return;
+	}
+	opt.reqid = ro->reqid;
+	if (ack && !strcmp(ack, "durable"))
+		opt.ack = CP_ACK_DURABLE;
+	else if (ack && !strcmp(ack, "applied"))
+		opt.ack = CP_ACK_APPLIED;
+	else if (ack && strcmp(ack, "stamped")) {
+		send_error(c, ro, "send: ack must be \"stamped\", \"durable\" or \"applied\"");
+		return;
+	}
+	if (pack_err) {
+		send_error(c, ro, "%s", pack_err);
+		return;
+	}
+	int rc = cp_node_originate(n, c, &opt, buf, (uint16_t)len, count);
+	if (rc < 0)
+		send_error(c, ro, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
+					   rc == -ENOBUFS ? "dataplane queue full, retry" :
+					   rc == -EAGAIN ? "node is starting (learning its next "
+							    "sequence from the leader), retry" :
+					   rc == -EINPROGRESS ? "request_id in progress, retry" :
+					   rc == -ENOSPC ? "no space left on this node's disk (below "
+							   "[storage] min_free_mb or a write failed), "
+							   "refused; retry later" :
+					   rc == -EEXIST ? "request_id already used for other events" :
+					   rc == -ENAMETOOLONG ? "request_id longer than 64 bytes" :
+							    strerror(-rc));
 }
 
 static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 {
 	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
 	char err[160];
-	size_t len;
-	uint16_t count;
-	const json_t *tag = json_object_get(req, "tag");
-	const char *ack = json_string_value(json_object_get(req, "ack"));
-	struct cp_send_opts opt = { .ack = json_is_true(json_object_get(req, "wait")) ?
-					  CP_ACK_APPLIED : CP_ACK_STAMPED,
-				    .ids = !json_is_false(json_object_get(req, "ids")),
-				    .has_tag = json_is_integer(tag),
-				    .tag = json_integer_value(tag) };
-	size_t max_event = rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
-			   RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
+	size_t len = 0;
+	uint16_t count = 0;
+	struct cp_sendreq_opts ro;
 
-	const json_t *rid = json_object_get(req, "request_id");
-	if (rid && !json_is_string(rid)) {
-		send_error(c, tag, "send: request_id must be a string of 1..%d bytes", CP_REQID_MAX);
-		return;
-	}
-	opt.reqid = json_string_value(rid);
-	if (ack && !strcmp(ack, "durable"))
-		opt.ack = CP_ACK_DURABLE;
-	else if (ack && !strcmp(ack, "applied"))
-		opt.ack = CP_ACK_APPLIED;
-	else if (ack && strcmp(ack, "stamped")) {
-		send_error(c, tag, "send: ack must be \"stamped\", \"durable\" or \"applied\"");
-		return;
-	}
-	if (cp_sendreq_pack(req, max_event, n->cfg.gossip.mtu, buf, sizeof(buf), &len, &count,
-			    err, sizeof(err)) < 0) {
-		send_error(c, tag, "%s", err);
-		return;
-	}
-	int rc = cp_node_originate(n, c, &opt, buf, (uint16_t)len, count);
-	if (rc < 0)
-		send_error(c, tag, "send: %s", rc == -ENOTCONN ? "dataplane is down" :
-					    rc == -ENOBUFS ? "dataplane queue full, retry" :
-					    rc == -EAGAIN ? "node is starting (learning its next "
-							     "sequence from the leader), retry" :
-					    rc == -EINPROGRESS ? "request_id in progress, retry" :
-					    rc == -ENOSPC ? "no space left on this node's disk (below "
-							    "[storage] min_free_mb or a write failed), "
-							    "refused; retry later" :
-					    rc == -EEXIST ? "request_id already used for other events" :
-					    rc == -ENAMETOOLONG ? "request_id longer than 64 bytes" :
-							     strerror(-rc));
+	cp_sendreq_opts_json(req, &ro);
+	int rc = cp_sendreq_pack(req, send_max_event(n), n->cfg.gossip.mtu, buf, sizeof(buf), &len,
+				 &count, err, sizeof(err));
+	send_run(n, c, &ro, buf, len, count, rc < 0 ? err : NULL);
+}
+
+/* cp_api's line hook: a send request cp_sendscan reads whole skips jansson (the others, and
+ * every line it leaves, go to cp_cmd_request). Only send is taken: a client command, so
+ * the admin guard it bypasses would pass it anyway. */
+int cp_cmd_line(void *arg, struct cp_api_client *c, const char *line, size_t len)
+{
+	struct cp_node *n = arg;
+	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
+	struct cp_sendscan s;
+
+	if (!cp_sendscan(line, len, send_max_event(n), buf, sizeof(buf), &s))
+		return 0;
+	send_run(n, c, &s.opt, buf, s.len, s.count, NULL);
+	return 1;
 }
 
 static json_t *event_json(struct cp_node *n, const struct cp_fsm_entry *e)

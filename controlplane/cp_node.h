@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cp_appmsg.h" /* the APP message types */
@@ -49,6 +50,7 @@ void cp_node_stop(struct cp_node *n);
 /* API request dispatcher (cp_cmd.c). */
 void cp_cmd_request(void *arg, struct cp_api_client *c, json_t *req);
 void cp_cmd_client_closed(void *arg, struct cp_api_client *c);
+int cp_cmd_line(void *arg, struct cp_api_client *c, const char *line, size_t len);
 
 /* Originate client events (cp_node.c): @count events packed as (u16 LE len, bytes).
  * The ack lists their ids unless told not to (clients that compute ids themselves skip

@@ -390,7 +390,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 	if ((rc = cp_view_start(n)) < 0) /* cp_view hook */
 		return rc;
 
-	struct cp_api_ops ops = { .arg = n, .request = cp_cmd_request,
+	struct cp_api_ops ops = { .arg = n, .request = cp_cmd_request, .line = cp_cmd_line,
 				  .closed = cp_cmd_client_closed };
 	if ((rc = cp_api_open(loop, n->api_path, &ops, &n->api)) < 0) {
 		fprintf(stderr, "rumor-cp: api socket %s: %s\n", n->api_path, strerror(-rc));

@@ -1,10 +1,23 @@
-/* cp_sendreq: packing a send request's events. */
+/* cp_sendreq: a send request's options and events, read from jansson's object. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cp_sendreq.h"
 #include "rumor_msg.h"
+
+void cp_sendreq_opts_json(const json_t *req, struct cp_sendreq_opts *o)
+{
+	const json_t *tag = json_object_get(req, "tag"), *rid = json_object_get(req, "request_id");
+
+	*o = (struct cp_sendreq_opts){ .wait = json_is_true(json_object_get(req, "wait")),
+				       .ids = !json_is_false(json_object_get(req, "ids")),
+				       .has_tag = json_is_integer(tag),
+				       .tag = json_integer_value(tag),
+				       .reqid_bad = rid && !json_is_string(rid),
+				       .reqid = json_string_value(rid),
+				       .ack = json_string_value(json_object_get(req, "ack")) };
+}
 
 int cp_sendreq_pack(const json_t *req, size_t max_event, unsigned mtu, uint8_t *buf,
 		    size_t cap, size_t *len, uint16_t *count, char *err, size_t errlen)

@@ -42,6 +42,47 @@ static void reply_tagged(struct cp_api_client *c, json_t *r, bool has_tag, int64
 	cp_api_reply(c, r);
 }
 
+/* The successful replies to sends (one or more per request at the maximum load) are written
+ * as lines, without jansson objects: the same keys in the same order as json_pack and
+ * json_dumps(JSON_COMPACT) gave. reply_begin starts {"ok":true, and the rest follows. */
+static struct cp_jsonl *reply_begin(struct cp_node *n)
+{
+	static const char head[] = "{\"ok\":true,";
+	struct cp_jsonl *l = &n->subs.reply;
+
+	cp_jsonl_reset(l);
+	cp_jsonl_raw(l, head, sizeof(head) - 1);
+	return l;
+}
+
+static void reply_key_u64(struct cp_jsonl *l, const char *key, uint64_t v)
+{
+	cp_jsonl_raw(l, key, strlen(key));
+	cp_jsonl_u64(l, v);
+}
+
+static void reply_key_id(struct cp_jsonl *l, const char *key, const char *hex)
+{
+	cp_jsonl_raw(l, key, strlen(key));
+	cp_jsonl_raw(l, "\"", 1);
+	cp_jsonl_raw(l, hex, strlen(hex));
+	cp_jsonl_raw(l, "\"", 1);
+}
+
+/* ,"tag":T} and the line to @c (none when out of memory, as json_pack's NULL gave none) */
+static void reply_end(struct cp_api_client *c, struct cp_jsonl *l, bool has_tag, int64_t tag)
+{
+	if (has_tag) {
+		cp_jsonl_raw(l, ",\"tag\":", 7);
+		if (tag < 0)
+			cp_jsonl_raw(l, "-", 1);
+		cp_jsonl_u64(l, tag < 0 ? -(uint64_t)tag : (uint64_t)tag);
+	}
+	cp_jsonl_raw(l, "}", 1);
+	if (!l->oom)
+		cp_api_reply_line(c, l->p, l->len);
+}
+
 /* Our events through @through are on a majority's disks (the leader said so, or they were
  * applied): answer the clients that asked for "durable". */
 /* The highest seq of @origin this node knows of: ordered, in its payload log, reported to
@@ -115,11 +156,13 @@ static void durable_reply(struct cp_node *n, struct cp_waiter *w, const char *er
 	if (w->client && !error) {
 		cp_metrics_observe(n->metrics, CP_ACK_DURABLE, w->t0_us, cp_now_us(n));
 		rumor_event_id_hex(&w->id, hex);
-		reply_tagged(w->client,
-			     json_pack("{s:b, s:s, s:s, s:i, s:I, s:I}", "ok", 1, "ack", "durable",
-				       "id", hex, "origin", n->self, "first_seq",
-				       (json_int_t)w->first_seq, "seq", (json_int_t)w->seq),
-			     w->has_tag, w->tag);
+		struct cp_jsonl *l = reply_begin(n);
+		cp_jsonl_raw(l, "\"ack\":\"durable\"", 15);
+		reply_key_id(l, ",\"id\":", hex);
+		reply_key_u64(l, ",\"origin\":", n->self);
+		reply_key_u64(l, ",\"first_seq\":", w->first_seq);
+		reply_key_u64(l, ",\"seq\":", w->seq);
+		reply_end(w->client, l, w->has_tag, w->tag);
 	} else if (w->client) {
 		reply_tagged(w->client, json_pack("{s:b, s:s}", "ok", 0, "error", error),
 			     w->has_tag, w->tag);
@@ -221,14 +264,23 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 	if (o->client && o->ack == CP_ACK_STAMPED)
 		cp_metrics_observe(n->metrics, CP_ACK_STAMPED, o->t0_us, cp_now_us(n));
 	if (o->client && o->ack == CP_ACK_STAMPED && !o->ids) {
-		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "origin", n->self,
-						  "first_seq", (json_int_t)a->first_seq, "count",
-						  a->count),
-			     o->has_tag, o->tag);
+		struct cp_jsonl *l = reply_begin(n);
+		reply_key_u64(l, "\"origin\":", n->self);
+		reply_key_u64(l, ",\"first_seq\":", a->first_seq);
+		reply_key_u64(l, ",\"count\":", a->count);
+		reply_end(o->client, l, o->has_tag, o->tag);
 		free(o);
 		return;
 	}
-	json_t *ids = json_array();
+	/* stamped: every event's id in the reply; durable or applied: the last one's waits */
+	bool stamped = o->client && o->ack == CP_ACK_STAMPED;
+	struct cp_jsonl *l = NULL;
+	if (stamped) {
+		l = reply_begin(n);
+		reply_key_u64(l, "\"origin\":", n->self);
+		reply_key_u64(l, ",\"first_seq\":", a->first_seq);
+		cp_jsonl_raw(l, ",\"ids\":[", 8);
+	}
 	size_t off = 0;
 	const uint8_t *ev;
 	uint16_t len;
@@ -237,9 +289,13 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 	     i++) {
 		struct rumor_event_id id;
 		char hex[33];
+		if (!stamped && !(o->client && i + 1 == o->count))
+			continue; /* an id nobody reads */
 		rumor_event_id_compute(n->self, a->first_seq + i, ev, len, &id);
-		rumor_event_id_hex(&id, hex);
-		json_array_append_new(ids, json_string(hex));
+		if (stamped) {
+			rumor_event_id_hex(&id, hex);
+			reply_key_id(l, i ? "," : "", hex);
+		}
 		if (o->ack != CP_ACK_STAMPED && o->client && i + 1 == o->count) {
 			struct cp_waiter *w = calloc(1, sizeof(*w));
 			if (!w) {
@@ -261,12 +317,10 @@ static void orig_stamped(struct cp_node *n, struct cp_orig *o, uint64_t first_se
 				waiter_insert(&n->subs.dwaiters, &n->subs.dwaiters_tail, w);
 		}
 	}
-	if (o->client && o->ack == CP_ACK_STAMPED) {
-		reply_tagged(o->client, json_pack("{s:b, s:i, s:I, s:o}", "ok", 1, "origin", n->self,
-						  "first_seq", (json_int_t)a->first_seq, "ids", ids),
-			     o->has_tag, o->tag);
-	} else
-		json_decref(ids);
+	if (stamped) {
+		cp_jsonl_raw(l, "]", 1);
+		reply_end(o->client, l, o->has_tag, o->tag);
+	}
 	free(o);
 }
 
@@ -425,14 +479,16 @@ void cp_subs_notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, con
 		if (!n->subs.waiters)
 			n->subs.waiters_tail = &n->subs.waiters;
 		if (w->client) {
-			json_t *r;
 			if (w->seq == e->seq && e->kind == CP_BATCH_EVENT &&
 			    rumor_event_id_equal(&w->id, &e->id)) {
 				cp_metrics_observe(n->metrics, CP_ACK_APPLIED, w->t0_us,
 						   cp_now_us(n));
-				r = json_pack("{s:b, s:s, s:i, s:I, s:I}", "ok", 1, "id", hex, "origin",
-					      n->self, "seq", (json_int_t)e->seq, "gseq",
-					      (json_int_t)e->gseq);
+				struct cp_jsonl *l = reply_begin(n);
+				reply_key_id(l, "\"id\":", hex);
+				reply_key_u64(l, ",\"origin\":", n->self);
+				reply_key_u64(l, ",\"seq\":", e->seq);
+				reply_key_u64(l, ",\"gseq\":", e->gseq);
+				reply_end(w->client, l, w->has_tag, w->tag);
 			} else {
 				char msg[128];
 				snprintf(msg, sizeof(msg), w->seq == e->seq && e->kind == CP_BATCH_EVENT ?
@@ -440,9 +496,9 @@ void cp_subs_notify_applied(struct cp_node *n, const struct cp_fsm_entry *e, con
 					 "event %u:%" PRIu64 " was skipped", n->self, w->seq);
 				if (w->seq == e->seq && e->kind == CP_BATCH_REJECT)
 					cp_members_reject_msg(msg, sizeof(msg), n->self, e);
-				r = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+				reply_tagged(w->client, json_pack("{s:b, s:s}", "ok", 0, "error", msg),
+					     w->has_tag, w->tag);
 			}
-			reply_tagged(w->client, r, w->has_tag, w->tag);
 		}
 		free(w);
 	}
@@ -499,5 +555,6 @@ void cp_subs_free(struct cp_node *n)
 	for (unsigned i = 0; i < s->parked_n; i++)
 		n->env.dp_free(n->env.arg, s->parked[i]);
 	cp_reqids_fini(&s->reqids);
+	cp_jsonl_free(&s->reply);
 	memset(s, 0, sizeof(*s));
 }

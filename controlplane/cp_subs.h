@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cp_jsonl.h"
 #include "cp_reqids.h"
 #include "rumor_msg.h"
 #include "rumor_wire.h"
@@ -70,6 +71,7 @@ struct cp_subs {
 	struct rumor_msg *parked[CP_PARKED_MAX]; /* originations waiting for the seq floor */
 	unsigned parked_n;
 	struct cp_watcher *watchers;
+	struct cp_jsonl reply;            /* a send's reply line being written */
 };
 
 void cp_subs_notify_gossip(struct cp_node *n, const struct rumor_wire_frame *f);
