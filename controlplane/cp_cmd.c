@@ -311,11 +311,15 @@ static void send_error(struct cp_api_client *c, const struct cp_sendreq_opts *ro
 	cp_api_reply(c, r);
 }
 
-/* The largest event one frame carries at our MTU. */
+/* The largest event one frame carries at our MTU, with a clock of every id it can name. The
+ * bound of RUMOR_VC_MAX_ENTRIES (256) ids it had before left 6,366 of the 8,944 bytes a frame
+ * carries at MTU 9000, and at 1500 it wrapped around (no limit but the message's). */
 static size_t send_max_event(const struct cp_node *n)
 {
-	return rumor_wire_body_max(n->cfg.gossip.mtu) - RUMOR_VC_MAX_ENTRIES *
-	       RUMOR_VC_WIRE_ENTRY - RUMOR_WIRE_EVENT_HDR_LEN;
+	size_t body = rumor_wire_body_max(n->cfg.gossip.mtu);
+	size_t clock = (size_t)n->clock_entries_max * RUMOR_VC_WIRE_ENTRY + RUMOR_WIRE_EVENT_HDR_LEN;
+
+	return body > clock ? body - clock : 0;
 }
 
 /* A send request once read, by jansson (cmd_send) or by cp_sendscan (cp_cmd_line): its
@@ -360,18 +364,19 @@ static void send_run(struct cp_node *n, struct cp_api_client *c, const struct cp
 							    strerror(-rc));
 }
 
+/* Events are packed into n->sendbuf (what one ORIGINATE of the dataplane holds: about 8.8 KiB
+ * at MTU 9000, 4064 bytes at 1500); cp_node_originate copies them before it returns. */
 static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 {
-	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
 	char err[160];
 	size_t len = 0;
 	uint16_t count = 0;
 	struct cp_sendreq_opts ro;
 
 	cp_sendreq_opts_json(req, &ro);
-	int rc = cp_sendreq_pack(req, send_max_event(n), n->cfg.gossip.mtu, buf, sizeof(buf), &len,
-				 &count, err, sizeof(err));
-	send_run(n, c, &ro, buf, len, count, rc < 0 ? err : NULL);
+	int rc = cp_sendreq_pack(req, send_max_event(n), n->cfg.gossip.mtu, n->sendbuf,
+				 n->orig_cap, &len, &count, err, sizeof(err));
+	send_run(n, c, &ro, n->sendbuf, len, count, rc < 0 ? err : NULL);
 }
 
 /* cp_api's line hook: a send request cp_sendscan reads whole skips jansson (the others, and
@@ -380,12 +385,11 @@ static void cmd_send(struct cp_node *n, struct cp_api_client *c, json_t *req)
 int cp_cmd_line(void *arg, struct cp_api_client *c, const char *line, size_t len)
 {
 	struct cp_node *n = arg;
-	uint8_t buf[RUMOR_MSG_ORIGINATE_DATA];
 	struct cp_sendscan s;
 
-	if (!cp_sendscan(line, len, send_max_event(n), buf, sizeof(buf), &s))
+	if (!cp_sendscan(line, len, send_max_event(n), n->sendbuf, n->orig_cap, &s))
 		return 0;
-	send_run(n, c, &s.opt, buf, s.len, s.count, NULL);
+	send_run(n, c, &s.opt, n->sendbuf, s.len, s.count, NULL);
 	return 1;
 }
 

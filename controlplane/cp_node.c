@@ -348,10 +348,38 @@ static void send_applied(struct cp_node *n, uint64_t now)
 			cp_peer_send(n, c->servers[i].id, CP_APP_APPLIED, &iov, 1);
 }
 
+/* Ids a clock of ours can name: the config's, the Raft configuration's, and every origin the
+ * order has seen (the dataplane's clock keeps each id it ever merged). */
+static bool in_raft_conf(const struct raft_configuration *c, unsigned id)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->servers[i].id == id)
+			return true;
+	return false;
+}
+
+static unsigned clock_entries_bound(const struct cp_node *n)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+	const uint64_t *wm = cp_fsm_watermarks(n->fsm);
+	unsigned k = n->cfg.n_nodes;
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->servers[i].id <= RUMOR_NODE_ID_MAX &&
+		    !rumor_config_node(&n->cfg, (uint16_t)c->servers[i].id))
+			k++;
+	for (unsigned o = 1; wm && o <= RUMOR_NODE_ID_MAX; o++)
+		if (wm[o] && !rumor_config_node(&n->cfg, (uint16_t)o) &&
+		    !in_raft_conf(c, o))
+			k++;
+	return k < RUMOR_VC_MAX_ENTRIES ? k : RUMOR_VC_MAX_ENTRIES;
+}
+
 void cp_node_tick_slow(struct cp_node *n)
 {
 	uint64_t now = cp_now_ms(n);
 
+	n->clock_entries_max = clock_entries_bound(n);
 	cp_subs_reap_watchers(n);
 	if (cp_plog_error(n->plog) < 0)
 		cp_plog_flush(n->plog); /* retry the failed write (disk full, EIO) */
@@ -429,6 +457,11 @@ int cp_node_init_core(struct cp_node *n)
 	if (n->env.version != CP_ENV_VERSION)
 		return -EPROTO;
 	n->cfg_start_n = n->peers_sent_n = n->cfg.n_nodes; /* the dataplane's config has these */
+	if (n->orig_cap < RUMOR_MSG_ORIGINATE_DATA || n->orig_cap > UINT16_MAX)
+		n->orig_cap = RUMOR_MSG_ORIGINATE_DATA; /* the simulator's, or a default pool */
+	if (!(n->sendbuf = malloc(n->orig_cap)))
+		return -ENOMEM;
+	n->clock_entries_max = n->cfg.n_nodes; /* cp_node_tick_slow widens it */
 	n->aframe = malloc(sizeof(*n->aframe));
 	n->aframe_slot = UINT32_MAX;
 	n->ts = malloc(sizeof(*n->ts));

@@ -84,6 +84,15 @@ struct cp_node {
 	uint64_t incarnation;             /* bumped each time the leader state is set up */
 	struct cp_loop *loop;
 	struct dp_client dp;
+	/* Bytes of events one ORIGINATE holds: the dataplane's message objects (rumor_msg.h
+	 * rumor_msg_originate_cap; more than RUMOR_MSG_ORIGINATE_DATA with jumbo frames), and
+	 * the buffer send requests are packed into. */
+	size_t orig_cap;
+	uint8_t *sendbuf;
+	/* Entries our dataplane's clock can hold now: the ids of the config, the Raft
+	 * configuration and every origin the order has seen (cp_node_tick_slow). A send's event
+	 * must fit a frame with a clock of that many entries. */
+	unsigned clock_entries_max;
 	bool dp_alive;
 	struct cp_net *net;               /* control transport (created here, lent to raft_io) */
 	struct cp_fsm *fsm;

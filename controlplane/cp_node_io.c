@@ -341,6 +341,7 @@ int cp_node_start(struct cp_node *n, struct cp_loop *loop)
 		return rc;
 	}
 	n->dp_alive = dp_client_alive(&n->dp, 3000);
+	n->orig_cap = rumor_msg_originate_cap(n->dp.msg_size);
 
 	n->tick = calloc(1, sizeof(*n->tick));
 	n->slow = calloc(1, sizeof(*n->slow));

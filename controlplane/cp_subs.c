@@ -400,7 +400,7 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 		return cp_plog_error(n->plog); /* -ENOSPC: disk full; nothing accepted is lost */
 	if (n->disk_low)
 		return -ENOSPC;
-	if (data_len > RUMOR_MSG_ORIGINATE_DATA)
+	if (data_len > n->orig_cap)
 		return -EMSGSIZE;
 	if (cp_dp_alloc(n, RUMOR_MSG_ORIGINATE, &m) < 0)
 		return -ENOBUFS;
@@ -425,7 +425,7 @@ int cp_node_originate(struct cp_node *n, struct cp_api_client *client,
 	m->u.originate.req_id = o->req_id;
 	m->u.originate.count = count;
 	m->u.originate.data_len = data_len;
-	memcpy(m->u.originate.data, data, data_len);
+	memcpy(rumor_msg_originate_data(m), data, data_len); /* may run past the array (jumbo) */
 	if (park)
 		n->subs.parked[n->subs.parked_n++] = m; /* sent once the dataplane stamps above the floor */
 	else if (cp_dp_send(n, m) < 0) {

@@ -2048,6 +2048,7 @@ done:
 		cp_fsm_destroy(sn->n->fsm);
 		cp_order_destroy(sn->n->order);
 		free(sn->n->aframe);
+		free(sn->n->sendbuf);
 		free(sn->n->ts);
 		free(sn->n->ats);
 		free(sn->n->applied_through);
