@@ -176,6 +176,10 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 				      cp_plog_error(n->plog), "gc_held_by", (int)n->gcfloor.held_by,
 				      "gc_held", (json_int_t)n->gcfloor.held_count,
 				      "applied_msgs_bad", (json_int_t)n->gcfloor.bad_msgs));
+	json_object_set_new(json_object_get(r, "payload_log"), "segments_made_ahead",
+			    json_integer((json_int_t)ps.spares));
+	json_object_set_new(json_object_get(r, "payload_log"), "rolls_waited",
+			    json_integer((json_int_t)ps.spare_waits));
 	json_object_set_new(r, "fsm",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
 				      (json_int_t)fs.batches, "applied", (json_int_t)fs.applied, "skips",

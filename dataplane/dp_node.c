@@ -2506,6 +2506,9 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 				      p->errlen);
 		if (rc != 0)
 			goto fail;
+		if (dp_seqstate_start_ahead(&n->seq) != 0)
+			fprintf(stderr, "rumor-dp: no thread to reserve origin seqs ahead: each block's "
+					"fsyncs run on the lcore\n");
 		if (start > 0) {
 			n->clock.ctr[n->self] = start;
 			n->clock.nonzero++;

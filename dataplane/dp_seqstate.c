@@ -50,7 +50,8 @@ void dp_seqstate_none(struct dp_seqstate *s)
 	s->reserved = UINT64_MAX;
 }
 
-static int persist(struct dp_seqstate *s, uint64_t reserved)
+/* Write @reserved durably; the caller publishes it (no persist runs beside another). */
+static int persist_file(struct dp_seqstate *s, uint64_t reserved)
 {
 	uint8_t rec[REC_LEN];
 	ssize_t w;
@@ -77,11 +78,82 @@ static int persist(struct dp_seqstate *s, uint64_t reserved)
 	/* the rename is durable only once the directory is */
 	if (rc == 0 && fsync(s->dirfd) != 0)
 		rc = -errno;
+	return rc;
+}
+
+static int persist(struct dp_seqstate *s, uint64_t reserved)
+{
+	int rc = persist_file(s, reserved);
+
 	if (rc != 0)
 		return rc;
-	s->reserved = reserved;
+	__atomic_store_n(&s->reserved, reserved, __ATOMIC_RELEASE);
 	s->persists++;
 	return 0;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct dp_seqstate *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		uint64_t v = s->want;
+
+		if (v <= s->reserved) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		s->busy = true;
+		pthread_mutex_unlock(&s->mu);
+		int rc = persist_file(s, v);
+		pthread_mutex_lock(&s->mu);
+		if (rc == 0) {
+			__atomic_store_n(&s->reserved, v, __ATOMIC_RELEASE);
+			s->persists++;
+		} else {
+			s->ahead_err = rc;
+			s->want = s->reserved; /* the stamping side persists inline when it gets there */
+		}
+		s->busy = false;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int dp_seqstate_start_ahead(struct dp_seqstate *s)
+{
+	int rc;
+
+	if (s->dirfd < 0 || s->ahead)
+		return 0;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->busy = s->stop = false;
+	s->want = s->asked = s->reserved;
+	s->ahead_err = 0;
+	if ((rc = pthread_create(&s->thr, NULL, ahead_main, s)) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		return -rc;
+	}
+	s->ahead = true;
+	return 0;
+}
+
+static void stop_ahead(struct dp_seqstate *s)
+{
+	if (!s->ahead)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thr, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	s->ahead = false;
 }
 
 /* Read the old reservation: 0 when the file does not exist. */
@@ -172,19 +244,46 @@ int dp_seqstate_open(struct dp_seqstate *s, const char *dir, uint16_t node, uint
 
 int dp_seqstate_reserve(struct dp_seqstate *s, uint64_t upto)
 {
-	if (upto <= s->reserved)
+	uint64_t r = __atomic_load_n(&s->reserved, __ATOMIC_ACQUIRE);
+	int rc;
+
+	if (upto <= r) {
+		/* the last half of the reservation: the thread makes the next block now */
+		if (s->ahead && upto > r - s->block / 2 && s->asked < r + s->block &&
+		    r <= UINT64_MAX - s->block) {
+			s->asked = r + s->block;
+			pthread_mutex_lock(&s->mu);
+			if (s->want < s->asked)
+				s->want = s->asked;
+			pthread_cond_signal(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+		}
 		return 0;
+	}
 	if (s->dirfd < 0)
 		return -EBADF;
 	if (upto / s->block >= UINT64_MAX / s->block)
 		return -EOVERFLOW;
-	return persist(s, (upto / s->block + 1) * s->block);
+	s->waits++;
+	if (!s->ahead)
+		return persist(s, (upto / s->block + 1) * s->block);
+	/* outran the thread: wait for its persist in flight, then do what is still missing */
+	pthread_mutex_lock(&s->mu);
+	while (s->busy)
+		pthread_cond_wait(&s->cv, &s->mu);
+	rc = upto <= s->reserved ? 0 : persist(s, (upto / s->block + 1) * s->block);
+	if (rc == 0 && s->want < s->reserved)
+		s->want = s->reserved;
+	pthread_mutex_unlock(&s->mu);
+	s->asked = __atomic_load_n(&s->reserved, __ATOMIC_ACQUIRE);
+	return rc;
 }
 
 int dp_seqstate_checkpoint(struct dp_seqstate *s, uint64_t last)
 {
 	if (s->dirfd < 0)
 		return -EBADF;
+	stop_ahead(s); /* no persist of a higher value may land after the lower one */
 	if (last >= s->reserved)
 		return 0;
 	return persist(s, last);
@@ -192,6 +291,7 @@ int dp_seqstate_checkpoint(struct dp_seqstate *s, uint64_t last)
 
 void dp_seqstate_close(struct dp_seqstate *s)
 {
+	stop_ahead(s);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	dp_seqstate_none(s);

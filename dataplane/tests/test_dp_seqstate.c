@@ -1,5 +1,6 @@
 /* Tests of the origin seq reservation file (dp_seqstate): fresh start, reopen resumes above
- * the old reservation, one write per block, corrupt / foreign / truncated files refused. */
+ * the old reservation, one write per block, corrupt / foreign / truncated files refused, the
+ * ahead thread's reservations. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,51 @@ static int teardown(void **state)
 	unlink(file);
 	rmdir(dir);
 	return 0;
+}
+
+/* The reservation on disk, read as a reopen would (the state is reopened at once). */
+static uint64_t on_disk(uint16_t node)
+{
+	struct dp_seqstate r;
+	uint64_t start = 0;
+
+	assert_int_equal(dp_seqstate_open(&r, dir, node, 1, &start, NULL, 0), 0);
+	dp_seqstate_close(&r);
+	return start;
+}
+
+/* With the ahead thread the stamping side never persists while it stays behind the thread:
+ * past half of the reservation the next block is made in the background; stamps that outrun
+ * it persist inline as before (counted in waits); checkpoint stops the thread and lowers. */
+static void test_ahead(void **state)
+{
+	struct dp_seqstate s;
+	uint64_t start = 0;
+
+	(void)state;
+	assert_int_equal(dp_seqstate_open(&s, dir, 4, 100, &start, NULL, 0), 0);
+	assert_int_equal(dp_seqstate_start_ahead(&s), 0);
+	assert_int_equal(dp_seqstate_reserve(&s, 40), 0); /* first half: nothing asked */
+	assert_int_equal(s.asked, 100);
+	for (uint64_t upto = 51; upto <= 400; upto++) { /* one seq at a time, like stamps */
+		for (int t = 0; t < 2000 && upto > __atomic_load_n(&s.reserved, __ATOMIC_ACQUIRE) - 1;
+		     t++)
+			usleep(1000); /* the thread keeps ahead of a stamp rate it can follow */
+		assert_int_equal(dp_seqstate_reserve(&s, upto), 0);
+		assert_true(upto <= __atomic_load_n(&s.reserved, __ATOMIC_ACQUIRE));
+	}
+	assert_int_equal(s.waits, 0);
+	for (int t = 0; t < 2000 && __atomic_load_n(&s.reserved, __ATOMIC_ACQUIRE) < 500; t++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&s.reserved, __ATOMIC_ACQUIRE), 500);
+	/* outrunning it: inline, after its persist in flight */
+	assert_int_equal(dp_seqstate_reserve(&s, 2050), 0);
+	assert_int_equal(s.waits, 1);
+	assert_int_equal(s.reserved, 2100);
+	assert_int_equal(dp_seqstate_checkpoint(&s, 2050), 0);
+	assert_false(s.ahead);
+	dp_seqstate_close(&s);
+	assert_int_equal(on_disk(4), 2050);
 }
 
 static void test_resume(void **state)
@@ -185,6 +231,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version1_upgrade, setup, teardown),
 		cmocka_unit_test(test_none),
