@@ -86,42 +86,8 @@ start() { # node ns iface
 }
 start 1 "$P-a" a0
 start 2 "$P-b" b0
-for i in 1 2; do
-	for t in $(seq 1 200); do
-		grep -q ready "$WORK/dp$i.log" && break
-		sleep 0.1
-	done
-	if ! grep -q ready "$WORK/dp$i.log"; then
-		echo "FAIL: rumor-dp $i did not start:"
-		cat "$WORK/dp$i.log"
-		exit 1
-	fi
-done
-PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
-ns_of() { [ "$1" = 1 ] && echo "$P-a" || echo "$P-b"; }
-probe() { # node args...
-	local ns
-	ns=$(ns_of "$1")
-	shift
-	timeout 30 ip netns exec "$ns" "$PROBE" $PROBE_EAL --file-prefix "$ns" -- "$@"
-}
-stat() { # node key
-	probe "$1" --quiet | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-drop() { # node index
-	probe "$1" --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p' | cut -d, -f$(($2 + 1))
-}
-wait_stat() { # node key want [tries]
-	local v
-	for t in $(seq 1 "${4:-50}"); do
-		v=$(stat "$1" "$2")
-		[ "${v:-0}" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	echo "FAIL: node $1 $2 = ${v:-?}, want >= $3"
-	probe "$1" --quiet
-	return 1
-}
+. "$(dirname "$0")/netns_pair.sh"
+wait_ready 1 2
 fail=0
 # --- ARP: node 2 learns node 1's MAC (the one the port has)
 wait_stat 2 arp_resolved 1 || exit 1
@@ -198,14 +164,7 @@ if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
 	probe 1 --quiet
 	fail=1
 fi
-ev2=$(stat 2 rx_events_new)
-ev1=$(stat 1 rx_events_new)
-probe 1 --originate 20 --size 1000 --wait-ms 50 --quiet >/dev/null
-probe 2 --originate 20 --size 1000 --wait-ms 50 --quiet >/dev/null
-wait_stat 2 rx_events_new $((ev2 + 20)) || fail=1
-wait_stat 1 rx_events_new $((ev1 + 20)) || fail=1
-echo "link up again: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/20 of node 1's events," \
-	"node 1 got $(( $(stat 1 rx_events_new) - ev1 ))/20 of node 2's"
+both_ways 20 1000 "link up again"
 echo "node 1: $(probe 1 --quiet)"
 echo "node 2: $(probe 2 --quiet)"
 if [ "$fail" = 0 ]; then

@@ -83,17 +83,8 @@ start() { # node ns vdev
 }
 start 1 "$P-a" net_tap0,iface=rtap1,mac=02:00:00:00:03:01
 start 2 "$P-b" net_af_packet0,iface=b0
-for i in 1 2; do
-	for t in $(seq 1 200); do
-		grep -q ready "$WORK/dp$i.log" && break
-		sleep 0.1
-	done
-	if ! grep -q ready "$WORK/dp$i.log"; then
-		echo "FAIL: rumor-dp $i did not start:"
-		cat "$WORK/dp$i.log"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/netns_pair.sh"
+wait_ready 1 2
 # The tap exists once node 1's port started: into the bridge with the veth. Its kernel side
 # gets a MAC of its own: with the port's, the bridge would keep frames for 02:..:03:01 as its
 # own local address instead of forwarding them to the tap.
@@ -107,31 +98,6 @@ for t in $(seq 1 50); do
 	bridge -n "$P-a" link show dev rtap1 | grep -q "state forwarding" && break
 	sleep 0.1
 done
-PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
-ns_of() { [ "$1" = 1 ] && echo "$P-a" || echo "$P-b"; }
-probe() { # node args...
-	local ns
-	ns=$(ns_of "$1")
-	shift
-	timeout 30 ip netns exec "$ns" "$PROBE" $PROBE_EAL --file-prefix "$ns" -- "$@"
-}
-stat() { # node key
-	probe "$1" --quiet | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-drop() { # node index
-	probe "$1" --quiet | sed -n 's/.*"drops":\[\([0-9,]*\)\].*/\1/p' | cut -d, -f$(($2 + 1))
-}
-wait_stat() { # node key want [tries]
-	local v
-	for t in $(seq 1 "${4:-50}"); do
-		v=$(stat "$1" "$2")
-		[ "${v:-0}" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	echo "FAIL: node $1 $2 = ${v:-?}, want >= $3"
-	probe "$1" --quiet
-	return 1
-}
 # The time is printed, not judged: each stat is a probe process of its own (tens of ms), and a
 # loaded box stretches it. test_dp_link's lsc_claimed_silent checks the poll period itself.
 wait_link() { # want(0/1) what
@@ -151,14 +117,7 @@ for t in $(seq 1 20); do
 done
 echo "node 1 had node 2's first event after $t one-event frame(s)"
 # --- up: traffic both ways
-ev1=$(stat 1 rx_events_new)
-ev2=$(stat 2 rx_events_new)
-probe 1 --originate 5 --size 200 --wait-ms 50 --quiet >/dev/null
-probe 2 --originate 5 --size 200 --wait-ms 50 --quiet >/dev/null
-wait_stat 2 rx_events_new $((ev2 + 5)) || fail=1
-wait_stat 1 rx_events_new $((ev1 + 5)) || fail=1
-echo "link up: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/5 of node 1's events, node 1" \
-	"got $(( $(stat 1 rx_events_new) - ev1 ))/5 of node 2's"
+both_ways 5 200 "link up"
 
 # --- down on the tap's kernel side
 ip -n "$P-a" link set dev rtap1 down
@@ -191,14 +150,7 @@ if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
 	probe 1 --quiet
 	fail=1
 fi
-ev1=$(stat 1 rx_events_new)
-ev2=$(stat 2 rx_events_new)
-probe 1 --originate 20 --size 200 --wait-ms 50 --quiet >/dev/null
-probe 2 --originate 20 --size 200 --wait-ms 50 --quiet >/dev/null
-wait_stat 2 rx_events_new $((ev2 + 20)) || fail=1
-wait_stat 1 rx_events_new $((ev1 + 20)) || fail=1
-echo "link up again: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/20 of node 1's events," \
-	"node 1 got $(( $(stat 1 rx_events_new) - ev1 ))/20 of node 2's"
+both_ways 20 200 "link up again"
 echo "node 1: $(probe 1 --quiet)"
 if [ "$fail" = 0 ]; then
 	echo "PASS: net_tap link down/up seen and gossip resumed"
