@@ -20,32 +20,9 @@ MTU=9000
 # af_packet: a tpacket frame must hold the whole Ethernet frame plus its header
 AFP="framesz=9216,blocksz=36864,framecnt=256"
 
-cleanup() {
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	sleep 0.5
-	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	ip netns del "$P-a" 2>/dev/null
-	ip netns del "$P-b" 2>/dev/null
-	for i in a b; do rm -rf "/var/run/dpdk/$P-$i"; rm -f /dev/hugepages/$P-${i}map_*; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-
-if ! ip netns add "$P-a" 2>"$WORK/netns.err"; then
-	echo "SKIP: network namespaces unavailable: $(cat "$WORK/netns.err")"
-	exit 77
-fi
-free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "${free:-0}" -lt 160 ]; then
-	echo "FAIL: need 160 free 2 MiB hugepages, have ${free:-0}"
-	exit 1
-fi
+. "$(dirname "$0")/netns_pair.sh"
+pair_up
 set -e
-ip netns add "$P-b"
-for ns in "$P-a" "$P-b"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
-	ip -n "$ns" link set lo up
-done
 ip -n "$P-a" link add a0 type veth peer name b0 netns "$P-b"
 ip -n "$P-a" link set a0 address 02:00:00:00:02:01 mtu $MTU up
 ip -n "$P-b" link set b0 address 02:00:00:00:02:02 mtu $MTU up
@@ -86,7 +63,6 @@ start() { # node ns iface
 }
 start 1 "$P-a" a0
 start 2 "$P-b" b0
-. "$(dirname "$0")/netns_pair.sh"
 wait_ready 1 2
 fail=0
 # --- ARP: node 2 learns node 1's MAC (the one the port has)

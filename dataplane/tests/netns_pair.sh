@@ -1,6 +1,35 @@
-# Shared by the dataplane tests on two namespaces (sourced; the test sets P, WORK and PROBE):
-# the probe of node 1 (namespace $P-a) or node 2 ($P-b), its counters, the start-up wait, and
-# traffic both ways. A failed check prints why and sets fail=1.
+# Shared by the dataplane tests on two namespaces (sourced; the test sets P, WORK, PIDS and
+# PROBE): the namespaces and their cleanup, the probe of node 1 (namespace $P-a) or node 2
+# ($P-b), its counters, the start-up wait, and traffic both ways. A failed check prints why and
+# sets fail=1.
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	sleep 0.5
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	ip netns del "$P-a" 2>/dev/null
+	ip netns del "$P-b" 2>/dev/null
+	for i in a b; do rm -rf "/var/run/dpdk/$P-$i"; rm -f /dev/hugepages/$P-${i}map_*; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+pair_up() { # both namespaces with lo up, or SKIP; 160 free hugepages, or FAIL
+	trap cleanup EXIT INT TERM
+	if ! ip netns add "$P-a" 2>"$WORK/netns.err"; then
+		echo "SKIP: network namespaces unavailable: $(cat "$WORK/netns.err")"
+		exit 77
+	fi
+	local free
+	free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	if [ "${free:-0}" -lt 160 ]; then
+		echo "FAIL: need 160 free 2 MiB hugepages, have ${free:-0}"
+		exit 1
+	fi
+	ip netns add "$P-b"
+	for ns in "$P-a" "$P-b"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 || true
+		ip -n "$ns" link set lo up
+	done
+}
 PROBE_EAL="--lcores 0@(0-1) --proc-type=secondary --no-pci --log-level=*:error"
 ns_of() { [ "$1" = 1 ] && echo "$P-a" || echo "$P-b"; }
 probe() { # node args...

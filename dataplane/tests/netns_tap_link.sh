@@ -17,37 +17,13 @@ P=${RUMOR_NS:-rdt}$$
 WORK=$(mktemp -d /tmp/$P.XXXX)
 PIDS=()
 
-cleanup() {
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	sleep 0.5
-	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	ip netns del "$P-a" 2>/dev/null
-	ip netns del "$P-b" 2>/dev/null
-	for i in a b; do rm -rf "/var/run/dpdk/$P-$i"; rm -f /dev/hugepages/$P-${i}map_*; done
-	if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-
-if ! ip netns add "$P-a" 2>"$WORK/netns.err"; then
-	echo "SKIP: network namespaces unavailable: $(cat "$WORK/netns.err")"
-	exit 77
-fi
+. "$(dirname "$0")/netns_pair.sh"
+pair_up
 if [ ! -c /dev/net/tun ]; then
 	echo "SKIP: no /dev/net/tun (net_tap needs it)"
 	exit 77
 fi
-free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "${free:-0}" -lt 160 ]; then
-	echo "FAIL: need 160 free 2 MiB hugepages, have ${free:-0}"
-	exit 1
-fi
 set -e
-ip netns add "$P-b"
-for ns in "$P-a" "$P-b"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 || true
-	ip -n "$ns" link set lo up
-done
 ip -n "$P-a" link add a0 type veth peer name b0 netns "$P-b"
 ip -n "$P-a" link add br0 type bridge
 ip -n "$P-a" link set a0 master br0 up
@@ -83,7 +59,6 @@ start() { # node ns vdev
 }
 start 1 "$P-a" net_tap0,iface=rtap1,mac=02:00:00:00:03:01
 start 2 "$P-b" net_af_packet0,iface=b0
-. "$(dirname "$0")/netns_pair.sh"
 wait_ready 1 2
 # The tap exists once node 1's port started: into the bridge with the veth. Its kernel side
 # gets a MAC of its own: with the port's, the bridge would keep frames for 02:..:03:01 as its
