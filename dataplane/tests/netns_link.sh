@@ -111,36 +111,7 @@ ev2=$(stat 2 rx_events_new)
 probe 1 --originate 3 --size 1000 --wait-ms 50 --quiet >/dev/null
 wait_stat 2 rx_events_new $((ev2 + 3)) || fail=1
 echo "link up: node 1 originated 3, node 2 has $(stat 2 rx_events_new) new events"
-ip -n "$P-a" link set dev a0 down
-for t in $(seq 1 30); do [ "$(stat 1 link_up)" = 0 ] && break; sleep 0.1; done
-if [ "$(stat 1 link_up)" != 0 ] || [ "$(stat 1 link_down_events)" != 1 ]; then
-	echo "FAIL: node 1 does not show its link down"
-	probe 1 --quiet
-	fail=1
-fi
-ev2=$(stat 2 rx_events_new)
-ld=$(drop 1 35)
-probe 1 --originate 3 --size 1000 --wait-ms 200 --quiet >/dev/null
-ld2=$(drop 1 35)
-echo "link down: node 1 link_up=$(stat 1 link_up) link_down_events=$(stat 1 link_down_events)," \
-	"drop link_down $ld -> $ld2"
-if [ "${ld2:-0}" -le "${ld:-0}" ]; then
-	echo "FAIL: gossip while the link is down was not counted as link_down"
-	fail=1
-fi
-sleep 0.3
-if [ "$(stat 2 rx_events_new)" != "$ev2" ]; then
-	echo "FAIL: node 2 got events while node 1's link was down"
-	fail=1
-fi
-ip -n "$P-a" link set dev a0 up
-for t in $(seq 1 50); do [ "$(stat 1 link_up)" = 1 ] && break; sleep 0.1; done
-if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
-	echo "FAIL: node 1 does not show its link up again"
-	probe 1 --quiet
-	fail=1
-fi
-both_ways 20 1000 "link up again"
+down_up a0 1000
 echo "node 1: $(probe 1 --quiet)"
 echo "node 2: $(probe 2 --quiet)"
 if [ "$fail" = 0 ]; then

@@ -79,3 +79,47 @@ both_ways() { # count size what: each node originates count events of size; all 
 	echo "$3: node 2 got $(( $(stat 2 rx_events_new) - ev2 ))/$1 of node 1's events," \
 		"node 1 got $(( $(stat 1 rx_events_new) - ev1 ))/$1 of node 2's"
 }
+wait_link() { # want(0/1) what: node 1's link_up becomes want; prints how long it took (not
+	# judged: each stat is a probe process of its own, tens of ms, and a loaded box stretches
+	# it)
+	local t0 t1
+	t0=$(date +%s%N)
+	for t in $(seq 1 40); do [ "$(stat 1 link_up)" = "$1" ] && break; sleep 0.05; done
+	t1=$(date +%s%N)
+	echo "node 1 link_up=$(stat 1 link_up) $(( (t1 - t0) / 1000000 )) ms after $2"
+}
+down_up() { # dev size: node 1's interface dev (in $P-a) down, then up: node 1 shows it, what
+	# it originates meanwhile (events of size) is counted as link_down and reaches nobody,
+	# and traffic flows both ways again after it
+	local ev2 ld ld2
+	ip -n "$P-a" link set dev "$1" down
+	wait_link 0 "ip link set $1 down"
+	if [ "$(stat 1 link_up)" != 0 ] || [ "$(stat 1 link_down_events)" != 1 ]; then
+		echo "FAIL: node 1 does not show its link down"
+		probe 1 --quiet
+		fail=1
+	fi
+	ev2=$(stat 2 rx_events_new)
+	ld=$(drop 1 35)
+	probe 1 --originate 3 --size "$2" --wait-ms 200 --quiet >/dev/null
+	ld2=$(drop 1 35)
+	echo "link down: node 1 link_down_events=$(stat 1 link_down_events), drop link_down" \
+		"$ld -> $ld2"
+	if [ "${ld2:-0}" -le "${ld:-0}" ]; then
+		echo "FAIL: gossip while the link is down was not counted as link_down"
+		fail=1
+	fi
+	sleep 0.3
+	if [ "$(stat 2 rx_events_new)" != "$ev2" ]; then
+		echo "FAIL: node 2 got events while node 1's link was down"
+		fail=1
+	fi
+	ip -n "$P-a" link set dev "$1" up
+	wait_link 1 "ip link set $1 up"
+	if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
+		echo "FAIL: node 1 does not show its link up again"
+		probe 1 --quiet
+		fail=1
+	fi
+	both_ways 20 "$2" "link up again"
+}

@@ -73,15 +73,6 @@ for t in $(seq 1 50); do
 	bridge -n "$P-a" link show dev rtap1 | grep -q "state forwarding" && break
 	sleep 0.1
 done
-# The time is printed, not judged: each stat is a probe process of its own (tens of ms), and a
-# loaded box stretches it. test_dp_link's lsc_claimed_silent checks the poll period itself.
-wait_link() { # want(0/1) what
-	local t0 t1
-	t0=$(date +%s%N)
-	for t in $(seq 1 40); do [ "$(stat 1 link_up)" = "$1" ] && break; sleep 0.05; done
-	t1=$(date +%s%N)
-	echo "node 1 link_up=$(stat 1 link_up) $(( (t1 - t0) / 1000000 )) ms after $2"
-}
 fail=0
 # A just-plugged bridge port can lose the first frames (not what is under test): node 2 sends
 # one event at a time until node 1 has one.
@@ -94,38 +85,8 @@ echo "node 1 had node 2's first event after $t one-event frame(s)"
 # --- up: traffic both ways
 both_ways 5 200 "link up"
 
-# --- down on the tap's kernel side
-ip -n "$P-a" link set dev rtap1 down
-wait_link 0 "ip link set rtap1 down"
-if [ "$(stat 1 link_up)" != 0 ] || [ "$(stat 1 link_down_events)" != 1 ]; then
-	echo "FAIL: node 1 does not show its link down"
-	probe 1 --quiet
-	fail=1
-fi
-ev2=$(stat 2 rx_events_new)
-ld=$(drop 1 35)
-probe 1 --originate 3 --size 200 --wait-ms 200 --quiet >/dev/null
-ld2=$(drop 1 35)
-echo "link down: drop link_down $ld -> $ld2"
-if [ "${ld2:-0}" -le "${ld:-0}" ]; then
-	echo "FAIL: gossip while the link is down was not counted as link_down"
-	fail=1
-fi
-sleep 0.3
-if [ "$(stat 2 rx_events_new)" != "$ev2" ]; then
-	echo "FAIL: node 2 got events while node 1's link was down"
-	fail=1
-fi
-
-# --- up again
-ip -n "$P-a" link set dev rtap1 up
-wait_link 1 "ip link set rtap1 up"
-if [ "$(stat 1 link_up)" != 1 ] || [ "$(stat 1 link_up_events)" != 1 ]; then
-	echo "FAIL: node 1 does not show its link up again"
-	probe 1 --quiet
-	fail=1
-fi
-both_ways 20 200 "link up again"
+# --- down and up on the tap's kernel side
+down_up rtap1 200
 echo "node 1: $(probe 1 --quiet)"
 if [ "$fail" = 0 ]; then
 	echo "PASS: net_tap link down/up seen and gossip resumed"
