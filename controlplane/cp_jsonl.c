@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cp_jsonl.h"
+#include "cp_swar.h"
 #include "rumor_fmt.h"
 
 void cp_jsonl_free(struct cp_jsonl *b)
@@ -44,26 +45,6 @@ void cp_jsonl_u64(struct cp_jsonl *b, uint64_t v)
 	cp_jsonl_raw(b, tmp, rumor_fmt_u64(tmp, v));
 }
 
-/* Eight bytes at a time (SWAR): payloads and clocks are mostly ASCII that needs no escape,
- * and the byte loops were 7 % of rumor-cp at the maximum load (ordered.log, streams). */
-#define ONES 0x0101010101010101ull
-#define HIGH 0x8080808080808080ull
-
-static inline uint64_t load8(const void *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-/* Nonzero when a byte of @w is < 0x20, '"' or '\\' (the lowest such byte always marks;
- * bytes >= 0x80 never do: ~w, ~q and ~bs clear their high bits). */
-static inline uint64_t needs_escape8(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
-	uint64_t ctl = (w - ONES * 0x20) & ~w, quote = (q - ONES) & ~q, bslash = (bs - ONES) & ~bs;
-	return (ctl | quote | bslash) & HIGH;
-}
 
 int cp_jsonl_utf8_valid(const uint8_t *p, size_t n)
 {
@@ -71,7 +52,7 @@ int cp_jsonl_utf8_valid(const uint8_t *p, size_t n)
 	while (i < n) {
 		uint8_t c = p[i];
 		if (c < 0x80) {
-			if (n - i >= 8 && (load8(p + i) & HIGH) == 0)
+			if (n - i >= 8 && (cp_swar_load8(p + i) & CP_SWAR_HIGH) == 0)
 				i += 8;
 			else
 				i++;
@@ -111,7 +92,7 @@ void cp_jsonl_str(struct cp_jsonl *b, const char *s, size_t n)
 	char *o = d;
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		if (n - i >= 8 && !needs_escape8(load8(s + i))) {
+		if (n - i >= 8 && !cp_swar_json_special8(cp_swar_load8(s + i))) {
 			memcpy(o, s + i, 8);
 			o += 8;
 			i += 7;

@@ -5,35 +5,17 @@
 
 #include "cp_jsonl.h"
 #include "cp_sendscan.h"
+#include "cp_swar.h"
 #include "rumor_msg.h"
 
 /* the first special byte of a word is its lowest set bit */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian words");
-
-#define ONES 0x0101010101010101ull
-#define HIGH 0x8080808080808080ull
 
 enum { K_CMD, K_DATA, K_BATCH, K_ACK, K_WAIT, K_IDS, K_TAG, K_RID };
 
 struct scan {
 	const char *p, *e;
 };
-
-static inline uint64_t load8(const void *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-/* Nonzero when a byte of @w is < 0x20, '"' or '\\'; the lowest marked byte is the first
- * such byte (what follows it may be marked wrongly: borrows). */
-static inline uint64_t special8(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
-	uint64_t ctl = (w - ONES * 0x20) & ~w, quote = (q - ONES) & ~q, bslash = (bs - ONES) & ~bs;
-	return (ctl | quote | bslash) & HIGH;
-}
 
 /* JSON's whitespace, as jansson skips it */
 static inline void ws(struct scan *s)
@@ -65,7 +47,7 @@ static inline int hex4(const char *p, unsigned *v)
 /* A raw run of string bytes: jansson refuses the whole input when one is not UTF-8. */
 static inline int run_ok(const char *a, const char *b, uint64_t hi)
 {
-	return !(hi & HIGH) || cp_jsonl_utf8_valid((const uint8_t *)a, (size_t)(b - a));
+	return !(hi & CP_SWAR_HIGH) || cp_jsonl_utf8_valid((const uint8_t *)a, (size_t)(b - a));
 }
 
 /* The string at s->p (its opening quote) decoded into @out (at most @cap bytes): 1 and
@@ -83,7 +65,7 @@ static int str(struct scan *s, uint8_t *out, size_t cap, size_t *len)
 		if (e - p >= 8 && cap - o >= 8) {
 			/* eight bytes at a time: the bytes past the first special one are copied
 			 * too, and overwritten or left unused */
-			uint64_t w = load8(p), m = special8(w);
+			uint64_t w = cp_swar_load8(p), m = cp_swar_json_special8(w);
 			memcpy(out + o, p, 8);
 			hi |= w;
 			if (!m) {
