@@ -32,8 +32,10 @@ struct rumor_config {
 	uint32_t cluster_id;      /* [cluster] id: frames of other clusters are dropped */
 	char cluster_name[32];
 
+	/* sorted by id as parsed; members added at run time are appended after them (rumor-dp's
+	 * add_peer, rumor-cp's learn_data_peers) */
 	uint16_t n_nodes;
-	struct rumor_node_conf nodes[RUMOR_CONFIG_MAX_NODES];  /* sorted by id */
+	struct rumor_node_conf nodes[RUMOR_CONFIG_MAX_NODES];
 
 	struct {
 		uint8_t fanout;           /* peers per hop (default 3) */

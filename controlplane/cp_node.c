@@ -348,8 +348,6 @@ static void send_applied(struct cp_node *n, uint64_t now)
 			cp_peer_send(n, c->servers[i].id, CP_APP_APPLIED, &iov, 1);
 }
 
-/* Ids a clock of ours can name: the config's, the Raft configuration's, and every origin the
- * order has seen (the dataplane's clock keeps each id it ever merged). */
 static bool in_raft_conf(const struct raft_configuration *c, unsigned id)
 {
 	for (unsigned i = 0; i < c->n; i++)
@@ -358,6 +356,8 @@ static bool in_raft_conf(const struct raft_configuration *c, unsigned id)
 	return false;
 }
 
+/* Ids a clock of ours can name: the config's, the Raft configuration's, and every origin the
+ * order has seen (the dataplane's clock keeps each id it ever merged). */
 static unsigned clock_entries_bound(const struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;

@@ -139,7 +139,7 @@ static void learn_members(struct cp_node *n)
  * file as it is now (the cluster script, or the operator, adds its [node.ID] to every node's)
  * gives it, appended to ours, and cp_members_send_peers tells the dataplane. Read at most once
  * a second while a member is missing. Without it the dataplanes took that member's frames as
- * a stranger's and dropped them: its events were never ordered (`cluster_join`). */
+ * a stranger's and dropped them: its events were never ordered (tests/cluster_add.sh). */
 static void learn_data_peers(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;

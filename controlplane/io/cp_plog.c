@@ -974,8 +974,12 @@ static int spare_take(struct cp_plog *pl, uint64_t no)
     struct seg *s = seg_find(pl, no);
     if (s)
         s->created = true;
-    else if (seg_push(pl, no, true) != 0)
+    else if (seg_push(pl, no, true) != 0) {
+        close(pl->spare_fd); /* create_segment makes the file again */
+        pl->spare_fd = -1;
+        pl->spare_ready = false;
         return -1;
+    }
     if (pl->open_fd >= 0)
         close(pl->open_fd);
     pl->open_fd = pl->spare_fd;
