@@ -134,7 +134,8 @@ struct rumor_msg_seq_floor {
 /* A member of the Raft configuration that rumor-dp's config file did not name when it started
  * (rumorctl add): its [node.ID] data address, from the config file as rumor-cp reads it now.
  * rumor-dp adds it as a peer (template, ARP entry, static view) and takes its frames as a
- * member's; a known id changes nothing. rumor-cp sends it with every MEMBERS. */
+ * member's; a known id changes nothing. rumor-cp sends it when it learns the member and
+ * again every second (CP_PEERS_PERIOD_MS), for a restarted rumor-dp. */
 struct rumor_msg_peer {
 	uint16_t id;
 	uint8_t mac[6];

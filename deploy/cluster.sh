@@ -169,7 +169,8 @@ start_node() { # id [extra rumor-cp args]
 	# jumbo: a tpacket frame holds a whole 9014-byte frame, and the message pool is larger
 	local afp="" mem=${RUMOR_DP_MEM:-96}
 	if [[ -n ${RUMOR_MTU:-} ]] && ((RUMOR_MTU > 1500)); then
-		afp=",framesz=$(( (RUMOR_MTU + 18 + 64 + 1023) / 1024 * 1024 )),blocksz=36864"
+		local fsz=$(( (RUMOR_MTU + 18 + 64 + 1023) / 1024 * 1024 ))
+		afp=",framesz=$fsz,blocksz=$((4 * fsz))" # blocksz: a multiple of framesz
 		((RUMOR_MTU > 4000)) && mem=${RUMOR_DP_MEM:-256}
 	fi
 	setsid ip netns exec "$n" "$build/dataplane/rumor-dp" "${dp_lcore[@]}" --file-prefix "$n" \
