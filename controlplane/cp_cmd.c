@@ -113,14 +113,15 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 		json_object_set_new(dpo, "acks_queued", json_integer((json_int_t)ds->acks_queued));
 	}
 	json_object_set_new(r, "node_stats",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames",
 				      (json_int_t)n->st.frames, "events_new",
 				      (json_int_t)n->st.events_new, "reports_sent",
 				      (json_int_t)n->st.reports_sent, "rereports",
 				      (json_int_t)n->st.rereports, "pulls", (json_int_t)n->st.pulls,
 				      "releases", (json_int_t)n->st.releases, "originated",
 				      (json_int_t)n->st.originated, "batches_proposed",
-				      (json_int_t)n->st.batches_proposed, "repairs_asked",
+				      (json_int_t)n->st.batches_proposed, "commits_reannounced",
+				      (json_int_t)n->st.commits_reannounced, "repairs_asked",
 				      (json_int_t)n->st.repairs_asked, "repair_frames",
 				      (json_int_t)n->st.repair_frames, "prefetches",
 				      (json_int_t)n->st.prefetches));

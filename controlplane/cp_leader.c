@@ -118,33 +118,66 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
 	free(req);
 }
 
-static void on_barrier_done(struct raft_barrier *req, int status)
-{
-	(void)status;
-	free(req);
-}
-
 /* Followers learn a commit index from the leader's next message. libraft sends none until the
  * next entry or heartbeat (up to two heartbeat periods): when the order goes idle after a
- * commit, an empty AppendEntries goes to every follower at once, and a barrier entry after
- * it. libraft applies what an AppendEntries with entries commits only once those entries are
- * stored (an fsync later), but what an empty one commits at once: a follower that stored
- * the batch (one did: it is committed) applies it one trip after the commit; one that was
- * still writing it learns the commit from the barrier's message (the heartbeat found the
- * batch not stored yet, and its own store's callback knows only the older commit index). */
+ * commit, an empty AppendEntries goes to every follower at once. libraft applies what an
+ * AppendEntries with entries commits only once those entries are stored (an fsync later), but
+ * what an empty one commits at once, up to what the follower has stored: a follower that
+ * stored the batch (one did: it is committed) applies it on receipt. One that was still
+ * writing it keeps only the older commit index (its store's callback does not look again), so
+ * it is noted here and sent one more empty AppendEntries as soon as its AppendEntries result
+ * says it stored the commit (announce_late, from the loop hook): one trip after its store,
+ * with no log entry and so no fdatasync on any node (a barrier entry did that before, and its
+ * three fdatasyncs met the next event's on the disk). */
 static void announce_commit(struct cp_node *n)
 {
-	struct raft_barrier *req;
+	const struct raft_configuration *c = &n->raft->configuration;
 
 	if (!n->lead.commit_unannounced || n->lead.applies_inflight)
 		return;
 	n->lead.commit_unannounced = false;
+	if (n->raft->state != RAFT_LEADER)
+		return;
+	n->lead.late_commit = n->raft->commit_index;
+	n->lead.n_late = 0;
+	for (unsigned i = 0; i < c->n && n->lead.n_late < CP_LEAD_LATE_MAX; i++)
+		if (c->servers[i].id != n->self &&
+		    n->raft->leader_state.progress[i].match_index < n->lead.late_commit)
+			n->lead.late[n->lead.n_late++] = c->servers[i].id;
 	if (n->env.raft_heartbeat)
 		n->env.raft_heartbeat(n->env.arg);
-	if (!(req = calloc(1, sizeof(*req))))
+}
+
+/* The followers announce_commit found behind its commit: those that have stored it since get
+ * one more empty AppendEntries (every follower gets one: libraft has no call for one). One
+ * that never catches up (down) waits here until the next announcement replaces the list. */
+static void announce_late(struct cp_node *n)
+{
+	const struct raft_configuration *c = &n->raft->configuration;
+	bool due = false;
+	unsigned keep = 0;
+
+	if (n->raft->state != RAFT_LEADER) {
+		n->lead.n_late = 0;
 		return;
-	if (raft_barrier(n->raft, req, on_barrier_done) != 0)
-		free(req);
+	}
+	for (unsigned k = 0; k < n->lead.n_late; k++) {
+		unsigned i = 0;
+		while (i < c->n && c->servers[i].id != n->lead.late[k])
+			i++;
+		if (i == c->n)
+			continue; /* no longer a member */
+		if (n->raft->leader_state.progress[i].match_index >= n->lead.late_commit)
+			due = true;
+		else
+			n->lead.late[keep++] = n->lead.late[k];
+	}
+	n->lead.n_late = keep;
+	if (due) {
+		n->st.commits_reannounced++;
+		if (n->env.raft_heartbeat)
+			n->env.raft_heartbeat(n->env.arg);
+	}
 }
 
 /* Group commit: with nothing in flight, what is ready goes now (one event on an idle
@@ -377,6 +410,8 @@ void cp_leader_after_io(struct cp_node *n)
 	if (!n->lead.leading)
 		return;
 	cp_leader_propose(n);
+	if (n->lead.n_late)
+		announce_late(n);
 	cp_leader_announce_durable(n);
 }
 

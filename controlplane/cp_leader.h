@@ -10,8 +10,13 @@
 
 #include "cp_batch.h"
 #include "cp_report.h"
+#include "rumor_config.h"
 
 struct cp_node;
+
+/* Followers announce_commit tracks; more (nodes added at run time) learn it from the next
+ * message. */
+#define CP_LEAD_LATE_MAX RUMOR_CONFIG_MAX_NODES
 
 struct cp_leader {
 	bool leading;
@@ -21,6 +26,9 @@ struct cp_leader {
 	uint64_t leading_since_ms;
 	uint64_t last_repair_ms;          /* minority-held runs looked for */
 	bool commit_unannounced;          /* applied a batch followers may not know of */
+	uint64_t late_commit;             /* the commit announce_commit last announced */
+	unsigned n_late;
+	uint64_t late[CP_LEAD_LATE_MAX];  /* followers that had not stored it then */
 	uint64_t caught_up_term;          /* a batch of this term applied: the order knows what is
 					     committed */
 	bool cut_when_idle;               /* group commit: cut at once with nothing in flight

@@ -276,6 +276,9 @@ static void render_node(struct cp_node *n, struct cp_mtext *t)
 	    "client retries answered with their first outcome", s->send_retries);
 	one(t, "rumor_cp_batches_proposed_total", "counter", "order batches proposed (leader)",
 	    s->batches_proposed);
+	one(t, "rumor_cp_commits_reannounced_total", "counter",
+	    "idle commits sent again to a follower that stored the batch late (leader)",
+	    s->commits_reannounced);
 	one(t, "rumor_cp_fetches_sent_total", "counter", "payload fetches sent to peers",
 	    s->fetches_sent);
 	one(t, "rumor_cp_fetches_served_total", "counter", "payload fetches served to peers",

@@ -54,6 +54,7 @@ struct cp_node_stats {
 	uint64_t reports_sent, report_bytes, reports_local, reports_refused, report_backpressure;
 	uint64_t rereports;
 	uint64_t batches_proposed, batch_events, apply_failed;
+	uint64_t commits_reannounced;     /* idle commits told again to a follower that stored late */
 	uint64_t pulls, pulls_failed, releases, release_ring_full;
 	uint64_t originated, originate_refused, send_retries;
 	uint64_t log_write_errors;
