@@ -126,7 +126,7 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
  * stored the batch (one did: it is committed) applies it on receipt. One that was still
  * writing it keeps only the older commit index (its store's callback does not look again), so
  * it is noted here and sent one more empty AppendEntries as soon as its AppendEntries result
- * says it stored the commit (announce_late, from the loop hook): one trip after its store,
+ * says it stored the commit (cp_leader_announce_late, after each loop pass and tick): one trip after its store,
  * with no log entry and so no fdatasync on any node (a barrier entry did that before, and its
  * three fdatasyncs met the next event's on the disk). */
 static void announce_commit(struct cp_node *n)
@@ -151,12 +151,14 @@ static void announce_commit(struct cp_node *n)
 /* The followers announce_commit found behind its commit: those that have stored it since get
  * one more empty AppendEntries (every follower gets one: libraft has no call for one). One
  * that never catches up (down) waits here until the next announcement replaces the list. */
-static void announce_late(struct cp_node *n)
+void cp_leader_announce_late(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;
 	bool due = false;
 	unsigned keep = 0;
 
+	if (!n->lead.n_late)
+		return;
 	if (n->raft->state != RAFT_LEADER) {
 		n->lead.n_late = 0;
 		return;
@@ -174,7 +176,7 @@ static void announce_late(struct cp_node *n)
 	}
 	n->lead.n_late = keep;
 	if (due) {
-		n->st.commits_reannounced++;
+			n->st.commits_reannounced++;
 		if (n->env.raft_heartbeat)
 			n->env.raft_heartbeat(n->env.arg);
 	}
@@ -410,8 +412,7 @@ void cp_leader_after_io(struct cp_node *n)
 	if (!n->lead.leading)
 		return;
 	cp_leader_propose(n);
-	if (n->lead.n_late)
-		announce_late(n);
+	cp_leader_announce_late(n);
 	cp_leader_announce_durable(n);
 }
 

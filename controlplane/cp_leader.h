@@ -38,6 +38,8 @@ struct cp_leader {
 void cp_leader_check(struct cp_node *n);
 void cp_leader_propose(struct cp_node *n);
 void cp_leader_announce_durable(struct cp_node *n);
+/* An idle commit told again to followers that have stored it since it was announced. */
+void cp_leader_announce_late(struct cp_node *n);
 /* Proposals and announcements due after this loop iteration's I/O (the loop hook). */
 void cp_leader_after_io(struct cp_node *n);
 void cp_leader_ingest_report(struct cp_node *n, const struct cp_report *r);

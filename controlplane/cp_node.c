@@ -322,6 +322,7 @@ void cp_node_tick(struct cp_node *n)
 	cp_members_tick(n, cp_now_ms(n));
 	cp_members_send_peers(n, cp_now_ms(n));
 	cp_leader_propose(n);
+	cp_leader_announce_late(n);
 	if (n->lead.leading)
 		cp_leader_announce_durable(n);
 	cp_subs_tick(n, cp_now_ms(n));

@@ -15,7 +15,7 @@
  * bound (liveness).
  *
  * Usage: rumor-sim [--seeds N] [--seed S (the first)] [--plant NAME] [--expect-fail] [--long]
- *                  [-v]
+ *                  [--partition] [--idle] [-v]
  * A failing seed prints the one command that replays it. */
 #include <errno.h>
 #include <getopt.h>
@@ -151,6 +151,9 @@ struct sim {
 	struct raft_fixture f;
 	unsigned part_phase, part_a, part_b; /* --partition: its phase, the minority's indexes */
 	uint64_t part_ms, part_ctr, part_gseq;
+	uint64_t idle_next_ms, idle_commit[SIM_MAX], idle_sent, idle_lag_max;
+	uint64_t idle_entries0;           /* the leader's log length when --idle's sends began */
+	unsigned idle_leader;             /* 1-based, 0: not chosen yet */
 	struct sim_node node[SIM_MAX];
 	unsigned nn;
 	uint64_t seed, rng, step, order;
@@ -184,6 +187,7 @@ struct sim {
 static int g_verbose;
 static bool g_cut_crash;              /* SIM_CUT_CRASH: the old crash (Raft only cut off) */
 static bool g_partition;              /* --partition: the scenario below, no random faults */
+static bool g_idle;                   /* --idle: one event at a time, apply lag bounded */
 static struct sim *g_sim;             /* the run in progress (the fixture's I/O wrappers) */
 static uint64_t g_old_term_commits; /* over every seed run */
 static uint64_t g_echo_commits;     /* ... and commits on an echoed last index */
@@ -811,6 +815,8 @@ static int io_load(struct raft_io *io, raft_term *term, raft_id *vote, struct ra
 	return rc;
 }
 
+static void env_raft_heartbeat(void *arg);
+
 static void node_create(struct sim *s, unsigned i)
 {
 	struct sim_node *sn = &s->node[i];
@@ -835,7 +841,8 @@ static void node_create(struct sim *s, unsigned i)
 				  .dp_alloc = env_dp_alloc, .dp_send = env_dp_send,
 				  .dp_free = env_dp_free, .dp_recv = env_dp_recv,
 				  .peer_send = env_peer_send, .refused = env_refused,
-				  .now_us = env_now_us, .random = env_random };
+				  .now_us = env_now_us, .random = env_random,
+				  .raft_heartbeat = env_raft_heartbeat };
 	n->olog.fd = -1;
 	n->dp_alive = true;
 	/* SIM_GROUP_CUT=1: rumor-cp's group-commit cut (cp_leader_after_io after each loop
@@ -924,6 +931,22 @@ struct fixture_req {                  /* fixture.c's REQUEST header */
 static struct fixture_io *fio(struct sim *s, unsigned i)
 {
 	return s->f.servers[i].io.impl;
+}
+
+/* rumor-cp's env_raft_heartbeat on the fixture: one libraft tick with heartbeat_timeout 0
+ * sends an empty AppendEntries to every follower now. */
+static void env_raft_heartbeat(void *arg)
+{
+	struct sim_node *sn = arg;
+	struct raft *r = sn->n->raft;
+	struct fixture_io *io = fio(sn->s, sn->idx);
+	unsigned hb = r->heartbeat_timeout;
+
+	if (r->state != RAFT_LEADER || !io->tick_cb)
+		return;
+	r->heartbeat_timeout = 0;
+	io->tick_cb(io->io);
+	r->heartbeat_timeout = hb;
 }
 
 /* A request of server @i's that calls back into its Raft instance is still in flight (a
@@ -1660,6 +1683,93 @@ static void partition_step(struct sim *s)
 	}
 }
 
+/* --idle (3 nodes, no faults, no loss): one event at a time, every IDLE_PERIOD_MS, from each
+ * node in turn, once a leader is known; one follower then stores Raft entries slowly. Each
+ * follower must learn each commit within IDLE_LAG_MS of the leader: the leader announces an
+ * idle commit at once, and again to a follower that had not stored it then, as soon as it has
+ * (cp_leader_announce_late). Without that second announcement the slow follower learns it
+ * only at libraft's next heartbeat (100 ms here). An idle commit adds one Raft entry, the
+ * batch (a barrier entry after each, as before, cost every node an fdatasync). Commit
+ * indexes, not applies: a follower's apply may also wait for a payload it pulls. */
+#define IDLE_PERIOD_MS 250
+#define IDLE_FAST_DISK_MS 2
+#define IDLE_SLOW_DISK_MS 30
+#define IDLE_LAG_MS (IDLE_SLOW_DISK_MS + 4 * 2 + 10)  /* its store, two trips, slack */
+#define IDLE_EVENTS 40
+#define IDLE_INDEX_MAX 4096
+
+static uint64_t g_idle_commit_at[IDLE_INDEX_MAX + 1]; /* when the leader committed, by index */
+
+static void idle_step(struct sim *s)
+{
+	uint64_t now = sim_now_ms(s);
+
+	if (!s->idle_leader) {
+		if (now < 1500)
+			return;
+		for (unsigned i = 0; i < s->nn; i++)
+			if (raft_state(s->node[i].n->raft) == RAFT_LEADER)
+				s->idle_leader = i + 1;
+		if (!s->idle_leader)
+			return;
+		unsigned slow = s->idle_leader % s->nn; /* a follower (0-based: the leader's next) */
+		for (unsigned i = 0; i < s->nn; i++) {
+			raft_fixture_set_disk_latency(&s->f, i, i == slow ? IDLE_SLOW_DISK_MS :
+						      IDLE_FAST_DISK_MS);
+			s->idle_commit[i] = s->node[i].n->raft->commit_index;
+		}
+		s->idle_entries0 = raft_last_index(s->node[s->idle_leader - 1].n->raft);
+		s->idle_next_ms = now + IDLE_PERIOD_MS;
+		memset(g_idle_commit_at, 0, sizeof(g_idle_commit_at));
+		return;
+	}
+	unsigned li = s->idle_leader - 1;
+	struct cp_node *ln = s->node[li].n;
+	if (raft_state(ln->raft) != RAFT_LEADER) {
+		fail(s, "--idle: node %u lost the lead without a fault", s->idle_leader);
+		return;
+	}
+	for (uint64_t k = s->idle_commit[li] + 1; k <= ln->raft->commit_index; k++)
+		if (k <= IDLE_INDEX_MAX)
+			g_idle_commit_at[k] = now;
+	s->idle_commit[li] = ln->raft->commit_index;
+	for (unsigned i = 0; i < s->nn && !s->failed; i++) {
+		uint64_t c = s->node[i].n->raft->commit_index;
+		for (uint64_t k = s->idle_commit[i] + 1; i != li && k <= c; k++) {
+			if (k > IDLE_INDEX_MAX || !g_idle_commit_at[k])
+				continue; /* committed before the scenario began */
+			uint64_t lag = now - g_idle_commit_at[k];
+			if (lag > s->idle_lag_max)
+				s->idle_lag_max = lag;
+			if (lag > IDLE_LAG_MS) {
+				fail(s, "liveness: --idle: node %u learned commit %" PRIu64 " %" PRIu64
+				     " ms after the leader (bound %u ms; its disk takes %u ms)", i + 1,
+				     k, lag, IDLE_LAG_MS, i == s->idle_leader % s->nn ?
+				     IDLE_SLOW_DISK_MS : IDLE_FAST_DISK_MS);
+				break;
+			}
+		}
+		s->idle_commit[i] = c;
+	}
+	if (s->idle_sent < IDLE_EVENTS && now >= s->idle_next_ms) {
+		client_send(s, (unsigned)(s->idle_sent % s->nn), false);
+		s->idle_sent++;
+		s->idle_next_ms = now + IDLE_PERIOD_MS;
+	}
+	if (s->idle_sent == IDLE_EVENTS && now >= s->idle_next_ms && !s->failed) {
+		uint64_t entries = raft_last_index(ln->raft) - s->idle_entries0;
+		if (entries > IDLE_EVENTS)
+			fail(s, "--idle: %" PRIu64 " Raft entries for %u events sent one at a time",
+			     entries, IDLE_EVENTS);
+		if (g_verbose)
+			fprintf(stderr, "--idle: %" PRIu64 " Raft entries for %u events, commits "
+				"learned at most %" PRIu64 " ms after the leader, %" PRIu64
+				" re-announcements\n", entries, IDLE_EVENTS, s->idle_lag_max,
+				ln->st.commits_reannounced);
+		s->idle_sent++; /* checked once */
+	}
+}
+
 static void heal(struct sim *s)
 {
 	s->healed = true;
@@ -1941,6 +2051,10 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 	s->loss_pct = below(s, 25);
 	s->dup_pct = below(s, 10);
 	s->eio_pct = below(s, 3);
+	if (g_idle) {
+		s->nn = 3;
+		s->loss_pct = s->dup_pct = s->eio_pct = 0;
+	}
 	s->cl = calloc(SIM_MAX_CLIENTS, sizeof(*s->cl));
 	if (raft_fixture_initialize(&s->f) != 0)
 		return -1;
@@ -1975,9 +2089,11 @@ static int run(uint64_t seed, bool lng, char *why, size_t cap, uint64_t *events)
 		run_nodes(s);
 		if (g_partition)
 			partition_step(s);
+		else if (g_idle)
+			idle_step(s);
 		else
 			faults(s);
-		if (below(s, 4) == 0)
+		if (!g_idle && below(s, 4) == 0)
 			client_send(s, below(s, s->nn), false);
 		check_all(s);
 	}
@@ -2085,14 +2201,14 @@ int main(int argc, char **argv)
 		{ "seeds", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
 		{ "plant", required_argument, NULL, 'p' }, { "expect-fail", no_argument, NULL, 'x' },
 		{ "long", no_argument, NULL, 'l' }, { "verbose", no_argument, NULL, 'v' },
-		{ "partition", no_argument, NULL, 'P' },
+		{ "partition", no_argument, NULL, 'P' }, { "idle", no_argument, NULL, 'I' },
 		{ 0 }
 	};
 	uint64_t first = 1, nseeds = 1000, events = 0;
 	bool expect_fail = false, lng = false, one = false, many = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:s:p:xlvP", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:s:p:xlvPI", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': nseeds = strtoull(optarg, NULL, 10); many = true; break;
 		case 's': first = strtoull(optarg, NULL, 10); one = true; break;
@@ -2109,9 +2225,10 @@ int main(int argc, char **argv)
 		case 'l': lng = true; break;
 		case 'v': g_verbose = 1; break;
 		case 'P': g_partition = true; break;
+		case 'I': g_idle = true; break;
 		default:
 			fprintf(stderr, "usage: rumor-sim [--seeds N] [--seed S] [--plant NAME] "
-				"[--expect-fail] [--long] [--partition] [-v]\n");
+				"[--expect-fail] [--long] [--partition] [--idle] [-v]\n");
 			return 2;
 		}
 	}
