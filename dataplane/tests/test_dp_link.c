@@ -426,10 +426,12 @@ static void originate1(struct fixture *f, unsigned len)
 	poll_at(f, f->now + 200);
 }
 
-/* Take what the node sent: the first_seq of each gossip frame to node 3 into @seq (checked
- * for 3's IP, its learned MAC as destination and ours as source when @mac_ok), the rest
- * (to 2, ARP) freed; the frames reported are released. Returns the frames to 3. */
-static unsigned take_to3(struct fixture *f, uint64_t *seq, unsigned max, bool mac_ok)
+/* Take what the node sent: the first_seq of each gossip frame to @ip into @seq (decoded:
+ * checksums, lengths and ids right; @dmac as destination and ours as source when @mac_ok),
+ * the rest (to others, ARP) freed; the frames reported are released. Returns the frames to
+ * @ip. */
+static unsigned take_to(struct fixture *f, uint32_t ip, const uint8_t *dmac, uint64_t *seq,
+			unsigned max, bool mac_ok)
 {
 	static uint8_t buf[2048];
 	const uint8_t *mac1 = rumor_config_node(&cfg, SELF)->mac;
@@ -444,13 +446,13 @@ static unsigned take_to3(struct fixture *f, uint64_t *seq, unsigned max, bool ma
 
 			assert_non_null(p);
 			if (rumor_be_ld16(p + 12) == 0x0800 &&
-			    rumor_be_ld32(p + RUMOR_WIRE_ETH_LEN + 16) == 0x0a090003) {
+			    rumor_be_ld32(p + RUMOR_WIRE_ETH_LEN + 16) == ip) {
 				assert_int_equal(rumor_wire_decode(p, m[i]->pkt_len, CLUSTER,
 								   RUMOR_WIRE_PORT,
 								   RUMOR_WIRE_DEC_VERIFY_IDS, &fr), 0);
 				assert_int_equal(fr.hdr.origin, SELF);
 				if (mac_ok) {
-					assert_memory_equal(p, mac3, 6);
+					assert_memory_equal(p, dmac, 6);
 					assert_memory_equal(p + 6, mac1, 6);
 				}
 				assert_true(got < max);
@@ -470,6 +472,11 @@ static unsigned take_to3(struct fixture *f, uint64_t *seq, unsigned max, bool ma
 		}
 	}
 	return got;
+}
+
+static unsigned take_to3(struct fixture *f, uint64_t *seq, unsigned max, bool mac_ok)
+{
+	return take_to(f, 0x0a090003, mac3, seq, max, mac_ok);
 }
 
 static void arp_reply3(struct fixture *f)
@@ -586,6 +593,43 @@ static void test_arp_hold(void **state)
 	assert_int_equal(f->n.stats->store_used, 0);
 }
 
+/* A member with mac = arp added at run time (RUMOR_MSG_PEER): it had no template, so the
+ * frames held for it get one with its addresses (no MAC); after its reply they go out with
+ * its IP, right checksums and its MAC. */
+static void test_arp_hold_peer_added(void **state)
+{
+	struct fixture *f = fx_start(1500);
+	static const uint8_t mac9[6] = { 2, 0, 0, 0, 0, 9 };
+	uint64_t seq[64];
+	unsigned to9 = 0;
+	struct rumor_msg *m;
+	void *obj;
+
+	(void)state;
+	poll_at(f, 1000);
+	arp_reply3(f);
+	take_to3(f, seq, 64, false);
+	assert_int_equal(rte_mempool_get(f->n.msg_pool, &obj), 0);
+	m = obj;
+	memset(m, 0, sizeof(*m));
+	m->type = RUMOR_MSG_PEER;
+	m->u.peer = (struct rumor_msg_peer){ .id = 9, .ip = 0x0a090009, .mac_arp = 1 };
+	dp_node_cp_msg(&f->n, m, f->now);
+	assert_int_equal(f->n.stats->peers_added, 1);
+	assert_int_equal(f->n.stats->arp_unresolved, 1);
+	/* fanout 2 of 2, 3, 9: most frames go to 9 too */
+	for (unsigned i = 0; i < 8; i++)
+		originate1(f, 200);
+	assert_int_equal(take_to(f, 0x0a090009, mac9, seq, 64, false), 0);
+	assert_true(nic_ctr(&f->n, "arp_held") > 0);
+	inject(f, mk_arp(2, mac9, 0x0a090009, 0x0a090001, rumor_config_node(&cfg, SELF)->mac));
+	to9 = take_to(f, 0x0a090009, mac9, seq, 64, true);
+	assert_int_equal(to9, nic_ctr(&f->n, "arp_held"));
+	assert_int_equal(nic_ctr(&f->n, "arp_released"), to9);
+	for (unsigned i = 1; i < to9; i++)
+		assert_true(seq[i] > seq[i - 1]);
+}
+
 /* MTU 9000: RX buffers hold a jumbo frame, an 8 KiB event is stored and forwarded whole. */
 static void test_jumbo(void **state)
 {
@@ -622,6 +666,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_peer_added_at_run_time, teardown),
 		cmocka_unit_test_teardown(test_jumbo, teardown),
 		cmocka_unit_test_teardown(test_arp_hold, teardown),
+		cmocka_unit_test_teardown(test_arp_hold_peer_added, teardown),
 	};
 
 	(void)argc;
