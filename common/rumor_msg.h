@@ -307,6 +307,8 @@ enum rumor_dp_nic {
 	RUMOR_DP_LINK_DOWN_EVENTS,   /* link transitions up -> down */
 	RUMOR_DP_LINK_UP_EVENTS,     /* ... down -> up */
 	RUMOR_DP_LINK_LSC,           /* LSC interrupts seen (0: the PMD has none, polled) */
+	RUMOR_DP_ARP_HELD,           /* frames held for an unresolved peer (dataplane/dp_hold.h) */
+	RUMOR_DP_ARP_RELEASED,       /* ... sent once it resolved (the rest: drops arp_hold_*) */
 	RUMOR_DP_NIC_N
 };
 
@@ -316,13 +318,13 @@ static inline const char *rumor_dp_nic_name(int i)
 		"arp_req_rx", "arp_reply_tx", "arp_req_tx", "arp_reply_rx", "arp_resolved",
 		"arp_expired", "arp_malformed", "arp_foreign", "arp_unsolicited",
 		"arp_static_conflict", "arp_ip_conflict", "link_down_events", "link_up_events",
-		"link_lsc",
+		"link_lsc", "arp_held", "arp_released",
 	};
 	return i >= 0 && i < RUMOR_DP_NIC_N ? names[i] : (void *)0;
 }
 
 /* Dataplane statistics, in memzone RUMOR_SHM_STATS_MZ; written by rumor-dp only. */
-/* dataplane/dp_node.h enum dp_drop: 0..36 are named, the rest room to grow */
+/* dataplane/dp_node.h enum dp_drop: 0..39 are named, grow this to add more */
 #define RUMOR_DP_DROP_REASONS 40
 struct rumor_dp_stats {
 	volatile uint64_t heartbeat_tsc;     /* rte_rdtsc() at the last main-loop pass */
@@ -367,7 +369,7 @@ struct rumor_dp_stats {
 	uint64_t nic[RUMOR_DP_NIC_N];
 	uint32_t link_up;                    /* 1: the port's link is up now */
 	uint32_t link_speed;                 /* Mbit/s the PMD reports (0: unknown) */
-	uint32_t arp_unresolved;             /* peers without a MAC now (gossip to them dropped) */
+	uint32_t arp_unresolved;             /* peers without a MAC now (gossip to them held) */
 	uint32_t mtu;                        /* IP MTU of the port ([gossip] mtu) */
 };
 

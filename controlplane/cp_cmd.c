@@ -107,6 +107,26 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 			json_object_set_new(bd, rumor_dp_budget_name(i),
 					    json_integer((json_int_t)ds->budget_drops[i - 1]));
 		json_object_set_new(dpo, "budget_drops", bd);
+		/* real NICs (issue 18): peers without a MAC, frames held for them and sent once
+		 * resolved, and what ARP dropped (unresolved: the hold refused it; hold_full,
+		 * hold_aged: dropped from the hold). Not in drops_by_reason: not a rumor frame
+		 * refused, and pulls / repair recover them */
+		json_t *arp = json_object();
+		json_object_set_new(arp, "unresolved", json_integer(ds->arp_unresolved));
+		json_object_set_new(arp, "held",
+				    json_integer((json_int_t)ds->nic[RUMOR_DP_ARP_HELD]));
+		json_object_set_new(arp, "released",
+				    json_integer((json_int_t)ds->nic[RUMOR_DP_ARP_RELEASED]));
+		for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
+			const char *name = dp_drop_name(i);
+			char key[48];
+
+			if (name == NULL || strncmp(name, "arp_", 4) != 0)
+				continue;
+			snprintf(key, sizeof(key), "drop_%s", name + 4);
+			json_object_set_new(arp, key, json_integer((json_int_t)ds->drops[i]));
+		}
+		json_object_set_new(dpo, "arp", arp);
 		json_object_set_new(dpo, "expire_asked", json_integer((json_int_t)ds->expire_asked));
 		json_object_set_new(dpo, "aged_out", json_integer((json_int_t)ds->aged_out));
 		json_object_set_new(dpo, "members", json_integer(ds->members_n));

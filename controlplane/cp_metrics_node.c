@@ -184,6 +184,10 @@ static void render_dataplane(struct cp_node *n, struct cp_mtext *t)
 	one(t, "rumor_dp_acks_queued_total", "counter",
 	    "origination acks that waited for room in the ring", ds->acks_queued);
 	one(t, "rumor_dp_members", "gauge", "members the timestamp rule uses", ds->members_n);
+	one(t, "rumor_dp_arp_held_total", "counter",
+	    "frames held for a peer whose MAC ARP had not resolved", ds->nic[RUMOR_DP_ARP_HELD]);
+	one(t, "rumor_dp_arp_released_total", "counter",
+	    "held frames sent once their peer resolved", ds->nic[RUMOR_DP_ARP_RELEASED]);
 	/* every named reason, zeros too: a rate() needs the series before the first drop */
 	cp_mtext_family(t, "rumor_dp_drops_total", "counter",
 			"frames or packets the dataplane dropped, by reason");

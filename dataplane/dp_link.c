@@ -231,13 +231,17 @@ void dp_link_arp_in(struct dp_node *n, struct rte_mbuf *m, uint64_t now)
 	rte_pktmbuf_free(m);
 }
 
-/* /rumor/link: link state, MTU, ARP counters and each peer's entry (racy snapshot). */
+/* /rumor/link: link state, MTU, ARP counters and each peer's entry with the frames every
+ * worker holds for it (racy snapshot). */
 static struct dp_node *tel_link_node;
 
 static int tel_link(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct dp_node *n = tel_link_node;
-	const struct rumor_dp_stats *s = n->stats;
+	static struct rumor_dp_stats tot; /* telemetry commands run one at a time */
+	struct dp_node *n = tel_link_node;
+	const struct rumor_dp_stats *s = &tot;
+
+	dp_node_stats_total(n, &tot); /* the hold counts are every worker's */
 
 	(void)cmd;
 	(void)params;
@@ -252,18 +256,30 @@ static int tel_link(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "drop_arp_unresolved", s->drops[DP_DROP_ARP_UNRESOLVED]);
 	rte_tel_data_add_dict_u64(d, "drop_link_down", s->drops[DP_DROP_LINK_DOWN]);
 	rte_tel_data_add_dict_u64(d, "drop_arp_malformed", s->drops[DP_DROP_ARP_BAD]);
+	rte_tel_data_add_dict_u64(d, "drop_arp_hold_full", s->drops[DP_DROP_ARP_HOLD_FULL]);
+	rte_tel_data_add_dict_u64(d, "drop_arp_hold_aged", s->drops[DP_DROP_ARP_HOLD_AGED]);
 	for (unsigned i = 0; i < n->arp.n && i < DP_ARP_MAX; i++) {
 		const struct dp_arp_entry *e = &n->arp.e[i];
-		char key[16], val[48];
+		char key[16], val[64];
 		const uint8_t *m = e->mac;
+		unsigned held = 0;
+		int len;
 
+		for (unsigned j = 0; j < DP_WORKERS_MAX; j++) {
+			const struct dp_node *w = dp_node_worker(n, j);
+
+			if (w != NULL)
+				held += dp_hold_count(&w->hold, e->id);
+		}
 		snprintf(key, sizeof(key), "peer_%u", e->id);
 		if (e->state == DP_ARP_UNRESOLVED)
-			snprintf(val, sizeof(val), "unresolved");
+			len = snprintf(val, sizeof(val), "unresolved");
 		else
-			snprintf(val, sizeof(val), "%s %02x:%02x:%02x:%02x:%02x:%02x",
-				 e->state == DP_ARP_STATIC ? "static" : "arp", m[0], m[1], m[2],
-				 m[3], m[4], m[5]);
+			len = snprintf(val, sizeof(val), "%s %02x:%02x:%02x:%02x:%02x:%02x",
+				       e->state == DP_ARP_STATIC ? "static" : "arp", m[0], m[1],
+				       m[2], m[3], m[4], m[5]);
+		if (held > 0 && len > 0 && (size_t)len < sizeof(val))
+			snprintf(val + len, sizeof(val) - (size_t)len, ", %u held", held);
 		rte_tel_data_add_dict_string(d, key, val);
 	}
 	return 0;

@@ -36,7 +36,8 @@ static const char *const local_drop_names[] = {
 	[DP_DROP_AUTH_ENC_UNEXPECTED] = "auth_enc_unexpected",
 	[DP_DROP_AUTH_ENC_MISSING] = "auth_enc_missing",
 	[DP_DROP_ARP_UNRESOLVED] = "arp_unresolved", [DP_DROP_LINK_DOWN] = "link_down",
-	[DP_DROP_ARP_BAD] = "arp_malformed", [DP_DROP_STEER] = "steer_full",
+	[DP_DROP_ARP_BAD] = "arp_malformed", [DP_DROP_ARP_HOLD_FULL] = "arp_hold_full",
+	[DP_DROP_ARP_HOLD_AGED] = "arp_hold_aged", [DP_DROP_STEER] = "steer_full",
 };
 
 _Static_assert(RTE_DIM(local_drop_names) <= RUMOR_DP_DROP_REASONS, "drops[] too small");
@@ -341,13 +342,121 @@ void dp_node_peer_mac(struct dp_node *n, uint16_t id, const uint8_t *mac)
 
 	if (c == NULL || id == n->self)
 		return;
+	t = *c;
 	if (mac == NULL) {
-		n->peers[id].valid = DP_PEER_ARP;
+		/* a peer added at run time has no template yet: its addresses (no MAC) for the
+		 * frames held meanwhile; one that expired keeps its own, valid first */
+		if (n->peers[id].ip == 0) {
+			memset(t.mac, 0, 6);
+			peer_build(n, &t);
+		}
+		__atomic_store_n(&n->peers[id].valid, DP_PEER_ARP, __ATOMIC_RELEASE);
 		return;
 	}
-	t = *c;
 	memcpy(t.mac, mac, 6);
 	peer_build(n, &t);
+}
+
+/* ---------------------------------------------------------------- ARP hold (dp_hold.h) */
+
+static inline bool link_up(const struct dp_node *n)
+{
+	/* worker 0 reads the link for every worker (w0 is NULL only before init is done) */
+	return (n->w0 != NULL ? n->w0 : n)->link.up;
+}
+
+/* Frame @m, built for DP_PEER_ARP peer @id, waits for its MAC. */
+static void hold_frame(struct dp_node *n, uint16_t id, struct rte_mbuf *m)
+{
+	void *old;
+	int rc;
+
+	if (unlikely(!link_up(n))) {
+		/* no requests go out while down, so nothing resolves: what TX would do */
+		drop(n, m, DP_DROP_LINK_DOWN);
+		return;
+	}
+	rc = dp_hold_put(&n->hold, id, m, n->now, &old);
+	if (rc < 0) {
+		drop(n, m, DP_DROP_ARP_UNRESOLVED);
+		return;
+	}
+	n->stats->nic[RUMOR_DP_ARP_HELD]++;
+	if (rc == 1)
+		drop(n, old, DP_DROP_ARP_HOLD_FULL);
+}
+
+/* Peer @id is valid (resolved): what it held goes to TX, in order, with the template's
+ * MACs (ours too: with mac = arp the port's MAC came after the template). Before anything
+ * newer to @id is queued. Returns the frames released. */
+static unsigned hold_release(struct dp_node *n, uint16_t id)
+{
+	const struct dp_peer *pe = &n->peers[id];
+	void *m[DP_ARP_HOLD];
+	unsigned k = dp_hold_take(&n->hold, id, m);
+
+	for (unsigned i = 0; i < k; i++) {
+		uint8_t *p = rte_pktmbuf_mtod((struct rte_mbuf *)m[i], uint8_t *);
+		uint8_t *r = p + RUMOR_WIRE_L2L4_LEN;
+
+		memcpy(p, pe->l2l4, 2 * RTE_ETHER_ADDR_LEN);
+		/* its hop is still to be sealed (auth_put set F_AUTH): at this flush */
+		tx_push_seal(n, m[i], r[6] & RUMOR_WIRE_F_AUTH ? r : NULL);
+	}
+	n->stats->nic[RUMOR_DP_ARP_RELEASED] += k;
+	return k;
+}
+
+/* Everything held freed, counted as @reason (< 0: not counted, at stop). */
+static unsigned hold_free_all(struct dp_node *n, int reason)
+{
+	void *m[DP_ARP_HOLD];
+	unsigned total = 0;
+
+	while (n->hold.nq > 0) {
+		unsigned k = dp_hold_take(&n->hold, dp_hold_peer(&n->hold, 0), m);
+
+		if (reason >= 0)
+			n->stats->drops[reason] += k;
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)m, k);
+		total += k;
+	}
+	return total;
+}
+
+/* Once per loop pass, before TX flush: peers that resolved get their frames (a worker > 0
+ * sees it here or on its next frame to them), frames held past the age bound are dropped,
+ * link down frees everything. Nothing to do (one load) while nothing is held. */
+static unsigned hold_poll(struct dp_node *n, uint64_t now)
+{
+	struct dp_hold *h = &n->hold;
+	void *m[DP_ARP_HOLD];
+	unsigned work = 0, k;
+
+	if (likely(h->total == 0))
+		return 0;
+	if (!link_up(n))
+		return hold_free_all(n, DP_DROP_LINK_DOWN);
+	for (unsigned i = h->nq; i-- > 0;) {
+		uint16_t id = dp_hold_peer(h, i);
+		uint8_t v = __atomic_load_n(&n->peers[id].valid, __ATOMIC_ACQUIRE);
+
+		if (v == 1) {
+			work += hold_release(n, id);
+		} else if (v != DP_PEER_ARP) {
+			/* no longer a peer (nothing removes one today): nobody to wait for */
+			k = dp_hold_take(h, id, m);
+			n->stats->drops[DP_DROP_PEER] += k;
+			rte_pktmbuf_free_bulk((struct rte_mbuf **)m, k);
+			work += k;
+		}
+	}
+	while ((k = dp_hold_expire(h, now, m, DP_ARP_HOLD)) > 0) {
+		n->stats->drops[DP_DROP_ARP_HOLD_AGED] += k;
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)m, k);
+		work += k;
+	}
+	return work;
 }
 
 /* ---------------------------------------------------------------- frame authentication */
@@ -674,20 +783,27 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 	unsigned per = body_len > 0 && !copy ? 2 : 1, ok = 0, j = 0;
 	const struct dp_peer *pe[DP_FANOUT_MAX];
 	uint16_t pid[DP_FANOUT_MAX];
+	bool hold[DP_FANOUT_MAX];           /* to a DP_PEER_ARP peer: built, then held */
 	struct rte_mbuf *mb[2 * DP_FANOUT_MAX];
 	uint32_t alen = n->auth ? RUMOR_WIRE_AUTH_LEN : 0;
 	uint8_t *body;
 	rte_iova_t iova;
 
 	for (unsigned i = 0; i < k && ok < DP_FANOUT_MAX; i++) {
-		pe[ok] = peer_get(n, peers[i]);
-		pid[ok] = peers[i];
-		if (pe[ok] == NULL)
-			n->stats->drops[peers[i] <= RUMOR_NODE_ID_MAX &&
-					n->peers[peers[i]].valid == DP_PEER_ARP
-					? DP_DROP_ARP_UNRESOLVED : DP_DROP_PEER]++;
-		else
-			ok++;
+		uint16_t id = peers[i];
+
+		pe[ok] = peer_get(n, id);
+		hold[ok] = pe[ok] == NULL;
+		if (pe[ok] == NULL) {
+			if (id > RUMOR_NODE_ID_MAX || n->peers[id].valid != DP_PEER_ARP) {
+				n->stats->drops[DP_DROP_PEER]++;
+				continue;
+			}
+			pe[ok] = &n->peers[id]; /* its addresses; the MACs come at release */
+		} else if (unlikely(n->hold.total != 0)) {
+			hold_release(n, id); /* resolved since: what waited goes first */
+		}
+		pid[ok++] = id;
 	}
 	if (ok == 0)
 		return 0;
@@ -726,8 +842,11 @@ static unsigned send_slot_multi(struct dp_node *n, uint32_t idx, const uint16_t 
 			h->nb_segs = 2;
 			h->pkt_len += body_len;
 		}
-		tx_push_seal(n, h,
-			     n->auth ? rte_pktmbuf_mtod(h, uint8_t *) + RUMOR_WIRE_L2L4_LEN : NULL);
+		if (unlikely(hold[i]))
+			hold_frame(n, pid[i], h);
+		else
+			tx_push_seal(n, h, n->auth ? rte_pktmbuf_mtod(h, uint8_t *) +
+						     RUMOR_WIRE_L2L4_LEN : NULL);
 	}
 	return ok;
 }
@@ -1584,7 +1703,8 @@ static void send_to(struct dp_node *n, const struct rumor_msg_send_to *r)
 	if (sl->state != DP_SLOT_HELD || sl->origin != r->origin || sl->first_seq != r->first_seq)
 		return;
 	for (unsigned i = 0; i < r->n && i < RUMOR_VC_MAX_ENTRIES; i++)
-		if (r->peer[i] != n->self && peer_get(n, r->peer[i]) != NULL)
+		if (r->peer[i] != n->self && r->peer[i] <= RUMOR_NODE_ID_MAX &&
+		    n->peers[r->peer[i]].valid != 0) /* resolved, or held until it is */
 			peers[k++] = r->peer[i];
 	if (k)
 		n->stats->repair_sent += send_slot_multi(n, r->slot, peers, k,
@@ -2026,6 +2146,7 @@ unsigned dp_node_worker_msgs(struct dp_node *w, uint64_t now)
 	unsigned work = worker_in(w, now);
 
 	work += flush_pending(w);
+	work += hold_poll(w, now);
 	dp_node_tx_flush(w);
 	return work;
 }
@@ -2047,6 +2168,9 @@ void dp_node_stats_total(struct dp_node *n, struct rumor_dp_stats *out)
 		STAT_SUM(repair_sent); STAT_SUM(expire_asked); STAT_SUM(aged_out);
 		for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++)
 			STAT_SUM(drops[i]);
+		/* the hold is every worker's (the rest of nic[] is worker 0's ARP and link) */
+		STAT_SUM(nic[RUMOR_DP_ARP_HELD]);
+		STAT_SUM(nic[RUMOR_DP_ARP_RELEASED]);
 		for (unsigned i = 0; i < RUMOR_TS_NREASONS; i++)
 			STAT_SUM(ts_drops[i]);
 		for (unsigned i = 0; i < RUMOR_DP_BUDGET_NREASONS; i++)
@@ -2085,6 +2209,7 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 	unsigned work = 0, nb;
 
 	n->stats->heartbeat_tsc = now;
+	n->now = now;
 	if (n->auth != NULL) { /* every worker: its own clock and lane */
 		if (now >= n->auth_tick)
 			auth_clock(n, now);
@@ -2101,6 +2226,7 @@ unsigned dp_node_poll(struct dp_node *n, uint64_t now)
 			work += flush_pending(n);
 			work += pull_timeouts(n, now);
 			work += age_scan(n, now);
+			work += hold_poll(n, now);
 			dp_node_tx_flush(n);
 			return work;
 		}
@@ -2131,6 +2257,7 @@ cp:
 	work += age_scan(n, now);
 	if (n->wid == 0)
 		work += dp_link_poll(n, now);
+	work += hold_poll(n, now);
 	dp_node_tx_flush(n);
 	n->stats->store_used = n->store.nslots - dp_store_free_count(&n->store);
 	n->stats->stranger_used = n->store.src_used[DP_SRC_STRANGER];
@@ -2337,6 +2464,7 @@ static void workers_fini(struct dp_node *n)
 		}
 		if (j == 0)
 			continue;
+		hold_free_all(w, -1);
 		dp_node_tx_flush(w);
 		if (w->dp2cp != NULL && w->dp2cp != n->dp2cp)
 			while (rte_ring_dequeue(w->dp2cp, &obj) == 0)
@@ -2518,6 +2646,11 @@ int dp_node_init(struct dp_node *n, const struct dp_node_params *p)
 	if (rc != 0)
 		goto fail;
 	dp_keyring_publish(n);
+	/* a held frame waits as long as DP_ARP_TRIES requests go unanswered (Linux holds its
+	 * packets while the neighbour is INCOMPLETE: mcast_solicit 3 x retrans_time); every
+	 * worker gets its own hold with this bound */
+	dp_hold_init(&n->hold, (uint64_t)cfg->dataplane.arp_retry_ms * (n->tsc_hz / 1000) *
+				       DP_ARP_TRIES);
 	rc = workers_init(n, slots, sock);
 	if (rc != 0)
 		goto fail;
@@ -2544,6 +2677,7 @@ void dp_node_fini(struct dp_node *n)
 	dp_link_fini(n);
 	if (n->rx_pool != NULL)
 		rte_eth_dev_stop(n->port);
+	hold_free_all(n, -1); /* their mbufs go back before the pool does */
 	dp_node_tx_flush(n);
 	if (n->nworkers > 1) {
 		dp_node_stats_publish(n); /* the last totals stay readable until the memzone goes */

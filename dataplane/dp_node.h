@@ -17,6 +17,7 @@
 
 #include "dp_arp.h"
 #include "dp_dedupe.h"
+#include "dp_hold.h"
 #include "dp_link.h"
 #include "dp_seqstate.h"
 #include "dp_store.h"
@@ -46,9 +47,12 @@ enum dp_drop {
 	/* workers (issue 18): a frame for another worker found its steering ring full */
 	DP_DROP_STEER = 39,
 	/* real NICs (issue 18, dp_arp.h / dp_link.h) */
-	DP_DROP_ARP_UNRESOLVED = 34, /* to a peer whose MAC ARP has not resolved (yet) */
-	DP_DROP_LINK_DOWN = 35,      /* TX while the port's link is down */
+	DP_DROP_ARP_UNRESOLVED = 34, /* to a peer whose MAC ARP has not resolved (yet), and the
+				      * hold (dp_hold.h) did not take it: DP_HOLD_PEERS others */
+	DP_DROP_LINK_DOWN = 35,      /* TX while the port's link is down (held frames too) */
 	DP_DROP_ARP_BAD = 36,        /* malformed ARP frame (never reaches the gossip parser) */
+	DP_DROP_ARP_HOLD_FULL = 37,  /* oldest held frame, pushed out by a newer one */
+	DP_DROP_ARP_HOLD_AGED = 38,  /* held longer than DP_ARP_TRIES x arp_retry_ms */
 };
 
 /* Name of a drops[] index (codec reasons and dp_drop), NULL when unused. */
@@ -123,7 +127,9 @@ struct dp_open_frame {
 };
 
 /* Per-peer Ethernet + IPv4 + UDP header, built once from the config: a send copies it and
- * patches only the two lengths and the IP checksum (from csum_base). */
+ * patches only the two lengths and the IP checksum (from csum_base). A DP_PEER_ARP peer's
+ * template has its addresses but no MAC: frames built from it are held (dp_hold.h) and get
+ * both MACs from the template once it is valid. */
 #define DP_PEER_ARP 2                  /* dp_peer.valid: configured, MAC not resolved (yet) */
 struct dp_peer {
 	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
@@ -266,6 +272,12 @@ struct dp_node {
 	/* real NICs (issue 18, dp_link.c): link state, ARP table of the peers */
 	struct dp_link link;
 	struct dp_arp arp;
+	/* frames built for peers whose ARP is unresolved (DP_PEER_ARP), sent once their template
+	 * has the MAC (dp_hold.h). Every worker its own: worker 0 alone runs ARP and writes the
+	 * shared peers[], each worker sees a peer resolve in its valid (acquire) and sends what
+	 * it holds before anything newer to that peer */
+	struct dp_hold hold;
+	uint64_t now;                       /* this loop pass's time: when a frame was held */
 } __rte_cache_aligned;
 
 /* The worker that owns origin @o's frames (our own origin: worker 0, which stamps it). */

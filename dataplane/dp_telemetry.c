@@ -48,6 +48,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	U64(d, "arp_tx", s->arp_tx);
 	U64(d, "link_up", s->link_up);
 	U64(d, "arp_unresolved", s->arp_unresolved);
+	U64(d, "arp_held", s->nic[RUMOR_DP_ARP_HELD]);
+	U64(d, "arp_released", s->nic[RUMOR_DP_ARP_RELEASED]);
 	for (unsigned i = 0; i < RUMOR_DP_DROP_REASONS; i++) {
 		const char *name = dp_drop_name(i);
 		char key[64];

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "dp_test_arp.h"
 #include "dp_test_port.h"
 
 #include <rte_eal.h>
@@ -42,6 +43,7 @@ static struct rte_ring *rxr[NQ], *txr[NQ];
 static uint16_t port;
 static bool active;
 static uint8_t reported[NNODES + 1][4096];
+static unsigned arp_node; /* the next start's node with mac = arp (0: none) */
 
 static void start(unsigned slots)
 {
@@ -54,10 +56,17 @@ static void start(unsigned slots)
 		       "[dataplane]\nstore_slots = %u\nstore_peer_cap = %u\nworkers = %u\n"
 		       "[auth]\ninsecure = true\n",
 		       CLUSTER, slots, slots, NQ);
-	for (unsigned i = 1; i <= NNODES; i++)
+	for (unsigned i = 1; i <= NNODES; i++) {
+		char mac[24];
+
+		if (i == arp_node)
+			snprintf(mac, sizeof(mac), "arp");
+		else
+			snprintf(mac, sizeof(mac), "02:00:00:00:00:%02x", i);
 		off += snprintf(text + off, sizeof(text) - (size_t)off,
-				"[node.%u]\nmac = 02:00:00:00:00:%02x\nip = 10.9.0.%u\n"
-				"control = 127.0.0.1:%u\n", i, i, i, 7000 + i);
+				"[node.%u]\nmac = %s\nip = 10.9.0.%u\ncontrol = 127.0.0.1:%u\n", i,
+				mac, i, 7000 + i);
+	}
 	if (rumor_config_parse(text, "test", &cfg, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(cfg.dataplane.workers, NQ);
@@ -342,11 +351,89 @@ static void test_two_workers_threads(void **state)
 	check_totals(per * (NNODES - 1));
 }
 
+static uint64_t nic_of(const struct rumor_dp_stats *s, const char *name)
+{
+	for (int i = 0; i < RUMOR_DP_NIC_N; i++)
+		if (!strcmp(rumor_dp_nic_name(i), name))
+			return s->nic[i];
+	return 0; /* a build without it: the checks on it fail, not the build */
+}
+
+/* The hold is per worker: node 6 has mac = arp; frames of origin 3 (worker 1's) fanned out
+ * to 6 before it answers are held by worker 1, none by worker 0. Worker 0 takes the ARP
+ * reply (it owns the table): worker 1 still holds them until its own pass, which sends them
+ * on its TX queue, in order, to the learned MAC. */
+static void test_two_workers_arp_hold(void **state)
+{
+	static const uint8_t mac6[6] = { 2, 0, 0, 0, 0, 0x66 };
+	uint8_t arp[DP_ARP_FRAME_LEN], lin[2048];
+	struct dp_node *w1;
+	struct rumor_dp_stats tot;
+	struct rte_mbuf *m[64];
+	uint64_t held, last = 0;
+	unsigned n, to6 = 0;
+
+	(void)state;
+	arp_node = 6;
+	start(1024);
+	arp_node = 0;
+	w1 = dp_node_worker(&node, 1);
+	assert_int_equal(node.stats->arp_unresolved, 1);
+	dp_node_poll(&node, 1000); /* the request for 6 */
+	dp_test_drain_tx(txr, NQ);
+	for (uint64_t s = 1; s <= 12; s++) {
+		assert_int_equal(rte_ring_enqueue(rxr[1], mk_frame(3, 2, s)), 0);
+		dp_node_poll(w1, 1000);
+	}
+	cp_model();
+	dp_node_poll(w1, 1000); /* the releases */
+	held = nic_of(w1->stats, "arp_held");
+	assert_true(held > 0 && held <= 12); /* fanout 2 of 4, 5, 6 */
+	assert_int_equal(nic_of(node.stats, "arp_held"), 0);
+	assert_int_equal(w1->stats->drops[DP_DROP_ARP_UNRESOLVED], 0);
+	dp_test_drain_tx(txr, NQ);
+	/* worker 0 takes the reply; worker 1 has not looked yet */
+	dp_test_arp_frame(arp, 2, mac6, 0x0a090006, rumor_config_node(&cfg, SELF)->mac, 0x0a090001);
+	m[0] = rte_pktmbuf_alloc(pkt_pool);
+	assert_non_null(m[0]);
+	memcpy(rte_pktmbuf_append(m[0], sizeof(arp)), arp, sizeof(arp));
+	assert_int_equal(rte_ring_enqueue(rxr[0], m[0]), 0);
+	dp_node_poll(&node, 1000);
+	assert_int_equal(node.stats->arp_unresolved, 0);
+	assert_int_equal(rte_ring_count(txr[0]), 0);
+	assert_int_equal(rte_ring_count(txr[1]), 0);
+	dp_node_poll(w1, 1000);
+	assert_int_equal(rte_ring_count(txr[0]), 0);
+	while ((n = rte_ring_dequeue_burst(txr[1], (void **)m, 64, NULL)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			const uint8_t *p = rte_pktmbuf_read(m[i], 0, m[i]->pkt_len, lin);
+			struct rumor_wire_frame fr;
+
+			assert_non_null(p);
+			assert_int_equal(rumor_wire_decode(p, m[i]->pkt_len, CLUSTER,
+							   RUMOR_WIRE_PORT, 0, &fr), 0);
+			if (fr.l2l4.dst_ip != 0x0a090006)
+				continue; /* to 4 or 5 */
+			assert_memory_equal(p, mac6, 6);
+			assert_int_equal(fr.hdr.origin, 3);
+			assert_true(fr.hdr.first_seq > last); /* in order */
+			last = fr.hdr.first_seq;
+			to6++;
+		}
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	assert_int_equal(to6, held);
+	dp_node_stats_total(&node, &tot);
+	assert_int_equal(nic_of(&tot, "arp_held"), held);
+	assert_int_equal(nic_of(&tot, "arp_released"), held);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_workers_interleaved, teardown),
 		cmocka_unit_test_teardown(test_two_workers_threads, teardown),
+		cmocka_unit_test_teardown(test_two_workers_arp_hold, teardown),
 	};
 
 	(void)argc;
