@@ -126,9 +126,9 @@ static void on_apply_done(struct raft_apply *req, int status, void *result)
  * stored the batch (one did: it is committed) applies it on receipt. One that was still
  * writing it keeps only the older commit index (its store's callback does not look again), so
  * it is noted here and sent one more empty AppendEntries as soon as its AppendEntries result
- * says it stored the commit (cp_leader_announce_late, after each loop pass and tick): one trip after its store,
- * with no log entry and so no fdatasync on any node (a barrier entry did that before, and its
- * three fdatasyncs met the next event's on the disk). */
+ * says it stored the commit (cp_leader_announce_late, after each loop pass and tick): one
+ * trip after its store, with no log entry and so no fdatasync on any node (a barrier entry
+ * did that before, and its three fdatasyncs met the next event's on the disk). */
 static void announce_commit(struct cp_node *n)
 {
 	const struct raft_configuration *c = &n->raft->configuration;
@@ -176,7 +176,7 @@ void cp_leader_announce_late(struct cp_node *n)
 	}
 	n->lead.n_late = keep;
 	if (due) {
-			n->st.commits_reannounced++;
+		n->st.commits_reannounced++;
 		if (n->env.raft_heartbeat)
 			n->env.raft_heartbeat(n->env.arg);
 	}
