@@ -421,6 +421,20 @@ static int fsm_snapshot_hook(struct raft_fsm *rf, struct raft_buffer *bufs[], un
 	return cp_fsm_raft(n->fsm)->snapshot(rf, bufs, nb);
 }
 
+/* A snapshot installed (from the leader, or our own at start): ordered.log gets its gap marker
+ * now. Written only before the next event's line, it left a node that joined an idle
+ * cluster with an empty ordered.log while its state machine was at the snapshot's gseq
+ * (cluster_join, once idle commits stopped adding barrier entries after the snapshot). */
+static int fsm_restore_hook(struct raft_fsm *rf, struct raft_buffer *buf)
+{
+	struct cp_node *n = (struct cp_node *)((char *)rf - offsetof(struct cp_node, fsm_hooks));
+	int rc = cp_fsm_raft(n->fsm)->restore(rf, buf);
+
+	if (rc == 0 && cp_olog_mark(&n->olog, cp_fsm_last_gseq(n->fsm)) < 0 && n->olog.fd >= 0)
+		n->st.log_write_errors++;
+	return rc;
+}
+
 /* The state machine as a restart rebuilds it: from its own snapshot (KV, watermarks, the
  * committed queue), so that what it waits for is asked again. The simulator's restart. */
 int cp_node_fsm_reload(struct cp_node *n)
@@ -496,5 +510,6 @@ int cp_node_init_core(struct cp_node *n)
 		return rc;
 	n->fsm_hooks = *cp_fsm_raft(n->fsm);
 	n->fsm_hooks.snapshot = fsm_snapshot_hook;
+	n->fsm_hooks.restore = fsm_restore_hook;
 	return 0;
 }

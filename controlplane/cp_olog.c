@@ -212,6 +212,25 @@ static int put(struct cp_olog *l, const char *p, size_t len)
 	return 0;
 }
 
+int cp_olog_mark(struct cp_olog *l, uint64_t through)
+{
+	char m[192];
+	int rc, ml;
+
+	if (l->fd < 0)
+		return -EBADF;
+	if (through <= l->last_gseq)
+		return 0;
+	ml = snprintf(m, sizeof(m), "{\"gseq\":%" PRIu64 ",\"gap_from\":%" PRIu64 ",\"note\":\"gseqs %"
+		      PRIu64 "..%" PRIu64 " were installed by snapshot and are not in this file\"}",
+		      through, l->last_gseq + 1, l->last_gseq + 1, through);
+	if ((rc = put(l, m, (size_t)ml)) < 0)
+		return rc;
+	l->markers++;
+	l->last_gseq = through;
+	return 1;
+}
+
 int cp_olog_append(struct cp_olog *l, uint64_t gseq, const char *line, size_t len)
 {
 	int rc;
@@ -220,17 +239,8 @@ int cp_olog_append(struct cp_olog *l, uint64_t gseq, const char *line, size_t le
 		return -EBADF;
 	if (gseq <= l->last_gseq)
 		return 0;
-	if (gseq > l->last_gseq + 1) {
-		char m[192];
-		int ml = snprintf(m, sizeof(m), "{\"gseq\":%" PRIu64 ",\"gap_from\":%" PRIu64
-				  ",\"note\":\"gseqs %" PRIu64 "..%" PRIu64 " were installed by "
-				  "snapshot and are not in this file\"}",
-				  gseq - 1, l->last_gseq + 1, l->last_gseq + 1, gseq - 1);
-		if ((rc = put(l, m, (size_t)ml)) < 0)
-			return rc;
-		l->markers++;
-		l->last_gseq = gseq - 1;
-	}
+	if (gseq > l->last_gseq + 1 && (rc = cp_olog_mark(l, gseq - 1)) < 0)
+		return rc;
 	if ((rc = put(l, line, len)) < 0)
 		return rc;
 	l->last_gseq = gseq;

@@ -39,6 +39,11 @@ int cp_olog_open(struct cp_olog *l, const char *path, size_t buf_max, char *errm
  * stays buffered and is written by the next call). */
 int cp_olog_append(struct cp_olog *l, uint64_t gseq, const char *line, size_t len);
 
+/* The marker for gseqs last_gseq + 1..@through (a snapshot installed them), if @through is
+ * past last_gseq: the file then ends where the state machine is, before any event follows.
+ * Returns 1 when written, 0 when nothing was missing, or -errno as cp_olog_append. */
+int cp_olog_mark(struct cp_olog *l, uint64_t through);
+
 /* Write what is buffered (write(2) to the page cache); past CP_OLOG_WRITEBACK bytes since
  * the last one, start their write-out (sync_file_range, no wait). Returns 0 or -errno. */
 int cp_olog_flush(struct cp_olog *l);

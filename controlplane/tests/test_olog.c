@@ -119,6 +119,28 @@ static void jump_is_marked(void **state)
 	cp_olog_close(&l);
 }
 
+/* A snapshot installed with no event after it: the file ends at its gseq at once (a node
+ * joining an idle cluster; cp_node's restore hook). */
+static void mark_without_event(void **state)
+{
+	struct cp_olog l;
+	char msg[256], text[1024];
+
+	(void)state;
+	assert_int_equal(cp_olog_open(&l, path, 0, msg), 0);
+	assert_int_equal(cp_olog_mark(&l, 40), 1);
+	assert_int_equal(cp_olog_mark(&l, 40), 0); /* nothing missing */
+	assert_int_equal(cp_olog_mark(&l, 7), 0);
+	add(&l, 41, 1);
+	cp_olog_close(&l);
+	slurp(text, sizeof(text));
+	assert_true(strncmp(text, "{\"gseq\":40,\"gap_from\":1,", 24) == 0);
+	assert_non_null(strstr(text, "}\n{\"gseq\":41,\"origin\":1}\n"));
+	assert_int_equal(cp_olog_open(&l, path, 0, msg), 0);
+	assert_int_equal(l.last_gseq, 41);
+	cp_olog_close(&l);
+}
+
 static void failed_write_keeps_lines(void **state)
 {
 	struct cp_olog l;
@@ -188,6 +210,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reopen_continues, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_line_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(jump_is_marked, setup, teardown),
+		cmocka_unit_test_setup_teardown(mark_without_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_write_keeps_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(writeback_every_mib, setup, teardown),
 	};
