@@ -291,6 +291,34 @@ static void l2l4_to(struct dp_node *n, const struct rumor_node_conf *peer,
 	a->dst_port = n->udp_port;
 }
 
+/* A sequence count around each rewrite of a template (struct dp_peer): one writer, worker 0;
+ * a reader that saw it odd or moved copies again. */
+static inline void peer_write_begin(struct dp_peer *pe)
+{
+	__atomic_store_n(&pe->seq, pe->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void peer_write_end(struct dp_peer *pe)
+{
+	__atomic_store_n(&pe->seq, pe->seq + 1, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t peer_read_begin(const struct dp_peer *pe)
+{
+	uint32_t s;
+
+	while (unlikely((s = __atomic_load_n(&pe->seq, __ATOMIC_ACQUIRE)) & 1))
+		rte_pause();
+	return s;
+}
+
+static inline bool peer_read_retry(const struct dp_peer *pe, uint32_t s)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return unlikely(__atomic_load_n(&pe->seq, __ATOMIC_RELAXED) != s);
+}
+
 static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 {
 	struct dp_peer *pe = &n->peers[c->id];
@@ -298,6 +326,7 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 	struct rumor_wire_l2l4 a;
 	uint32_t sum = 0;
 
+	peer_write_begin(pe);
 	l2l4_to(n, c, &a);
 	rumor_wire_put_l2l4(pe->l2l4, &a, 0);
 	memset(pe->l2l4 + RUMOR_WIRE_ETH_LEN + 2, 0, 2);   /* IP total length */
@@ -307,6 +336,7 @@ static void peer_build(struct dp_node *n, const struct rumor_node_conf *c)
 		sum += rumor_be_ld16(ip + i);
 	pe->csum_base = sum;
 	pe->ip = c->ip;
+	peer_write_end(pe);
 	/* after the template: a peer added at run time is read by the other workers */
 	__atomic_store_n(&pe->valid, 1, __ATOMIC_RELEASE);
 }
@@ -317,11 +347,15 @@ static inline void put_prefix(const struct dp_node *n, const struct dp_peer *pe,
 {
 	uint8_t *ip = p + RUMOR_WIRE_ETH_LEN;
 	uint16_t iplen = (uint16_t)(RUMOR_WIRE_IP_LEN + RUMOR_WIRE_UDP_LEN + rlen);
-	uint32_t sum = pe->csum_base + iplen;
+	uint32_t sum, s;
 
+	do {
+		s = peer_read_begin(pe);
+		memcpy(p, pe->l2l4, RUMOR_WIRE_L2L4_LEN);
+		sum = pe->csum_base + iplen;
+	} while (peer_read_retry(pe, s));
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	memcpy(p, pe->l2l4, RUMOR_WIRE_L2L4_LEN);
 	rumor_be_st16(ip + 2, iplen);
 	rumor_be_st16(ip + 10, (uint16_t)~sum);
 	rumor_be_st16(ip + RUMOR_WIRE_IP_LEN + 4, (uint16_t)(RUMOR_WIRE_UDP_LEN + rlen));
@@ -398,8 +432,12 @@ static unsigned hold_release(struct dp_node *n, uint16_t id)
 	for (unsigned i = 0; i < k; i++) {
 		uint8_t *p = rte_pktmbuf_mtod((struct rte_mbuf *)m[i], uint8_t *);
 		uint8_t *r = p + RUMOR_WIRE_L2L4_LEN;
+		uint32_t s;
 
-		memcpy(p, pe->l2l4, 2 * RTE_ETHER_ADDR_LEN);
+		do {
+			s = peer_read_begin(pe);
+			memcpy(p, pe->l2l4, 2 * RTE_ETHER_ADDR_LEN);
+		} while (peer_read_retry(pe, s));
 		/* its hop is still to be sealed (auth_put set F_AUTH): at this flush */
 		tx_push_seal(n, m[i], r[6] & RUMOR_WIRE_F_AUTH ? r : NULL);
 	}
@@ -1305,10 +1343,16 @@ static bool pull_pending(const struct dp_node *n, uint16_t origin, uint64_t firs
 static uint16_t link_source(const struct dp_node *n, const struct rumor_wire_frame *fr)
 {
 	const struct dp_peer *pe = peer_get(n, fr->hdr.sender);
+	bool same;
+	uint32_t s;
 
-	if (pe != NULL && pe->ip == fr->l2l4.src_ip && memcmp(pe->l2l4, fr->l2l4.src_mac, 6) == 0)
-		return fr->hdr.sender;
-	return DP_SRC_STRANGER;
+	if (pe == NULL)
+		return DP_SRC_STRANGER;
+	do {
+		s = peer_read_begin(pe);
+		same = pe->ip == fr->l2l4.src_ip && memcmp(pe->l2l4, fr->l2l4.src_mac, 6) == 0;
+	} while (peer_read_retry(pe, s));
+	return same ? fr->hdr.sender : DP_SRC_STRANGER;
 }
 
 /* One token of @who's bucket, refilled at pull_rate per second up to pull_burst. */

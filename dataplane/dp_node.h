@@ -129,13 +129,16 @@ struct dp_open_frame {
 /* Per-peer Ethernet + IPv4 + UDP header, built once from the config: a send copies it and
  * patches only the two lengths and the IP checksum (from csum_base). A DP_PEER_ARP peer's
  * template has its addresses but no MAC: frames built from it are held (dp_hold.h) and get
- * both MACs from the template once it is valid. */
+ * both MACs from the template once it is valid. Worker 0 rewrites a resolved peer's template
+ * while the other workers copy it (an ARP update changes its MAC): readers copy again when
+ * @seq moved, so no frame leaves with a MAC made of both. */
 #define DP_PEER_ARP 2                  /* dp_peer.valid: configured, MAC not resolved (yet) */
 struct dp_peer {
 	uint8_t l2l4[RUMOR_WIRE_L2L4_LEN]; /* lengths and IP checksum zero */
 	uint8_t valid;                     /* 1: usable; DP_PEER_ARP: waits for ARP */
 	uint32_t csum_base;                /* ones-complement sum of the template's IP words */
 	uint32_t ip;                       /* the peer's IP (host order): link source check */
+	uint32_t seq;                      /* odd while worker 0 rewrites the template */
 };
 
 /* What a relay resends of the origin's seal with a stored frame (per store slot), in wire

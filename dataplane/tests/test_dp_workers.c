@@ -42,7 +42,7 @@ static struct dp_client cli; /* what rumor-cp reads the records with: every work
 static struct rte_ring *rxr[NQ], *txr[NQ];
 static uint16_t port;
 static bool active;
-static uint8_t reported[NNODES + 1][4096];
+static uint8_t reported[NNODES + 1][32768];
 static unsigned arp_node; /* the next start's node with mac = arp (0: none) */
 
 static void start(unsigned slots)
@@ -132,7 +132,7 @@ static unsigned cp_model(void)
 			uint16_t o = m->u.new_frame.origin;
 			uint64_t s = m->u.new_frame.first_seq;
 
-			assert_true(o >= 1 && o <= NNODES && s < 4096);
+			assert_true(o >= 1 && o <= NNODES && s < sizeof(reported[0]));
 			if (reported[o][s]++ != 0)
 				fail_msg("frame %u:%lu reported twice", o, (unsigned long)s);
 			dp_test_release_of(m);
@@ -428,12 +428,77 @@ static void test_two_workers_arp_hold(void **state)
 	assert_int_equal(nic_of(&tot, "arp_released"), held);
 }
 
+/* Worker 0 changes a resolved peer's MAC (an ARP update: it owns the table) while worker 1,
+ * on its own lcore, copies that peer's template into every frame it relays there: each
+ * frame carries one of the two MACs whole, never bytes of both. */
+static void test_two_workers_mac_change(void **state)
+{
+	static const uint8_t mac_a[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x66 };
+	static const uint8_t mac_b[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0x99 };
+	const uint64_t per = 30000;
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0), to6 = 0, torn = 0, got = 0;
+	struct rte_mbuf *m[64];
+	uint8_t lin[2048];
+	unsigned n;
+
+	(void)state;
+	if (lcore >= RTE_MAX_LCORE)
+		skip();
+	arp_node = 6;
+	start(4096);
+	arp_node = 0;
+	dp_node_peer_mac(&node, 6, mac_a);
+	dp_test_worker_stop = 0;
+	assert_int_equal(rte_eal_remote_launch(dp_test_worker_loop, dp_node_worker(&node, 1), lcore), 0);
+	for (uint64_t s = 1; s <= per; s++) {
+		/* origins 3 and 5 are worker 1's */
+		while (rte_ring_free_count(rxr[1]) < 2)
+			rte_pause();
+		assert_int_equal(rte_ring_enqueue(rxr[1], mk_frame(3, 2, s)), 0);
+		assert_int_equal(rte_ring_enqueue(rxr[1], mk_frame(5, 2, s)), 0);
+		for (unsigned k = 0; k < 128; k++)
+			dp_node_peer_mac(&node, 6, k & 1 ? mac_b : mac_a);
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+		dp_test_drain_tx(txr, 1);
+		while ((n = rte_ring_dequeue_burst(txr[1], (void **)m, 64, NULL)) > 0) {
+			for (unsigned i = 0; i < n; i++) {
+				const uint8_t *p = rte_pktmbuf_read(m[i], 0, m[i]->pkt_len, lin);
+				struct rumor_wire_frame fr;
+
+				assert_non_null(p);
+				assert_int_equal(rumor_wire_decode(p, m[i]->pkt_len, CLUSTER,
+								   RUMOR_WIRE_PORT, 0, &fr), 0);
+				if (fr.l2l4.dst_ip != 0x0a090006)
+					continue;
+				to6++;
+				if (memcmp(p, mac_a, 6) != 0 && memcmp(p, mac_b, 6) != 0)
+					torn++;
+			}
+			rte_pktmbuf_free_bulk(m, n);
+		}
+	}
+	while (rte_ring_count(rxr[1]) > 0)
+		rte_pause();
+	dp_test_worker_stop = 1;
+	rte_eal_wait_lcore(lcore);
+	for (unsigned k = 0; k < 100; k++) {
+		dp_node_poll(&node, 1000);
+		got += cp_model();
+	}
+	dp_test_drain_tx(txr, NQ);
+	fprintf(stderr, "frames to node 6: %u, torn MACs: %u, reported %u\n", to6, torn, got);
+	assert_true(to6 > per / 4);
+	assert_int_equal(torn, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_workers_interleaved, teardown),
 		cmocka_unit_test_teardown(test_two_workers_threads, teardown),
 		cmocka_unit_test_teardown(test_two_workers_arp_hold, teardown),
+		cmocka_unit_test_teardown(test_two_workers_mac_change, teardown),
 	};
 
 	(void)argc;
