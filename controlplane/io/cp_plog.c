@@ -84,8 +84,11 @@ struct cp_plog {
      * only switches files. */
     int spare_fd;
     uint64_t spare_no;
-    bool spare_busy;      /* its fill or the directory fsync is in flight */
+    bool spare_busy;      /* a piece of its fill or the directory fsync is in flight */
     bool spare_ready;
+    bool spare_urgent;    /* a roll waits for it: the rest of the fill goes at once */
+    uint64_t spare_filled_to;
+    uint64_t spare_piece;  /* bytes of the piece in flight */
     struct iovec siov[IOV_MAX_];
     struct cp_loop_req sreq;
     /* Segments cp_plog_gc dropped, unlinked one at a time off the loop, then a directory
@@ -931,11 +934,58 @@ static void spare_filled(struct cp_loop_req *req, int res)
         flush_start(pl);
 }
 
-/* Make segment open_no + 1 ahead, once the open one is in use. */
+static void spare_piece_done(struct cp_loop_req *req, int res);
+
+/* The spare's next piece of zeros: one plain write, or for the last piece write +
+ * fdatasync of the whole file (an RWF_DSYNC write would sync only its own range). */
+static void spare_step(struct cp_plog *pl)
+{
+    if (pl->spare_fd < 0 || pl->spare_busy || pl->spare_ready)
+        return;
+    uint64_t size = pl->cfg.segment_size, left = size - pl->spare_filled_to;
+    size_t piece = pl->cfg.fill_piece ? pl->cfg.fill_piece : 64u << 10;
+    bool last = pl->spare_urgent || left <= piece;
+    pl->spare_piece = last ? left : piece;
+    unsigned n = zero_iov(pl->siov, pl->spare_piece);
+    pl->sreq.data = pl;
+    int rv = last ? cp_loop_writev_sync(pl->loop, &pl->sreq, pl->spare_fd, pl->siov, n,
+                                        pl->spare_filled_to, false, spare_filled)
+                  : cp_loop_writev(pl->loop, &pl->sreq, pl->spare_fd, pl->siov, n,
+                                   pl->spare_filled_to, spare_piece_done);
+    if (rv != 0) {
+        if (pl->spare_urgent)
+            spare_drop(pl, "zero fill", rv); /* the waiting roll creates the segment */
+        return;                              /* else the next flush tries again */
+    }
+    pl->spare_busy = true;
+    pl->st.spare_writes++;
+}
+
+static void spare_piece_done(struct cp_loop_req *req, int res)
+{
+    struct cp_plog *pl = req->data;
+    pl->spare_busy = false;
+    if (res < 0 || (uint64_t)res != pl->spare_piece) {
+        spare_drop(pl, "zero fill", res < 0 ? res : -EIO);
+        if (pl->head != NULL && pl->head->seg_no == pl->spare_no)
+            flush_start(pl);
+        return;
+    }
+    pl->spare_filled_to += pl->spare_piece;
+    if (pl->spare_urgent)
+        spare_step(pl);
+}
+
+/* Make segment open_no + 1 ahead, once the open one is in use; its fill is paced by the
+ * flushes (spare_step from flush_start). */
 static void spare_start(struct cp_plog *pl)
 {
-    if (!pl->cfg.prealloc || pl->spare_fd >= 0 || pl->spare_busy || pl->err ||
-        pl->open_fd < 0 || !pl->open_filled || pl->open_no >= UINT32_MAX)
+    if (pl->spare_fd >= 0) {
+        spare_step(pl);
+        return;
+    }
+    if (!pl->cfg.prealloc || pl->spare_busy || pl->err || pl->open_fd < 0 ||
+        !pl->open_filled || pl->open_no >= UINT32_MAX)
         return;
     /* not at the roll itself: its zero fill would meet the first records' writes */
     if (pl->tail_seg == pl->open_no && pl->tail_off < pl->cfg.segment_size / 4)
@@ -951,14 +1001,9 @@ static void spare_start(struct cp_plog *pl)
     pl->spare_fd = fd;
     pl->spare_no = no;
     pl->spare_ready = false;
-    unsigned n = zero_iov(pl->siov, pl->cfg.segment_size);
-    pl->sreq.data = pl;
-    if (cp_loop_writev_sync(pl->loop, &pl->sreq, fd, pl->siov, n, 0, pl->cfg.rwf_dsync,
-                            spare_filled) != 0) {
-        spare_drop(pl, "zero fill", -EAGAIN);
-        return;
-    }
-    pl->spare_busy = true;
+    pl->spare_urgent = false;
+    pl->spare_filled_to = 0;
+    spare_step(pl);
 }
 
 /* The roll to @no: the spare becomes the open segment when it is made. Returns 1 switched,
@@ -969,7 +1014,9 @@ static int spare_take(struct cp_plog *pl, uint64_t no)
         return -1;
     if (!pl->spare_ready) {
         pl->st.spare_waits++;
-        return 0;
+        pl->spare_urgent = true;
+        spare_step(pl);
+        return pl->spare_fd < 0 ? -1 : 0;
     }
     struct seg *s = seg_find(pl, no);
     if (s)

@@ -30,6 +30,13 @@ struct cp_plog_cfg {
      * instead of also committing the file system's journal for a grown file. A tail of
      * zeros after the last record is the segment's end, in closed segments as well. */
     bool prealloc;
+    /* The spare segment (the next one, made ahead) is zero-filled this many bytes at a time,
+     * one piece per flush, then fdatasync'd (0: 64 KiB). A whole segment in one write
+     * first-touches 4 MiB of page cache at once: on a VM whose balloon reports free memory
+     * to the host, that memory faults back in from the host and the vCPU stalls for tens of
+     * ms (all nodes roll together, so the order stalls with them). A roll that finds the
+     * fill unfinished writes the rest at once. */
+    size_t fill_piece;
     /* A completed write does not start the next one: only cp_plog_flush does (the owner
      * paces group commit, e.g. wider groups under load). */
     bool owner_starts_writes;
@@ -128,6 +135,7 @@ struct cp_plog_stats {
     uint64_t prefills;           /* segments zero-filled (cfg.prealloc) */
     uint64_t spares;             /* ... of them made ahead, before their roll */
     uint64_t spare_waits;        /* rolls that waited for the spare to be made */
+    uint64_t spare_writes;       /* zero-fill writes of spares (cfg.fill_piece each) */
     uint64_t segments_deleted;
     uint64_t read_errors;
 };

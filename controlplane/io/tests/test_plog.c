@@ -894,6 +894,60 @@ static void test_spare(void **state)
     cp_plog_close(pl);
 }
 
+/* cfg.fill_piece: the spare is zero-filled a piece per flush, not in one write (a whole
+ * segment at once stalled a VM's vCPUs for tens of ms as its memory faulted back in from
+ * the host), and a roll that finds it unfinished writes the rest at once, waiting for
+ * nothing else. Every record reads back either way, and the spares are all zeros. */
+static void test_spare_paced(void **state)
+{
+    (void)state;
+    struct cp_plog_cfg cfg = cfg_default();
+    cfg.prealloc = true;
+    cfg.segment_size = 64 << 10;
+    cfg.fill_piece = 4096;
+    struct cp_plog *pl = open_ok(&cfg);
+    int64_t t = 0;
+    uint64_t s = 1;
+    for (; s <= 2000; s++) { /* one durable record at a time, as under load */
+        t = append(pl, 1, s, 1);
+        assert_true(t > 0);
+        cp_plog_flush(pl);
+        wait_durable(pl, (uint64_t)t);
+    }
+    struct cp_plog_stats st;
+    cp_plog_stats(pl, &st);
+    assert_true(st.segments >= 4);
+    assert_true(st.spares >= st.segments - 1);
+    assert_int_equal(st.spare_waits, 0);
+    /* 16 pieces a spare, none of them the whole segment (the one being made: fewer) */
+    assert_true(st.spare_writes >= st.spares * 16);
+    assert_true(st.spare_writes <= (st.spares + 1) * 16);
+    /* A burst of three segments' records, one flush: the second roll finds the spare it
+     * started at the first with one piece written, and finishes it at once. */
+    uint64_t spares = st.spares, writes = st.spare_writes;
+    for (; s <= 3300; s++) {
+        t = append(pl, 1, s, 1);
+        assert_true(t > 0);
+    }
+    cp_plog_flush(pl);
+    wait_durable(pl, (uint64_t)t);
+    cp_plog_stats(pl, &st);
+    assert_int_equal(cp_plog_error(pl), 0);
+    assert_true(st.spare_waits >= 1);
+    assert_true(st.spares >= spares + 2);
+    assert_true(st.spare_writes - writes < 16 * (st.spares - spares));
+    for (uint64_t q = 1; q < s; q++)
+        check_read(pl, 1, q, q, 1);
+    uint64_t last = st.segments;
+    cp_plog_close(pl);
+    assert_int_equal(file_size(last + 1), -1);
+    pl = open_ok(&cfg);
+    for (uint64_t q = 1; q < s; q++)
+        check_read(pl, 1, q, q, 1);
+    cp_plog_close(pl);
+    assert_int_equal(logs, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -910,6 +964,7 @@ int main(void)
         cmocka_unit_test_setup(test_write_error, each),
         cmocka_unit_test_setup(test_prealloc, each),
         cmocka_unit_test_setup(test_spare, each),
+        cmocka_unit_test_setup(test_spare_paced, each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
