@@ -201,6 +201,8 @@ static void cmd_status(struct cp_node *n, struct cp_api_client *c)
 			    json_integer((json_int_t)ps.spares));
 	json_object_set_new(json_object_get(r, "payload_log"), "rolls_waited",
 			    json_integer((json_int_t)ps.spare_waits));
+	json_object_set_new(json_object_get(r, "payload_log"), "spare_fill_writes",
+			    json_integer((json_int_t)ps.spare_writes));
 	json_object_set_new(r, "fsm",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
 				      (json_int_t)fs.batches, "applied", (json_int_t)fs.applied, "skips",
