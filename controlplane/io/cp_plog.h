@@ -34,8 +34,9 @@ struct cp_plog_cfg {
      * one piece per flush, then fdatasync'd (0: 64 KiB). A whole segment in one write
      * first-touches 4 MiB of page cache at once: on a VM whose balloon reports free memory
      * to the host, that memory faults back in from the host and the vCPU stalls for tens of
-     * ms (all nodes roll together, so the order stalls with them). A roll that finds the
-     * fill unfinished writes the rest at once. */
+     * ms (all nodes roll together, so the order stalls with them). Pieces grow when the
+     * records outrun them, so that the fill ends by 3/4 of the open segment; a roll that
+     * finds it unfinished still writes the rest at once. */
     size_t fill_piece;
     /* A completed write does not start the next one: only cp_plog_flush does (the owner
      * paces group commit, e.g. wider groups under load). */
@@ -135,7 +136,7 @@ struct cp_plog_stats {
     uint64_t prefills;           /* segments zero-filled (cfg.prealloc) */
     uint64_t spares;             /* ... of them made ahead, before their roll */
     uint64_t spare_waits;        /* rolls that waited for the spare to be made */
-    uint64_t spare_writes;       /* zero-fill writes of spares (cfg.fill_piece each) */
+    uint64_t spare_writes;       /* zero-fill writes of spares (cfg.fill_piece or more) */
     uint64_t segments_deleted;
     uint64_t read_errors;
 };

@@ -948,6 +948,46 @@ static void test_spare_paced(void **state)
     assert_int_equal(logs, 0);
 }
 
+/* Records that outrun cfg.fill_piece (here 32 records, about 4 KiB, per flush against 4 KiB
+ * pieces: 12 flushes between the spare's start at a quarter of the segment and the roll)
+ * make the pieces larger, so that the fill still ends before the roll: with fixed pieces
+ * every roll found the spare unfinished and wrote the rest in one write. */
+static void test_spare_keeps_pace(void **state)
+{
+    (void)state;
+    struct cp_plog_cfg cfg = cfg_default();
+    cfg.prealloc = true;
+    cfg.segment_size = 64 << 10;
+    cfg.fill_piece = 4096;
+    struct cp_plog *pl = open_ok(&cfg);
+    int64_t t = 0;
+    uint64_t s = 1;
+    for (; s <= 4096; s++) {
+        t = append(pl, 1, s, 1);
+        assert_true(t > 0);
+        if (s % 32 == 0) {
+            cp_plog_flush(pl);
+            wait_durable(pl, (uint64_t)t);
+        }
+    }
+    struct cp_plog_stats st;
+    cp_plog_stats(pl, &st);
+    assert_int_equal(cp_plog_error(pl), 0);
+    assert_true(st.segments >= 6);
+    assert_true(st.spares >= st.segments - 1);
+    assert_int_equal(st.spare_waits, 0);
+    /* the pieces grew: fewer than 16 of 4 KiB a spare */
+    assert_true(st.spare_writes < st.spares * 16);
+    for (uint64_t q = 1; q < s; q++)
+        check_read(pl, 1, q, q, 1);
+    cp_plog_close(pl);
+    pl = open_ok(&cfg);
+    for (uint64_t q = 1; q < s; q++)
+        check_read(pl, 1, q, q, 1);
+    cp_plog_close(pl);
+    assert_int_equal(logs, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup(test_prealloc, each),
         cmocka_unit_test_setup(test_spare, each),
         cmocka_unit_test_setup(test_spare_paced, each),
+        cmocka_unit_test_setup(test_spare_keeps_pace, each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
